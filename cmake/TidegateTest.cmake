@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: Apache-2.0
+# tidegate_add_test(NAME SOURCES ... LIBS ...): one Catch2 v2 test binary registered with
+# ctest, each TEST_CASE its own ctest test.
+find_package(Catch2 REQUIRED)
+include(Catch)
+
+add_library(tidegate_catch_main STATIC ${PROJECT_SOURCE_DIR}/tests/support/catch_main.cc)
+target_link_libraries(tidegate_catch_main PUBLIC Catch2::Catch2)
+
+function(tidegate_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;PROPERTIES" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE tidegate_catch_main tidegate_warnings ${ARG_LIBS})
+  target_compile_definitions(${name} PRIVATE
+    TG_BINARY_DIR="${PROJECT_BINARY_DIR}" TG_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  catch_discover_tests(${name} WORKING_DIRECTORY ${PROJECT_BINARY_DIR}
+    PROPERTIES ${ARG_PROPERTIES})
+endfunction()

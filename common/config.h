@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+// The agent's configuration as plain values, one struct per top-level YAML section of
+// SPEC.md. agent/config_loader.cc fills it strictly from YAML; each stage takes the section
+// it needs. Defaults here are the documented defaults. Immutable after load; safe to share.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tidegate {
+
+using Millis = std::chrono::milliseconds;
+
+struct AgentSection {
+  std::string id = "gateway-1";           // names this agent in every batch and batch id
+  std::string state_dir = "/var/lib/tidegate";  // holds buffer.db and its WAL
+  std::string log_level = "info";         // trace, debug, info, warn, error
+  std::string metrics_listen = "127.0.0.1:9464";  // Prometheus /metrics and /healthz; "" = off
+};
+
+struct TlsSection {
+  std::string ca_file;    // verify the peer against this CA bundle; "" = system store
+  std::string cert_file;  // client certificate, optional
+  std::string key_file;   // client key, optional (mode 0600)
+};
+
+struct TopicSpec {
+  std::string filter;  // MQTT topic filter, e.g. "devices/+/telemetry"
+  int qos = 1;         // 0 or 1 (2 is accepted and behaves as 1 for loss purposes)
+  int priority = 5;    // 0-9, higher uploads first and is dropped last
+};
+
+struct MqttSourceSection {
+  std::string host = "127.0.0.1";
+  int port = 1883;
+  std::string client_id = "tidegate";  // fixed, so the broker keeps our persistent session
+  std::string username;
+  std::string password;
+  std::optional<TlsSection> tls;
+  std::vector<TopicSpec> topics;
+  uint64_t max_payload_bytes = 64 * 1024;  // larger payloads are dead-lettered
+  Millis keepalive{30'000};
+};
+
+enum class TimeFormat { kUnixMs, kUnixS, kRfc3339 };
+
+struct EventsSection {
+  // device_id comes from topic level N (0-based) when set, else from the JSON field.
+  std::optional<int> device_id_topic_level;
+  std::string device_id_field = "/device_id";
+  std::string event_time_field = "/ts";
+  TimeFormat event_time_format = TimeFormat::kUnixMs;
+  std::string id_field;  // JSON Pointer of an event id for dedup; "" = content hash
+  Millis max_future_skew{5 * 60'000};  // event times further ahead are not trusted
+};
+
+enum class MaskKind { kIpv4Prefix24, kIpv6Prefix48, kKeepLast4, kYearOnly };
+
+struct PrivacyRule {
+  std::string match = "#";  // MQTT topic filter the rule applies to
+  std::vector<std::string> tokenize, encrypt, drop, scrub;  // JSON Pointers
+  std::map<std::string, MaskKind> mask;                      // JSON Pointer -> kind
+};
+
+struct PrivacySection {
+  std::string key_file;              // token keys (mode 0600); required when rules tokenize
+  std::string recipient_public_key;  // file with the X25519 public key; required for encrypt
+  Millis key_epoch_duration{3'600'000};  // a new data key after this long...
+  uint64_t key_epoch_max_values = 1'000'000;  // ...or after this many encrypted values
+  std::vector<PrivacyRule> rules;
+};
+
+struct DedupSection {
+  Millis window{10 * 60'000};  // a repeat within this window is a duplicate; 0 = off
+};
+
+enum class WindowKind { kTumbling, kHopping };
+enum class LatePolicy { kUpdate, kDrop, kSideOutput };
+
+struct AggregateSpec {
+  std::string name;
+  std::string match = "#";
+  std::vector<std::string> group_by;  // "device_id" or JSON Pointers
+  WindowKind window_kind = WindowKind::kTumbling;
+  Millis window_size{60'000};
+  Millis window_slide{60'000};  // == size for tumbling
+  std::vector<std::pair<std::string, std::vector<std::string>>> measures;  // field -> stats
+  Millis max_out_of_order{5'000};
+  Millis idle_timeout{60'000};
+  Millis allowed_lateness{0};
+  LatePolicy late_events = LatePolicy::kUpdate;
+  bool forward_raw = true;
+};
+
+enum class WhenFull { kDropOldest, kBlock };
+enum class SyncMode { kNormal, kFull };
+
+struct BufferSection {
+  uint64_t max_bytes = 256ull << 20;  // database + WAL on disk, plus a small overhead
+  uint64_t max_events = 0;            // 0 = no count limit
+  Millis max_age{0};                  // unsent events older than this are deleted; 0 = keep
+  WhenFull when_full = WhenFull::kDropOldest;
+  SyncMode sync = SyncMode::kNormal;  // full: fsync each commit, survives power loss
+  Millis commit_interval{50};         // group commit period; 0 = commit before the ack returns
+  Millis state_ttl{24 * 3'600'000};   // window state idle longer than this is evicted
+};
+
+enum class Transport { kHttps, kMqtt };
+
+struct UplinkSection {
+  Transport transport = Transport::kHttps;
+  std::string url;  // https://host:port/v1/batches, or mqtts://host:port for transport mqtt
+  TlsSection tls;
+  uint64_t batch_max_events = 1000;
+  uint64_t batch_max_bytes = 1 << 20;  // uncompressed FlatBuffer size cap
+  Millis batch_linger{200};            // wait this long for a fuller batch
+  int compression_level = 1;           // zstd level
+  std::string compression_dictionary;  // optional zstd dictionary file
+  Millis retry_initial{500};
+  Millis retry_max{30'000};
+  Millis connect_timeout{5'000};
+  Millis request_timeout{30'000};
+  uint64_t max_bytes_per_second = 0;  // 0 = unlimited
+};
+
+struct RemoteConfigSection {
+  bool enabled = false;
+  std::string url;
+  std::string topic;
+  Millis poll_interval{60'000};
+  std::string signing_public_key;
+};
+
+struct Config {
+  std::string source_file;  // where it was loaded from, for messages
+  AgentSection agent;
+  MqttSourceSection mqtt;
+  EventsSection events;
+  PrivacySection privacy;
+  DedupSection dedup;
+  std::vector<AggregateSpec> aggregates;
+  BufferSection buffer;
+  UplinkSection uplink;
+  RemoteConfigSection remote_config;
+};
+
+}  // namespace tidegate

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs every build, test and demo dependency of tidegate from Debian 12 packages,
+# non-interactively. Safe to run again; used by the README and by .ci/run.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends \
+  build-essential cmake pkg-config ca-certificates openssl procps psmisc iproute2 \
+  clang-14 libclang-rt-14-dev clang-format \
+  libmosquitto-dev mosquitto mosquitto-clients \
+  libflatbuffers-dev flatbuffers-compiler \
+  libsqlite3-dev sqlite3 libsodium-dev libzstd-dev zstd libssl-dev libcurl4-openssl-dev \
+  catch2 libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libsimdjson-dev \
+  libcpp-httplib-dev libsystemd-dev python3
+# The packaged broker starts itself as a service on port 1883; tests and the demo start
+# their own brokers on free loopback ports, so the system one is not needed.
