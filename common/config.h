@@ -16,9 +16,9 @@ namespace tidegate {
 using Millis = std::chrono::milliseconds;
 
 struct AgentSection {
-  std::string id = "gateway-1";           // names this agent in every batch and batch id
-  std::string state_dir = "/var/lib/tidegate";  // holds buffer.db and its WAL
-  std::string log_level = "info";         // trace, debug, info, warn, error
+  std::string id = "gateway-1";                   // names this agent in every batch and batch id
+  std::string state_dir = "/var/lib/tidegate";    // holds buffer.db and its WAL
+  std::string log_level = "info";                 // trace, debug, info, warn, error
   std::string metrics_listen = "127.0.0.1:9464";  // Prometheus /metrics and /healthz; "" = off
 };
 
@@ -54,21 +54,21 @@ struct EventsSection {
   std::string device_id_field = "/device_id";
   std::string event_time_field = "/ts";
   TimeFormat event_time_format = TimeFormat::kUnixMs;
-  std::string id_field;  // JSON Pointer of an event id for dedup; "" = content hash
+  std::string id_field;                // JSON Pointer of an event id for dedup; "" = content hash
   Millis max_future_skew{5 * 60'000};  // event times further ahead are not trusted
 };
 
 enum class MaskKind { kIpv4Prefix24, kIpv6Prefix48, kKeepLast4, kYearOnly };
 
 struct PrivacyRule {
-  std::string match = "#";  // MQTT topic filter the rule applies to
+  std::string match = "#";                                  // MQTT topic filter the rule applies to
   std::vector<std::string> tokenize, encrypt, drop, scrub;  // JSON Pointers
-  std::map<std::string, MaskKind> mask;                      // JSON Pointer -> kind
+  std::map<std::string, MaskKind> mask;                     // JSON Pointer -> kind
 };
 
 struct PrivacySection {
-  std::string key_file;              // token keys (mode 0600); required when rules tokenize
-  std::string recipient_public_key;  // file with the X25519 public key; required for encrypt
+  std::string key_file;                  // token keys (mode 0600); required when rules tokenize
+  std::string recipient_public_key;      // file with the X25519 public key; required for encrypt
   Millis key_epoch_duration{3'600'000};  // a new data key after this long...
   uint64_t key_epoch_max_values = 1'000'000;  // ...or after this many encrypted values
   std::vector<PrivacyRule> rules;
@@ -87,7 +87,7 @@ struct AggregateSpec {
   std::vector<std::string> group_by;  // "device_id" or JSON Pointers
   WindowKind window_kind = WindowKind::kTumbling;
   Millis window_size{60'000};
-  Millis window_slide{60'000};  // == size for tumbling
+  Millis window_slide{60'000};                                             // == size for tumbling
   std::vector<std::pair<std::string, std::vector<std::string>>> measures;  // field -> stats
   Millis max_out_of_order{5'000};
   Millis idle_timeout{60'000};

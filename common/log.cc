@@ -16,8 +16,8 @@ Status InitLogging(std::string_view level, std::string_view program) {
   if (!IsValidLogLevel(level)) {
     return InvalidArgument("unknown log level '" + std::string(level) + "'");
   }
-  auto logger = std::make_shared<spdlog::logger>(
-      std::string(program), std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>(std::string(program),
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ " + std::string(program) + ": %v",
                       spdlog::pattern_time_type::utc);
   spdlog::set_default_logger(logger);

@@ -64,7 +64,7 @@ inline Status Internal(std::string m) { return Status(StatusCode::kInternal, std
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!status_.ok());
   }
@@ -89,10 +89,10 @@ class [[nodiscard]] Result {
 #define TG_CONCAT_INNER_(a, b) a##b
 #define TG_CONCAT_(a, b) TG_CONCAT_INNER_(a, b)
 
-#define TG_RETURN_IF_ERROR(expr)                                 \
-  do {                                                           \
-    ::tidegate::Status tg_status_ = (expr);                      \
-    if (!tg_status_.ok()) return tg_status_;                     \
+#define TG_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::tidegate::Status tg_status_ = (expr);  \
+    if (!tg_status_.ok()) return tg_status_; \
   } while (0)
 
 // TG_ASSIGN_OR_RETURN(auto x, MakeX()); declares x or returns the error.

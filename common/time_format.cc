@@ -96,12 +96,11 @@ std::string FormatRfc3339Ms(int64_t unix_ms) {
 Result<int64_t> ParseRfc3339Ms(std::string_view text) {
   size_t pos = 0;
   unsigned year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  bool ok = Digits(text, &pos, 4, &year) && Expect(text, &pos, '-') &&
-            Digits(text, &pos, 2, &month) && Expect(text, &pos, '-') &&
-            Digits(text, &pos, 2, &day) && Expect(text, &pos, 'T', 't') &&
-            Digits(text, &pos, 2, &hour) && Expect(text, &pos, ':') &&
-            Digits(text, &pos, 2, &minute) && Expect(text, &pos, ':') &&
-            Digits(text, &pos, 2, &second);
+  bool ok =
+      Digits(text, &pos, 4, &year) && Expect(text, &pos, '-') && Digits(text, &pos, 2, &month) &&
+      Expect(text, &pos, '-') && Digits(text, &pos, 2, &day) && Expect(text, &pos, 'T', 't') &&
+      Digits(text, &pos, 2, &hour) && Expect(text, &pos, ':') && Digits(text, &pos, 2, &minute) &&
+      Expect(text, &pos, ':') && Digits(text, &pos, 2, &second);
   if (!ok || month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 ||
       minute > 59 || second > 60) {
     return InvalidArgument("not an RFC 3339 timestamp");

@@ -93,7 +93,8 @@ Result<uint64_t> ParseSize(std::string_view text) {
     return InvalidArgument("bad size " + quoted + ": unit must be B, KiB, MiB, GiB, KB, MB or GB");
   }
   uint64_t bytes = 0;
-  if (!MulChecked(number, unit, &bytes)) return InvalidArgument("bad size " + quoted + ": too large");
+  if (!MulChecked(number, unit, &bytes))
+    return InvalidArgument("bad size " + quoted + ": too large");
   return bytes;
 }
 

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+// Event: one device event after parsing and the privacy filter, on its way to the buffer.
+// Its payload is the filtered JSON text, so an Event never holds raw personal data (the raw
+// MQTT bytes live only in the ingest callback). Plain value type; not shared across threads
+// except by moving it into the buffer's staging area.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tidegate {
+
+// Bits of Event::flags; the same values as tidegate.wire.EventFlag.
+enum EventFlags : uint32_t {
+  kEventFlagLate = 1u << 0,  // later than allowed_lateness, forwarded by side_output
+};
+
+// What a buffered record holds: a raw event or a window result (issue of aggregation).
+enum class RecordKind : int { kEvent = 0, kWindowResult = 1 };
+
+struct Event {
+  std::string topic;
+  std::string device_id;
+  int64_t event_time_ms = 0;
+  int64_t ingest_time_ms = 0;
+  uint32_t flags = 0;
+  int priority = 5;  // 0-9 from the topic's config
+  RecordKind kind = RecordKind::kEvent;
+  std::string payload;  // JSON after privacy filtering (kEvent), encoded result otherwise
+};
+
+}  // namespace tidegate

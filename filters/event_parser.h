@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+// EventParser turns one MQTT message into an Event or a dead-letter reason: size check,
+// UTF-8 check of the topic, a full validating JSON parse (simdjson On-Demand), and the
+// extraction of device id and event time as configured in `events`. Bad input is a
+// verdict, never an error or a crash. One EventParser per ingest thread (it reuses its
+// parser and padding buffer); not thread-safe.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/config.h"
+#include "common/event.h"
+#include "common/status.h"
+
+namespace tidegate::filters {
+
+// Why a message was dead-lettered. Names (DropReasonName) are stable: metrics and the
+// dead-letter table use them.
+enum class DropReason {
+  kNone = 0,
+  kPayloadTooLarge,
+  kInvalidUtf8Topic,
+  kInvalidUtf8Payload,
+  kMalformedJson,
+  kNotAnObject,
+  kTooDeep,
+  kMissingEventTime,
+  kBadEventTime,
+  kMissingDeviceId,
+  kCount,  // number of reasons; keep last
+};
+
+std::string_view DropReasonName(DropReason reason);
+
+class EventParser {
+ public:
+  // REQUIRES: config was validated by the config loader (pointers parse).
+  EventParser(const EventsSection& events, uint64_t max_payload_bytes);
+
+  // Parses payload received on topic at ingest_time_ms. On kNone, *event holds topic,
+  // device id, event time, ingest time and the payload bytes (still unfiltered: the caller
+  // runs the privacy stage next). Otherwise *event is unspecified.
+  DropReason Parse(std::string_view topic, std::string_view payload, int64_t ingest_time_ms,
+                   Event* event);
+
+ private:
+  DropReason ExtractDeviceId(simdjson::ondemand::document& doc, std::string_view topic,
+                             std::string* device_id);
+  DropReason ExtractEventTime(simdjson::ondemand::document& doc, int64_t* event_time_ms);
+
+  const EventsSection& events_;
+  const uint64_t max_payload_bytes_;
+  simdjson::ondemand::parser parser_;
+  std::string padded_;  // payload copy with SIMDJSON_PADDING spare bytes, reused
+};
+
+// The topic level `level` (0-based) of topic, or "" if it has fewer levels.
+std::string_view TopicLevel(std::string_view topic, int level);
+
+}  // namespace tidegate::filters
