@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "buffer/group_committer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace tidegate::buffer {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+constexpr Millis kFirstRetry{50};
+constexpr Millis kMaxRetry{2'000};
+
+}  // namespace
+
+GroupCommitter::GroupCommitter(SqliteStore& store, CommitterOptions options)
+    : store_(store), options_(options) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+GroupCommitter::~GroupCommitter() { (void)Stop(); }
+
+bool GroupCommitter::Add(Event&& event) {
+  std::unique_lock<std::mutex> lock(mu_);
+  progress_cv_.wait(lock, [&] { return stopping_ || staged_bytes_ < options_.max_staged_bytes; });
+  if (stopping_) return false;
+  staged_bytes_ += event.payload.size() + event.topic.size() + 64;
+  staged_.push_back(std::move(event));
+  uint64_t my_gen = ++staged_gen_;
+  if (options_.commit_interval.count() == 0 || staged_bytes_ >= options_.max_staged_bytes / 2) {
+    work_cv_.notify_one();
+  }
+  if (options_.commit_interval.count() == 0) {
+    progress_cv_.wait(lock, [&] { return committed_gen_ >= my_gen || abandon_; });
+  }
+  return true;
+}
+
+void GroupCommitter::AddDeadLetter(DeadLetter&& dead_letter) {
+  std::lock_guard<std::mutex> lock(mu_);
+  staged_counters_["dead_letter." + std::string(dead_letter.reason)] += 1;
+  staged_bytes_ += dead_letter.topic.size() + 64;
+  staged_dead_.push_back(std::move(dead_letter));
+  ++staged_gen_;
+  if (options_.commit_interval.count() == 0) work_cv_.notify_one();
+}
+
+void GroupCommitter::AddCounter(const std::string& name, int64_t delta) {
+  std::lock_guard<std::mutex> lock(mu_);
+  staged_counters_[name] += delta;
+  ++staged_gen_;
+}
+
+Status GroupCommitter::Flush(Millis timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  uint64_t target = staged_gen_;
+  flush_requested_ = true;
+  work_cv_.notify_one();
+  bool done = progress_cv_.wait_for(lock, timeout, [&] { return committed_gen_ >= target; });
+  if (done) return Status::Ok();
+  return Unavailable("buffer commit did not complete: " + stats_.last_error);
+}
+
+Status GroupCommitter::Stop(Millis timeout) {
+  if (!thread_.joinable()) return Status::Ok();
+  Status status = Flush(timeout);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    abandon_ = true;
+  }
+  work_cv_.notify_all();
+  progress_cv_.notify_all();
+  thread_.join();
+  return status;
+}
+
+CommitterStats GroupCommitter::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void GroupCommitter::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  Millis retry = kFirstRetry;
+  const Millis interval = options_.commit_interval;
+  while (!abandon_) {
+    if (staged_gen_ == committed_gen_) {
+      work_cv_.wait(lock, [&] { return abandon_ || staged_gen_ != committed_gen_; });
+      continue;
+    }
+    // Let one interval's worth of records gather, unless someone is waiting for them.
+    if (interval.count() > 0) {
+      work_cv_.wait_for(lock, interval, [&] {
+        return abandon_ || stopping_ || flush_requested_ ||
+               staged_bytes_ >= options_.max_staged_bytes / 2;
+      });
+      if (abandon_) break;
+    }
+    if (CommitOnce(lock)) {
+      retry = kFirstRetry;
+      continue;
+    }
+    // The store refused (disk full, I/O error): keep everything staged, back off, retry.
+    work_cv_.wait_for(lock, retry, [&] { return abandon_; });
+    retry = std::min(retry * 2, kMaxRetry);
+  }
+}
+
+// Commits what is staged now. Called and returns with lock held; unlocked while writing.
+bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
+  std::vector<Event> records;
+  std::vector<DeadLetter> dead;
+  std::map<std::string, int64_t> counters;
+  records.swap(staged_);
+  dead.swap(staged_dead_);
+  counters.swap(staged_counters_);
+  uint64_t gen = staged_gen_;
+  size_t bytes = staged_bytes_;
+  lock.unlock();
+  auto start = SteadyClock::now();
+  Status status = store_.Append(records, dead, counters);
+  double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
+  lock.lock();
+  if (status.ok()) {
+    flush_requested_ = false;
+    staged_bytes_ -= bytes;
+    committed_gen_ = gen;
+    stats_.commits++;
+    stats_.committed_records += records.size();
+    stats_.last_commit_ms = ms;
+    stats_.healthy = true;
+    progress_cv_.notify_all();
+    return true;
+  }
+  // Put the batch back in front of anything staged meanwhile, keeping arrival order.
+  records.insert(records.end(), std::make_move_iterator(staged_.begin()),
+                 std::make_move_iterator(staged_.end()));
+  staged_.swap(records);
+  dead.insert(dead.end(), std::make_move_iterator(staged_dead_.begin()),
+              std::make_move_iterator(staged_dead_.end()));
+  staged_dead_.swap(dead);
+  for (const auto& [name, delta] : counters) staged_counters_[name] += delta;
+  if (stats_.healthy || stats_.last_error != status.ToString()) {
+    spdlog::error("buffer commit failed, holding {} records in memory and pausing ingest: {}",
+                  staged_.size(), status.ToString());
+  }
+  stats_.failed_commits++;
+  stats_.healthy = false;
+  stats_.last_error = status.ToString();
+  return false;
+}
+
+}  // namespace tidegate::buffer

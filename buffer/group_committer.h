@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+// GroupCommitter: the buffer's writer thread. The ingest thread stages records; every
+// commit_interval the writer swaps the staging area out and commits it to SqliteStore in one
+// transaction (group commit: ~1.4 us/event instead of ~15 us for a transaction each).
+// The staging area is bounded: when it is full, or the store cannot commit (disk full, I/O
+// error), Add blocks, the MQTT loop stops reading and the broker queues for our persistent
+// session. With commit_interval 0, Add returns only once its record is committed.
+// Thread-safety: Add/AddDeadLetter/Flush from any thread; one writer thread inside.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "buffer/sqlite_store.h"
+#include "common/config.h"
+#include "common/status.h"
+
+namespace tidegate::buffer {
+
+struct CommitterOptions {
+  Millis commit_interval{50};         // 0: commit before Add returns
+  size_t max_staged_bytes = 8 << 20;  // Add blocks above this (payload bytes)
+};
+
+struct CommitterStats {
+  uint64_t commits = 0;
+  uint64_t committed_records = 0;
+  uint64_t failed_commits = 0;
+  double last_commit_ms = 0;
+  bool healthy = true;  // false while the last commit failed
+  std::string last_error;
+};
+
+class GroupCommitter {
+ public:
+  // store must outlive this object. The writer thread starts here.
+  GroupCommitter(SqliteStore& store, CommitterOptions options);
+  ~GroupCommitter();  // Stop()s if still running
+
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  // Stages a record. Blocks while the staging area is full and, with commit_interval 0,
+  // until committed. Returns false (record not taken) once Stop has begun.
+  bool Add(Event&& event);
+  // Stages a dead letter and increments the persisted counter dead_letter.<reason>.
+  void AddDeadLetter(DeadLetter&& dead_letter);
+  // Adds to a persisted counter in the next commit.
+  void AddCounter(const std::string& name, int64_t delta);
+
+  // Waits until everything staged before the call is committed, or timeout.
+  Status Flush(Millis timeout);
+  // Commits what is staged (waiting up to timeout) and ends the writer thread.
+  Status Stop(Millis timeout = Millis(10'000));
+
+  CommitterStats stats() const;
+
+ private:
+  void Run();
+  bool CommitOnce(std::unique_lock<std::mutex>& lock);
+
+  SqliteStore& store_;
+  const CommitterOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;                 // writer waits for records or stop
+  std::condition_variable progress_cv_;             // producers wait for space or commit
+  std::vector<Event> staged_;                       // guarded by mu_
+  std::vector<DeadLetter> staged_dead_;             // guarded by mu_
+  std::map<std::string, int64_t> staged_counters_;  // guarded by mu_
+  size_t staged_bytes_ = 0;                         // guarded by mu_
+  uint64_t staged_gen_ = 0;                         // guarded by mu_: bumps with every staged item
+  uint64_t committed_gen_ = 0;                      // guarded by mu_
+  bool stopping_ = false;                           // guarded by mu_
+  bool flush_requested_ = false;                    // guarded by mu_: commit without waiting
+  bool abandon_ = false;                            // guarded by mu_: Stop timed out
+  CommitterStats stats_;                            // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace tidegate::buffer

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "buffer/group_committer.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+namespace {
+
+using tidegate::Event;
+using tidegate::Millis;
+using tidegate::buffer::CommitterOptions;
+using tidegate::buffer::GroupCommitter;
+using tidegate::buffer::SqliteStore;
+using tidegate::buffer::StoreOptions;
+
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/tg-committer-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string path;
+};
+
+Event MakeEvent(int n) {
+  Event e;
+  e.topic = "t";
+  e.device_id = "d";
+  e.payload = std::to_string(n);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("commit_interval 0 commits before Add returns", "[buffer]") {
+  TempDir dir;
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path});
+  REQUIRE(store.ok());
+  GroupCommitter committer(**store, CommitterOptions{.commit_interval = Millis(0)});
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(committer.Add(MakeEvent(i)));
+    CHECK((*store)->Stats()->records == static_cast<uint64_t>(i + 1));
+  }
+}
+
+TEST_CASE("group commit gathers many records into few transactions", "[buffer]") {
+  TempDir dir;
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path});
+  REQUIRE(store.ok());
+  GroupCommitter committer(**store, CommitterOptions{.commit_interval = Millis(100)});
+  for (int i = 0; i < 5000; ++i) REQUIRE(committer.Add(MakeEvent(i)));
+  REQUIRE(committer.Flush(Millis(5000)).ok());
+  CHECK((*store)->Stats()->records == 5000);
+  CHECK(committer.stats().commits < 50);
+  auto rows = (*store)->ReadNext(5000, 1 << 30);
+  REQUIRE(rows->size() == 5000);
+  for (size_t i = 0; i < rows->size(); ++i) CHECK((*rows)[i].event.payload == std::to_string(i));
+}
+
+TEST_CASE("Stop commits everything staged", "[buffer]") {
+  TempDir dir;
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path});
+  REQUIRE(store.ok());
+  {
+    GroupCommitter committer(**store, CommitterOptions{.commit_interval = Millis(10'000)});
+    for (int i = 0; i < 100; ++i) REQUIRE(committer.Add(MakeEvent(i)));
+    REQUIRE(committer.Stop().ok());
+    CHECK_FALSE(committer.Add(MakeEvent(1)));
+  }
+  CHECK((*store)->Stats()->records == 100);
+}

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+// The buffer database's SQL, as named constants (like Fluent Bit's tail_sql.h).
+//
+// COMPATIBILITY
+// - The schema version is PRAGMA user_version. kMigrations[i] upgrades version i to i+1;
+//   steps are only appended, never edited, and each release's database is kept as a golden
+//   file under tests/data/ so an upgrade from it stays tested.
+// - Version 1: meta, events, inflight, dead_letters, rejected_batches, counters.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace tidegate::buffer::sql {
+
+inline constexpr std::array<std::string_view, 1> kMigrations = {
+    R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+-- One row per buffered record (raw event or window result), in arrival order. seq is
+-- assigned by the store, never reused (meta.next_seq), so (buffer_id, seq) names a record
+-- for good even after it was acknowledged and deleted.
+CREATE TABLE events(
+  seq INTEGER PRIMARY KEY,
+  priority INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  event_time INTEGER NOT NULL,
+  ingest_time INTEGER NOT NULL,
+  topic TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  flags INTEGER NOT NULL,
+  payload BLOB NOT NULL);
+CREATE INDEX events_by_priority ON events(priority, seq);
+-- A batch that was built and not yet acknowledged: resent with the same id and records.
+CREATE TABLE inflight(
+  batch_id TEXT PRIMARY KEY,
+  priority INTEGER NOT NULL,
+  first_seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  created_at INTEGER NOT NULL);
+-- Messages that could not be parsed: never their payload.
+CREATE TABLE dead_letters(
+  id INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  topic TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  size INTEGER NOT NULL);
+-- Batches the receiver refused with a permanent 4xx; their records are deleted.
+CREATE TABLE rejected_batches(
+  batch_id TEXT PRIMARY KEY,
+  time INTEGER NOT NULL,
+  http_status INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  first_seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  count INTEGER NOT NULL);
+CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+)sql",
+};
+
+inline constexpr std::string_view kInsertEvent =
+    "INSERT INTO events(seq, priority, kind, event_time, ingest_time, topic, device_id, flags,"
+    " payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+inline constexpr std::string_view kInsertDeadLetter =
+    "INSERT INTO dead_letters(time, topic, reason, size) VALUES(?1, ?2, ?3, ?4)";
+inline constexpr std::string_view kAddCounter =
+    "INSERT INTO counters(name, value) VALUES(?1, ?2)"
+    " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value";
+inline constexpr std::string_view kSelectCounters = "SELECT name, value FROM counters";
+inline constexpr std::string_view kGetMeta = "SELECT value FROM meta WHERE key = ?1";
+inline constexpr std::string_view kSetMeta =
+    "INSERT INTO meta(key, value) VALUES(?1, ?2)"
+    " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+inline constexpr std::string_view kMaxSeq = "SELECT max(seq) FROM events";
+inline constexpr std::string_view kTopPriority =
+    "SELECT priority FROM events ORDER BY priority DESC, seq LIMIT 1";
+inline constexpr std::string_view kSelectFromPriority =
+    "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, payload"
+    " FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+inline constexpr std::string_view kSelectRange =
+    "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, payload"
+    " FROM events WHERE priority = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq";
+inline constexpr std::string_view kDeleteRange =
+    "DELETE FROM events WHERE priority = ?1 AND seq BETWEEN ?2 AND ?3";
+inline constexpr std::string_view kInsertInflight =
+    "INSERT INTO inflight(batch_id, priority, first_seq, last_seq, count, created_at)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+inline constexpr std::string_view kSelectInflight =
+    "SELECT batch_id, priority, first_seq, last_seq, count, created_at FROM inflight"
+    " ORDER BY priority DESC, first_seq";
+inline constexpr std::string_view kDeleteInflight = "DELETE FROM inflight WHERE batch_id = ?1";
+inline constexpr std::string_view kInsertRejected =
+    "INSERT OR REPLACE INTO rejected_batches(batch_id, time, http_status, reason, first_seq,"
+    " last_seq, count) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+inline constexpr std::string_view kCountEvents =
+    "SELECT count(*), min(ingest_time) FROM events WHERE kind = 0";
+inline constexpr std::string_view kCountAll = "SELECT count(*) FROM events";
+inline constexpr std::string_view kCountDeadLetters = "SELECT count(*) FROM dead_letters";
+inline constexpr std::string_view kCountRejected = "SELECT count(*) FROM rejected_batches";
+inline constexpr std::string_view kCountInflight = "SELECT count(*) FROM inflight";
+
+}  // namespace tidegate::buffer::sql

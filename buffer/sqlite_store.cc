@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "buffer/sqlite_store.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "buffer/schema.h"
+#include "common/clock.h"
+
+namespace tidegate::buffer {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<DbHandle> OpenConnection(const std::string& path, SyncMode sync) {
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbHandle db(raw);
+  if (rc != SQLITE_OK) return SqliteError(raw, rc, "open " + path);
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 10'000);
+  std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=";
+  pragmas += sync == SyncMode::kFull ? "FULL;" : "NORMAL;";
+  TG_RETURN_IF_ERROR(Exec(raw, pragmas, "configure " + path));
+  return db;
+}
+
+Status QuickCheck(sqlite3* db, const std::string& path) {
+  TG_ASSIGN_OR_RETURN(Stmt check, Stmt::Prepare(db, "PRAGMA quick_check"));
+  TG_ASSIGN_OR_RETURN(bool row, check.Step());
+  if (!row || check.Text(0) != "ok") {
+    return Corruption("integrity check of " + path + " failed");
+  }
+  return Status::Ok();
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  std::string hex(bytes * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                 raw.size());
+  hex.pop_back();
+  return hex;
+}
+
+// Moves a broken database and its side files aside, keeping them for inspection.
+Result<std::string> Quarantine(const std::string& path) {
+  std::string target = path + ".corrupt-" + std::to_string(RealClock().NowUnixMs());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    if (!fs::exists(path + suffix, ec)) continue;
+    fs::rename(path + suffix, target + suffix, ec);
+    if (ec) return IOError("quarantine " + path + suffix + ": " + ec.message());
+  }
+  return target;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& options,
+                                                       std::string* quarantined) {
+  if (sodium_init() < 0) return Internal("libsodium failed to initialize");
+  std::error_code ec;
+  fs::create_directories(options.state_dir, ec);
+  if (ec) return IOError("create state_dir " + options.state_dir + ": " + ec.message());
+  std::unique_ptr<SqliteStore> store(new SqliteStore());
+  Status status = store->Init(options);
+  if (status.code() != StatusCode::kCorruption) {
+    if (!status.ok()) return status;
+    return store;
+  }
+  std::string path = store->path_;
+  store.reset(new SqliteStore());
+  TG_ASSIGN_OR_RETURN(std::string moved, Quarantine(path));
+  spdlog::error("buffer database {} is corrupt ({}); moved to {} and starting empty", path,
+                status.message(), moved);
+  if (quarantined) *quarantined = moved;
+  TG_RETURN_IF_ERROR(store->Init(options));
+  return store;
+}
+
+SqliteStore::~SqliteStore() = default;
+
+Status SqliteStore::Init(const StoreOptions& options) {
+  path_ = (fs::path(options.state_dir) / "buffer.db").string();
+  TG_ASSIGN_OR_RETURN(write_db_, OpenConnection(path_, options.sync));
+  TG_RETURN_IF_ERROR(QuickCheck(write_db_.get(), path_));
+  TG_RETURN_IF_ERROR(Migrate());
+  TG_RETURN_IF_ERROR(LoadIdentity());
+  TG_ASSIGN_OR_RETURN(read_db_, OpenConnection(path_, options.sync));
+  return PrepareStatements();
+}
+
+Status SqliteStore::Migrate() {
+  TG_ASSIGN_OR_RETURN(Stmt version_stmt, Stmt::Prepare(write_db_.get(), "PRAGMA user_version"));
+  TG_ASSIGN_OR_RETURN(bool row, version_stmt.Step());
+  int64_t version = row ? version_stmt.Int(0) : 0;
+  if (version > static_cast<int64_t>(sql::kMigrations.size())) {
+    return InvalidArgument(path_ + " has schema version " + std::to_string(version) +
+                           ", newer than this agent understands");
+  }
+  for (auto v = static_cast<size_t>(version); v < sql::kMigrations.size(); ++v) {
+    std::string step = "BEGIN IMMEDIATE;";
+    step += sql::kMigrations[v];
+    step += "PRAGMA user_version=" + std::to_string(v + 1) + "; COMMIT;";
+    Status status = Exec(write_db_.get(), step, "migrate " + path_);
+    if (!status.ok()) {
+      (void)Exec(write_db_.get(), "ROLLBACK", "rollback");
+      return status;
+    }
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::LoadIdentity() {
+  sqlite3* db = write_db_.get();
+  TG_ASSIGN_OR_RETURN(Stmt get, Stmt::Prepare(db, sql::kGetMeta));
+  TG_ASSIGN_OR_RETURN(Stmt set, Stmt::Prepare(db, sql::kSetMeta));
+  get.Bind(1, std::string_view("buffer_id"));
+  TG_ASSIGN_OR_RETURN(bool row, get.Step());
+  if (row) {
+    buffer_id_ = std::string(get.Text(0));
+  } else {
+    buffer_id_ = RandomHex(16);
+    TG_RETURN_IF_ERROR(set.Bind(1, std::string_view("buffer_id")).Bind(2, buffer_id_).Run());
+  }
+  get.Reset();
+  get.Bind(1, std::string_view("next_seq"));
+  TG_ASSIGN_OR_RETURN(row, get.Step());
+  uint64_t stored_next = row ? static_cast<uint64_t>(get.Int(0)) : 1;
+  get.Reset();
+  TG_ASSIGN_OR_RETURN(Stmt max_seq, Stmt::Prepare(db, sql::kMaxSeq));
+  TG_ASSIGN_OR_RETURN(row, max_seq.Step());
+  uint64_t after_max = row && !max_seq.IsNull(0) ? static_cast<uint64_t>(max_seq.Int(0)) + 1 : 1;
+  next_seq_ = std::max(stored_next, after_max);
+  return Status::Ok();
+}
+
+Status SqliteStore::PrepareStatements() {
+  sqlite3* w = write_db_.get();
+  TG_ASSIGN_OR_RETURN(insert_event_, Stmt::Prepare(w, sql::kInsertEvent));
+  TG_ASSIGN_OR_RETURN(insert_dead_letter_, Stmt::Prepare(w, sql::kInsertDeadLetter));
+  TG_ASSIGN_OR_RETURN(add_counter_, Stmt::Prepare(w, sql::kAddCounter));
+  TG_ASSIGN_OR_RETURN(set_meta_, Stmt::Prepare(w, sql::kSetMeta));
+  TG_ASSIGN_OR_RETURN(delete_range_, Stmt::Prepare(w, sql::kDeleteRange));
+  TG_ASSIGN_OR_RETURN(insert_inflight_, Stmt::Prepare(w, sql::kInsertInflight));
+  TG_ASSIGN_OR_RETURN(delete_inflight_, Stmt::Prepare(w, sql::kDeleteInflight));
+  TG_ASSIGN_OR_RETURN(insert_rejected_, Stmt::Prepare(w, sql::kInsertRejected));
+  sqlite3* r = read_db_.get();
+  TG_ASSIGN_OR_RETURN(top_priority_, Stmt::Prepare(r, sql::kTopPriority));
+  TG_ASSIGN_OR_RETURN(select_from_priority_, Stmt::Prepare(r, sql::kSelectFromPriority));
+  TG_ASSIGN_OR_RETURN(select_range_, Stmt::Prepare(r, sql::kSelectRange));
+  TG_ASSIGN_OR_RETURN(select_inflight_, Stmt::Prepare(r, sql::kSelectInflight));
+  return Status::Ok();
+}
+
+Status SqliteStore::Append(const std::vector<Event>& records,
+                           const std::vector<DeadLetter>& dead_letters,
+                           const std::map<std::string, int64_t>& counter_deltas) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  sqlite3* db = write_db_.get();
+  TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin append"));
+  uint64_t seq = next_seq_;
+  auto write_all = [&]() -> Status {
+    for (const Event& e : records) {
+      insert_event_.Bind(1, static_cast<int64_t>(seq++))
+          .Bind(2, int64_t{e.priority})
+          .Bind(3, static_cast<int64_t>(e.kind))
+          .Bind(4, e.event_time_ms)
+          .Bind(5, e.ingest_time_ms)
+          .Bind(6, e.topic)
+          .Bind(7, e.device_id)
+          .Bind(8, int64_t{e.flags})
+          .BindBlob(9, e.payload);
+      TG_RETURN_IF_ERROR(insert_event_.Run());
+    }
+    for (const DeadLetter& d : dead_letters) {
+      insert_dead_letter_.Bind(1, d.time_ms)
+          .Bind(2, d.topic)
+          .Bind(3, d.reason)
+          .Bind(4, static_cast<int64_t>(d.size));
+      TG_RETURN_IF_ERROR(insert_dead_letter_.Run());
+    }
+    for (const auto& [name, delta] : counter_deltas) {
+      TG_RETURN_IF_ERROR(add_counter_.Bind(1, name).Bind(2, delta).Run());
+    }
+    set_meta_.Bind(1, std::string_view("next_seq")).Bind(2, static_cast<int64_t>(seq));
+    TG_RETURN_IF_ERROR(set_meta_.Run());
+    return Exec(db, "COMMIT", "commit append");
+  };
+  Status status = write_all();
+  if (!status.ok()) {
+    (void)Exec(db, "ROLLBACK", "rollback append");
+    return status;
+  }
+  next_seq_ = seq;
+  return Status::Ok();
+}
+
+Result<std::vector<BufferedRecord>> SqliteStore::ReadRows(Stmt& stmt) {
+  std::vector<BufferedRecord> rows;
+  while (true) {
+    Result<bool> row = stmt.Step();
+    if (!row.ok()) {
+      stmt.Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    BufferedRecord& r = rows.emplace_back();
+    r.seq = static_cast<uint64_t>(stmt.Int(0));
+    r.event.priority = static_cast<int>(stmt.Int(1));
+    r.event.kind = static_cast<RecordKind>(stmt.Int(2));
+    r.event.event_time_ms = stmt.Int(3);
+    r.event.ingest_time_ms = stmt.Int(4);
+    r.event.topic = std::string(stmt.Text(5));
+    r.event.device_id = std::string(stmt.Text(6));
+    r.event.flags = static_cast<uint32_t>(stmt.Int(7));
+    r.event.payload = std::string(stmt.Text(8));
+  }
+  stmt.Reset();
+  return rows;
+}
+
+Result<std::vector<BatchRange>> SqliteStore::LoadInflight() {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  std::vector<BatchRange> ranges;
+  while (true) {
+    Result<bool> row = select_inflight_.Step();
+    if (!row.ok()) {
+      select_inflight_.Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    BatchRange& r = ranges.emplace_back();
+    r.batch_id = std::string(select_inflight_.Text(0));
+    r.priority = static_cast<int>(select_inflight_.Int(1));
+    r.first_seq = static_cast<uint64_t>(select_inflight_.Int(2));
+    r.last_seq = static_cast<uint64_t>(select_inflight_.Int(3));
+    r.count = static_cast<uint32_t>(select_inflight_.Int(4));
+    r.created_at_ms = select_inflight_.Int(5);
+  }
+  select_inflight_.Reset();
+  return ranges;
+}
+
+Result<std::vector<BufferedRecord>> SqliteStore::ReadNext(size_t max_records, size_t max_bytes) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  // One read transaction, so the priority and the rows come from the same snapshot.
+  TG_RETURN_IF_ERROR(Exec(read_db_.get(), "BEGIN", "begin read"));
+  auto read = [&]() -> Result<std::vector<BufferedRecord>> {
+    TG_ASSIGN_OR_RETURN(bool row, top_priority_.Step());
+    int64_t priority = row ? top_priority_.Int(0) : -1;
+    top_priority_.Reset();
+    if (!row) return std::vector<BufferedRecord>{};
+    select_from_priority_.Bind(1, priority)
+        .Bind(2, int64_t{0})
+        .Bind(3, static_cast<int64_t>(max_records));
+    TG_ASSIGN_OR_RETURN(auto rows, ReadRows(select_from_priority_));
+    size_t bytes = 0, keep = 0;
+    for (; keep < rows.size(); ++keep) {
+      bytes += rows[keep].event.payload.size();
+      if (keep > 0 && bytes > max_bytes) break;
+    }
+    rows.resize(keep);
+    return rows;
+  };
+  auto rows = read();
+  (void)Exec(read_db_.get(), "COMMIT", "end read");
+  return rows;
+}
+
+Result<std::vector<BufferedRecord>> SqliteStore::ReadRange(const BatchRange& range) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  select_range_.Bind(1, int64_t{range.priority})
+      .Bind(2, static_cast<int64_t>(range.first_seq))
+      .Bind(3, static_cast<int64_t>(range.last_seq));
+  return ReadRows(select_range_);
+}
+
+Status SqliteStore::MarkInflight(const BatchRange& range) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  insert_inflight_.Bind(1, range.batch_id)
+      .Bind(2, int64_t{range.priority})
+      .Bind(3, static_cast<int64_t>(range.first_seq))
+      .Bind(4, static_cast<int64_t>(range.last_seq))
+      .Bind(5, int64_t{range.count})
+      .Bind(6, range.created_at_ms);
+  return insert_inflight_.Run();
+}
+
+Status SqliteStore::DeleteBatch(const BatchRange& range) {
+  delete_range_.Bind(1, int64_t{range.priority})
+      .Bind(2, static_cast<int64_t>(range.first_seq))
+      .Bind(3, static_cast<int64_t>(range.last_seq));
+  TG_RETURN_IF_ERROR(delete_range_.Run());
+  return delete_inflight_.Bind(1, range.batch_id).Run();
+}
+
+Status SqliteStore::Ack(const BatchRange& range) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  sqlite3* db = write_db_.get();
+  TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin ack"));
+  Status status = DeleteBatch(range);
+  if (status.ok()) status = Exec(db, "COMMIT", "commit ack");
+  if (!status.ok()) (void)Exec(db, "ROLLBACK", "rollback ack");
+  return status;
+}
+
+Status SqliteStore::Reject(const BatchRange& range, int http_status, std::string_view reason) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  sqlite3* db = write_db_.get();
+  TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin reject"));
+  insert_rejected_.Bind(1, range.batch_id)
+      .Bind(2, RealClock().NowUnixMs())
+      .Bind(3, int64_t{http_status})
+      .Bind(4, reason)
+      .Bind(5, static_cast<int64_t>(range.first_seq))
+      .Bind(6, static_cast<int64_t>(range.last_seq))
+      .Bind(7, int64_t{range.count});
+  Status status = insert_rejected_.Run();
+  if (status.ok())
+    status = add_counter_.Bind(1, std::string_view("batches_rejected")).Bind(2, int64_t{1}).Run();
+  if (status.ok()) status = DeleteBatch(range);
+  if (status.ok()) status = Exec(db, "COMMIT", "commit reject");
+  if (!status.ok()) (void)Exec(db, "ROLLBACK", "rollback reject");
+  return status;
+}
+
+}  // namespace tidegate::buffer

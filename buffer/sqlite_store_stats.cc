@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// SqliteStore::Stats, kept apart from the hot-path code: counts for `tidegate buffer stats`,
+// metrics and tests.
+#include <filesystem>
+
+#include "buffer/schema.h"
+#include "buffer/sqlite_store.h"
+
+namespace tidegate::buffer {
+namespace {
+
+uint64_t FileSizeOrZero(const std::string& path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<uint64_t>(size);
+}
+
+Result<int64_t> QueryInt(sqlite3* db, std::string_view sql, int col = 0) {
+  TG_ASSIGN_OR_RETURN(Stmt stmt, Stmt::Prepare(db, sql));
+  TG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  return row && !stmt.IsNull(col) ? stmt.Int(col) : 0;
+}
+
+}  // namespace
+
+Result<StoreStats> SqliteStore::Stats() {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  sqlite3* db = read_db_.get();
+  StoreStats stats;
+  TG_ASSIGN_OR_RETURN(int64_t records, QueryInt(db, sql::kCountAll));
+  TG_ASSIGN_OR_RETURN(int64_t events, QueryInt(db, sql::kCountEvents, 0));
+  TG_ASSIGN_OR_RETURN(int64_t oldest, QueryInt(db, sql::kCountEvents, 1));
+  TG_ASSIGN_OR_RETURN(int64_t inflight, QueryInt(db, sql::kCountInflight));
+  TG_ASSIGN_OR_RETURN(int64_t dead, QueryInt(db, sql::kCountDeadLetters));
+  TG_ASSIGN_OR_RETURN(int64_t rejected, QueryInt(db, sql::kCountRejected));
+  stats.records = static_cast<uint64_t>(records);
+  stats.events = static_cast<uint64_t>(events);
+  stats.oldest_ingest_ms = oldest;
+  stats.inflight_batches = static_cast<uint64_t>(inflight);
+  stats.dead_letters = static_cast<uint64_t>(dead);
+  stats.rejected_batches = static_cast<uint64_t>(rejected);
+  stats.db_bytes = FileSizeOrZero(path_);
+  stats.wal_bytes = FileSizeOrZero(path_ + "-wal");
+  TG_ASSIGN_OR_RETURN(Stmt counters, Stmt::Prepare(db, sql::kSelectCounters));
+  while (true) {
+    TG_ASSIGN_OR_RETURN(bool row, counters.Step());
+    if (!row) break;
+    stats.counters[std::string(counters.Text(0))] = counters.Int(1);
+  }
+  return stats;
+}
+
+}  // namespace tidegate::buffer

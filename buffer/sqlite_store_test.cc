@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "buffer/sqlite_store.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+using tidegate::Event;
+using tidegate::buffer::BatchRange;
+using tidegate::buffer::DeadLetter;
+using tidegate::buffer::SqliteStore;
+using tidegate::buffer::StoreOptions;
+
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/tg-buffer-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string path;
+};
+
+Event MakeEvent(int priority, int n) {
+  Event e;
+  e.topic = "devices/d" + std::to_string(n % 3) + "/telemetry";
+  e.device_id = "d" + std::to_string(n % 3);
+  e.event_time_ms = 1000 + n;
+  e.ingest_time_ms = 2000 + n;
+  e.priority = priority;
+  e.payload = R"({"n":)" + std::to_string(n) + "}";
+  return e;
+}
+
+std::unique_ptr<SqliteStore> OpenStore(const std::string& dir) {
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir});
+  REQUIRE(store.ok());
+  return std::move(store).value();
+}
+
+BatchRange RangeOf(const std::vector<tidegate::buffer::BufferedRecord>& rows,
+                   const std::string& id) {
+  return BatchRange{.batch_id = id,
+                    .priority = rows.front().event.priority,
+                    .first_seq = rows.front().seq,
+                    .last_seq = rows.back().seq,
+                    .count = static_cast<uint32_t>(rows.size()),
+                    .created_at_ms = 5};
+}
+
+}  // namespace
+
+TEST_CASE("appended records are read back oldest first with every field", "[buffer]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path);
+  std::vector<Event> events;
+  for (int i = 0; i < 5; ++i) events.push_back(MakeEvent(5, i));
+  REQUIRE(store->Append(events, {}, {}).ok());
+  auto rows = store->ReadNext(3, 1 << 20);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 3);
+  CHECK((*rows)[0].seq == 1);
+  CHECK((*rows)[2].seq == 3);
+  const Event& e = (*rows)[1].event;
+  CHECK(e.topic == "devices/d1/telemetry");
+  CHECK(e.device_id == "d1");
+  CHECK(e.event_time_ms == 1001);
+  CHECK(e.ingest_time_ms == 2001);
+  CHECK(e.payload == R"({"n":1})");
+}
+
+TEST_CASE("higher priorities are read first", "[buffer]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path);
+  REQUIRE(
+      store->Append({MakeEvent(2, 0), MakeEvent(7, 1), MakeEvent(2, 2), MakeEvent(7, 3)}, {}, {})
+          .ok());
+  auto rows = store->ReadNext(10, 1 << 20);
+  REQUIRE(rows->size() == 2);
+  CHECK((*rows)[0].event.priority == 7);
+  CHECK((*rows)[1].seq == 4);
+}
+
+TEST_CASE("max_bytes caps a read but never below one record", "[buffer]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path);
+  REQUIRE(store->Append({MakeEvent(5, 0), MakeEvent(5, 1), MakeEvent(5, 2)}, {}, {}).ok());
+  CHECK(store->ReadNext(10, 1)->size() == 1);
+  CHECK(store->ReadNext(10, 15)->size() == 2);
+}
+
+TEST_CASE("records are deleted only on ack, and in-flight batches survive reopen", "[buffer]") {
+  TempDir dir;
+  BatchRange range;
+  {
+    auto store = OpenStore(dir.path);
+    std::vector<Event> events;
+    for (int i = 0; i < 10; ++i) events.push_back(MakeEvent(5, i));
+    REQUIRE(store->Append(events, {}, {}).ok());
+    auto rows = store->ReadNext(4, 1 << 20);
+    range = RangeOf(*rows, "batch-a");
+    REQUIRE(store->MarkInflight(range).ok());
+  }
+  auto store = OpenStore(dir.path);
+  auto inflight = store->LoadInflight();
+  REQUIRE(inflight->size() == 1);
+  CHECK((*inflight)[0].batch_id == "batch-a");
+  CHECK((*inflight)[0].first_seq == range.first_seq);
+  CHECK((*inflight)[0].last_seq == range.last_seq);
+  CHECK((*inflight)[0].created_at_ms == 5);
+  auto again = store->ReadRange((*inflight)[0]);
+  REQUIRE(again->size() == 4);
+  CHECK(again->front().event.payload == R"({"n":0})");
+  REQUIRE(store->Ack((*inflight)[0]).ok());
+  CHECK(store->LoadInflight()->empty());
+  auto rest = store->ReadNext(100, 1 << 20);
+  REQUIRE(rest->size() == 6);
+  CHECK(rest->front().seq == 5);
+  CHECK(store->Stats()->records == 6);
+}
+
+TEST_CASE("seqs are never reused, even after the buffer empties and reopens", "[buffer]") {
+  TempDir dir;
+  uint64_t last = 0;
+  {
+    auto store = OpenStore(dir.path);
+    REQUIRE(store->Append({MakeEvent(5, 0), MakeEvent(5, 1)}, {}, {}).ok());
+    auto rows = store->ReadNext(10, 1 << 20);
+    last = rows->back().seq;
+    REQUIRE(store->Ack(RangeOf(*rows, "b1")).ok());
+  }
+  auto store = OpenStore(dir.path);
+  REQUIRE(store->Append({MakeEvent(5, 2)}, {}, {}).ok());
+  CHECK(store->ReadNext(10, 1 << 20)->front().seq == last + 1);
+}
+
+TEST_CASE("a rejected batch is recorded and its records removed", "[buffer]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path);
+  REQUIRE(store->Append({MakeEvent(5, 0), MakeEvent(5, 1)}, {}, {}).ok());
+  auto rows = store->ReadNext(10, 1 << 20);
+  REQUIRE(store->Reject(RangeOf(*rows, "bad"), 400, "schema").ok());
+  auto stats = store->Stats();
+  CHECK(stats->records == 0);
+  CHECK(stats->rejected_batches == 1);
+  CHECK(stats->counters["batches_rejected"] == 1);
+}
+
+TEST_CASE("dead letters and counters are stored without payloads", "[buffer]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path);
+  DeadLetter dl{.time_ms = 7, .topic = "devices/x", .reason = "malformed_json", .size = 99};
+  REQUIRE(store->Append({}, {dl}, {{"dead_letter.malformed_json", 1}}).ok());
+  auto stats = store->Stats();
+  CHECK(stats->dead_letters == 1);
+  CHECK(stats->counters["dead_letter.malformed_json"] == 1);
+}
+
+TEST_CASE("the buffer id is stable across reopen", "[buffer]") {
+  TempDir dir;
+  std::string id = OpenStore(dir.path)->buffer_id();
+  CHECK(id.size() == 32);
+  CHECK(OpenStore(dir.path)->buffer_id() == id);
+}
+
+TEST_CASE("a garbage or truncated database is quarantined and replaced", "[buffer]") {
+  TempDir dir;
+  std::string db_path = dir.path + "/buffer.db";
+  SECTION("garbage") { std::ofstream(db_path) << std::string(8192, 'x'); }
+  SECTION("truncated") {
+    {
+      auto store = OpenStore(dir.path);
+      std::vector<Event> events;
+      for (int i = 0; i < 2000; ++i) events.push_back(MakeEvent(5, i));
+      REQUIRE(store->Append(events, {}, {}).ok());
+      REQUIRE(store->Append(events, {}, {}).ok());
+    }
+    // Checkpointed on close; cut the file mid-page.
+    std::filesystem::resize_file(db_path, std::filesystem::file_size(db_path) / 2 + 100);
+  }
+  std::string moved;
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path}, &moved);
+  REQUIRE(store.ok());
+  CHECK_FALSE(moved.empty());
+  CHECK(std::filesystem::exists(moved));
+  CHECK((*store)->Stats()->records == 0);
+  REQUIRE((*store)->Append({MakeEvent(5, 1)}, {}, {}).ok());
+}
