@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+// BatchEncoder builds the wire batch (schema/tidegate_batch.fbs) from buffered records and
+// compresses it with zstd. The same records and range always give the same bytes, so a
+// batch rebuilt after a restart is the batch that was sent before. Reuses one FlatBuffers
+// builder and one zstd context: one encoder per uplink thread, not thread-safe.
+#pragma once
+
+#include <flatbuffers/flatbuffers.h>
+#include <zstd.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "buffer/sqlite_store.h"
+#include "common/status.h"
+
+namespace tidegate::uplink {
+
+struct EncodedBatch {
+  std::string batch_id;
+  std::string body;  // zstd-compressed FlatBuffer: the HTTP body
+  size_t uncompressed_bytes = 0;
+  uint32_t events = 0;
+  uint32_t window_results = 0;
+};
+
+// "<buffer_id>-<first_seq>-<last_seq>": unique per buffer database, stable across retries.
+std::string MakeBatchId(const std::string& buffer_id, uint64_t first_seq, uint64_t last_seq);
+
+class BatchEncoder {
+ public:
+  // level: zstd compression level (1 is fast, ~6x on JSON events).
+  BatchEncoder(std::string agent_id, int level);
+  ~BatchEncoder();
+
+  // Encodes records (all of range.priority, within range) as one batch.
+  Result<EncodedBatch> Encode(const buffer::BatchRange& range,
+                              const std::vector<buffer::BufferedRecord>& records);
+
+  // The uncompressed FlatBuffer of the last Encode (valid until the next call).
+  std::string_view last_flatbuffer() const;
+
+ private:
+  struct ZstdFree {
+    void operator()(ZSTD_CCtx* ctx) const { ZSTD_freeCCtx(ctx); }
+  };
+  const std::string agent_id_;
+  const int level_;
+  flatbuffers::FlatBufferBuilder builder_;
+  std::unique_ptr<ZSTD_CCtx, ZstdFree> cctx_;
+};
+
+}  // namespace tidegate::uplink

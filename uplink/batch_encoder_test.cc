@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "uplink/batch_encoder.h"
+
+#include <catch2/catch.hpp>
+
+#include "schema/batch_view.h"
+
+namespace {
+
+using tidegate::buffer::BatchRange;
+using tidegate::buffer::BufferedRecord;
+using tidegate::uplink::BatchEncoder;
+
+std::vector<BufferedRecord> MakeRecords(int n) {
+  std::vector<BufferedRecord> records;
+  for (int i = 0; i < n; ++i) {
+    BufferedRecord& r = records.emplace_back();
+    r.seq = 100 + static_cast<uint64_t>(i);
+    r.event.topic = "devices/dev-" + std::to_string(i % 4) + "/telemetry";
+    r.event.device_id = "dev-" + std::to_string(i % 4);
+    r.event.event_time_ms = 1'764'000'000'000 + i;
+    r.event.ingest_time_ms = 1'764'000'000'500 + i;
+    r.event.flags = static_cast<uint32_t>(i % 2);
+    r.event.payload = R"({"temp":)" + std::to_string(20 + i % 7) + R"(,"ok":true})";
+  }
+  return records;
+}
+
+BatchRange RangeFor(const std::vector<BufferedRecord>& records) {
+  return BatchRange{
+      .batch_id = tidegate::uplink::MakeBatchId("abc", records.front().seq, records.back().seq),
+      .priority = 5,
+      .first_seq = records.front().seq,
+      .last_seq = records.back().seq,
+      .count = static_cast<uint32_t>(records.size()),
+      .created_at_ms = 1'764'000'001'000};
+}
+
+}  // namespace
+
+TEST_CASE("an encoded batch decodes to the same events", "[uplink]") {
+  auto records = MakeRecords(50);
+  BatchEncoder encoder("gw-7", 1);
+  auto encoded = encoder.Encode(RangeFor(records), records);
+  REQUIRE(encoded.ok());
+  CHECK(encoded->batch_id == "abc-100-149");
+  CHECK(encoded->events == 50);
+  REQUIRE(tidegate::schema::LooksZstdCompressed(encoded->body));
+  auto raw = tidegate::schema::DecompressBatch(encoded->body, 1 << 24);
+  REQUIRE(raw.ok());
+  CHECK(raw->size() == encoded->uncompressed_bytes);
+  auto batch = tidegate::schema::DecodeBatch(*raw);
+  REQUIRE(batch.ok());
+  CHECK(batch->schema_version == 1);
+  CHECK(batch->agent_id == "gw-7");
+  CHECK(batch->batch_id == "abc-100-149");
+  CHECK(batch->first_seq == 100);
+  CHECK(batch->last_seq == 149);
+  CHECK(batch->created_at == 1'764'000'001'000);
+  REQUIRE(batch->events.size() == 50);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto& got = batch->events[i];
+    const auto& want = records[i];
+    CHECK(got.seq == want.seq);
+    CHECK(got.topic == want.event.topic);
+    CHECK(got.device_id == want.event.device_id);
+    CHECK(got.event_time == want.event.event_time_ms);
+    CHECK(got.ingest_time == want.event.ingest_time_ms);
+    CHECK(got.flags == want.event.flags);
+    CHECK(got.payload == want.event.payload);
+  }
+}
+
+TEST_CASE("the same records encode to the same bytes", "[uplink]") {
+  auto records = MakeRecords(20);
+  BatchEncoder a("gw", 1), b("gw", 1);
+  auto first = a.Encode(RangeFor(records), records);
+  (void)a.Encode(RangeFor(MakeRecords(3)), MakeRecords(3));  // reuse must not leak state
+  auto second = a.Encode(RangeFor(records), records);
+  auto third = b.Encode(RangeFor(records), records);
+  REQUIRE((first.ok() && second.ok() && third.ok()));
+  CHECK(first->body == second->body);
+  CHECK(first->body == third->body);
+}
+
+TEST_CASE("zstd shrinks repetitive JSON events several times", "[uplink]") {
+  auto records = MakeRecords(1000);
+  BatchEncoder encoder("gw", 1);
+  auto encoded = encoder.Encode(RangeFor(records), records);
+  REQUIRE(encoded.ok());
+  CHECK(encoded->body.size() * 4 < encoded->uncompressed_bytes);
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "uplink/uplink_worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace tidegate::uplink {
+namespace {
+
+constexpr std::chrono::milliseconds kIdlePoll{20};
+
+}  // namespace
+
+UplinkWorker::UplinkWorker(buffer::SqliteStore& store, Transport& transport,
+                           const UplinkSection& config, std::string agent_id, Clock& clock,
+                           uint64_t rng_seed)
+    : store_(store),
+      transport_(transport),
+      config_(config),
+      clock_(clock),
+      rng_(rng_seed),
+      encoder_(std::move(agent_id), config.compression_level),
+      backoff_(config.retry_initial) {}
+
+UplinkWorker::~UplinkWorker() { Stop(); }
+
+void UplinkWorker::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = false;
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+void UplinkWorker::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  transport_.Interrupt();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool UplinkWorker::SleepFor(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, d, [&] { return stop_; });
+}
+
+std::chrono::milliseconds UplinkWorker::NextBackoff() {
+  // Full jitter: uniform in [backoff/2, backoff], then double up to retry_max.
+  auto current = backoff_;
+  backoff_ = std::min(backoff_ * 2, config_.retry_max);
+  auto half = current.count() / 2;
+  return std::chrono::milliseconds(
+      half + static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(half) + 1)));
+}
+
+bool UplinkWorker::RetryStoreOp(const char* what, const std::function<Status()>& op) {
+  std::chrono::milliseconds wait(100);
+  while (true) {
+    Status status = op();
+    if (status.ok()) return true;
+    spdlog::error("uplink: {} failed, retrying: {}", what, status.ToString());
+    if (!SleepFor(wait)) return false;
+    wait = std::min(wait * 2, std::chrono::milliseconds(5'000));
+  }
+}
+
+void UplinkWorker::Run() {
+  auto loaded = store_.LoadInflight();
+  if (loaded.ok()) {
+    inflight_ = std::move(loaded).value();
+    if (!inflight_.empty()) {
+      spdlog::info("uplink: resending {} batch(es) left in flight", inflight_.size());
+    }
+  } else {
+    spdlog::error("uplink: cannot read in-flight batches: {}", loaded.status().ToString());
+  }
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+    }
+    buffer::BatchRange range;
+    std::vector<buffer::BufferedRecord> records;
+    if (!NextBatch(&range, &records)) {
+      if (!SleepFor(kIdlePoll)) return;
+      continue;
+    }
+    if (!Deliver(range, records)) return;
+  }
+}
+
+bool UplinkWorker::NextBatch(buffer::BatchRange* range,
+                             std::vector<buffer::BufferedRecord>* records) {
+  if (!inflight_.empty()) {
+    *range = inflight_.front();
+    auto rows = store_.ReadRange(*range);
+    if (!rows.ok()) {
+      spdlog::error("uplink: reading batch {} failed: {}", range->batch_id,
+                    rows.status().ToString());
+      return false;
+    }
+    *records = std::move(rows).value();
+    if (!records->empty()) return true;
+    // Nothing left of it (acknowledged just before a crash): forget the batch.
+    if (store_.Ack(*range).ok()) inflight_.erase(inflight_.begin());
+    return false;
+  }
+  auto rows = store_.ReadNext(config_.batch_max_events, config_.batch_max_bytes);
+  if (!rows.ok()) {
+    spdlog::error("uplink: reading the buffer failed: {}", rows.status().ToString());
+    return false;
+  }
+  if (rows->empty()) return false;
+  int64_t now = clock_.NowUnixMs();
+  bool full = rows->size() >= config_.batch_max_events;
+  if (!full && now - rows->front().event.ingest_time_ms < config_.batch_linger.count()) {
+    return false;  // let a fuller batch gather
+  }
+  *records = std::move(rows).value();
+  range->priority = records->front().event.priority;
+  range->first_seq = records->front().seq;
+  range->last_seq = records->back().seq;
+  range->count = static_cast<uint32_t>(records->size());
+  range->created_at_ms = now;
+  range->batch_id = MakeBatchId(store_.buffer_id(), range->first_seq, range->last_seq);
+  if (!RetryStoreOp("recording the batch in flight", [&] { return store_.MarkInflight(*range); })) {
+    return false;
+  }
+  inflight_.push_back(*range);
+  return true;
+}
+
+bool UplinkWorker::Deliver(const buffer::BatchRange& range,
+                           const std::vector<buffer::BufferedRecord>& records) {
+  auto encoded = encoder_.Encode(range, records);
+  if (!encoded.ok()) {
+    spdlog::error("uplink: {}", encoded.status().ToString());
+    return SleepFor(config_.retry_max);
+  }
+  while (true) {
+    stats_.batches_sent++;
+    stats_.bytes_sent += encoded->body.size();
+    SendResult result = transport_.Send(*encoded);
+    stats_.last_http_status = result.http_status;
+    if (result.kind == SendResult::Kind::kAcked) {
+      if (!RetryStoreOp("acknowledging the batch", [&] { return store_.Ack(range); })) return false;
+      inflight_.erase(inflight_.begin());
+      stats_.batches_acked++;
+      stats_.events_acked += records.size();
+      if (stats_.consecutive_failures.exchange(0) > 0) {
+        spdlog::info("uplink: receiver is back, batch {} acknowledged", range.batch_id);
+      }
+      backoff_ = config_.retry_initial;
+      return true;
+    }
+    if (result.kind == SendResult::Kind::kRejected) {
+      spdlog::error("uplink: batch {} ({} records) rejected permanently, dead-lettered: {}",
+                    range.batch_id, records.size(), result.reason);
+      if (!RetryStoreOp("dead-lettering the batch",
+                        [&] { return store_.Reject(range, result.http_status, result.reason); })) {
+        return false;
+      }
+      inflight_.erase(inflight_.begin());
+      stats_.batches_rejected++;
+      return true;
+    }
+    stats_.batches_retried++;
+    auto wait = std::max(NextBackoff(), result.after);
+    if (stats_.consecutive_failures++ == 0 || stats_.consecutive_failures % 10 == 0) {
+      spdlog::warn("uplink: batch {} not delivered ({}), retry {} in {} ms", range.batch_id,
+                   result.reason, stats_.consecutive_failures.load(), wait.count());
+    }
+    if (!SleepFor(wait)) return false;
+  }
+}
+
+}  // namespace tidegate::uplink
