@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: Apache-2.0
+// tidegate-collector's command line (CLI11). This file is the adapter that turns CLI11's
+// and the standard library's exceptions into exit codes; nothing below it throws on purpose.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <string>
+
+#include "common/log.h"
+#include "common/units.h"
+#include "tools/collector/dump_command.h"
+#include "tools/collector/exit_codes.h"
+#include "tools/collector/serve_command.h"
+
+namespace tidegate::collector {
+namespace {
+
+constexpr char kExitCodesHelp[] =
+    "\nEXIT STATUS\n"
+    "  0  success (serve: clean shutdown after SIGTERM or SIGINT)\n"
+    "  1  runtime failure: cannot bind, cannot load TLS files, database or I/O error\n"
+    "  2  bad usage: unknown flag, missing or invalid value\n";
+
+constexpr char kServeHelp[] =
+    "Receive batches from tidegate agents over HTTPS and land them in DIR/landing.db.\n\n"
+    "Endpoints:\n"
+    "  POST /v1/batches  Content-Type application/vnd.tidegate.batch+flatbuffers,\n"
+    "                    Content-Encoding zstd, Idempotency-Key equal to the batch_id.\n"
+    "                    200 {\"status\":\"landed\",...} or {\"status\":\"duplicate\",...}\n"
+    "                    (a batch_id landed before is acknowledged, not landed again);\n"
+    "                    400 undecodable batch or Idempotency-Key mismatch; 413 body too\n"
+    "                    large; 415 wrong Content-Type or Content-Encoding; 500 storage\n"
+    "                    error (the agent retries 5xx and dead-letters other 4xx).\n"
+    "  GET /v1/stats     batches_landed, batches_duplicate, batches_rejected, events,\n"
+    "                    window_results as JSON (rejections count since start only).\n"
+    "  GET /healthz      200 \"ok\".\n\n"
+    "Once listening, prints exactly one line on stdout,\n"
+    "  tidegate-collector: listening on https://HOST:PORT   (http:// without TLS)\n"
+    "and writes PORT to --ready-file. SIGTERM or SIGINT stops accepting, finishes\n"
+    "in-flight requests, closes the database and exits 0.";
+
+constexpr char kDumpHelp[] =
+    "Print landed data as NDJSON on stdout, one JSON object a line, in the landing format.\n"
+    "  events:     {\"agent_id\",\"seq\",\"topic\",\"device_id\",\"event_time\",\"ingest_time\",\n"
+    "               \"late\",\"payload\"} ordered by agent_id, seq, arrival. Duplicates that\n"
+    "               reached the collector in different batches are printed as they landed.\n"
+    "  aggregates: {\"agent_id\",\"name\",\"key\",\"window_start\",\"window_end\",\"revision\",\n"
+    "               \"final\",\"measures\":{\"<field>\":{\"<stat>\":value}}}, latest revision of\n"
+    "               each window only, ordered by agent_id, name, key, window_start.\n"
+    "Times are RFC 3339 UTC with milliseconds. Safe to run while `serve` is writing.";
+
+struct Cli {
+  ServeOptions serve;
+  std::string max_body = "16MiB";
+  DumpOptions dump;
+};
+
+void AddServe(CLI::App& app, Cli& cli) {
+  CLI::App* serve = app.add_subcommand("serve", kServeHelp);
+  serve->footer(kExitCodesHelp);
+  serve
+      ->add_option("--listen", cli.serve.listen,
+                   "Address to listen on, HOST:PORT or [IPv6]:PORT, e.g. 127.0.0.1:8443 or\n"
+                   "0.0.0.0:443. Port 0 picks a free port (see --ready-file).")
+      ->required()
+      ->type_name("ADDR");
+  serve
+      ->add_option("--data-dir", cli.serve.data_dir,
+                   "Directory for landing.db (SQLite, WAL); created if missing.")
+      ->required()
+      ->type_name("DIR");
+  auto* cert = serve
+                   ->add_option("--tls-cert", cli.serve.tls_cert,
+                                "PEM server certificate (chain) for HTTPS. Requires --tls-key.\n"
+                                "Without --tls-cert/--tls-key the collector serves plain\n"
+                                "HTTP: for local testing only.")
+                   ->check(CLI::ExistingFile.description(""))
+                   ->type_name("FILE");
+  auto* key = serve
+                  ->add_option("--tls-key", cli.serve.tls_key,
+                               "PEM private key of --tls-cert. Requires --tls-cert.")
+                  ->check(CLI::ExistingFile.description(""))
+                  ->type_name("FILE");
+  cert->needs(key);
+  key->needs(cert);
+  serve
+      ->add_option("--client-ca", cli.serve.client_ca,
+                   "PEM CA bundle: require every client to present a certificate it\n"
+                   "verifies (mutual TLS). Requires --tls-cert.")
+      ->check(CLI::ExistingFile.description(""))
+      ->needs(cert)
+      ->type_name("FILE");
+  serve
+      ->add_option("--ready-file", cli.serve.ready_file,
+                   "Once listening, write the port and a newline to FILE, atomically\n"
+                   "(temporary file and rename), for scripts that wait for readiness.")
+      ->type_name("FILE");
+  serve
+      ->add_option("--max-body-bytes", cli.max_body,
+                   "Largest compressed request body accepted (413 above), e.g. 16MiB.\n"
+                   "Decompressed batches are capped at 64MiB, or at this value if larger\n"
+                   "(400 above).")
+      ->capture_default_str()
+      ->type_name("SIZE");
+  serve
+      ->add_option("--log-level", cli.serve.log_level,
+                   "Log level on stderr: trace, debug (one line per request), info (one\n"
+                   "line per landed batch), warn, error or off. Payloads are never logged.")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->type_name("LEVEL");
+}
+
+void AddDump(CLI::App& app, Cli& cli) {
+  CLI::App* dump = app.add_subcommand("dump", kDumpHelp);
+  dump->footer(kExitCodesHelp);
+  dump->add_option("--data-dir", cli.dump.data_dir,
+                   "Data directory of a collector (the one given to serve). A missing\n"
+                   "directory or database is an error (exit 1).")
+      ->required()
+      ->type_name("DIR");
+  dump->add_option("what", cli.dump.what, "events or aggregates.")
+      ->required()
+      ->check(CLI::IsMember({"events", "aggregates"}))
+      ->type_name("events|aggregates");
+}
+
+int Dispatch(const CLI::App& app, Cli& cli) {
+  if (app.got_subcommand("serve")) {
+    Result<uint64_t> max_body = ParseSize(cli.max_body);
+    if (!max_body.ok() || *max_body == 0) {
+      fmt::print(stderr, "tidegate-collector: --max-body-bytes '{}': {}\n", cli.max_body,
+                 max_body.ok() ? "must be above 0" : max_body.status().message());
+      return kExitUsage;
+    }
+    cli.serve.max_body_bytes = static_cast<size_t>(*max_body);
+    return RunServe(cli.serve);
+  }
+  return RunDump(cli.dump, stdout, stderr);
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app(
+      "tidegate-collector: the reference receiving end for tidegate agents. It lands\n"
+      "batches in SQLite, deduplicating by batch id, and dumps them as NDJSON.",
+      "tidegate-collector");
+  app.set_version_flag("--version", std::string(TIDEGATE_VERSION));
+  app.require_subcommand(1);
+  app.footer(kExitCodesHelp);
+  Cli cli;
+  AddServe(app, cli);
+  AddDump(app, cli);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  return Dispatch(app, cli);
+}
+
+}  // namespace
+}  // namespace tidegate::collector
+
+int main(int argc, char** argv) {
+  try {
+    return tidegate::collector::Main(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "tidegate-collector: {}\n", e.what());
+    return tidegate::collector::kExitFailure;
+  }
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+// `tidegate-collector serve`: opens the landing store, serves HTTP(S) until SIGTERM or
+// SIGINT, announces the bound address on stdout (and in a ready file) for scripts and tests.
+// RunServe runs on the main thread and owns every thread it starts.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "tools/collector/batch_endpoint.h"
+#include "tools/collector/exit_codes.h"
+
+namespace tidegate::collector {
+
+struct ServeOptions {
+  std::string listen;    // host:port, [v6-host]:port; port 0 picks a free one
+  std::string data_dir;  // created if missing; holds landing.db
+  std::string tls_cert;  // both empty: plain HTTP
+  std::string tls_key;
+  std::string client_ca;   // empty: no client certificates asked for
+  std::string ready_file;  // empty: none written
+  size_t max_body_bytes = kDefaultMaxBodyBytes;
+  std::string log_level = "info";
+};
+
+struct ListenAddress {
+  std::string host;          // for getaddrinfo, IPv6 brackets removed
+  std::string display_host;  // as the user wrote it, for the announcement line
+  int port = 0;
+};
+
+// Parses "host:port", "[::1]:port". kInvalidArgument names what is wrong.
+Result<ListenAddress> ParseListenAddress(std::string_view text);
+
+// Writes "PORT\n" to path atomically (a temporary file in the same directory, renamed).
+Status WriteReadyFile(const std::string& path, int port);
+
+// Runs the server; returns kExitOk after a clean shutdown on SIGTERM/SIGINT, kExitUsage
+// for an invalid --listen or log level, kExitFailure for anything else (message on stderr).
+int RunServe(const ServeOptions& options);
+
+}  // namespace tidegate::collector
