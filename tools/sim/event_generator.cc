@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tools/sim/event_generator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cassert>
+#include <iterator>
+#include <utility>
+
+#include "common/json_escape.h"
+#include "common/time_format.h"
+
+namespace tidegate::sim {
+namespace {
+
+// The splitmix64 finalizer: a bijection on 64-bit values, so distinct inputs never collide.
+uint64_t Mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// Salts keep the device, event and id streams of one seed unrelated to each other.
+constexpr uint64_t kDeviceSalt = 0x6465766963657321ull;
+constexpr uint64_t kEventSalt = 0x6576656e74737472ull;
+constexpr uint64_t kIdSalt = 0x6d73672d69642d31ull;
+
+// Keeps value in [lo, hi] by reflecting it off the bound it crossed, so a random walk
+// neither sticks to nor escapes its range.
+int32_t Reflect(int32_t value, int32_t lo, int32_t hi) {
+  if (value > hi) return 2 * hi - value;
+  if (value < lo) return 2 * lo - value;
+  return value;
+}
+
+int32_t RandomStep(Rng& rng, int32_t max_step) {
+  return static_cast<int32_t>(rng.Uniform(2 * static_cast<uint64_t>(max_step) + 1)) - max_step;
+}
+
+}  // namespace
+
+Result<TimeFormat> ParseTimeFormat(std::string_view name) {
+  if (name == "unix_ms") return TimeFormat::kUnixMs;
+  if (name == "unix_s") return TimeFormat::kUnixS;
+  if (name == "rfc3339") return TimeFormat::kRfc3339;
+  return InvalidArgument("unknown time format '" + std::string(name) +
+                         "': expected unix_ms, unix_s or rfc3339");
+}
+
+std::string DeviceId(uint32_t index) { return fmt::format("dev-{:04}", uint64_t{index} + 1); }
+
+EventGenerator::EventGenerator(GeneratorOptions options, uint64_t seed, Clock& clock)
+    : options_(std::move(options)),
+      event_key_(Mix64(seed ^ kEventSalt)),
+      id_key_(Mix64(seed ^ kIdSalt)),
+      clock_(clock) {
+  assert(options_.devices >= 1);
+  assert(options_.dup_rate >= 0.0 && options_.dup_rate <= 1.0);
+  assert(options_.late_fraction >= 0.0 && options_.late_fraction <= 1.0);
+  devices_.resize(options_.devices);
+  const uint64_t device_key = Mix64(seed ^ kDeviceSalt);
+  for (uint32_t i = 0; i < options_.devices; ++i) {
+    Rng rng(Mix64(device_key + i));
+    Device& device = devices_[i];
+    device.temp_centi = 1800 + static_cast<int32_t>(rng.Uniform(1201));
+    device.humidity_deci = 300 + static_cast<int32_t>(rng.Uniform(501));
+    device.battery = 60 + static_cast<int32_t>(rng.Uniform(41));
+    device.owner = MakeIdentity(rng);
+  }
+}
+
+void EventGenerator::Step(Device& device, Rng& rng) {
+  ++device.seq;
+  device.temp_centi = Reflect(device.temp_centi + RandomStep(rng, 15), 1800, 3000);
+  device.humidity_deci = Reflect(device.humidity_deci + RandomStep(rng, 10), 150, 950);
+  // Drains one percent every ~200 readings; an empty battery is replaced by a full one.
+  if (rng.Uniform(200) == 0) device.battery = device.battery > 0 ? device.battery - 1 : 100;
+}
+
+SimEvent EventGenerator::Next() {
+  SimEvent event;
+  event.index = next_index_++;
+  // Each event draws from its own stream in a fixed order, so that neither timing nor
+  // options that add draws later (PII) change the devices, readings or decisions.
+  Rng rng(Mix64(event_key_ + event.index));
+  event.device = static_cast<uint32_t>(rng.Uniform(options_.devices));
+  event.duplicate = rng.NextDouble() < options_.dup_rate;
+  event.late = rng.NextDouble() < options_.late_fraction;
+  const auto jitter_ms = static_cast<int64_t>(
+      rng.Uniform(static_cast<uint64_t>(std::max<int64_t>(options_.jitter.count(), 0)) + 1));
+  Device& device = devices_[event.device];
+  Step(device, rng);
+
+  event.msg_id = fmt::format("{:016x}", Mix64(id_key_ + event.index));
+  const int64_t now_ms = clock_.NowUnixMs();
+  event.event_time_ms = event.late ? now_ms - options_.late_by.count() : now_ms - jitter_ms;
+  event.topic = fmt::format("{}/{}/telemetry", options_.topic_prefix, DeviceId(event.device));
+  event.payload = BuildPayload(event, device, rng);
+  return event;
+}
+
+void EventGenerator::AppendTimestamp(std::string* out, int64_t unix_ms) const {
+  switch (options_.time_format) {
+    case TimeFormat::kUnixMs:
+      fmt::format_to(std::back_inserter(*out), "{}", unix_ms);
+      return;
+    case TimeFormat::kUnixS:
+      // Floor, not truncation, so that pre-1970 times still round down.
+      fmt::format_to(std::back_inserter(*out), "{}",
+                     unix_ms / 1000 - ((unix_ms % 1000 != 0) && unix_ms < 0));
+      return;
+    case TimeFormat::kRfc3339:
+      AppendJsonString(out, FormatRfc3339Ms(unix_ms));
+      return;
+  }
+}
+
+std::string EventGenerator::BuildPayload(const SimEvent& event, const Device& device,
+                                         Rng& rng) const {
+  std::string out;
+  out.reserve(options_.pii ? 384 : 160);
+  out += "{\"device_id\":";
+  AppendJsonString(&out, DeviceId(event.device));
+  out += ",\"msg_id\":";
+  AppendJsonString(&out, event.msg_id);
+  out += ",\"ts\":";
+  AppendTimestamp(&out, event.event_time_ms);
+  // Readings are kept as scaled integers so the decimals printed are exact.
+  fmt::format_to(std::back_inserter(out),
+                 R"(,"seq":{},"temp":{}.{:02},"humidity":{}.{},"battery":{})", device.seq,
+                 device.temp_centi / 100, device.temp_centi % 100, device.humidity_deci / 10,
+                 device.humidity_deci % 10, device.battery);
+  if (options_.pii) {
+    out += R"(,"user":{"email":)";
+    AppendJsonString(&out, MakeEmail(device.owner, rng));
+    out += ",\"phone\":";
+    AppendJsonString(&out, MakePhone(device.owner, rng));
+    out += "},\"ip\":";
+    AppendJsonString(&out, device.owner.ip);
+    out += ",\"note\":";
+    AppendJsonString(&out, MakeNote(device.owner, rng));
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace tidegate::sim

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// The text of tidegate-sim --help around the option list: what the tool is for, the payload
+// and log formats, output lines that scripts parse, signals and exit codes. Kept apart from
+// main.cc so the wiring stays readable. Constants only; thread-safe.
+#pragma once
+
+namespace tidegate::sim {
+
+inline constexpr const char* kHelpDescription =
+    "tidegate-sim publishes simulated IoT device telemetry to an MQTT broker, for demos,\n"
+    "integration, aggregation and leak tests of the tidegate agent. Events are deterministic\n"
+    "for a --seed (only timestamps follow the wall clock), and --log writes every message\n"
+    "the broker acknowledged, so a test can check exactly-once delivery end to end.\n";
+
+inline constexpr const char* kHelpFooter = R"(PAYLOAD
+  One JSON object per message on <prefix>/<device_id>/telemetry, keys in this order:
+    {"device_id":"dev-0007","msg_id":"5f0c6e1d2a9b3c47","ts":1764000000123,"seq":42,
+     "temp":23.47,"humidity":45.3,"battery":87,
+     "user":{"email":"maria.garcia7+alerts@mail.example.com","phone":"+44 20 7946 0123"},
+     "ip":"10.12.0.7","note":"call me at +1 415 555 0134 after 5"}
+  msg_id is unique per event and repeated by its duplicate; seq counts per device from 1;
+  temp (18-30 C) and humidity walk per device; battery is an integer percentage. user, ip
+  and note are left out with --no-pii. All personal data is fictional (example.com/.org/
+  .net addresses, UK 020 7946 0xxx and US 555-01xx numbers, private IPv4 ranges).
+
+LOG (--log FILE)
+  One line per message the broker acknowledged (QoS 1: PUBACK, QoS 2: PUBCOMP; QoS 0:
+  accepted by libmosquitto), in the order the acknowledgements arrived:
+    {"topic":"devices/dev-0007/telemetry","qos":1,"duplicate":false,"payload":{...}}
+  payload is the published JSON object itself. A message never acknowledged is not logged.
+
+OUTPUT
+  stderr: the seed at start, then every 5 s and at the end
+    tidegate-sim: published N (dups D, late L) acked A rate R/s
+  stdout, at the end:
+    published N events (D duplicates) in T s, R events/s
+  N counts events (first copies); duplicates are extra messages; T runs from the first
+  publish to the last acknowledgement.
+
+SIGNALS
+  SIGINT or SIGTERM: stop generating, release held offline events (unless the broker is
+  unreachable), wait up to --ack-timeout for acknowledgements, close the log and exit. A
+  second signal stops waiting.
+  If the connection drops mid-run the client reconnects (1-10 s backoff) and carries on.
+
+EXIT STATUS
+  0  every published message was acknowledged (also after SIGINT/SIGTERM)
+  1  runtime failure: the broker is unreachable or refuses the connection at start, a
+     publish or log write fails, or messages are still unacknowledged after --ack-timeout
+  2  bad usage: unknown flag or invalid value
+
+EXAMPLES
+  tidegate-sim --count 10000 --log /tmp/sent.ndjson
+  tidegate-sim --rate 5000 --duration 4s --qos 0
+  tidegate-sim --devices 50 --jitter 2s --dup-rate 0.01 --late-fraction 0.001 --seed 42
+  tidegate-sim --offline-device 3 --offline-at 5s --offline-for 30s --duration 1m)";
+
+}  // namespace tidegate::sim
