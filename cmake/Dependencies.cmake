@@ -15,5 +15,6 @@ find_package(fmt REQUIRED)
 find_package(simdjson REQUIRED)
 find_program(FLATC flatc REQUIRED)
 find_path(FLATBUFFERS_INCLUDE_DIR flatbuffers/flatbuffers.h REQUIRED)
-find_path(HTTPLIB_INCLUDE_DIR httplib.h REQUIRED)
+# Debian builds cpp-httplib as a shared library: its feature macros come from pkg-config.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)

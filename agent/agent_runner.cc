@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "agent/agent_runner.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "agent/ingest_pipeline.h"
+#include "agent/metrics_page.h"
+#include "agent/metrics_server.h"
+#include "agent/mqtt_source.h"
+#include "buffer/group_committer.h"
+#include "buffer/sqlite_store.h"
+#include "common/clock.h"
+#include "uplink/https_transport.h"
+#include "uplink/uplink_worker.h"
+
+namespace tidegate::agent {
+namespace {
+
+// Blocks the stop signals in every thread (call before starting any) and returns the set.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int WaitForStopSignal(const sigset_t& set) {
+  while (true) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP received; reloading the local config is not supported yet, ignored");
+      continue;
+    }
+    return sig;
+  }
+}
+
+// Features of SPEC.md whose stages this build does not have yet must not be silently
+// ignored: a privacy rule that is not applied would leak personal data.
+bool RefuseUnsupported(const Config& config) {
+  bool refuse = false;
+  if (!config.privacy.rules.empty()) {
+    spdlog::error(
+        "privacy.rules are configured but this build has no privacy stage yet; "
+        "refusing to run rather than store personal data unfiltered");
+    refuse = true;
+  }
+  if (!config.aggregates.empty()) {
+    spdlog::error("aggregate[] is configured but this build has no aggregation stage yet");
+    refuse = true;
+  }
+  if (config.uplink.transport != Transport::kHttps) {
+    spdlog::error("uplink.transport mqtt is not supported by this build yet");
+    refuse = true;
+  }
+  if (config.remote_config.enabled) {
+    spdlog::error("remote_config is not supported by this build yet");
+    refuse = true;
+  }
+  return refuse;
+}
+
+}  // namespace
+
+int RunAgent(const Config& config) {
+  if (RefuseUnsupported(config)) return 2;
+  sigset_t stop_signals = BlockStopSignals();
+  Clock& clock = RealClock();
+
+  auto store = buffer::SqliteStore::Open(
+      buffer::StoreOptions{.state_dir = config.agent.state_dir, .sync = config.buffer.sync});
+  if (!store.ok()) {
+    spdlog::error("cannot open the buffer: {}", store.status().ToString());
+    return 1;
+  }
+  auto transport = uplink::HttpsTransport::Create(config.uplink);
+  if (!transport.ok()) {
+    spdlog::error("cannot set up the uplink: {}", transport.status().ToString());
+    return 1;
+  }
+  buffer::GroupCommitter committer(
+      **store, buffer::CommitterOptions{.commit_interval = config.buffer.commit_interval});
+  uplink::UplinkWorker uplink(**store, **transport, config.uplink, config.agent.id, clock,
+                              RandomSeed());
+  IngestPipeline pipeline(config, committer, clock);
+  MqttSource source(config.mqtt, [&pipeline](std::string_view topic, std::string_view payload) {
+    pipeline.OnMessage(topic, payload);
+  });
+  MetricsServer metrics(
+      [&] { return RenderMetrics(config, pipeline.metrics(), committer, uplink.stats(), **store); },
+      [&](std::string* why) { return CheckHealth(source, committer, why); });
+
+  if (!config.agent.metrics_listen.empty()) {
+    Status status = metrics.Start(config.agent.metrics_listen);
+    if (!status.ok()) {
+      spdlog::error("{}", status.ToString());
+      return 1;
+    }
+  }
+  uplink.Start();
+  Status started = source.Start();
+  if (!started.ok()) {
+    spdlog::error("cannot start the MQTT source: {}", started.ToString());
+    uplink.Stop();
+    return 1;
+  }
+  spdlog::info("tidegate {} running: agent {} buffer {} uplink {}", TIDEGATE_VERSION,
+               config.agent.id, (*store)->path(), config.uplink.url);
+
+  int sig = WaitForStopSignal(stop_signals);
+  spdlog::info("signal {} received, shutting down", sig);
+  source.Stop();
+  Status flushed = committer.Stop();
+  uplink.Stop();
+  metrics.Stop();
+  if (!flushed.ok()) {
+    spdlog::error("could not commit staged events at shutdown: {}", flushed.ToString());
+    return 1;
+  }
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace tidegate::agent

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+// RunAgent: `tidegate run`. Opens the buffer, starts the writer, uplink, metrics and MQTT
+// threads, waits for SIGTERM/SIGINT, and shuts down in the order that loses nothing: MQTT
+// first (no new messages), then the writer commits what is staged, then the uplink stops
+// (its in-flight batch stays recorded for the next run). Called once, from main.
+#pragma once
+
+#include "common/config.h"
+
+namespace tidegate::agent {
+
+// Returns the process exit code: 0 after a clean shutdown, 1 on a runtime failure,
+// 2 for a config the agent cannot run with.
+int RunAgent(const Config& config);
+
+}  // namespace tidegate::agent

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "agent/config_loader.h"
+
+#include <catch2/catch.hpp>
+
+using tidegate::agent::ParseConfig;
+
+namespace {
+
+const char* kMinimal = R"(agent:
+  id: gw-1
+  state_dir: /tmp/x
+source:
+  mqtt:
+    host: 127.0.0.1
+    port: 1883
+    topics:
+      - filter: devices/+/telemetry
+        qos: 1
+        priority: 7
+uplink:
+  url: https://127.0.0.1:8443/v1/batches
+)";
+
+std::string ErrorOf(const std::string& yaml) {
+  auto config = ParseConfig(yaml, "test.yaml");
+  REQUIRE_FALSE(config.ok());
+  CHECK(config.status().code() == tidegate::StatusCode::kInvalidArgument);
+  return config.status().message();
+}
+
+}  // namespace
+
+TEST_CASE("a minimal config parses with documented defaults", "[config]") {
+  auto config = ParseConfig(kMinimal, "test.yaml");
+  REQUIRE(config.ok());
+  CHECK(config->agent.id == "gw-1");
+  REQUIRE(config->mqtt.topics.size() == 1);
+  CHECK(config->mqtt.topics[0].priority == 7);
+  CHECK(config->buffer.commit_interval.count() == 50);
+  CHECK(config->buffer.max_bytes == 256ull << 20);
+  CHECK(config->uplink.batch_max_events == 1000);
+  CHECK(config->events.event_time_field == "/ts");
+}
+
+TEST_CASE("every section's values are read", "[config]") {
+  std::string yaml = std::string(kMinimal) + R"(events:
+  format: json
+  device_id: {from_topic: 1}
+  event_time: {field: /meta/t, format: rfc3339}
+  id: {field: /msg_id}
+  max_future_skew: 2m
+dedup:
+  window: 15m
+buffer:
+  max_bytes: 64MiB
+  max_events: 1000000
+  max_age: 7d
+  when_full: block
+  sync: full
+  commit_interval: 0
+  state_ttl: 1h
+)";
+  auto config = ParseConfig(yaml, "test.yaml");
+  REQUIRE(config.ok());
+  CHECK(config->events.device_id_topic_level == 1);
+  CHECK(config->events.event_time_format == tidegate::TimeFormat::kRfc3339);
+  CHECK(config->events.id_field == "/msg_id");
+  CHECK(config->dedup.window.count() == 15 * 60'000);
+  CHECK(config->buffer.max_bytes == 64ull << 20);
+  CHECK(config->buffer.when_full == tidegate::WhenFull::kBlock);
+  CHECK(config->buffer.sync == tidegate::SyncMode::kFull);
+  CHECK(config->buffer.commit_interval.count() == 0);
+  CHECK(config->buffer.max_age.count() == 7 * 86'400'000);
+}
+
+TEST_CASE("an unknown key names file, line and dotted key", "[config]") {
+  std::string yaml = std::string(kMinimal) + "buffer:\n  max_bytez: 1MiB\n";
+  CHECK(ErrorOf(yaml) == "test.yaml:15: buffer.max_bytez: unknown key");
+}
+
+TEST_CASE("wrong types, bad durations and bad sizes are errors with lines", "[config]") {
+  CHECK(ErrorOf(std::string(kMinimal) + "buffer:\n  commit_interval: soon\n")
+            .find("test.yaml:15: buffer.commit_interval: bad duration 'soon'") == 0);
+  CHECK(ErrorOf(std::string(kMinimal) + "buffer:\n  max_bytes: 12 parsecs\n")
+            .find("test.yaml:15: buffer.max_bytes: bad size") == 0);
+  CHECK(ErrorOf(std::string(kMinimal) + "buffer:\n  when_full: explode\n")
+            .find("expected one of drop_oldest, block") != std::string::npos);
+  std::string bad_port = kMinimal;
+  bad_port.replace(bad_port.find("port: 1883"), 10, "port: http");
+  CHECK(ErrorOf(bad_port).find("test.yaml:7: source.mqtt.port: expected an integer") == 0);
+}
+
+TEST_CASE("semantic problems are reported together", "[config]") {
+  std::string yaml = R"(agent:
+  id: "bad id!"
+source:
+  mqtt:
+    topics:
+      - filter: devices/#/x
+uplink:
+  url: http://insecure
+)";
+  std::string errors = ErrorOf(yaml);
+  CHECK(errors.find("agent.id") != std::string::npos);
+  CHECK(errors.find("source.mqtt.topics[0].filter") != std::string::npos);
+  CHECK(errors.find("uplink.url") != std::string::npos);
+}
+
+TEST_CASE("privacy rules need keys and valid pointers", "[config]") {
+  std::string yaml = std::string(kMinimal) + R"(privacy:
+  rules:
+    - match: devices/#
+      tokenize: [user/email]
+      mask: {/ip: ipv4_prefix_24, /x: blur}
+)";
+  std::string errors = ErrorOf(yaml);
+  CHECK(errors.find("privacy.key_file: is required") != std::string::npos);
+  CHECK(errors.find("'user/email' is not a JSON Pointer") != std::string::npos);
+  CHECK(errors.find("privacy.rules[0].mask./x: expected one of") != std::string::npos);
+}
+
+TEST_CASE("YAML syntax errors and empty files are invalid config", "[config]") {
+  CHECK(ErrorOf("agent: [unclosed\n").find("test.yaml:") == 0);
+  CHECK(ErrorOf("").find("empty") != std::string::npos);
+  CHECK(ErrorOf("- a\n- b\n").find("expected a mapping") != std::string::npos);
+}

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+// IngestPipeline: what runs for each MQTT message on the ingest thread: parse and validate,
+// (privacy filter, dedup and windows as they are added), then stage the event for group
+// commit. Bad input becomes a dead letter (topic, reason, size; never the payload) and is
+// counted. Used by the ingest thread only; metrics are atomics readable anywhere.
+#pragma once
+
+#include <string_view>
+
+#include "agent/ingest_metrics.h"
+#include "buffer/group_committer.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "filters/event_parser.h"
+
+namespace tidegate::agent {
+
+class IngestPipeline {
+ public:
+  // config, committer and clock must outlive this object.
+  IngestPipeline(const Config& config, buffer::GroupCommitter& committer, Clock& clock);
+
+  // Handles one message. May block while the buffer applies backpressure.
+  void OnMessage(std::string_view topic, std::string_view payload);
+
+  const IngestMetrics& metrics() const { return metrics_; }
+
+ private:
+  int PriorityOf(std::string_view topic) const;
+  void DeadLetter(std::string_view topic, filters::DropReason reason, size_t size);
+
+  const Config& config_;
+  buffer::GroupCommitter& committer_;
+  Clock& clock_;
+  filters::EventParser parser_;
+  Event event_;  // reused between messages to keep its string capacity
+  IngestMetrics metrics_;
+};
+
+}  // namespace tidegate::agent

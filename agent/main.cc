@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0
+// tidegate: the edge ingestion agent's command line. Exit codes: 0 success, 1 runtime
+// failure, 2 bad usage or invalid config. CLI11's exceptions stop here.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "agent/agent_runner.h"
+#include "agent/config_loader.h"
+#include "buffer/sqlite_store.h"
+#include "common/log.h"
+#include "common/time_format.h"
+#include "schema/batch_view.h"
+
+namespace {
+
+using tidegate::Config;
+
+constexpr size_t kMaxInspectBytes = 256 << 20;
+
+const char* kDescription =
+    "tidegate: edge ingestion agent for IoT gateways.\n"
+    "Subscribes to device events on the local MQTT broker, validates them, buffers them\n"
+    "durably and boundedly in SQLite while offline, and uploads deduplicated,\n"
+    "zstd-compressed FlatBuffers batches over TLS when the uplink is available.\n"
+    "The contract (commands, config keys, formats, guarantees) is SPEC.md.\n\n"
+    "Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid config.";
+
+// Loads a config for a command, printing every problem; returns false on failure.
+bool Load(const std::string& path, Config* config, int* exit_code) {
+  auto loaded = tidegate::agent::LoadConfigFile(path);
+  if (!loaded.ok()) {
+    std::cerr << loaded.status().message() << "\n";
+    *exit_code = loaded.status().code() == tidegate::StatusCode::kInvalidArgument ? 2 : 1;
+    return false;
+  }
+  *config = std::move(loaded).value();
+  return true;
+}
+
+int CmdRun(const std::string& path) {
+  Config config;
+  int code = 0;
+  if (!Load(path, &config, &code)) return code;
+  (void)tidegate::InitLogging(config.agent.log_level, "tidegate");
+  return tidegate::agent::RunAgent(config);
+}
+
+int CmdConfigCheck(const std::string& path) {
+  Config config;
+  int code = 0;
+  if (!Load(path, &config, &code)) return code;
+  std::cout << path << ": OK (agent " << config.agent.id << ", " << config.mqtt.topics.size()
+            << " topic filter(s), uplink " << config.uplink.url << ")\n";
+  return 0;
+}
+
+int CmdInspect(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << "cannot read " << path << "\n";
+    return 1;
+  }
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  std::string data = bytes.str();
+  if (tidegate::schema::LooksZstdCompressed(data)) {
+    auto raw = tidegate::schema::DecompressBatch(data, kMaxInspectBytes);
+    if (!raw.ok()) {
+      std::cerr << path << ": " << raw.status().ToString() << "\n";
+      return 1;
+    }
+    data = std::move(raw).value();
+  }
+  auto batch = tidegate::schema::DecodeBatch(data);
+  if (!batch.ok()) {
+    std::cerr << path << ": " << batch.status().ToString() << "\n";
+    return 1;
+  }
+  std::cout << tidegate::schema::BatchToJson(*batch) << "\n";
+  return 0;
+}
+
+int CmdBufferStats(const std::string& path) {
+  Config config;
+  int code = 0;
+  if (!Load(path, &config, &code)) return code;
+  (void)tidegate::InitLogging("warn", "tidegate");
+  auto store = tidegate::buffer::SqliteStore::Open(
+      tidegate::buffer::StoreOptions{.state_dir = config.agent.state_dir, .sync = {}});
+  if (!store.ok()) {
+    std::cerr << "cannot open the buffer: " << store.status().ToString() << "\n";
+    return 1;
+  }
+  auto stats = (*store)->Stats();
+  if (!stats.ok()) {
+    std::cerr << stats.status().ToString() << "\n";
+    return 1;
+  }
+  std::printf("buffer:            %s\n", (*store)->path().c_str());
+  std::printf("buffer_id:         %s\n", (*store)->buffer_id().c_str());
+  std::printf("records:           %llu\n", static_cast<unsigned long long>(stats->records));
+  std::printf("raw events:        %llu\n", static_cast<unsigned long long>(stats->events));
+  std::printf(
+      "oldest event:      %s\n",
+      stats->oldest_ingest_ms ? tidegate::FormatRfc3339Ms(stats->oldest_ingest_ms).c_str() : "-");
+  std::printf("in-flight batches: %llu\n",
+              static_cast<unsigned long long>(stats->inflight_batches));
+  std::printf("dead letters:      %llu\n", static_cast<unsigned long long>(stats->dead_letters));
+  std::printf("rejected batches:  %llu\n",
+              static_cast<unsigned long long>(stats->rejected_batches));
+  std::printf("database bytes:    %llu (+ WAL %llu)\n",
+              static_cast<unsigned long long>(stats->db_bytes),
+              static_cast<unsigned long long>(stats->wal_bytes));
+  for (const auto& [name, value] : stats->counters) {
+    std::printf("counter %-28s %lld\n", name.c_str(), static_cast<long long>(value));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app(kDescription, "tidegate");
+  app.set_version_flag("--version", std::string("tidegate ") + TIDEGATE_VERSION);
+  app.require_subcommand(1);
+  std::string config_path, batch_path;
+
+  auto* run = app.add_subcommand(
+      "run",
+      "Run the agent in the foreground until SIGTERM or SIGINT.\n"
+      "Logs go to stderr; metrics and /healthz are served on agent.metrics_listen.");
+  run->add_option("-c,--config", config_path, "Config file (YAML, see configs/tidegate.yaml)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
+  auto* config = app.add_subcommand("config", "Work with config files.");
+  config->require_subcommand(1);
+  auto* check = config->add_subcommand(
+      "check",
+      "Validate a config strictly: unknown keys, wrong types, bad durations, sizes,\n"
+      "JSON Pointers or topic filters. Prints every problem as FILE:LINE: key: message\n"
+      "and exits 2 if there is one.");
+  check->add_option("FILE", config_path, "Config file to check")->required();
+
+  auto* inspect = app.add_subcommand(
+      "inspect",
+      "Decode a batch file (as sent on the wire, zstd-compressed, or the raw FlatBuffer)\n"
+      "and print it as JSON. The file is verified first; a damaged batch exits 1.");
+  inspect->add_option("BATCHFILE", batch_path, "Batch file")->required();
+
+  auto* buffer = app.add_subcommand("buffer", "Look at the agent's buffer.");
+  buffer->require_subcommand(1);
+  auto* stats = buffer->add_subcommand(
+      "stats", "Print what the buffer in agent.state_dir holds (safe while the agent runs).");
+  stats->add_option("-c,--config", config_path, "Config file naming agent.state_dir")
+      ->required()
+      ->check(CLI::ExistingFile);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (run->parsed()) return CmdRun(config_path);
+  if (check->parsed()) return CmdConfigCheck(config_path);
+  if (inspect->parsed()) return CmdInspect(batch_path);
+  if (stats->parsed()) return CmdBufferStats(config_path);
+  return 2;
+}

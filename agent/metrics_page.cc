@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "agent/metrics_page.h"
+
+#include <fmt/format.h>
+
+#include "common/clock.h"
+
+namespace tidegate::agent {
+namespace {
+
+void Metric(std::string* out, std::string_view name, std::string_view type, std::string_view help,
+            double value, std::string_view labels = "") {
+  fmt::format_to(std::back_inserter(*out), "# HELP {} {}\n# TYPE {} {}\n{}{} {}\n", name, help,
+                 name, type, name, labels, value);
+}
+
+}  // namespace
+
+std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
+                          const buffer::GroupCommitter& committer,
+                          const uplink::UplinkStats& uplink, buffer::SqliteStore& store) {
+  std::string out;
+  auto u64 = [](const std::atomic<uint64_t>& v) {
+    return static_cast<double>(v.load(std::memory_order_relaxed));
+  };
+  Metric(&out, "tidegate_received_total", "counter", "MQTT messages received",
+         u64(ingest.received));
+  Metric(&out, "tidegate_ingested_total", "counter", "Events accepted into the buffer",
+         u64(ingest.ingested));
+  out +=
+      "# HELP tidegate_dropped_total Messages not buffered, by reason\n"
+      "# TYPE tidegate_dropped_total counter\n";
+  for (size_t i = 1; i < ingest.dead_letters_by_reason.size(); ++i) {
+    fmt::format_to(std::back_inserter(out), "tidegate_dropped_total{{reason=\"{}\"}} {}\n",
+                   filters::DropReasonName(static_cast<filters::DropReason>(i)),
+                   u64(ingest.dead_letters_by_reason[i]));
+  }
+  Metric(&out, "tidegate_ingest_blocked_seconds_total", "counter",
+         "Time ingest waited for buffer space (backpressure)", u64(ingest.blocked_ns) / 1e9);
+  buffer::CommitterStats commits = committer.stats();
+  Metric(&out, "tidegate_commits_total", "counter", "Buffer transactions committed",
+         static_cast<double>(commits.commits));
+  Metric(&out, "tidegate_commit_failures_total", "counter", "Buffer commits that failed",
+         static_cast<double>(commits.failed_commits));
+  Metric(&out, "tidegate_commit_duration_ms", "gauge", "Duration of the last commit",
+         commits.last_commit_ms);
+  if (auto stats = store.Stats(); stats.ok()) {
+    Metric(&out, "tidegate_buffer_records", "gauge", "Records buffered",
+           static_cast<double>(stats->records));
+    Metric(&out, "tidegate_buffer_bytes", "gauge", "Buffer database and WAL size on disk",
+           static_cast<double>(stats->db_bytes + stats->wal_bytes));
+    double age = stats->oldest_ingest_ms
+                     ? static_cast<double>(RealClock().NowUnixMs() - stats->oldest_ingest_ms) / 1e3
+                     : 0;
+    Metric(&out, "tidegate_buffer_oldest_age_seconds", "gauge", "Age of the oldest buffered event",
+           age);
+    Metric(&out, "tidegate_dead_letters", "gauge", "Rows in the dead-letter table",
+           static_cast<double>(stats->dead_letters));
+  }
+  Metric(&out, "tidegate_batches_sent_total", "counter", "Batch send attempts",
+         u64(uplink.batches_sent));
+  Metric(&out, "tidegate_batches_acked_total", "counter", "Batches acknowledged",
+         u64(uplink.batches_acked));
+  Metric(&out, "tidegate_batches_retried_total", "counter", "Batch sends to retry",
+         u64(uplink.batches_retried));
+  Metric(&out, "tidegate_batches_rejected_total", "counter", "Batches rejected and dead-lettered",
+         u64(uplink.batches_rejected));
+  Metric(&out, "tidegate_events_acked_total", "counter", "Events acknowledged by the receiver",
+         u64(uplink.events_acked));
+  Metric(&out, "tidegate_uplink_bytes_total", "counter", "Compressed bytes sent",
+         u64(uplink.bytes_sent));
+  fmt::format_to(std::back_inserter(out),
+                 "# TYPE tidegate_info gauge\ntidegate_info{{agent_id=\"{}\",version=\"{}\"}} 1\n",
+                 config.agent.id, TIDEGATE_VERSION);
+  return out;
+}
+
+bool CheckHealth(const MqttSource& source, const buffer::GroupCommitter& committer,
+                 std::string* why) {
+  buffer::CommitterStats commits = committer.stats();
+  if (!commits.healthy) {
+    *why = "buffer commits failing: " + commits.last_error;
+    return false;
+  }
+  if (!source.connected()) {
+    *why = "not connected to the MQTT broker";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace tidegate::agent

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "agent/metrics_server.h"
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#include <httplib.h>
+#pragma GCC diagnostic pop
+
+namespace tidegate::agent {
+
+MetricsServer::MetricsServer(Render render, Healthy healthy)
+    : render_(std::move(render)), healthy_(std::move(healthy)) {}
+
+MetricsServer::~MetricsServer() { Stop(); }
+
+Status MetricsServer::Start(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return InvalidArgument("metrics_listen must be HOST:PORT");
+  std::string host = listen.substr(0, colon);
+  int port = 0;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    return InvalidArgument("metrics_listen port is not a number: " + listen);
+  }
+  server_ = std::make_unique<httplib::Server>();
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(render_(), "text/plain; version=0.0.4");
+  });
+  server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+    std::string why;
+    bool ok = healthy_(&why);
+    res.status = ok ? 200 : 503;
+    res.set_content(ok ? "ok\n" : why + "\n", "text/plain");
+  });
+  port_ =
+      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
+  if (port_ <= 0) return Unavailable("cannot listen for metrics on " + listen);
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return Status::Ok();
+}
+
+void MetricsServer::Stop() {
+  if (!server_) return;
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+  server_.reset();
+}
+
+}  // namespace tidegate::agent

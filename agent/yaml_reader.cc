@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "agent/yaml_reader.h"
+
+#include <limits>
+
+#include "common/json_pointer.h"
+#include "common/topic_filter.h"
+#include "common/units.h"
+
+namespace tidegate::agent {
+
+void ConfigErrors::Add(const YAML::Mark& mark, const std::string& key, const std::string& message) {
+  std::string line = file + ":";
+  if (mark.line >= 0) line += std::to_string(mark.line + 1) + ":";
+  if (!key.empty()) line += " " + key + ":";
+  lines.push_back(line + " " + message);
+}
+
+MapReader::MapReader(const YAML::Node& node, std::string path, ConfigErrors* errors)
+    : node_(node), path_(std::move(path)), errors_(errors) {
+  if (!node_.IsDefined() || node_.IsNull()) return;
+  if (!node_.IsMap()) {
+    errors_->Add(node_.Mark(), path_, "expected a mapping of keys");
+    node_ = YAML::Node();
+    return;
+  }
+  for (const auto& pair : node_) {
+    if (!pair.first.IsScalar()) {
+      errors_->Add(pair.first.Mark(), path_, "keys must be plain strings");
+      continue;
+    }
+    key_marks_[pair.first.Scalar()] = pair.first.Mark();
+  }
+}
+
+bool MapReader::Has(const std::string& key) const { return key_marks_.count(key) > 0; }
+
+std::string MapReader::KeyPath(const std::string& key) const {
+  return path_.empty() ? key : path_ + "." + key;
+}
+
+YAML::Mark MapReader::MarkOf(const std::string& key) const {
+  auto it = key_marks_.find(key);
+  return it == key_marks_.end() ? node_.Mark() : it->second;
+}
+
+YAML::Node MapReader::Child(const std::string& key) {
+  known_.insert(key);
+  if (!Has(key)) return YAML::Node(YAML::NodeType::Undefined);
+  return node_[key];
+}
+
+bool MapReader::Scalar(const std::string& key, std::string* text) {
+  YAML::Node child = Child(key);
+  if (!child.IsDefined() || child.IsNull()) return false;
+  if (!child.IsScalar()) {
+    errors_->Add(MarkOf(key), KeyPath(key), "expected a single value, not a list or mapping");
+    return false;
+  }
+  *text = child.Scalar();
+  return true;
+}
+
+void MapReader::Str(const std::string& key, std::string* out) {
+  std::string text;
+  if (Scalar(key, &text)) *out = text;
+}
+
+void MapReader::Int(const std::string& key, int64_t lo, int64_t hi, int64_t* out) {
+  std::string text;
+  if (!Scalar(key, &text)) return;
+  size_t used = 0;
+  long long value = 0;
+  try {
+    value = std::stoll(text, &used, 10);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || value < lo || value > hi) {
+    errors_->Add(MarkOf(key), KeyPath(key),
+                 "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                     ", got '" + text + "'");
+    return;
+  }
+  *out = value;
+}
+
+void MapReader::Int(const std::string& key, int lo, int hi, int* out) {
+  int64_t value = *out;
+  Int(key, int64_t{lo}, int64_t{hi}, &value);
+  *out = static_cast<int>(value);
+}
+
+void MapReader::Bool(const std::string& key, bool* out) {
+  std::string text;
+  if (!Scalar(key, &text)) return;
+  if (text == "true") {
+    *out = true;
+  } else if (text == "false") {
+    *out = false;
+  } else {
+    errors_->Add(MarkOf(key), KeyPath(key), "expected true or false, got '" + text + "'");
+  }
+}
+
+void MapReader::Duration(const std::string& key, std::chrono::milliseconds* out) {
+  std::string text;
+  if (!Scalar(key, &text)) return;
+  auto parsed = ParseDuration(text);
+  if (!parsed.ok()) {
+    errors_->Add(MarkOf(key), KeyPath(key), parsed.status().message());
+    return;
+  }
+  *out = *parsed;
+}
+
+void MapReader::Size(const std::string& key, uint64_t* out) {
+  std::string text;
+  if (!Scalar(key, &text)) return;
+  auto parsed = ParseSize(text);
+  if (!parsed.ok()) {
+    errors_->Add(MarkOf(key), KeyPath(key), parsed.status().message());
+    return;
+  }
+  *out = *parsed;
+}
+
+void MapReader::StrList(const std::string& key, std::vector<std::string>* out) {
+  YAML::Node child = Child(key);
+  if (!child.IsDefined() || child.IsNull()) return;
+  if (!child.IsSequence()) {
+    errors_->Add(MarkOf(key), KeyPath(key), "expected a list");
+    return;
+  }
+  out->clear();
+  for (const auto& item : child) {
+    if (!item.IsScalar()) {
+      errors_->Add(item.Mark(), KeyPath(key), "list items must be plain values");
+      continue;
+    }
+    out->push_back(item.Scalar());
+  }
+}
+
+void MapReader::Enum(const std::string& key, const std::vector<std::string>& choices, int* out) {
+  std::string text;
+  if (!Scalar(key, &text)) return;
+  for (size_t i = 0; i < choices.size(); ++i) {
+    if (choices[i] == text) {
+      *out = static_cast<int>(i);
+      return;
+    }
+  }
+  std::string all;
+  for (const auto& c : choices) all += (all.empty() ? "" : ", ") + c;
+  errors_->Add(MarkOf(key), KeyPath(key), "expected one of " + all + ", got '" + text + "'");
+}
+
+void MapReader::CheckPointer(const std::string& key, const std::string& path, bool allow_root) {
+  auto parsed = JsonPointer::Parse(path);
+  if (!parsed.ok() || (parsed->IsRoot() && !allow_root)) {
+    errors_->Add(MarkOf(key), KeyPath(key),
+                 "'" + path + "' is not a JSON Pointer to a field (such as /user/email)");
+  }
+}
+
+void MapReader::CheckTopicFilter(const std::string& key, const std::string& filter) {
+  if (!IsValidTopicFilter(filter)) {
+    errors_->Add(MarkOf(key), KeyPath(key), "'" + filter + "' is not a valid MQTT topic filter");
+  }
+}
+
+void MapReader::Finish() {
+  for (const auto& [key, mark] : key_marks_) {
+    if (known_.count(key) == 0) errors_->Add(mark, KeyPath(key), "unknown key");
+  }
+}
+
+}  // namespace tidegate::agent
