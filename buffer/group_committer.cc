@@ -28,7 +28,10 @@ bool GroupCommitter::Add(Event&& event) {
   staged_bytes_ += event.payload.size() + event.topic.size() + 64;
   staged_.push_back(std::move(event));
   uint64_t my_gen = ++staged_gen_;
-  if (options_.commit_interval.count() == 0 || staged_bytes_ >= options_.max_staged_bytes / 2) {
+  // Wake the writer for the first record of a group (it then waits one interval), when the
+  // staging area fills, or for every record with commit_interval 0.
+  if (my_gen == committed_gen_ + 1 || options_.commit_interval.count() == 0 ||
+      staged_bytes_ >= options_.max_staged_bytes / 2) {
     work_cv_.notify_one();
   }
   if (options_.commit_interval.count() == 0) {
@@ -43,13 +46,14 @@ void GroupCommitter::AddDeadLetter(DeadLetter&& dead_letter) {
   staged_bytes_ += dead_letter.topic.size() + 64;
   staged_dead_.push_back(std::move(dead_letter));
   ++staged_gen_;
-  if (options_.commit_interval.count() == 0) work_cv_.notify_one();
+  work_cv_.notify_one();
 }
 
 void GroupCommitter::AddCounter(const std::string& name, int64_t delta) {
   std::lock_guard<std::mutex> lock(mu_);
   staged_counters_[name] += delta;
   ++staged_gen_;
+  work_cv_.notify_one();
 }
 
 Status GroupCommitter::Flush(Millis timeout) {

@@ -43,6 +43,22 @@ TEST_CASE("commit_interval 0 commits before Add returns", "[buffer]") {
   }
 }
 
+TEST_CASE("staged records commit within about one interval without a flush", "[buffer]") {
+  TempDir dir;
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path});
+  REQUIRE(store.ok());
+  GroupCommitter committer(**store, CommitterOptions{.commit_interval = Millis(20)});
+  for (int round = 1; round <= 3; ++round) {
+    REQUIRE(committer.Add(MakeEvent(round)));
+    bool committed = false;
+    for (int i = 0; i < 200 && !committed; ++i) {
+      std::this_thread::sleep_for(Millis(10));
+      committed = (*store)->Stats()->records == static_cast<uint64_t>(round);
+    }
+    CHECK(committed);
+  }
+}
+
 TEST_CASE("group commit gathers many records into few transactions", "[buffer]") {
   TempDir dir;
   auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path});
