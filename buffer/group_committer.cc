@@ -49,6 +49,14 @@ void GroupCommitter::AddDeadLetter(DeadLetter&& dead_letter) {
   work_cv_.notify_one();
 }
 
+void GroupCommitter::AddKeyEpoch(SealedKeyEpoch&& key_epoch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  staged_bytes_ += key_epoch.sealed.size() + 64;
+  staged_key_epochs_.push_back(std::move(key_epoch));
+  ++staged_gen_;
+  work_cv_.notify_one();
+}
+
 void GroupCommitter::AddCounter(const std::string& name, int64_t delta) {
   std::lock_guard<std::mutex> lock(mu_);
   staged_counters_[name] += delta;
@@ -117,14 +125,16 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
   std::vector<Event> records;
   std::vector<DeadLetter> dead;
   std::map<std::string, int64_t> counters;
+  std::vector<SealedKeyEpoch> key_epochs;
   records.swap(staged_);
+  key_epochs.swap(staged_key_epochs_);
   dead.swap(staged_dead_);
   counters.swap(staged_counters_);
   uint64_t gen = staged_gen_;
   size_t bytes = staged_bytes_;
   lock.unlock();
   auto start = SteadyClock::now();
-  Status status = store_.Append(records, dead, counters);
+  Status status = store_.Append(records, dead, counters, key_epochs);
   double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
   lock.lock();
   if (status.ok()) {
@@ -146,6 +156,9 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
               std::make_move_iterator(staged_dead_.end()));
   staged_dead_.swap(dead);
   for (const auto& [name, delta] : counters) staged_counters_[name] += delta;
+  key_epochs.insert(key_epochs.end(), std::make_move_iterator(staged_key_epochs_.begin()),
+                    std::make_move_iterator(staged_key_epochs_.end()));
+  staged_key_epochs_.swap(key_epochs);
   if (stats_.healthy || stats_.last_error != status.ToString()) {
     spdlog::error("buffer commit failed, holding {} records in memory and pausing ingest: {}",
                   staged_.size(), status.ToString());

@@ -51,6 +51,9 @@ class GroupCommitter {
   bool Add(Event&& event);
   // Stages a dead letter and increments the persisted counter dead_letter.<reason>.
   void AddDeadLetter(DeadLetter&& dead_letter);
+  // Stages the sealed data key of a new privacy key epoch; it is committed with (or before)
+  // the records that use it.
+  void AddKeyEpoch(SealedKeyEpoch&& key_epoch);
   // Adds to a persisted counter in the next commit.
   void AddCounter(const std::string& name, int64_t delta);
 
@@ -74,6 +77,7 @@ class GroupCommitter {
   std::vector<Event> staged_;                       // guarded by mu_
   std::vector<DeadLetter> staged_dead_;             // guarded by mu_
   std::map<std::string, int64_t> staged_counters_;  // guarded by mu_
+  std::vector<SealedKeyEpoch> staged_key_epochs_;   // guarded by mu_
   size_t staged_bytes_ = 0;                         // guarded by mu_
   uint64_t staged_gen_ = 0;                         // guarded by mu_: bumps with every staged item
   uint64_t committed_gen_ = 0;                      // guarded by mu_

@@ -5,7 +5,7 @@
 // - The schema version is PRAGMA user_version. kMigrations[i] upgrades version i to i+1;
 //   steps are only appended, never edited, and each release's database is kept as a golden
 //   file under tests/data/ so an upgrade from it stays tested.
-// - Version 1: meta, events, inflight, dead_letters, rejected_batches, counters.
+// - Version 1: meta, events, inflight, dead_letters, rejected_batches, counters, key_epochs.
 #pragma once
 
 #include <array>
@@ -28,6 +28,7 @@ CREATE TABLE events(
   topic TEXT NOT NULL,
   device_id TEXT NOT NULL,
   flags INTEGER NOT NULL,
+  key_epoch INTEGER NOT NULL,
   payload BLOB NOT NULL);
 CREATE INDEX events_by_priority ON events(priority, seq);
 -- A batch that was built and not yet acknowledged: resent with the same id and records.
@@ -55,12 +56,18 @@ CREATE TABLE rejected_batches(
   last_seq INTEGER NOT NULL,
   count INTEGER NOT NULL);
 CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+-- Data keys of privacy `encrypt`, only in sealed form (the agent cannot open them). Kept
+-- while records that use them are buffered; they travel in every batch that needs them.
+CREATE TABLE key_epochs(
+  epoch INTEGER PRIMARY KEY,
+  sealed BLOB NOT NULL,
+  created_at INTEGER NOT NULL);
 )sql",
 };
 
 inline constexpr std::string_view kInsertEvent =
     "INSERT INTO events(seq, priority, kind, event_time, ingest_time, topic, device_id, flags,"
-    " payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    " key_epoch, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 inline constexpr std::string_view kInsertDeadLetter =
     "INSERT INTO dead_letters(time, topic, reason, size) VALUES(?1, ?2, ?3, ?4)";
 inline constexpr std::string_view kAddCounter =
@@ -75,11 +82,11 @@ inline constexpr std::string_view kMaxSeq = "SELECT max(seq) FROM events";
 inline constexpr std::string_view kTopPriority =
     "SELECT priority FROM events ORDER BY priority DESC, seq LIMIT 1";
 inline constexpr std::string_view kSelectFromPriority =
-    "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, payload"
-    " FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+    "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,"
+    " payload FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
 inline constexpr std::string_view kSelectRange =
-    "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, payload"
-    " FROM events WHERE priority = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq";
+    "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,"
+    " payload FROM events WHERE priority = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq";
 inline constexpr std::string_view kDeleteRange =
     "DELETE FROM events WHERE priority = ?1 AND seq BETWEEN ?2 AND ?3";
 inline constexpr std::string_view kInsertInflight =
@@ -92,6 +99,10 @@ inline constexpr std::string_view kDeleteInflight = "DELETE FROM inflight WHERE 
 inline constexpr std::string_view kInsertRejected =
     "INSERT OR REPLACE INTO rejected_batches(batch_id, time, http_status, reason, first_seq,"
     " last_seq, count) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+inline constexpr std::string_view kInsertKeyEpoch =
+    "INSERT OR IGNORE INTO key_epochs(epoch, sealed, created_at) VALUES(?1, ?2, ?3)";
+inline constexpr std::string_view kSelectKeyEpoch =
+    "SELECT sealed FROM key_epochs WHERE epoch = ?1";
 inline constexpr std::string_view kCountEvents =
     "SELECT count(*), min(ingest_time) FROM events WHERE kind = 0";
 inline constexpr std::string_view kCountAll = "SELECT count(*) FROM events";

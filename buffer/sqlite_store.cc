@@ -151,22 +151,31 @@ Status SqliteStore::PrepareStatements() {
   TG_ASSIGN_OR_RETURN(insert_inflight_, Stmt::Prepare(w, sql::kInsertInflight));
   TG_ASSIGN_OR_RETURN(delete_inflight_, Stmt::Prepare(w, sql::kDeleteInflight));
   TG_ASSIGN_OR_RETURN(insert_rejected_, Stmt::Prepare(w, sql::kInsertRejected));
+  TG_ASSIGN_OR_RETURN(insert_key_epoch_, Stmt::Prepare(w, sql::kInsertKeyEpoch));
   sqlite3* r = read_db_.get();
   TG_ASSIGN_OR_RETURN(top_priority_, Stmt::Prepare(r, sql::kTopPriority));
   TG_ASSIGN_OR_RETURN(select_from_priority_, Stmt::Prepare(r, sql::kSelectFromPriority));
   TG_ASSIGN_OR_RETURN(select_range_, Stmt::Prepare(r, sql::kSelectRange));
   TG_ASSIGN_OR_RETURN(select_inflight_, Stmt::Prepare(r, sql::kSelectInflight));
+  TG_ASSIGN_OR_RETURN(select_key_epoch_, Stmt::Prepare(r, sql::kSelectKeyEpoch));
   return Status::Ok();
 }
 
 Status SqliteStore::Append(const std::vector<Event>& records,
                            const std::vector<DeadLetter>& dead_letters,
-                           const std::map<std::string, int64_t>& counter_deltas) {
+                           const std::map<std::string, int64_t>& counter_deltas,
+                           const std::vector<SealedKeyEpoch>& key_epochs) {
   std::lock_guard<std::mutex> lock(write_mu_);
   sqlite3* db = write_db_.get();
   TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin append"));
   uint64_t seq = next_seq_;
   auto write_all = [&]() -> Status {
+    for (const SealedKeyEpoch& k : key_epochs) {
+      insert_key_epoch_.Bind(1, static_cast<int64_t>(k.epoch))
+          .BindBlob(2, k.sealed)
+          .Bind(3, k.created_at_ms);
+      TG_RETURN_IF_ERROR(insert_key_epoch_.Run());
+    }
     for (const Event& e : records) {
       insert_event_.Bind(1, static_cast<int64_t>(seq++))
           .Bind(2, int64_t{e.priority})
@@ -176,7 +185,8 @@ Status SqliteStore::Append(const std::vector<Event>& records,
           .Bind(6, e.topic)
           .Bind(7, e.device_id)
           .Bind(8, int64_t{e.flags})
-          .BindBlob(9, e.payload);
+          .Bind(9, static_cast<int64_t>(e.key_epoch))
+          .BindBlob(10, e.payload);
       TG_RETURN_IF_ERROR(insert_event_.Run());
     }
     for (const DeadLetter& d : dead_letters) {
@@ -220,7 +230,8 @@ Result<std::vector<BufferedRecord>> SqliteStore::ReadRows(Stmt& stmt) {
     r.event.topic = std::string(stmt.Text(5));
     r.event.device_id = std::string(stmt.Text(6));
     r.event.flags = static_cast<uint32_t>(stmt.Int(7));
-    r.event.payload = std::string(stmt.Text(8));
+    r.event.key_epoch = static_cast<uint64_t>(stmt.Int(8));
+    r.event.payload = std::string(stmt.Text(9));
   }
   stmt.Reset();
   return rows;
@@ -280,6 +291,17 @@ Result<std::vector<BufferedRecord>> SqliteStore::ReadRange(const BatchRange& ran
       .Bind(2, static_cast<int64_t>(range.first_seq))
       .Bind(3, static_cast<int64_t>(range.last_seq));
   return ReadRows(select_range_);
+}
+
+Result<std::string> SqliteStore::SealedKeyOf(uint64_t epoch) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  select_key_epoch_.Bind(1, static_cast<int64_t>(epoch));
+  Result<bool> row = select_key_epoch_.Step();
+  std::string sealed = row.ok() && *row ? std::string(select_key_epoch_.Text(0)) : "";
+  select_key_epoch_.Reset();
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("no sealed key for epoch " + std::to_string(epoch));
+  return sealed;
 }
 
 Status SqliteStore::MarkInflight(const BatchRange& range) {

@@ -36,6 +36,13 @@ struct DeadLetter {
   uint64_t size = 0;
 };
 
+// The sealed data key of one privacy key epoch (see filters/envelope.h).
+struct SealedKeyEpoch {
+  uint64_t epoch = 0;
+  std::string sealed;
+  int64_t created_at_ms = 0;
+};
+
 struct BufferedRecord {
   uint64_t seq = 0;
   Event event;
@@ -79,7 +86,11 @@ class SqliteStore {
   // Appends records (assigning increasing seqs), dead letters and counter increments in
   // one transaction. On failure nothing is written and the caller keeps the data.
   Status Append(const std::vector<Event>& records, const std::vector<DeadLetter>& dead_letters,
-                const std::map<std::string, int64_t>& counter_deltas);
+                const std::map<std::string, int64_t>& counter_deltas,
+                const std::vector<SealedKeyEpoch>& key_epochs = {});
+
+  // The sealed data key of an epoch (uplink side), kNotFound if unknown.
+  Result<std::string> SealedKeyOf(uint64_t epoch);
 
   // Batches recorded in flight and not yet acknowledged, highest priority first.
   Result<std::vector<BatchRange>> LoadInflight();
@@ -114,10 +125,12 @@ class SqliteStore {
   uint64_t next_seq_ = 1;                                                    // guarded by write_mu_
   Stmt insert_event_, insert_dead_letter_, add_counter_, set_meta_;          // guarded by write_mu_
   Stmt delete_range_, insert_inflight_, delete_inflight_, insert_rejected_;  // write_mu_
+  Stmt insert_key_epoch_;                                                    // write_mu_
 
   std::mutex read_mu_;
   DbHandle read_db_;  // guarded by read_mu_
   Stmt top_priority_, select_from_priority_, select_range_, select_inflight_;  // read_mu_
+  Stmt select_key_epoch_;                                                      // read_mu_
 };
 
 }  // namespace tidegate::buffer

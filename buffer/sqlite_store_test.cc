@@ -187,3 +187,18 @@ TEST_CASE("a garbage or truncated database is quarantined and replaced", "[buffe
   CHECK((*store)->Stats()->records == 0);
   REQUIRE((*store)->Append({MakeEvent(5, 1)}, {}, {}).ok());
 }
+
+TEST_CASE("sealed key epochs are stored with records and found by epoch", "[buffer]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path);
+  Event e = MakeEvent(5, 1);
+  e.key_epoch = 77;
+  REQUIRE(store
+              ->Append({e}, {}, {},
+                       {tidegate::buffer::SealedKeyEpoch{
+                           .epoch = 77, .sealed = "S", .created_at_ms = 1}})
+              .ok());
+  CHECK(*store->SealedKeyOf(77) == "S");
+  CHECK(store->SealedKeyOf(78).status().code() == tidegate::StatusCode::kNotFound);
+  CHECK(store->ReadNext(1, 1 << 20)->front().event.key_epoch == 77);
+}

@@ -26,7 +26,8 @@ struct Event {
   uint32_t flags = 0;
   int priority = 5;  // 0-9 from the topic's config
   RecordKind kind = RecordKind::kEvent;
-  std::string payload;  // JSON after privacy filtering (kEvent), encoded result otherwise
+  uint64_t key_epoch = 0;  // data-key epoch of encrypted values in payload, 0 if none
+  std::string payload;     // JSON after privacy filtering (kEvent), encoded result otherwise
 };
 
 }  // namespace tidegate

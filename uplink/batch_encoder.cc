@@ -18,9 +18,16 @@ BatchEncoder::BatchEncoder(std::string agent_id, int level)
 BatchEncoder::~BatchEncoder() = default;
 
 Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
-                                          const std::vector<buffer::BufferedRecord>& records) {
+                                          const std::vector<buffer::BufferedRecord>& records,
+                                          const std::vector<buffer::SealedKeyEpoch>& sealed_keys) {
   namespace wire = tidegate::wire;
   builder_.Clear();
+  std::vector<flatbuffers::Offset<wire::SealedKey>> keys;
+  for (const buffer::SealedKeyEpoch& k : sealed_keys) {
+    keys.push_back(wire::CreateSealedKey(
+        builder_, k.epoch,
+        builder_.CreateVector(reinterpret_cast<const uint8_t*>(k.sealed.data()), k.sealed.size())));
+  }
   std::vector<flatbuffers::Offset<wire::Event>> events;
   events.reserve(records.size());
   for (const buffer::BufferedRecord& r : records) {
@@ -29,11 +36,11 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
         builder_, r.seq, builder_.CreateString(e.topic), builder_.CreateString(e.device_id),
         e.event_time_ms, e.ingest_time_ms, e.flags, builder_.CreateString(e.payload)));
   }
-  auto batch =
-      wire::CreateBatch(builder_, /*schema_version=*/1, builder_.CreateString(agent_id_),
-                        builder_.CreateString(range.batch_id), range.first_seq, range.last_seq,
-                        range.created_at_ms, /*sealed_keys=*/0, builder_.CreateVector(events),
-                        /*window_results=*/0);
+  auto batch = wire::CreateBatch(
+      builder_, /*schema_version=*/1, builder_.CreateString(agent_id_),
+      builder_.CreateString(range.batch_id), range.first_seq, range.last_seq, range.created_at_ms,
+      keys.empty() ? 0 : builder_.CreateVector(keys), builder_.CreateVector(events),
+      /*window_results=*/0);
   wire::FinishBatchBuffer(builder_, batch);
 
   EncodedBatch out;

@@ -35,9 +35,11 @@ class BatchEncoder {
   BatchEncoder(std::string agent_id, int level);
   ~BatchEncoder();
 
-  // Encodes records (all of range.priority, within range) as one batch.
+  // Encodes records (all of range.priority, within range) as one batch, with the sealed
+  // data keys of the key epochs its encrypted values use.
   Result<EncodedBatch> Encode(const buffer::BatchRange& range,
-                              const std::vector<buffer::BufferedRecord>& records);
+                              const std::vector<buffer::BufferedRecord>& records,
+                              const std::vector<buffer::SealedKeyEpoch>& sealed_keys = {});
 
   // The uncompressed FlatBuffer of the last Encode (valid until the next call).
   std::string_view last_flatbuffer() const;

@@ -90,3 +90,19 @@ TEST_CASE("zstd shrinks repetitive JSON events several times", "[uplink]") {
   REQUIRE(encoded.ok());
   CHECK(encoded->body.size() * 4 < encoded->uncompressed_bytes);
 }
+
+TEST_CASE("sealed data keys travel in the batch", "[uplink]") {
+  auto records = MakeRecords(3);
+  records[1].event.key_epoch = 9;
+  BatchEncoder encoder("gw", 1);
+  std::vector<tidegate::buffer::SealedKeyEpoch> keys = {
+      {.epoch = 9, .sealed = std::string("\x01\x02sealed", 8), .created_at_ms = 0}};
+  auto encoded = encoder.Encode(RangeFor(records), records, keys);
+  REQUIRE(encoded.ok());
+  auto batch =
+      tidegate::schema::DecodeBatch(*tidegate::schema::DecompressBatch(encoded->body, 1 << 20));
+  REQUIRE(batch.ok());
+  REQUIRE(batch->sealed_keys.size() == 1);
+  CHECK(batch->sealed_keys[0].epoch == 9);
+  CHECK(batch->sealed_keys[0].sealed == std::string("\x01\x02sealed", 8));
+}

@@ -136,7 +136,24 @@ bool UplinkWorker::NextBatch(buffer::BatchRange* range,
 
 bool UplinkWorker::Deliver(const buffer::BatchRange& range,
                            const std::vector<buffer::BufferedRecord>& records) {
-  auto encoded = encoder_.Encode(range, records);
+  std::vector<buffer::SealedKeyEpoch> keys;
+  for (const buffer::BufferedRecord& r : records) {
+    uint64_t epoch = r.event.key_epoch;
+    if (epoch == 0 ||
+        std::any_of(keys.begin(), keys.end(), [&](const auto& k) { return k.epoch == epoch; })) {
+      continue;
+    }
+    auto sealed = store_.SealedKeyOf(epoch);
+    if (!sealed.ok()) {
+      // Without its key the receiver cannot open these values; send them anyway (they stay
+      // opaque) rather than hold the whole backlog.
+      spdlog::error("uplink: batch {}: {}", range.batch_id, sealed.status().ToString());
+      continue;
+    }
+    keys.push_back(buffer::SealedKeyEpoch{
+        .epoch = epoch, .sealed = std::move(sealed).value(), .created_at_ms = 0});
+  }
+  auto encoded = encoder_.Encode(range, records, keys);
   if (!encoded.ok()) {
     spdlog::error("uplink: {}", encoded.status().ToString());
     return SleepFor(config_.retry_max);
