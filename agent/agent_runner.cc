@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
+#include <optional>
 
 #include "agent/ingest_pipeline.h"
 #include "agent/metrics_page.h"
@@ -13,6 +14,9 @@
 #include "buffer/group_committer.h"
 #include "buffer/sqlite_store.h"
 #include "common/clock.h"
+#include "filters/privacy_filter.h"
+#include "filters/token_keys.h"
+#include "schema/sealed_value.h"
 #include "uplink/https_transport.h"
 #include "uplink/uplink_worker.h"
 
@@ -67,12 +71,41 @@ bool RefuseUnsupported(const Config& config) {
   return refuse;
 }
 
+// Loads the privacy keys and builds the privacy stage, or null when there are no rules.
+// *keys must outlive the filter.
+Result<std::unique_ptr<filters::PrivacyFilter>> MakePrivacyFilter(
+    const Config& config, std::optional<filters::TokenKeySet>* keys) {
+  if (config.privacy.rules.empty()) return std::unique_ptr<filters::PrivacyFilter>();
+  if (!config.privacy.key_file.empty()) {
+    TG_ASSIGN_OR_RETURN(*keys, filters::TokenKeySet::Load(config.privacy.key_file));
+  }
+  std::optional<schema::PublicKey> recipient;
+  if (!config.privacy.recipient_public_key.empty()) {
+    TG_ASSIGN_OR_RETURN(std::string text,
+                        filters::ReadSmallFile(config.privacy.recipient_public_key));
+    auto parsed = schema::ParsePublicKeyHex(text);
+    if (!parsed.ok()) {
+      return InvalidArgument(config.privacy.recipient_public_key + ": " +
+                             parsed.status().message());
+    }
+    recipient = *parsed;
+  }
+  return filters::PrivacyFilter::Create(config.privacy, keys->has_value() ? &**keys : nullptr,
+                                        recipient, RealClock());
+}
+
 }  // namespace
 
 int RunAgent(const Config& config) {
   if (RefuseUnsupported(config)) return 2;
   sigset_t stop_signals = BlockStopSignals();
   Clock& clock = RealClock();
+  std::optional<filters::TokenKeySet> token_keys;
+  auto privacy = MakePrivacyFilter(config, &token_keys);
+  if (!privacy.ok()) {
+    spdlog::error("privacy: {}", privacy.status().message());
+    return 2;
+  }
 
   auto store = buffer::SqliteStore::Open(
       buffer::StoreOptions{.state_dir = config.agent.state_dir, .sync = config.buffer.sync});
@@ -89,12 +122,15 @@ int RunAgent(const Config& config) {
       **store, buffer::CommitterOptions{.commit_interval = config.buffer.commit_interval});
   uplink::UplinkWorker uplink(**store, **transport, config.uplink, config.agent.id, clock,
                               RandomSeed());
-  IngestPipeline pipeline(config, committer, clock);
+  IngestPipeline pipeline(config, committer, clock, privacy->get());
   MqttSource source(config.mqtt, [&pipeline](std::string_view topic, std::string_view payload) {
     pipeline.OnMessage(topic, payload);
   });
   MetricsServer metrics(
-      [&] { return RenderMetrics(config, pipeline.metrics(), committer, uplink.stats(), **store); },
+      [&] {
+        return RenderMetrics(config, pipeline.metrics(), privacy->get(), committer, uplink.stats(),
+                             **store);
+      },
       [&](std::string* why) { return CheckHealth(source, committer, why); });
 
   if (!config.agent.metrics_listen.empty()) {

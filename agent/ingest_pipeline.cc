@@ -20,11 +20,12 @@ std::string PrintableTopic(std::string_view topic) {
 }  // namespace
 
 IngestPipeline::IngestPipeline(const Config& config, buffer::GroupCommitter& committer,
-                               Clock& clock)
+                               Clock& clock, filters::PrivacyFilter* privacy)
     : config_(config),
       committer_(committer),
       clock_(clock),
-      parser_(config.events, config.mqtt.max_payload_bytes) {}
+      parser_(config.events, config.mqtt.max_payload_bytes),
+      privacy_(privacy) {}
 
 int IngestPipeline::PriorityOf(std::string_view topic) const {
   for (const TopicSpec& spec : config_.mqtt.topics) {
@@ -53,6 +54,23 @@ void IngestPipeline::OnMessage(std::string_view topic, std::string_view payload)
   if (reason != filters::DropReason::kNone) {
     DeadLetter(topic, reason, payload.size());
     return;
+  }
+  event_.key_epoch = 0;
+  if (privacy_) {
+    filters::PrivacyResult result = privacy_->Apply(topic, event_.payload, &filtered_);
+    if (result.failed) {
+      event_.payload.clear();
+      DeadLetter(topic, filters::DropReason::kPrivacyFailed, payload.size());
+      return;
+    }
+    if (result.rewritten) event_.payload.swap(filtered_);
+    event_.key_epoch = result.key_epoch;
+    if (result.started_epoch) {
+      committer_.AddKeyEpoch(
+          buffer::SealedKeyEpoch{.epoch = result.started_epoch->epoch,
+                                 .sealed = std::move(result.started_epoch->sealed),
+                                 .created_at_ms = result.started_epoch->created_at_ms});
+    }
   }
   event_.priority = PriorityOf(topic);
   auto start = clock_.Monotonic();

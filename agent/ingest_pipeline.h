@@ -12,13 +12,16 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "filters/event_parser.h"
+#include "filters/privacy_filter.h"
 
 namespace tidegate::agent {
 
 class IngestPipeline {
  public:
-  // config, committer and clock must outlive this object.
-  IngestPipeline(const Config& config, buffer::GroupCommitter& committer, Clock& clock);
+  // config, committer, clock and privacy (null when no rules are configured) must outlive
+  // this object.
+  IngestPipeline(const Config& config, buffer::GroupCommitter& committer, Clock& clock,
+                 filters::PrivacyFilter* privacy);
 
   // Handles one message. May block while the buffer applies backpressure.
   void OnMessage(std::string_view topic, std::string_view payload);
@@ -33,7 +36,9 @@ class IngestPipeline {
   buffer::GroupCommitter& committer_;
   Clock& clock_;
   filters::EventParser parser_;
-  Event event_;  // reused between messages to keep its string capacity
+  filters::PrivacyFilter* privacy_;
+  Event event_;           // reused between messages to keep its string capacity
+  std::string filtered_;  // privacy output, reused
   IngestMetrics metrics_;
 };
 

@@ -11,6 +11,7 @@
 
 #include "agent/agent_runner.h"
 #include "agent/config_loader.h"
+#include "agent/keys_command.h"
 #include "buffer/sqlite_store.h"
 #include "common/log.h"
 #include "common/time_format.h"
@@ -153,6 +154,24 @@ int main(int argc, char** argv) {
       "and print it as JSON. The file is verified first; a damaged batch exits 1.");
   inspect->add_option("BATCHFILE", batch_path, "Batch file")->required();
 
+  auto* keys = app.add_subcommand("keys", "Create and rotate the agent's keys.");
+  keys->require_subcommand(1);
+  std::string keys_dir, key_id = "k1", key_file;
+  bool force = false;
+  auto* keys_init = keys->add_subcommand(
+      "init",
+      "Create a token key (with a key id), an Ed25519 config-signing pair and an X25519\n"
+      "recipient pair in DIR, every file mode 0600. Refuses to overwrite existing keys.");
+  keys_init->add_option("--dir", keys_dir, "Directory for the key files")->required();
+  keys_init->add_option("--key-id", key_id, "Id of the first token key (default k1)");
+  keys_init->add_flag("--force", force, "Overwrite existing key files");
+  auto* keys_rotate = keys->add_subcommand(
+      "rotate",
+      "Add a new current token key; the previous one stays in the file as retired, so\n"
+      "tokens carry the id of the key that made them. Restart the agent afterwards.");
+  keys_rotate->add_option("--key-file", key_file, "The privacy.key_file to rotate")->required();
+  keys_rotate->add_option("--id", key_id, "Id of the new key (e.g. k2)")->required();
+
   auto* buffer = app.add_subcommand("buffer", "Look at the agent's buffer.");
   buffer->require_subcommand(1);
   auto* stats = buffer->add_subcommand(
@@ -171,5 +190,7 @@ int main(int argc, char** argv) {
   if (check->parsed()) return CmdConfigCheck(config_path);
   if (inspect->parsed()) return CmdInspect(batch_path);
   if (stats->parsed()) return CmdBufferStats(config_path);
+  if (keys_init->parsed()) return tidegate::agent::KeysInit(keys_dir, key_id, force);
+  if (keys_rotate->parsed()) return tidegate::agent::KeysRotate(key_file, key_id);
   return 2;
 }

@@ -17,6 +17,7 @@ void Metric(std::string* out, std::string_view name, std::string_view type, std:
 }  // namespace
 
 std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
+                          const filters::PrivacyFilter* privacy,
                           const buffer::GroupCommitter& committer,
                           const uplink::UplinkStats& uplink, buffer::SqliteStore& store) {
   std::string out;
@@ -34,6 +35,22 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
     fmt::format_to(std::back_inserter(out), "tidegate_dropped_total{{reason=\"{}\"}} {}\n",
                    filters::DropReasonName(static_cast<filters::DropReason>(i)),
                    u64(ingest.dead_letters_by_reason[i]));
+  }
+  if (privacy) {
+    const filters::PrivacyCounters& p = privacy->counters();
+    out +=
+        "# HELP tidegate_privacy_values_total Values handled by the privacy stage, by action\n"
+        "# TYPE tidegate_privacy_values_total counter\n";
+    for (const auto& [action, counter] :
+         {std::pair<const char*, const std::atomic<uint64_t>*>{"tokenize", &p.tokenized},
+          {"encrypt", &p.encrypted},
+          {"mask", &p.masked},
+          {"mask_unfit", &p.mask_unfit},
+          {"drop", &p.dropped},
+          {"scrub", &p.scrubbed}}) {
+      fmt::format_to(std::back_inserter(out), "tidegate_privacy_values_total{{action=\"{}\"}} {}\n",
+                     action, u64(*counter));
+    }
   }
   Metric(&out, "tidegate_ingest_blocked_seconds_total", "counter",
          "Time ingest waited for buffer space (backpressure)", u64(ingest.blocked_ns) / 1e9);

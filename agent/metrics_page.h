@@ -11,11 +11,14 @@
 #include "buffer/group_committer.h"
 #include "buffer/sqlite_store.h"
 #include "common/config.h"
+#include "filters/privacy_filter.h"
 #include "uplink/uplink_worker.h"
 
 namespace tidegate::agent {
 
+// privacy may be null (no rules configured).
 std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
+                          const filters::PrivacyFilter* privacy,
                           const buffer::GroupCommitter& committer,
                           const uplink::UplinkStats& uplink, buffer::SqliteStore& store);
 

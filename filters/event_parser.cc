@@ -114,6 +114,8 @@ std::string_view DropReasonName(DropReason reason) {
       return "bad_event_time";
     case DropReason::kMissingDeviceId:
       return "missing_device_id";
+    case DropReason::kPrivacyFailed:
+      return "privacy_failed";
     case DropReason::kCount:
       break;
   }

@@ -31,7 +31,8 @@ enum class DropReason {
   kMissingEventTime,
   kBadEventTime,
   kMissingDeviceId,
-  kCount,  // number of reasons; keep last
+  kPrivacyFailed,  // the privacy stage could not rewrite it: never stored unfiltered
+  kCount,          // number of reasons; keep last
 };
 
 std::string_view DropReasonName(DropReason reason);

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "filters/tokenizer.h"
+
+namespace tidegate::filters {
+namespace {
+
+constexpr size_t kTokenBytes = 16;
+
+}  // namespace
+
+Tokenizer::Tokenizer(const TokenKey& key) : prefix_("tok:" + key.id + ":") {
+  (void)sodium_init();
+  crypto_generichash_init(&keyed_state_, key.key.data(), key.key.size(), kTokenBytes);
+}
+
+void Tokenizer::AppendToken(std::string_view canonical_text, std::string* out) const {
+  crypto_generichash_state state = keyed_state_;
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(canonical_text.data()),
+                            canonical_text.size());
+  unsigned char hash[kTokenBytes];
+  crypto_generichash_final(&state, hash, sizeof hash);
+  char b64[sodium_base64_ENCODED_LEN(kTokenBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  sodium_bin2base64(b64, sizeof b64, hash, sizeof hash, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out->append(prefix_);
+  out->append(b64);
+}
+
+std::string Tokenizer::Token(std::string_view canonical_text) const {
+  std::string out;
+  AppendToken(canonical_text, &out);
+  return out;
+}
+
+}  // namespace tidegate::filters
