@@ -9,7 +9,7 @@ EnvelopeEncryptor::EnvelopeEncryptor(const schema::PublicKey& recipient, Millis 
       epoch_duration_(epoch_duration),
       epoch_max_values_(epoch_max_values),
       clock_(clock) {
-  (void)sodium_init();
+  if (sodium_init() < 0) std::abort();  // no usable randomness: nothing safe to do
 }
 
 EnvelopeEncryptor::~EnvelopeEncryptor() { sodium_memzero(key_.data(), key_.size()); }

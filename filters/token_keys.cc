@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 namespace tidegate::filters {
@@ -119,7 +120,7 @@ Status TokenKeySet::Rotate(const std::string& new_id) {
 }
 
 TokenKeySet TokenKeySet::Generate(const std::string& id) {
-  (void)sodium_init();
+  if (sodium_init() < 0) std::abort();  // no usable randomness: nothing safe to do
   TokenKeySet set;
   TokenKey key;
   key.id = id;

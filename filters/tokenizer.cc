@@ -9,7 +9,7 @@ constexpr size_t kTokenBytes = 16;
 }  // namespace
 
 Tokenizer::Tokenizer(const TokenKey& key) : prefix_("tok:" + key.id + ":") {
-  (void)sodium_init();
+  if (sodium_init() < 0) std::abort();  // no usable randomness: nothing safe to do
   crypto_generichash_init(&keyed_state_, key.key.data(), key.key.size(), kTokenBytes);
 }
 
