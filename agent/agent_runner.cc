@@ -50,12 +50,6 @@ int WaitForStopSignal(const sigset_t& set) {
 // ignored: a privacy rule that is not applied would leak personal data.
 bool RefuseUnsupported(const Config& config) {
   bool refuse = false;
-  if (!config.privacy.rules.empty()) {
-    spdlog::error(
-        "privacy.rules are configured but this build has no privacy stage yet; "
-        "refusing to run rather than store personal data unfiltered");
-    refuse = true;
-  }
   if (!config.aggregates.empty()) {
     spdlog::error("aggregate[] is configured but this build has no aggregation stage yet");
     refuse = true;
