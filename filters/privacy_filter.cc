@@ -352,8 +352,10 @@ Result<std::unique_ptr<PrivacyFilter>> PrivacyFilter::Create(
 }
 
 const PrivacyFilter::PathNode* PrivacyFilter::PlanFor(std::string_view topic) {
-  auto it = plans_.find(std::string(topic));
-  if (it != plans_.end()) return it->second.get();
+  if (!last_topic_.empty() && topic == last_topic_) return last_plan_;
+  last_topic_.assign(topic);
+  auto it = plans_.find(last_topic_);
+  if (it != plans_.end()) return last_plan_ = it->second.get();
   if (plans_.size() >= kMaxPlans) plans_.clear();
   auto plan = std::make_unique<PathNode>();
   bool any = false;
@@ -367,9 +369,9 @@ const PrivacyFilter::PathNode* PrivacyFilter::PlanFor(std::string_view topic) {
     for (const auto& p : rule.scrub) plan->Add(p, Action::kScrub);
   }
   if (!any) plan.reset();
-  const PathNode* result = plan.get();
+  last_plan_ = plan.get();
   plans_.emplace(std::string(topic), std::move(plan));
-  return result;
+  return last_plan_;
 }
 
 PrivacyResult PrivacyFilter::Apply(std::string_view topic, std::string_view payload,

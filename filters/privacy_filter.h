@@ -77,6 +77,8 @@ class PrivacyFilter {
   std::string padded_;
   // Plans by topic; bounded (cleared when full) since device topics are many but repeat.
   std::unordered_map<std::string, std::unique_ptr<PathNode>> plans_;
+  std::string last_topic_;  // the plan of the last topic, for repeats
+  const PathNode* last_plan_ = nullptr;
   PrivacyCounters counters_;
 };
 

@@ -85,13 +85,14 @@ bool Ipv4At(std::string_view t, size_t i, size_t* end) {
 }
 
 bool Ipv6At(std::string_view t, size_t i, size_t* end) {
-  size_t r = i;
-  while (r < t.size() && r - i < 45 && (IsHex(t[r]) || t[r] == ':' || t[r] == '.')) ++r;
+  size_t r = i, colons = 0;
+  while (r < t.size() && r - i < 45 && (IsHex(t[r]) || t[r] == ':' || t[r] == '.')) {
+    colons += t[r++] == ':';
+  }
+  if (colons < 2) return false;  // cheap exit for ordinary words and numbers
   while (r > i && t[r - 1] == '.') --r;
   std::string run(t.substr(i, r - i));
-  size_t colons = 0;
-  for (char c : run) colons += c == ':';
-  if (colons < 2 || (run.find("::") == std::string::npos && colons != 7)) return false;
+  if (run.find("::") == std::string::npos && colons != 7) return false;
   in6_addr addr{};
   if (inet_pton(AF_INET6, run.c_str(), &addr) != 1 || !BoundaryAfter(t, r)) return false;
   *end = r;
