@@ -2,76 +2,97 @@
 #include "filters/masks.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
+#include <cstdint>
 #include <cstring>
+
+#include "common/json_escape.h"
 
 namespace tidegate::filters {
 namespace {
 
-std::optional<std::string> Ipv4Prefix24(std::string_view text) {
-  if (text.size() > 15) return std::nullopt;
-  std::string s(text);
-  in_addr addr{};
-  if (inet_pton(AF_INET, s.c_str(), &addr) != 1) return std::nullopt;
-  addr.s_addr &= htonl(0xffffff00u);
-  char out[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, &addr, out, sizeof out);
-  return std::string(out) + "/24";
-}
+constexpr size_t kMaxAddressText = 45;  // INET6_ADDRSTRLEN - 1; longer text is no address
+constexpr size_t kKeptCodePoints = 4;
 
-std::optional<std::string> Ipv6Prefix48(std::string_view text) {
-  if (text.size() > 45) return std::nullopt;
-  std::string s(text);
-  in6_addr addr{};
-  if (inet_pton(AF_INET6, s.c_str(), &addr) != 1) return std::nullopt;
-  std::memset(addr.s6_addr + 6, 0, 10);
-  char out[INET6_ADDRSTRLEN];
-  inet_ntop(AF_INET6, &addr, out, sizeof out);
-  return std::string(out) + "/48";
-}
-
-std::optional<std::string> KeepLast4(std::string_view text) {
-  // Code point starts: bytes that are not UTF-8 continuation bytes.
-  size_t code_points = 0;
-  for (char c : text) code_points += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
-  if (code_points <= 4) return std::nullopt;
-  std::string out;
-  size_t seen = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    bool start = (static_cast<unsigned char>(text[i]) & 0xc0) != 0x80;
-    if (start) ++seen;
-    if (seen + 4 <= code_points) {
-      if (start) out.push_back('*');
-    } else {
-      out.push_back(text[i]);
-    }
+// inet_pton on text, which it needs NUL-terminated. Text with an embedded NUL does not parse
+// (inet_pton would stop at the NUL and accept the prefix).
+bool ParseAddress(int family, std::string_view text, void* addr) {
+  if (text.empty() || text.size() > kMaxAddressText || text.find('\0') != text.npos) {
+    return false;
   }
+  char buf[kMaxAddressText + 1];
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  return inet_pton(family, buf, addr) == 1;
+}
+
+std::optional<std::string> FormatAddress(int family, const void* addr, std::string_view suffix) {
+  char buf[INET6_ADDRSTRLEN];
+  if (inet_ntop(family, addr, buf, sizeof(buf)) == nullptr) return std::nullopt;
+  return std::string(buf).append(suffix);
+}
+
+std::optional<std::string> MaskIpv4(std::string_view text) {
+  in_addr addr{};
+  if (!ParseAddress(AF_INET, text, &addr)) return std::nullopt;
+  auto* bytes = reinterpret_cast<uint8_t*>(&addr.s_addr);  // network byte order
+  bytes[3] = 0;
+  return FormatAddress(AF_INET, &addr, "/24");
+}
+
+std::optional<std::string> MaskIpv6(std::string_view text) {
+  in6_addr addr{};
+  if (!ParseAddress(AF_INET6, text, &addr)) return std::nullopt;
+  std::memset(&addr.s6_addr[6], 0, sizeof(addr.s6_addr) - 6);
+  return FormatAddress(AF_INET6, &addr, "/48");
+}
+
+bool IsUtf8Continuation(char c) { return (static_cast<uint8_t>(c) & 0xc0) == 0x80; }
+
+std::optional<std::string> MaskKeepLast4(std::string_view text) {
+  if (!IsValidUtf8(text)) return std::nullopt;
+  size_t code_points = 0;
+  for (char c : text) code_points += IsUtf8Continuation(c) ? 0u : 1u;
+  if (code_points <= kKeptCodePoints) return std::nullopt;
+  // Start of the 4th code point from the end.
+  size_t keep_from = text.size(), seen = 0;
+  while (seen < kKeptCodePoints) {
+    --keep_from;
+    if (!IsUtf8Continuation(text[keep_from])) ++seen;
+  }
+  std::string out(code_points - kKeptCodePoints, '*');
+  out.append(text.substr(keep_from));
   return out;
 }
 
-bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
+bool ParseDigits(std::string_view text, size_t pos, size_t count, unsigned* value) {
+  *value = 0;
+  for (size_t k = 0; k < count; ++k) {
+    const char c = text[pos + k];
+    if (c < '0' || c > '9') return false;
+    *value = *value * 10 + static_cast<unsigned>(c - '0');
   }
-  *out = v;
   return true;
 }
 
-std::optional<std::string> YearOnly(std::string_view text) {
-  int y = 0, m = 0, d = 0;
-  if (!Digits(text, 0, 4, &y) || text.size() < 10 || text[4] != '-' || !Digits(text, 5, 2, &m) ||
-      text[7] != '-' || !Digits(text, 8, 2, &d)) {
-    return std::nullopt;
-  }
-  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (m < 1 || m > 12 || d < 1 || d > kDays[m - 1] + (m == 2 && leap)) return std::nullopt;
+unsigned DaysInMonth(unsigned year, unsigned month) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
+std::optional<std::string> MaskYearOnly(std::string_view text) {
+  if (text.size() < 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
   if (text.size() > 10 && text[10] != 'T' && text[10] != 't' && text[10] != ' ') {
     return std::nullopt;
   }
+  unsigned year = 0, month = 0, day = 0;
+  if (!ParseDigits(text, 0, 4, &year) || !ParseDigits(text, 5, 2, &month) ||
+      !ParseDigits(text, 8, 2, &day)) {
+    return std::nullopt;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) return std::nullopt;
   return std::string(text.substr(0, 4));
 }
 
@@ -80,13 +101,13 @@ std::optional<std::string> YearOnly(std::string_view text) {
 std::optional<std::string> ApplyMask(MaskKind kind, std::string_view text) {
   switch (kind) {
     case MaskKind::kIpv4Prefix24:
-      return Ipv4Prefix24(text);
+      return MaskIpv4(text);
     case MaskKind::kIpv6Prefix48:
-      return Ipv6Prefix48(text);
+      return MaskIpv6(text);
     case MaskKind::kKeepLast4:
-      return KeepLast4(text);
+      return MaskKeepLast4(text);
     case MaskKind::kYearOnly:
-      return YearOnly(text);
+      return MaskYearOnly(text);
   }
   return std::nullopt;
 }
