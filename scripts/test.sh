@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Runs every check CI runs: the build with -Werror, clang-format, the "every *_test.cc is
 # registered" check, the whole ctest suite (unit, integration with a real broker, collector
-# and TLS, fuzz-corpus replays), then the same suite built with ASan+UBSan.
-# Environment: BUILD_DIR (build), SAN_BUILD_DIR (build-asan), TIDEGATE_SKIP_SANITIZERS=1 to
-# skip the sanitizer pass locally.
+# and TLS, fuzz-corpus replays), each libFuzzer target for a bounded time, then the same
+# suite built with ASan+UBSan.
+# Environment: BUILD_DIR (build), SAN_BUILD_DIR (build-asan), TIDEGATE_SKIP_SANITIZERS=1 and
+# TIDEGATE_SKIP_FUZZ=1 to skip the sanitizer and fuzzing passes locally, FUZZ_SECONDS (10).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +34,11 @@ cmake --build "$BUILD_DIR" -j"$JOBS"
 
 step "ctest ($BUILD_DIR)"
 (cd "$BUILD_DIR" && ctest -j"$JOBS" --output-on-failure --timeout 300)
+
+if [ "${TIDEGATE_SKIP_FUZZ:-0}" != 1 ]; then
+  step "fuzzers: ${FUZZ_SECONDS:-10}s each under libFuzzer (clang, ASan+UBSan)"
+  FUZZ_SECONDS=${FUZZ_SECONDS:-10} bash scripts/fuzz-smoke.sh
+fi
 
 if [ "${TIDEGATE_SKIP_SANITIZERS:-0}" != 1 ]; then
   step "build with ASan+UBSan ($SAN_BUILD_DIR)"
