@@ -56,8 +56,11 @@ DropReason ValidateValue(simdjson::ondemand::value value, int depth) {
       bool b;
       return value.get_bool().get(b) ? DropReason::kMalformedJson : DropReason::kNone;
     }
-    case json_type::null:
-      return value.is_null() ? DropReason::kNone : DropReason::kMalformedJson;
+    case json_type::null: {
+      bool is_null = false;
+      return value.is_null().get(is_null) || !is_null ? DropReason::kMalformedJson
+                                                      : DropReason::kNone;
+    }
   }
   return DropReason::kMalformedJson;
 }
@@ -200,7 +203,8 @@ DropReason EventParser::ExtractEventTime(simdjson::ondemand::document& doc,
     return DropReason::kMissingEventTime;
   }
   if (error) return DropReason::kBadEventTime;
-  if (value.is_null()) return DropReason::kMissingEventTime;
+  bool is_null = false;
+  if (!value.is_null().get(is_null) && is_null) return DropReason::kMissingEventTime;
   if (events_.event_time_format == TimeFormat::kRfc3339) {
     std::string_view text;
     if (value.get_string().get(text)) return DropReason::kBadEventTime;
