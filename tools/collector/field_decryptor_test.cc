@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/collector/field_decryptor.h"
 
-#include <catch2/catch.hpp>
+#include <sys/stat.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-#include <sys/stat.h>
 
 using tidegate::collector::FieldDecryptor;
 namespace schema = tidegate::schema;
 
-TEST_CASE("encrypted fields are opened with the recipient key, others stay opaque",
-          "[collector]") {
+TEST_CASE("encrypted fields are opened with the recipient key, others stay opaque", "[collector]") {
   REQUIRE(sodium_init() >= 0);
   schema::PublicKey pk{};
   schema::SecretKey sk{};
@@ -37,8 +36,8 @@ TEST_CASE("encrypted fields are opened with the recipient key, others stay opaqu
   event.payload = R"({"a":")" + good + R"(","b":")" + unknown_epoch + R"(","c":"enc:nope"})";
   batch.events.push_back(event);
   decryptor->DecryptBatch(&batch);
-  CHECK(batch.events[0].payload == R"({"a":{"phone":"020 7946 0958"},"b":")" + unknown_epoch +
-                                       R"(","c":"enc:nope"})");
+  CHECK(batch.events[0].payload ==
+        R"({"a":{"phone":"020 7946 0958"},"b":")" + unknown_epoch + R"(","c":"enc:nope"})");
   CHECK(decryptor->opened() == 1);
   CHECK(decryptor->failed() == 2);
 
