@@ -61,6 +61,13 @@ HttpReply LandedReply(const schema::DecodedBatch& batch, const LandOutcome& outc
   return JsonReply(200, std::move(body));
 }
 
+HttpReply StorageError() {
+  std::string reply = R"({"status":"error","error":)";
+  AppendJsonString(&reply, "storage error, retry later");
+  reply.push_back('}');
+  return JsonReply(500, std::move(reply));
+}
+
 }  // namespace
 
 bool MediaTypeIs(std::string_view header_value, std::string_view media_type) {
@@ -68,7 +75,9 @@ bool MediaTypeIs(std::string_view header_value, std::string_view media_type) {
   return EqualsIgnoreCase(Trim(header_value.substr(0, semicolon)), media_type);
 }
 
-BatchEndpoint::BatchEndpoint(LandingStore& store, Limits limits) : store_(store), limits_(limits) {}
+BatchEndpoint::BatchEndpoint(LandingStore& store, Limits limits, const RawArchive* raw,
+                             const FieldDecryptor* decryptor)
+    : store_(store), limits_(limits), raw_(raw), decryptor_(decryptor) {}
 
 std::optional<HttpReply> BatchEndpoint::CheckHeaders(const BatchHeaders& headers) {
   if (!MediaTypeIs(headers.content_type, kBatchContentType)) {
@@ -91,6 +100,12 @@ HttpReply BatchEndpoint::HandleBody(std::string_view idempotency_key, std::strin
   if (body.size() > limits_.max_body_bytes) {
     return Reject(413, fmt::format("body exceeds the limit of {} bytes", limits_.max_body_bytes));
   }
+  if (raw_ != nullptr) {
+    if (Status kept = raw_->Keep(Trim(idempotency_key), body); !kept.ok()) {
+      spdlog::error("{}", kept.ToString());
+      return StorageError();
+    }
+  }
   Result<std::string> plain = schema::DecompressBatch(body, limits_.max_decompressed_bytes);
   if (!plain.ok()) return Reject(400, plain.status().message());
   Result<schema::DecodedBatch> batch = schema::DecodeBatch(*plain);
@@ -102,14 +117,12 @@ HttpReply BatchEndpoint::HandleBody(std::string_view idempotency_key, std::strin
   if (Trim(idempotency_key) != batch->batch_id) {
     return Reject(400, "Idempotency-Key does not match the batch_id in the body");
   }
+  if (decryptor_) decryptor_->DecryptBatch(&*batch);
   Result<LandOutcome> outcome = store_.Land(*batch);
   if (!outcome.ok()) {
     spdlog::error("landing failed batch_id={} agent_id={}: {}", Quoted(batch->batch_id),
                   Quoted(batch->agent_id), outcome.status().ToString());
-    std::string reply = R"({"status":"error","error":)";
-    AppendJsonString(&reply, "storage error, retry later");
-    reply.push_back('}');
-    return JsonReply(500, std::move(reply));
+    return StorageError();
   }
   if (outcome->duplicate) {
     spdlog::info("duplicate batch_id={} agent_id={}", Quoted(batch->batch_id),

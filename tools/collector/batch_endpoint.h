@@ -12,7 +12,9 @@
 #include <string>
 #include <string_view>
 
+#include "tools/collector/field_decryptor.h"
 #include "tools/collector/landing_store.h"
+#include "tools/collector/raw_archive.h"
 
 namespace tidegate::collector {
 
@@ -43,8 +45,11 @@ class BatchEndpoint {
     size_t max_decompressed_bytes = kDefaultMaxDecompressedBytes;
   };
 
-  // `store` must outlive the endpoint.
-  BatchEndpoint(LandingStore& store, Limits limits);
+  // `store` and `raw` (if given) must outlive the endpoint. With `raw` (serve --keep-raw),
+  // every body that passes the size check is kept as received before it is decoded.
+  // With `decryptor` (serve --recipient-key), encrypted fields are opened before landing.
+  BatchEndpoint(LandingStore& store, Limits limits, const RawArchive* raw = nullptr,
+                const FieldDecryptor* decryptor = nullptr);
 
   // Returns the rejection for a request whose headers already decide it (415 wrong
   // Content-Type or Content-Encoding, 413 declared length too large, 400 no
@@ -52,7 +57,8 @@ class BatchEndpoint {
   std::optional<HttpReply> CheckHeaders(const BatchHeaders& headers);
 
   // Decompresses, verifies and lands a batch body: 200 landed or duplicate, 400 for a body
-  // that can never be accepted, 500 for a storage error worth retrying.
+  // that can never be accepted, 500 for a storage error worth retrying (including a body
+  // that --keep-raw could not keep: an audit copy must not silently miss batches).
   HttpReply HandleBody(std::string_view idempotency_key, std::string_view body);
 
   // A 4xx rejection with a JSON reason; counted in batches_rejected. `reason` must not
@@ -67,6 +73,8 @@ class BatchEndpoint {
  private:
   LandingStore& store_;
   const Limits limits_;
+  const RawArchive* raw_;             // null unless --keep-raw
+  const FieldDecryptor* decryptor_;   // null unless --recipient-key
   std::atomic<int64_t> rejected_{0};  // since this process started
 };
 

@@ -97,6 +97,26 @@ void AddServe(CLI::App& app, Cli& cli) {
                    "(temporary file and rename), for scripts that wait for readiness.")
       ->type_name("FILE");
   serve
+      ->add_option("--recipient-key", cli.serve.recipient_key,
+                   "The recipient's X25519 secret key (recipient.key from `tidegate keys\n"
+                   "init`, mode 0600): values the agent encrypted (privacy `encrypt`) are\n"
+                   "opened with the sealed data keys in each batch before they land.\n"
+                   "Without it they land opaque, as enc:<epoch>:<base64url>.")
+      ->type_name("FILE");
+  serve
+      ->add_option("--keep-raw", cli.serve.keep_raw_dir,
+                   "Debugging and audit aid: write every received batch body, exactly as\n"
+                   "on the wire (still zstd-compressed), to DIR/<batch_id>.tgb.zst before\n"
+                   "processing it; DIR is created if missing. Each file is written to a\n"
+                   "temporary name and renamed, so it is always complete; a resent batch\n"
+                   "replaces its copy. Bytes of the id other than letters, digits, - _ .\n"
+                   "become _. Decode a file with `tidegate inspect FILE`, or with\n"
+                   "`zstd -d` and `flatc --json tidegate_batch.fbs -- FILE`. If a body\n"
+                   "cannot be written the request fails with 500 (the agent retries).\n"
+                   "Files hold payloads after the agent's privacy filter; nothing removes\n"
+                   "them.")
+      ->type_name("DIR");
+  serve
       ->add_option("--max-body-bytes", cli.max_body,
                    "Largest compressed request body accepted (413 above), e.g. 16MiB.\n"
                    "Decompressed batches are capped at 64MiB, or at this value if larger\n"

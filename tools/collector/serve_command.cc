@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "tools/collector/http_server.h"
 #include "tools/collector/landing_store.h"
+#include "tools/collector/raw_archive.h"
 
 namespace tidegate::collector {
 namespace {
@@ -32,6 +33,8 @@ void PrintError(const std::string& message) {
 // the store before they go away.
 struct Running {
   std::unique_ptr<LandingStore> store;
+  std::unique_ptr<RawArchive> raw;            // null without --keep-raw
+  std::unique_ptr<FieldDecryptor> decryptor;  // null without --recipient-key
   std::unique_ptr<BatchEndpoint> endpoint;
   std::unique_ptr<HttpServer> server;
   int port = 0;
@@ -43,10 +46,21 @@ Result<Running> StartServer(const ServeOptions& options, const ListenAddress& ad
   if (ec) return IOError("cannot create --data-dir " + options.data_dir + ": " + ec.message());
   Running r;
   TG_ASSIGN_OR_RETURN(r.store, LandingStore::Open(options.data_dir, RealClock()));
+  if (!options.keep_raw_dir.empty()) {
+    std::filesystem::create_directories(options.keep_raw_dir, ec);
+    if (ec) {
+      return IOError("cannot create --keep-raw " + options.keep_raw_dir + ": " + ec.message());
+    }
+    r.raw = std::make_unique<RawArchive>(options.keep_raw_dir);
+  }
+  if (!options.recipient_key.empty()) {
+    TG_ASSIGN_OR_RETURN(FieldDecryptor decryptor, FieldDecryptor::Load(options.recipient_key));
+    r.decryptor = std::make_unique<FieldDecryptor>(std::move(decryptor));
+  }
   BatchEndpoint::Limits limits;
   limits.max_body_bytes = options.max_body_bytes;
   limits.max_decompressed_bytes = std::max(kDefaultMaxDecompressedBytes, options.max_body_bytes);
-  r.endpoint = std::make_unique<BatchEndpoint>(*r.store, limits);
+  r.endpoint = std::make_unique<BatchEndpoint>(*r.store, limits, r.raw.get(), r.decryptor.get());
   HttpServerOptions http{.host = address.host,
                          .port = address.port,
                          .tls_cert = options.tls_cert,

@@ -21,6 +21,12 @@ struct ServeOptions {
   std::string tls_key;
   std::string client_ca;   // empty: no client certificates asked for
   std::string ready_file;  // empty: none written
+  // Non-empty: keep every batch body as received in DIR/<batch_id>.tgb.zst (created if
+  // missing) before processing it; a debugging and audit aid, see raw_archive.h.
+  std::string keep_raw_dir;
+  // Non-empty: the recipient's X25519 secret key (recipient.key of `tidegate keys init`);
+  // encrypted fields are opened before they land. Empty: they land opaque.
+  std::string recipient_key;
   size_t max_body_bytes = kDefaultMaxBodyBytes;
   std::string log_level = "info";
 };

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+// E2eStack: the whole tidegate path on loopback for end-to-end tests, real parts only: a
+// mosquitto broker, tidegate-collector over TLS (certificates from MakeTestCerts) on a fixed
+// port so it can be restarted, the tidegate agent with a YAML config written into the test's
+// directory, and tidegate-sim publishing with --log. Plus what the tests check with: the
+// publish log and the collector's `dump events` parsed (simdjson), compared by payload msg_id,
+// and the agent's /metrics. The stack owns every process it starts (killed when destroyed).
+// Not thread-safe; use from the test's thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "tests/support/certs.h"
+#include "tests/support/mosquitto_broker.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace tidegate::testing {
+
+struct StackOptions {
+  std::string agent_id = "e2e-gateway";
+  // source.mqtt.max_payload_bytes as written in YAML (e.g. "1KiB"); empty: the default.
+  std::string max_payload_bytes = {};
+  // Starts the collector with --keep-raw <dir>/raw.
+  bool keep_raw = false;
+  // agent.log_level of the agent's config.
+  std::string log_level = "info";
+  // Top-level YAML sections appended to the agent's config (e.g. a privacy section).
+  std::string extra_agent_yaml = {};
+  // Extra arguments for `tidegate-collector serve` (e.g. --recipient-key F).
+  std::vector<std::string> collector_args = {};
+};
+
+// One line of tidegate-sim's --log.
+struct PublishedEvent {
+  std::string topic;
+  std::string msg_id;
+  std::string device_id;
+  int64_t ts_ms = 0;  // payload "ts" (unix ms)
+  bool duplicate = false;
+  std::string payload;  // CanonicalJson of the published payload
+};
+
+// One line of `tidegate-collector dump events`.
+struct LandedEvent {
+  std::string agent_id;
+  uint64_t seq = 0;
+  std::string topic;
+  std::string device_id;
+  std::string event_time;  // RFC 3339 as dumped
+  int64_t event_time_ms = 0;
+  int64_t ingest_time_ms = 0;
+  bool late = false;
+  std::string msg_id;   // payload "msg_id", empty if it has none
+  std::string payload;  // CanonicalJson of the landed payload
+};
+
+// Published and landed events matched by payload msg_id.
+struct DeliveryReport {
+  size_t published = 0;   // distinct msg_ids published
+  size_t landed = 0;      // landed lines
+  size_t missing = 0;     // published, never landed
+  size_t duplicated = 0;  // extra landed copies of a msg_id (a msg_id landed 3 times counts 2)
+  size_t unknown = 0;     // landed with a msg_id nobody published (or none)
+  std::vector<std::string> examples;  // a few offending msg_ids, for messages
+
+  bool ExactlyOnce() const {
+    return missing == 0 && duplicated == 0 && unknown == 0 && published == landed;
+  }
+  std::string ToString() const;
+};
+
+DeliveryReport CompareByMsgId(const std::vector<PublishedEvent>& published,
+                              const std::vector<LandedEvent>& landed);
+
+// JSON text with object keys sorted, no whitespace and numbers rewritten in one form, so
+// two texts of the same value compare equal. kInvalidArgument if it is not JSON.
+Result<std::string> CanonicalJson(std::string_view json);
+
+// Parses the simulator's publish log (NDJSON). kInvalidArgument names the bad line.
+Result<std::vector<PublishedEvent>> ReadPublishLog(const std::string& path);
+
+// Parses `dump events` output. kInvalidArgument names the bad line.
+Result<std::vector<LandedEvent>> ParseLandedEvents(std::string_view ndjson);
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+};
+
+// A plain HTTP/1.1 GET to 127.0.0.1:port (the agent's metrics endpoint), 5 s timeout.
+Result<HttpResponse> HttpGet(int port, const std::string& path);
+
+// The value of one series in a Prometheus text page, e.g.
+// MetricValue(page, "tidegate_dropped_total{reason=\"malformed_json\"}"); nullopt if absent.
+std::optional<double> MetricValue(std::string_view page, std::string_view series);
+
+// A seed for the simulator or a test's random markers: Catch's --rng-seed if given, else a fresh
+// one. Printed on stderr so a failing run can be repeated.
+uint64_t TestSeed();
+
+// REQUIREs status.ok(); on failure prints the status and, if given, stack->Diagnostics().
+class E2eStack;
+void RequireOk(const Status& status, const E2eStack* stack = nullptr);
+
+class E2eStack {
+ public:
+  // Creates the test's directory (kept with TIDEGATE_KEEP_TEST_DIRS=1); starts nothing.
+  explicit E2eStack(std::string_view label, StackOptions options = {});
+  ~E2eStack() = default;
+  E2eStack(const E2eStack&) = delete;
+  E2eStack& operator=(const E2eStack&) = delete;
+
+  // Certificates, broker, collector, agent config and agent; returns once the agent is
+  // subscribed (QoS 1 messages published before that are not queued for it).
+  Status Start();
+
+  // The collector on its fixed port; waits until it listens. A first start whose port was
+  // taken meanwhile retries on another (only before the agent config names the port).
+  Status StartCollector();
+  // SIGTERM; kInternal unless it exits 0 within 10 s.
+  Status StopCollector();
+
+  // Writes agent.yaml and starts `tidegate run`, stderr appended to agent.log; waits until
+  // it is connected and subscribed and /healthz answers 200.
+  Status StartAgent();
+  // SIGTERM; kInternal unless it exits 0 (a clean shutdown) within 15 s.
+  Status StopAgent();
+  bool AgentRunning() { return agent_.Running(); }
+
+  // Starts tidegate-sim against the broker with --qos 1 --log PublishLogPath() plus args.
+  Status StartSim(const std::vector<std::string>& args);
+  bool SimRunning() { return sim_.Running(); }
+  // Waits for the simulator to exit; its exit code, or kUnavailable after timeout.
+  Result<int> WaitSim(std::chrono::milliseconds timeout);
+
+  // `tidegate-collector dump --data-dir ... events`, parsed.
+  Result<std::vector<LandedEvent>> DumpEvents();
+  // Polls the dump until at least `count` events have landed; false after timeout.
+  bool WaitForLanded(size_t count, std::chrono::milliseconds timeout);
+
+  // GET /metrics of the running agent.
+  Result<std::string> Metrics();
+  // One series of /metrics (see MetricValue); nullopt if the page or the series is missing.
+  std::optional<double> Metric(std::string_view series);
+  // Polls /metrics until the agent's buffer holds no record (everything acknowledged).
+  bool WaitForDrained(std::chrono::milliseconds timeout);
+
+  // `tidegate <args>`, e.g. {"buffer", "stats", "-c", AgentConfigPath()}.
+  Result<CommandResult> RunTidegate(const std::vector<std::string>& args);
+
+  // Everything a failing test wants to see: log tails of the agent, collector, broker, sim.
+  std::string Diagnostics() const;
+
+  const TempDir& dir() const { return dir_; }
+  const TestCerts& certs() const { return certs_; }
+  MosquittoBroker& broker() { return broker_; }
+  const StackOptions& options() const { return options_; }
+  // Options may change until Start() (which writes the config and starts the collector).
+  StackOptions& mutable_options() { return options_; }
+  int collector_port() const { return collector_port_; }
+  int metrics_port() const { return metrics_port_; }
+  std::string AgentConfigPath() const { return dir_.File("agent.yaml"); }
+  std::string AgentLogPath() const { return dir_.File("agent.log"); }
+  std::string StateDir() const { return dir_.File("state"); }
+  std::string CollectorDataDir() const { return dir_.File("collector"); }
+  std::string RawDir() const { return dir_.File("raw"); }
+  std::string PublishLogPath() const { return dir_.File("published.ndjson"); }
+  std::string ClientId() const { return "tidegate-" + label_; }
+
+ private:
+  Status StartCollectorOnce();
+  Status WriteAgentConfig() const;
+  Status WaitAgentReady(size_t connects_before, size_t subscribes_before);
+  size_t AgentConnects() const;
+  size_t BrokerSubscribes() const;
+
+  std::string label_;
+  StackOptions options_;
+  TempDir dir_;
+  TestCerts certs_;
+  MosquittoBroker broker_;
+  Process collector_;
+  Process agent_;
+  Process sim_;
+  int collector_port_ = 0;
+  int metrics_port_ = 0;
+  bool agent_config_written_ = false;
+};
+
+}  // namespace tidegate::testing
