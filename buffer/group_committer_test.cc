@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "tests/support/temp_dir.h"
+
 namespace {
 
 using tidegate::Event;
@@ -13,14 +15,7 @@ using tidegate::buffer::GroupCommitter;
 using tidegate::buffer::SqliteStore;
 using tidegate::buffer::StoreOptions;
 
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/tg-committer-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
+using tidegate::testing::TempDir;
 
 Event MakeEvent(int n) {
   Event e;
@@ -34,7 +29,7 @@ Event MakeEvent(int n) {
 
 TEST_CASE("commit_interval 0 commits before Add returns", "[buffer]") {
   TempDir dir;
-  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path});
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path()});
   REQUIRE(store.ok());
   GroupCommitter committer(**store, CommitterOptions{.commit_interval = Millis(0)});
   for (int i = 0; i < 20; ++i) {
@@ -45,7 +40,7 @@ TEST_CASE("commit_interval 0 commits before Add returns", "[buffer]") {
 
 TEST_CASE("staged records commit within about one interval without a flush", "[buffer]") {
   TempDir dir;
-  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path});
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path()});
   REQUIRE(store.ok());
   GroupCommitter committer(**store, CommitterOptions{.commit_interval = Millis(20)});
   for (int round = 1; round <= 3; ++round) {
@@ -61,7 +56,7 @@ TEST_CASE("staged records commit within about one interval without a flush", "[b
 
 TEST_CASE("group commit gathers many records into few transactions", "[buffer]") {
   TempDir dir;
-  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path});
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path()});
   REQUIRE(store.ok());
   GroupCommitter committer(**store, CommitterOptions{.commit_interval = Millis(100)});
   for (int i = 0; i < 5000; ++i) REQUIRE(committer.Add(MakeEvent(i)));
@@ -75,7 +70,7 @@ TEST_CASE("group commit gathers many records into few transactions", "[buffer]")
 
 TEST_CASE("Stop commits everything staged", "[buffer]") {
   TempDir dir;
-  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path});
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path()});
   REQUIRE(store.ok());
   {
     GroupCommitter committer(**store, CommitterOptions{.commit_interval = Millis(10'000)});

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+
+#include "tests/support/temp_dir.h"
 #include <fstream>
 
 namespace {
@@ -13,14 +15,7 @@ using tidegate::buffer::DeadLetter;
 using tidegate::buffer::SqliteStore;
 using tidegate::buffer::StoreOptions;
 
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/tg-buffer-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
+using tidegate::testing::TempDir;
 
 Event MakeEvent(int priority, int n) {
   Event e;
@@ -53,7 +48,7 @@ BatchRange RangeOf(const std::vector<tidegate::buffer::BufferedRecord>& rows,
 
 TEST_CASE("appended records are read back oldest first with every field", "[buffer]") {
   TempDir dir;
-  auto store = OpenStore(dir.path);
+  auto store = OpenStore(dir.path());
   std::vector<Event> events;
   for (int i = 0; i < 5; ++i) events.push_back(MakeEvent(5, i));
   REQUIRE(store->Append(events, {}, {}).ok());
@@ -72,7 +67,7 @@ TEST_CASE("appended records are read back oldest first with every field", "[buff
 
 TEST_CASE("higher priorities are read first", "[buffer]") {
   TempDir dir;
-  auto store = OpenStore(dir.path);
+  auto store = OpenStore(dir.path());
   REQUIRE(
       store->Append({MakeEvent(2, 0), MakeEvent(7, 1), MakeEvent(2, 2), MakeEvent(7, 3)}, {}, {})
           .ok());
@@ -84,7 +79,7 @@ TEST_CASE("higher priorities are read first", "[buffer]") {
 
 TEST_CASE("max_bytes caps a read but never below one record", "[buffer]") {
   TempDir dir;
-  auto store = OpenStore(dir.path);
+  auto store = OpenStore(dir.path());
   REQUIRE(store->Append({MakeEvent(5, 0), MakeEvent(5, 1), MakeEvent(5, 2)}, {}, {}).ok());
   CHECK(store->ReadNext(10, 1)->size() == 1);
   CHECK(store->ReadNext(10, 15)->size() == 2);
@@ -94,7 +89,7 @@ TEST_CASE("records are deleted only on ack, and in-flight batches survive reopen
   TempDir dir;
   BatchRange range;
   {
-    auto store = OpenStore(dir.path);
+    auto store = OpenStore(dir.path());
     std::vector<Event> events;
     for (int i = 0; i < 10; ++i) events.push_back(MakeEvent(5, i));
     REQUIRE(store->Append(events, {}, {}).ok());
@@ -102,7 +97,7 @@ TEST_CASE("records are deleted only on ack, and in-flight batches survive reopen
     range = RangeOf(*rows, "batch-a");
     REQUIRE(store->MarkInflight(range).ok());
   }
-  auto store = OpenStore(dir.path);
+  auto store = OpenStore(dir.path());
   auto inflight = store->LoadInflight();
   REQUIRE(inflight->size() == 1);
   CHECK((*inflight)[0].batch_id == "batch-a");
@@ -124,20 +119,20 @@ TEST_CASE("seqs are never reused, even after the buffer empties and reopens", "[
   TempDir dir;
   uint64_t last = 0;
   {
-    auto store = OpenStore(dir.path);
+    auto store = OpenStore(dir.path());
     REQUIRE(store->Append({MakeEvent(5, 0), MakeEvent(5, 1)}, {}, {}).ok());
     auto rows = store->ReadNext(10, 1 << 20);
     last = rows->back().seq;
     REQUIRE(store->Ack(RangeOf(*rows, "b1")).ok());
   }
-  auto store = OpenStore(dir.path);
+  auto store = OpenStore(dir.path());
   REQUIRE(store->Append({MakeEvent(5, 2)}, {}, {}).ok());
   CHECK(store->ReadNext(10, 1 << 20)->front().seq == last + 1);
 }
 
 TEST_CASE("a rejected batch is recorded and its records removed", "[buffer]") {
   TempDir dir;
-  auto store = OpenStore(dir.path);
+  auto store = OpenStore(dir.path());
   REQUIRE(store->Append({MakeEvent(5, 0), MakeEvent(5, 1)}, {}, {}).ok());
   auto rows = store->ReadNext(10, 1 << 20);
   REQUIRE(store->Reject(RangeOf(*rows, "bad"), 400, "schema").ok());
@@ -149,7 +144,7 @@ TEST_CASE("a rejected batch is recorded and its records removed", "[buffer]") {
 
 TEST_CASE("dead letters and counters are stored without payloads", "[buffer]") {
   TempDir dir;
-  auto store = OpenStore(dir.path);
+  auto store = OpenStore(dir.path());
   DeadLetter dl{.time_ms = 7, .topic = "devices/x", .reason = "malformed_json", .size = 99};
   REQUIRE(store->Append({}, {dl}, {{"dead_letter.malformed_json", 1}}).ok());
   auto stats = store->Stats();
@@ -159,18 +154,18 @@ TEST_CASE("dead letters and counters are stored without payloads", "[buffer]") {
 
 TEST_CASE("the buffer id is stable across reopen", "[buffer]") {
   TempDir dir;
-  std::string id = OpenStore(dir.path)->buffer_id();
+  std::string id = OpenStore(dir.path())->buffer_id();
   CHECK(id.size() == 32);
-  CHECK(OpenStore(dir.path)->buffer_id() == id);
+  CHECK(OpenStore(dir.path())->buffer_id() == id);
 }
 
 TEST_CASE("a garbage or truncated database is quarantined and replaced", "[buffer]") {
   TempDir dir;
-  std::string db_path = dir.path + "/buffer.db";
+  std::string db_path = dir.path() + "/buffer.db";
   SECTION("garbage") { std::ofstream(db_path) << std::string(8192, 'x'); }
   SECTION("truncated") {
     {
-      auto store = OpenStore(dir.path);
+      auto store = OpenStore(dir.path());
       std::vector<Event> events;
       for (int i = 0; i < 2000; ++i) events.push_back(MakeEvent(5, i));
       REQUIRE(store->Append(events, {}, {}).ok());
@@ -180,7 +175,7 @@ TEST_CASE("a garbage or truncated database is quarantined and replaced", "[buffe
     std::filesystem::resize_file(db_path, std::filesystem::file_size(db_path) / 2 + 100);
   }
   std::string moved;
-  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path}, &moved);
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path()}, &moved);
   REQUIRE(store.ok());
   CHECK_FALSE(moved.empty());
   CHECK(std::filesystem::exists(moved));
@@ -190,7 +185,7 @@ TEST_CASE("a garbage or truncated database is quarantined and replaced", "[buffe
 
 TEST_CASE("sealed key epochs are stored with records and found by epoch", "[buffer]") {
   TempDir dir;
-  auto store = OpenStore(dir.path);
+  auto store = OpenStore(dir.path());
   Event e = MakeEvent(5, 1);
   e.key_epoch = 77;
   REQUIRE(store
