@@ -117,6 +117,12 @@ int RunAgent(const Config& config) {
   uplink::UplinkWorker uplink(**store, **transport, config.uplink, config.agent.id, clock,
                               RandomSeed());
   IngestPipeline pipeline(config, committer, clock, privacy->get());
+  if (auto keys = (*store)->LoadDedupKeys(clock.NowUnixMs()); keys.ok()) {
+    pipeline.LoadDedupKeys(*keys);
+  } else {
+    spdlog::error("cannot load dedup keys, the dedup window starts empty: {}",
+                  keys.status().ToString());
+  }
   MqttSource source(config.mqtt, [&pipeline](std::string_view topic, std::string_view payload) {
     pipeline.OnMessage(topic, payload);
   });

@@ -25,7 +25,8 @@ IngestPipeline::IngestPipeline(const Config& config, buffer::GroupCommitter& com
       committer_(committer),
       clock_(clock),
       parser_(config.events, config.mqtt.max_payload_bytes),
-      privacy_(privacy) {}
+      privacy_(privacy),
+      dedup_(config.dedup.window) {}
 
 int IngestPipeline::PriorityOf(std::string_view topic) const {
   for (const TopicSpec& spec : config_.mqtt.topics) {
@@ -47,6 +48,19 @@ void IngestPipeline::DeadLetter(std::string_view topic, filters::DropReason reas
                                               .size = size});
 }
 
+bool IngestPipeline::IsDuplicate(std::string_view topic, std::string_view payload, int64_t now_ms) {
+  event_.dedup_key = 0;
+  if (!dedup_.enabled()) return false;
+  uint64_t key = filters::DedupKey(event_.device_id, parser_.last_id(), topic, payload);
+  if (dedup_.SeenBefore(key, now_ms, &event_.dedup_expires_ms)) {
+    metrics_.duplicates.fetch_add(1, std::memory_order_relaxed);
+    committer_.AddCounter("duplicates", 1);
+    return true;
+  }
+  event_.dedup_key = key;
+  return false;
+}
+
 void IngestPipeline::OnMessage(std::string_view topic, std::string_view payload) {
   metrics_.received.fetch_add(1, std::memory_order_relaxed);
   int64_t now = clock_.NowUnixMs();
@@ -55,6 +69,7 @@ void IngestPipeline::OnMessage(std::string_view topic, std::string_view payload)
     DeadLetter(topic, reason, payload.size());
     return;
   }
+  if (IsDuplicate(topic, payload, now)) return;
   event_.key_epoch = 0;
   if (privacy_) {
     filters::PrivacyResult result = privacy_->Apply(topic, event_.payload, &filtered_);

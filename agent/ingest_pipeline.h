@@ -11,6 +11,7 @@
 #include "buffer/group_committer.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "filters/dedup_index.h"
 #include "filters/event_parser.h"
 #include "filters/privacy_filter.h"
 
@@ -27,16 +28,21 @@ class IngestPipeline {
   void OnMessage(std::string_view topic, std::string_view payload);
 
   const IngestMetrics& metrics() const { return metrics_; }
+  // Restores the dedup keys of an earlier run (from SqliteStore::LoadDedupKeys).
+  void LoadDedupKeys(const std::vector<std::pair<uint64_t, int64_t>>& keys) { dedup_.Load(keys); }
 
  private:
   int PriorityOf(std::string_view topic) const;
   void DeadLetter(std::string_view topic, filters::DropReason reason, size_t size);
+  // True if the message is a repeat within dedup.window (counted, not stored).
+  bool IsDuplicate(std::string_view topic, std::string_view payload, int64_t now_ms);
 
   const Config& config_;
   buffer::GroupCommitter& committer_;
   Clock& clock_;
   filters::EventParser parser_;
   filters::PrivacyFilter* privacy_;
+  filters::DedupIndex dedup_;
   Event event_;           // reused between messages to keep its string capacity
   std::string filtered_;  // privacy output, reused
   IngestMetrics metrics_;

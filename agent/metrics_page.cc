@@ -52,6 +52,8 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
                      action, u64(*counter));
     }
   }
+  Metric(&out, "tidegate_duplicates_total", "counter",
+         "Messages dropped as repeats within dedup.window", u64(ingest.duplicates));
   Metric(&out, "tidegate_ingest_blocked_seconds_total", "counter",
          "Time ingest waited for buffer space (backpressure)", u64(ingest.blocked_ns) / 1e9);
   buffer::CommitterStats commits = committer.stats();

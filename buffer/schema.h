@@ -58,6 +58,9 @@ CREATE TABLE rejected_batches(
 CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 -- Data keys of privacy `encrypt`, only in sealed form (the agent cannot open them). Kept
 -- while records that use them are buffered; they travel in every batch that needs them.
+-- Ingest dedup: keyed 64-bit hashes of event ids (or content) seen within dedup.window,
+-- written in the same transaction as their events, reloaded at start.
+CREATE TABLE dedup_keys(key INTEGER PRIMARY KEY, expires_at INTEGER NOT NULL);
 CREATE TABLE key_epochs(
   epoch INTEGER PRIMARY KEY,
   sealed BLOB NOT NULL,
@@ -103,6 +106,12 @@ inline constexpr std::string_view kInsertKeyEpoch =
     "INSERT OR IGNORE INTO key_epochs(epoch, sealed, created_at) VALUES(?1, ?2, ?3)";
 inline constexpr std::string_view kSelectKeyEpoch =
     "SELECT sealed FROM key_epochs WHERE epoch = ?1";
+inline constexpr std::string_view kInsertDedupKey =
+    "INSERT OR REPLACE INTO dedup_keys(key, expires_at) VALUES(?1, ?2)";
+inline constexpr std::string_view kLoadDedupKeys =
+    "SELECT key, expires_at FROM dedup_keys WHERE expires_at > ?1 ORDER BY expires_at";
+inline constexpr std::string_view kExpireDedupKeys =
+    "DELETE FROM dedup_keys WHERE expires_at <= ?1";
 inline constexpr std::string_view kCountEvents =
     "SELECT count(*), min(ingest_time) FROM events WHERE kind = 0";
 inline constexpr std::string_view kCountAll = "SELECT count(*) FROM events";

@@ -152,6 +152,8 @@ Status SqliteStore::PrepareStatements() {
   TG_ASSIGN_OR_RETURN(delete_inflight_, Stmt::Prepare(w, sql::kDeleteInflight));
   TG_ASSIGN_OR_RETURN(insert_rejected_, Stmt::Prepare(w, sql::kInsertRejected));
   TG_ASSIGN_OR_RETURN(insert_key_epoch_, Stmt::Prepare(w, sql::kInsertKeyEpoch));
+  TG_ASSIGN_OR_RETURN(insert_dedup_key_, Stmt::Prepare(w, sql::kInsertDedupKey));
+  TG_ASSIGN_OR_RETURN(expire_dedup_keys_, Stmt::Prepare(w, sql::kExpireDedupKeys));
   sqlite3* r = read_db_.get();
   TG_ASSIGN_OR_RETURN(top_priority_, Stmt::Prepare(r, sql::kTopPriority));
   TG_ASSIGN_OR_RETURN(select_from_priority_, Stmt::Prepare(r, sql::kSelectFromPriority));
@@ -188,6 +190,15 @@ Status SqliteStore::Append(const std::vector<Event>& records,
           .Bind(9, static_cast<int64_t>(e.key_epoch))
           .BindBlob(10, e.payload);
       TG_RETURN_IF_ERROR(insert_event_.Run());
+      if (e.dedup_key != 0) {
+        insert_dedup_key_.Bind(1, static_cast<int64_t>(e.dedup_key)).Bind(2, e.dedup_expires_ms);
+        TG_RETURN_IF_ERROR(insert_dedup_key_.Run());
+      }
+    }
+    if (++appends_ % 256 == 0 && !records.empty()) {
+      // Keys expire by event ingest time; the newest record's time is a safe "now".
+      expire_dedup_keys_.Bind(1, records.back().ingest_time_ms);
+      TG_RETURN_IF_ERROR(expire_dedup_keys_.Run());
     }
     for (const DeadLetter& d : dead_letters) {
       insert_dead_letter_.Bind(1, d.time_ms)
@@ -291,6 +302,19 @@ Result<std::vector<BufferedRecord>> SqliteStore::ReadRange(const BatchRange& ran
       .Bind(2, static_cast<int64_t>(range.first_seq))
       .Bind(3, static_cast<int64_t>(range.last_seq));
   return ReadRows(select_range_);
+}
+
+Result<std::vector<std::pair<uint64_t, int64_t>>> SqliteStore::LoadDedupKeys(int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  TG_ASSIGN_OR_RETURN(Stmt load, Stmt::Prepare(read_db_.get(), sql::kLoadDedupKeys));
+  load.Bind(1, now_ms);
+  std::vector<std::pair<uint64_t, int64_t>> keys;
+  while (true) {
+    TG_ASSIGN_OR_RETURN(bool row, load.Step());
+    if (!row) break;
+    keys.emplace_back(static_cast<uint64_t>(load.Int(0)), load.Int(1));
+  }
+  return keys;
 }
 
 Result<std::string> SqliteStore::SealedKeyOf(uint64_t epoch) {

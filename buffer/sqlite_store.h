@@ -89,6 +89,9 @@ class SqliteStore {
                 const std::map<std::string, int64_t>& counter_deltas,
                 const std::vector<SealedKeyEpoch>& key_epochs = {});
 
+  // Dedup keys still valid at now_ms, oldest expiry first (ingest side, at start).
+  Result<std::vector<std::pair<uint64_t, int64_t>>> LoadDedupKeys(int64_t now_ms);
+
   // The sealed data key of an epoch (uplink side), kNotFound if unknown.
   Result<std::string> SealedKeyOf(uint64_t epoch);
 
@@ -125,7 +128,9 @@ class SqliteStore {
   uint64_t next_seq_ = 1;                                                    // guarded by write_mu_
   Stmt insert_event_, insert_dead_letter_, add_counter_, set_meta_;          // guarded by write_mu_
   Stmt delete_range_, insert_inflight_, delete_inflight_, insert_rejected_;  // write_mu_
-  Stmt insert_key_epoch_;                                                    // write_mu_
+  Stmt insert_key_epoch_, insert_dedup_key_, expire_dedup_keys_;
+  uint64_t appends_ =
+      0;  // guarded by write_mu_: expired dedup keys are purged periodically // write_mu_
 
   std::mutex read_mu_;
   DbHandle read_db_;  // guarded by read_mu_

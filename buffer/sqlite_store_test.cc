@@ -3,9 +3,9 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 
 #include "tests/support/temp_dir.h"
-#include <fstream>
 
 namespace {
 

@@ -158,6 +158,7 @@ DropReason EventParser::Parse(std::string_view topic, std::string_view payload,
   if (r != DropReason::kNone) return r;
   r = ExtractEventTime(doc, &event->event_time_ms);
   if (r != DropReason::kNone) return r;
+  ExtractId(doc);
   event->topic.assign(topic);
   event->ingest_time_ms = ingest_time_ms;
   event->flags = 0;
@@ -193,6 +194,25 @@ DropReason EventParser::ExtractDeviceId(simdjson::ondemand::document& doc, std::
   if (text.empty()) return DropReason::kMissingDeviceId;
   device_id->assign(text);
   return DropReason::kNone;
+}
+
+void EventParser::ExtractId(simdjson::ondemand::document& doc) {
+  id_.clear();
+  if (events_.id_field.empty()) return;
+  simdjson::ondemand::value value;
+  json_type type;
+  if (doc.at_pointer(events_.id_field).get(value) || value.type().get(type)) return;
+  std::string_view text;
+  if (type == json_type::string) {
+    if (value.get_string().get(text)) return;
+  } else if (type == json_type::number) {
+    text = value.raw_json_token();
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\t' ||
+                             text.back() == '\r')) {
+      text.remove_suffix(1);
+    }
+  }
+  id_.assign(text);
 }
 
 DropReason EventParser::ExtractEventTime(simdjson::ondemand::document& doc,

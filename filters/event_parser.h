@@ -48,6 +48,9 @@ class EventParser {
   DropReason Parse(std::string_view topic, std::string_view payload, int64_t ingest_time_ms,
                    Event* event);
 
+  // The events.id value of the last accepted message ("" when not configured or absent).
+  const std::string& last_id() const { return id_; }
+
  private:
   DropReason ExtractDeviceId(simdjson::ondemand::document& doc, std::string_view topic,
                              std::string* device_id);
@@ -56,7 +59,10 @@ class EventParser {
   const EventsSection& events_;
   const uint64_t max_payload_bytes_;
   simdjson::ondemand::parser parser_;
+  void ExtractId(simdjson::ondemand::document& doc);
+
   std::string padded_;  // payload copy with SIMDJSON_PADDING spare bytes, reused
+  std::string id_;      // last events.id value
 };
 
 // The topic level `level` (0-based) of topic, or "" if it has fewer levels.

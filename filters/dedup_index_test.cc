@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "filters/dedup_index.h"
+
+#include <catch2/catch.hpp>
+
+using tidegate::Millis;
+using tidegate::filters::DedupIndex;
+using tidegate::filters::DedupKey;
+
+TEST_CASE("dedup keys follow the id when there is one, else the content", "[filters][dedup]") {
+  CHECK(DedupKey("d1", "m1", "t", "{\"a\":1}") == DedupKey("d1", "m1", "t2", "{\"a\":2}"));
+  CHECK(DedupKey("d1", "m1", "t", "x") != DedupKey("d2", "m1", "t", "x"));
+  CHECK(DedupKey("d1", "", "t", "x") == DedupKey("d9", "", "t", "x"));
+  CHECK(DedupKey("d1", "", "t", "x") != DedupKey("d1", "", "t", "y"));
+  CHECK(DedupKey("d1", "", "t", "x") != 0);
+}
+
+TEST_CASE("a key repeats within the window and expires after it", "[filters][dedup]") {
+  DedupIndex index(Millis(1000));
+  int64_t expires = 0;
+  CHECK_FALSE(index.SeenBefore(42, 10'000, &expires));
+  CHECK(expires == 11'000);
+  CHECK(index.SeenBefore(42, 10'500, &expires));
+  CHECK_FALSE(index.SeenBefore(42, 11'000, &expires));  // expired: counted as new again
+  CHECK(index.size() == 1);
+}
+
+TEST_CASE("keys reloaded after a restart keep deduplicating", "[filters][dedup]") {
+  DedupIndex index(Millis(1000));
+  index.Load({{7, 5'000}, {8, 6'000}});
+  int64_t expires = 0;
+  CHECK(index.SeenBefore(7, 4'000, &expires));
+  CHECK_FALSE(index.SeenBefore(7, 5'500, &expires));
+  CHECK(index.SeenBefore(8, 5'500, &expires));
+}
