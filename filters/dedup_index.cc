@@ -48,7 +48,8 @@ void DedupIndex::Load(const std::vector<std::pair<uint64_t, int64_t>>& keys) {
 }
 
 void DedupIndex::Expire(int64_t now_ms) {
-  while (!by_time_.empty() && by_time_.front().first <= now_ms) {
+  while (!by_time_.empty() && (by_time_.front().first <= now_ms || expiry_.size() >= max_keys_)) {
+    if (by_time_.front().first > now_ms) ++evicted_;
     auto [expires, key] = by_time_.front();
     by_time_.pop_front();
     auto it = expiry_.find(key);

@@ -24,7 +24,12 @@ uint64_t DedupKey(std::string_view device_id, std::string_view id, std::string_v
 
 class DedupIndex {
  public:
-  explicit DedupIndex(Millis window) : window_ms_(window.count()) {}
+  // Keeps keys for window, but never more than max_keys: past that the oldest are forgotten
+  // early (counted in evicted()), so a high event rate cannot grow memory without bound.
+  explicit DedupIndex(Millis window, size_t max_keys = kDefaultMaxKeys)
+      : window_ms_(window.count()), max_keys_(max_keys) {}
+
+  static constexpr size_t kDefaultMaxKeys = 1'000'000;  // about 40-60 MB at most
 
   bool enabled() const { return window_ms_ > 0; }
   // Restores keys saved by an earlier run (oldest expiry first).
@@ -33,11 +38,14 @@ class DedupIndex {
   // now_ms + window, returned in *expires_ms).
   bool SeenBefore(uint64_t key, int64_t now_ms, int64_t* expires_ms);
   size_t size() const { return expiry_.size(); }
+  uint64_t evicted() const { return evicted_; }
 
  private:
   void Expire(int64_t now_ms);
 
   const int64_t window_ms_;
+  const size_t max_keys_;
+  uint64_t evicted_ = 0;
   std::unordered_map<uint64_t, int64_t> expiry_;      // key -> expires at
   std::deque<std::pair<int64_t, uint64_t>> by_time_;  // (expires at, key), oldest first
 };

@@ -25,6 +25,15 @@ TEST_CASE("a key repeats within the window and expires after it", "[filters][ded
   CHECK(index.size() == 1);
 }
 
+TEST_CASE("the index never holds more than max_keys", "[filters][dedup]") {
+  DedupIndex index(Millis(60'000), 100);
+  int64_t expires = 0;
+  for (uint64_t k = 1; k <= 1000; ++k) CHECK_FALSE(index.SeenBefore(k, 1000, &expires));
+  CHECK(index.size() <= 100);
+  CHECK(index.evicted() >= 900);
+  CHECK(index.SeenBefore(1000, 1001, &expires));  // the newest keys are kept
+}
+
 TEST_CASE("keys reloaded after a restart keep deduplicating", "[filters][dedup]") {
   DedupIndex index(Millis(1000));
   index.Load({{7, 5'000}, {8, 6'000}});
