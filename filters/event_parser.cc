@@ -85,6 +85,16 @@ DropReason ValidateDocument(simdjson::ondemand::document& doc) {
   return doc.current_location().get(rest) ? DropReason::kNone : DropReason::kMalformedJson;
 }
 
+// A scalar's raw JSON text without the whitespace On-Demand leaves after it.
+std::string_view TrimmedToken(simdjson::ondemand::value& value) {
+  std::string_view token = value.raw_json_token();
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\t' ||
+                            token.back() == '\r')) {
+    token.remove_suffix(1);
+  }
+  return token;
+}
+
 // Converts a JSON number of seconds or milliseconds to ms, rejecting NaN and overflow.
 bool NumberToMs(double value, double scale, int64_t* out) {
   double ms = std::floor(value * scale);
@@ -183,11 +193,7 @@ DropReason EventParser::ExtractDeviceId(simdjson::ondemand::document& doc, std::
   if (type == json_type::string) {
     if (value.get_string().get(text)) return DropReason::kMissingDeviceId;
   } else if (type == json_type::number) {
-    text = value.raw_json_token();
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\t' ||
-                             text.back() == '\r')) {
-      text.remove_suffix(1);
-    }
+    text = TrimmedToken(value);
   } else {
     return DropReason::kMissingDeviceId;
   }
@@ -206,11 +212,7 @@ void EventParser::ExtractId(simdjson::ondemand::document& doc) {
   if (type == json_type::string) {
     if (value.get_string().get(text)) return;
   } else if (type == json_type::number) {
-    text = value.raw_json_token();
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\t' ||
-                             text.back() == '\r')) {
-      text.remove_suffix(1);
-    }
+    text = TrimmedToken(value);
   }
   id_.assign(text);
 }
