@@ -99,7 +99,13 @@ void GroupCommitter::Run() {
   const Millis interval = options_.commit_interval;
   while (!abandon_) {
     if (staged_gen_ == committed_gen_) {
-      work_cv_.wait(lock, [&] { return abandon_ || staged_gen_ != committed_gen_; });
+      auto has_work = [&] { return abandon_ || staged_gen_ != committed_gen_; };
+      if (options_.stage == nullptr) {
+        work_cv_.wait(lock, has_work);
+      } else if (!work_cv_.wait_for(lock, options_.idle_tick, has_work) && !stopping_) {
+        // Nothing arrived for a while: let the stage close windows of idle devices.
+        if (!CommitOnce(lock)) work_cv_.wait_for(lock, retry, [&] { return abandon_; });
+      }
       continue;
     }
     // Let one interval's worth of records gather, unless someone is waiting for them.
@@ -133,8 +139,15 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
   uint64_t gen = staged_gen_;
   size_t bytes = staged_bytes_;
   lock.unlock();
+  std::vector<StateWrite> state;
+  RunStage(records, counters, state);
+  if (records.empty() && dead.empty() && counters.empty() && key_epochs.empty() && state.empty()) {
+    lock.lock();
+    committed_gen_ = gen;
+    return true;
+  }
   auto start = SteadyClock::now();
-  Status status = store_.Append(records, dead, counters, key_epochs);
+  Status status = store_.Append(records, dead, counters, key_epochs, state);
   double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
   lock.lock();
   if (status.ok()) {
@@ -148,10 +161,10 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
     progress_cv_.notify_all();
     return true;
   }
-  // Put the batch back in front of anything staged meanwhile, keeping arrival order.
-  records.insert(records.end(), std::make_move_iterator(staged_.begin()),
-                 std::make_move_iterator(staged_.end()));
-  staged_.swap(records);
+  // Keep what the stage produced for the next attempt; what was staged meanwhile stays staged
+  // and goes through the stage then, after these.
+  processed_.swap(records);
+  processed_state_.swap(state);
   dead.insert(dead.end(), std::make_move_iterator(staged_dead_.begin()),
               std::make_move_iterator(staged_dead_.end()));
   staged_dead_.swap(dead);
@@ -167,6 +180,27 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
   stats_.healthy = false;
   stats_.last_error = status.ToString();
   return false;
+}
+
+void GroupCommitter::RunStage(std::vector<Event>& records, std::map<std::string, int64_t>& counters,
+                              std::vector<StateWrite>& state) {
+  if (options_.stage != nullptr) {
+    CommitExtras extras;
+    Clock& clock = options_.clock != nullptr ? *options_.clock : RealClock();
+    options_.stage->Process(records, clock.NowUnixMs(), extras);
+    for (const auto& [name, delta] : extras.counters) counters[name] += delta;
+    state = std::move(extras.state);
+  }
+  if (processed_.empty() && processed_state_.empty()) return;
+  // A failed commit's output goes first, keeping arrival order.
+  processed_.insert(processed_.end(), std::make_move_iterator(records.begin()),
+                    std::make_move_iterator(records.end()));
+  records = std::move(processed_);
+  processed_.clear();
+  processed_state_.insert(processed_state_.end(), std::make_move_iterator(state.begin()),
+                          std::make_move_iterator(state.end()));
+  state = std::move(processed_state_);
+  processed_state_.clear();
 }
 
 }  // namespace tidegate::buffer

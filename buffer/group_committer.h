@@ -17,7 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include "buffer/commit_stage.h"
 #include "buffer/sqlite_store.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/status.h"
 
@@ -26,6 +28,9 @@ namespace tidegate::buffer {
 struct CommitterOptions {
   Millis commit_interval{50};         // 0: commit before Add returns
   size_t max_staged_bytes = 8 << 20;  // Add blocks above this (payload bytes)
+  CommitStage* stage = nullptr;       // runs on each group before commit; must outlive us
+  Millis idle_tick{1'000};            // how often the stage runs while nothing arrives
+  Clock* clock = nullptr;             // the stage's now; null = RealClock()
 };
 
 struct CommitterStats {
@@ -67,6 +72,9 @@ class GroupCommitter {
  private:
   void Run();
   bool CommitOnce(std::unique_lock<std::mutex>& lock);
+  // Runs the stage over newly staged records (writer thread, unlocked).
+  void RunStage(std::vector<Event>& records, std::map<std::string, int64_t>& counters,
+                std::vector<StateWrite>& state);
 
   SqliteStore& store_;
   const CommitterOptions options_;
@@ -85,6 +93,10 @@ class GroupCommitter {
   bool flush_requested_ = false;                    // guarded by mu_: commit without waiting
   bool abandon_ = false;                            // guarded by mu_: Stop timed out
   CommitterStats stats_;                            // guarded by mu_
+  // Records and state the stage already produced whose commit failed: retried as they are,
+  // never run through the stage twice. Writer thread only.
+  std::vector<Event> processed_;
+  std::vector<StateWrite> processed_state_;
   std::thread thread_;
 };
 

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <thread>
 
 #include "tests/support/temp_dir.h"
 
@@ -79,4 +80,75 @@ TEST_CASE("Stop commits everything staged", "[buffer]") {
     CHECK_FALSE(committer.Add(MakeEvent(1)));
   }
   CHECK((*store)->Stats()->records == 100);
+}
+
+namespace {
+
+// Appends one result per record, hides odd records (store = false) and checkpoints a count.
+class CountingStage : public tidegate::buffer::CommitStage {
+ public:
+  void Process(std::vector<Event>& records, int64_t /*now_ms*/,
+               tidegate::buffer::CommitExtras& extras) override {
+    ++calls;
+    size_t n = records.size();
+    for (size_t i = 0; i < n; ++i) {
+      seen++;
+      if (std::stoi(records[i].payload) % 2 == 1) records[i].store = false;
+      Event result = MakeEvent(1000);
+      result.kind = tidegate::RecordKind::kWindowResult;
+      records.push_back(std::move(result));
+    }
+    if (n > 0) extras.state.push_back({.key = "seen", .value = std::to_string(seen)});
+    extras.counters["stage.records"] += static_cast<int64_t>(n);
+  }
+  int calls = 0;
+  int seen = 0;
+};
+
+}  // namespace
+
+TEST_CASE("a commit stage's output commits with the records that caused it", "[buffer]") {
+  TempDir dir;
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path()});
+  REQUIRE(store.ok());
+  CountingStage stage;
+  {
+    GroupCommitter committer(
+        **store,
+        CommitterOptions{.commit_interval = Millis(0), .stage = &stage, .idle_tick = Millis(20)});
+    for (int i = 0; i < 10; ++i) REQUIRE(committer.Add(MakeEvent(i)));
+    // Nothing arrives now: the stage keeps being called on idle ticks.
+    int calls = stage.calls;
+    std::this_thread::sleep_for(Millis(200));
+    CHECK(stage.calls > calls);
+    REQUIRE(committer.Stop().ok());
+  }
+  CHECK(stage.seen == 10);
+  auto stats = (*store)->Stats();
+  REQUIRE(stats.ok());
+  CHECK(stats->events == 5);    // odd records were aggregated only
+  CHECK(stats->records == 15);  // plus 10 window results
+  CHECK(stats->counters["stage.records"] == 10);
+  auto state = (*store)->LoadState();
+  REQUIRE(state.ok());
+  REQUIRE(state->size() == 1);
+  CHECK((*state)[0].first == "seen");
+  CHECK((*state)[0].second == "10");
+}
+
+TEST_CASE("state writes upsert and erase agg_state rows", "[buffer]") {
+  TempDir dir;
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path()});
+  REQUIRE(store.ok());
+  using tidegate::buffer::StateWrite;
+  REQUIRE((*store)
+              ->Append({}, {}, {}, {}, {{.key = "a", .value = "1"}, {.key = "b", .value = "2"}})
+              .ok());
+  REQUIRE((*store)
+              ->Append({}, {}, {}, {}, {{.key = "a", .value = "3"}, {.key = "b", .erase = true}})
+              .ok());
+  auto state = (*store)->LoadState();
+  REQUIRE(state.ok());
+  REQUIRE(state->size() == 1);
+  CHECK((*state)[0] == std::pair<std::string, std::string>("a", "3"));
 }

@@ -6,6 +6,7 @@
 //   steps are only appended, never edited, and each release's database is kept as a golden
 //   file under tests/data/ so an upgrade from it stays tested.
 // - Version 1: meta, events, inflight, dead_letters, rejected_batches, counters, key_epochs.
+// - Version 2: agg_state (the event-time aggregator's checkpoint).
 #pragma once
 
 #include <array>
@@ -13,7 +14,7 @@
 
 namespace tidegate::buffer::sql {
 
-inline constexpr std::array<std::string_view, 1> kMigrations = {
+inline constexpr std::array<std::string_view, 2> kMigrations = {
     R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 -- One row per buffered record (raw event or window result), in arrival order. seq is
@@ -66,6 +67,11 @@ CREATE TABLE key_epochs(
   sealed BLOB NOT NULL,
   created_at INTEGER NOT NULL);
 )sql",
+    R"sql(
+-- The event-time aggregator's checkpoint: open windows and per-device watermarks, one row
+-- per key, written in the same transaction as the events that changed them.
+CREATE TABLE agg_state(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+)sql",
 };
 
 inline constexpr std::string_view kInsertEvent =
@@ -112,6 +118,11 @@ inline constexpr std::string_view kLoadDedupKeys =
     "SELECT key, expires_at FROM dedup_keys WHERE expires_at > ?1 ORDER BY expires_at";
 inline constexpr std::string_view kExpireDedupKeys =
     "DELETE FROM dedup_keys WHERE expires_at <= ?1";
+inline constexpr std::string_view kPutState =
+    "INSERT INTO agg_state(key, value) VALUES(?1, ?2)"
+    " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+inline constexpr std::string_view kEraseState = "DELETE FROM agg_state WHERE key = ?1";
+inline constexpr std::string_view kLoadState = "SELECT key, value FROM agg_state ORDER BY key";
 inline constexpr std::string_view kCountEvents =
     "SELECT count(*), min(ingest_time) FROM events WHERE kind = 0";
 inline constexpr std::string_view kCountAll = "SELECT count(*) FROM events";

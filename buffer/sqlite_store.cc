@@ -154,6 +154,8 @@ Status SqliteStore::PrepareStatements() {
   TG_ASSIGN_OR_RETURN(insert_key_epoch_, Stmt::Prepare(w, sql::kInsertKeyEpoch));
   TG_ASSIGN_OR_RETURN(insert_dedup_key_, Stmt::Prepare(w, sql::kInsertDedupKey));
   TG_ASSIGN_OR_RETURN(expire_dedup_keys_, Stmt::Prepare(w, sql::kExpireDedupKeys));
+  TG_ASSIGN_OR_RETURN(put_state_, Stmt::Prepare(w, sql::kPutState));
+  TG_ASSIGN_OR_RETURN(erase_state_, Stmt::Prepare(w, sql::kEraseState));
   sqlite3* r = read_db_.get();
   TG_ASSIGN_OR_RETURN(top_priority_, Stmt::Prepare(r, sql::kTopPriority));
   TG_ASSIGN_OR_RETURN(select_from_priority_, Stmt::Prepare(r, sql::kSelectFromPriority));
@@ -166,7 +168,8 @@ Status SqliteStore::PrepareStatements() {
 Status SqliteStore::Append(const std::vector<Event>& records,
                            const std::vector<DeadLetter>& dead_letters,
                            const std::map<std::string, int64_t>& counter_deltas,
-                           const std::vector<SealedKeyEpoch>& key_epochs) {
+                           const std::vector<SealedKeyEpoch>& key_epochs,
+                           const std::vector<StateWrite>& state) {
   std::lock_guard<std::mutex> lock(write_mu_);
   sqlite3* db = write_db_.get();
   TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin append"));
@@ -179,6 +182,11 @@ Status SqliteStore::Append(const std::vector<Event>& records,
       TG_RETURN_IF_ERROR(insert_key_epoch_.Run());
     }
     for (const Event& e : records) {
+      if (e.dedup_key != 0) {
+        insert_dedup_key_.Bind(1, static_cast<int64_t>(e.dedup_key)).Bind(2, e.dedup_expires_ms);
+        TG_RETURN_IF_ERROR(insert_dedup_key_.Run());
+      }
+      if (!e.store) continue;
       insert_event_.Bind(1, static_cast<int64_t>(seq++))
           .Bind(2, int64_t{e.priority})
           .Bind(3, static_cast<int64_t>(e.kind))
@@ -190,9 +198,12 @@ Status SqliteStore::Append(const std::vector<Event>& records,
           .Bind(9, static_cast<int64_t>(e.key_epoch))
           .BindBlob(10, e.payload);
       TG_RETURN_IF_ERROR(insert_event_.Run());
-      if (e.dedup_key != 0) {
-        insert_dedup_key_.Bind(1, static_cast<int64_t>(e.dedup_key)).Bind(2, e.dedup_expires_ms);
-        TG_RETURN_IF_ERROR(insert_dedup_key_.Run());
+    }
+    for (const StateWrite& w : state) {
+      if (w.erase) {
+        TG_RETURN_IF_ERROR(erase_state_.Bind(1, w.key).Run());
+      } else {
+        TG_RETURN_IF_ERROR(put_state_.Bind(1, w.key).BindBlob(2, w.value).Run());
       }
     }
     if (++appends_ % 256 == 0 && !records.empty()) {
@@ -315,6 +326,18 @@ Result<std::vector<std::pair<uint64_t, int64_t>>> SqliteStore::LoadDedupKeys(int
     keys.emplace_back(static_cast<uint64_t>(load.Int(0)), load.Int(1));
   }
   return keys;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::LoadState() {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  TG_ASSIGN_OR_RETURN(Stmt load, Stmt::Prepare(read_db_.get(), sql::kLoadState));
+  std::vector<std::pair<std::string, std::string>> rows;
+  while (true) {
+    TG_ASSIGN_OR_RETURN(bool row, load.Step());
+    if (!row) break;
+    rows.emplace_back(std::string(load.Text(0)), std::string(load.Text(1)));
+  }
+  return rows;
 }
 
 Result<std::string> SqliteStore::SealedKeyOf(uint64_t epoch) {

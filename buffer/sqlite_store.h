@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "buffer/commit_stage.h"
 #include "buffer/sqlite_util.h"
 #include "common/config.h"
 #include "common/event.h"
@@ -83,11 +84,16 @@ class SqliteStore {
   const std::string& buffer_id() const { return buffer_id_; }
   const std::string& path() const { return path_; }
 
-  // Appends records (assigning increasing seqs), dead letters and counter increments in
+  // Appends records (assigning increasing seqs; those with store == false only leave their
+  // dedup key), dead letters, counter increments, sealed keys and aggregation state writes in
   // one transaction. On failure nothing is written and the caller keeps the data.
   Status Append(const std::vector<Event>& records, const std::vector<DeadLetter>& dead_letters,
                 const std::map<std::string, int64_t>& counter_deltas,
-                const std::vector<SealedKeyEpoch>& key_epochs = {});
+                const std::vector<SealedKeyEpoch>& key_epochs = {},
+                const std::vector<StateWrite>& state = {});
+
+  // Every agg_state row, in key order (the aggregator's checkpoint, read at start).
+  Result<std::vector<std::pair<std::string, std::string>>> LoadState();
 
   // Dedup keys still valid at now_ms, oldest expiry first (ingest side, at start).
   Result<std::vector<std::pair<uint64_t, int64_t>>> LoadDedupKeys(int64_t now_ms);
@@ -129,6 +135,7 @@ class SqliteStore {
   Stmt insert_event_, insert_dead_letter_, add_counter_, set_meta_;          // guarded by write_mu_
   Stmt delete_range_, insert_inflight_, delete_inflight_, insert_rejected_;  // write_mu_
   Stmt insert_key_epoch_, insert_dedup_key_, expire_dedup_keys_;
+  Stmt put_state_, erase_state_;  // guarded by write_mu_
   uint64_t appends_ =
       0;  // guarded by write_mu_: expired dedup keys are purged periodically // write_mu_
 

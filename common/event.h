@@ -26,10 +26,10 @@ struct Event {
   uint32_t flags = 0;
   int priority = 5;  // 0-9 from the topic's config
   RecordKind kind = RecordKind::kEvent;
-  uint64_t key_epoch = 0;
+  uint64_t key_epoch = 0;        // data-key epoch of encrypted values in payload, 0 if none
   uint64_t dedup_key = 0;        // ingest dedup hash, 0 if dedup is off
-  int64_t dedup_expires_ms = 0;  // when the dedup key stops mattering  // data-key epoch of
-                                 // encrypted values in payload, 0 if none
+  int64_t dedup_expires_ms = 0;  // when the dedup key stops mattering
+  bool store = true;             // false: aggregated only (forward_raw: false), not buffered
   std::string payload;           // JSON after privacy filtering (kEvent), encoded result otherwise
 };
 

@@ -36,6 +36,16 @@ struct StackOptions {
   std::string extra_agent_yaml = {};
   // Extra arguments for `tidegate-collector serve` (e.g. --recipient-key F).
   std::vector<std::string> collector_args = {};
+  // Lines of the `source.mqtt.topics` list, each "      - {filter: ..., qos: 1, priority: N}\n".
+  std::string topics_yaml = "      - {filter: devices/+/telemetry, qos: 1, priority: 5}\n";
+  // Body of the `buffer:` section (indented two spaces).
+  std::string buffer_yaml = "  commit_interval: 50ms\n";
+  // uplink.url; empty: the collector's https://localhost:<port>/v1/batches. Lets a test put a
+  // proxy between agent and collector.
+  std::string uplink_url = {};
+  // More keys of the `uplink:` section (indented two spaces), e.g. "  max_bytes_per_second:
+  // 1000\n".
+  std::string uplink_extra_yaml = {};
 };
 
 // One line of tidegate-sim's --log.
