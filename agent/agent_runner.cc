@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "agent/aggregate_stage.h"
 #include "agent/ingest_pipeline.h"
 #include "agent/metrics_page.h"
 #include "agent/metrics_server.h"
@@ -50,10 +51,6 @@ int WaitForStopSignal(const sigset_t& set) {
 // ignored: a privacy rule that is not applied would leak personal data.
 bool RefuseUnsupported(const Config& config) {
   bool refuse = false;
-  if (!config.aggregates.empty()) {
-    spdlog::error("aggregate[] is configured but this build has no aggregation stage yet");
-    refuse = true;
-  }
   if (config.uplink.transport != Transport::kHttps) {
     spdlog::error("uplink.transport mqtt is not supported by this build yet");
     refuse = true;
@@ -112,8 +109,20 @@ int RunAgent(const Config& config) {
     spdlog::error("cannot set up the uplink: {}", transport.status().ToString());
     return 1;
   }
-  buffer::GroupCommitter committer(
-      **store, buffer::CommitterOptions{.commit_interval = config.buffer.commit_interval});
+  filters::Aggregator aggregator(config);
+  AggregateStage aggregate_stage(aggregator);
+  if (!aggregator.empty()) {
+    if (Status restored = RestoreAggregation(aggregator, **store, clock.NowUnixMs());
+        !restored.ok()) {
+      spdlog::error("cannot restore the aggregation checkpoint: {}", restored.ToString());
+      return 1;
+    }
+  }
+  buffer::GroupCommitter committer(**store,
+                                   buffer::CommitterOptions{
+                                       .commit_interval = config.buffer.commit_interval,
+                                       .stage = aggregator.empty() ? nullptr : &aggregate_stage,
+                                   });
   uplink::UplinkWorker uplink(**store, **transport, config.uplink, config.agent.id, clock,
                               RandomSeed());
   IngestPipeline pipeline(config, committer, clock, privacy->get());
@@ -128,8 +137,10 @@ int RunAgent(const Config& config) {
   });
   MetricsServer metrics(
       [&] {
-        return RenderMetrics(config, pipeline.metrics(), privacy->get(), committer, uplink.stats(),
-                             **store);
+        std::string page = RenderMetrics(config, pipeline.metrics(), privacy->get(), committer,
+                                         uplink.stats(), **store);
+        AppendAggregationMetrics(aggregator, &page);
+        return page;
       },
       [&](std::string* why) { return CheckHealth(source, committer, why); });
 

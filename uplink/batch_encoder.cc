@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "uplink/batch_encoder.h"
 
+#include "common/window_result.h"
 #include "schema/tidegate_batch_generated.h"
 
 namespace tidegate::uplink {
@@ -29,9 +30,15 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
         builder_.CreateVector(reinterpret_cast<const uint8_t*>(k.sealed.data()), k.sealed.size())));
   }
   std::vector<flatbuffers::Offset<wire::Event>> events;
+  std::vector<flatbuffers::Offset<wire::WindowResult>> windows;
   events.reserve(records.size());
   for (const buffer::BufferedRecord& r : records) {
     const Event& e = r.event;
+    if (e.kind == RecordKind::kWindowResult) {
+      TG_ASSIGN_OR_RETURN(flatbuffers::Offset<wire::WindowResult> w, EncodeWindow(r));
+      windows.push_back(w);
+      continue;
+    }
     events.push_back(wire::CreateEvent(
         builder_, r.seq, builder_.CreateString(e.topic), builder_.CreateString(e.device_id),
         e.event_time_ms, e.ingest_time_ms, e.flags, builder_.CreateString(e.payload)));
@@ -40,13 +47,14 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
       builder_, /*schema_version=*/1, builder_.CreateString(agent_id_),
       builder_.CreateString(range.batch_id), range.first_seq, range.last_seq, range.created_at_ms,
       keys.empty() ? 0 : builder_.CreateVector(keys), builder_.CreateVector(events),
-      /*window_results=*/0);
+      windows.empty() ? 0 : builder_.CreateVector(windows));
   wire::FinishBatchBuffer(builder_, batch);
 
   EncodedBatch out;
   out.batch_id = range.batch_id;
   out.uncompressed_bytes = builder_.GetSize();
   out.events = static_cast<uint32_t>(events.size());
+  out.window_results = static_cast<uint32_t>(windows.size());
   out.body.resize(ZSTD_compressBound(builder_.GetSize()));
   size_t n = ZSTD_compressCCtx(cctx_.get(), out.body.data(), out.body.size(),
                                builder_.GetBufferPointer(), builder_.GetSize(), level_);
@@ -56,6 +64,29 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
   }
   out.body.resize(n);
   return out;
+}
+
+// A buffered window result record (common/window_result.h) as a wire WindowResult.
+Result<flatbuffers::Offset<wire::WindowResult>> BatchEncoder::EncodeWindow(
+    const buffer::BufferedRecord& record) {
+  auto decoded = DecodeWindowResult(record.event.payload);
+  if (!decoded.ok()) {
+    return Corruption("buffered window result seq " + std::to_string(record.seq) + ": " +
+                      decoded.status().message());
+  }
+  const WindowResult& w = *decoded;
+  std::vector<flatbuffers::Offset<wire::Measure>> measures;
+  for (const MeasureResult& m : w.measures) {
+    std::vector<flatbuffers::Offset<wire::Stat>> stats;
+    for (const auto& [name, value] : m.stats) {
+      stats.push_back(wire::CreateStat(builder_, builder_.CreateString(name), value));
+    }
+    measures.push_back(wire::CreateMeasure(builder_, builder_.CreateString(m.field),
+                                           builder_.CreateVector(stats)));
+  }
+  return wire::CreateWindowResult(builder_, record.seq, builder_.CreateString(w.name),
+                                  builder_.CreateString(w.group_key), w.window_start, w.window_end,
+                                  w.revision, w.final, builder_.CreateVector(measures));
 }
 
 std::string_view BatchEncoder::last_flatbuffer() const {

@@ -16,6 +16,10 @@
 #include "buffer/sqlite_store.h"
 #include "common/status.h"
 
+namespace tidegate::wire {
+struct WindowResult;
+}  // namespace tidegate::wire
+
 namespace tidegate::uplink {
 
 struct EncodedBatch {
@@ -45,6 +49,9 @@ class BatchEncoder {
   std::string_view last_flatbuffer() const;
 
  private:
+  Result<flatbuffers::Offset<tidegate::wire::WindowResult>> EncodeWindow(
+      const buffer::BufferedRecord& record);
+
   struct ZstdFree {
     void operator()(ZSTD_CCtx* ctx) const { ZSTD_freeCCtx(ctx); }
   };

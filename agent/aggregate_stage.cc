@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "agent/aggregate_stage.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace tidegate::agent {
+namespace {
+
+std::vector<buffer::StateWrite> ToStateWrites(std::vector<filters::StateChange>& changes) {
+  std::vector<buffer::StateWrite> writes;
+  writes.reserve(changes.size());
+  for (filters::StateChange& c : changes) {
+    writes.push_back(
+        buffer::StateWrite{.key = std::move(c.key), .value = std::move(c.value), .erase = c.erase});
+  }
+  changes.clear();
+  return writes;
+}
+
+}  // namespace
+
+void AggregateStage::Process(std::vector<Event>& records, int64_t now_ms,
+                             buffer::CommitExtras& extras) {
+  aggregator_.Process(records, now_ms, &changes_, &extras.counters);
+  std::vector<buffer::StateWrite> writes = ToStateWrites(changes_);
+  extras.state.insert(extras.state.end(), std::make_move_iterator(writes.begin()),
+                      std::make_move_iterator(writes.end()));
+}
+
+Status RestoreAggregation(filters::Aggregator& aggregator, buffer::SqliteStore& store,
+                          int64_t now_ms) {
+  TG_ASSIGN_OR_RETURN(auto rows, store.LoadState());
+  std::vector<filters::StateChange> cleanup;
+  size_t dropped = aggregator.Load(rows, now_ms, &cleanup);
+  if (!cleanup.empty()) TG_RETURN_IF_ERROR(store.Append({}, {}, {}, {}, ToStateWrites(cleanup)));
+  for (size_t i = 0; i < aggregator.size(); ++i) {
+    const filters::AggregationStats& s = aggregator.stats(i);
+    spdlog::info("aggregate {}: restored {} open and {} held windows of {} devices",
+                 aggregator.name(i), s.open_windows.load(), s.held_windows.load(),
+                 s.devices.load());
+  }
+  if (dropped > 0) {
+    spdlog::warn(
+        "aggregate: discarded {} checkpoint rows of aggregations that were removed or "
+        "reconfigured",
+        dropped);
+  }
+  return Status::Ok();
+}
+
+void AppendAggregationMetrics(const filters::Aggregator& aggregator, std::string* out) {
+  if (aggregator.empty()) return;
+  auto put = [&](std::string_view name, std::string_view type, std::string_view help,
+                 auto value_of) {
+    fmt::format_to(std::back_inserter(*out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name,
+                   type);
+    for (size_t i = 0; i < aggregator.size(); ++i) {
+      fmt::format_to(std::back_inserter(*out), "{}{{aggregation=\"{}\"}} {}\n", name,
+                     aggregator.name(i), value_of(aggregator.stats(i)));
+    }
+  };
+  using S = filters::AggregationStats;
+  constexpr auto relaxed = std::memory_order_relaxed;
+  put("tidegate_aggregate_open_groups", "gauge", "Open windows (group and window start)",
+      [&](const S& s) { return s.open_windows.load(relaxed); });
+  put("tidegate_aggregate_held_windows", "gauge", "Closed windows held for allowed_lateness",
+      [&](const S& s) { return s.held_windows.load(relaxed); });
+  put("tidegate_aggregate_devices", "gauge", "Devices with a watermark",
+      [&](const S& s) { return s.devices.load(relaxed); });
+  put("tidegate_aggregate_state_bytes", "gauge", "Estimated memory of window state",
+      [&](const S& s) { return s.state_bytes.load(relaxed); });
+  put("tidegate_watermark_lag_seconds", "gauge",
+      "Now minus the oldest watermark of a device that is not idle",
+      [&](const S& s) { return static_cast<double>(s.watermark_lag_ms.load(relaxed)) / 1e3; });
+  put("tidegate_window_results_total", "counter", "Window results emitted (all revisions)",
+      [&](const S& s) { return s.results.load(relaxed); });
+  put("tidegate_aggregate_evicted_total", "counter", "Window state evicted after state_ttl",
+      [&](const S& s) { return s.evicted.load(relaxed); });
+  fmt::format_to(std::back_inserter(*out),
+                 "# HELP tidegate_late_events_total Events for windows that already closed, or "
+                 "outside the aggregation's time range, by outcome\n"
+                 "# TYPE tidegate_late_events_total counter\n");
+  for (size_t i = 0; i < aggregator.size(); ++i) {
+    const S& s = aggregator.stats(i);
+    for (const auto& [outcome, counter] :
+         {std::pair<const char*, const std::atomic<uint64_t>*>{"updated", &s.late_updated},
+          {"dropped", &s.late_dropped},
+          {"side_output", &s.late_side_output},
+          {"too_late", &s.too_late},
+          {"future", &s.future},
+          {"too_old", &s.too_old}}) {
+      fmt::format_to(std::back_inserter(*out),
+                     "tidegate_late_events_total{{aggregation=\"{}\",outcome=\"{}\"}} {}\n",
+                     aggregator.name(i), outcome, counter->load(relaxed));
+    }
+  }
+}
+
+}  // namespace tidegate::agent

@@ -1,0 +1,696 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "filters/aggregator.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/byte_codec.h"
+#include "common/topic_filter.h"
+#include "common/window_result.h"
+#include "filters/measure_accumulator.h"
+#include "filters/window_assigner.h"
+
+namespace tidegate::filters {
+namespace {
+
+constexpr int kResultPriority = 10;  // above every topic priority (0-9): uploaded first
+constexpr int64_t kIdleScanMs = 250;
+constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
+constexpr uint8_t kStateVersion = 1;
+
+int64_t SatAdd(int64_t a, int64_t b) {
+  int64_t out = 0;
+  if (__builtin_add_overflow(a, b, &out))
+    return b > 0 ? std::numeric_limits<int64_t>::max() : kNoTime;
+  return out;
+}
+
+std::string LenPrefixed(std::string_view s) {
+  return std::to_string(s.size()) + ":" + std::string(s);
+}
+
+// Reads "<len>:<bytes>" from the front of *s.
+bool TakeLenPrefixed(std::string_view* s, std::string_view* out) {
+  size_t colon = s->find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon > 9) return false;
+  size_t n = 0;
+  for (char c : s->substr(0, colon)) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<size_t>(c - '0');
+  }
+  if (s->size() - colon - 1 < n) return false;
+  *out = s->substr(colon + 1, n);
+  s->remove_prefix(colon + 1 + n);
+  return true;
+}
+
+struct CompiledMeasure {
+  std::string field;  // JSON Pointer, or "count" for the number of events
+  std::vector<Stat> stats;
+  bool sketch = false;
+};
+
+struct Window {
+  std::string key;  // in the spec's map and, prefixed, the checkpoint row
+  std::string group;
+  int64_t start = 0;
+  int64_t end = 0;
+  uint32_t revision = 0;        // the revision the next emitted result carries
+  bool closed = false;          // its first result was emitted; now held for late data
+  bool pending_update = false;  // changed by late data since the last result
+  int64_t touched_ms = 0;       // processing time of the last change (state_ttl)
+  std::vector<std::string> devices;
+  std::vector<MeasureAccumulator> measures;
+};
+
+struct Device {
+  int64_t max_event_time = kNoTime;
+  int64_t last_seen_ms = 0;
+  bool idle = false;
+  std::vector<Window*> windows;  // open and held windows it fed
+};
+
+struct Group {
+  int64_t purged_end = kNoTime;  // windows ending at or before this are gone for good
+  int64_t touched_ms = 0;
+};
+
+}  // namespace
+
+class Aggregator::Spec {
+ public:
+  Spec(const AggregateSpec& spec, const Config& config)
+      : spec_(spec),
+        assigner_(spec.window_size.count(), spec.window_slide.count()),
+        max_future_skew_ms_(config.events.max_future_skew.count()),
+        state_ttl_ms_(config.buffer.state_ttl.count()),
+        ooo_ms_(spec.max_out_of_order.count()),
+        lateness_ms_(spec.allowed_lateness.count()),
+        idle_ms_(spec.idle_timeout.count()),
+        name_prefix_(LenPrefixed(spec.name)) {
+    for (const auto& [field, kinds] : spec.measures) {
+      CompiledMeasure m;
+      m.field = field;
+      for (const std::string& k : kinds) {
+        Stat s;
+        if (ParseStat(k, &s)) {
+          m.stats.push_back(s);
+          m.sketch = m.sketch || IsQuantile(s);
+        }
+      }
+      measures_.push_back(std::move(m));
+    }
+    fingerprint_ = Fingerprint();
+  }
+
+  const std::string& name() const { return spec_.name; }
+  AggregationStats& stats() { return stats_; }
+  bool forward_raw() const { return spec_.forward_raw; }
+  bool Matches(std::string_view topic) const { return TopicMatches(spec_.match, topic); }
+
+  // Applies one event; sets *late_side when the raw event should be forwarded as late.
+  void Apply(const Event& e, int64_t now, bool* late_side,
+             std::map<std::string, int64_t>* counters);
+  // Closes, emits, purges and evicts what time allows; writes the checkpoint changes.
+  void Settle(int64_t now, std::vector<Event>* out, std::vector<StateChange>* state,
+              std::map<std::string, int64_t>* counters);
+  // Restores one checkpoint row (type and key after the spec's name). False if bad.
+  bool LoadRow(char type, std::string_view rest, std::string_view value, int64_t now);
+  void FinishLoad(int64_t now);
+  bool fingerprint_matches(std::string_view stored) const { return stored == fingerprint_; }
+  std::string FingerprintKey() const { return "s|" + name_prefix_; }
+  const std::string& fingerprint() const { return fingerprint_; }
+  bool fingerprint_written = false;
+
+ private:
+  std::string Fingerprint() const;
+  bool Extract(const Event& e);
+  Window* Create(const std::string& key, int64_t start, int64_t now);
+  void AddTo(Window& w, const std::string& device_id, Device& device, int64_t t, int64_t now);
+  bool CanClose(const Window& w) const;
+  bool CanPurge(const Window& w) const;
+  void Emit(Window& w, bool final, int64_t now, std::vector<Event>* out);
+  void Purge(Window* w, std::vector<StateChange>* state);
+  void IdleScan(int64_t now, std::vector<Event>* out, std::vector<StateChange>* state,
+                std::map<std::string, int64_t>* counters);
+  void Count(std::map<std::string, int64_t>* counters, const char* what,
+             std::atomic<uint64_t>& stat) {
+    stat.fetch_add(1, std::memory_order_relaxed);
+    (*counters)["aggregate." + spec_.name + "." + what] += 1;
+  }
+  int64_t Watermark(const Device& d) const {
+    return d.max_event_time == kNoTime ? kNoTime : d.max_event_time - ooo_ms_;
+  }
+  std::string WindowKey(const std::string& group, int64_t start) const {
+    return LenPrefixed(group) + "|" + std::to_string(start);
+  }
+  std::string RowKey(char type, const std::string& rest) const {
+    return std::string(1, type) + "|" + name_prefix_ + "|" + rest;
+  }
+  std::string EncodeWindow(const Window& w) const;
+  std::string EncodeDevice(const Device& d) const;
+
+  const AggregateSpec& spec_;
+  const WindowAssigner assigner_;
+  const int64_t max_future_skew_ms_, state_ttl_ms_, ooo_ms_, lateness_ms_, idle_ms_;
+  const std::string name_prefix_;
+  std::vector<CompiledMeasure> measures_;
+  std::string fingerprint_;
+  AggregationStats stats_;
+
+  std::unordered_map<std::string, Window> windows_;
+  std::unordered_map<std::string, Device> devices_;
+  std::unordered_map<std::string, Group> groups_;
+  std::unordered_set<Window*> dirty_windows_;
+  std::unordered_set<std::string> dirty_devices_, dirty_groups_;
+  std::unordered_set<Device*> advanced_;  // watermark moved since the last Settle
+  int64_t last_idle_scan_ = kNoTime;
+
+  // Per event scratch, reused.
+  simdjson::ondemand::parser parser_;
+  std::string padded_;
+  std::string group_;
+  std::vector<std::optional<double>> values_;
+  std::vector<int64_t> starts_;
+};
+
+std::string Aggregator::Spec::Fingerprint() const {
+  std::string f = std::to_string(spec_.window_size.count()) + "/" +
+                  std::to_string(spec_.window_slide.count()) + "/";
+  for (const std::string& g : spec_.group_by) f += LenPrefixed(g);
+  for (const CompiledMeasure& m : measures_) {
+    f += "/" + LenPrefixed(m.field);
+    for (Stat s : m.stats) f += std::string(",") + StatName(s);
+  }
+  return f;
+}
+
+// Fills group_ and values_ from the (privacy-filtered) payload.
+bool Aggregator::Spec::Extract(const Event& e) {
+  group_.clear();
+  values_.assign(measures_.size(), std::nullopt);
+  padded_.assign(e.payload);
+  padded_.resize(e.payload.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::ondemand::document doc;
+  bool parsed = !parser_.iterate(padded_.data(), e.payload.size(), padded_.size()).get(doc);
+  for (size_t i = 0; i < spec_.group_by.size(); ++i) {
+    if (i > 0) group_.push_back('|');
+    const std::string& g = spec_.group_by[i];
+    if (g == "device_id") {
+      group_ += e.device_id;
+      continue;
+    }
+    simdjson::ondemand::value v;
+    simdjson::ondemand::json_type type;
+    if (!parsed || doc.at_pointer(g).get(v) || v.type().get(type)) continue;
+    std::string_view text;
+    if (type == simdjson::ondemand::json_type::string) {
+      if (!v.get_string().get(text)) group_ += text;
+    } else if (type == simdjson::ondemand::json_type::number ||
+               type == simdjson::ondemand::json_type::boolean) {
+      text = v.raw_json_token();
+      while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\t' ||
+                               text.back() == '\r')) {
+        text.remove_suffix(1);
+      }
+      group_ += text;
+    }
+  }
+  for (size_t i = 0; i < measures_.size(); ++i) {
+    if (measures_[i].field == "count") {
+      values_[i] = 1.0;
+      continue;
+    }
+    simdjson::ondemand::value v;
+    double d = 0;
+    if (parsed && !doc.at_pointer(measures_[i].field).get(v) && !v.get_double().get(d) &&
+        std::isfinite(d)) {
+      values_[i] = d;
+    }
+  }
+  return parsed;
+}
+
+Window* Aggregator::Spec::Create(const std::string& key, int64_t start, int64_t now) {
+  Window& w = windows_[key];
+  w.key = key;
+  w.group = group_;
+  w.start = start;
+  w.end = start + assigner_.size();
+  w.touched_ms = now;
+  for (const CompiledMeasure& m : measures_) w.measures.emplace_back(m.sketch);
+  stats_.open_windows.fetch_add(1, std::memory_order_relaxed);
+  return &w;
+}
+
+void Aggregator::Spec::AddTo(Window& w, const std::string& device_id, Device& device, int64_t t,
+                             int64_t now) {
+  for (size_t i = 0; i < measures_.size(); ++i) {
+    if (values_[i]) w.measures[i].Add(*values_[i], t);
+  }
+  if (std::find(w.devices.begin(), w.devices.end(), device_id) == w.devices.end()) {
+    w.devices.push_back(device_id);
+    device.windows.push_back(&w);
+  }
+  w.touched_ms = now;
+  dirty_windows_.insert(&w);
+}
+
+void Aggregator::Spec::Apply(const Event& e, int64_t now, bool* late_side,
+                             std::map<std::string, int64_t>* counters) {
+  const int64_t t = e.event_time_ms;
+  if (t > SatAdd(now, max_future_skew_ms_)) return Count(counters, "future", stats_.future);
+  if (state_ttl_ms_ > 0 && t < SatAdd(now, -state_ttl_ms_)) {
+    return Count(counters, "too_old", stats_.too_old);
+  }
+  Extract(e);
+  auto [dit, inserted] = devices_.try_emplace(e.device_id);
+  Device& device = dit->second;
+  if (inserted) stats_.devices.fetch_add(1, std::memory_order_relaxed);
+  device.last_seen_ms = now;
+  device.idle = false;
+  dirty_devices_.insert(e.device_id);
+  const int64_t wm = Watermark(device);
+  Group& group = groups_[group_];
+  assigner_.Assign(t, &starts_);
+  for (int64_t start : starts_) {
+    const int64_t end = start + assigner_.size();
+    std::string key = WindowKey(group_, start);
+    auto it = windows_.find(key);
+    if (it == windows_.end()) {
+      if (end <= group.purged_end || (wm != kNoTime && SatAdd(end, lateness_ms_) <= wm)) {
+        Count(counters, "too_late", stats_.too_late);
+        if (spec_.late_events == LatePolicy::kSideOutput) *late_side = true;
+        continue;
+      }
+      AddTo(*Create(key, start, now), e.device_id, device, t, now);
+      continue;
+    }
+    Window& w = it->second;
+    if (!w.closed) {
+      AddTo(w, e.device_id, device, t, now);
+      continue;
+    }
+    switch (spec_.late_events) {
+      case LatePolicy::kUpdate:
+        AddTo(w, e.device_id, device, t, now);
+        w.pending_update = true;
+        Count(counters, "late_updated", stats_.late_updated);
+        break;
+      case LatePolicy::kDrop:
+        Count(counters, "late_dropped", stats_.late_dropped);
+        break;
+      case LatePolicy::kSideOutput:
+        Count(counters, "late_side_output", stats_.late_side_output);
+        *late_side = true;
+        break;
+    }
+  }
+  group.touched_ms = now;
+  if (t > device.max_event_time) {
+    device.max_event_time = t;
+    advanced_.insert(&device);
+  }
+}
+
+bool Aggregator::Spec::CanClose(const Window& w) const {
+  for (const std::string& id : w.devices) {
+    auto it = devices_.find(id);
+    if (it == devices_.end() || it->second.idle) continue;
+    int64_t wm = Watermark(it->second);
+    if (wm == kNoTime || wm < w.end) return false;
+  }
+  return true;
+}
+
+bool Aggregator::Spec::CanPurge(const Window& w) const {
+  const int64_t until = SatAdd(w.end, lateness_ms_);
+  for (const std::string& id : w.devices) {
+    auto it = devices_.find(id);
+    if (it == devices_.end()) continue;
+    int64_t wm = Watermark(it->second);
+    if (wm == kNoTime || wm < until) return false;
+  }
+  return true;
+}
+
+void Aggregator::Spec::Emit(Window& w, bool final, int64_t now, std::vector<Event>* out) {
+  WindowResult r;
+  r.name = spec_.name;
+  r.group_key = w.group;
+  r.window_start = w.start;
+  r.window_end = w.end;
+  r.revision = w.revision++;
+  r.final = final;
+  r.measures.reserve(measures_.size());
+  for (size_t i = 0; i < measures_.size(); ++i) {
+    r.measures.push_back(
+        MeasureResult{measures_[i].field, w.measures[i].Results(measures_[i].stats)});
+  }
+  Event e;
+  e.kind = RecordKind::kWindowResult;
+  e.priority = kResultPriority;
+  e.topic = spec_.name;
+  e.device_id = w.group;
+  e.event_time_ms = w.start;
+  e.ingest_time_ms = now;
+  e.payload = EncodeWindowResult(r);
+  out->push_back(std::move(e));
+  w.pending_update = false;
+  dirty_windows_.insert(&w);
+  stats_.results.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Aggregator::Spec::Purge(Window* w, std::vector<StateChange>* state) {
+  for (const std::string& id : w->devices) {
+    auto it = devices_.find(id);
+    if (it == devices_.end()) continue;
+    auto& list = it->second.windows;
+    list.erase(std::remove(list.begin(), list.end(), w), list.end());
+  }
+  auto git = groups_.find(w->group);
+  if (git != groups_.end()) {
+    git->second.purged_end = std::max(git->second.purged_end, w->end);
+    dirty_groups_.insert(w->group);
+  }
+  (w->closed ? stats_.held_windows : stats_.open_windows).fetch_sub(1, std::memory_order_relaxed);
+  dirty_windows_.erase(w);
+  state->push_back(StateChange{.key = RowKey('w', w->key), .erase = true});
+  windows_.erase(w->key);
+}
+
+void Aggregator::Spec::IdleScan(int64_t now, std::vector<Event>* out,
+                                std::vector<StateChange>* state,
+                                std::map<std::string, int64_t>* counters) {
+  int64_t oldest_active = kNoTime;
+  std::vector<std::string> gone;
+  for (auto& [id, device] : devices_) {
+    const int64_t silent = now - device.last_seen_ms;
+    if (state_ttl_ms_ > 0 && silent >= state_ttl_ms_) {
+      gone.push_back(id);
+      continue;
+    }
+    if (!device.idle && silent >= idle_ms_) {
+      device.idle = true;
+      advanced_.insert(&device);  // its windows may close now
+    }
+    int64_t wm = Watermark(device);
+    if (!device.idle && wm != kNoTime && (oldest_active == kNoTime || wm < oldest_active)) {
+      oldest_active = wm;
+    }
+  }
+  stats_.watermark_lag_ms.store(oldest_active == kNoTime ? 0 : now - oldest_active,
+                                std::memory_order_relaxed);
+  for (const std::string& id : gone) {
+    Device& device = devices_[id];
+    advanced_.erase(&device);
+    std::vector<Window*> windows = device.windows;
+    for (Window* w : windows) {
+      if (!w->closed)
+        Emit(*w, /*final=*/false, now, out);
+      else if (w->pending_update)
+        Emit(*w, /*final=*/true, now, out);
+      Count(counters, "evicted", stats_.evicted);
+      Purge(w, state);
+    }
+    devices_.erase(id);
+    dirty_devices_.erase(id);
+    state->push_back(StateChange{.key = RowKey('d', LenPrefixed(id)), .erase = true});
+    stats_.devices.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (state_ttl_ms_ > 0) {
+    for (auto it = groups_.begin(); it != groups_.end();) {
+      if (now - it->second.touched_ms >= state_ttl_ms_) {
+        dirty_groups_.erase(it->first);
+        state->push_back(StateChange{.key = RowKey('g', LenPrefixed(it->first)), .erase = true});
+        it = groups_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  uint64_t bytes = 0;
+  for (const auto& [key, w] : windows_) {
+    bytes += sizeof(Window) + 2 * key.size() + w.group.size();
+    for (const auto& d : w.devices) bytes += sizeof(std::string) + d.size();
+    for (const auto& m : w.measures) bytes += m.MemoryBytes();
+  }
+  stats_.state_bytes.store(bytes, std::memory_order_relaxed);
+}
+
+void Aggregator::Spec::Settle(int64_t now, std::vector<Event>* out, std::vector<StateChange>* state,
+                              std::map<std::string, int64_t>* counters) {
+  if (last_idle_scan_ == kNoTime || now - last_idle_scan_ >= kIdleScanMs) {
+    last_idle_scan_ = now;
+    IdleScan(now, out, state, counters);
+  }
+  // Close and purge what the advanced watermarks (and newly idle devices) allow. Purge
+  // edits device window lists, so work from a snapshot of the candidates.
+  std::vector<Window*> candidates;
+  for (Device* d : advanced_)
+    candidates.insert(candidates.end(), d->windows.begin(), d->windows.end());
+  advanced_.clear();
+  std::sort(candidates.begin(), candidates.end(), [](const Window* a, const Window* b) {
+    return a->start != b->start ? a->start < b->start : a < b;
+  });
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  for (Window* w : candidates) {
+    if (!w->closed && CanClose(*w)) {
+      Emit(*w, /*final=*/true, now, out);
+      w->closed = true;
+      stats_.open_windows.fetch_sub(1, std::memory_order_relaxed);
+      stats_.held_windows.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (w->closed && CanPurge(*w)) {
+      if (w->pending_update) Emit(*w, /*final=*/true, now, out);
+      Purge(w, state);
+    }
+  }
+  // Late updates to windows still held.
+  for (Window* w : dirty_windows_) {
+    if (w->closed && w->pending_update) Emit(*w, /*final=*/true, now, out);
+  }
+  for (Window* w : dirty_windows_) {
+    state->push_back(StateChange{.key = RowKey('w', w->key), .value = EncodeWindow(*w)});
+  }
+  dirty_windows_.clear();
+  for (const std::string& id : dirty_devices_) {
+    auto it = devices_.find(id);
+    if (it == devices_.end()) continue;
+    state->push_back(
+        StateChange{.key = RowKey('d', LenPrefixed(id)), .value = EncodeDevice(it->second)});
+  }
+  dirty_devices_.clear();
+  for (const std::string& g : dirty_groups_) {
+    auto it = groups_.find(g);
+    if (it == groups_.end()) continue;
+    std::string value;
+    ByteWriter w(&value);
+    w.Put<int64_t>(it->second.purged_end);
+    w.Put<int64_t>(it->second.touched_ms);
+    state->push_back(StateChange{.key = RowKey('g', LenPrefixed(g)), .value = std::move(value)});
+  }
+  dirty_groups_.clear();
+  if (!fingerprint_written) {
+    state->push_back(StateChange{.key = FingerprintKey(), .value = fingerprint_});
+    fingerprint_written = true;
+  }
+}
+
+std::string Aggregator::Spec::EncodeWindow(const Window& w) const {
+  std::string out;
+  ByteWriter b(&out);
+  b.Put<uint8_t>(kStateVersion);
+  b.PutString(w.group);
+  b.Put<int64_t>(w.start);
+  b.Put<uint32_t>(w.revision);
+  b.Put<uint8_t>(w.closed ? 1 : 0);
+  b.Put<uint8_t>(w.pending_update ? 1 : 0);
+  b.Put<int64_t>(w.touched_ms);
+  b.Put<uint32_t>(static_cast<uint32_t>(w.devices.size()));
+  for (const std::string& d : w.devices) b.PutString(d);
+  b.Put<uint32_t>(static_cast<uint32_t>(w.measures.size()));
+  for (const MeasureAccumulator& m : w.measures) m.Encode(b);
+  return out;
+}
+
+std::string Aggregator::Spec::EncodeDevice(const Device& d) const {
+  std::string out;
+  ByteWriter b(&out);
+  b.Put<int64_t>(d.max_event_time);
+  b.Put<int64_t>(d.last_seen_ms);
+  return out;
+}
+
+bool Aggregator::Spec::LoadRow(char type, std::string_view rest, std::string_view value,
+                               int64_t now) {
+  ByteReader in(value);
+  if (type == 'd') {
+    std::string_view id;
+    Device d;
+    if (!TakeLenPrefixed(&rest, &id) || !rest.empty() || !in.Get(&d.max_event_time) ||
+        !in.Get(&d.last_seen_ms) || in.left() != 0) {
+      return false;
+    }
+    // A restart is not silence: every device gets a fresh idle_timeout from now.
+    d.last_seen_ms = now;
+    if (devices_.emplace(std::string(id), std::move(d)).second) {
+      stats_.devices.fetch_add(1, std::memory_order_relaxed);
+    }
+    return true;
+  }
+  if (type == 'g') {
+    std::string_view id;
+    Group g;
+    if (!TakeLenPrefixed(&rest, &id) || !rest.empty() || !in.Get(&g.purged_end) ||
+        !in.Get(&g.touched_ms) || in.left() != 0) {
+      return false;
+    }
+    g.touched_ms = now;
+    groups_[std::string(id)] = g;
+    return true;
+  }
+  if (type != 'w') return false;
+  uint8_t version = 0, closed = 0, pending = 0;
+  uint32_t n_devices = 0, n_measures = 0;
+  Window w;
+  if (!in.Get(&version) || version != kStateVersion || !in.GetString(&w.group) ||
+      !in.Get(&w.start) || !in.Get(&w.revision) || !in.Get(&closed) || !in.Get(&pending) ||
+      !in.Get(&w.touched_ms) || !in.Get(&n_devices) || n_devices > in.left() / 4) {
+    return false;
+  }
+  if (w.start > std::numeric_limits<int64_t>::max() - assigner_.size()) return false;
+  w.end = w.start + assigner_.size();
+  w.closed = closed != 0;
+  w.pending_update = pending != 0;
+  w.touched_ms = now;
+  w.devices.resize(n_devices);
+  for (std::string& d : w.devices) {
+    if (!in.GetString(&d)) return false;
+  }
+  if (!in.Get(&n_measures) || n_measures != measures_.size()) return false;
+  for (const CompiledMeasure& m : measures_) {
+    w.measures.emplace_back(m.sketch);
+    if (!w.measures.back().Decode(in)) return false;
+  }
+  if (in.left() != 0) return false;
+  w.key = WindowKey(w.group, w.start);
+  if (w.key != rest) return false;
+  auto [it, inserted] = windows_.try_emplace(w.key, std::move(w));
+  if (!inserted) return false;
+  (it->second.closed ? stats_.held_windows : stats_.open_windows)
+      .fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void Aggregator::Spec::FinishLoad(int64_t now) {
+  for (auto& [key, w] : windows_) {
+    for (const std::string& id : w.devices) {
+      auto [it, inserted] = devices_.try_emplace(id);
+      if (inserted) {
+        it->second.last_seen_ms = now;
+        stats_.devices.fetch_add(1, std::memory_order_relaxed);
+      }
+      it->second.windows.push_back(&w);
+    }
+    groups_.try_emplace(w.group, Group{.purged_end = kNoTime, .touched_ms = now});
+  }
+  fingerprint_written = true;
+}
+
+Aggregator::Aggregator(const Config& config) {
+  for (const AggregateSpec& spec : config.aggregates) {
+    specs_.push_back(std::make_unique<Spec>(spec, config));
+  }
+}
+
+Aggregator::~Aggregator() = default;
+
+bool Aggregator::empty() const { return specs_.empty(); }
+size_t Aggregator::size() const { return specs_.size(); }
+const std::string& Aggregator::name(size_t i) const { return specs_[i]->name(); }
+const AggregationStats& Aggregator::stats(size_t i) const { return specs_[i]->stats(); }
+
+size_t Aggregator::Load(const std::vector<std::pair<std::string, std::string>>& rows,
+                        int64_t now_ms, std::vector<StateChange>* cleanup) {
+  // Rows are "<type>|<len>:<name>|<rest>"; fingerprints ("s") first decide which
+  // aggregations' state still fits their configuration.
+  auto split = [](std::string_view key, char* type, std::string_view* name,
+                  std::string_view* rest) {
+    if (key.size() < 3 || key[1] != '|') return false;
+    *type = key[0];
+    key.remove_prefix(2);
+    if (!TakeLenPrefixed(&key, name)) return false;
+    if (*type == 's') {
+      *rest = {};
+      return key.empty();
+    }
+    if (key.empty() || key[0] != '|') return false;
+    *rest = key.substr(1);
+    return true;
+  };
+  auto find = [&](std::string_view name) -> Spec* {
+    for (auto& s : specs_) {
+      if (s->name() == name) return s.get();
+    }
+    return nullptr;
+  };
+  std::unordered_set<Spec*> valid;
+  for (const auto& [key, value] : rows) {
+    char type = 0;
+    std::string_view name, rest;
+    if (!split(key, &type, &name, &rest) || type != 's') continue;
+    Spec* spec = find(name);
+    if (spec != nullptr && spec->fingerprint_matches(value)) valid.insert(spec);
+  }
+  size_t dropped = 0;
+  for (const auto& [key, value] : rows) {
+    char type = 0;
+    std::string_view name, rest;
+    bool ok = split(key, &type, &name, &rest);
+    Spec* spec = ok ? find(name) : nullptr;
+    if (ok && type == 's' && spec != nullptr && valid.count(spec) != 0) continue;
+    if (spec == nullptr || valid.count(spec) == 0 || type == 's' ||
+        !spec->LoadRow(type, rest, value, now_ms)) {
+      cleanup->push_back(StateChange{.key = key, .erase = true});
+      ++dropped;
+    }
+  }
+  for (auto& s : specs_) {
+    s->FinishLoad(now_ms);
+    if (valid.count(s.get()) == 0) s->fingerprint_written = false;
+  }
+  return dropped;
+}
+
+void Aggregator::Process(std::vector<Event>& records, int64_t now_ms,
+                         std::vector<StateChange>* state,
+                         std::map<std::string, int64_t>* counters) {
+  if (specs_.empty()) return;
+  const size_t n = records.size();
+  for (size_t i = 0; i < n; ++i) {
+    Event& e = records[i];
+    if (e.kind != RecordKind::kEvent) continue;
+    bool keep_off = false;
+    bool late_side = false;
+    for (auto& spec : specs_) {
+      if (!spec->Matches(e.topic)) continue;
+      keep_off = keep_off || !spec->forward_raw();
+      spec->Apply(e, now_ms, &late_side, counters);
+    }
+    if (late_side) {
+      e.flags |= kEventFlagLate;
+      e.store = true;
+    } else if (keep_off) {
+      e.store = false;
+    }
+  }
+  for (auto& spec : specs_) spec->Settle(now_ms, &records, state, counters);
+}
+
+}  // namespace tidegate::filters

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "filters/aggregator.h"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/window_result.h"
+#include "filters/exact_sum.h"
+#include "filters/window_assigner.h"
+
+namespace {
+
+using tidegate::AggregateSpec;
+using tidegate::Config;
+using tidegate::Event;
+using tidegate::LatePolicy;
+using tidegate::Millis;
+using tidegate::RecordKind;
+using tidegate::WindowKind;
+using tidegate::WindowResult;
+using tidegate::filters::Aggregator;
+using tidegate::filters::StateChange;
+
+constexpr int64_t kMinute = 60'000;
+constexpr int64_t kT0 = 1'764'000'000'000;  // a minute boundary (2025-11-24T16:00:00Z)
+
+Config MakeConfig(LatePolicy late = LatePolicy::kUpdate, Millis lateness = Millis(0)) {
+  Config config;
+  AggregateSpec spec;
+  spec.name = "temp_1m";
+  spec.match = "devices/+/telemetry";
+  spec.group_by = {"device_id"};
+  spec.window_size = Millis(kMinute);
+  spec.window_slide = Millis(kMinute);
+  spec.measures = {{"/temp", {"count", "sum", "min", "max", "avg", "last", "p50"}}};
+  spec.max_out_of_order = Millis(5'000);
+  spec.idle_timeout = Millis(30'000);
+  spec.allowed_lateness = lateness;
+  spec.late_events = late;
+  config.aggregates.push_back(spec);
+  config.events.max_future_skew = Millis(5 * kMinute);
+  config.buffer.state_ttl = Millis(24 * 60 * kMinute);
+  return config;
+}
+
+Event Reading(const std::string& device, int64_t t, double temp) {
+  Event e;
+  e.topic = "devices/" + device + "/telemetry";
+  e.device_id = device;
+  e.event_time_ms = t;
+  e.payload = R"({"device_id":")" + device + R"(","ts":)" + std::to_string(t) + R"(,"temp":)" +
+              std::to_string(temp) + "}";
+  return e;
+}
+
+// Drives an Aggregator like the writer thread does and keeps its checkpoint in a map.
+struct Harness {
+  explicit Harness(const Config& c) : config(c), agg(std::make_unique<Aggregator>(config)) {}
+
+  // Processes one commit group; returns the window results it emitted.
+  std::vector<WindowResult> Commit(std::vector<Event> records, int64_t now) {
+    std::vector<StateChange> changes;
+    agg->Process(records, now, &changes, &counters);
+    for (const StateChange& c : changes) {
+      if (c.erase) {
+        state.erase(c.key);
+      } else {
+        state[c.key] = c.value;
+      }
+    }
+    std::vector<WindowResult> results;
+    stored.clear();
+    for (const Event& e : records) {
+      if (e.kind == RecordKind::kWindowResult) {
+        auto r = tidegate::DecodeWindowResult(e.payload);
+        REQUIRE(r.ok());
+        results.push_back(*r);
+      } else {
+        stored.push_back(e);
+      }
+    }
+    return results;
+  }
+  // A restart: a new aggregator from the checkpoint.
+  void Restart(int64_t now) {
+    agg = std::make_unique<Aggregator>(config);
+    std::vector<std::pair<std::string, std::string>> rows(state.begin(), state.end());
+    std::vector<StateChange> cleanup;
+    REQUIRE(agg->Load(rows, now, &cleanup) == 0);
+    CHECK(cleanup.empty());
+  }
+
+  Config config;
+  std::unique_ptr<Aggregator> agg;
+  std::map<std::string, std::string> state;
+  std::map<std::string, int64_t> counters;
+  std::vector<Event> stored;  // raw records of the last commit
+};
+
+double Stat(const WindowResult& r, const std::string& name) {
+  for (const auto& [n, v] : r.measures.at(0).stats) {
+    if (n == name) return v;
+  }
+  FAIL("no stat " << name);
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("window assignment: tumbling boundaries and negative times", "[aggregate]") {
+  tidegate::filters::WindowAssigner tumbling(kMinute, kMinute);
+  std::vector<int64_t> starts;
+  tumbling.Assign(0, &starts);
+  CHECK(starts == std::vector<int64_t>{0});
+  tumbling.Assign(kMinute - 1, &starts);
+  CHECK(starts == std::vector<int64_t>{0});
+  tumbling.Assign(kMinute, &starts);
+  CHECK(starts == std::vector<int64_t>{kMinute});
+  tumbling.Assign(-1, &starts);
+  CHECK(starts == std::vector<int64_t>{-kMinute});
+  tumbling.Assign(-kMinute, &starts);
+  CHECK(starts == std::vector<int64_t>{-kMinute});
+}
+
+TEST_CASE("window assignment: hopping windows overlap by size/slide", "[aggregate]") {
+  tidegate::filters::WindowAssigner hopping(60, 20);
+  std::vector<int64_t> starts;
+  hopping.Assign(65, &starts);
+  CHECK(starts == std::vector<int64_t>{60, 40, 20});
+  hopping.Assign(60, &starts);
+  CHECK(starts == std::vector<int64_t>{60, 40, 20});
+  hopping.Assign(59, &starts);
+  CHECK(starts == std::vector<int64_t>{40, 20, 0});
+  hopping.Assign(-5, &starts);
+  CHECK(starts == std::vector<int64_t>{-20, -40, -60});
+}
+
+TEST_CASE("window assignment: the ends of the int64 range do not overflow", "[aggregate]") {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  tidegate::filters::WindowAssigner hopping(kMinute, kMinute / 4);
+  std::vector<int64_t> starts;
+  for (int64_t t : {kMax, kMax - 1, kMax - kMinute, kMin, kMin + 1, kMin + kMinute}) {
+    hopping.Assign(t, &starts);
+    CHECK(starts.size() <= 4);
+    for (int64_t s : starts) {
+      CHECK(s <= t);
+      CHECK(s <= kMax - kMinute);  // the end fits
+      CHECK(t - s < kMinute);
+    }
+  }
+  hopping.Assign(kMax - 2 * kMinute, &starts);
+  CHECK(starts.size() == 4);
+}
+
+TEST_CASE("exact sums do not depend on the order of the values", "[aggregate]") {
+  std::vector<double> values = {0.1, 1e100, 23.47, -1e100, 0.2, 1e-20, 18.05, 0.3};
+  tidegate::filters::ExactSum forward, backward;
+  for (double v : values) forward.Add(v);
+  for (auto it = values.rbegin(); it != values.rend(); ++it) backward.Add(*it);
+  CHECK(forward.Value() == backward.Value());
+  CHECK(forward.Value() == 42.12);  // Python: math.fsum(values)
+  tidegate::filters::ExactSum tenths;
+  for (int i = 0; i < 10; ++i) tenths.Add(0.1);
+  CHECK(tenths.Value() == 1.0);  // a naive loop gives 0.9999999999999999
+  auto restored = tidegate::filters::ExactSum::FromPartials(forward.partials());
+  CHECK(restored.Value() == forward.Value());
+}
+
+TEST_CASE("a window closes when its device's watermark passes its end", "[aggregate]") {
+  Harness h(MakeConfig());
+  int64_t now = kT0 + 2 * kMinute;
+  auto results = h.Commit({Reading("d1", kT0 + 1'000, 20.5), Reading("d1", kT0 + 30'000, 22.5),
+                           Reading("d1", kT0 + 10'000, 21.0)},
+                          now);
+  CHECK(results.empty());
+  // 64 s - 5 s out of order = 59 s: not yet past the end at 60 s.
+  results = h.Commit({Reading("d1", kT0 + 64'000, 30.0)}, now);
+  CHECK(results.empty());
+  results = h.Commit({Reading("d1", kT0 + 65'000, 31.0)}, now);
+  REQUIRE(results.size() == 1);
+  const WindowResult& r = results[0];
+  CHECK(r.name == "temp_1m");
+  CHECK(r.group_key == "d1");
+  CHECK(r.window_start == kT0);
+  CHECK(r.window_end == kT0 + kMinute);
+  CHECK(r.revision == 0);
+  CHECK(r.final);
+  CHECK(Stat(r, "count") == 3);
+  CHECK(Stat(r, "sum") == 64.0);
+  CHECK(Stat(r, "min") == 20.5);
+  CHECK(Stat(r, "max") == 22.5);
+  CHECK(Stat(r, "avg") == Approx(64.0 / 3));
+  CHECK(Stat(r, "last") == 22.5);  // by event time, not arrival
+  CHECK(Stat(r, "p50") == Approx(21.0).epsilon(0.01));
+}
+
+TEST_CASE("a silent device stops holding its windows back after idle_timeout", "[aggregate]") {
+  Harness h(MakeConfig());
+  int64_t now = kT0 + 10'000;
+  CHECK(h.Commit({Reading("d1", kT0 + 1'000, 20.0)}, now).empty());
+  CHECK(h.Commit({}, now + 29'000).empty());
+  auto results = h.Commit({}, now + 30'000);
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].final);
+  CHECK(Stat(results[0], "count") == 1);
+}
+
+TEST_CASE("a device that syncs an hour of old readings gets its own windows", "[aggregate]") {
+  Harness h(MakeConfig());
+  int64_t now = kT0 + 120 * kMinute;
+  // d1 is live; d2 was offline and now uploads readings from an hour ago, in order.
+  std::vector<Event> batch;
+  for (int m = 0; m < 60; ++m) {
+    batch.push_back(Reading("d1", kT0 + (60 + m) * kMinute + 1'000, 20));
+    batch.push_back(Reading("d2", kT0 + m * kMinute + 1'000, 10 + m));
+    batch.push_back(Reading("d2", kT0 + m * kMinute + 2'000, 10 + m));
+  }
+  auto results = h.Commit(batch, now);
+  int d2_windows = 0;
+  for (const WindowResult& r : results) {
+    if (r.group_key != "d2") continue;
+    ++d2_windows;
+    CHECK(Stat(r, "count") == 2);
+    CHECK(r.revision == 0);
+  }
+  CHECK(d2_windows == 58);  // d2 watermark 58:57: minutes 58 and 59 wait for more readings
+  CHECK(h.counters.count("aggregate.temp_1m.too_late") == 0);
+}
+
+TEST_CASE("late_events update emits a corrected revision", "[aggregate]") {
+  Harness h(MakeConfig(LatePolicy::kUpdate, Millis(2 * kMinute)));
+  int64_t now = kT0 + 5 * kMinute;
+  auto first = h.Commit({Reading("d1", kT0 + 1'000, 20), Reading("d1", kT0 + 70'000, 21)}, now);
+  REQUIRE(first.size() == 1);
+  CHECK(Stat(first[0], "count") == 1);
+  // Within allowed_lateness: revision 1 with the full corrected values.
+  auto second = h.Commit({Reading("d1", kT0 + 2'000, 30), Reading("d1", kT0 + 3'000, 10)}, now);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].revision == 1);
+  CHECK(second[0].window_start == kT0);
+  CHECK(Stat(second[0], "count") == 3);
+  CHECK(Stat(second[0], "sum") == 60);
+  CHECK(Stat(second[0], "max") == 30);
+  CHECK(h.counters["aggregate.temp_1m.late_updated"] == 2);
+  // The watermark passes end + lateness: the window is gone, later data is too late.
+  CHECK(h.Commit({Reading("d1", kT0 + 186'000, 22)}, now).size() == 1);  // window 1 closes
+  auto third = h.Commit({Reading("d1", kT0 + 4'000, 40)}, now);
+  CHECK(third.empty());
+  CHECK(h.counters["aggregate.temp_1m.too_late"] == 1);
+}
+
+TEST_CASE("late_events drop counts and side_output forwards flagged", "[aggregate]") {
+  SECTION("drop") {
+    Harness h(MakeConfig(LatePolicy::kDrop, Millis(kMinute)));
+    int64_t now = kT0 + 5 * kMinute;
+    REQUIRE(
+        h.Commit({Reading("d1", kT0 + 1'000, 20), Reading("d1", kT0 + 66'000, 21)}, now).size() ==
+        1);
+    CHECK(h.Commit({Reading("d1", kT0 + 2'000, 99)}, now).empty());
+    CHECK(h.counters["aggregate.temp_1m.late_dropped"] == 1);
+    REQUIRE(h.stored.size() == 1);
+    CHECK((h.stored[0].flags & tidegate::kEventFlagLate) == 0);
+  }
+  SECTION("side_output") {
+    Harness h(MakeConfig(LatePolicy::kSideOutput, Millis(kMinute)));
+    h.config.aggregates[0].forward_raw = false;
+    h.agg = std::make_unique<Aggregator>(h.config);
+    int64_t now = kT0 + 5 * kMinute;
+    REQUIRE(
+        h.Commit({Reading("d1", kT0 + 1'000, 20), Reading("d1", kT0 + 66'000, 21)}, now).size() ==
+        1);
+    for (const Event& e : h.stored) CHECK_FALSE(e.store);  // forward_raw: false
+    CHECK(h.Commit({Reading("d1", kT0 + 2'000, 99)}, now).empty());
+    CHECK(h.counters["aggregate.temp_1m.late_side_output"] == 1);
+    REQUIRE(h.stored.size() == 1);
+    CHECK(h.stored[0].store);
+    CHECK((h.stored[0].flags & tidegate::kEventFlagLate) != 0);
+  }
+}
+
+TEST_CASE("event times too far in the future never move a watermark", "[aggregate]") {
+  Harness h(MakeConfig());
+  int64_t now = kT0 + 10'000;
+  CHECK(h.Commit({Reading("d1", kT0 + 1'000, 20), Reading("d1", now + 6 * kMinute, 99)}, now)
+            .empty());
+  CHECK(h.counters["aggregate.temp_1m.future"] == 1);
+  // Had it counted, d1's watermark would have closed the first window.
+  CHECK(h.agg->stats(0).open_windows.load() == 1);
+  CHECK(h.Commit({Reading("d1", now - 25 * 60 * kMinute, 1)}, now).empty());
+  CHECK(h.counters["aggregate.temp_1m.too_old"] == 1);
+}
+
+TEST_CASE("a window fed by two devices waits for both watermarks", "[aggregate]") {
+  Config config = MakeConfig();
+  config.aggregates[0].group_by = {"/site"};
+  Harness h(config);
+  auto at_site = [](const std::string& device, int64_t t) {
+    Event e = Reading(device, t, 1);
+    e.payload = R"({"site":"north","temp":1})";
+    return e;
+  };
+  int64_t now = kT0 + 5'000;
+  CHECK(h.Commit({at_site("a", kT0 + 1'000), at_site("b", kT0 + 2'000)}, now).empty());
+  CHECK(h.Commit({at_site("a", kT0 + 70'000)}, now).empty());  // b still holds it
+  auto results = h.Commit({at_site("b", kT0 + 66'000)}, now);
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].group_key == "north");
+  CHECK(Stat(results[0], "count") == 2);
+}
+
+TEST_CASE("hopping windows count each event in size/slide windows", "[aggregate]") {
+  Config config = MakeConfig();
+  config.aggregates[0].window_kind = WindowKind::kHopping;
+  config.aggregates[0].window_slide = Millis(kMinute / 2);
+  Harness h(config);
+  int64_t now = kT0 + 5 * kMinute;
+  h.Commit({Reading("d1", kT0 + 40'000, 5)}, now);
+  auto results = h.Commit({Reading("d1", kT0 + 200'000, 6)}, now);
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].window_start == kT0);
+  CHECK(results[1].window_start == kT0 + kMinute / 2);
+  for (const auto& r : results) CHECK(Stat(r, "count") == 1);
+}
+
+TEST_CASE("state idle longer than state_ttl is evicted and emitted non-final", "[aggregate]") {
+  Config config = MakeConfig();
+  config.buffer.state_ttl = Millis(10 * kMinute);
+  config.aggregates[0].idle_timeout = Millis(60 * kMinute);  // longer than the ttl
+  Harness h(config);
+  int64_t now = kT0 + 10'000;
+  h.Commit({Reading("d1", kT0 + 1'000, 20)}, now);
+  auto results = h.Commit({}, now + 10 * kMinute);
+  REQUIRE(results.size() == 1);
+  CHECK_FALSE(results[0].final);
+  CHECK(h.counters["aggregate.temp_1m.evicted"] == 1);
+  CHECK(h.agg->stats(0).devices.load() == 0);
+  CHECK(h.state.size() == 1);  // only the configuration fingerprint is left
+}
+
+TEST_CASE("a restart from the checkpoint gives the same results as no restart", "[aggregate]") {
+  tidegate::Rng rng(20261124);
+  std::vector<Event> events;
+  for (int i = 0; i < 3000; ++i) {
+    std::string device = "d" + std::to_string(rng.Uniform(7));
+    int64_t jitter = static_cast<int64_t>(rng.Uniform(8'000));
+    events.push_back(
+        Reading(device, kT0 + i * 100 - jitter, static_cast<double>(rng.Uniform(2000)) / 100.0));
+  }
+  auto run = [&](bool restart) {
+    Harness h(MakeConfig(LatePolicy::kUpdate, Millis(10'000)));
+    std::map<std::pair<std::string, int64_t>, WindowResult> latest;
+    int64_t now = kT0 + 400'000;
+    for (size_t i = 0; i < events.size(); i += 50) {
+      std::vector<Event> group(events.begin() + static_cast<long>(i),
+                               events.begin() + static_cast<long>(std::min(i + 50, events.size())));
+      for (const WindowResult& r : h.Commit(group, now)) {
+        latest[{r.group_key, r.window_start}] = r;
+      }
+      if (restart && (i == 1000 || i == 2000)) h.Restart(now);
+    }
+    for (const WindowResult& r : h.Commit({}, now + kMinute)) {
+      latest[{r.group_key, r.window_start}] = r;
+    }
+    return latest;
+  };
+  auto straight = run(false);
+  auto restarted = run(true);
+  REQUIRE(straight.size() == restarted.size());
+  CHECK(straight.size() > 30);
+  for (const auto& [key, r] : straight) {
+    const WindowResult& other = restarted.at(key);
+    CHECK(r.revision == other.revision);
+    CHECK(r.measures[0].stats == other.measures[0].stats);
+  }
+}
+
+TEST_CASE("checkpoint rows of a reconfigured aggregation are discarded", "[aggregate]") {
+  Harness h(MakeConfig());
+  h.Commit({Reading("d1", kT0 + 1'000, 20)}, kT0 + 10'000);
+  Config changed = MakeConfig();
+  changed.aggregates[0].window_size = Millis(2 * kMinute);
+  changed.aggregates[0].window_slide = Millis(2 * kMinute);
+  Aggregator agg(changed);
+  std::vector<std::pair<std::string, std::string>> rows(h.state.begin(), h.state.end());
+  rows.emplace_back("w|7:nothere|junk", "junk");
+  std::vector<StateChange> cleanup;
+  CHECK(agg.Load(rows, kT0, &cleanup) == rows.size());
+  CHECK(cleanup.size() == rows.size());
+  CHECK(agg.stats(0).open_windows.load() == 0);
+}
