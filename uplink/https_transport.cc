@@ -105,6 +105,8 @@ SendResult HttpsTransport::Send(const EncodedBatch& batch) {
   SendResult result;
   if (rc != CURLE_OK) {
     result.kind = SendResult::Kind::kRetry;
+    result.untrusted_peer =
+        rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
     result.reason = std::string(curl_easy_strerror(rc));
     if (error_buffer_[0]) result.reason += std::string(": ") + error_buffer_;
     return result;
