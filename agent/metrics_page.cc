@@ -88,6 +88,18 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
          u64(uplink.events_acked));
   Metric(&out, "tidegate_uplink_bytes_total", "counter", "Compressed bytes sent",
          u64(uplink.bytes_sent));
+  // Uplink health under a hostile network (issue "Loses nothing, duplicates nothing").
+  Metric(&out, "tidegate_uplink_untrusted_peer_total", "counter",
+         "Sends refused because the receiver's certificate did not verify",
+         u64(uplink.untrusted_peer_failures));
+  Metric(&out, "tidegate_uplink_peer_untrusted", "gauge",
+         "1 while the receiver's certificate fails verification (alarm)",
+         uplink.peer_untrusted.load() ? 1 : 0);
+  Metric(&out, "tidegate_uplink_last_http_status", "gauge",
+         "HTTP status of the last send attempt (0: no answer)",
+         static_cast<double>(uplink.last_http_status.load()));
+  Metric(&out, "tidegate_uplink_throttled_seconds_total", "counter",
+         "Time sends waited for uplink.max_bytes_per_second", u64(uplink.throttled_ms) / 1e3);
   fmt::format_to(std::back_inserter(out),
                  "# TYPE tidegate_info gauge\ntidegate_info{{agent_id=\"{}\",version=\"{}\"}} 1\n",
                  config.agent.id, TIDEGATE_VERSION);

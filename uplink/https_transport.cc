@@ -2,6 +2,8 @@
 #include "uplink/https_transport.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 
 namespace tidegate::uplink {
@@ -21,6 +23,34 @@ size_t CaptureResponse(char* data, size_t size, size_t n, void* user) {
 // Aborts a transfer once the uplink is stopping, instead of waiting for request_timeout.
 int CheckInterrupted(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return static_cast<std::atomic<bool>*>(user)->load() ? 1 : 0;
+}
+
+// With a bandwidth cap the body is handed to curl through a read callback, in pieces of its
+// upload buffer, so that CURLOPT_MAX_SEND_SPEED paces it. (Bodies below 64 KiB given with
+// CURLOPT_POSTFIELDS leave with the headers in one write, which no limit can pace.)
+constexpr long kPacedUploadBufferBytes = 16 * 1024;  // curl's minimum
+
+struct UploadCursor {
+  std::string_view body;
+  size_t offset = 0;
+};
+
+size_t ReadBody(char* out, size_t size, size_t n, void* user) {
+  auto* cursor = static_cast<UploadCursor*>(user);
+  size_t len = std::min(size * n, cursor->body.size() - cursor->offset);
+  std::memcpy(out, cursor->body.data() + cursor->offset, len);
+  cursor->offset += len;
+  return len;
+}
+
+// curl rewinds the body to resend it on a fresh connection when a reused one has died.
+int SeekBody(void* user, curl_off_t offset, int origin) {
+  auto* cursor = static_cast<UploadCursor*>(user);
+  if (origin != SEEK_SET || offset < 0 || static_cast<size_t>(offset) > cursor->body.size()) {
+    return CURL_SEEKFUNC_CANTSEEK;
+  }
+  cursor->offset = static_cast<size_t>(offset);
+  return CURL_SEEKFUNC_OK;
 }
 
 struct SlistFree {
@@ -80,6 +110,10 @@ Status HttpsTransport::Configure() {
   if (config_.max_bytes_per_second > 0) {
     ok = ok && curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE,
                                 static_cast<curl_off_t>(config_.max_bytes_per_second)) == CURLE_OK;
+    ok = ok && curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, kPacedUploadBufferBytes) == CURLE_OK;
+    ok = ok && curl_easy_setopt(c, CURLOPT_POST, 1L) == CURLE_OK;
+    ok = ok && curl_easy_setopt(c, CURLOPT_READFUNCTION, ReadBody) == CURLE_OK;
+    ok = ok && curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, SeekBody) == CURLE_OK;
   }
   if (!ok) return Internal("configuring libcurl for " + config_.url + " failed");
   return Status::Ok();
@@ -95,7 +129,13 @@ SendResult HttpsTransport::Send(const EncodedBatch& batch) {
   }
   std::unique_ptr<curl_slist, SlistFree> headers(raw);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, batch.body.data());
+  UploadCursor cursor{.body = batch.body, .offset = 0};
+  if (config_.max_bytes_per_second > 0) {
+    curl_easy_setopt(c, CURLOPT_READDATA, &cursor);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, &cursor);
+  } else {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, batch.body.data());
+  }
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(batch.body.size()));
   response_.clear();
   error_buffer_[0] = '\0';
@@ -105,6 +145,8 @@ SendResult HttpsTransport::Send(const EncodedBatch& batch) {
   SendResult result;
   if (rc != CURLE_OK) {
     result.kind = SendResult::Kind::kRetry;
+    result.untrusted_peer =
+        rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
     result.reason = std::string(curl_easy_strerror(rc));
     if (error_buffer_[0]) result.reason += std::string(": ") + error_buffer_;
     return result;

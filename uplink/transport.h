@@ -17,6 +17,10 @@ struct SendResult {
   int http_status = 0;                 // 0 when no response arrived
   std::chrono::milliseconds after{0};  // Retry-After, when the receiver gave one
   std::string reason;                  // for logs and the dead-letter table; no payload data
+  // The receiver's certificate failed verification (untrusted CA, wrong name, expired): an
+  // alarm for the operator, though the batch is still kept and retried (the right
+  // certificate may be deployed later).
+  bool untrusted_peer = false;
 };
 
 class Transport {

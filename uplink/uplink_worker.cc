@@ -9,6 +9,9 @@ namespace tidegate::uplink {
 namespace {
 
 constexpr std::chrono::milliseconds kIdlePoll{20};
+// What a request costs on the wire beyond its body: request line and headers (~250 bytes),
+// the status line and headers of the answer, TLS record framing. Only for pacing.
+constexpr size_t kRequestOverheadBytes = 600;
 
 }  // namespace
 
@@ -55,6 +58,46 @@ std::chrono::milliseconds UplinkWorker::NextBackoff() {
   auto half = current.count() / 2;
   return std::chrono::milliseconds(
       half + static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(half) + 1)));
+}
+
+bool UplinkWorker::WaitForBandwidth() {
+  if (config_.max_bytes_per_second == 0) return true;
+  auto now = clock_.Monotonic();
+  if (now >= next_send_at_) return true;
+  auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_send_at_ - now);
+  stats_.throttled_ms += static_cast<uint64_t>(wait.count());
+  return SleepFor(wait);
+}
+
+void UplinkWorker::ChargeBandwidth(std::chrono::steady_clock::time_point start, size_t body_bytes) {
+  if (config_.max_bytes_per_second == 0) return;
+  // A link idle for a while gives no credit: the budget restarts from this send.
+  auto from = std::max(start, next_send_at_);
+  auto cost = std::chrono::microseconds(
+      static_cast<int64_t>(static_cast<double>(body_bytes + kRequestOverheadBytes) * 1e6 /
+                           static_cast<double>(config_.max_bytes_per_second)));
+  next_send_at_ = from + cost;
+}
+
+void UplinkWorker::ReportFailure(const buffer::BatchRange& range, const SendResult& result,
+                                 std::chrono::milliseconds wait) {
+  uint64_t failures = ++stats_.consecutive_failures;
+  if (result.untrusted_peer) {
+    stats_.untrusted_peer_failures++;
+    // An alarm, not noise: logged on the first refusal of a run of them, then every tenth.
+    if (!stats_.peer_untrusted.exchange(true) || failures % 10 == 0) {
+      spdlog::error(
+          "uplink: ALARM the receiver at {} presented a certificate that does not verify "
+          "against uplink.tls ({}); batch {} kept, retry {} in {} ms",
+          config_.url, result.reason, range.batch_id, failures, wait.count());
+    }
+    return;
+  }
+  stats_.peer_untrusted = false;
+  if (failures == 1 || failures % 10 == 0) {
+    spdlog::warn("uplink: batch {} not delivered ({}), retry {} in {} ms", range.batch_id,
+                 result.reason, failures, wait.count());
+  }
 }
 
 bool UplinkWorker::RetryStoreOp(const char* what, const std::function<Status()>& op) {
@@ -159,11 +202,15 @@ bool UplinkWorker::Deliver(const buffer::BatchRange& range,
     return SleepFor(config_.retry_max);
   }
   while (true) {
+    if (!WaitForBandwidth()) return false;
     stats_.batches_sent++;
     stats_.bytes_sent += encoded->body.size();
+    const auto started = clock_.Monotonic();
     SendResult result = transport_.Send(*encoded);
+    ChargeBandwidth(started, encoded->body.size());
     stats_.last_http_status = result.http_status;
     if (result.kind == SendResult::Kind::kAcked) {
+      stats_.peer_untrusted = false;
       if (!RetryStoreOp("acknowledging the batch", [&] { return store_.Ack(range); })) return false;
       inflight_.erase(inflight_.begin());
       stats_.batches_acked++;
@@ -175,6 +222,7 @@ bool UplinkWorker::Deliver(const buffer::BatchRange& range,
       return true;
     }
     if (result.kind == SendResult::Kind::kRejected) {
+      stats_.peer_untrusted = false;
       spdlog::error("uplink: batch {} ({} records) rejected permanently, dead-lettered: {}",
                     range.batch_id, records.size(), result.reason);
       if (!RetryStoreOp("dead-lettering the batch",
@@ -187,10 +235,7 @@ bool UplinkWorker::Deliver(const buffer::BatchRange& range,
     }
     stats_.batches_retried++;
     auto wait = std::max(NextBackoff(), result.after);
-    if (stats_.consecutive_failures++ == 0 || stats_.consecutive_failures % 10 == 0) {
-      spdlog::warn("uplink: batch {} not delivered ({}), retry {} in {} ms", range.batch_id,
-                   result.reason, stats_.consecutive_failures.load(), wait.count());
-    }
+    ReportFailure(range, result, wait);
     if (!SleepFor(wait)) return false;
   }
 }

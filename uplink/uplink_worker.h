@@ -3,7 +3,9 @@
 // id, same records), then repeatedly takes the oldest records of the highest priority,
 // records the batch as in flight, encodes it and sends it until the receiver acknowledges
 // (records deleted) or permanently rejects it (dead-lettered). Failures back off
-// exponentially with full jitter, honouring Retry-After. Never blocks ingest: a slow or dead
+// exponentially with full jitter, honouring Retry-After, and sends are paced to
+// uplink.max_bytes_per_second (all attempts, body plus an estimate of the request's own
+// overhead) so that a metered link is never used above its cap. Never blocks ingest: a slow or dead
 // receiver only grows the backlog. Start/Stop/stats from the owning thread; stats are atomic.
 #pragma once
 
@@ -31,6 +33,11 @@ struct UplinkStats {
   std::atomic<uint64_t> bytes_sent{0};  // compressed body bytes, all attempts
   std::atomic<uint64_t> consecutive_failures{0};
   std::atomic<int> last_http_status{0};
+  // Sends refused because the receiver's certificate did not verify, and whether the last
+  // attempt was one of them (the alarm: cleared by the next acknowledged batch).
+  std::atomic<uint64_t> untrusted_peer_failures{0};
+  std::atomic<bool> peer_untrusted{false};
+  std::atomic<uint64_t> throttled_ms{0};  // time spent waiting for max_bytes_per_second
 };
 
 class UplinkWorker {
@@ -59,6 +66,12 @@ class UplinkWorker {
   // Runs op until it succeeds or the worker stops (a store write that must not be lost).
   bool RetryStoreOp(const char* what, const std::function<Status()>& op);
   std::chrono::milliseconds NextBackoff();
+  // Waits until uplink.max_bytes_per_second allows the next send; false if stopped.
+  bool WaitForBandwidth();
+  // Charges a send of body_bytes that started at `start` against max_bytes_per_second.
+  void ChargeBandwidth(std::chrono::steady_clock::time_point start, size_t body_bytes);
+  void ReportFailure(const buffer::BatchRange& range, const SendResult& result,
+                     std::chrono::milliseconds wait);
 
   buffer::SqliteStore& store_;
   Transport& transport_;
@@ -66,8 +79,9 @@ class UplinkWorker {
   Clock& clock_;
   Rng rng_;  // used by the uplink thread only
   BatchEncoder encoder_;
-  std::chrono::milliseconds backoff_;         // uplink thread only
-  std::vector<buffer::BatchRange> inflight_;  // uplink thread only
+  std::chrono::milliseconds backoff_;                     // uplink thread only
+  std::vector<buffer::BatchRange> inflight_;              // uplink thread only
+  std::chrono::steady_clock::time_point next_send_at_{};  // uplink thread only
   UplinkStats stats_;
 
   std::mutex mu_;

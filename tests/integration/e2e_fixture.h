@@ -144,7 +144,7 @@ class E2eStack {
   // SIGTERM; kInternal unless it exits 0 (a clean shutdown) within 15 s.
   Status StopAgent();
   bool AgentRunning() { return agent_.Running(); }
-  // SIGKILL, like a crash or the OOM killer: no shutdown code runs.
+  // SIGKILL, as a crash would end it: no shutdown code runs. Returns once it is reaped.
   void KillAgent() { agent_.Kill(); }
 
   // Starts tidegate-sim against the broker with --qos 1 --log PublishLogPath() plus args.
