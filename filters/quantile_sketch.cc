@@ -165,15 +165,13 @@ Status QuantileSketch::Merge(const QuantileSketch& other) {
   if (other.count_ > kMaxCount - count_) {
     return ResourceExhausted("quantile sketch merge: the count would overflow");
   }
-  if (&other == this) {
-    const QuantileSketch copy = other;
-    return Merge(copy);
-  }
-  const bool folded_positive = MergeStore(other.positive_, &positive_);
-  const bool folded_negative = MergeStore(other.negative_, &negative_);
-  collapsed_ = collapsed_ || other.collapsed_ || folded_positive || folded_negative;
-  zero_count_ += other.zero_count_;
-  count_ += other.count_;
+  std::optional<QuantileSketch> self_copy;  // merging into itself must not read what it writes
+  const QuantileSketch& from = &other == this ? self_copy.emplace(other) : other;
+  const bool folded_positive = MergeStore(from.positive_, &positive_);
+  const bool folded_negative = MergeStore(from.negative_, &negative_);
+  collapsed_ = collapsed_ || from.collapsed_ || folded_positive || folded_negative;
+  zero_count_ += from.zero_count_;
+  count_ += from.count_;
   return Status::Ok();
 }
 

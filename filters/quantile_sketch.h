@@ -46,10 +46,11 @@ class QuantileSketch {
   //   e == 0               when |x| <  kMinIndexableValue (x was counted as zero),
   // with a = relative_accuracy(); floating-point rounding is covered (buckets are built for a
   // slightly smaller accuracy). Once collapsed() is true, the bound still holds for every x
-  // whose magnitude is at least that of the lowest bucket kept in its sign's store; an x
-  // below it (a collapsed value) is reported as that lowest kept bucket's value, so its
-  // magnitude is overestimated. Returns nullopt when the sketch is empty or q is NaN or
-  // outside [0, 1].
+  // whose magnitude lies above the lower edge of the lowest bucket its sign's store kept; a
+  // smaller x (a collapsed value: the lowest positive values, or the negative values nearest
+  // zero) is reported as that lowest kept bucket's value, so its magnitude is overestimated.
+  // Ranks are never disturbed: count() and the order of buckets stay exact. Returns nullopt
+  // when the sketch is empty or q is NaN or outside [0, 1].
   std::optional<double> Quantile(double q) const;
 
   // Adds other's values to this sketch, as if each had been passed to Add. On error
@@ -61,7 +62,8 @@ class QuantileSketch {
   uint64_t count() const { return count_; }
   double relative_accuracy() const { return relative_accuracy_; }
   // True once a store went past kMaxBuckets and folded low-magnitude buckets together (also
-  // when a merged or decoded sketch was collapsed): low quantiles may then be off the bound.
+  // when a merged or decoded sketch was collapsed): quantiles of the smallest magnitudes may
+  // then be off the bound (see Quantile).
   bool collapsed() const { return collapsed_; }
   // Heap and inline bytes held by this sketch (vector capacity included).
   size_t MemoryBytes() const;
