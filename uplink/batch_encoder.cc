@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "uplink/batch_encoder.h"
 
+#include <spdlog/spdlog.h>
+
 #include "common/window_result.h"
 #include "schema/tidegate_batch_generated.h"
 
@@ -31,12 +33,20 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
   }
   std::vector<flatbuffers::Offset<wire::Event>> events;
   std::vector<flatbuffers::Offset<wire::WindowResult>> windows;
+  uint32_t corrupt = 0;
   events.reserve(records.size());
   for (const buffer::BufferedRecord& r : records) {
     const Event& e = r.event;
     if (e.kind == RecordKind::kWindowResult) {
-      TG_ASSIGN_OR_RETURN(flatbuffers::Offset<wire::WindowResult> w, EncodeWindow(r));
-      windows.push_back(w);
+      // A record that does not decode (a damaged database page) is left out rather than
+      // blocking the uplink forever; the same range always leaves it out the same way.
+      auto w = EncodeWindow(r);
+      if (w.ok()) {
+        windows.push_back(*w);
+      } else {
+        ++corrupt;
+        spdlog::error("uplink: {} left out of batch {}", w.status().ToString(), range.batch_id);
+      }
       continue;
     }
     events.push_back(wire::CreateEvent(
@@ -55,6 +65,7 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
   out.uncompressed_bytes = builder_.GetSize();
   out.events = static_cast<uint32_t>(events.size());
   out.window_results = static_cast<uint32_t>(windows.size());
+  out.corrupt_records = corrupt;
   out.body.resize(ZSTD_compressBound(builder_.GetSize()));
   size_t n = ZSTD_compressCCtx(cctx_.get(), out.body.data(), out.body.size(),
                                builder_.GetBufferPointer(), builder_.GetSize(), level_);

@@ -28,6 +28,7 @@ struct EncodedBatch {
   size_t uncompressed_bytes = 0;
   uint32_t events = 0;
   uint32_t window_results = 0;
+  uint32_t corrupt_records = 0;  // window result records that did not decode, left out
 };
 
 // "<buffer_id>-<first_seq>-<last_seq>": unique per buffer database, stable across retries.

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/window_result.h"
 #include "schema/batch_view.h"
 
 namespace {
@@ -105,4 +106,49 @@ TEST_CASE("sealed data keys travel in the batch", "[uplink]") {
   REQUIRE(batch->sealed_keys.size() == 1);
   CHECK(batch->sealed_keys[0].epoch == 9);
   CHECK(batch->sealed_keys[0].sealed == std::string("\x01\x02sealed", 8));
+}
+
+TEST_CASE("window result records encode as typed wire window results", "[uplink]") {
+  auto records = MakeRecords(2);
+  tidegate::WindowResult w;
+  w.name = "telemetry_1m";
+  w.group_key = "dev-1";
+  w.window_start = 1'764'000'000'000;
+  w.window_end = 1'764'000'060'000;
+  w.revision = 2;
+  w.final = true;
+  w.measures = {{"/temp", {{"count", 3}, {"p95", 22.5}}}};
+  BufferedRecord& r = records.emplace_back();
+  r.seq = 102;
+  r.event.kind = tidegate::RecordKind::kWindowResult;
+  r.event.payload = tidegate::EncodeWindowResult(w);
+  BatchEncoder encoder("gw-7", 1);
+  auto encoded = encoder.Encode(RangeFor(records), records);
+  REQUIRE(encoded.ok());
+  CHECK(encoded->events == 2);
+  CHECK(encoded->window_results == 1);
+  auto batch = tidegate::schema::DecodeBatch(encoder.last_flatbuffer());
+  REQUIRE(batch.ok());
+  REQUIRE(batch->window_results.size() == 1);
+  const auto& got = batch->window_results[0];
+  CHECK(got.seq == 102);
+  CHECK(got.name == "telemetry_1m");
+  CHECK(got.group_key == "dev-1");
+  CHECK(got.window_start == w.window_start);
+  CHECK(got.window_end == w.window_end);
+  CHECK(got.revision == 2);
+  CHECK(got.final);
+  REQUIRE(got.measures.size() == 1);
+  CHECK(got.measures[0].field == "/temp");
+  REQUIRE(got.measures[0].stats.size() == 2);
+  CHECK(got.measures[0].stats[1].name == "p95");
+  CHECK(got.measures[0].stats[1].value == 22.5);
+
+  // A damaged record is left out and counted; it must not block the uplink.
+  records.back().event.payload.resize(10);
+  auto damaged = encoder.Encode(RangeFor(records), records);
+  REQUIRE(damaged.ok());
+  CHECK(damaged->events == 2);
+  CHECK(damaged->window_results == 0);
+  CHECK(damaged->corrupt_records == 1);
 }
