@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <unordered_map>
@@ -19,7 +20,8 @@ namespace tidegate::filters {
 namespace {
 
 constexpr int kResultPriority = 10;  // above every topic priority (0-9): uploaded first
-constexpr int64_t kIdleScanMs = 250;
+constexpr int64_t kIdleScanMs = 1'000;
+constexpr int64_t kMemoryScanMs = 10'000;  // the state_bytes gauge walks every window
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
 constexpr uint8_t kStateVersion = 1;
 
@@ -65,13 +67,24 @@ struct Window {
   bool pending_update = false;  // changed by late data since the last result
   int64_t touched_ms = 0;       // processing time of the last change (state_ttl)
   std::vector<std::string> devices;
+  // Per device above: its largest event time in this window. A device's watermark is
+  // restored at start from these (the window holding its newest event cannot have been
+  // released yet), so no per-device row is written for every event.
+  std::vector<int64_t> device_max;
   std::vector<MeasureAccumulator> measures;
+  bool dirty = false;   // in dirty_windows_: checkpoint it at the end of this Process
+  bool purged = false;  // released; erased from the map at the end of this Process
 };
 
 struct Device {
+  // Checkpointed through the windows it feeds, plus a row of its own only when its newest
+  // event went into no window (too late for every window of its group).
+  const std::string* id = nullptr;  // its key in the devices map
   int64_t max_event_time = kNoTime;
   int64_t last_seen_ms = 0;
   bool idle = false;
+  bool dirty = false;            // in dirty_devices_
+  bool advanced = false;         // in advanced_: its watermark moved or it went idle
   std::vector<Window*> windows;  // open and held windows it fed
 };
 
@@ -146,8 +159,27 @@ class Aggregator::Spec {
   int64_t Watermark(const Device& d) const {
     return d.max_event_time == kNoTime ? kNoTime : d.max_event_time - ooo_ms_;
   }
-  std::string WindowKey(const std::string& group, int64_t start) const {
-    return LenPrefixed(group) + "|" + std::to_string(start);
+  // "<len>:<group>|<start>", built without allocating once *out has grown.
+  static void WindowKey(const std::string& group, int64_t start, std::string* out) {
+    char digits[24];
+    out->clear();
+    out->append(digits, std::to_chars(digits, digits + sizeof(digits), group.size()).ptr);
+    out->push_back(':');
+    out->append(group);
+    out->push_back('|');
+    out->append(digits, std::to_chars(digits, digits + sizeof(digits), start).ptr);
+  }
+  void MarkDirty(Window& w) {
+    if (!w.dirty) dirty_windows_.push_back(&w);
+    w.dirty = true;
+  }
+  void MarkDirty(Device& d) {
+    if (!d.dirty) dirty_devices_.push_back(&d);
+    d.dirty = true;
+  }
+  void MarkAdvanced(Device& d) {
+    if (!d.advanced) advanced_.push_back(&d);
+    d.advanced = true;
   }
   std::string RowKey(char type, const std::string& rest) const {
     return std::string(1, type) + "|" + name_prefix_ + "|" + rest;
@@ -166,10 +198,12 @@ class Aggregator::Spec {
   std::unordered_map<std::string, Window> windows_;
   std::unordered_map<std::string, Device> devices_;
   std::unordered_map<std::string, Group> groups_;
-  std::unordered_set<Window*> dirty_windows_;
-  std::unordered_set<std::string> dirty_devices_, dirty_groups_;
-  std::unordered_set<Device*> advanced_;  // watermark moved since the last Settle
+  // What changed in this Process; flags on the objects keep each listed once.
+  std::vector<Window*> dirty_windows_, purged_;
+  std::vector<Device*> dirty_devices_, advanced_;
+  std::unordered_set<std::string> dirty_groups_;
   int64_t last_idle_scan_ = kNoTime;
+  int64_t last_memory_scan_ = kNoTime;
 
   // Per event scratch, reused.
   simdjson::ondemand::parser parser_;
@@ -177,6 +211,7 @@ class Aggregator::Spec {
   std::string group_;
   std::vector<std::optional<double>> values_;
   std::vector<int64_t> starts_;
+  std::string key_;
 };
 
 std::string Aggregator::Spec::Fingerprint() const {
@@ -253,12 +288,17 @@ void Aggregator::Spec::AddTo(Window& w, const std::string& device_id, Device& de
   for (size_t i = 0; i < measures_.size(); ++i) {
     if (values_[i]) w.measures[i].Add(*values_[i], t);
   }
-  if (std::find(w.devices.begin(), w.devices.end(), device_id) == w.devices.end()) {
+  auto it = std::find(w.devices.begin(), w.devices.end(), device_id);
+  if (it == w.devices.end()) {
     w.devices.push_back(device_id);
+    w.device_max.push_back(t);
     device.windows.push_back(&w);
+  } else {
+    int64_t& max = w.device_max[static_cast<size_t>(it - w.devices.begin())];
+    max = std::max(max, t);
   }
   w.touched_ms = now;
-  dirty_windows_.insert(&w);
+  MarkDirty(w);
 }
 
 void Aggregator::Spec::Apply(const Event& e, int64_t now, bool* late_side,
@@ -271,34 +311,42 @@ void Aggregator::Spec::Apply(const Event& e, int64_t now, bool* late_side,
   Extract(e);
   auto [dit, inserted] = devices_.try_emplace(e.device_id);
   Device& device = dit->second;
-  if (inserted) stats_.devices.fetch_add(1, std::memory_order_relaxed);
+  if (inserted) {
+    device.id = &dit->first;
+    stats_.devices.fetch_add(1, std::memory_order_relaxed);
+  }
   device.last_seen_ms = now;
   device.idle = false;
-  dirty_devices_.insert(e.device_id);
+  bool captured = false;  // t went into a window, whose checkpoint then records it
   const int64_t wm = Watermark(device);
-  Group& group = groups_[group_];
+  Group* group = nullptr;  // looked up only when a window is missing
   assigner_.Assign(t, &starts_);
   for (int64_t start : starts_) {
     const int64_t end = start + assigner_.size();
-    std::string key = WindowKey(group_, start);
-    auto it = windows_.find(key);
+    WindowKey(group_, start, &key_);
+    auto it = windows_.find(key_);
     if (it == windows_.end()) {
-      if (end <= group.purged_end || (wm != kNoTime && SatAdd(end, lateness_ms_) <= wm)) {
+      if (group == nullptr) group = &groups_[group_];
+      if (end <= group->purged_end || (wm != kNoTime && SatAdd(end, lateness_ms_) <= wm)) {
         Count(counters, "too_late", stats_.too_late);
         if (spec_.late_events == LatePolicy::kSideOutput) *late_side = true;
         continue;
       }
-      AddTo(*Create(key, start, now), e.device_id, device, t, now);
+      AddTo(*Create(key_, start, now), e.device_id, device, t, now);
+      group->touched_ms = now;  // idle groups are forgotten after state_ttl
+      captured = true;
       continue;
     }
     Window& w = it->second;
     if (!w.closed) {
       AddTo(w, e.device_id, device, t, now);
+      captured = true;
       continue;
     }
     switch (spec_.late_events) {
       case LatePolicy::kUpdate:
         AddTo(w, e.device_id, device, t, now);
+        captured = true;
         w.pending_update = true;
         Count(counters, "late_updated", stats_.late_updated);
         break;
@@ -311,10 +359,10 @@ void Aggregator::Spec::Apply(const Event& e, int64_t now, bool* late_side,
         break;
     }
   }
-  group.touched_ms = now;
   if (t > device.max_event_time) {
     device.max_event_time = t;
-    advanced_.insert(&device);
+    MarkAdvanced(device);
+    if (!captured) MarkDirty(device);
   }
 }
 
@@ -362,7 +410,7 @@ void Aggregator::Spec::Emit(Window& w, bool final, int64_t now, std::vector<Even
   e.payload = EncodeWindowResult(r);
   out->push_back(std::move(e));
   w.pending_update = false;
-  dirty_windows_.insert(&w);
+  MarkDirty(w);
   stats_.results.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -379,9 +427,9 @@ void Aggregator::Spec::Purge(Window* w, std::vector<StateChange>* state) {
     dirty_groups_.insert(w->group);
   }
   (w->closed ? stats_.held_windows : stats_.open_windows).fetch_sub(1, std::memory_order_relaxed);
-  dirty_windows_.erase(w);
   state->push_back(StateChange{.key = RowKey('w', w->key), .erase = true});
-  windows_.erase(w->key);
+  w->purged = true;
+  purged_.push_back(w);  // erased once nothing this Process points at it any more
 }
 
 void Aggregator::Spec::IdleScan(int64_t now, std::vector<Event>* out,
@@ -391,13 +439,13 @@ void Aggregator::Spec::IdleScan(int64_t now, std::vector<Event>* out,
   std::vector<std::string> gone;
   for (auto& [id, device] : devices_) {
     const int64_t silent = now - device.last_seen_ms;
-    if (state_ttl_ms_ > 0 && silent >= state_ttl_ms_) {
+    if (state_ttl_ms_ > 0 && silent >= state_ttl_ms_ && !device.dirty && !device.advanced) {
       gone.push_back(id);
       continue;
     }
     if (!device.idle && silent >= idle_ms_) {
       device.idle = true;
-      advanced_.insert(&device);  // its windows may close now
+      MarkAdvanced(device);  // its windows may close now
     }
     int64_t wm = Watermark(device);
     if (!device.idle && wm != kNoTime && (oldest_active == kNoTime || wm < oldest_active)) {
@@ -408,7 +456,6 @@ void Aggregator::Spec::IdleScan(int64_t now, std::vector<Event>* out,
                                 std::memory_order_relaxed);
   for (const std::string& id : gone) {
     Device& device = devices_[id];
-    advanced_.erase(&device);
     std::vector<Window*> windows = device.windows;
     for (Window* w : windows) {
       if (!w->closed)
@@ -419,7 +466,6 @@ void Aggregator::Spec::IdleScan(int64_t now, std::vector<Event>* out,
       Purge(w, state);
     }
     devices_.erase(id);
-    dirty_devices_.erase(id);
     state->push_back(StateChange{.key = RowKey('d', LenPrefixed(id)), .erase = true});
     stats_.devices.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -434,6 +480,8 @@ void Aggregator::Spec::IdleScan(int64_t now, std::vector<Event>* out,
       }
     }
   }
+  if (last_memory_scan_ != kNoTime && now - last_memory_scan_ < kMemoryScanMs) return;
+  last_memory_scan_ = now;
   uint64_t bytes = 0;
   for (const auto& [key, w] : windows_) {
     bytes += sizeof(Window) + 2 * key.size() + w.group.size();
@@ -452,8 +500,10 @@ void Aggregator::Spec::Settle(int64_t now, std::vector<Event>* out, std::vector<
   // Close and purge what the advanced watermarks (and newly idle devices) allow. Purge
   // edits device window lists, so work from a snapshot of the candidates.
   std::vector<Window*> candidates;
-  for (Device* d : advanced_)
+  for (Device* d : advanced_) {
     candidates.insert(candidates.end(), d->windows.begin(), d->windows.end());
+    d->advanced = false;
+  }
   advanced_.clear();
   std::sort(candidates.begin(), candidates.end(), [](const Window* a, const Window* b) {
     return a->start != b->start ? a->start < b->start : a < b;
@@ -473,17 +523,20 @@ void Aggregator::Spec::Settle(int64_t now, std::vector<Event>* out, std::vector<
   }
   // Late updates to windows still held.
   for (Window* w : dirty_windows_) {
-    if (w->closed && w->pending_update) Emit(*w, /*final=*/true, now, out);
+    if (!w->purged && w->closed && w->pending_update) Emit(*w, /*final=*/true, now, out);
   }
   for (Window* w : dirty_windows_) {
+    w->dirty = false;
+    if (w->purged) continue;
     state->push_back(StateChange{.key = RowKey('w', w->key), .value = EncodeWindow(*w)});
   }
   dirty_windows_.clear();
-  for (const std::string& id : dirty_devices_) {
-    auto it = devices_.find(id);
-    if (it == devices_.end()) continue;
+  for (Window* w : purged_) windows_.erase(w->key);
+  purged_.clear();
+  for (Device* d : dirty_devices_) {
+    d->dirty = false;
     state->push_back(
-        StateChange{.key = RowKey('d', LenPrefixed(id)), .value = EncodeDevice(it->second)});
+        StateChange{.key = RowKey('d', LenPrefixed(*d->id)), .value = EncodeDevice(*d)});
   }
   dirty_devices_.clear();
   for (const std::string& g : dirty_groups_) {
@@ -513,7 +566,10 @@ std::string Aggregator::Spec::EncodeWindow(const Window& w) const {
   b.Put<uint8_t>(w.pending_update ? 1 : 0);
   b.Put<int64_t>(w.touched_ms);
   b.Put<uint32_t>(static_cast<uint32_t>(w.devices.size()));
-  for (const std::string& d : w.devices) b.PutString(d);
+  for (size_t i = 0; i < w.devices.size(); ++i) {
+    b.PutString(w.devices[i]);
+    b.Put<int64_t>(w.device_max[i]);
+  }
   b.Put<uint32_t>(static_cast<uint32_t>(w.measures.size()));
   for (const MeasureAccumulator& m : w.measures) m.Encode(b);
   return out;
@@ -539,7 +595,9 @@ bool Aggregator::Spec::LoadRow(char type, std::string_view rest, std::string_vie
     }
     // A restart is not silence: every device gets a fresh idle_timeout from now.
     d.last_seen_ms = now;
-    if (devices_.emplace(std::string(id), std::move(d)).second) {
+    auto [it, inserted] = devices_.emplace(std::string(id), std::move(d));
+    if (inserted) {
+      it->second.id = &it->first;
       stats_.devices.fetch_add(1, std::memory_order_relaxed);
     }
     return true;
@@ -561,7 +619,7 @@ bool Aggregator::Spec::LoadRow(char type, std::string_view rest, std::string_vie
   Window w;
   if (!in.Get(&version) || version != kStateVersion || !in.GetString(&w.group) ||
       !in.Get(&w.start) || !in.Get(&w.revision) || !in.Get(&closed) || !in.Get(&pending) ||
-      !in.Get(&w.touched_ms) || !in.Get(&n_devices) || n_devices > in.left() / 4) {
+      !in.Get(&w.touched_ms) || !in.Get(&n_devices) || n_devices > in.left() / 12) {
     return false;
   }
   if (w.start > std::numeric_limits<int64_t>::max() - assigner_.size()) return false;
@@ -570,8 +628,9 @@ bool Aggregator::Spec::LoadRow(char type, std::string_view rest, std::string_vie
   w.pending_update = pending != 0;
   w.touched_ms = now;
   w.devices.resize(n_devices);
-  for (std::string& d : w.devices) {
-    if (!in.GetString(&d)) return false;
+  w.device_max.resize(n_devices);
+  for (size_t i = 0; i < n_devices; ++i) {
+    if (!in.GetString(&w.devices[i]) || !in.Get(&w.device_max[i])) return false;
   }
   if (!in.Get(&n_measures) || n_measures != measures_.size()) return false;
   for (const CompiledMeasure& m : measures_) {
@@ -579,7 +638,7 @@ bool Aggregator::Spec::LoadRow(char type, std::string_view rest, std::string_vie
     if (!w.measures.back().Decode(in)) return false;
   }
   if (in.left() != 0) return false;
-  w.key = WindowKey(w.group, w.start);
+  WindowKey(w.group, w.start, &w.key);
   if (w.key != rest) return false;
   auto [it, inserted] = windows_.try_emplace(w.key, std::move(w));
   if (!inserted) return false;
@@ -590,13 +649,15 @@ bool Aggregator::Spec::LoadRow(char type, std::string_view rest, std::string_vie
 
 void Aggregator::Spec::FinishLoad(int64_t now) {
   for (auto& [key, w] : windows_) {
-    for (const std::string& id : w.devices) {
-      auto [it, inserted] = devices_.try_emplace(id);
+    for (size_t i = 0; i < w.devices.size(); ++i) {
+      auto [it, inserted] = devices_.try_emplace(w.devices[i]);
       if (inserted) {
+        it->second.id = &it->first;
         it->second.last_seen_ms = now;
         stats_.devices.fetch_add(1, std::memory_order_relaxed);
       }
       it->second.windows.push_back(&w);
+      it->second.max_event_time = std::max(it->second.max_event_time, w.device_max[i]);
     }
     groups_.try_emplace(w.group, Group{.purged_end = kNoTime, .touched_ms = now});
   }

@@ -141,8 +141,9 @@ void RunAggregation(uint64_t seed, int kills) {
   }
   INFO(stack.Diagnostics());
   CHECK(report.mismatches.empty());
-  CHECK(report.reference_windows > 50);  // 25 devices x 8 s of readings in 10 s windows
-  CHECK(report.revised_windows > 0);     // the offline device's sync and late events revised some
+  // 25 devices x 8 s of readings: one or two 10 s windows each, by where the clock is.
+  CHECK(report.reference_windows >= 25);
+  CHECK(report.revised_windows > 0);  // the offline device's sync and late events revised some
 }
 
 }  // namespace
