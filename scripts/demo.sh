@@ -116,6 +116,14 @@ privacy:
       encrypt: [/user/phone]
       mask: {/ip: ipv4_prefix_24}
       scrub: [/note]
+# Event-time summaries: 10 s windows per device, closed on per-device watermarks.
+aggregate:
+  - name: temp_10s
+    match: devices/+/telemetry
+    group_by: [device_id]
+    window: {tumbling: 10s}
+    measures: {/temp: [count, avg, min, max, p95]}
+    watermark: {max_out_of_order: 2s, idle_timeout: 2s}
 buffer:
   commit_interval: 50ms
 uplink:
@@ -165,7 +173,12 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 END=$(date +%s.%N)
-sleep 0.5
+say "waiting for the last windows to close (idle_timeout 2s) and land"
+for _ in $(seq 150); do
+  "$BIN/tidegate-collector" dump --data-dir collector aggregates >aggregates.ndjson
+  python3 -c 'import json,sys; sys.exit(0 if sum(json.loads(l)["measures"]["/temp"]["count"] for l in open("aggregates.ndjson")) >= int(sys.argv[1]) else 1)' "$PUBLISHED" && break
+  sleep 0.1
+done
 
 say "summary"
 "$BIN/tidegate-collector" dump --data-dir collector events >landed.ndjson
@@ -195,9 +208,16 @@ raw_emails = {json.loads(l)["payload"]["user"]["email"] for l in open("published
 landed_text = open("landed.ndjson").read()
 leaked = sum(1 for e in raw_emails if e in landed_text)
 print(f"privacy         {len(raw_emails)} distinct raw emails published, {leaked} found in landed data")
+aggregates = [json.loads(l) for l in open("aggregates.ndjson")]
+counted = sum(a["measures"]["/temp"]["count"] for a in aggregates)
+print(f"aggregates      {len(aggregates)} windows (10 s per device), counts add up to {counted} "
+      f"of {len(published)} events, {sum(a['revision'] > 0 for a in aggregates)} revised")
+if aggregates:
+    print(f"  e.g.          {json.dumps(aggregates[0], separators=(',', ':'))}")
 print(f"end to end      {len(landed) / (end - start):.0f} events/s over {end - start:.1f}s "
       "(first publish to last landing, outage included)")
-ok = missing == 0 and dups == 0 and extra == 0 and len(published) > 0 and leaked == 0
+ok = (missing == 0 and dups == 0 and extra == 0 and len(published) > 0 and leaked == 0
+      and counted == len(published))
 print("RESULT          " + ("every published event landed exactly once" if ok else "MISMATCH"))
 sys.exit(0 if ok else 1)
 PY
