@@ -21,7 +21,8 @@ namespace {
 
 constexpr int kResultPriority = 10;  // above every topic priority (0-9): uploaded first
 constexpr int64_t kIdleScanMs = 1'000;
-constexpr int64_t kMemoryScanMs = 10'000;  // the state_bytes gauge walks every window
+constexpr int64_t kMemoryScanMs = 1'000;  // the state_bytes gauge walks every window (~1 ms)
+constexpr size_t kNodeBytes = 48;         // a hash node and its allocation overhead
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
 constexpr uint8_t kStateVersion = 1;
 
@@ -482,12 +483,19 @@ void Aggregator::Spec::IdleScan(int64_t now, std::vector<Event>* out,
   }
   if (last_memory_scan_ != kNoTime && now - last_memory_scan_ < kMemoryScanMs) return;
   last_memory_scan_ = now;
+  // Heap strings count only beyond the small-string buffer they live in otherwise.
+  auto heap = [](const std::string& text) { return text.capacity() > 15 ? text.capacity() : 0; };
   uint64_t bytes = 0;
   for (const auto& [key, w] : windows_) {
-    bytes += sizeof(Window) + 2 * key.size() + w.group.size();
-    for (const auto& d : w.devices) bytes += sizeof(std::string) + d.size();
+    bytes += kNodeBytes + sizeof(key) + sizeof(Window) + 2 * heap(key) + heap(w.group);
+    bytes += w.devices.capacity() * sizeof(std::string) + w.device_max.capacity() * 8;
+    for (const auto& d : w.devices) bytes += heap(d);
     for (const auto& m : w.measures) bytes += m.MemoryBytes();
   }
+  for (const auto& [id, d] : devices_) {
+    bytes += kNodeBytes + sizeof(id) + sizeof(Device) + heap(id) + d.windows.capacity() * 8;
+  }
+  for (const auto& [id, g] : groups_) bytes += kNodeBytes + sizeof(id) + sizeof(Group) + heap(id);
   stats_.state_bytes.store(bytes, std::memory_order_relaxed);
 }
 
