@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <limits>
 
 #include "buffer/schema.h"
 #include "common/clock.h"
@@ -472,18 +473,41 @@ void SqliteStore::AfterDelete(const BatchRange& range) {
   AfterCommit();
 }
 
+// With a size bound the batch is deleted in chunks, each its own transaction followed by the
+// checkpoint check, so one acknowledgement cannot grow the WAL by a whole batch. A crash
+// between chunks leaves the in-flight row and part of the batch: the restart resends that
+// part under the same batch id, which the receiver already has (it acknowledged it).
 Status SqliteStore::Ack(const BatchRange& range) {
   std::lock_guard<std::mutex> lock(write_mu_);
   sqlite3* db = write_db_.get();
-  TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin ack"));
-  Status status = DeleteBatch(range);
-  if (status.ok()) status = Exec(db, "COMMIT", "commit ack");
-  if (!status.ok()) {
-    (void)Exec(db, "ROLLBACK", "rollback ack");
-    return status;
+  const uint64_t chunk = limits_.max_bytes == 0
+                             ? std::numeric_limits<uint64_t>::max()
+                             : std::max<uint64_t>(16, limits_.staging_bytes / 256);
+  uint64_t from = range.first_seq;
+  while (true) {
+    const bool last = range.last_seq - from < chunk || range.last_seq < from;
+    const uint64_t to = last ? range.last_seq : from + chunk - 1;
+    TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin ack"));
+    delete_range_.Bind(1, int64_t{range.priority})
+        .Bind(2, static_cast<int64_t>(from))
+        .Bind(3, static_cast<int64_t>(to));
+    Status status = delete_range_.Run();
+    const int64_t deleted = sqlite3_changes(db);
+    if (status.ok() && last) status = delete_inflight_.Bind(1, range.batch_id).Run();
+    if (status.ok()) status = Exec(db, "COMMIT", "commit ack");
+    if (!status.ok()) {
+      (void)Exec(db, "ROLLBACK", "rollback ack");
+      return status;
+    }
+    if (last) {
+      deleted_ = deleted;
+      AfterDelete(range);
+      return Status::Ok();
+    }
+    records_ -= deleted;
+    CheckpointIfDue();
+    from = to + 1;
   }
-  AfterDelete(range);
-  return status;
 }
 
 Status SqliteStore::Reject(const BatchRange& range, int http_status, std::string_view reason) {

@@ -230,6 +230,7 @@ void SqliteStore::CheckpointIfDue() {
   last_checkpoint_ms_ =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   checkpoints_++;
+  spdlog::debug("buffer: checkpoint of {} WAL frames: {}", wal_frames_, sqlite3_errstr(rc));
   if (rc == SQLITE_OK) {
     wal_frames_ = 0;
     return;

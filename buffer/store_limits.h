@@ -44,7 +44,10 @@ struct StoreLimits {
     // priority index, dedup keys, partly filled pages).
     l.commit_headroom_bytes = 4 * l.staging_bytes;
     l.wal_checkpoint_bytes = std::clamp<uint64_t>(max_bytes / 32, 64 * kKiB, 8 * kMiB);
-    uint64_t reserved = l.wal_checkpoint_bytes + 2 * l.commit_headroom_bytes;
+    // The database file: data_bytes plus one commit. The WAL: the checkpoint threshold plus
+    // the last transactions before the check (a commit, or an acknowledgement chunk), with a
+    // commit's worth of margin measured under load (e2e_bounds_test).
+    uint64_t reserved = l.wal_checkpoint_bytes + 3 * l.commit_headroom_bytes;
     l.data_bytes = max_bytes > reserved + 64 * kKiB ? max_bytes - reserved : 64 * kKiB;
     l.resume_bytes = l.data_bytes - l.data_bytes / 10;
     l.max_dedup_keys = std::min<uint64_t>(kMaxDedupKeys, l.data_bytes / 4 / kDedupKeyBytes);

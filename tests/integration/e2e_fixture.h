@@ -144,6 +144,8 @@ class E2eStack {
   // SIGTERM; kInternal unless it exits 0 (a clean shutdown) within 15 s.
   Status StopAgent();
   bool AgentRunning() { return agent_.Running(); }
+  // The running agent's pid (e.g. to limit its resources from a test); -1 before start.
+  int AgentPid() const { return agent_.pid(); }
 
   // Starts tidegate-sim against the broker with --qos 1 --log PublishLogPath() plus args.
   Status StartSim(const std::vector<std::string>& args);
