@@ -98,8 +98,17 @@ int RunAgent(const Config& config) {
     return 2;
   }
 
-  auto store = buffer::SqliteStore::Open(
-      buffer::StoreOptions{.state_dir = config.agent.state_dir, .sync = config.buffer.sync});
+  // A file-size limit (RLIMIT_FSIZE) must surface as a write error, like a full disk, not
+  // kill the agent: SQLite then fails the commit and ingest pauses until space returns.
+  signal(SIGXFSZ, SIG_IGN);
+  auto store =
+      buffer::SqliteStore::Open(buffer::StoreOptions{.state_dir = config.agent.state_dir,
+                                                     .sync = config.buffer.sync,
+                                                     .max_bytes = config.buffer.max_bytes,
+                                                     .max_events = config.buffer.max_events,
+                                                     .max_age = config.buffer.max_age,
+                                                     .when_full = config.buffer.when_full,
+                                                     .clock = &clock});
   if (!store.ok()) {
     spdlog::error("cannot open the buffer: {}", store.status().ToString());
     return 1;
@@ -121,6 +130,7 @@ int RunAgent(const Config& config) {
   buffer::GroupCommitter committer(**store,
                                    buffer::CommitterOptions{
                                        .commit_interval = config.buffer.commit_interval,
+                                       .max_staged_bytes = (*store)->limits().staging_bytes,
                                        .stage = aggregator.empty() ? nullptr : &aggregate_stage,
                                    });
   uplink::UplinkWorker uplink(**store, **transport, config.uplink, config.agent.id, clock,

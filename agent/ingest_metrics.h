@@ -15,7 +15,8 @@ struct IngestMetrics {
   std::atomic<uint64_t> received{0};  // messages delivered by the broker
   std::atomic<uint64_t> ingested{0};  // staged for the buffer
   std::atomic<uint64_t> dead_lettered{0};
-  std::atomic<uint64_t> duplicates{0};  // repeats within dedup.window, not stored
+  std::atomic<uint64_t> duplicates{0};     // repeats within dedup.window, not stored
+  std::atomic<uint64_t> dedup_evicted{0};  // keys forgotten early by the index's size cap
   std::array<std::atomic<uint64_t>, static_cast<size_t>(filters::DropReason::kCount)>
       dead_letters_by_reason{};
   std::atomic<uint64_t> blocked_ns{0};  // time the ingest thread waited for buffer space

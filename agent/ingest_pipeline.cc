@@ -52,7 +52,9 @@ bool IngestPipeline::IsDuplicate(std::string_view topic, std::string_view payloa
   event_.dedup_key = 0;
   if (!dedup_.enabled()) return false;
   uint64_t key = filters::DedupKey(event_.device_id, parser_.last_id(), topic, payload);
-  if (dedup_.SeenBefore(key, now_ms, &event_.dedup_expires_ms)) {
+  bool seen = dedup_.SeenBefore(key, now_ms, &event_.dedup_expires_ms);
+  metrics_.dedup_evicted.store(dedup_.evicted(), std::memory_order_relaxed);
+  if (seen) {
     metrics_.duplicates.fetch_add(1, std::memory_order_relaxed);
     committer_.AddCounter("duplicates", 1);
     return true;

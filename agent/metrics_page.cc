@@ -14,6 +14,52 @@ void Metric(std::string* out, std::string_view name, std::string_view type, std:
                  name, type, name, labels, value);
 }
 
+double Counter(const buffer::StoreStats& stats, const std::string& name) {
+  auto it = stats.counters.find(name);
+  return it == stats.counters.end() ? 0 : static_cast<double>(it->second);
+}
+
+// The buffer's own drops, in the tidegate_dropped_total family (persisted counters, so they
+// survive restarts); window results are counted apart.
+void RenderBufferDrops(std::string* out, const buffer::StoreStats& stats) {
+  for (const char* reason : {"buffer_full", "max_events", "max_age"}) {
+    fmt::format_to(std::back_inserter(*out), "tidegate_dropped_total{{reason=\"{}\"}} {}\n", reason,
+                   Counter(stats, std::string("dropped.") + reason));
+  }
+  *out +=
+      "# HELP tidegate_dropped_window_results_total Window results dropped by the buffer, by "
+      "reason\n# TYPE tidegate_dropped_window_results_total counter\n";
+  for (const char* reason : {"buffer_full", "max_events"}) {
+    fmt::format_to(std::back_inserter(*out),
+                   "tidegate_dropped_window_results_total{{reason=\"{}\"}} {}\n", reason,
+                   Counter(stats, std::string("dropped_window_results.") + reason));
+  }
+}
+
+void RenderBufferState(std::string* out, const Config& config, const buffer::StoreStats& stats) {
+  Metric(out, "tidegate_buffer_events", "gauge", "Raw events buffered",
+         static_cast<double>(stats.events));
+  Metric(out, "tidegate_buffer_wal_bytes", "gauge", "WAL size on disk",
+         static_cast<double>(stats.wal_bytes));
+  Metric(out, "tidegate_buffer_used_bytes", "gauge", "Database pages in use, times the page size",
+         static_cast<double>(stats.used_bytes));
+  Metric(out, "tidegate_buffer_max_bytes", "gauge", "buffer.max_bytes",
+         static_cast<double>(config.buffer.max_bytes));
+  Metric(out, "tidegate_buffer_quarantined_total", "counter",
+         "Corrupt or unreadable buffer databases moved aside (buffer.db.corrupt-*)",
+         Counter(stats, "buffer.quarantined"));
+  Metric(out, "tidegate_dedup_keys_trimmed_total", "counter",
+         "Persisted dedup keys forgotten early to stay within the buffer's bounds",
+         Counter(stats, "dedup_keys_trimmed"));
+  Metric(out, "tidegate_checkpoints_total", "counter", "WAL checkpoints run by the writer",
+         static_cast<double>(stats.checkpoints));
+  Metric(out, "tidegate_checkpoint_failures_total", "counter",
+         "WAL checkpoints that could not truncate the WAL",
+         static_cast<double>(stats.checkpoint_failures));
+  Metric(out, "tidegate_checkpoint_duration_ms", "gauge", "Duration of the last WAL checkpoint",
+         stats.last_checkpoint_ms);
+}
+
 }  // namespace
 
 std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
@@ -24,6 +70,7 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
   auto u64 = [](const std::atomic<uint64_t>& v) {
     return static_cast<double>(v.load(std::memory_order_relaxed));
   };
+  Result<buffer::StoreStats> stats = store.Stats();
   Metric(&out, "tidegate_received_total", "counter", "MQTT messages received",
          u64(ingest.received));
   Metric(&out, "tidegate_ingested_total", "counter", "Events accepted into the buffer",
@@ -36,6 +83,7 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
                    filters::DropReasonName(static_cast<filters::DropReason>(i)),
                    u64(ingest.dead_letters_by_reason[i]));
   }
+  if (stats.ok()) RenderBufferDrops(&out, *stats);
   if (privacy) {
     const filters::PrivacyCounters& p = privacy->counters();
     out +=
@@ -63,7 +111,7 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
          static_cast<double>(commits.failed_commits));
   Metric(&out, "tidegate_commit_duration_ms", "gauge", "Duration of the last commit",
          commits.last_commit_ms);
-  if (auto stats = store.Stats(); stats.ok()) {
+  if (stats.ok()) {
     Metric(&out, "tidegate_buffer_records", "gauge", "Records buffered",
            static_cast<double>(stats->records));
     Metric(&out, "tidegate_buffer_bytes", "gauge", "Buffer database and WAL size on disk",
@@ -75,7 +123,16 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
            age);
     Metric(&out, "tidegate_dead_letters", "gauge", "Rows in the dead-letter table",
            static_cast<double>(stats->dead_letters));
+    RenderBufferState(&out, config, *stats);
   }
+  Metric(&out, "tidegate_buffer_healthy", "gauge",
+         "1 while buffer commits succeed; 0 while they fail (disk full, I/O error): ingest paused",
+         commits.healthy ? 1 : 0);
+  Metric(&out, "tidegate_buffer_full", "gauge",
+         "1 while when_full: block pauses ingest at the buffer's high mark", commits.store_full);
+  Metric(&out, "tidegate_dedup_evicted_total", "counter",
+         "Dedup keys forgotten before dedup.window by the index's size cap",
+         u64(ingest.dedup_evicted));
   Metric(&out, "tidegate_batches_sent_total", "counter", "Batch send attempts",
          u64(uplink.batches_sent));
   Metric(&out, "tidegate_batches_acked_total", "counter", "Batches acknowledged",

@@ -16,14 +16,28 @@ constexpr Millis kMaxRetry{2'000};
 
 GroupCommitter::GroupCommitter(SqliteStore& store, CommitterOptions options)
     : store_(store), options_(options) {
+  bool full = store_.SetFullCallback([this](bool now_full) {
+    std::lock_guard<std::mutex> lock(mu_);
+    store_full_ = now_full;
+    if (!now_full) progress_cv_.notify_all();
+  });
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    store_full_ = full;
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
-GroupCommitter::~GroupCommitter() { (void)Stop(); }
+GroupCommitter::~GroupCommitter() {
+  (void)Stop();
+  store_.SetFullCallback({});
+}
 
 bool GroupCommitter::Add(Event&& event) {
   std::unique_lock<std::mutex> lock(mu_);
-  progress_cv_.wait(lock, [&] { return stopping_ || staged_bytes_ < options_.max_staged_bytes; });
+  progress_cv_.wait(lock, [&] {
+    return stopping_ || (staged_bytes_ < options_.max_staged_bytes && !store_full_);
+  });
   if (stopping_) return false;
   staged_bytes_ += event.payload.size() + event.topic.size() + 64;
   staged_.push_back(std::move(event));
@@ -90,7 +104,9 @@ Status GroupCommitter::Stop(Millis timeout) {
 
 CommitterStats GroupCommitter::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  CommitterStats stats = stats_;
+  stats.store_full = store_full_;
+  return stats;
 }
 
 void GroupCommitter::Run() {
@@ -100,11 +116,16 @@ void GroupCommitter::Run() {
   while (!abandon_) {
     if (staged_gen_ == committed_gen_) {
       auto has_work = [&] { return abandon_ || staged_gen_ != committed_gen_; };
-      if (options_.stage == nullptr) {
-        work_cv_.wait(lock, has_work);
-      } else if (!work_cv_.wait_for(lock, options_.idle_tick, has_work) && !stopping_) {
-        // Nothing arrived for a while: let the stage close windows of idle devices.
-        if (!CommitOnce(lock)) work_cv_.wait_for(lock, retry, [&] { return abandon_; });
+      if (!work_cv_.wait_for(lock, options_.idle_tick, has_work) && !stopping_) {
+        // Nothing arrived for a while: let the stage close windows of idle devices, and the
+        // store expire what max_age and the dedup window no longer keep.
+        if (options_.stage != nullptr && !CommitOnce(lock)) {
+          work_cv_.wait_for(lock, retry, [&] { return abandon_; });
+        }
+        lock.unlock();
+        Status upkeep = store_.Maintain();
+        lock.lock();
+        if (!upkeep.ok()) spdlog::warn("buffer maintenance failed: {}", upkeep.ToString());
       }
       continue;
     }

@@ -4,7 +4,9 @@
 // transaction (group commit: ~1.4 us/event instead of ~15 us for a transaction each).
 // The staging area is bounded: when it is full, or the store cannot commit (disk full, I/O
 // error), Add blocks, the MQTT loop stops reading and the broker queues for our persistent
-// session. With commit_interval 0, Add returns only once its record is committed.
+// session. With commit_interval 0, Add returns only once its record is committed. With
+// buffer.when_full: block, Add also blocks while the store reports itself full (its high
+// mark) until acknowledgements bring it below its low mark.
 // Thread-safety: Add/AddDeadLetter/Flush from any thread; one writer thread inside.
 #pragma once
 
@@ -38,7 +40,8 @@ struct CommitterStats {
   uint64_t committed_records = 0;
   uint64_t failed_commits = 0;
   double last_commit_ms = 0;
-  bool healthy = true;  // false while the last commit failed
+  bool healthy = true;      // false while the last commit failed
+  bool store_full = false;  // when_full block: Add is paused until the store has room
   std::string last_error;
 };
 
@@ -51,8 +54,9 @@ class GroupCommitter {
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
-  // Stages a record. Blocks while the staging area is full and, with commit_interval 0,
-  // until committed. Returns false (record not taken) once Stop has begun.
+  // Stages a record. Blocks while the staging area is full or the store is full (when_full:
+  // block) and, with commit_interval 0, until committed. Returns false (record not taken) once Stop
+  // has begun.
   bool Add(Event&& event);
   // Stages a dead letter and increments the persisted counter dead_letter.<reason>.
   void AddDeadLetter(DeadLetter&& dead_letter);
@@ -92,6 +96,7 @@ class GroupCommitter {
   bool stopping_ = false;                           // guarded by mu_
   bool flush_requested_ = false;                    // guarded by mu_: commit without waiting
   bool abandon_ = false;                            // guarded by mu_: Stop timed out
+  bool store_full_ = false;                         // guarded by mu_: the store's full callback
   CommitterStats stats_;                            // guarded by mu_
   // Records and state the stage already produced whose commit failed: retried as they are,
   // never run through the stage twice. Writer thread only.

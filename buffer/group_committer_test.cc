@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "buffer/group_committer.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -151,4 +153,89 @@ TEST_CASE("state writes upsert and erase agg_state rows", "[buffer]") {
   REQUIRE(state.ok());
   REQUIRE(state->size() == 1);
   CHECK((*state)[0] == std::pair<std::string, std::string>("a", "3"));
+}
+
+TEST_CASE("a failed commit keeps its records and never runs the stage over them twice",
+          "[buffer]") {
+  TempDir dir;
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path()});
+  REQUIRE(store.ok());
+  // Commits that need a new page fail with SQLITE_FULL, as on a full disk.
+  auto pages = (*store)->PragmaInt("page_count");
+  REQUIRE(pages.ok());
+  REQUIRE((*store)->SetMaxPageCount(static_cast<uint64_t>(*pages)).ok());
+  CountingStage stage;
+  GroupCommitter committer(
+      **store,
+      CommitterOptions{.commit_interval = Millis(5), .stage = &stage, .idle_tick = Millis(20)});
+  auto big = [](int n) {
+    Event e = MakeEvent(n);
+    e.payload = std::to_string(n) + std::string(2000, ' ');
+    return e;
+  };
+  for (int i = 0; i < 20; ++i) REQUIRE(committer.Add(big(i)));
+  bool failing = false;
+  for (int i = 0; i < 300 && !failing; ++i) {
+    std::this_thread::sleep_for(Millis(10));
+    failing = committer.stats().failed_commits >= 3;
+  }
+  REQUIRE(failing);
+  CHECK_FALSE(committer.stats().healthy);
+  // More arrive while failing: they go through the stage once, after the held ones.
+  for (int i = 20; i < 30; ++i) REQUIRE(committer.Add(big(i)));
+  std::this_thread::sleep_for(Millis(100));
+  REQUIRE((*store)->SetMaxPageCount(0).ok());
+  REQUIRE(committer.Flush(Millis(5000)).ok());
+  CHECK(committer.stats().healthy);
+  const auto failed = committer.stats().failed_commits;
+  REQUIRE(committer.Stop().ok());
+  std::fprintf(stderr, "stage once: failed commits %llu, stage saw %d records\n",
+               static_cast<unsigned long long>(failed), stage.seen);
+  CHECK(stage.seen == 30);
+  auto stats = (*store)->Stats();
+  CHECK(stats->events == 15);
+  CHECK(stats->records == 45);
+  CHECK(stats->counters["stage.records"] == 30);
+  auto rows = (*store)->ReadNext(1000, 1 << 30);
+  REQUIRE(rows.ok());
+  std::vector<int> order;
+  for (const auto& r : *rows) {
+    if (r.event.kind == tidegate::RecordKind::kEvent) order.push_back(std::stoi(r.event.payload));
+  }
+  CHECK(order == std::vector<int>{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28});
+}
+
+TEST_CASE("when_full block pauses Add until acknowledgements free space", "[buffer]") {
+  TempDir dir;
+  auto store = SqliteStore::Open(StoreOptions{
+      .state_dir = dir.path(), .max_events = 50, .when_full = tidegate::WhenFull::kBlock});
+  REQUIRE(store.ok());
+  GroupCommitter committer(**store, CommitterOptions{.commit_interval = Millis(0)});
+  std::atomic<int> added{0};
+  std::thread producer([&] {
+    for (int i = 0; i < 80; ++i) {
+      if (!committer.Add(MakeEvent(i))) return;
+      ++added;
+    }
+  });
+  std::this_thread::sleep_for(Millis(300));
+  CHECK(added.load() == 50);  // the 50th commit reached the high mark
+  CHECK(committer.stats().store_full);
+  CHECK((*store)->Stats()->records == 50);
+  // Acknowledge 40: below the low mark (45), ingest resumes and the other 30 arrive.
+  auto rows = (*store)->ReadNext(40, 1 << 30);
+  tidegate::buffer::BatchRange r{.batch_id = "b",
+                                 .priority = 5,
+                                 .first_seq = rows->front().seq,
+                                 .last_seq = rows->back().seq,
+                                 .count = 40,
+                                 .created_at_ms = 1};
+  REQUIRE((*store)->MarkInflight(r).ok());
+  REQUIRE((*store)->Ack(r).ok());
+  producer.join();
+  std::fprintf(stderr, "block: added %d, buffered %llu, dropped 0\n", added.load(),
+               static_cast<unsigned long long>((*store)->Stats()->records));
+  CHECK(added.load() == 80);
+  CHECK((*store)->Stats()->records == 40);
+  CHECK((*store)->Stats()->counters.count("dropped.max_events") == 0);
 }

@@ -7,6 +7,9 @@
 //   file under tests/data/ so an upgrade from it stays tested.
 // - Version 1: meta, events, inflight, dead_letters, rejected_batches, counters, key_epochs.
 // - Version 2: agg_state (the event-time aggregator's checkpoint).
+// - Version 3: dedup_keys becomes dedup_log, keyed (expires_at, key): appends in expiry
+//   order touch one page instead of a random one per key (small WAL per commit), and
+//   expiry and the count bound delete from its front.
 #pragma once
 
 #include <array>
@@ -14,7 +17,7 @@
 
 namespace tidegate::buffer::sql {
 
-inline constexpr std::array<std::string_view, 2> kMigrations = {
+inline constexpr std::array<std::string_view, 3> kMigrations = {
     R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 -- One row per buffered record (raw event or window result), in arrival order. seq is
@@ -72,6 +75,16 @@ CREATE TABLE key_epochs(
 -- per key, written in the same transaction as the events that changed them.
 CREATE TABLE agg_state(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 )sql",
+    R"sql(
+-- Ingest dedup keys in expiry order. A key may appear twice (seen again after it expired
+-- from memory); the later expiry wins when they are loaded.
+CREATE TABLE dedup_log(
+  expires_at INTEGER NOT NULL,
+  key INTEGER NOT NULL,
+  PRIMARY KEY(expires_at, key)) WITHOUT ROWID;
+INSERT OR IGNORE INTO dedup_log(expires_at, key) SELECT expires_at, key FROM dedup_keys;
+DROP TABLE dedup_keys;
+)sql",
 };
 
 inline constexpr std::string_view kInsertEvent =
@@ -113,11 +126,24 @@ inline constexpr std::string_view kInsertKeyEpoch =
 inline constexpr std::string_view kSelectKeyEpoch =
     "SELECT sealed FROM key_epochs WHERE epoch = ?1";
 inline constexpr std::string_view kInsertDedupKey =
-    "INSERT OR REPLACE INTO dedup_keys(key, expires_at) VALUES(?1, ?2)";
+    "INSERT OR IGNORE INTO dedup_log(key, expires_at) VALUES(?1, ?2)";
 inline constexpr std::string_view kLoadDedupKeys =
-    "SELECT key, expires_at FROM dedup_keys WHERE expires_at > ?1 ORDER BY expires_at";
-inline constexpr std::string_view kExpireDedupKeys =
-    "DELETE FROM dedup_keys WHERE expires_at <= ?1";
+    "SELECT key, expires_at FROM dedup_log WHERE expires_at > ?1 ORDER BY expires_at";
+inline constexpr std::string_view kExpireDedupKeys = "DELETE FROM dedup_log WHERE expires_at <= ?1";
+inline constexpr std::string_view kCountDedupKeys = "SELECT count(*) FROM dedup_log";
+// Forgets the n keys that expire first (the count bound).
+inline constexpr std::string_view kTrimDedupKeys =
+    "DELETE FROM dedup_log WHERE (expires_at, key) IN"
+    " (SELECT expires_at, key FROM dedup_log ORDER BY expires_at, key LIMIT ?1)";
+// Size and drop policy (store_bounds.cc).
+inline constexpr std::string_view kNextPriority =
+    "SELECT min(priority) FROM events WHERE priority > ?1";
+inline constexpr std::string_view kScanPriority =
+    "SELECT seq, kind, ingest_time FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq"
+    " LIMIT ?3";
+inline constexpr std::string_view kDeleteSeq = "DELETE FROM events WHERE seq = ?1";
+inline constexpr std::string_view kOldestOfPriority =
+    "SELECT ingest_time FROM events WHERE priority = ?1 AND kind = 0 ORDER BY seq LIMIT 1";
 inline constexpr std::string_view kPutState =
     "INSERT INTO agg_state(key, value) VALUES(?1, ?2)"
     " ON CONFLICT(key) DO UPDATE SET value = excluded.value";

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <limits>
 
 #include "buffer/schema.h"
 #include "common/clock.h"
@@ -81,25 +82,67 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
                 status.message(), moved);
   if (quarantined) *quarantined = moved;
   TG_RETURN_IF_ERROR(store->Init(options));
+  store->quarantined_ = moved;
+  // Persisted, so the alarm outlives this run's /metrics.
+  TG_RETURN_IF_ERROR(store->Append({}, {}, {{"buffer.quarantined", 1}}));
   return store;
 }
 
 SqliteStore::~SqliteStore() = default;
 
 Status SqliteStore::Init(const StoreOptions& options) {
+  options_ = options;
+  limits_ = StoreLimits::For(options.max_bytes);
   path_ = (fs::path(options.state_dir) / "buffer.db").string();
   TG_ASSIGN_OR_RETURN(write_db_, OpenConnection(path_, options.sync));
   TG_RETURN_IF_ERROR(QuickCheck(write_db_.get(), path_));
   TG_RETURN_IF_ERROR(Migrate());
   TG_RETURN_IF_ERROR(LoadIdentity());
   TG_ASSIGN_OR_RETURN(read_db_, OpenConnection(path_, options.sync));
-  return PrepareStatements();
+  // The writer checkpoints itself (store_bounds.cc): the hook replaces SQLite's automatic
+  // checkpoint and reports the WAL's length after each commit.
+  sqlite3_wal_hook(
+      write_db_.get(),
+      [](void* self, sqlite3*, const char*, int frames) {
+        static_cast<SqliteStore*>(self)->wal_frames_ = frames;
+        return SQLITE_OK;
+      },
+      this);
+  TG_RETURN_IF_ERROR(Exec(write_db_.get(),
+                          "PRAGMA journal_size_limit=" +
+                              std::to_string(std::max<uint64_t>(limits_.wal_checkpoint_bytes, 0)),
+                          "configure " + path_));
+  TG_RETURN_IF_ERROR(PrepareStatements());
+  TG_RETURN_IF_ERROR(PrepareBoundStatements());
+  TG_RETURN_IF_ERROR(LoadCounts());
+  std::lock_guard<std::mutex> lock(write_mu_);
+  UpdateFull();
+  return Status::Ok();
+}
+
+Status SqliteStore::LoadCounts() {
+  sqlite3* db = write_db_.get();
+  auto one = [db](std::string_view sql) -> Result<int64_t> {
+    TG_ASSIGN_OR_RETURN(Stmt stmt, Stmt::Prepare(db, sql));
+    TG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    return row ? stmt.Int(0) : 0;
+  };
+  TG_ASSIGN_OR_RETURN(int64_t records, one(sql::kCountAll));
+  records_ = records;
+  TG_ASSIGN_OR_RETURN(dedup_rows_, one(sql::kCountDedupKeys));
+  TG_ASSIGN_OR_RETURN(int64_t page_size, one("PRAGMA page_size"));
+  page_size_ = static_cast<uint64_t>(page_size);
+  TG_ASSIGN_OR_RETURN(auto inflight, LoadInflight());
+  std::lock_guard<std::mutex> lock(protect_mu_);
+  protected_ = std::move(inflight);
+  return Status::Ok();
 }
 
 Status SqliteStore::Migrate() {
   TG_ASSIGN_OR_RETURN(Stmt version_stmt, Stmt::Prepare(write_db_.get(), "PRAGMA user_version"));
   TG_ASSIGN_OR_RETURN(bool row, version_stmt.Step());
   int64_t version = row ? version_stmt.Int(0) : 0;
+  version_stmt.Reset();  // an active statement would keep DROP TABLE from running
   if (version > static_cast<int64_t>(sql::kMigrations.size())) {
     return InvalidArgument(path_ + " has schema version " + std::to_string(version) +
                            ", newer than this agent understands");
@@ -174,6 +217,9 @@ Status SqliteStore::Append(const std::vector<Event>& records,
   sqlite3* db = write_db_.get();
   TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin append"));
   uint64_t seq = next_seq_;
+  Deltas d;
+  const int64_t saved_dedup_rows = dedup_rows_;
+  std::unique_lock<std::mutex> protect(protect_mu_, std::defer_lock);
   auto write_all = [&]() -> Status {
     for (const SealedKeyEpoch& k : key_epochs) {
       insert_key_epoch_.Bind(1, static_cast<int64_t>(k.epoch))
@@ -185,6 +231,7 @@ Status SqliteStore::Append(const std::vector<Event>& records,
       if (e.dedup_key != 0) {
         insert_dedup_key_.Bind(1, static_cast<int64_t>(e.dedup_key)).Bind(2, e.dedup_expires_ms);
         TG_RETURN_IF_ERROR(insert_dedup_key_.Run());
+        dedup_rows_ += sqlite3_changes(db);
       }
       if (!e.store) continue;
       insert_event_.Bind(1, static_cast<int64_t>(seq++))
@@ -198,6 +245,7 @@ Status SqliteStore::Append(const std::vector<Event>& records,
           .Bind(9, static_cast<int64_t>(e.key_epoch))
           .BindBlob(10, e.payload);
       TG_RETURN_IF_ERROR(insert_event_.Run());
+      ++d.records;
     }
     for (const StateWrite& w : state) {
       if (w.erase) {
@@ -206,16 +254,11 @@ Status SqliteStore::Append(const std::vector<Event>& records,
         TG_RETURN_IF_ERROR(put_state_.Bind(1, w.key).BindBlob(2, w.value).Run());
       }
     }
-    if (++appends_ % 256 == 0 && !records.empty()) {
-      // Keys expire by event ingest time; the newest record's time is a safe "now".
-      expire_dedup_keys_.Bind(1, records.back().ingest_time_ms);
-      TG_RETURN_IF_ERROR(expire_dedup_keys_.Run());
-    }
-    for (const DeadLetter& d : dead_letters) {
-      insert_dead_letter_.Bind(1, d.time_ms)
-          .Bind(2, d.topic)
-          .Bind(3, d.reason)
-          .Bind(4, static_cast<int64_t>(d.size));
+    for (const DeadLetter& dl : dead_letters) {
+      insert_dead_letter_.Bind(1, dl.time_ms)
+          .Bind(2, dl.topic)
+          .Bind(3, dl.reason)
+          .Bind(4, static_cast<int64_t>(dl.size));
       TG_RETURN_IF_ERROR(insert_dead_letter_.Run());
     }
     for (const auto& [name, delta] : counter_deltas) {
@@ -223,14 +266,30 @@ Status SqliteStore::Append(const std::vector<Event>& records,
     }
     set_meta_.Bind(1, std::string_view("next_seq")).Bind(2, static_cast<int64_t>(seq));
     TG_RETURN_IF_ERROR(set_meta_.Run());
-    return Exec(db, "COMMIT", "commit append");
+    // Drops must be committed before ReadNext can protect what it read (see ReadNext).
+    protect.lock();
+    const int64_t now = clock().NowUnixMs();
+    const bool due = now - last_maintain_ms_ >= kMaintainIntervalMs;
+    if (due) TG_RETURN_IF_ERROR(ExpireMaxAge(now, d));
+    if (due || dedup_rows_ > static_cast<int64_t>(limits_.max_dedup_keys)) {
+      TG_RETURN_IF_ERROR(BoundDedupKeys(now, d));
+    }
+    if (options_.when_full == WhenFull::kDropOldest) TG_RETURN_IF_ERROR(EnforceBounds(d));
+    TG_RETURN_IF_ERROR(WriteDropCounters(d));
+    TG_RETURN_IF_ERROR(Exec(db, "COMMIT", "commit append"));
+    if (due) last_maintain_ms_ = now;
+    return Status::Ok();
   };
   Status status = write_all();
   if (!status.ok()) {
     (void)Exec(db, "ROLLBACK", "rollback append");
+    dedup_rows_ = saved_dedup_rows;
     return status;
   }
+  if (protect.owns_lock()) protect.unlock();
   next_seq_ = seq;
+  ApplyDeltas(d);
+  AfterCommit();
   return Status::Ok();
 }
 
@@ -283,6 +342,34 @@ Result<std::vector<BatchRange>> SqliteStore::LoadInflight() {
 
 Result<std::vector<BufferedRecord>> SqliteStore::ReadNext(size_t max_records, size_t max_bytes) {
   std::lock_guard<std::mutex> lock(read_mu_);
+  uint64_t generation = 0;
+  {
+    std::lock_guard<std::mutex> protect(protect_mu_);
+    generation = drop_generation_;
+  }
+  TG_ASSIGN_OR_RETURN(auto rows, ReadNextLocked(max_records, max_bytes));
+  if (rows.empty()) return rows;
+  BatchRange range{.batch_id = {},
+                   .priority = rows.front().event.priority,
+                   .first_seq = rows.front().seq,
+                   .last_seq = rows.back().seq,
+                   .count = static_cast<uint32_t>(rows.size()),
+                   .created_at_ms = 0};
+  {
+    // From here on the size policy leaves these rows alone. A drop committed since our
+    // snapshot may have taken some already: then read again what is really there.
+    std::lock_guard<std::mutex> protect(protect_mu_);
+    reserved_ = range;
+    if (drop_generation_ == generation) return rows;
+  }
+  select_range_.Bind(1, int64_t{range.priority})
+      .Bind(2, static_cast<int64_t>(range.first_seq))
+      .Bind(3, static_cast<int64_t>(range.last_seq));
+  return ReadRows(select_range_);
+}
+
+Result<std::vector<BufferedRecord>> SqliteStore::ReadNextLocked(size_t max_records,
+                                                                size_t max_bytes) {
   // One read transaction, so the priority and the rows come from the same snapshot.
   TG_RETURN_IF_ERROR(Exec(read_db_.get(), "BEGIN", "begin read"));
   auto read = [&]() -> Result<std::vector<BufferedRecord>> {
@@ -359,7 +446,13 @@ Status SqliteStore::MarkInflight(const BatchRange& range) {
       .Bind(4, static_cast<int64_t>(range.last_seq))
       .Bind(5, int64_t{range.count})
       .Bind(6, range.created_at_ms);
-  return insert_inflight_.Run();
+  TG_RETURN_IF_ERROR(insert_inflight_.Run());
+  {
+    std::lock_guard<std::mutex> protect(protect_mu_);
+    protected_.push_back(range);
+  }
+  AfterCommit();
+  return Status::Ok();
 }
 
 Status SqliteStore::DeleteBatch(const BatchRange& range) {
@@ -367,17 +460,54 @@ Status SqliteStore::DeleteBatch(const BatchRange& range) {
       .Bind(2, static_cast<int64_t>(range.first_seq))
       .Bind(3, static_cast<int64_t>(range.last_seq));
   TG_RETURN_IF_ERROR(delete_range_.Run());
+  deleted_ = sqlite3_changes(write_db_.get());
   return delete_inflight_.Bind(1, range.batch_id).Run();
 }
 
+void SqliteStore::AfterDelete(const BatchRange& range) {
+  records_ -= deleted_;
+  {
+    std::lock_guard<std::mutex> protect(protect_mu_);
+    std::erase_if(protected_, [&](const BatchRange& r) { return r.batch_id == range.batch_id; });
+  }
+  AfterCommit();
+}
+
+// With a size bound the batch is deleted in chunks, each its own transaction followed by the
+// checkpoint check, so one acknowledgement cannot grow the WAL by a whole batch. A crash
+// between chunks leaves the in-flight row and part of the batch: the restart resends that
+// part under the same batch id, which the receiver already has (it acknowledged it).
 Status SqliteStore::Ack(const BatchRange& range) {
   std::lock_guard<std::mutex> lock(write_mu_);
   sqlite3* db = write_db_.get();
-  TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin ack"));
-  Status status = DeleteBatch(range);
-  if (status.ok()) status = Exec(db, "COMMIT", "commit ack");
-  if (!status.ok()) (void)Exec(db, "ROLLBACK", "rollback ack");
-  return status;
+  const uint64_t chunk = limits_.max_bytes == 0
+                             ? std::numeric_limits<uint64_t>::max()
+                             : std::max<uint64_t>(16, limits_.staging_bytes / 256);
+  uint64_t from = range.first_seq;
+  while (true) {
+    const bool last = range.last_seq - from < chunk || range.last_seq < from;
+    const uint64_t to = last ? range.last_seq : from + chunk - 1;
+    TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin ack"));
+    delete_range_.Bind(1, int64_t{range.priority})
+        .Bind(2, static_cast<int64_t>(from))
+        .Bind(3, static_cast<int64_t>(to));
+    Status status = delete_range_.Run();
+    const int64_t deleted = sqlite3_changes(db);
+    if (status.ok() && last) status = delete_inflight_.Bind(1, range.batch_id).Run();
+    if (status.ok()) status = Exec(db, "COMMIT", "commit ack");
+    if (!status.ok()) {
+      (void)Exec(db, "ROLLBACK", "rollback ack");
+      return status;
+    }
+    if (last) {
+      deleted_ = deleted;
+      AfterDelete(range);
+      return Status::Ok();
+    }
+    records_ -= deleted;
+    CheckpointIfDue();
+    from = to + 1;
+  }
 }
 
 Status SqliteStore::Reject(const BatchRange& range, int http_status, std::string_view reason) {
@@ -396,7 +526,11 @@ Status SqliteStore::Reject(const BatchRange& range, int http_status, std::string
     status = add_counter_.Bind(1, std::string_view("batches_rejected")).Bind(2, int64_t{1}).Run();
   if (status.ok()) status = DeleteBatch(range);
   if (status.ok()) status = Exec(db, "COMMIT", "commit reject");
-  if (!status.ok()) (void)Exec(db, "ROLLBACK", "rollback reject");
+  if (!status.ok()) {
+    (void)Exec(db, "ROLLBACK", "rollback reject");
+    return status;
+  }
+  AfterDelete(range);
   return status;
 }
 

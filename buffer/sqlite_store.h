@@ -3,12 +3,17 @@
 // Records (raw events and window results) are appended in group-committed transactions,
 // read oldest-first per priority by the uplink, recorded as in-flight batches so a restart
 // resends exactly the same batch, and deleted only on acknowledgement.
+// The store also keeps itself within buffer.max_bytes / max_events / max_age (see
+// store_limits.h and store_bounds.cc): the writer measures used pages inside each commit and
+// drops by policy, or reports "full" for when_full: block, and checkpoints the WAL itself.
 // Thread-safety: every method may be called from any thread. Writes share one connection
 // under write_mu_; reads use a second connection under read_mu_, so the uplink can read
 // while the writer commits (WAL).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +23,8 @@
 
 #include "buffer/commit_stage.h"
 #include "buffer/sqlite_util.h"
+#include "buffer/store_limits.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/event.h"
 #include "common/status.h"
@@ -25,8 +32,14 @@
 namespace tidegate::buffer {
 
 struct StoreOptions {
-  std::string state_dir;              // created if missing; holds buffer.db
+  std::string state_dir = {};         // created if missing; holds buffer.db
   SyncMode sync = SyncMode::kNormal;  // full: fsync the WAL at every commit
+  // buffer.max_bytes: database + WAL on disk (store_limits.h splits it). 0: unbounded.
+  uint64_t max_bytes = 0;
+  uint64_t max_events = 0;  // records (raw events + window results); 0: no count bound
+  Millis max_age{0};        // raw events ingested longer ago are deleted unsent; 0: keep
+  WhenFull when_full = WhenFull::kDropOldest;
+  Clock* clock = nullptr;  // for max_age and dedup expiry; null = RealClock()
 };
 
 // A message that could not become an event. Never holds payload bytes.
@@ -66,8 +79,14 @@ struct StoreStats {
   uint64_t inflight_batches = 0;
   uint64_t dead_letters = 0;
   uint64_t rejected_batches = 0;
-  uint64_t db_bytes = 0;                    // buffer.db on disk
-  uint64_t wal_bytes = 0;                   // buffer.db-wal on disk
+  uint64_t db_bytes = 0;             // buffer.db on disk
+  uint64_t wal_bytes = 0;            // buffer.db-wal on disk
+  uint64_t used_bytes = 0;           // pages in use (page_count - freelist) x page_size
+  uint64_t data_budget_bytes = 0;    // the bound on used_bytes; 0 = unbounded
+  bool full = false;                 // when_full block: ingest is paused
+  uint64_t checkpoints = 0;          // WAL checkpoints run by the writer
+  uint64_t checkpoint_failures = 0;  // ... that could not truncate the WAL
+  double last_checkpoint_ms = 0;
   std::map<std::string, int64_t> counters;  // persisted counters, e.g. dead_letter.<reason>
 };
 
@@ -83,6 +102,26 @@ class SqliteStore {
   // Random id of this database, made at creation: seqs are unique within it.
   const std::string& buffer_id() const { return buffer_id_; }
   const std::string& path() const { return path_; }
+  // The database moved aside at Open (empty if none): an alarm for /metrics.
+  const std::string& quarantined() const { return quarantined_; }
+  const StoreLimits& limits() const { return limits_; }
+
+  // when_full block: called with true when the buffer reaches its high mark and with false
+  // once acknowledgements bring it below the low mark, on the thread that crossed it (the
+  // writer or the uplink), with the store's write lock held: the callback must not call
+  // back into the store. Returns the current state. Pass {} to remove it.
+  bool SetFullCallback(std::function<void(bool full)> callback);
+  bool full() const { return full_.load(std::memory_order_relaxed); }
+
+  // Time-driven upkeep for when nothing is appended: max_age expiry, dedup key expiry and
+  // the WAL checkpoint. Cheap when nothing is due. Writer thread, idle ticks.
+  Status Maintain();
+
+  // The value of a PRAGMA on the write connection (e.g. "synchronous", "page_size").
+  Result<int64_t> PragmaInt(std::string_view name);
+  // Caps the database at `pages` pages (PRAGMA max_page_count; commits past it fail with
+  // kResourceExhausted like a full disk). For tests of storage faults.
+  Status SetMaxPageCount(uint64_t pages);
 
   // Appends records (assigning increasing seqs; those with store == false only leave their
   // dedup key), dead letters, counter increments, sealed keys and aggregation state writes in
@@ -95,7 +134,8 @@ class SqliteStore {
   // Every agg_state row, in key order (the aggregator's checkpoint, read at start).
   Result<std::vector<std::pair<std::string, std::string>>> LoadState();
 
-  // Dedup keys still valid at now_ms, oldest expiry first (ingest side, at start).
+  // Dedup keys still valid at now_ms, oldest expiry first (ingest side, at start). A key
+  // may be listed twice; the later expiry counts.
   Result<std::vector<std::pair<uint64_t, int64_t>>> LoadDedupKeys(int64_t now_ms);
 
   // The sealed data key of an epoch (uplink side), kNotFound if unknown.
@@ -109,6 +149,9 @@ class SqliteStore {
   // The records of an in-flight batch (those still present).
   Result<std::vector<BufferedRecord>> ReadRange(const BatchRange& range);
 
+  // Records the batch as in flight: its rows are never dropped by the size policy or max_age
+  // (the receiver dedups by batch id, so a batch must keep its records until acknowledged).
+  // The rows ReadNext returned last are protected the same way until the next ReadNext.
   Status MarkInflight(const BatchRange& range);
   // Deletes the batch's records and its in-flight row.
   Status Ack(const BatchRange& range);
@@ -123,11 +166,37 @@ class SqliteStore {
   Status Migrate();
   Status LoadIdentity();
   Status PrepareStatements();
-  Status DeleteBatch(const BatchRange& range);
+  Status DeleteBatch(const BatchRange& range);  // sets deleted_
+  void AfterDelete(const BatchRange& range);    // after an Ack or Reject committed
   Result<std::vector<BufferedRecord>> ReadRows(Stmt& stmt);
+  Result<std::vector<BufferedRecord>> ReadNextLocked(size_t max_records, size_t max_bytes);
+  Status LoadCounts();
+
+  // store_bounds.cc: all with write_mu_ held, inside a write transaction unless noted.
+  struct Deltas {  // applied to the in-memory counts only once the transaction commits
+    int64_t records = 0;
+    std::map<std::string, int64_t> drops;  // counter name -> rows
+  };
+  Status PrepareBoundStatements();
+  Result<uint64_t> UsedBytes();
+  bool Protected(int64_t priority, uint64_t seq) const;  // protect_mu_ held
+  Status DropVictims(RecordKind kind, uint64_t want, const char* reason, Deltas& d,
+                     uint64_t* dropped);
+  Status EnforceBounds(Deltas& d);
+  Status ExpireMaxAge(int64_t now_ms, Deltas& d);
+  Status BoundDedupKeys(int64_t now_ms, Deltas& d);
+  Status WriteDropCounters(const Deltas& d);
+  void ApplyDeltas(const Deltas& d);
+  void AfterCommit();  // checkpoint when due, update the full state (outside a transaction)
+  void CheckpointIfDue();
+  void UpdateFull();
+  Clock& clock() const { return options_.clock ? *options_.clock : RealClock(); }
 
   std::string path_;
   std::string buffer_id_;
+  std::string quarantined_;
+  StoreOptions options_;
+  StoreLimits limits_;
 
   std::mutex write_mu_;
   DbHandle write_db_;                                                        // guarded by write_mu_
@@ -135,9 +204,27 @@ class SqliteStore {
   Stmt insert_event_, insert_dead_letter_, add_counter_, set_meta_;          // guarded by write_mu_
   Stmt delete_range_, insert_inflight_, delete_inflight_, insert_rejected_;  // write_mu_
   Stmt insert_key_epoch_, insert_dedup_key_, expire_dedup_keys_;
-  Stmt put_state_, erase_state_;  // guarded by write_mu_
-  uint64_t appends_ =
-      0;  // guarded by write_mu_: expired dedup keys are purged periodically // write_mu_
+  Stmt put_state_, erase_state_;                                  // guarded by write_mu_
+  Stmt next_priority_, scan_priority_, delete_seq_, trim_dedup_;  // guarded by write_mu_
+  Stmt page_count_, freelist_count_;                              // guarded by write_mu_
+  int64_t dedup_rows_ = 0;  // guarded by write_mu_: rows in dedup_log
+  int64_t deleted_ = 0;     // guarded by write_mu_: rows the last DeleteBatch removed
+  static constexpr int64_t kMaintainIntervalMs = 1'000;  // max_age and dedup expiry period
+  uint64_t page_size_ = 4096;
+  int64_t last_maintain_ms_ = 0;  // guarded by write_mu_
+  int wal_frames_ = 0;            // guarded by write_mu_: set by the WAL hook after a commit
+  std::function<void(bool)> full_callback_;  // guarded by write_mu_
+  std::atomic<bool> full_{false};
+  std::atomic<int64_t> records_{0};  // rows in events, kept by the writer
+  std::atomic<uint64_t> used_bytes_{0};
+  std::atomic<uint64_t> checkpoints_{0}, checkpoint_failures_{0};
+  std::atomic<double> last_checkpoint_ms_{0};
+
+  // Seq ranges the size policy must not drop: in-flight batches and ReadNext's last answer.
+  mutable std::mutex protect_mu_;      // after write_mu_ or read_mu_, never before
+  std::vector<BatchRange> protected_;  // guarded by protect_mu_
+  BatchRange reserved_;                // guarded by protect_mu_ (count 0: none)
+  uint64_t drop_generation_ = 0;       // guarded by protect_mu_: bumps with each drop
 
   std::mutex read_mu_;
   DbHandle read_db_;  // guarded by read_mu_

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // SqliteStore::Stats, kept apart from the hot-path code: counts for `tidegate buffer stats`,
 // metrics and tests.
+#include <algorithm>
 #include <filesystem>
 
 #include "buffer/schema.h"
@@ -27,13 +28,12 @@ Result<StoreStats> SqliteStore::Stats() {
   std::lock_guard<std::mutex> lock(read_mu_);
   sqlite3* db = read_db_.get();
   StoreStats stats;
-  TG_ASSIGN_OR_RETURN(int64_t records, QueryInt(db, sql::kCountAll));
   TG_ASSIGN_OR_RETURN(int64_t events, QueryInt(db, sql::kCountEvents, 0));
   TG_ASSIGN_OR_RETURN(int64_t oldest, QueryInt(db, sql::kCountEvents, 1));
   TG_ASSIGN_OR_RETURN(int64_t inflight, QueryInt(db, sql::kCountInflight));
   TG_ASSIGN_OR_RETURN(int64_t dead, QueryInt(db, sql::kCountDeadLetters));
   TG_ASSIGN_OR_RETURN(int64_t rejected, QueryInt(db, sql::kCountRejected));
-  stats.records = static_cast<uint64_t>(records);
+  stats.records = static_cast<uint64_t>(std::max<int64_t>(0, records_.load()));
   stats.events = static_cast<uint64_t>(events);
   stats.oldest_ingest_ms = oldest;
   stats.inflight_batches = static_cast<uint64_t>(inflight);
@@ -41,6 +41,12 @@ Result<StoreStats> SqliteStore::Stats() {
   stats.rejected_batches = static_cast<uint64_t>(rejected);
   stats.db_bytes = FileSizeOrZero(path_);
   stats.wal_bytes = FileSizeOrZero(path_ + "-wal");
+  stats.used_bytes = used_bytes_.load();
+  stats.data_budget_bytes = limits_.data_bytes;
+  stats.full = full_.load();
+  stats.checkpoints = checkpoints_.load();
+  stats.checkpoint_failures = checkpoint_failures_.load();
+  stats.last_checkpoint_ms = last_checkpoint_ms_.load();
   TG_ASSIGN_OR_RETURN(Stmt counters, Stmt::Prepare(db, sql::kSelectCounters));
   while (true) {
     TG_ASSIGN_OR_RETURN(bool row, counters.Step());

@@ -30,6 +30,7 @@ Event MakeEvent(int priority, int n) {
 
 std::unique_ptr<SqliteStore> OpenStore(const std::string& dir) {
   auto store = SqliteStore::Open(StoreOptions{.state_dir = dir});
+  INFO(store.status().ToString());
   REQUIRE(store.ok());
   return std::move(store).value();
 }

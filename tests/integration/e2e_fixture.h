@@ -146,6 +146,8 @@ class E2eStack {
   bool AgentRunning() { return agent_.Running(); }
   // SIGKILL, as a crash would end it: no shutdown code runs. Returns once it is reaped.
   void KillAgent() { agent_.Kill(); }
+  // The running agent's pid (e.g. to limit its resources from a test); -1 before start.
+  int AgentPid() const { return agent_.pid(); }
 
   // Starts tidegate-sim against the broker with --qos 1 --log PublishLogPath() plus args.
   Status StartSim(const std::vector<std::string>& args);

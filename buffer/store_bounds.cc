@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: Apache-2.0
+// SqliteStore's bounds: the size and count policy (drop_oldest or block), max_age expiry,
+// the dedup key bound and the writer's own WAL checkpoints. See store_limits.h for how
+// max_bytes is split. Everything here runs with write_mu_ held.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <limits>
+
+#include "buffer/schema.h"
+#include "buffer/sqlite_store.h"
+
+namespace tidegate::buffer {
+namespace {
+
+constexpr int64_t kScanChunk = 512;
+constexpr uint64_t kMinDropRows = 16;
+constexpr int kMaxDropRounds = 100'000;  // each drops at least one row; a safety stop
+constexpr int kCheckpointBusyMs = 200;   // wait this long for a reader to leave the WAL
+constexpr int kBusyTimeoutMs = 10'000;   // the connections' normal busy timeout
+
+std::string DropCounterName(RecordKind kind, const char* reason) {
+  return std::string(kind == RecordKind::kEvent ? "dropped." : "dropped_window_results.") + reason;
+}
+
+}  // namespace
+
+Status SqliteStore::PrepareBoundStatements() {
+  sqlite3* w = write_db_.get();
+  TG_ASSIGN_OR_RETURN(next_priority_, Stmt::Prepare(w, sql::kNextPriority));
+  TG_ASSIGN_OR_RETURN(scan_priority_, Stmt::Prepare(w, sql::kScanPriority));
+  TG_ASSIGN_OR_RETURN(delete_seq_, Stmt::Prepare(w, sql::kDeleteSeq));
+  TG_ASSIGN_OR_RETURN(trim_dedup_, Stmt::Prepare(w, sql::kTrimDedupKeys));
+  TG_ASSIGN_OR_RETURN(page_count_, Stmt::Prepare(w, "PRAGMA page_count"));
+  TG_ASSIGN_OR_RETURN(freelist_count_, Stmt::Prepare(w, "PRAGMA freelist_count"));
+  return Status::Ok();
+}
+
+Result<uint64_t> SqliteStore::UsedBytes() {
+  TG_ASSIGN_OR_RETURN(bool row, page_count_.Step());
+  int64_t pages = row ? page_count_.Int(0) : 0;
+  page_count_.Reset();
+  TG_ASSIGN_OR_RETURN(row, freelist_count_.Step());
+  int64_t free_pages = row ? freelist_count_.Int(0) : 0;
+  freelist_count_.Reset();
+  return static_cast<uint64_t>(std::max<int64_t>(0, pages - free_pages)) * page_size_;
+}
+
+bool SqliteStore::Protected(int64_t priority, uint64_t seq) const {
+  auto covers = [&](const BatchRange& r) {
+    return r.count > 0 && r.priority == priority && seq >= r.first_seq && seq <= r.last_seq;
+  };
+  if (covers(reserved_)) return true;
+  for (const BatchRange& r : protected_) {
+    if (covers(r)) return true;
+  }
+  return false;
+}
+
+// Deletes up to `want` records of `kind`, lowest priority first and oldest first within a
+// priority, skipping protected ranges. REQUIRES: protect_mu_ held until the commit.
+Status SqliteStore::DropVictims(RecordKind kind, uint64_t want, const char* reason, Deltas& d,
+                                uint64_t* dropped) {
+  std::vector<int64_t> victims;
+  int64_t priority = std::numeric_limits<int64_t>::min();
+  while (victims.size() < want) {
+    next_priority_.Bind(1, priority);
+    TG_ASSIGN_OR_RETURN(bool row, next_priority_.Step());
+    bool more = row && !next_priority_.IsNull(0);
+    if (more) priority = next_priority_.Int(0);
+    next_priority_.Reset();
+    if (!more) break;
+    int64_t after = 0;
+    int64_t scanned = kScanChunk;
+    while (victims.size() < want && scanned == kScanChunk) {
+      scan_priority_.Bind(1, priority).Bind(2, after).Bind(3, kScanChunk);
+      scanned = 0;
+      while (victims.size() < want) {
+        Result<bool> next = scan_priority_.Step();
+        if (!next.ok()) {
+          scan_priority_.Reset();
+          return next.status();
+        }
+        if (!*next) break;
+        ++scanned;
+        after = scan_priority_.Int(0);
+        if (scan_priority_.Int(1) == static_cast<int64_t>(kind) &&
+            !Protected(priority, static_cast<uint64_t>(after))) {
+          victims.push_back(after);
+        }
+      }
+      scan_priority_.Reset();
+    }
+  }
+  for (int64_t seq : victims) TG_RETURN_IF_ERROR(delete_seq_.Bind(1, seq).Run());
+  d.records -= static_cast<int64_t>(victims.size());
+  if (!victims.empty())
+    d.drops[DropCounterName(kind, reason)] += static_cast<int64_t>(victims.size());
+  *dropped = victims.size();
+  return Status::Ok();
+}
+
+// drop_oldest: drops until the records fit max_events and the used pages fit data_bytes.
+// Raw events of every priority go before any window result.
+// REQUIRES: protect_mu_ held until the transaction ends.
+Status SqliteStore::EnforceBounds(Deltas& d) {
+  ++drop_generation_;
+  uint64_t dropped = 0;
+  if (options_.max_events > 0) {
+    int64_t over = records_.load() + d.records - static_cast<int64_t>(options_.max_events);
+    if (over > 0) {
+      TG_RETURN_IF_ERROR(
+          DropVictims(RecordKind::kEvent, static_cast<uint64_t>(over), "max_events", d, &dropped));
+      over -= static_cast<int64_t>(dropped);
+    }
+    if (over > 0) {
+      TG_RETURN_IF_ERROR(DropVictims(RecordKind::kWindowResult, static_cast<uint64_t>(over),
+                                     "max_events", d, &dropped));
+    }
+  }
+  if (limits_.data_bytes == 0) return Status::Ok();
+  for (int round = 0; round < kMaxDropRounds; ++round) {
+    TG_ASSIGN_OR_RETURN(uint64_t used, UsedBytes());
+    if (used <= limits_.data_bytes) return Status::Ok();
+    int64_t rows = std::max<int64_t>(1, records_.load() + d.records);
+    uint64_t per_row = std::max<uint64_t>(64, used / static_cast<uint64_t>(rows));
+    uint64_t want = std::max(kMinDropRows, (used - limits_.data_bytes) / per_row + 1);
+    TG_RETURN_IF_ERROR(DropVictims(RecordKind::kEvent, want, "buffer_full", d, &dropped));
+    if (dropped == 0) {
+      TG_RETURN_IF_ERROR(DropVictims(RecordKind::kWindowResult, want, "buffer_full", d, &dropped));
+    }
+    if (dropped == 0) {
+      // Only protected rows (in-flight batches), dedup keys (at most a quarter of the
+      // budget) and window state are left: nothing more to drop.
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+// Deletes raw events ingested before now - max_age, in arrival order per priority (a
+// priority's scan stops at its first younger event), except protected ranges.
+// REQUIRES: protect_mu_ held until the transaction ends.
+Status SqliteStore::ExpireMaxAge(int64_t now_ms, Deltas& d) {
+  if (options_.max_age.count() <= 0) return Status::Ok();
+  const int64_t cutoff = now_ms - options_.max_age.count();
+  ++drop_generation_;
+  std::vector<int64_t> victims;
+  int64_t priority = std::numeric_limits<int64_t>::min();
+  while (true) {
+    next_priority_.Bind(1, priority);
+    TG_ASSIGN_OR_RETURN(bool row, next_priority_.Step());
+    bool more = row && !next_priority_.IsNull(0);
+    if (more) priority = next_priority_.Int(0);
+    next_priority_.Reset();
+    if (!more) break;
+    int64_t after = 0;
+    bool young = false;
+    while (!young) {
+      scan_priority_.Bind(1, priority).Bind(2, after).Bind(3, kScanChunk);
+      int64_t scanned = 0;
+      while (true) {
+        Result<bool> next = scan_priority_.Step();
+        if (!next.ok()) {
+          scan_priority_.Reset();
+          return next.status();
+        }
+        if (!*next) break;
+        ++scanned;
+        after = scan_priority_.Int(0);
+        if (scan_priority_.Int(1) != static_cast<int64_t>(RecordKind::kEvent)) continue;
+        if (Protected(priority, static_cast<uint64_t>(after))) continue;
+        if (scan_priority_.Int(2) >= cutoff) {
+          young = true;
+          break;
+        }
+        victims.push_back(after);
+      }
+      scan_priority_.Reset();
+      if (scanned < kScanChunk) break;
+    }
+  }
+  for (int64_t seq : victims) TG_RETURN_IF_ERROR(delete_seq_.Bind(1, seq).Run());
+  d.records -= static_cast<int64_t>(victims.size());
+  if (!victims.empty()) d.drops["dropped.max_age"] += static_cast<int64_t>(victims.size());
+  return Status::Ok();
+}
+
+// Expired keys go; past max_dedup_keys the keys expiring first are forgotten early (counted
+// as dedup_keys_trimmed; the running agent's in-memory index still has them).
+Status SqliteStore::BoundDedupKeys(int64_t now_ms, Deltas& d) {
+  expire_dedup_keys_.Bind(1, now_ms);
+  TG_RETURN_IF_ERROR(expire_dedup_keys_.Run());
+  dedup_rows_ -= sqlite3_changes(write_db_.get());
+  const auto cap = static_cast<int64_t>(limits_.max_dedup_keys);
+  if (cap <= 0 || dedup_rows_ <= cap) return Status::Ok();
+  // Trim a tenth below the cap, so this runs once per many commits.
+  int64_t trim = dedup_rows_ - cap + cap / 10;
+  TG_RETURN_IF_ERROR(trim_dedup_.Bind(1, trim).Run());
+  int changed = sqlite3_changes(write_db_.get());
+  dedup_rows_ -= changed;
+  d.drops["dedup_keys_trimmed"] += changed;
+  return Status::Ok();
+}
+
+Status SqliteStore::WriteDropCounters(const Deltas& d) {
+  for (const auto& [name, delta] : d.drops) {
+    TG_RETURN_IF_ERROR(add_counter_.Bind(1, name).Bind(2, delta).Run());
+  }
+  return Status::Ok();
+}
+
+void SqliteStore::ApplyDeltas(const Deltas& d) {
+  records_.fetch_add(d.records);
+  for (const auto& [name, delta] : d.drops) {
+    if (name.rfind("dropped", 0) == 0) {
+      spdlog::debug("buffer: {} {} records", name, delta);
+    }
+  }
+}
+
+void SqliteStore::CheckpointIfDue() {
+  if (static_cast<uint64_t>(wal_frames_) * page_size_ < limits_.wal_checkpoint_bytes) return;
+  sqlite3* db = write_db_.get();
+  auto start = std::chrono::steady_clock::now();
+  sqlite3_busy_timeout(db, kCheckpointBusyMs);
+  int log = 0, done = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  last_checkpoint_ms_ =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  checkpoints_++;
+  spdlog::debug("buffer: checkpoint of {} WAL frames: {}", wal_frames_, sqlite3_errstr(rc));
+  if (rc == SQLITE_OK) {
+    wal_frames_ = 0;
+    return;
+  }
+  // A reader kept its snapshot (retried after the next commit) or the disk is full.
+  checkpoint_failures_++;
+  spdlog::warn("buffer: WAL checkpoint incomplete ({} of {} frames): {}", done, log,
+               sqlite3_errstr(rc));
+}
+
+void SqliteStore::UpdateFull() {
+  auto used = UsedBytes();
+  if (!used.ok()) return;
+  used_bytes_ = *used;
+  if (options_.when_full != WhenFull::kBlock) return;
+  const int64_t records = records_.load();
+  const auto max_events = static_cast<int64_t>(options_.max_events);
+  bool high = (limits_.data_bytes > 0 && *used >= limits_.data_bytes) ||
+              (max_events > 0 && records >= max_events);
+  bool low = (limits_.data_bytes == 0 || *used <= limits_.resume_bytes) &&
+             (max_events == 0 || records <= max_events - max_events / 10);
+  if (!full_ && high) {
+    full_ = true;
+    spdlog::warn("buffer full ({} bytes used, {} records): pausing ingest until acks free space",
+                 *used, records);
+    if (full_callback_) full_callback_(true);
+  } else if (full_ && low) {
+    full_ = false;
+    spdlog::info("buffer below its low mark ({} bytes used, {} records): resuming ingest", *used,
+                 records);
+    if (full_callback_) full_callback_(false);
+  }
+}
+
+void SqliteStore::AfterCommit() {
+  CheckpointIfDue();
+  UpdateFull();
+}
+
+bool SqliteStore::SetFullCallback(std::function<void(bool)> callback) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  full_callback_ = std::move(callback);
+  return full_;
+}
+
+Status SqliteStore::Maintain() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  const int64_t now = clock().NowUnixMs();
+  if (now - last_maintain_ms_ < kMaintainIntervalMs) return Status::Ok();
+  last_maintain_ms_ = now;
+  sqlite3* db = write_db_.get();
+  TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin maintenance"));
+  Deltas d;
+  const int64_t saved_dedup_rows = dedup_rows_;
+  std::unique_lock<std::mutex> protect(protect_mu_);
+  Status status = ExpireMaxAge(now, d);
+  if (status.ok()) status = BoundDedupKeys(now, d);
+  if (status.ok()) status = WriteDropCounters(d);
+  if (status.ok()) status = Exec(db, "COMMIT", "commit maintenance");
+  if (!status.ok()) {
+    (void)Exec(db, "ROLLBACK", "rollback maintenance");
+    dedup_rows_ = saved_dedup_rows;
+    return status;
+  }
+  protect.unlock();
+  ApplyDeltas(d);
+  AfterCommit();
+  return Status::Ok();
+}
+
+Result<int64_t> SqliteStore::PragmaInt(std::string_view name) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  TG_ASSIGN_OR_RETURN(Stmt stmt, Stmt::Prepare(write_db_.get(), "PRAGMA " + std::string(name)));
+  TG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return NotFound("PRAGMA " + std::string(name) + " returned nothing");
+  return stmt.Int(0);
+}
+
+Status SqliteStore::SetMaxPageCount(uint64_t pages) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  std::string sql = "PRAGMA max_page_count=" + std::to_string(pages == 0 ? 0xfffffffe : pages);
+  TG_ASSIGN_OR_RETURN(Stmt stmt, Stmt::Prepare(write_db_.get(), sql));
+  return stmt.Step().status();
+}
+
+}  // namespace tidegate::buffer

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: Apache-2.0
+// The buffer's bounds: max_bytes (database + WAL on disk), max_events, max_age, the drop
+// order (priority, then raw events before window results), protection of in-flight batches,
+// when_full: block watermarks, the dedup key bound and the sync pragma.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+
+#include "buffer/sqlite_store.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+using tidegate::Event;
+using tidegate::Millis;
+using tidegate::RecordKind;
+using tidegate::WhenFull;
+using tidegate::buffer::BatchRange;
+using tidegate::buffer::SqliteStore;
+using tidegate::buffer::StoreLimits;
+using tidegate::buffer::StoreOptions;
+using tidegate::testing::TempDir;
+
+class FakeClock : public tidegate::Clock {
+ public:
+  int64_t NowUnixMs() override { return now_ms; }
+  std::chrono::steady_clock::time_point Monotonic() override {
+    return std::chrono::steady_clock::time_point(std::chrono::milliseconds(now_ms));
+  }
+  int64_t now_ms = 1'700'000'000'000;
+};
+
+Event MakeEvent(int priority, int n, size_t payload_bytes = 40, int64_t ingest_ms = 0) {
+  Event e;
+  e.topic = "devices/d" + std::to_string(n % 7) + "/telemetry";
+  e.device_id = "d" + std::to_string(n % 7);
+  e.event_time_ms = 1000 + n;
+  e.ingest_time_ms = ingest_ms;
+  e.priority = priority;
+  e.payload =
+      R"({"n":)" + std::to_string(n) + R"(,"pad":")" + std::string(payload_bytes, 'x') + R"("})";
+  return e;
+}
+
+Event MakeResult(int priority, int n) {
+  Event e = MakeEvent(priority, n);
+  e.kind = RecordKind::kWindowResult;
+  return e;
+}
+
+std::unique_ptr<SqliteStore> Open(StoreOptions options) {
+  auto store = SqliteStore::Open(options);
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  return std::move(store).value();
+}
+
+uint64_t DiskBytes(const std::string& db) {
+  uint64_t total = 0;
+  for (const char* suffix : {"", "-wal"}) {
+    std::error_code ec;
+    auto size = std::filesystem::file_size(db + suffix, ec);
+    if (!ec) total += size;
+  }
+  return total;
+}
+
+// Every record still buffered, in read order (reads everything, acknowledges nothing).
+std::vector<std::pair<int, std::string>> Remaining(SqliteStore& store) {
+  std::vector<std::pair<int, std::string>> out;
+  for (int p = 9; p >= 0; --p) {
+    BatchRange all{.batch_id = "x", .priority = p, .first_seq = 0, .last_seq = 1ull << 62};
+    auto range = store.ReadRange(all);
+    REQUIRE(range.ok());
+    for (const auto& r : *range) {
+      out.emplace_back(p, std::string(r.event.kind == RecordKind::kEvent ? "e" : "w") +
+                              r.event.payload.substr(5, r.event.payload.find(',') - 5));
+    }
+  }
+  return out;
+}
+
+int64_t Counter(SqliteStore& store, const std::string& name) {
+  auto stats = store.Stats();
+  REQUIRE(stats.ok());
+  auto it = stats->counters.find(name);
+  return it == stats->counters.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+TEST_CASE("drop_oldest keeps the database and WAL on disk within max_bytes", "[buffer]") {
+  TempDir dir;
+  const uint64_t max_bytes = GENERATE(1ull << 20, 4ull << 20);
+  FakeClock clock;
+  auto store = Open({.state_dir = dir.path(), .max_bytes = max_bytes, .clock = &clock});
+  const StoreLimits& limits = store->limits();
+  uint64_t appended = 0, max_disk = 0, max_wal = 0;
+  for (int batch = 0; batch < 600; ++batch) {
+    std::vector<Event> events;
+    for (int i = 0; i < 40; ++i) {
+      Event e = MakeEvent(i % 3 == 0 ? 8 : 2, batch * 40 + i, 250, clock.now_ms);
+      e.dedup_key = static_cast<uint64_t>(batch * 40 + i + 1);
+      e.dedup_expires_ms = clock.now_ms + 600'000;
+      events.push_back(std::move(e));
+    }
+    REQUIRE(store->Append(events, {}, {}).ok());
+    appended += events.size();
+    clock.now_ms += 10;
+    max_disk = std::max(max_disk, DiskBytes(store->path()));
+    std::error_code ec;
+    auto wal = std::filesystem::file_size(store->path() + "-wal", ec);
+    max_wal = std::max<uint64_t>(max_wal, ec ? 0 : wal);
+  }
+  auto stats = store->Stats();
+  REQUIRE(stats.ok());
+  int64_t dropped = Counter(*store, "dropped.buffer_full");
+  std::fprintf(stderr,
+               "bounds: max_bytes %llu data budget %llu: appended %llu, buffered %llu, dropped "
+               "%lld, max db+wal %llu, max wal %llu, used %llu\n",
+               static_cast<unsigned long long>(max_bytes),
+               static_cast<unsigned long long>(limits.data_bytes),
+               static_cast<unsigned long long>(appended),
+               static_cast<unsigned long long>(stats->records), static_cast<long long>(dropped),
+               static_cast<unsigned long long>(max_disk), static_cast<unsigned long long>(max_wal),
+               static_cast<unsigned long long>(stats->used_bytes));
+  CHECK(max_disk <= max_bytes);
+  CHECK(max_wal <= limits.wal_checkpoint_bytes + limits.commit_headroom_bytes);
+  CHECK(stats->used_bytes <= limits.data_bytes);
+  CHECK(dropped > 0);
+  CHECK(static_cast<uint64_t>(dropped) + stats->records == appended);
+  // The budget is used, not wasted: at least half of it holds records.
+  CHECK(stats->records * 300 > limits.data_bytes / 2);
+}
+
+TEST_CASE("drop_oldest drops the lowest priority's oldest raw events first, results last",
+          "[buffer]") {
+  TempDir dir;
+  auto store = Open({.state_dir = dir.path(), .max_events = 6});
+  REQUIRE(store
+              ->Append({MakeEvent(2, 1), MakeEvent(8, 2), MakeResult(1, 3), MakeEvent(2, 4),
+                        MakeEvent(8, 5), MakeEvent(2, 6)},
+                       {}, {})
+              .ok());
+  CHECK(Counter(*store, "dropped.max_events") == 0);
+  // Two more: the two oldest priority-2 events go, not the older priority-8 one.
+  REQUIRE(store->Append({MakeEvent(8, 7), MakeEvent(8, 8)}, {}, {}).ok());
+  using V = std::vector<std::pair<int, std::string>>;
+  CHECK(Remaining(*store) == V{{8, "e2"}, {8, "e5"}, {8, "e7"}, {8, "e8"}, {2, "e6"}, {1, "w3"}});
+  // Three more: the last priority-2 event, then the oldest priority-8 ones; the window
+  // result, of the lowest priority, stays.
+  REQUIRE(store->Append({MakeEvent(8, 9), MakeEvent(8, 10), MakeEvent(8, 11)}, {}, {}).ok());
+  CHECK(Remaining(*store) == V{{8, "e7"}, {8, "e8"}, {8, "e9"}, {8, "e10"}, {8, "e11"}, {1, "w3"}});
+  CHECK(Counter(*store, "dropped.max_events") == 5);
+  // Only window results: they go too, oldest first, counted apart.
+  REQUIRE(store
+              ->Append({MakeResult(1, 12), MakeResult(1, 13), MakeResult(1, 14), MakeResult(1, 15),
+                        MakeResult(1, 16), MakeResult(1, 17)},
+                       {}, {})
+              .ok());
+  CHECK(Counter(*store, "dropped.max_events") == 10);
+  CHECK(Counter(*store, "dropped_window_results.max_events") == 1);
+  CHECK(store->Stats()->records == 6);
+  std::fprintf(stderr, "drop order: dropped.max_events %lld, window results %lld\n",
+               static_cast<long long>(Counter(*store, "dropped.max_events")),
+               static_cast<long long>(Counter(*store, "dropped_window_results.max_events")));
+}
+
+TEST_CASE("records of an in-flight batch or the last read are never dropped", "[buffer]") {
+  TempDir dir;
+  auto store = Open({.state_dir = dir.path(), .max_events = 5});
+  REQUIRE(store->Append({MakeEvent(5, 1), MakeEvent(5, 2), MakeEvent(5, 3)}, {}, {}).ok());
+  auto rows = store->ReadNext(2, 1 << 20);
+  REQUIRE(rows->size() == 2);
+  BatchRange range{.batch_id = "b1",
+                   .priority = 5,
+                   .first_seq = rows->front().seq,
+                   .last_seq = rows->back().seq,
+                   .count = 2,
+                   .created_at_ms = 1};
+  REQUIRE(store->MarkInflight(range).ok());
+  std::vector<Event> flood;
+  for (int i = 10; i < 30; ++i) flood.push_back(MakeEvent(5, i));
+  REQUIRE(store->Append(flood, {}, {}).ok());
+  auto batch = store->ReadRange(range);
+  REQUIRE(batch.ok());
+  CHECK(batch->size() == 2);
+  CHECK(store->Stats()->records == 5);
+  CHECK(Counter(*store, "dropped.max_events") == 18);
+  // ReadNext's answer is protected too, until the next ReadNext.
+  REQUIRE(store->Ack(range).ok());
+  auto next = store->ReadNext(3, 1 << 20);
+  REQUIRE(next->size() == 3);
+  REQUIRE(store->Append({MakeEvent(5, 40), MakeEvent(5, 41), MakeEvent(5, 42)}, {}, {}).ok());
+  BatchRange read{.batch_id = "r",
+                  .priority = 5,
+                  .first_seq = next->front().seq,
+                  .last_seq = next->back().seq,
+                  .count = 3,
+                  .created_at_ms = 1};
+  CHECK(store->ReadRange(read)->size() == 3);
+}
+
+TEST_CASE("max_age deletes unsent raw events older than the limit and counts them", "[buffer]") {
+  TempDir dir;
+  FakeClock clock;
+  auto store = Open({.state_dir = dir.path(), .max_age = Millis(60'000), .clock = &clock});
+  const int64_t t0 = clock.now_ms;
+  REQUIRE(store
+              ->Append({MakeEvent(2, 1, 40, t0), MakeEvent(8, 2, 40, t0), MakeResult(5, 3),
+                        MakeEvent(2, 4, 40, t0 + 30'000)},
+                       {}, {})
+              .ok());
+  clock.now_ms = t0 + 61'000;
+  REQUIRE(store->Maintain().ok());
+  using V = std::vector<std::pair<int, std::string>>;
+  // Both priorities lose their old event; the window result and the young event stay.
+  CHECK(Remaining(*store) == V{{5, "w3"}, {2, "e4"}});
+  CHECK(Counter(*store, "dropped.max_age") == 2);
+  clock.now_ms = t0 + 91'000;
+  REQUIRE(store->Maintain().ok());
+  CHECK(Counter(*store, "dropped.max_age") == 3);
+  CHECK(store->Stats()->records == 1);
+  std::fprintf(stderr, "max_age: dropped.max_age %lld, left %llu\n",
+               static_cast<long long>(Counter(*store, "dropped.max_age")),
+               static_cast<unsigned long long>(store->Stats()->records));
+}
+
+TEST_CASE("max_events bounds the number of buffered records", "[buffer]") {
+  TempDir dir;
+  auto store = Open({.state_dir = dir.path(), .max_events = 100});
+  for (int batch = 0; batch < 10; ++batch) {
+    std::vector<Event> events;
+    for (int i = 0; i < 37; ++i) events.push_back(MakeEvent(5, batch * 37 + i));
+    REQUIRE(store->Append(events, {}, {}).ok());
+    CHECK(store->Stats()->records <= 100);
+  }
+  CHECK(store->Stats()->records == 100);
+  CHECK(Counter(*store, "dropped.max_events") == 370 - 100);
+}
+
+TEST_CASE("when_full block signals full at the high mark and resumes below the low mark",
+          "[buffer]") {
+  TempDir dir;
+  auto store = Open({.state_dir = dir.path(), .max_events = 100, .when_full = WhenFull::kBlock});
+  std::vector<bool> calls;
+  CHECK_FALSE(store->SetFullCallback([&](bool full) { calls.push_back(full); }));
+  std::vector<Event> events;
+  for (int i = 0; i < 120; ++i) events.push_back(MakeEvent(5, i));
+  REQUIRE(store->Append(events, {}, {}).ok());
+  // Nothing dropped in block mode: what was staged is committed, past the mark.
+  CHECK(store->Stats()->records == 120);
+  CHECK(Counter(*store, "dropped.max_events") == 0);
+  CHECK(store->full());
+  CHECK(calls == std::vector<bool>{true});
+  auto ack = [&](size_t n) {
+    auto rows = store->ReadNext(n, 1 << 30);
+    BatchRange r{.batch_id = "a" + std::to_string(rows->front().seq),
+                 .priority = 5,
+                 .first_seq = rows->front().seq,
+                 .last_seq = rows->back().seq,
+                 .count = static_cast<uint32_t>(rows->size()),
+                 .created_at_ms = 1};
+    REQUIRE(store->MarkInflight(r).ok());
+    REQUIRE(store->Ack(r).ok());
+  };
+  ack(25);  // 95 left: below the high mark but above the low mark (90): still full
+  CHECK(store->full());
+  ack(10);  // 85
+  CHECK_FALSE(store->full());
+  CHECK(calls == std::vector<bool>{true, false});
+  store->SetFullCallback({});
+}
+
+TEST_CASE("persisted dedup keys are bounded by count and expire by time", "[buffer]") {
+  TempDir dir;
+  FakeClock clock;
+  auto store = Open({.state_dir = dir.path(), .max_bytes = 1 << 20, .clock = &clock});
+  const uint64_t cap = store->limits().max_dedup_keys;
+  REQUIRE(cap > 0);
+  REQUIRE(cap < 20'000);
+  for (int batch = 0; batch < 40; ++batch) {
+    std::vector<Event> events;
+    for (int i = 0; i < 500; ++i) {
+      Event e = MakeEvent(5, i, 1);
+      e.dedup_key = static_cast<uint64_t>(batch * 500 + i + 1);
+      e.dedup_expires_ms = clock.now_ms + 600'000 + batch;
+      e.store = false;  // keys only
+      events.push_back(std::move(e));
+    }
+    REQUIRE(store->Append(events, {}, {}).ok());
+  }
+  auto keys = store->LoadDedupKeys(clock.now_ms);
+  REQUIRE(keys.ok());
+  std::fprintf(stderr, "dedup keys: cap %llu, kept %zu of 20000, trimmed %lld\n",
+               static_cast<unsigned long long>(cap), keys->size(),
+               static_cast<long long>(Counter(*store, "dedup_keys_trimmed")));
+  CHECK(keys->size() <= cap);
+  CHECK(keys->size() >= cap * 8 / 10);
+  CHECK(keys->back().first == 20'000);  // the newest are kept
+  CHECK(Counter(*store, "dedup_keys_trimmed") == static_cast<int64_t>(20'000 - keys->size()));
+  clock.now_ms += 700'000;
+  REQUIRE(store->Maintain().ok());
+  CHECK(store->LoadDedupKeys(0)->empty());
+}
+
+TEST_CASE("sync normal and full set the synchronous pragma in effect", "[buffer]") {
+  TempDir dir;
+  auto [mode, expected] = GENERATE(std::make_pair(tidegate::SyncMode::kNormal, 1),
+                                   std::make_pair(tidegate::SyncMode::kFull, 2));
+  auto store = Open({.state_dir = dir.path(), .sync = mode});
+  CHECK(*store->PragmaInt("synchronous") == expected);
+  std::fprintf(stderr, "sync: PRAGMA synchronous = %lld\n",
+               static_cast<long long>(*store->PragmaInt("synchronous")));
+}
+
+TEST_CASE("a quarantined database is reported and counted in the fresh one", "[buffer]") {
+  TempDir dir;
+  {
+    FILE* f = std::fopen((dir.path() + "/buffer.db").c_str(), "w");
+    std::fputs(std::string(10000, 'g').c_str(), f);
+    std::fclose(f);
+  }
+  auto store = Open({.state_dir = dir.path()});
+  CHECK(store->quarantined().find("buffer.db.corrupt-") != std::string::npos);
+  CHECK(Counter(*store, "buffer.quarantined") == 1);
+}

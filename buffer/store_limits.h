@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// StoreLimits: how buffer.max_bytes is split between the database's pages, the WAL and the
+// headroom of the commit in progress, so that buffer.db + buffer.db-wal stay within
+// max_bytes. The writer keeps used pages (page_count - freelist_count) at or below
+// data_bytes after every commit; freed pages are reused, so the file only grows by what one
+// commit adds before its drops, which commit_headroom_bytes covers. The writer checkpoints
+// (TRUNCATE) once the WAL passes wal_checkpoint_bytes, so the WAL holds at most that plus one
+// commit. The -shm index (32 KiB per 4,096 WAL frames) is the documented overhead on top.
+// Plain values; thread-safe.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+namespace tidegate::buffer {
+
+struct StoreLimits {
+  uint64_t max_bytes = 0;              // buffer.max_bytes; 0 = unbounded (all below are 0)
+  uint64_t data_bytes = 0;             // bound on used pages x page_size
+  uint64_t wal_checkpoint_bytes = 0;   // the writer checkpoints the WAL past this
+  uint64_t commit_headroom_bytes = 0;  // what one commit may add before its drops
+  uint64_t staging_bytes = 0;          // GroupCommitter::max_staged_bytes to use with it
+  uint64_t max_dedup_keys = 0;         // persisted dedup keys: a quarter of data_bytes at most
+  // when_full block: ingest pauses at data_bytes (high mark) and resumes below this.
+  uint64_t resume_bytes = 0;
+
+  static constexpr uint64_t kKiB = 1024;
+  static constexpr uint64_t kMiB = 1024 * kKiB;
+  static constexpr uint64_t kMaxDedupKeys = 1'000'000;  // DedupIndex::kDefaultMaxKeys
+  static constexpr uint64_t kDedupKeyBytes = 48;        // a dedup_log row, pages included
+  static constexpr uint64_t kShmOverheadBytes = 32 * kKiB;
+
+  static StoreLimits For(uint64_t max_bytes) {
+    StoreLimits l;
+    l.max_bytes = max_bytes;
+    if (max_bytes == 0) {
+      l.staging_bytes = 8 * kMiB;
+      l.wal_checkpoint_bytes = 4 * kMiB;  // SQLite's own default (1,000 pages)
+      l.max_dedup_keys = kMaxDedupKeys;
+      return l;
+    }
+    l.staging_bytes = std::clamp<uint64_t>(max_bytes / 64, 16 * kKiB, 2 * kMiB);
+    // A commit of S staged payload bytes writes about 2S of pages (row headers, the
+    // priority index, dedup keys, partly filled pages).
+    l.commit_headroom_bytes = 4 * l.staging_bytes;
+    l.wal_checkpoint_bytes = std::clamp<uint64_t>(max_bytes / 32, 64 * kKiB, 8 * kMiB);
+    // The database file: data_bytes plus one commit. The WAL: the checkpoint threshold plus
+    // the last transactions before the check (a commit, or an acknowledgement chunk), with a
+    // commit's worth of margin measured under load (e2e_bounds_test).
+    uint64_t reserved = l.wal_checkpoint_bytes + 3 * l.commit_headroom_bytes;
+    l.data_bytes = max_bytes > reserved + 64 * kKiB ? max_bytes - reserved : 64 * kKiB;
+    l.resume_bytes = l.data_bytes - l.data_bytes / 10;
+    l.max_dedup_keys = std::min<uint64_t>(kMaxDedupKeys, l.data_bytes / 4 / kDedupKeyBytes);
+    return l;
+  }
+};
+
+}  // namespace tidegate::buffer
