@@ -160,7 +160,10 @@ ComparisonReport CompareWithReference(const std::vector<Reading>& readings,
     if (a.window_end != key.second + opts.window_ms) {
       report.mismatches.push_back(where + ": wrong window_end");
     }
-    for (const auto& [field, points] : w.values) {
+    for (const auto& measured : w.values) {
+      // Named copies: lambdas may not capture structured bindings in C++20 as clang-14 reads it.
+      const std::string& field = measured.first;
+      const auto& points = measured.second;
       auto m = a.measures.find(field);
       if (m == a.measures.end()) {
         report.mismatches.push_back(where + " " + field + ": missing");

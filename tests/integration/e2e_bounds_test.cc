@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 
@@ -131,10 +132,37 @@ size_t LandedOf(const std::vector<PublishedEvent>& published,
   return n;
 }
 
+// Sums the /temp counts of the landed window results of aggregation `name`.
+double LandedWindowCount(E2eStack& stack, const std::string& name) {
+  Result<CommandResult> dump = RunCommand({BinaryPath("tidegate-collector"), "dump", "--data-dir",
+                                           stack.CollectorDataDir(), "aggregates"});
+  if (!dump.ok() || dump->exit_code != 0) return -1;
+  double total = 0;
+  std::string_view text = dump->stdout_text;
+  const std::string name_field = "\"name\":\"" + name + "\"";
+  const std::string count_field = "\"/temp\":{\"count\":";
+  for (size_t at = 0; (at = text.find('\n')) != std::string_view::npos;) {
+    std::string_view line = text.substr(0, at);
+    text.remove_prefix(at + 1);
+    size_t c = line.find(count_field);
+    if (line.find(name_field) == std::string_view::npos || c == std::string_view::npos) continue;
+    total += std::stod(std::string(line.substr(c + count_field.size())));
+  }
+  return total;
+}
+
 TEST_CASE("drop_oldest keeps the buffer within max_bytes, counts every drop and keeps alarms",
           "[integration]") {
-  E2eStack stack("e2e-bounds-drop", TwoPriorities("  max_bytes: 1MiB\n  when_full: drop_oldest\n"
-                                                  "  commit_interval: 50ms\n"));
+  StackOptions options = TwoPriorities(
+      "  max_bytes: 1MiB\n  when_full: drop_oldest\n"
+      "  commit_interval: 50ms\n");
+  // Window results rank above every topic: they must outlive the raw events they summarize.
+  options.extra_agent_yaml =
+      "aggregate:\n"
+      "  - {name: temp_10s, match: devices/+/telemetry, group_by: [device_id],\n"
+      "     window: {tumbling: 10s}, measures: {/temp: [count, avg]},\n"
+      "     watermark: {max_out_of_order: 1s, idle_timeout: 1s}}\n";
+  E2eStack stack("e2e-bounds-drop", options);
   RequireOk(stack.Start(), &stack);
   const uint64_t seed = TestSeed();
   DiskSampler sampler(stack.StateDir() + "/buffer.db");
@@ -169,6 +197,19 @@ TEST_CASE("drop_oldest keeps the buffer within max_bytes, counts every drop and 
   CHECK(high_landed == out.high.size());  // priority 8 survived the pressure
   CHECK(sampler.max() <= kMaxBytes);
   CHECK(stack.AgentRunning());
+
+  // Every low-priority event was counted by a window that landed, dropped raw ones included.
+  double windowed = 0;
+  WaitUntil(
+      [&] {
+        windowed = LandedWindowCount(stack, "temp_10s");
+        return windowed >= static_cast<double>(out.low.size());
+      },
+      seconds(30), milliseconds(250));
+  std::fprintf(stderr, "  window results: counts add up to %.0f of %zu low-priority events\n",
+               windowed, out.low.size());
+  CHECK(windowed == static_cast<double>(out.low.size()));
+  CHECK(M(stack, "tidegate_dropped_window_results_total{reason=\"buffer_full\"}") == 0);
 }
 
 TEST_CASE("max_age deletes unsent events and counts them", "[integration]") {

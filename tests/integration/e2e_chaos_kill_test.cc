@@ -5,9 +5,12 @@
 // agent's callback runs, so a kill may lose the one message being handled and nothing that
 // was committed; batches in flight are resent under the same batch id, so nothing lands
 // twice. The test prints published, landed, missing, duplicates and kills on stderr.
+// Soak variant outside CI: TIDEGATE_SOAK_EVENTS=600000 TIDEGATE_SOAK_KILLS=80 runs longer
+// (kills keep coming while the simulator publishes, up to that many).
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,26 +25,31 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr int kEvents = 100000;
 constexpr int kRate = 5000;
 constexpr int kMinKills = 10;
-constexpr int kMaxKills = 16;
+
+int EnvInt(const char* name, int fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && std::atoi(value) > 0 ? std::atoi(value) : fallback;
+}
 
 TEST_CASE("SIGKILLed at random moments, the agent loses at most one event a kill and repeats none",
           "[integration][crash][slow]") {
+  const int events = EnvInt("TIDEGATE_SOAK_EVENTS", 100000);
+  const int max_kills = EnvInt("TIDEGATE_SOAK_KILLS", 16);
   E2eStack stack("e2e-chaos-kill", {.buffer_yaml = "  commit_interval: 0\n"});
   RequireOk(stack.Start(), &stack);
   const uint64_t seed = TestSeed();
   Rng rng(seed);
   std::fprintf(stderr, "[chaos-kill] seed %llu\n", static_cast<unsigned long long>(seed));
 
-  RequireOk(stack.StartSim({"--count", std::to_string(kEvents), "--rate", std::to_string(kRate),
+  RequireOk(stack.StartSim({"--count", std::to_string(events), "--rate", std::to_string(kRate),
                             "--devices", "50", "--seed", std::to_string(seed)}),
             &stack);
   int kills = 0;
   int kills_while_publishing = 0;
   const auto start = std::chrono::steady_clock::now();
-  while (kills < kMaxKills && (stack.SimRunning() || kills < kMinKills)) {
+  while (kills < max_kills && (stack.SimRunning() || kills < kMinKills)) {
     std::this_thread::sleep_for(milliseconds(200 + rng.Uniform(1000)));
     if (stack.SimRunning()) ++kills_while_publishing;
     stack.KillAgent();
@@ -52,15 +60,15 @@ TEST_CASE("SIGKILLed at random moments, the agent loses at most one event a kill
   const double chaos_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  Result<int> sim_exit = stack.WaitSim(seconds(60));
+  Result<int> sim_exit = stack.WaitSim(seconds(60 + events / kRate));
   RequireOk(sim_exit.status(), &stack);
   REQUIRE(*sim_exit == 0);
   Result<std::vector<PublishedEvent>> published = ReadPublishLog(stack.PublishLogPath());
   RequireOk(published.status());
-  REQUIRE(published->size() == static_cast<size_t>(kEvents));
+  REQUIRE(published->size() == static_cast<size_t>(events));
   // Everything that can land has landed once the broker's queue for the agent is empty and
   // the buffer has drained; the received count then stops moving.
-  stack.WaitForLanded(static_cast<size_t>(kEvents - kills), seconds(60));
+  stack.WaitForLanded(static_cast<size_t>(events - kills), seconds(60));
   double received = -1;
   bool settled = WaitUntil(
       [&] {
