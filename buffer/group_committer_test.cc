@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 #include "tests/support/temp_dir.h"
@@ -98,6 +99,7 @@ class CountingStage : public tidegate::buffer::CommitStage {
       if (std::stoi(records[i].payload) % 2 == 1) records[i].store = false;
       Event result = MakeEvent(1000);
       result.kind = tidegate::RecordKind::kWindowResult;
+      result.priority = tidegate::kWindowResultPriority;
       records.push_back(std::move(result));
     }
     if (n > 0) extras.state.push_back({.key = "seen", .value = std::to_string(seen)});
@@ -196,12 +198,14 @@ TEST_CASE("a failed commit keeps its records and never runs the stage over them 
   CHECK(stats->events == 15);
   CHECK(stats->records == 45);
   CHECK(stats->counters["stage.records"] == 30);
-  auto rows = (*store)->ReadNext(1000, 1 << 30);
+  // The raw events (priority 5; the results sit above at kWindowResultPriority), in order.
+  tidegate::buffer::BatchRange raw;
+  raw.priority = 5;
+  raw.last_seq = std::numeric_limits<int64_t>::max();
+  auto rows = (*store)->ReadRange(raw);
   REQUIRE(rows.ok());
   std::vector<int> order;
-  for (const auto& r : *rows) {
-    if (r.event.kind == tidegate::RecordKind::kEvent) order.push_back(std::stoi(r.event.payload));
-  }
+  for (const auto& r : *rows) order.push_back(std::stoi(r.event.payload));
   CHECK(order == std::vector<int>{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28});
 }
 

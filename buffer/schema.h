@@ -149,8 +149,9 @@ inline constexpr std::string_view kPutState =
     " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 inline constexpr std::string_view kEraseState = "DELETE FROM agg_state WHERE key = ?1";
 inline constexpr std::string_view kLoadState = "SELECT key, value FROM agg_state ORDER BY key";
-inline constexpr std::string_view kCountEvents =
-    "SELECT count(*), min(ingest_time) FROM events WHERE kind = 0";
+// Raw events are the rows below kWindowResultPriority: counted on the (priority, seq) index
+// alone, without reading the rows.
+inline constexpr std::string_view kCountEvents = "SELECT count(*) FROM events WHERE priority < ?1";
 inline constexpr std::string_view kCountAll = "SELECT count(*) FROM events";
 inline constexpr std::string_view kCountDeadLetters = "SELECT count(*) FROM dead_letters";
 inline constexpr std::string_view kCountRejected = "SELECT count(*) FROM rejected_batches";

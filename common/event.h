@@ -15,6 +15,9 @@ enum EventFlags : uint32_t {
   kEventFlagLate = 1u << 0,  // later than allowed_lateness, forwarded by side_output
 };
 
+// Window results are buffered above every topic priority (0-9): uploaded first, dropped last.
+inline constexpr int kWindowResultPriority = 10;
+
 // What a buffered record holds: a raw event or a window result (issue of aggregation).
 enum class RecordKind : int { kEvent = 0, kWindowResult = 1 };
 

@@ -19,7 +19,6 @@
 namespace tidegate::filters {
 namespace {
 
-constexpr int kResultPriority = 10;  // above every topic priority (0-9): uploaded first
 constexpr int64_t kIdleScanMs = 1'000;
 constexpr int64_t kMemoryScanMs = 1'000;  // the state_bytes gauge walks every window (~1 ms)
 constexpr size_t kNodeBytes = 48;         // a hash node and its allocation overhead
@@ -403,7 +402,7 @@ void Aggregator::Spec::Emit(Window& w, bool final, int64_t now, std::vector<Even
   }
   Event e;
   e.kind = RecordKind::kWindowResult;
-  e.priority = kResultPriority;
+  e.priority = kWindowResultPriority;
   e.topic = spec_.name;
   e.device_id = w.group;
   e.event_time_ms = w.start;
