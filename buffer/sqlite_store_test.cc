@@ -198,3 +198,62 @@ TEST_CASE("sealed key epochs are stored with records and found by epoch", "[buff
   CHECK(store->SealedKeyOf(78).status().code() == tidegate::StatusCode::kNotFound);
   CHECK(store->ReadNext(1, 1 << 20)->front().event.key_epoch == 77);
 }
+
+// tests/data/buffer-v1.db: a database in the schema of the first release (v1, built with
+// that release's kMigrations[0]) holding events of two priorities, an in-flight batch, a dead
+// letter, a rejected batch, counters, dedup keys and a sealed key epoch. Opening it must
+// migrate it to the current schema and keep every record and the seq sequence.
+TEST_CASE("a release-1 database upgrades in place and keeps its records", "[buffer]") {
+  TempDir dir;
+  std::filesystem::copy_file(std::string(TG_SOURCE_DIR) + "/tests/data/buffer-v1.db",
+                             dir.File("buffer.db"));
+  std::string quarantined;
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path()}, &quarantined);
+  REQUIRE(store.ok());
+  CHECK(quarantined.empty());
+  CHECK((*store)->buffer_id() == "5e1ec7ed0000000000000000000000a1");
+
+  auto stats = (*store)->Stats();
+  REQUIRE(stats.ok());
+  CHECK(stats->events == 4);
+  CHECK(stats->oldest_ingest_ms == 1'764'000'000'100);
+  CHECK(stats->inflight_batches == 1);
+  CHECK(stats->dead_letters == 1);
+  CHECK(stats->rejected_batches == 1);
+  CHECK(stats->counters["duplicates"] == 7);
+
+  auto inflight = (*store)->LoadInflight();
+  REQUIRE(inflight.ok());
+  REQUIRE(inflight->size() == 1);
+  CHECK((*inflight)[0].batch_id == "5e1ec7ed0000000000000000000000a1-100-101");
+  auto resent = (*store)->ReadRange((*inflight)[0]);
+  REQUIRE(resent.ok());
+  CHECK(resent->size() == 2);
+
+  auto next = (*store)->ReadNext(10, 1 << 20);  // the alarm, priority 8, goes first
+  REQUIRE(next.ok());
+  REQUIRE(next->size() == 1);
+  CHECK((*next)[0].seq == 102);
+
+  auto keys = (*store)->LoadDedupKeys(1'764'000'000'000);
+  REQUIRE(keys.ok());
+  REQUIRE(keys->size() == 1);  // the expired one is not loaded
+  CHECK((*keys)[0].first == 1234567890123u);
+  auto sealed = (*store)->SealedKeyOf(1);
+  REQUIRE(sealed.ok());
+  CHECK(*sealed == std::string("\x00\x11\x22\x33", 4));
+
+  // New records continue the old seq sequence.
+  Event e;
+  e.topic = "t";
+  e.device_id = "d";
+  e.payload = "{}";
+  REQUIRE((*store)->Append({e}, {}, {}).ok());
+  BatchRange all;
+  all.priority = 5;
+  all.first_seq = 104;
+  all.last_seq = 104;
+  auto appended = (*store)->ReadRange(all);
+  REQUIRE(appended.ok());
+  CHECK(appended->size() == 1);
+}
