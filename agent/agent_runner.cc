@@ -120,12 +120,11 @@ int RunAgent(const Config& config) {
   }
   filters::Aggregator aggregator(config);
   AggregateStage aggregate_stage(aggregator);
-  if (!aggregator.empty()) {
-    if (Status restored = RestoreAggregation(aggregator, **store, clock.NowUnixMs());
-        !restored.ok()) {
-      spdlog::error("cannot restore the aggregation checkpoint: {}", restored.ToString());
-      return 1;
-    }
+  // Also when no aggregation is configured any more: its old checkpoint rows are erased.
+  if (Status restored = RestoreAggregation(aggregator, **store, clock.NowUnixMs());
+      !restored.ok()) {
+    spdlog::error("cannot restore the aggregation checkpoint: {}", restored.ToString());
+    return 1;
   }
   buffer::GroupCommitter committer(**store,
                                    buffer::CommitterOptions{
