@@ -29,15 +29,7 @@ void ReadAgent(MapReader& root, AgentSection* agent) {
   r.Str("log_level", &agent->log_level);
   r.Str("metrics_listen", &agent->metrics_listen);
   r.Finish();
-  bool id_ok = !agent->id.empty() && agent->id.size() <= 128;
-  for (char c : agent->id) {
-    id_ok =
-        id_ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
-  }
-  if (!id_ok) {
-    root.errors()->Add(r.MarkOf("id"), "agent.id",
-                       "must be 1-128 characters of letters, digits, '-', '_' or '.'");
-  }
+  if (!IsPlainName(agent->id)) root.errors()->Add(r.MarkOf("id"), "agent.id", kPlainNameRule);
   if (agent->state_dir.empty())
     root.errors()->Add(r.MarkOf("state_dir"), "agent.state_dir", "must not be empty");
   if (!IsValidLogLevel(agent->log_level)) {

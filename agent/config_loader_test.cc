@@ -107,6 +107,25 @@ uplink:
   CHECK(errors.find("uplink.url") != std::string::npos);
 }
 
+TEST_CASE("aggregations need a plain unique name, a window and known measures", "[config]") {
+  std::string yaml = std::string(kMinimal) + R"(aggregate:
+  - name: "temp 1m\""
+    window: {tumbling: 1m}
+    measures: {/temp: [avg]}
+  - name: ok
+    window: {hopping: {size: 1m, slide: 7s}}
+    measures: {/temp: [median]}
+  - name: ok
+    window: {tumbling: 1m}
+    measures: {/temp: [avg]}
+)";
+  std::string errors = ErrorOf(yaml);
+  CHECK(errors.find("aggregate[0].name: must be 1-128 characters") != std::string::npos);
+  CHECK(errors.find("aggregate[1].window.hopping: slide must") != std::string::npos);
+  CHECK(errors.find("unknown measure 'median'") != std::string::npos);
+  CHECK(errors.find("aggregate[2]") != std::string::npos);  // a repeated name
+}
+
 TEST_CASE("privacy rules need keys and valid pointers", "[config]") {
   std::string yaml = std::string(kMinimal) + R"(privacy:
   rules:

@@ -102,7 +102,12 @@ AggregateSpec ReadAggregate(const YAML::Node& node, const std::string& path, Con
   MapReader r(node, path, errors);
   AggregateSpec spec;
   r.Str("name", &spec.name);
-  if (spec.name.empty()) errors->Add(r.MarkOf("name"), r.KeyPath("name"), "is required");
+  if (spec.name.empty()) {
+    errors->Add(r.MarkOf("name"), r.KeyPath("name"), "is required");
+  } else if (!IsPlainName(spec.name)) {
+    // It labels metrics, counters and every window result on the wire.
+    errors->Add(r.MarkOf("name"), r.KeyPath("name"), kPlainNameRule);
+  }
   r.Str("match", &spec.match);
   r.CheckTopicFilter("match", spec.match);
   r.StrList("group_by", &spec.group_by);

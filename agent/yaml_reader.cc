@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent/yaml_reader.h"
 
+#include <cctype>
 #include <limits>
 
 #include "common/json_pointer.h"
@@ -174,6 +175,14 @@ void MapReader::Finish() {
   for (const auto& [key, mark] : key_marks_) {
     if (known_.count(key) == 0) errors_->Add(mark, KeyPath(key), "unknown key");
   }
+}
+
+bool IsPlainName(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 128;
+  for (char c : name) {
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+  }
+  return ok;
 }
 
 }  // namespace tidegate::agent

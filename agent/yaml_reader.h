@@ -16,6 +16,12 @@
 
 namespace tidegate::agent {
 
+// Names that end up in batch ids, metric labels and counter names (agent.id,
+// aggregate[].name): 1-128 letters, digits, '-', '_' or '.'.
+inline constexpr const char* kPlainNameRule =
+    "must be 1-128 characters of letters, digits, '-', '_' or '.'";
+bool IsPlainName(const std::string& name);
+
 struct ConfigErrors {
   std::string file;
   std::vector<std::string> lines;
