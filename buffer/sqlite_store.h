@@ -180,6 +180,8 @@ class SqliteStore {
   Status PrepareBoundStatements();
   Result<uint64_t> UsedBytes();
   bool Protected(int64_t priority, uint64_t seq) const;  // protect_mu_ held
+  // Moves *priority to the next higher priority that has records; false when none is left.
+  Result<bool> NextPriority(int64_t* priority);  // write_mu_ held
   Status DropVictims(RecordKind kind, uint64_t want, const char* reason, Deltas& d,
                      uint64_t* dropped);
   Status EnforceBounds(Deltas& d);

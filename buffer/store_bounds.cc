@@ -57,6 +57,16 @@ bool SqliteStore::Protected(int64_t priority, uint64_t seq) const {
   return false;
 }
 
+Result<bool> SqliteStore::NextPriority(int64_t* priority) {
+  next_priority_.Bind(1, *priority);
+  Result<bool> row = next_priority_.Step();
+  bool more = row.ok() && *row && !next_priority_.IsNull(0);
+  if (more) *priority = next_priority_.Int(0);
+  next_priority_.Reset();
+  if (!row.ok()) return row.status();
+  return more;
+}
+
 // Deletes up to `want` records of `kind`, lowest priority first and oldest first within a
 // priority, skipping protected ranges. REQUIRES: protect_mu_ held until the commit.
 Status SqliteStore::DropVictims(RecordKind kind, uint64_t want, const char* reason, Deltas& d,
@@ -64,11 +74,7 @@ Status SqliteStore::DropVictims(RecordKind kind, uint64_t want, const char* reas
   std::vector<int64_t> victims;
   int64_t priority = std::numeric_limits<int64_t>::min();
   while (victims.size() < want) {
-    next_priority_.Bind(1, priority);
-    TG_ASSIGN_OR_RETURN(bool row, next_priority_.Step());
-    bool more = row && !next_priority_.IsNull(0);
-    if (more) priority = next_priority_.Int(0);
-    next_priority_.Reset();
+    TG_ASSIGN_OR_RETURN(bool more, NextPriority(&priority));
     if (!more) break;
     int64_t after = 0;
     int64_t scanned = kScanChunk;
@@ -148,11 +154,7 @@ Status SqliteStore::ExpireMaxAge(int64_t now_ms, Deltas& d) {
   std::vector<int64_t> victims;
   int64_t priority = std::numeric_limits<int64_t>::min();
   while (true) {
-    next_priority_.Bind(1, priority);
-    TG_ASSIGN_OR_RETURN(bool row, next_priority_.Step());
-    bool more = row && !next_priority_.IsNull(0);
-    if (more) priority = next_priority_.Int(0);
-    next_priority_.Reset();
+    TG_ASSIGN_OR_RETURN(bool more, NextPriority(&priority));
     if (!more) break;
     int64_t after = 0;
     bool young = false;
