@@ -58,7 +58,7 @@ struct CompiledMeasure {
 };
 
 struct Window {
-  std::string key;  // in the spec's map and, prefixed, the checkpoint row
+  const std::string* key = nullptr;  // its key in the spec's map; prefixed, the checkpoint row
   std::string group;
   int64_t start = 0;
   int64_t end = 0;
@@ -272,8 +272,9 @@ bool Aggregator::Spec::Extract(const Event& e) {
 }
 
 Window* Aggregator::Spec::Create(const std::string& key, int64_t start, int64_t now) {
-  Window& w = windows_[key];
-  w.key = key;
+  auto it = windows_.try_emplace(key).first;
+  Window& w = it->second;
+  w.key = &it->first;
   w.group = group_;
   w.start = start;
   w.end = start + assigner_.size();
@@ -427,7 +428,7 @@ void Aggregator::Spec::Purge(Window* w, std::vector<StateChange>* state) {
     dirty_groups_.insert(w->group);
   }
   (w->closed ? stats_.held_windows : stats_.open_windows).fetch_sub(1, std::memory_order_relaxed);
-  state->push_back(StateChange{.key = RowKey('w', w->key), .erase = true});
+  state->push_back(StateChange{.key = RowKey('w', *w->key), .erase = true});
   w->purged = true;
   purged_.push_back(w);  // erased once nothing this Process points at it any more
 }
@@ -486,7 +487,7 @@ void Aggregator::Spec::IdleScan(int64_t now, std::vector<Event>* out,
   auto heap = [](const std::string& text) { return text.capacity() > 15 ? text.capacity() : 0; };
   uint64_t bytes = 0;
   for (const auto& [key, w] : windows_) {
-    bytes += kNodeBytes + sizeof(key) + sizeof(Window) + 2 * heap(key) + heap(w.group);
+    bytes += kNodeBytes + sizeof(key) + sizeof(Window) + heap(key) + heap(w.group);
     bytes += w.devices.capacity() * sizeof(std::string) + w.device_max.capacity() * 8;
     for (const auto& d : w.devices) bytes += heap(d);
     for (const auto& m : w.measures) bytes += m.MemoryBytes();
@@ -535,10 +536,10 @@ void Aggregator::Spec::Settle(int64_t now, std::vector<Event>* out, std::vector<
   for (Window* w : dirty_windows_) {
     w->dirty = false;
     if (w->purged) continue;
-    state->push_back(StateChange{.key = RowKey('w', w->key), .value = EncodeWindow(*w)});
+    state->push_back(StateChange{.key = RowKey('w', *w->key), .value = EncodeWindow(*w)});
   }
   dirty_windows_.clear();
-  for (Window* w : purged_) windows_.erase(w->key);
+  for (Window* w : purged_) windows_.erase(windows_.find(*w->key));
   purged_.clear();
   for (Device* d : dirty_devices_) {
     d->dirty = false;
@@ -645,10 +646,12 @@ bool Aggregator::Spec::LoadRow(char type, std::string_view rest, std::string_vie
     if (!w.measures.back().Decode(in)) return false;
   }
   if (in.left() != 0) return false;
-  WindowKey(w.group, w.start, &w.key);
-  if (w.key != rest) return false;
-  auto [it, inserted] = windows_.try_emplace(w.key, std::move(w));
+  std::string key;
+  WindowKey(w.group, w.start, &key);
+  if (key != rest) return false;
+  auto [it, inserted] = windows_.try_emplace(std::move(key), std::move(w));
   if (!inserted) return false;
+  it->second.key = &it->first;
   (it->second.closed ? stats_.held_windows : stats_.open_windows)
       .fetch_add(1, std::memory_order_relaxed);
   return true;
