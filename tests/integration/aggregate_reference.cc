@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/time_format.h"
+#include "tests/integration/e2e_fixture.h"
 
 namespace tidegate::testing {
 namespace {
@@ -85,22 +86,8 @@ Result<LandedAggregate> ParseLine(simdjson::dom::parser& parser, const std::stri
 
 Result<std::vector<LandedAggregate>> ParseLandedAggregates(std::string_view ndjson) {
   simdjson::dom::parser parser;
-  std::vector<LandedAggregate> out;
-  size_t line_no = 0;
-  while (!ndjson.empty()) {
-    size_t newline = ndjson.find('\n');
-    std::string line(ndjson.substr(0, newline));
-    ndjson.remove_prefix(newline == std::string_view::npos ? ndjson.size() : newline + 1);
-    ++line_no;
-    if (line.empty()) continue;
-    Result<LandedAggregate> a = ParseLine(parser, line);
-    if (!a.ok()) {
-      return InvalidArgument("aggregates line " + std::to_string(line_no) + ": " +
-                             a.status().message() + ": " + line.substr(0, 200));
-    }
-    out.push_back(std::move(a).value());
-  }
-  return out;
+  return ParseNdjson<LandedAggregate>(
+      ndjson, "aggregates", [&](const std::string& line) { return ParseLine(parser, line); });
 }
 
 std::string ComparisonReport::Summary() const {

@@ -249,22 +249,8 @@ Result<std::vector<PublishedEvent>> ReadPublishLog(const std::string& path) {
 
 Result<std::vector<LandedEvent>> ParseLandedEvents(std::string_view ndjson) {
   simdjson::dom::parser parser;
-  std::vector<LandedEvent> events;
-  size_t line_no = 0;
-  while (!ndjson.empty()) {
-    size_t newline = ndjson.find('\n');
-    std::string line(ndjson.substr(0, newline));
-    ndjson.remove_prefix(newline == std::string_view::npos ? ndjson.size() : newline + 1);
-    ++line_no;
-    if (line.empty()) continue;
-    Result<LandedEvent> e = ParseLandedLine(parser, line);
-    if (!e.ok()) {
-      return InvalidArgument("dump line " + std::to_string(line_no) + ": " + e.status().message() +
-                             ": " + line.substr(0, 200));
-    }
-    events.push_back(std::move(e).value());
-  }
-  return events;
+  return ParseNdjson<LandedEvent>(
+      ndjson, "dump", [&](const std::string& line) { return ParseLandedLine(parser, line); });
 }
 
 Result<HttpResponse> HttpGet(int port, const std::string& path) {

@@ -97,6 +97,29 @@ Result<std::string> CanonicalJson(std::string_view json);
 // Parses the simulator's publish log (NDJSON). kInvalidArgument names the bad line.
 Result<std::vector<PublishedEvent>> ReadPublishLog(const std::string& path);
 
+// Parses each non-empty line of NDJSON with parse_line(const std::string&) -> Result<T>.
+// kInvalidArgument names the bad line ("<what> line N: why: text").
+template <typename T, typename ParseLine>
+Result<std::vector<T>> ParseNdjson(std::string_view ndjson, std::string_view what,
+                                   ParseLine parse_line) {
+  std::vector<T> out;
+  size_t line_no = 0;
+  while (!ndjson.empty()) {
+    size_t newline = ndjson.find('\n');
+    std::string line(ndjson.substr(0, newline));
+    ndjson.remove_prefix(newline == std::string_view::npos ? ndjson.size() : newline + 1);
+    ++line_no;
+    if (line.empty()) continue;
+    Result<T> item = parse_line(line);
+    if (!item.ok()) {
+      return InvalidArgument(std::string(what) + " line " + std::to_string(line_no) + ": " +
+                             item.status().message() + ": " + line.substr(0, 200));
+    }
+    out.push_back(std::move(item).value());
+  }
+  return out;
+}
+
 // Parses `dump events` output. kInvalidArgument names the bad line.
 Result<std::vector<LandedEvent>> ParseLandedEvents(std::string_view ndjson);
 
