@@ -160,4 +160,57 @@ TEST_CASE("two kill -9 restarts mid-stream give the same landed window results",
   RunAggregation(/*seed=*/7, /*kills=*/2);
 }
 
+TEST_CASE("forward_raw false keeps raw events home; side_output forwards the too-late ones",
+          "[integration][aggregate]") {
+  E2eStack stack("aggregate-side-output");
+  stack.mutable_options().extra_agent_yaml = R"(aggregate:
+  - name: temp_10s
+    match: devices/+/telemetry
+    group_by: [device_id]
+    window: {tumbling: 10s}
+    measures: {/temp: [count]}
+    watermark: {max_out_of_order: 1s, idle_timeout: 2s}
+    allowed_lateness: 0s
+    late_events: side_output
+    forward_raw: false
+)";
+  RequireOk(stack.Start(), &stack);
+  RequireOk(
+      stack.StartSim({"--rate", "1000", "--count", "4000", "--devices", "5", "--late-fraction",
+                      "0.02", "--late-by", "30s", "--no-pii", "--seed", "20261124"}),
+      &stack);
+  auto sim = stack.WaitSim(seconds(60));
+  REQUIRE(sim.ok());
+  REQUIRE(*sim == 0);
+  auto published = ReadPublishLog(stack.PublishLogPath());
+  REQUIRE(published.ok());
+  const size_t n = ReadingsOf(*published).size();
+
+  // Every event is either counted by a landed window or landed raw, flagged late.
+  double windowed = 0;
+  size_t raw = 0;
+  std::vector<LandedEvent> landed;
+  WaitUntil(
+      [&] {
+        auto aggregates = DumpAggregates(stack);
+        auto events = stack.DumpEvents();
+        if (!aggregates.ok() || !events.ok()) return false;
+        windowed = 0;
+        for (const LandedAggregate& a : *aggregates) windowed += a.measures.at("/temp").at("count");
+        landed = *events;
+        raw = landed.size();
+        return windowed + static_cast<double>(raw) >= static_cast<double>(n);
+      },
+      seconds(60), milliseconds(500));
+  const double too_late =
+      stack.Metric("tidegate_late_events_total{aggregation=\"temp_10s\",outcome=\"too_late\"}")
+          .value_or(-1);
+  std::cerr << "side_output: published " << n << ", counted in windows " << windowed
+            << ", landed raw " << raw << ", too_late " << too_late << "\n";
+  CHECK(raw > 0);
+  CHECK(windowed + static_cast<double>(raw) == static_cast<double>(n));
+  CHECK(static_cast<double>(raw) == too_late);
+  for (const LandedEvent& e : landed) CHECK(e.late);
+}
+
 }  // namespace tidegate::testing
