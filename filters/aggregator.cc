@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "common/byte_codec.h"
+#include "common/sat_time.h"
 #include "common/topic_filter.h"
 #include "common/window_result.h"
 #include "filters/measure_accumulator.h"
@@ -24,13 +25,6 @@ constexpr int64_t kMemoryScanMs = 1'000;  // the state_bytes gauge walks every w
 constexpr size_t kNodeBytes = 48;         // a hash node and its allocation overhead
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
 constexpr uint8_t kStateVersion = 1;
-
-int64_t SatAdd(int64_t a, int64_t b) {
-  int64_t out = 0;
-  if (__builtin_add_overflow(a, b, &out))
-    return b > 0 ? std::numeric_limits<int64_t>::max() : kNoTime;
-  return out;
-}
 
 std::string LenPrefixed(std::string_view s) {
   return std::to_string(s.size()) + ":" + std::string(s);
@@ -157,7 +151,7 @@ class Aggregator::Spec {
     (*counters)["aggregate." + spec_.name + "." + what] += 1;
   }
   int64_t Watermark(const Device& d) const {
-    return d.max_event_time == kNoTime ? kNoTime : d.max_event_time - ooo_ms_;
+    return d.max_event_time == kNoTime ? kNoTime : SatSub(d.max_event_time, ooo_ms_);
   }
   // "<len>:<group>|<start>", built without allocating once *out has grown.
   static void WindowKey(const std::string& group, int64_t start, std::string* out) {
@@ -306,7 +300,7 @@ void Aggregator::Spec::Apply(const Event& e, int64_t now, bool* late_side,
                              std::map<std::string, int64_t>* counters) {
   const int64_t t = e.event_time_ms;
   if (t > SatAdd(now, max_future_skew_ms_)) return Count(counters, "future", stats_.future);
-  if (state_ttl_ms_ > 0 && t < SatAdd(now, -state_ttl_ms_)) {
+  if (state_ttl_ms_ > 0 && t < SatSub(now, state_ttl_ms_)) {
     return Count(counters, "too_old", stats_.too_old);
   }
   Extract(e);
