@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "common/time_format.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace tidegate {
@@ -79,6 +80,7 @@ bool ParseZone(std::string_view text, size_t* pos, int64_t* offset_min) {
 }  // namespace
 
 std::string FormatRfc3339Ms(int64_t unix_ms) {
+  unix_ms = std::clamp(unix_ms, kMinRfc3339Ms, kMaxRfc3339Ms);
   int64_t days = FloorDiv(unix_ms, 86'400'000);
   int64_t ms_of_day = unix_ms - days * 86'400'000;
   int64_t y = 0;
