@@ -95,12 +95,16 @@ std::string_view TrimmedToken(simdjson::ondemand::value& value) {
   return token;
 }
 
-// Converts a JSON number of seconds or milliseconds to ms, rejecting NaN and overflow.
-bool NumberToMs(double value, double scale, int64_t* out) {
+// Converts a JSON number of seconds or milliseconds to ms. A number beyond the years
+// 0000-9999 (including one too large for int64) is out of range.
+DropReason NumberToMs(double value, double scale, int64_t* out) {
   double ms = std::floor(value * scale);
-  if (!std::isfinite(ms) || ms > 9.2e18 || ms < -9.2e18) return false;
+  if (std::isnan(ms)) return DropReason::kBadEventTime;
+  if (ms < static_cast<double>(kMinRfc3339Ms) || ms > static_cast<double>(kMaxRfc3339Ms)) {
+    return DropReason::kEventTimeOutOfRange;
+  }
   *out = static_cast<int64_t>(ms);
-  return true;
+  return DropReason::kNone;
 }
 
 }  // namespace
@@ -125,6 +129,8 @@ std::string_view DropReasonName(DropReason reason) {
       return "missing_event_time";
     case DropReason::kBadEventTime:
       return "bad_event_time";
+    case DropReason::kEventTimeOutOfRange:
+      return "event_time_out_of_range";
     case DropReason::kMissingDeviceId:
       return "missing_device_id";
     case DropReason::kPrivacyFailed:
@@ -232,13 +238,15 @@ DropReason EventParser::ExtractEventTime(simdjson::ondemand::document& doc,
     if (value.get_string().get(text)) return DropReason::kBadEventTime;
     auto parsed = ParseRfc3339Ms(text);
     if (!parsed.ok()) return DropReason::kBadEventTime;
+    // A zone offset or a leap second can carry a year 0000 or 9999 time past the range.
+    if (!InRfc3339Range(*parsed)) return DropReason::kEventTimeOutOfRange;
     *event_time_ms = *parsed;
     return DropReason::kNone;
   }
   double number = 0;
   if (value.get_double().get(number)) return DropReason::kBadEventTime;
   double scale = events_.event_time_format == TimeFormat::kUnixS ? 1000.0 : 1.0;
-  return NumberToMs(number, scale, event_time_ms) ? DropReason::kNone : DropReason::kBadEventTime;
+  return NumberToMs(number, scale, event_time_ms);
 }
 
 }  // namespace tidegate::filters

@@ -30,6 +30,7 @@ enum class DropReason {
   kTooDeep,
   kMissingEventTime,
   kBadEventTime,
+  kEventTimeOutOfRange,  // before year 0000 or after 9999: not writable as RFC 3339
   kMissingDeviceId,
   kPrivacyFailed,  // the privacy stage could not rewrite it: never stored unfiltered
   kCount,          // number of reasons; keep last

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/time_format.h"
+
 using tidegate::Event;
 using tidegate::EventsSection;
 using tidegate::TimeFormat;
@@ -95,6 +97,46 @@ TEST_CASE("bad input is a dead-letter reason, never a crash", "[filters]") {
     INFO(c.payload);
     CHECK(ParseWith(events, c.topic, c.payload, &event) == c.want);
   }
+}
+
+TEST_CASE("event times outside years 0000-9999 are out of range, the ends are not",
+          "[filters][issue-10]") {
+  EventsSection events;
+  Event event;
+  auto with_ts = [](const std::string& ts) { return R"({"device_id":"d","ts":)" + ts + "}"; };
+  SECTION("unix_ms") {
+    for (const char* ts :
+         {"9999999999999999", "-9999999999999999", "253402300800000", "-62167219200001",
+          "9223372036854775807", "-9223372036854775808", "1e300", "-1e300"}) {
+      INFO(ts);
+      CHECK(ParseWith(events, "t", with_ts(ts), &event) == DropReason::kEventTimeOutOfRange);
+    }
+    REQUIRE(ParseWith(events, "t", with_ts("253402300799999"), &event) == DropReason::kNone);
+    CHECK(event.event_time_ms == tidegate::kMaxRfc3339Ms);
+    REQUIRE(ParseWith(events, "t", with_ts("-62167219200000"), &event) == DropReason::kNone);
+    CHECK(event.event_time_ms == tidegate::kMinRfc3339Ms);
+  }
+  SECTION("unix_s") {
+    events.event_time_format = TimeFormat::kUnixS;
+    CHECK(ParseWith(events, "t", with_ts("253402300800"), &event) ==
+          DropReason::kEventTimeOutOfRange);
+    CHECK(ParseWith(events, "t", with_ts("-62167219200.001"), &event) ==
+          DropReason::kEventTimeOutOfRange);
+    REQUIRE(ParseWith(events, "t", with_ts("253402300799.999"), &event) == DropReason::kNone);
+    CHECK(event.event_time_ms == tidegate::kMaxRfc3339Ms);
+  }
+  SECTION("rfc3339 whose zone offset leaves the range") {
+    events.event_time_format = TimeFormat::kRfc3339;
+    CHECK(ParseWith(events, "t", with_ts(R"("0000-01-01T00:00:00+00:01")"), &event) ==
+          DropReason::kEventTimeOutOfRange);
+    CHECK(ParseWith(events, "t", with_ts(R"("9999-12-31T23:59:59-00:01")"), &event) ==
+          DropReason::kEventTimeOutOfRange);
+    REQUIRE(ParseWith(events, "t", with_ts(R"("9999-12-31T23:59:59.999Z")"), &event) ==
+            DropReason::kNone);
+    CHECK(event.event_time_ms == tidegate::kMaxRfc3339Ms);
+  }
+  CHECK(tidegate::filters::DropReasonName(DropReason::kEventTimeOutOfRange) ==
+        "event_time_out_of_range");
 }
 
 TEST_CASE("payloads over max_payload_bytes are refused before parsing", "[filters]") {
