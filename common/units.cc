@@ -3,6 +3,7 @@
 
 #include <limits>
 #include <string>
+#include <utility>
 
 namespace tidegate {
 namespace {
@@ -96,6 +97,29 @@ Result<uint64_t> ParseSize(std::string_view text) {
   if (!MulChecked(number, unit, &bytes))
     return InvalidArgument("bad size " + quoted + ": too large");
   return bytes;
+}
+
+std::string FormatDuration(std::chrono::milliseconds d) {
+  if (d.count() <= 0) return "0";
+  static constexpr std::pair<int64_t, const char*> kUnits[] = {
+      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}, {1, "ms"}};
+  std::string out;
+  int64_t rest = d.count();
+  for (const auto& [unit_ms, name] : kUnits) {
+    if (rest < unit_ms) continue;
+    out += std::to_string(rest / unit_ms) + name;
+    rest %= unit_ms;
+  }
+  return out;
+}
+
+std::string FormatSize(uint64_t bytes) {
+  static constexpr std::pair<uint64_t, const char*> kUnits[] = {
+      {1ull << 40, "TiB"}, {1ull << 30, "GiB"}, {1ull << 20, "MiB"}, {1ull << 10, "KiB"}};
+  for (const auto& [unit, name] : kUnits) {
+    if (bytes >= unit && bytes % unit == 0) return std::to_string(bytes / unit) + name;
+  }
+  return std::to_string(bytes);
 }
 
 }  // namespace tidegate

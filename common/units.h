@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "common/status.h"
@@ -17,5 +18,13 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
 // Returns the size in bytes. Binary (KiB, MiB, GiB) and decimal (KB, MB, GB) suffixes;
 // a bare number is bytes. Overflow is an error.
 Result<uint64_t> ParseSize(std::string_view text);
+
+// The shortest text ParseDuration reads back as d: "0", "250ms", "1m", "365d", "1m1ms".
+// REQUIRES: d >= 0.
+std::string FormatDuration(std::chrono::milliseconds d);
+
+// The text ParseSize reads back as bytes: the largest binary unit that divides it exactly
+// ("1MiB", "16KiB"), else plain bytes ("1048577").
+std::string FormatSize(uint64_t bytes);
 
 }  // namespace tidegate

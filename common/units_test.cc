@@ -2,6 +2,7 @@
 #include "common/units.h"
 
 #include <catch2/catch.hpp>
+#include <limits>
 
 using tidegate::ParseDuration;
 using tidegate::ParseSize;
@@ -34,4 +35,28 @@ TEST_CASE("sizes parse binary and decimal units", "[common]") {
   CHECK_FALSE(ParseSize("MiB").ok());
   CHECK_FALSE(ParseSize("10 MiB").ok());
   CHECK_FALSE(ParseSize("99999999999TiB").ok());
+}
+
+TEST_CASE("durations and sizes format to text that parses back to the same value", "[common]") {
+  using std::chrono::milliseconds;
+  CHECK(tidegate::FormatDuration(milliseconds(0)) == "0");
+  CHECK(tidegate::FormatDuration(milliseconds(250)) == "250ms");
+  CHECK(tidegate::FormatDuration(milliseconds(60'000)) == "1m");
+  CHECK(tidegate::FormatDuration(milliseconds(60'001)) == "1m1ms");
+  CHECK(tidegate::FormatDuration(milliseconds(365LL * 86'400'000)) == "365d");
+  CHECK(tidegate::FormatDuration(milliseconds(5'400'000)) == "1h30m");
+  CHECK(tidegate::FormatSize(0) == "0");
+  CHECK(tidegate::FormatSize(1ull << 20) == "1MiB");
+  CHECK(tidegate::FormatSize((1ull << 20) + 1) == "1048577");
+  CHECK(tidegate::FormatSize(1ull << 40) == "1TiB");
+  CHECK(tidegate::FormatSize(1000) == "1000");
+  for (int64_t ms : {int64_t{1}, int64_t{999}, int64_t{86'400'001}, int64_t{31'536'000'001},
+                     std::numeric_limits<int64_t>::max()}) {
+    INFO(ms);
+    CHECK(ParseDuration(tidegate::FormatDuration(milliseconds(ms)))->count() == ms);
+  }
+  for (uint64_t bytes : {uint64_t{1}, uint64_t{1023}, uint64_t{3} << 30, ~uint64_t{0}}) {
+    INFO(bytes);
+    CHECK(*ParseSize(tidegate::FormatSize(bytes)) == bytes);
+  }
 }
