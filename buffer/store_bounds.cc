@@ -9,6 +9,7 @@
 
 #include "buffer/schema.h"
 #include "buffer/sqlite_store.h"
+#include "common/sat_time.h"
 
 namespace tidegate::buffer {
 namespace {
@@ -149,7 +150,7 @@ Status SqliteStore::EnforceBounds(Deltas& d) {
 // REQUIRES: protect_mu_ held until the transaction ends.
 Status SqliteStore::ExpireMaxAge(int64_t now_ms, Deltas& d) {
   if (options_.max_age.count() <= 0) return Status::Ok();
-  const int64_t cutoff = now_ms - options_.max_age.count();
+  const int64_t cutoff = SatSub(now_ms, options_.max_age.count());
   ++drop_generation_;
   std::vector<int64_t> victims;
   int64_t priority = std::numeric_limits<int64_t>::min();

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 
 #include "buffer/sqlite_store.h"
 #include "tests/support/temp_dir.h"
@@ -224,6 +225,30 @@ TEST_CASE("max_age deletes unsent raw events older than the limit and counts the
   std::fprintf(stderr, "max_age: dropped.max_age %lld, left %llu\n",
                static_cast<long long>(Counter(*store, "dropped.max_age")),
                static_cast<unsigned long long>(store->Stats()->records));
+}
+
+TEST_CASE("max_age at its largest and at INT64_MAX expires by a cutoff that cannot wrap",
+          "[buffer][issue-10]") {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kYear = 365LL * 86'400'000;  // the largest max_age config check allows
+  for (int64_t max_age : {kYear, kMax}) {
+    INFO("max_age " << max_age);
+    TempDir dir;
+    FakeClock clock;
+    clock.now_ms = 0;
+    auto store = Open({.state_dir = dir.path(), .max_age = Millis(max_age), .clock = &clock});
+    REQUIRE(store
+                ->Append({MakeEvent(2, 1, 40, std::numeric_limits<int64_t>::min() + 1),
+                          MakeEvent(2, 2, 40, 0)},
+                         {}, {})
+                .ok());
+    clock.now_ms = 1'000;  // the cutoff (now - max_age) is far before year 0000
+    REQUIRE(store->Maintain().ok());
+    CHECK(Counter(*store, "dropped.max_age") == 1);
+    clock.now_ms = kMax;  // a clock at its end: cutoff kMax - max_age
+    REQUIRE(store->Maintain().ok());
+    CHECK(Counter(*store, "dropped.max_age") == (max_age == kYear ? 2 : 1));
+  }
 }
 
 TEST_CASE("max_events bounds the number of buffered records", "[buffer]") {

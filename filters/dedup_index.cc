@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "common/sat_time.h"
+
 namespace tidegate::filters {
 namespace {
 
@@ -61,7 +63,7 @@ bool DedupIndex::SeenBefore(uint64_t key, int64_t now_ms, int64_t* expires_ms) {
   Expire(now_ms);
   auto it = expiry_.find(key);
   if (it != expiry_.end() && it->second > now_ms) return true;
-  *expires_ms = now_ms + window_ms_;
+  *expires_ms = SatAdd(now_ms, window_ms_);
   expiry_[key] = *expires_ms;
   by_time_.emplace_back(*expires_ms, key);
   return false;

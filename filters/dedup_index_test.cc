@@ -2,6 +2,7 @@
 #include "filters/dedup_index.h"
 
 #include <catch2/catch.hpp>
+#include <limits>
 
 using tidegate::Millis;
 using tidegate::filters::DedupIndex;
@@ -41,4 +42,27 @@ TEST_CASE("keys reloaded after a restart keep deduplicating", "[filters][dedup]"
   CHECK(index.SeenBefore(7, 4'000, &expires));
   CHECK_FALSE(index.SeenBefore(7, 5'500, &expires));
   CHECK(index.SeenBefore(8, 5'500, &expires));
+}
+
+TEST_CASE("extreme windows and clocks saturate the expiry instead of overflowing",
+          "[filters][dedup][issue-10]") {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  int64_t expires = 0;
+  SECTION("the largest window config check allows (7d), at the end of year 9999") {
+    DedupIndex index(Millis(7LL * 86'400'000));
+    CHECK_FALSE(index.SeenBefore(42, 253'402'300'799'999, &expires));
+    CHECK(expires == 253'402'300'799'999 + 7LL * 86'400'000);
+    CHECK(index.SeenBefore(42, 253'402'300'799'999 + 1, &expires));
+  }
+  SECTION("an INT64_MAX window never expires and never wraps into the past") {
+    DedupIndex index{Millis(kMax)};
+    CHECK_FALSE(index.SeenBefore(42, 1'700'000'000'000, &expires));
+    CHECK(expires == kMax);
+    CHECK(index.SeenBefore(42, kMax - 1, &expires));
+  }
+  SECTION("a clock at INT64_MAX") {
+    DedupIndex index(Millis(7LL * 86'400'000));
+    CHECK_FALSE(index.SeenBefore(42, kMax, &expires));
+    CHECK(expires == kMax);
+  }
 }
