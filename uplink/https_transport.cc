@@ -9,7 +9,8 @@
 namespace tidegate::uplink {
 namespace {
 
-constexpr size_t kMaxResponseBytes = 512;  // enough for a reason; bodies are not trusted
+constexpr size_t kMaxResponseBytes = 512;     // enough for a reason; bodies are not trusted
+constexpr curl_off_t kMaxRetryAfterS = 3600;  // 1 h, as uplink.retry.max at most
 
 size_t CaptureResponse(char* data, size_t size, size_t n, void* user) {
   auto* out = static_cast<std::string*>(user);
@@ -155,7 +156,8 @@ SendResult HttpsTransport::Send(const EncodedBatch& batch) {
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   curl_off_t retry_after = 0;
   if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0) {
-    result.after = std::chrono::seconds(retry_after);
+    // Capped: a receiver cannot park the uplink for longer (and seconds -> ms cannot overflow).
+    result.after = std::chrono::seconds(std::min<curl_off_t>(retry_after, kMaxRetryAfterS));
   }
   result.http_status = static_cast<int>(status);
   result.kind = ClassifyHttpStatus(status);

@@ -5,10 +5,13 @@
 
 #include <algorithm>
 
+#include "uplink/batch_ready.h"
+
 namespace tidegate::uplink {
 namespace {
 
 constexpr std::chrono::milliseconds kIdlePoll{20};
+constexpr std::chrono::milliseconds kMaxSleep = std::chrono::hours(24);
 // What a request costs on the wire beyond its body: request line and headers (~250 bytes),
 // the status line and headers of the answer, TLS record framing. Only for pacing.
 constexpr size_t kRequestOverheadBytes = 600;
@@ -47,6 +50,9 @@ void UplinkWorker::Stop() {
 }
 
 bool UplinkWorker::SleepFor(std::chrono::milliseconds d) {
+  // wait_for adds d to steady_clock's nanoseconds: an unchecked huge d would overflow. No
+  // caller waits longer than uplink.retry.max or a Retry-After (both at most 1 h).
+  d = std::min(d, kMaxSleep);
   std::unique_lock<std::mutex> lock(mu_);
   return !cv_.wait_for(lock, d, [&] { return stop_; });
 }
@@ -54,7 +60,7 @@ bool UplinkWorker::SleepFor(std::chrono::milliseconds d) {
 std::chrono::milliseconds UplinkWorker::NextBackoff() {
   // Full jitter: uniform in [backoff/2, backoff], then double up to retry_max.
   auto current = backoff_;
-  backoff_ = std::min(backoff_ * 2, config_.retry_max);
+  backoff_ = backoff_ >= config_.retry_max / 2 ? config_.retry_max : backoff_ * 2;
   auto half = current.count() / 2;
   return std::chrono::milliseconds(
       half + static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(half) + 1)));
@@ -158,11 +164,17 @@ bool UplinkWorker::NextBatch(buffer::BatchRange* range,
     return false;
   }
   if (rows->empty()) return false;
-  int64_t now = clock_.NowUnixMs();
-  bool full = rows->size() >= config_.batch_max_events;
-  if (!full && now - rows->front().event.ingest_time_ms < config_.batch_linger.count()) {
-    return false;  // let a fuller batch gather
+  const int64_t now = clock_.NowUnixMs();
+  BatchFill fill{.records = rows->size(),
+                 .payload_bytes = 0,
+                 .largest_record_bytes = 0,
+                 .oldest_ingest_ms = rows->front().event.ingest_time_ms};
+  for (const buffer::BufferedRecord& r : *rows) {
+    fill.payload_bytes += r.event.payload.size();
+    fill.largest_record_bytes =
+        std::max<uint64_t>(fill.largest_record_bytes, r.event.payload.size());
   }
+  if (!ReadyToSend(fill, config_, now)) return false;  // let a fuller batch gather
   *records = std::move(rows).value();
   range->priority = records->front().event.priority;
   range->first_seq = records->front().seq;
