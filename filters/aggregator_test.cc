@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/time_format.h"
 #include "common/window_result.h"
 #include "filters/exact_sum.h"
 #include "filters/window_assigner.h"
@@ -393,4 +394,50 @@ TEST_CASE("checkpoint rows of a reconfigured aggregation are discarded", "[aggre
   CHECK(agg.Load(rows, kT0, &cleanup) == rows.size());
   CHECK(cleanup.size() == rows.size());
   CHECK(agg.stats(0).open_windows.load() == 0);
+}
+
+TEST_CASE("the largest durations config check allows neither overflow nor stall windows",
+          "[aggregate][issue-10]") {
+  constexpr int64_t kDay = 24 * 60 * kMinute;
+  Config config = MakeConfig(LatePolicy::kUpdate, Millis(7 * kDay));  // allowed_lateness max
+  config.aggregates[0].window_size = Millis(7 * kDay);
+  config.aggregates[0].window_slide = Millis(7 * kDay);
+  config.aggregates[0].max_out_of_order = Millis(kDay);
+  config.aggregates[0].idle_timeout = Millis(7 * kDay);
+  config.events.max_future_skew = Millis(7 * kDay);
+  config.buffer.state_ttl = Millis(30 * kDay);
+  Harness h(config);
+  const int64_t now = kT0;
+  h.Commit({Reading("d1", now, 1), Reading("d1", now + 7 * kDay, 2),
+            Reading("d1", now + 7 * kDay + 1, 3), Reading("d1", now - 30 * kDay - 1, 4),
+            Reading("d2", tidegate::kMinRfc3339Ms, 5), Reading("d2", tidegate::kMaxRfc3339Ms, 6)},
+           now);
+  CHECK(h.counters["aggregate.temp_1m.future"] == 2);
+  CHECK(h.counters["aggregate.temp_1m.too_old"] == 2);
+  // The state of d1 is evicted (non-final) once idle for state_ttl.
+  auto results = h.Commit({}, now + 30 * kDay);
+  REQUIRE_FALSE(results.empty());
+  for (const auto& r : results) CHECK_FALSE(r.final);
+  CHECK(h.agg->stats(0).devices.load() == 0);
+}
+
+TEST_CASE("INT64_MAX durations and times at the ends of year 0000-9999 saturate",
+          "[aggregate][issue-10]") {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  Config config = MakeConfig(LatePolicy::kUpdate, Millis(kMax));
+  config.aggregates[0].max_out_of_order = Millis(kMax);
+  config.aggregates[0].idle_timeout = Millis(kMax);
+  config.events.max_future_skew = Millis(kMax);
+  config.buffer.state_ttl = Millis(kMax);
+  Harness h(config);
+  for (int64_t now : {tidegate::kMinRfc3339Ms, kT0, tidegate::kMaxRfc3339Ms}) {
+    INFO(now);
+    CHECK(h.Commit({Reading("d1", tidegate::kMinRfc3339Ms, 1),
+                    Reading("d1", tidegate::kMaxRfc3339Ms, 2), Reading("d2", now, 3)},
+                   now)
+              .empty());  // watermarks saturate at "none": nothing closes
+  }
+  CHECK(h.counters["aggregate.temp_1m.future"] == 0);
+  CHECK(h.counters["aggregate.temp_1m.too_old"] == 0);
+  CHECK(h.agg->stats(0).devices.load() == 2);
 }
