@@ -102,15 +102,11 @@ Result<uint64_t> ParseSize(std::string_view text) {
 std::string FormatDuration(std::chrono::milliseconds d) {
   if (d.count() <= 0) return "0";
   static constexpr std::pair<int64_t, const char*> kUnits[] = {
-      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}, {1, "ms"}};
-  std::string out;
-  int64_t rest = d.count();
+      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}};
   for (const auto& [unit_ms, name] : kUnits) {
-    if (rest < unit_ms) continue;
-    out += std::to_string(rest / unit_ms) + name;
-    rest %= unit_ms;
+    if (d.count() % unit_ms == 0) return std::to_string(d.count() / unit_ms) + name;
   }
-  return out;
+  return std::to_string(d.count()) + "ms";
 }
 
 std::string FormatSize(uint64_t bytes) {

@@ -19,8 +19,8 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
 // a bare number is bytes. Overflow is an error.
 Result<uint64_t> ParseSize(std::string_view text);
 
-// The shortest text ParseDuration reads back as d: "0", "250ms", "1m", "365d", "1m1ms".
-// REQUIRES: d >= 0.
+// Text ParseDuration reads back as d, in the largest unit that divides it exactly: "0",
+// "250ms", "1m", "365d", "65535s", "60001ms". REQUIRES: d >= 0.
 std::string FormatDuration(std::chrono::milliseconds d);
 
 // The text ParseSize reads back as bytes: the largest binary unit that divides it exactly
