@@ -52,8 +52,8 @@ void ReadTopics(MapReader& mqtt, MqttSourceSection* out) {
     MapReader t(topics[i], "source.mqtt.topics[" + std::to_string(i) + "]", mqtt.errors());
     TopicSpec spec;
     t.Str("filter", &spec.filter);
-    t.Int("qos", 0, 2, &spec.qos);
-    t.Int("priority", 0, 9, &spec.priority);
+    t.Int("qos", &spec.qos);
+    t.Int("priority", &spec.priority);
     t.Finish();
     t.CheckTopicFilter("filter", spec.filter);
     out->topics.push_back(spec);
@@ -65,7 +65,7 @@ void ReadSource(MapReader& root, MqttSourceSection* mqtt) {
   MapReader r(source.Child("mqtt"), "source.mqtt", root.errors());
   source.Finish();
   r.Str("host", &mqtt->host);
-  r.Int("port", 1, 65535, &mqtt->port);
+  r.Int("port", &mqtt->port);
   r.Str("client_id", &mqtt->client_id);
   MapReader creds(r.Child("credentials"), "source.mqtt.credentials", root.errors());
   creds.Str("username", &mqtt->username);
@@ -78,9 +78,6 @@ void ReadSource(MapReader& root, MqttSourceSection* mqtt) {
   r.Finish();
   if (mqtt->client_id.empty() || mqtt->client_id.size() > 23 * 10) {
     root.errors()->Add(r.MarkOf("client_id"), "source.mqtt.client_id", "must not be empty");
-  }
-  if (mqtt->keepalive.count() < 5000 || mqtt->keepalive.count() > 65535000) {
-    root.errors()->Add(r.MarkOf("keepalive"), "source.mqtt.keepalive", "must be 5s to 65535s");
   }
 }
 
@@ -95,7 +92,7 @@ void ReadEvents(MapReader& root, EventsSection* events) {
   }
   if (device.Has("from_topic")) {
     int level = 0;
-    device.Int("from_topic", 0, 64, &level);
+    device.Int("from_topic", &level);
     events->device_id_topic_level = level;
   }
   device.Str("field", &events->device_id_field);

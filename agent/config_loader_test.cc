@@ -144,3 +144,26 @@ TEST_CASE("YAML syntax errors and empty files are invalid config", "[config]") {
   CHECK(ErrorOf("").find("empty") != std::string::npos);
   CHECK(ErrorOf("- a\n- b\n").find("expected a mapping") != std::string::npos);
 }
+
+TEST_CASE("a hopping window may not put an event in more than 100 windows", "[config]") {
+  std::string base = std::string(kMinimal) + "aggregate:\n  - name: h\n    measures: {/t: [avg]}\n";
+  CHECK(ParseConfig(base + "    window: {hopping: {size: 100m, slide: 1m}}\n", "test.yaml").ok());
+  CHECK(ErrorOf(base + "    window: {hopping: {size: 101m, slide: 1m}}\n")
+            .find("aggregate[0].window.hopping: size/slide must be at most 100") !=
+        std::string::npos);
+}
+
+TEST_CASE("the absurd durations of issue 10 are refused with the allowed range",
+          "[config][issue-10]") {
+  const std::string errors = ErrorOf(std::string(kMinimal) +
+                                     "  batch: {linger: 99999999999d}\n"
+                                     "  retry: {max: 9223372036854775807ms}\n"
+                                     "buffer:\n"
+                                     "  max_age: 99999999999d\n");
+  CHECK(errors.find("test.yaml:14: uplink.batch.linger: '99999999999d' is out of range "
+                    "(allowed: 0..1m)") != std::string::npos);
+  CHECK(errors.find("test.yaml:15: uplink.retry.max: '9223372036854775807ms' is out of range "
+                    "(allowed: 100ms..1h)") != std::string::npos);
+  CHECK(errors.find("test.yaml:17: buffer.max_age: '99999999999d' is out of range "
+                    "(allowed: 0..365d)") != std::string::npos);
+}

@@ -41,6 +41,8 @@ PrivacyRule ReadRule(const YAML::Node& node, const std::string& path, ConfigErro
   return rule;
 }
 
+constexpr int64_t kMaxWindowsPerEvent = 100;  // 1h windows every 1m is 60
+
 std::vector<std::string> kMeasureKinds = {"count", "sum", "min", "max", "avg",
                                           "last",  "p50", "p95", "p99"};
 
@@ -90,6 +92,11 @@ void ReadWindow(MapReader& r, AggregateSpec* spec) {
         spec->window_size.count() % spec->window_slide.count() != 0) {
       r.errors()->Add(r.MarkOf("window"), r.KeyPath("window.hopping"),
                       "slide must be positive, at most size, and divide size");
+    } else if (spec->window_size.count() / spec->window_slide.count() > kMaxWindowsPerEvent) {
+      // Each event updates size/slide windows (and each emits a result).
+      r.errors()->Add(r.MarkOf("window"), r.KeyPath("window.hopping"),
+                      "size/slide must be at most " + std::to_string(kMaxWindowsPerEvent) +
+                          " (each event updates that many windows)");
     }
   }
   window.Finish();
@@ -137,7 +144,7 @@ void ReadPrivacy(MapReader& root, PrivacySection* privacy) {
   r.Str("recipient_public_key", &privacy->recipient_public_key);
   r.Duration("key_epoch", &privacy->key_epoch_duration);
   auto epoch_values = static_cast<int64_t>(privacy->key_epoch_max_values);
-  r.Int("key_epoch_max_values", int64_t{1}, int64_t{1} << 40, &epoch_values);
+  r.Int("key_epoch_max_values", &epoch_values);
   privacy->key_epoch_max_values = static_cast<uint64_t>(epoch_values);
   YAML::Node rules = r.Child("rules");
   if (rules.IsDefined() && !rules.IsNull()) {
@@ -193,7 +200,7 @@ void ReadBuffer(MapReader& root, BufferSection* buffer) {
   MapReader r(root.Child("buffer"), "buffer", root.errors());
   r.Size("max_bytes", &buffer->max_bytes);
   int64_t max_events = static_cast<int64_t>(buffer->max_events);
-  r.Int("max_events", int64_t{0}, int64_t{1} << 40, &max_events);
+  r.Int("max_events", &max_events);
   buffer->max_events = static_cast<uint64_t>(max_events);
   r.Duration("max_age", &buffer->max_age);
   int when_full = 0, sync = 0;
@@ -204,13 +211,6 @@ void ReadBuffer(MapReader& root, BufferSection* buffer) {
   r.Duration("commit_interval", &buffer->commit_interval);
   r.Duration("state_ttl", &buffer->state_ttl);
   r.Finish();
-  if (buffer->max_bytes < (1u << 20)) {
-    root.errors()->Add(r.MarkOf("max_bytes"), "buffer.max_bytes", "must be at least 1MiB");
-  }
-  if (buffer->commit_interval.count() > 10'000) {
-    root.errors()->Add(r.MarkOf("commit_interval"), "buffer.commit_interval",
-                       "must be at most 10s (a kill -9 loses up to this much)");
-  }
 }
 
 void ReadUplink(MapReader& root, UplinkSection* uplink) {
@@ -228,13 +228,13 @@ void ReadUplink(MapReader& root, UplinkSection* uplink) {
   }
   MapReader batch(r.Child("batch"), "uplink.batch", root.errors());
   int64_t max_events = static_cast<int64_t>(uplink->batch_max_events);
-  batch.Int("max_events", int64_t{1}, int64_t{100'000}, &max_events);
+  batch.Int("max_events", &max_events);
   uplink->batch_max_events = static_cast<uint64_t>(max_events);
   batch.Size("max_bytes", &uplink->batch_max_bytes);
   batch.Duration("linger", &uplink->batch_linger);
   batch.Finish();
   MapReader compression(r.Child("compression"), "uplink.compression", root.errors());
-  compression.Int("level", 1, 19, &uplink->compression_level);
+  compression.Int("level", &uplink->compression_level);
   compression.Str("dictionary", &uplink->compression_dictionary);
   compression.Finish();
   MapReader retry(r.Child("retry"), "uplink.retry", root.errors());

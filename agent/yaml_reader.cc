@@ -9,6 +9,21 @@
 #include "common/units.h"
 
 namespace tidegate::agent {
+namespace {
+
+// "aggregate[2].window" -> "aggregate[].window": the form the range table is keyed by.
+std::string TablePath(const std::string& path) {
+  std::string out;
+  bool in_index = false;
+  for (char c : path) {
+    if (c == '[') in_index = true;
+    if (c == ']') in_index = false;
+    if (!in_index || c == '[') out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
 
 void ConfigErrors::Add(const YAML::Mark& mark, const std::string& key, const std::string& message) {
   std::string line = file + ":";
@@ -67,9 +82,27 @@ void MapReader::Str(const std::string& key, std::string* out) {
   if (Scalar(key, &text)) *out = text;
 }
 
-void MapReader::Int(const std::string& key, int64_t lo, int64_t hi, int64_t* out) {
+bool MapReader::RangedScalar(const std::string& key, ValueKind kind, const KeyRange** range,
+                             std::string* text) {
+  *range = FindKeyRange(TablePath(KeyPath(key)));
+  if (*range == nullptr || (*range)->kind != kind) {
+    // A programming error, caught by any test that loads a config with the section.
+    errors_->Add(MarkOf(key), KeyPath(key),
+                 "internal error: no allowed range for this key in agent/config_ranges.cc");
+    return false;
+  }
+  return Scalar(key, text);
+}
+
+void MapReader::ReportRange(const std::string& key, const KeyRange& range,
+                            const std::string& problem) {
+  errors_->Add(MarkOf(key), KeyPath(key), problem + " (allowed: " + RangeText(range) + ")");
+}
+
+void MapReader::Int(const std::string& key, int64_t* out) {
+  const KeyRange* range = nullptr;
   std::string text;
-  if (!Scalar(key, &text)) return;
+  if (!RangedScalar(key, ValueKind::kInteger, &range, &text)) return;
   size_t used = 0;
   long long value = 0;
   try {
@@ -77,19 +110,19 @@ void MapReader::Int(const std::string& key, int64_t lo, int64_t hi, int64_t* out
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != text.size() || value < lo || value > hi) {
-    errors_->Add(MarkOf(key), KeyPath(key),
-                 "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                     ", got '" + text + "'");
-    return;
+  if (used == 0 || used != text.size()) {
+    ReportRange(key, *range, "expected an integer, got '" + text + "'");
+  } else if (!InRange(*range, value)) {
+    ReportRange(key, *range, "'" + text + "' is out of range");
+  } else {
+    *out = value;
   }
-  *out = value;
 }
 
-void MapReader::Int(const std::string& key, int lo, int hi, int* out) {
+void MapReader::Int(const std::string& key, int* out) {
   int64_t value = *out;
-  Int(key, int64_t{lo}, int64_t{hi}, &value);
-  *out = static_cast<int>(value);
+  Int(key, &value);
+  *out = static_cast<int>(value);  // the table keeps every int key's range within int
 }
 
 void MapReader::Bool(const std::string& key, bool* out) {
@@ -105,25 +138,32 @@ void MapReader::Bool(const std::string& key, bool* out) {
 }
 
 void MapReader::Duration(const std::string& key, std::chrono::milliseconds* out) {
+  const KeyRange* range = nullptr;
   std::string text;
-  if (!Scalar(key, &text)) return;
+  if (!RangedScalar(key, ValueKind::kDuration, &range, &text)) return;
   auto parsed = ParseDuration(text);
   if (!parsed.ok()) {
-    errors_->Add(MarkOf(key), KeyPath(key), parsed.status().message());
-    return;
+    ReportRange(key, *range, parsed.status().message());
+  } else if (!InRange(*range, parsed->count())) {
+    ReportRange(key, *range, "'" + text + "' is out of range");
+  } else {
+    *out = *parsed;
   }
-  *out = *parsed;
 }
 
 void MapReader::Size(const std::string& key, uint64_t* out) {
+  const KeyRange* range = nullptr;
   std::string text;
-  if (!Scalar(key, &text)) return;
+  if (!RangedScalar(key, ValueKind::kSize, &range, &text)) return;
   auto parsed = ParseSize(text);
   if (!parsed.ok()) {
-    errors_->Add(MarkOf(key), KeyPath(key), parsed.status().message());
-    return;
+    ReportRange(key, *range, parsed.status().message());
+  } else if (*parsed > static_cast<uint64_t>(range->max) ||
+             !InRange(*range, static_cast<int64_t>(*parsed))) {
+    ReportRange(key, *range, "'" + text + "' is out of range");
+  } else {
+    *out = *parsed;
   }
-  *out = *parsed;
 }
 
 void MapReader::StrList(const std::string& key, std::vector<std::string>* out) {

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/config_ranges.h"
+
 namespace tidegate::agent {
 
 // Names that end up in batch ids, metric labels and counter names (agent.id,
@@ -39,8 +41,10 @@ class MapReader {
   YAML::Mark MarkOf(const std::string& key) const;
 
   void Str(const std::string& key, std::string* out);
-  void Int(const std::string& key, int64_t lo, int64_t hi, int64_t* out);
-  void Int(const std::string& key, int lo, int hi, int* out);
+  // Numbers: each key's allowed range comes from the table in agent/config_ranges.cc (found
+  // by the key's dotted path); a value outside it is reported with "(allowed: MIN..MAX)".
+  void Int(const std::string& key, int64_t* out);
+  void Int(const std::string& key, int* out);
   void Bool(const std::string& key, bool* out);
   void Duration(const std::string& key, std::chrono::milliseconds* out);
   void Size(const std::string& key, uint64_t* out);
@@ -59,6 +63,11 @@ class MapReader {
 
  private:
   bool Scalar(const std::string& key, std::string* text);
+  // The range of key and its scalar text; false (reported if the table lacks the key) when
+  // there is nothing to read.
+  bool RangedScalar(const std::string& key, ValueKind kind, const KeyRange** range,
+                    std::string* text);
+  void ReportRange(const std::string& key, const KeyRange& range, const std::string& problem);
 
   YAML::Node node_;
   std::string path_;

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every number in the config, generated from the range table: at its minimum and maximum
+// the config loads, one step outside it is refused with "FILE:LINE: key: ... (allowed:
+// MIN..MAX)", and configs/tidegate.yaml documents the same range beside the key.
+#include "agent/config_ranges.h"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "agent/config_loader.h"
+#include "common/units.h"
+#include "tests/support/yaml_tree.h"
+
+namespace {
+
+using tidegate::agent::AllKeyRanges;
+using tidegate::agent::KeyRange;
+using tidegate::agent::RangeText;
+using tidegate::agent::ValueKind;
+using tidegate::testing::YamlTree;
+
+std::string ValueText(const KeyRange& range, int64_t value) {
+  switch (range.kind) {
+    case ValueKind::kDuration:
+      return tidegate::FormatDuration(std::chrono::milliseconds(value));
+    case ValueKind::kSize:
+      return tidegate::FormatSize(static_cast<uint64_t>(value));
+    case ValueKind::kInteger:
+      break;
+  }
+  return std::to_string(value);
+}
+
+// "aggregate[].window" -> "aggregate[0].window", as messages name it.
+std::string IndexedPath(std::string_view path) {
+  std::string out;
+  for (char c : path) {
+    out.push_back(c);
+    if (c == '[') out.push_back('0');
+  }
+  return out;
+}
+
+// A minimal valid config (with one aggregation) and path set to text. Keys checked
+// against each other get the same value: hopping size and slide, retry initial and max.
+YamlTree ConfigWith(std::string_view path, const std::string& text) {
+  YamlTree t;
+  t.Set("agent.id", "gw-1");
+  t.Set("agent.state_dir", "/tmp/x");
+  t.Set("source.mqtt.topics[].filter", "devices/+/telemetry");
+  t.Set("uplink.url", "https://127.0.0.1:8443/v1/batches");
+  t.Set("aggregate[].name", "a1");
+  t.Set("aggregate[].window.tumbling", "1m");
+  t.Set("aggregate[].measures./temp", "[avg]");
+  if (path.find("window.hopping.") != std::string_view::npos) {
+    t.Erase("aggregate[].window.tumbling");
+    t.Set("aggregate[].window.hopping.size", text);
+    t.Set("aggregate[].window.hopping.slide", text);
+  }
+  if (path.rfind("uplink.retry.", 0) == 0) {
+    t.Set("uplink.retry.initial", text);
+    t.Set("uplink.retry.max", text);
+  }
+  t.Set(path, text);
+  return t;
+}
+
+// Loads the config with path = text; "" if it is valid, else the error for path's line.
+std::string Check(const KeyRange& range, const std::string& text, std::string* want) {
+  YamlTree tree = ConfigWith(range.path, text);
+  int line = 0;
+  std::string yaml = tree.Render(range.path, &line);
+  REQUIRE(line > 0);
+  *want = "test.yaml:" + std::to_string(line) + ": " + IndexedPath(range.path) + ": ";
+  auto config = tidegate::agent::ParseConfig(yaml, "test.yaml");
+  if (config.ok()) return "";
+  INFO(yaml);
+  CHECK(config.status().code() == tidegate::StatusCode::kInvalidArgument);
+  return config.status().message();
+}
+
+void ExpectAccepted(const KeyRange& range, int64_t value) {
+  const std::string text = ValueText(range, value);
+  INFO(range.path << " = " << text);
+  std::string prefix;
+  CHECK(Check(range, text, &prefix).empty());
+}
+
+void ExpectRefused(const KeyRange& range, int64_t value) {
+  const std::string text = ValueText(range, value);
+  INFO(range.path << " = " << text);
+  std::string prefix;
+  const std::string errors = Check(range, text, &prefix);
+  const std::string want =
+      prefix + "'" + text + "' is out of range (allowed: " + RangeText(range) + ")";
+  INFO(errors);
+  CHECK(("\n" + errors + "\n").find("\n" + want + "\n") != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("every config number loads at its minimum and maximum and not one step outside",
+          "[config][issue-10]") {
+  for (const KeyRange& range : AllKeyRanges()) {
+    ExpectAccepted(range, range.max);
+    ExpectRefused(range, range.max + 1);
+    ExpectAccepted(range, range.min);
+    if (range.zero_is_off) ExpectAccepted(range, 0);
+    if (range.min > 0 && !(range.zero_is_off && range.min == 1)) {
+      if (!range.zero_is_off || range.min - 1 > 0) ExpectRefused(range, range.min - 1);
+    }
+  }
+}
+
+TEST_CASE("durations and sizes too large to parse name the allowed range", "[config][issue-10]") {
+  for (const KeyRange& range : AllKeyRanges()) {
+    if (range.kind == ValueKind::kInteger) continue;
+    const std::string text =
+        range.kind == ValueKind::kDuration ? "99999999999999999999d" : "99999999999999999999TiB";
+    INFO(range.path);
+    std::string prefix;
+    const std::string errors = Check(range, text, &prefix);
+    INFO(errors);
+    CHECK(errors.find(prefix + "bad ") != std::string::npos);
+    CHECK(errors.find("'" + text + "'") != std::string::npos);
+    CHECK(errors.find("(allowed: " + RangeText(range) + ")") != std::string::npos);
+  }
+}
+
+TEST_CASE("the range table has one entry per key and sane bounds", "[config]") {
+  std::set<std::string_view> paths;
+  for (const KeyRange& range : AllKeyRanges()) {
+    INFO(range.path);
+    CHECK(paths.insert(range.path).second);
+    CHECK(range.min <= range.max);
+    CHECK(range.min >= 0);
+    CHECK(tidegate::agent::FindKeyRange(range.path) == &range);
+  }
+  CHECK(tidegate::agent::FindKeyRange("uplink.batch.lingerie") == nullptr);
+}
+
+TEST_CASE("configs/tidegate.yaml documents the range of every key beside it", "[config]") {
+  std::ifstream in(std::string(TG_SOURCE_DIR) + "/configs/tidegate.yaml");
+  REQUIRE(in);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    size_t key = line.find_first_not_of(" #-");
+    lines.push_back(key == std::string::npos ? "" : line.substr(key));
+  }
+  for (const KeyRange& range : AllKeyRanges()) {
+    std::string_view path = range.path;
+    const std::string leaf(path.substr(path.rfind('.') + 1));
+    const std::string allowed = "(allowed: " + RangeText(range) + ")";
+    bool documented = false;
+    for (const std::string& line : lines) {
+      documented =
+          documented || (line.rfind(leaf + ":", 0) == 0 && line.find(allowed) != std::string::npos);
+    }
+    INFO(range.path << ": expected a line \"" << leaf << ": ... " << allowed << "\"");
+    CHECK(documented);
+  }
+}
