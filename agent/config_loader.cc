@@ -2,8 +2,8 @@
 #include "agent/config_loader.h"
 
 #include <fstream>
-#include <sstream>
 
+#include "agent/yaml_limits.h"
 #include "agent/yaml_reader.h"
 #include "common/log.h"
 
@@ -125,6 +125,7 @@ void ReadRemoteConfig(MapReader& root, RemoteConfigSection* remote);
 
 Result<Config> ParseConfig(std::string_view yaml_text, const std::string& source_name) {
   ConfigErrors errors{.file = source_name, .lines = {}};
+  TG_RETURN_IF_ERROR(CheckYamlLimits(yaml_text, source_name));
   YAML::Node doc;
   try {
     doc = YAML::Load(std::string(yaml_text));
@@ -161,10 +162,13 @@ Result<Config> ParseConfig(std::string_view yaml_text, const std::string& source
 Result<Config> LoadConfigFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("cannot read config file " + path);
-  std::stringstream text;
-  text << in.rdbuf();
+  // At most one byte past the limit: a huge file (or an endless device) is refused without
+  // being read whole.
+  std::string text(kMaxConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
   if (in.bad()) return IOError("error reading config file " + path);
-  return ParseConfig(text.str(), path);
+  text.resize(static_cast<size_t>(in.gcount()));
+  return ParseConfig(text, path);
 }
 
 }  // namespace tidegate::agent
