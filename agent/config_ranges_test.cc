@@ -12,7 +12,7 @@
 
 #include "agent/config_loader.h"
 #include "common/units.h"
-#include "tests/support/yaml_tree.h"
+#include "tests/support/config_yaml.h"
 
 namespace {
 
@@ -20,6 +20,8 @@ using tidegate::agent::AllKeyRanges;
 using tidegate::agent::KeyRange;
 using tidegate::agent::RangeText;
 using tidegate::agent::ValueKind;
+using tidegate::testing::IndexedKeyPath;
+using tidegate::testing::MinimalConfigWith;
 using tidegate::testing::YamlTree;
 
 std::string ValueText(const KeyRange& range, int64_t value) {
@@ -34,47 +36,13 @@ std::string ValueText(const KeyRange& range, int64_t value) {
   return std::to_string(value);
 }
 
-// "aggregate[].window" -> "aggregate[0].window", as messages name it.
-std::string IndexedPath(std::string_view path) {
-  std::string out;
-  for (char c : path) {
-    out.push_back(c);
-    if (c == '[') out.push_back('0');
-  }
-  return out;
-}
-
-// A minimal valid config (with one aggregation) and path set to text. Keys checked
-// against each other get the same value: hopping size and slide, retry initial and max.
-YamlTree ConfigWith(std::string_view path, const std::string& text) {
-  YamlTree t;
-  t.Set("agent.id", "gw-1");
-  t.Set("agent.state_dir", "/tmp/x");
-  t.Set("source.mqtt.topics[].filter", "devices/+/telemetry");
-  t.Set("uplink.url", "https://127.0.0.1:8443/v1/batches");
-  t.Set("aggregate[].name", "a1");
-  t.Set("aggregate[].window.tumbling", "1m");
-  t.Set("aggregate[].measures./temp", "[avg]");
-  if (path.find("window.hopping.") != std::string_view::npos) {
-    t.Erase("aggregate[].window.tumbling");
-    t.Set("aggregate[].window.hopping.size", text);
-    t.Set("aggregate[].window.hopping.slide", text);
-  }
-  if (path.rfind("uplink.retry.", 0) == 0) {
-    t.Set("uplink.retry.initial", text);
-    t.Set("uplink.retry.max", text);
-  }
-  t.Set(path, text);
-  return t;
-}
-
 // Loads the config with path = text; "" if it is valid, else the error for path's line.
 std::string Check(const KeyRange& range, const std::string& text, std::string* want) {
-  YamlTree tree = ConfigWith(range.path, text);
+  YamlTree tree = MinimalConfigWith(range.path, text);
   int line = 0;
   std::string yaml = tree.Render(range.path, &line);
   REQUIRE(line > 0);
-  *want = "test.yaml:" + std::to_string(line) + ": " + IndexedPath(range.path) + ": ";
+  *want = "test.yaml:" + std::to_string(line) + ": " + IndexedKeyPath(range.path) + ": ";
   auto config = tidegate::agent::ParseConfig(yaml, "test.yaml");
   if (config.ok()) return "";
   INFO(yaml);
