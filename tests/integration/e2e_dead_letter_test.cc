@@ -2,14 +2,16 @@
 // Hostile and broken payloads end to end, real parts only: each becomes one dead letter
 // (topic, reason, size; never the payload), is counted by reason in /metrics and in
 // `tidegate buffer stats`, and neither stops the agent nor holds up the valid events around
-// it. A topic that is not UTF-8 cannot be tested here: mosquitto refuses such a PUBLISH
-// before it reaches any subscriber, so that reason (invalid_utf8_topic) is covered by
-// filters/event_parser_test.cc.
+// it. Event times RFC 3339 cannot write (outside years 0000-9999) are dead-lettered as
+// event_time_out_of_range and never land. A topic that is not UTF-8 cannot be tested here:
+// mosquitto refuses such a PUBLISH before it reaches any subscriber, so that reason
+// (invalid_utf8_topic) is covered by filters/event_parser_test.cc.
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -117,8 +119,10 @@ void Publish(E2eStack& stack, const std::string& topic, const std::string& paylo
   REQUIRE(pub->exit_code == 0);
 }
 
-TEST_CASE("malformed, oversized, timeless and non-UTF-8 payloads become counted dead letters",
-          "[integration]") {
+TEST_CASE(
+    "malformed, oversized, timeless, out-of-range and non-UTF-8 payloads become counted "
+    "dead letters",
+    "[integration][issue-10]") {
   E2eStack stack("e2e-dead-letters", {.max_payload_bytes = "1KiB"});
   RequireOk(stack.Start(), &stack);
   // A string no valid event carries: it must not reach the buffer's files or the logs.
@@ -137,7 +141,12 @@ TEST_CASE("malformed, oversized, timeless and non-UTF-8 payloads become counted 
       {"missing_event_time", head + R"(,"temp":21.5})"},
       {"bad_event_time", head + R"(,"ts":"yesterday"})"},
       {"invalid_utf8_payload", head + R"(,"ts":)" + now + ",\"note\":\"caf\xc3\x28 \xff\xfe\"}"},
+      // Issue 10: times RFC 3339 cannot write (year 318857, and before year 0000).
+      {"event_time_out_of_range", head + R"(,"ts":9999999999999999,"temp":21.5})"},
+      {"event_time_out_of_range", head + R"(,"ts":-62167219200001,"temp":21.5})"},
   };
+  std::map<std::string, int> per_reason;
+  for (const Bad& b : bad) per_reason[b.reason]++;
   std::vector<DeadLetterRow> expected;
   auto publish_valid = [&](int n) {
     Publish(stack, kGoodTopic,
@@ -147,7 +156,7 @@ TEST_CASE("malformed, oversized, timeless and non-UTF-8 payloads become counted 
   };
   publish_valid(0);
   for (size_t i = 0; i < bad.size(); ++i) {
-    Publish(stack, kBadTopic, bad[i].payload, bad[i].reason);
+    Publish(stack, kBadTopic, bad[i].payload, bad[i].reason + std::to_string(i));
     expected.push_back({kBadTopic, bad[i].reason, static_cast<int64_t>(bad[i].payload.size())});
     publish_valid(static_cast<int>(i) + 1);
   }
@@ -163,9 +172,15 @@ TEST_CASE("malformed, oversized, timeless and non-UTF-8 payloads become counted 
   {  // the valid events around them landed, each once
     Result<std::vector<LandedEvent>> landed = stack.DumpEvents();
     RequireOk(landed.status());
-    std::multiset<std::string> ids;
-    for (const LandedEvent& e : *landed) ids.insert(e.msg_id);
-    CHECK(ids == std::multiset<std::string>{"ok-0", "ok-1", "ok-2", "ok-3", "ok-4", "ok-5"});
+    std::multiset<std::string> ids, want_ids;
+    for (const LandedEvent& e : *landed) {
+      ids.insert(e.msg_id);
+      CHECK_THAT(
+          e.event_time,
+          Catch::Matches("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z"));
+    }
+    for (size_t i = 0; i <= bad.size(); ++i) want_ids.insert("ok-" + std::to_string(i));
+    CHECK(ids == want_ids);
   }
 
   {  // one dead letter per reason with topic and size, and no payload column
@@ -195,17 +210,17 @@ TEST_CASE("malformed, oversized, timeless and non-UTF-8 payloads become counted 
   {  // /metrics counts each reason once
     Result<std::string> page = stack.Metrics();
     RequireOk(page.status());
-    for (const Bad& b : bad) {
-      INFO(b.reason);
-      CHECK(MetricValue(*page, "tidegate_dropped_total{reason=\"" + b.reason + "\"}") == 1.0);
+    for (const auto& [reason, count] : per_reason) {
+      INFO(reason);
+      CHECK(MetricValue(*page, "tidegate_dropped_total{reason=\"" + reason + "\"}") == count);
     }
     for (const char* other : {"not_an_object", "too_deep", "missing_device_id"}) {
       INFO(other);
       CHECK(MetricValue(*page, std::string("tidegate_dropped_total{reason=\"") + other + "\"}") ==
             0.0);
     }
-    CHECK(MetricValue(*page, "tidegate_dead_letters") == 5.0);
-    CHECK(MetricValue(*page, "tidegate_ingested_total") == 6.0);
+    CHECK(MetricValue(*page, "tidegate_dead_letters") == static_cast<double>(bad.size()));
+    CHECK(MetricValue(*page, "tidegate_ingested_total") == static_cast<double>(bad.size() + 1));
   }
 
   {  // tidegate buffer stats reports them by reason
@@ -214,10 +229,11 @@ TEST_CASE("malformed, oversized, timeless and non-UTF-8 payloads become counted 
     RequireOk(stats.status());
     INFO(stats->stdout_text << stats->stderr_text);
     CHECK(stats->exit_code == 0);
-    CHECK(HasLine(stats->stdout_text, {"dead", "letters:", "5"}));
-    for (const Bad& b : bad) {
-      INFO(b.reason);
-      CHECK(HasLine(stats->stdout_text, {"counter", "dead_letter." + b.reason, "1"}));
+    CHECK(HasLine(stats->stdout_text, {"dead", "letters:", std::to_string(bad.size())}));
+    for (const auto& [reason, count] : per_reason) {
+      INFO(reason);
+      CHECK(
+          HasLine(stats->stdout_text, {"counter", "dead_letter." + reason, std::to_string(count)}));
     }
   }
 }
