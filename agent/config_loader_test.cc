@@ -167,3 +167,16 @@ TEST_CASE("the absurd durations of issue 10 are refused with the allowed range",
   CHECK(errors.find("test.yaml:17: buffer.max_age: '99999999999d' is out of range "
                     "(allowed: 0..365d)") != std::string::npos);
 }
+
+TEST_CASE("a privacy rule without a mask is valid", "[config]") {
+  auto config = ParseConfig(std::string(kMinimal) + R"(privacy:
+  recipient_public_key: /k/recipient.pub
+  rules:
+    - {match: devices/+/telemetry, encrypt: [/user/phone]}
+)",
+                            "test.yaml");
+  INFO(config.status().ToString());
+  REQUIRE(config.ok());
+  CHECK(config->privacy.rules.at(0).encrypt == std::vector<std::string>{"/user/phone"});
+  CHECK(config->privacy.rules.at(0).mask.empty());
+}

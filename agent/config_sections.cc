@@ -26,9 +26,11 @@ PrivacyRule ReadRule(const YAML::Node& node, const std::string& path, ConfigErro
     r.StrList(key, list);
     CheckPointers(r, key, *list);
   }
-  MapReader mask(r.Child("mask"), path + ".mask", errors);
-  if (node.IsMap() && node["mask"].IsMap()) {
-    for (const auto& pair : node["mask"]) {
+  // node["mask"] of an absent key is an invalid node whose IsMap() throws.
+  const YAML::Node mask_node = r.Child("mask");
+  MapReader mask(mask_node, path + ".mask", errors);
+  if (mask_node.IsDefined() && mask_node.IsMap()) {
+    for (const auto& pair : mask_node) {
       std::string field = pair.first.Scalar();
       int kind = 0;
       mask.Enum(field, {"ipv4_prefix_24", "ipv6_prefix_48", "keep_last_4", "year_only"}, &kind);
