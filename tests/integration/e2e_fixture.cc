@@ -396,15 +396,14 @@ Status E2eStack::WriteAgentConfig() const {
     y += "    max_payload_bytes: " + options_.max_payload_bytes + "\n";
   }
   y += "    topics:\n" + options_.topics_yaml;
-  // Every simulated event carries a unique msg_id: the agent's ingest dedup key (SPEC).
-  y += "events:\n  id: {field: /msg_id}\n";
+  y += "events:\n" + options_.events_yaml;
   y += "buffer:\n" + options_.buffer_yaml;
   std::string url = options_.uplink_url.empty()
                         ? "https://localhost:" + std::to_string(collector_port_) + "/v1/batches"
                         : options_.uplink_url;
   y += "uplink:\n  url: " + url + "\n";
   y += "  tls: {ca_file: " + certs_.ca_cert + "}\n";
-  y += "  batch: {linger: 50ms}\n  retry: {initial: 100ms, max: 1s}\n";
+  y += options_.uplink_batch_retry_yaml;
   y += options_.uplink_extra_yaml;
   y += options_.extra_agent_yaml;
   return WriteFile(AgentConfigPath(), y);

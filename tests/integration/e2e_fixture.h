@@ -46,6 +46,12 @@ struct StackOptions {
   // More keys of the `uplink:` section (indented two spaces), e.g. "  max_bytes_per_second:
   // 1000\n".
   std::string uplink_extra_yaml = {};
+  // Body of the `events:` section. Every simulated event carries a unique msg_id: the
+  // agent's ingest dedup key (SPEC).
+  std::string events_yaml = "  id: {field: /msg_id}\n";
+  // uplink.batch and uplink.retry: short, so tests do not wait.
+  std::string uplink_batch_retry_yaml =
+      "  batch: {linger: 50ms}\n  retry: {initial: 100ms, max: 1s}\n";
 };
 
 // One line of tidegate-sim's --log.
