@@ -25,12 +25,12 @@ int CountLines(const std::string& text) {
 YamlTree::Node* YamlTree::Child(Node* parent, std::string_view name) {
   const bool list = name.size() > 2 && name.substr(name.size() - 2) == "[]";
   if (list) name.remove_suffix(2);
-  for (auto& [key, child] : parent->children) {
-    if (key == name) return &child;
+  for (Node& child : parent->children) {
+    if (child.key == name) return &child;
   }
-  parent->children.emplace_back(std::string(name), Node{});
-  parent->children.back().second.list = list;
-  return &parent->children.back().second;
+  parent->children.push_back(
+      Node{.key = std::string(name), .scalar = {}, .list = list, .children = {}});
+  return &parent->children.back();
 }
 
 void YamlTree::Set(std::string_view path, std::string value) {
@@ -48,15 +48,15 @@ void YamlTree::Erase(std::string_view path) {
   std::string_view last = parts.back();
   if (last.size() > 2 && last.substr(last.size() - 2) == "[]") last.remove_suffix(2);
   auto& kids = node->children;
-  kids.erase(
-      std::remove_if(kids.begin(), kids.end(), [&](const auto& kv) { return kv.first == last; }),
-      kids.end());
+  kids.erase(std::remove_if(kids.begin(), kids.end(), [&](const Node& n) { return n.key == last; }),
+             kids.end());
 }
 
 void YamlTree::RenderNode(const Node& node, const std::string& path, int indent, bool first_of_item,
                           std::string* out, std::string_view line_of, int* line) const {
   bool first = first_of_item;
-  for (const auto& [key, child] : node.children) {
+  for (const Node& child : node.children) {
+    const std::string& key = child.key;
     const std::string child_path = path.empty() ? key : path + "." + key;
     std::string pad(static_cast<size_t>(indent), ' ');
     if (first) pad.replace(pad.size() - 2, 2, "- ");

@@ -7,7 +7,6 @@
 
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace tidegate::testing {
@@ -25,9 +24,10 @@ class YamlTree {
 
  private:
   struct Node {
+    std::string key;
     std::string scalar;
     bool list = false;  // a list of one item whose mapping is `children`
-    std::vector<std::pair<std::string, Node>> children;
+    std::vector<Node> children;
   };
   Node* Child(Node* parent, std::string_view name);
   void RenderNode(const Node& node, const std::string& path, int indent, bool first_of_item,
