@@ -18,6 +18,15 @@ RUNS=${FUZZ_RUNS:-30000}
 [[ "$SEED" =~ ^[1-9][0-9]{0,9}$ ]] || fuzz_fail "FUZZ_SEED must be a positive integer, got '$SEED'"
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || fuzz_fail "FUZZ_RUNS must be a positive integer, got '$RUNS'"
 
+# Same seed, same inputs only if nothing else varies: without ASLR (libFuzzer mutates with the
+# operands of traced compares, pointers among them) and without reloading the corpus directory
+# on a timer (-reload=0).
+no_aslr=(setarch "$(uname -m)" -R)
+if ! "${no_aslr[@]}" true 2>/dev/null; then
+  echo "fuzz-smoke: cannot disable ASLR here (setarch -R); runs may differ in coverage" >&2
+  no_aslr=()
+fi
+
 fuzz_list
 fuzz_build
 scratch=$(mktemp -d)
@@ -38,8 +47,8 @@ for name in "${names[@]}"; do
   echo "== fuzz $name: replay $files corpus files, then $RUNS runs from seed $SEED (log: $log)"
   start=$(date +%s)
   status=0
-  "$bin" -seed="$SEED" -runs="$RUNS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$ARTIFACTS/$name-" "$scratch/$name" "$corpus" >"$log" 2>&1 || status=$?
+  "${no_aslr[@]}" "$bin" -seed="$SEED" -runs="$RUNS" -reload=0 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$ARTIFACTS/$name-" "$scratch/$name" "$corpus" >"$log" 2>&1 || status=$?
   grep -E '^(stat::number_of_executed_units|stat::new_units_added|Done )' "$log" || true
   echo "   $name took $(($(date +%s) - start)) s"
   if ((status != 0)); then
