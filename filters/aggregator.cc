@@ -189,6 +189,11 @@ class Aggregator::Spec {
   Window* AdmitWindow(const std::string& key, int64_t start, const Device& device, size_t id_size,
                       int64_t now);
   void OverBudget(size_t windows, bool* over_budget, std::map<std::string, int64_t>* counters);
+  // After a refusal, at most once per kIdleScanMs: frees what holds no pending result.
+  void Reclaim(int64_t now, std::vector<Event>* out, std::vector<StateChange>* state,
+               std::map<std::string, int64_t>* counters);
+  void ReleaseIdleDevices(std::vector<StateChange>* state);
+  void ReleaseEmptyGroups(std::vector<StateChange>* state);
   void ForgetDevice(const std::string& id);
   void AddTo(Window& w, const std::string& device_id, Device& device, int64_t t, int64_t now);
   bool CanClose(const Window& w) const;
@@ -251,6 +256,12 @@ class Aggregator::Spec {
   std::vector<Device*> dirty_devices_, advanced_;
   std::unordered_set<std::string> dirty_groups_;
   int64_t last_idle_scan_ = kNoTime;
+  bool reclaim_wanted_ = false;  // Apply refused a key since the last Reclaim
+  int64_t last_reclaim_ = kNoTime;
+  // Windows ending at or before this may have been released with their group by Reclaim, so
+  // none of them is opened again (refused as over_budget). Checkpointed as the 'h' row.
+  int64_t released_horizon_ = kNoTime;
+  bool horizon_dirty_ = false;
 
   // Per event scratch, reused.
   simdjson::ondemand::parser parser_;
@@ -350,6 +361,7 @@ Window* Aggregator::Spec::AdmitWindow(const std::string& key, int64_t start, con
 void Aggregator::Spec::OverBudget(size_t windows, bool* over_budget,
                                   std::map<std::string, int64_t>* counters) {
   *over_budget = true;
+  reclaim_wanted_ = true;
   for (size_t i = 0; i < windows; ++i) Count(counters, "over_budget", stats_.over_budget);
 }
 
@@ -425,7 +437,9 @@ void Aggregator::Spec::Apply(const Event& e, int64_t now, bool* late_side, bool*
         if (spec_.late_events == LatePolicy::kSideOutput) *late_side = true;
         continue;
       }
-      Window* w = AdmitWindow(key_, start, device, e.device_id.size(), now);
+      Window* w = end <= released_horizon_
+                      ? nullptr
+                      : AdmitWindow(key_, start, device, e.device_id.size(), now);
       if (w != nullptr) AddTo(*w, e.device_id, device, t, now);
       refused += w == nullptr ? 1 : 0;
       captured = captured || w != nullptr;
@@ -618,6 +632,10 @@ void Aggregator::Spec::Settle(int64_t now, std::vector<Event>* out, std::vector<
       Purge(w, state);
     }
   }
+  if (reclaim_wanted_ && (last_reclaim_ == kNoTime || now - last_reclaim_ >= kIdleScanMs)) {
+    last_reclaim_ = now;
+    Reclaim(now, out, state, counters);
+  }
   // Late updates to windows still held.
   for (Window* w : dirty_windows_) {
     if (!w->purged && w->closed && w->pending_update) Emit(*w, /*final=*/true, now, out);
@@ -650,7 +668,74 @@ void Aggregator::Spec::Settle(int64_t now, std::vector<Event>* out, std::vector<
     state->push_back(StateChange{.key = FingerprintKey(), .value = fingerprint_});
     fingerprint_written = true;
   }
+  if (horizon_dirty_) {
+    std::string value;
+    ByteWriter(&value).Put<int64_t>(released_horizon_);
+    state->push_back(StateChange{.key = RowKey('h', ""), .value = std::move(value)});
+    horizon_dirty_ = false;
+  }
   stats_.state_bytes.store(account_.bytes(), std::memory_order_relaxed);
+}
+
+// Frees closed windows (their result is out; only late data could still change them), least
+// recently updated first, until the budget is at most 3/4 used; then the idle devices and the
+// groups these leave without a window. Their later events are then too late, as after
+// allowed_lateness. Open windows are never released: their result would be cut short.
+void Aggregator::Spec::Reclaim(int64_t now, std::vector<Event>* out,
+                               std::vector<StateChange>* state,
+                               std::map<std::string, int64_t>* counters) {
+  reclaim_wanted_ = false;
+  std::vector<Window*> held;
+  for (auto& [key, w] : windows_) {
+    if (w.closed && !w.purged) held.push_back(&w);
+  }
+  std::sort(held.begin(), held.end(), [](const Window* a, const Window* b) {
+    return a->touched_ms != b->touched_ms ? a->touched_ms < b->touched_ms : a->start < b->start;
+  });
+  const StateBudget& budget = account_.budget();
+  for (Window* w : held) {
+    if (budget.used_bytes() <= budget.max_bytes() / 4 * 3) break;
+    if (w->pending_update) Emit(*w, /*final=*/true, now, out);
+    Purge(w, state);
+    Count(counters, "budget_released", stats_.budget_released);
+  }
+  ReleaseIdleDevices(state);
+  ReleaseEmptyGroups(state);
+}
+
+void Aggregator::Spec::ReleaseIdleDevices(std::vector<StateChange>* state) {
+  for (auto it = devices_.begin(); it != devices_.end();) {
+    Device& d = it->second;
+    if (!d.windows.empty() || !d.idle || d.dirty || d.advanced) {
+      ++it;
+      continue;
+    }
+    account_.Release(&d.charged);
+    state->push_back(StateChange{.key = RowKey('d', LenPrefixed(it->first)), .erase = true});
+    stats_.devices.fetch_sub(1, std::memory_order_relaxed);
+    it = devices_.erase(it);
+  }
+}
+
+void Aggregator::Spec::ReleaseEmptyGroups(std::vector<StateChange>* state) {
+  std::unordered_set<std::string_view> in_use;
+  for (const auto& [key, w] : windows_) {
+    if (!w.purged) in_use.insert(w.group);
+  }
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    if (in_use.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    if (it->second.purged_end > released_horizon_) {
+      released_horizon_ = it->second.purged_end;
+      horizon_dirty_ = true;
+    }
+    dirty_groups_.erase(it->first);
+    account_.Release(&it->second.charged);
+    state->push_back(StateChange{.key = RowKey('g', LenPrefixed(it->first)), .erase = true});
+    it = groups_.erase(it);
+  }
 }
 
 std::string Aggregator::Spec::EncodeWindow(const Window& w) const {
@@ -699,6 +784,9 @@ bool Aggregator::Spec::LoadRow(char type, std::string_view rest, std::string_vie
       stats_.devices.fetch_add(1, std::memory_order_relaxed);
     }
     return true;
+  }
+  if (type == 'h') {
+    return rest.empty() && in.Get(&released_horizon_) && in.left() == 0;
   }
   if (type == 'g') {
     std::string_view id;

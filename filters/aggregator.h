@@ -27,11 +27,16 @@
 //   estimated cost fits. Otherwise the event is not aggregated into that window: counted as
 //   over_budget (once per window refused; once per event with tumbling windows), and the raw
 //   event is stored and forwarded unflagged, also with forward_raw: false, so nothing is lost.
-//   Keys already kept are always updated (and a kept window's sketch may still grow, the only
-//   way past the budget); windows close and free their share as usual, and new keys are
-//   admitted again. Nothing is evicted early: each window result stays exact for what it
-//   counted, and a key refused while over budget can open its window later on; that window's
-//   result then lacks the refused events, which landed raw.
+//   Keys already kept are always updated (a kept window's sketch may still grow: the only way
+//   past the budget). After a refusal, at most once a second, closed windows (their final
+//   result is out) are released early, least recently updated first, until 3/4 of the budget
+//   is used (counted as budget_released; a late event for one is then too late, as after
+//   allowed_lateness), then idle devices left without windows and groups left without
+//   windows. From then on no window ending at or before the newest one released is opened
+//   (over_budget; a released horizon, checkpointed), so no window is ever opened twice.
+//   Open windows are never cut short: each result stays exact for what it counted, and a key
+//   refused while over budget can open its window later; that result then lacks the refused
+//   events, which landed raw.
 // - The state is checkpointed as key/value rows (Checkpoint) committed with the events that
 //   changed it; Load restores it, so a restart continues exactly where the commit left off.
 // Not thread-safe: used only by the buffer's writer thread; stats() is readable anywhere.
@@ -69,12 +74,13 @@ struct AggregationStats {
   std::atomic<uint64_t> late_updated{0};
   std::atomic<uint64_t> late_dropped{0};
   std::atomic<uint64_t> late_side_output{0};
-  std::atomic<uint64_t> too_late{0};     // later than allowed_lateness
-  std::atomic<uint64_t> future{0};       // beyond max_future_skew
-  std::atomic<uint64_t> too_old{0};      // before the state horizon
-  std::atomic<uint64_t> evicted{0};      // state dropped after state_ttl
-  std::atomic<uint64_t> over_budget{0};  // windows an event was kept out of by the state budget
-  std::atomic<uint64_t> state_bytes{0};  // estimated memory of windows, devices and groups
+  std::atomic<uint64_t> too_late{0};         // later than allowed_lateness
+  std::atomic<uint64_t> future{0};           // beyond max_future_skew
+  std::atomic<uint64_t> too_old{0};          // before the state horizon
+  std::atomic<uint64_t> evicted{0};          // state dropped after state_ttl
+  std::atomic<uint64_t> over_budget{0};      // windows an event was kept out of by the state budget
+  std::atomic<uint64_t> budget_released{0};  // closed windows released early for the budget
+  std::atomic<uint64_t> state_bytes{0};      // estimated memory of windows, devices and groups
 };
 
 class Aggregator {

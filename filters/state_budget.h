@@ -49,6 +49,7 @@ class StateAccount {
   // The object is gone.
   void Release(uint64_t* charged) { Set(charged, 0); }
   uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+  const StateBudget& budget() const { return *budget_; }
 
  private:
   StateBudget* budget_;
