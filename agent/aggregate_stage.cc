@@ -83,6 +83,9 @@ void AppendAggregationMetrics(const filters::Aggregator& aggregator, std::string
       "Windows an event was not aggregated into because buffer.state_max_bytes was reached "
       "(the raw event is forwarded); persisted across restarts",
       [&](const S& s) { return s.over_budget.load(relaxed); });
+  put("tidegate_aggregate_budget_released_total", "counter",
+      "Closed windows released before allowed_lateness ran out, to free the state budget",
+      [&](const S& s) { return s.budget_released.load(relaxed); });
   const filters::StateBudget& budget = aggregator.budget();
   fmt::format_to(std::back_inserter(*out),
                  "# HELP tidegate_aggregate_state_max_bytes buffer.state_max_bytes, the memory "

@@ -878,9 +878,13 @@ const StateBudget& Aggregator::budget() const { return *budget_; }
 
 void Aggregator::RestoreCounters(const std::map<std::string, int64_t>& persisted) {
   for (auto& spec : specs_) {
-    auto it = persisted.find("aggregate." + spec->name() + ".over_budget");
-    if (it != persisted.end() && it->second > 0) {
-      spec->stats().over_budget.store(static_cast<uint64_t>(it->second), std::memory_order_relaxed);
+    for (const auto& [what, stat] :
+         {std::pair<const char*, std::atomic<uint64_t>*>{"over_budget", &spec->stats().over_budget},
+          {"budget_released", &spec->stats().budget_released}}) {
+      auto it = persisted.find("aggregate." + spec->name() + "." + what);
+      if (it != persisted.end() && it->second > 0) {
+        stat->store(static_cast<uint64_t>(it->second), std::memory_order_relaxed);
+      }
     }
   }
 }

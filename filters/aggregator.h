@@ -98,7 +98,7 @@ class Aggregator {
   // dropped, returned as erase changes in *cleanup and counted in the result.
   size_t Load(const std::vector<std::pair<std::string, std::string>>& rows, int64_t now_ms,
               std::vector<StateChange>* cleanup);
-  // Starts the stats that must survive restarts (over_budget) from the persisted counters
+  // Starts the budget's stats (over_budget, budget_released) from the persisted counters
   // (name aggregate.<name>.<what>, as Process writes them).
   void RestoreCounters(const std::map<std::string, int64_t>& persisted);
 
