@@ -21,7 +21,9 @@ namespace tidegate::filters {
 namespace {
 
 constexpr int64_t kIdleScanMs = 1'000;
-constexpr size_t kNodeBytes = 48;  // a hash node and its allocation overhead
+// A hash node with its allocation header and its share of the bucket array (measured with
+// mallinfo2 against 100,000 per-device windows: the estimate is then within a few percent).
+constexpr size_t kNodeBytes = 72;
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
 constexpr uint8_t kStateVersion = 1;
 
