@@ -179,6 +179,9 @@ class Aggregator::Spec {
   bool fingerprint_matches(std::string_view stored) const { return stored == fingerprint_; }
   std::string FingerprintKey() const { return "s|" + name_prefix_; }
   const std::string& fingerprint() const { return fingerprint_; }
+  // Another aggregation's refusal frees closed windows here too: the budget is shared.
+  bool reclaim_wanted() const { return reclaim_wanted_; }
+  void WantReclaim() { reclaim_wanted_ = true; }
   bool fingerprint_written = false;
 
  private:
@@ -967,6 +970,9 @@ void Aggregator::Process(std::vector<Event>& records, int64_t now_ms,
     } else if (keep_off) {
       e.store = false;
     }
+  }
+  if (std::any_of(specs_.begin(), specs_.end(), [](auto& s) { return s->reclaim_wanted(); })) {
+    for (auto& spec : specs_) spec->WantReclaim();
   }
   for (auto& spec : specs_) spec->Settle(now_ms, &records, state, counters);
 }

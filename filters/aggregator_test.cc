@@ -501,3 +501,29 @@ TEST_CASE("restored counters keep over_budget across a restart", "[aggregate][bu
   h.agg->RestoreCounters({{"aggregate.temp_1m.over_budget", 42}, {"aggregate.other.x", 1}});
   CHECK(h.agg->stats(0).over_budget.load() == 42);
 }
+
+TEST_CASE("one aggregation's refusal releases another's closed windows: the budget is shared",
+          "[aggregate][budget]") {
+  Config config = BudgetConfig(64 << 10);
+  AggregateSpec other = config.aggregates[0];
+  other.name = "other_1m";
+  other.match = "other/+/telemetry";
+  config.aggregates.push_back(other);
+  Harness h(config);
+  auto flood = [&](const std::string& root, int64_t t, int64_t now) {
+    std::vector<Event> group;
+    for (int j = 0; j < 1'000; ++j) {
+      group.push_back(Reading(root + std::to_string(j), t, 20));
+      if (root == "o") group.back().topic = "other/o" + std::to_string(j) + "/telemetry";
+    }
+    h.Commit(group, now);
+  };
+  flood("d", kT0 + 1'000, kT0 + 10'000);  // temp_1m takes the whole budget
+  h.Commit({}, kT0 + 2 * kMinute);        // its windows close and are held
+  CHECK(h.agg->stats(0).held_windows.load() > 0);
+  flood("o", kT0 + 2 * kMinute + 1'000, kT0 + 2 * kMinute + 1'000);
+  CHECK(h.counters["aggregate.other_1m.over_budget"] > 0);
+  CHECK(h.counters["aggregate.temp_1m.budget_released"] > 0);
+  flood("o", kT0 + 2 * kMinute + 2'000, kT0 + 2 * kMinute + 2'000);
+  CHECK(h.agg->stats(1).open_windows.load() > 0);
+}
