@@ -28,10 +28,10 @@
 //   over_budget (once per window refused; once per event with tumbling windows), and the raw
 //   event is stored and forwarded unflagged, also with forward_raw: false, so nothing is lost.
 //   Keys already kept are always updated (a kept window's sketch may still grow: the only way
-//   past the budget). After a refusal, at most once a second, closed windows (their final
-//   result is out) are released early, least recently updated first, until 3/4 of the budget
-//   is used (counted as budget_released; a late event for one is then too late, as after
-//   allowed_lateness), then idle devices left without windows and groups left without
+//   past the budget). After a refusal, at most once a second, closed windows of every
+//   aggregation (their final result is out) are released early, least recently updated
+//   first, until 3/4 of the budget is used (counted as budget_released; a late event for one
+//   is then too late, as after allowed_lateness), then idle devices and groups left without
 //   windows. From then on no window ending at or before the newest one released is opened
 //   (over_budget; a released horizon, checkpointed), so no window is ever opened twice.
 //   Open windows are never cut short: each result stays exact for what it counted, and a key
