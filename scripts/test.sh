@@ -39,6 +39,12 @@ git ls-files '*.h' '*.cc' | xargs clang-format --dry-run --Werror
 step "every *_test.cc is registered with CMake"
 bash scripts/check-tests-registered.sh
 
+step "no test name ctest would split (a ';' makes two entries that run nothing and pass)"
+if git grep -nE 'TEST_CASE\("[^"]*;' -- '*_test.cc'; then
+  echo "a TEST_CASE name holds ';': catch_discover_tests splits it into empty tests" >&2
+  exit 1
+fi
+
 step "only common/clock.cc reads the system clock"
 if git grep -n 'system_clock::now' -- '*.cc' '*.h' | grep -v '^common/clock.cc:' |
   grep -vE '^[^:]+:[0-9]+:[[:space:]]*//'; then
