@@ -59,6 +59,8 @@ constexpr KeyRange kRanges[] = {
     // A kill -9 loses up to this much; 0 commits before the broker's ack returns.
     {"buffer.commit_interval", kDuration, 0, 10 * kSecond},
     {"buffer.state_ttl", kDuration, kMinute, 30 * kDay},
+    // The memory budget of all aggregations' state: below 64 KiB hardly a window fits.
+    {"buffer.state_max_bytes", kSize, 64 * kKiB, 64 * kGiB},
     {"uplink.batch.max_events", kInteger, 1, 100'000},
     // The reference collector refuses bodies over 16 MiB; 8 MiB leaves room for a record
     // past the cap and for incompressible (encrypted) payloads.

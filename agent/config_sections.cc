@@ -212,6 +212,7 @@ void ReadBuffer(MapReader& root, BufferSection* buffer) {
   buffer->sync = static_cast<SyncMode>(sync);
   r.Duration("commit_interval", &buffer->commit_interval);
   r.Duration("state_ttl", &buffer->state_ttl);
+  r.Size("state_max_bytes", &buffer->state_max_bytes);
   r.Finish();
 }
 
