@@ -36,6 +36,7 @@ Event MakeEvent(int priority, int n, size_t payload_bytes = 40, int64_t ingest_m
   e.device_id = "d" + std::to_string(n % 7);
   e.event_time_ms = 1000 + n;
   e.ingest_time_ms = ingest_ms;
+  e.age_ms = ingest_ms;  // FakeClock's age line runs with its wall clock (no steps here)
   e.priority = priority;
   e.payload =
       R"({"n":)" + std::to_string(n) + R"(,"pad":")" + std::string(payload_bytes, 'x') + R"("})";
