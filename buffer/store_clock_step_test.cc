@@ -75,7 +75,7 @@ uint64_t Events(SqliteStore& store) {
 
 }  // namespace
 
-TEST_CASE("a wall-clock step of a year expires no buffered event, a real week does",
+TEST_CASE("a wall-clock step of a year expires no buffered event but a real week does",
           "[buffer][clock][issue-10]") {
   TempDir dir;
   FakeClock clock;
@@ -104,7 +104,7 @@ TEST_CASE("a wall-clock step of a year expires no buffered event, a real week do
   CHECK(store->age_clock().steps() == 1);
 }
 
-TEST_CASE("the age line survives a restart: downtime and a step during it expire nothing",
+TEST_CASE("the age line survives a restart so downtime and a step during it expire nothing",
           "[buffer][clock][issue-10]") {
   TempDir dir;
   FakeClock clock;

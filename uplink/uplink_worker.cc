@@ -158,9 +158,10 @@ bool UplinkWorker::NextBatch(buffer::BatchRange* range,
     return false;
   }
   if (rows->empty()) return false;
-  int64_t now = clock_.NowUnixMs();
+  // Linger on the age line: after a wall-clock step back, ingest times are in the future.
+  const TimeReading now = store_.age_clock().Now();
   bool full = rows->size() >= config_.batch_max_events;
-  if (!full && now - rows->front().event.ingest_time_ms < config_.batch_linger.count()) {
+  if (!full && now.age_ms - rows->front().event.age_ms < config_.batch_linger.count()) {
     return false;  // let a fuller batch gather
   }
   *records = std::move(rows).value();
@@ -168,7 +169,7 @@ bool UplinkWorker::NextBatch(buffer::BatchRange* range,
   range->first_seq = records->front().seq;
   range->last_seq = records->back().seq;
   range->count = static_cast<uint32_t>(records->size());
-  range->created_at_ms = now;
+  range->created_at_ms = now.wall_ms;
   range->batch_id = MakeBatchId(store_.buffer_id(), range->first_seq, range->last_seq);
   if (!RetryStoreOp("recording the batch in flight", [&] { return store_.MarkInflight(*range); })) {
     return false;
