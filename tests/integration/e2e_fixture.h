@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -46,6 +47,11 @@ struct StackOptions {
   // More keys of the `uplink:` section (indented two spaces), e.g. "  max_bytes_per_second:
   // 1000\n".
   std::string uplink_extra_yaml = {};
+  // Environment variables added for the agent process (e.g. FaketimeEnv, to step its clock).
+  std::vector<std::pair<std::string, std::string>> agent_env = {};
+  // Certificates valid from this many days ago (see MakeTestCerts), for an agent whose wall
+  // clock is set back.
+  int cert_backdate_days = 0;
 };
 
 // One line of tidegate-sim's --log.
