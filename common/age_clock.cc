@@ -4,15 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 
 namespace tidegate {
 namespace {
-
-// Two reads of the monotonic clock this far apart mean the thread was preempted between
-// them; the wall reading between them is then retried so it cannot pass for a step.
-constexpr int64_t kMaxReadGapMs = 100;
-constexpr int kReadAttempts = 3;
 
 int64_t MonoMs(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -33,11 +29,8 @@ struct Pair {
 
 Pair ReadBoth(Clock& clock) {
   Pair p{};
-  for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
-    p.mono_ms = MonoMs(clock.Monotonic());
-    p.wall_ms = clock.NowUnixMs();
-    if (MonoMs(clock.Monotonic()) - p.mono_ms <= kMaxReadGapMs) break;
-  }
+  p.mono_ms = MonoMs(clock.Monotonic());
+  p.wall_ms = clock.NowUnixMs();
   return p;
 }
 
@@ -54,12 +47,19 @@ AgeClock::AgeClock(Clock& clock, int64_t start_age_ms, int64_t step_threshold_ms
 }
 
 TimeReading AgeClock::Now() {
-  const Pair p = ReadBoth(clock_);
+  Pair p = ReadBoth(clock_);
   std::lock_guard<std::mutex> lock(mu_);
+  int64_t offset = p.wall_ms - p.mono_ms;
+  int64_t moved = offset - offset_ms_;
+  if (moved > threshold_ms_ || moved < -threshold_ms_) {
+    // Confirmed by a second reading, so a thread preempted between its two clock reads
+    // cannot pass for a step (the common path reads each clock once).
+    p = ReadBoth(clock_);
+    offset = p.wall_ms - p.mono_ms;
+    moved = offset - offset_ms_;
+  }
   const int64_t age = std::max(last_age_ms_, SatAdd(start_age_ms_, p.mono_ms - start_mono_ms_));
   last_age_ms_ = age;
-  const int64_t offset = p.wall_ms - p.mono_ms;
-  const int64_t moved = offset - offset_ms_;
   if (moved > threshold_ms_ || moved < -threshold_ms_) {
     ++steps_;
     before_step_offset_ms_ = offset_ms_;
@@ -67,8 +67,8 @@ TimeReading AgeClock::Now() {
     spdlog::warn(
         "clock: the wall clock stepped {} by {:.3f} s ({:.1f} days); buffered data, dedup keys "
         "and window state age on the monotonic clock and are not affected (step {} since start)",
-        moved > 0 ? "forward" : "back", static_cast<double>(moved) / 1e3,
-        static_cast<double>(moved) / 86'400e3, steps_);
+        moved > 0 ? "forward" : "back", static_cast<double>(std::abs(moved)) / 1e3,
+        static_cast<double>(std::abs(moved)) / 86'400e3, steps_);
   }
   offset_ms_ = offset;  // also follows slow drift (NTP slewing) between readings
   TimeReading r{

@@ -459,7 +459,7 @@ void Aggregator::Spec::IdleScan(int64_t now, std::vector<Event>* out,
       oldest_active = wm;
     }
   }
-  stats_.watermark_lag_ms.store(oldest_active == kNoTime ? 0 : wall_.wall_ms - oldest_active,
+  stats_.watermark_lag_ms.store(oldest_active == kNoTime ? 0 : wall_.wall_high_ms - oldest_active,
                                 std::memory_order_relaxed);
   for (const std::string& id : gone) {
     Device& device = devices_[id];
