@@ -33,6 +33,8 @@ Status RestoreAggregation(filters::Aggregator& aggregator, buffer::SqliteStore& 
   std::vector<filters::StateChange> cleanup;
   size_t dropped = aggregator.Load(rows, store.age_clock().Now().age_ms, &cleanup);
   if (!cleanup.empty()) TG_RETURN_IF_ERROR(store.Append({}, {}, {}, {}, ToStateWrites(cleanup)));
+  TG_ASSIGN_OR_RETURN(buffer::StoreStats stats, store.Stats());
+  aggregator.RestoreCounters(stats.counters);
   for (size_t i = 0; i < aggregator.size(); ++i) {
     const filters::AggregationStats& s = aggregator.stats(i);
     spdlog::info("aggregate {}: restored {} open and {} held windows of {} devices",
@@ -76,6 +78,24 @@ void AppendAggregationMetrics(const filters::Aggregator& aggregator, std::string
       [&](const S& s) { return s.results.load(relaxed); });
   put("tidegate_aggregate_evicted_total", "counter", "Window state evicted after state_ttl",
       [&](const S& s) { return s.evicted.load(relaxed); });
+  put("tidegate_aggregate_over_budget_total", "counter",
+      "Windows an event was not aggregated into because buffer.state_max_bytes was reached "
+      "(the raw event is forwarded); persisted across restarts",
+      [&](const S& s) { return s.over_budget.load(relaxed); });
+  put("tidegate_aggregate_budget_released_total", "counter",
+      "Closed windows released before allowed_lateness ran out, to free the state budget",
+      [&](const S& s) { return s.budget_released.load(relaxed); });
+  const filters::StateBudget& budget = aggregator.budget();
+  fmt::format_to(std::back_inserter(*out),
+                 "# HELP tidegate_aggregate_state_max_bytes buffer.state_max_bytes, the memory "
+                 "budget of all aggregations' state\n"
+                 "# TYPE tidegate_aggregate_state_max_bytes gauge\n"
+                 "tidegate_aggregate_state_max_bytes {}\n"
+                 "# HELP tidegate_aggregate_state_used_bytes Estimated memory of all "
+                 "aggregations' state, counted against the budget\n"
+                 "# TYPE tidegate_aggregate_state_used_bytes gauge\n"
+                 "tidegate_aggregate_state_used_bytes {}\n",
+                 budget.max_bytes(), budget.used_bytes());
   fmt::format_to(std::back_inserter(*out),
                  "# HELP tidegate_late_events_total Events for windows that already closed, or "
                  "outside the aggregation's time range, by outcome\n"

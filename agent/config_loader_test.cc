@@ -91,6 +91,19 @@ TEST_CASE("wrong types, bad durations and bad sizes are errors with lines", "[co
   CHECK(ErrorOf(bad_port).find("test.yaml:7: source.mqtt.port: expected an integer") == 0);
 }
 
+TEST_CASE("buffer.state_max_bytes defaults to 16MiB and must be 64KiB to 64GiB", "[config]") {
+  auto defaults = ParseConfig(kMinimal, "test.yaml");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->buffer.state_max_bytes == 16ull << 20);
+  auto set = ParseConfig(std::string(kMinimal) + "buffer:\n  state_max_bytes: 2MiB\n", "test.yaml");
+  REQUIRE(set.ok());
+  CHECK(set->buffer.state_max_bytes == 2ull << 20);
+  CHECK(ErrorOf(std::string(kMinimal) + "buffer:\n  state_max_bytes: 1KiB\n")
+            .find("test.yaml:15: buffer.state_max_bytes: must be between 64KiB and 64GiB") == 0);
+  CHECK(ErrorOf(std::string(kMinimal) + "buffer:\n  state_max_bytes: 65GiB\n")
+            .find("buffer.state_max_bytes: must be between 64KiB and 64GiB") != std::string::npos);
+}
+
 TEST_CASE("semantic problems are reported together", "[config]") {
   std::string yaml = R"(agent:
   id: "bad id!"

@@ -203,9 +203,14 @@ void ReadBuffer(MapReader& root, BufferSection* buffer) {
   buffer->sync = static_cast<SyncMode>(sync);
   r.Duration("commit_interval", &buffer->commit_interval);
   r.Duration("state_ttl", &buffer->state_ttl);
+  r.Size("state_max_bytes", &buffer->state_max_bytes);
   r.Finish();
   if (buffer->max_bytes < (1u << 20)) {
     root.errors()->Add(r.MarkOf("max_bytes"), "buffer.max_bytes", "must be at least 1MiB");
+  }
+  if (buffer->state_max_bytes < (64u << 10) || buffer->state_max_bytes > (64ull << 30)) {
+    root.errors()->Add(r.MarkOf("state_max_bytes"), "buffer.state_max_bytes",
+                       "must be between 64KiB and 64GiB");
   }
   if (buffer->commit_interval.count() > 10'000) {
     root.errors()->Add(r.MarkOf("commit_interval"), "buffer.commit_interval",

@@ -2,6 +2,7 @@
 // tidegate: the edge ingestion agent's command line. Exit codes: 0 success, 1 runtime
 // failure, 2 bad usage or invalid config. CLI11's exceptions stop here.
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "agent/agent_runner.h"
 #include "agent/config_loader.h"
 #include "agent/keys_command.h"
+#include "agent/state_dir_lock.h"
 #include "buffer/sqlite_store.h"
 #include "common/log.h"
 #include "common/time_format.h"
@@ -48,6 +50,11 @@ int CmdRun(const std::string& path) {
   int code = 0;
   if (!Load(path, &config, &code)) return code;
   (void)tidegate::InitLogging(config.agent.log_level, "tidegate");
+  auto lock = tidegate::agent::StateDirLock::Acquire(config.agent.state_dir);
+  if (!lock.ok()) {
+    spdlog::error("{}", lock.status().message());
+    return 1;
+  }
   return tidegate::agent::RunAgent(config);
 }
 
@@ -126,6 +133,9 @@ int CmdBufferStats(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The buffer holds whatever the privacy rules did not cover, and keys are secrets: what the
+  // agent creates is private whatever the caller's umask (directories 0700, files 0600).
+  umask(077);
   CLI::App app(kDescription, "tidegate");
   app.set_version_flag("--version", std::string("tidegate ") + TIDEGATE_VERSION);
   app.require_subcommand(1);

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent/metrics_server.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wshadow"
 #include <httplib.h>
@@ -24,6 +29,12 @@ Status MetricsServer::Start(const std::string& listen) {
     return InvalidArgument("metrics_listen port is not a number: " + listen);
   }
   server_ = std::make_unique<httplib::Server>();
+  // httplib's default adds SO_REUSEPORT, with which a second agent binds the same port and
+  // scrapes alternate between the two. SO_REUSEADDR alone still allows a quick restart.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(render_(), "text/plain; version=0.0.4");
   });
@@ -35,7 +46,11 @@ Status MetricsServer::Start(const std::string& listen) {
   });
   port_ =
       port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
-  if (port_ <= 0) return Unavailable("cannot listen for metrics on " + listen);
+  if (port_ <= 0) {
+    const int err = errno;
+    return Unavailable("cannot listen for metrics on " + listen + ": " + std::strerror(err) +
+                       (err == EADDRINUSE ? " (another agent or program has it)" : ""));
+  }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return Status::Ok();
 }

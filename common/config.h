@@ -107,6 +107,11 @@ struct BufferSection {
   SyncMode sync = SyncMode::kNormal;  // full: fsync each commit, survives power loss
   Millis commit_interval{50};         // group commit period; 0 = commit before the ack returns
   Millis state_ttl{24 * 3'600'000};   // window state idle longer than this is evicted
+  // Memory budget of all aggregations' per-key state (windows, devices, groups, sketches),
+  // estimated. Past it, events for new keys are not aggregated but forwarded raw and counted
+  // (filters/aggregator.h). Larger keeps more distinct keys aggregated; smaller bounds RSS
+  // tighter against a publisher inventing device ids. 64KiB to 64GiB.
+  uint64_t state_max_bytes = 16ull << 20;
 };
 
 enum class Transport { kHttps, kMqtt };

@@ -40,29 +40,29 @@ Result<WindowResult> DecodeWindowResult(std::string_view bytes) {
   uint8_t final = 0;
   uint32_t n_measures = 0;
   if (!in.Get(&version) || version != kVersion) {
-    return InvalidArgument("window result record: unknown version");
+    return Corruption("window result record: unknown version");
   }
   if (!in.GetString(&r.name) || !in.GetString(&r.group_key) || !in.Get(&r.window_start) ||
       !in.Get(&r.window_end) || !in.Get(&r.revision) || !in.Get(&final) || !in.Get(&n_measures)) {
-    return InvalidArgument("window result record: truncated header");
+    return Corruption("window result record: truncated header");
   }
   r.final = final != 0;
   // Each measure takes at least 8 bytes: a count cannot exceed what is left.
-  if (n_measures > in.left() / 8) return InvalidArgument("window result record: bad count");
+  if (n_measures > in.left() / 8) return Corruption("window result record: bad count");
   r.measures.resize(n_measures);
   for (MeasureResult& m : r.measures) {
     uint32_t n_stats = 0;
     if (!in.GetString(&m.field) || !in.Get(&n_stats) || n_stats > in.left() / 12) {
-      return InvalidArgument("window result record: truncated measure");
+      return Corruption("window result record: truncated measure");
     }
     m.stats.resize(n_stats);
     for (auto& [name, value] : m.stats) {
       if (!in.GetString(&name) || !in.Get(&value)) {
-        return InvalidArgument("window result record: truncated stat");
+        return Corruption("window result record: truncated stat");
       }
     }
   }
-  if (in.left() != 0) return InvalidArgument("window result record: trailing bytes");
+  if (in.left() != 0) return Corruption("window result record: trailing bytes");
   return r;
 }
 

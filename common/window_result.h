@@ -7,7 +7,8 @@
 // Record format (little endian, version 1): u8 version, str name, str group_key,
 // i64 window_start, i64 window_end, u32 revision, u8 final, u32 n_measures, then per measure
 // str field, u32 n_stats, per stat str name + f64 value. str = u32 length + bytes.
-// DecodeWindowResult checks every length against the bytes left before reading.
+// DecodeWindowResult checks every length against the bytes left before reading; a record that
+// does not decode is kCorruption (stored bytes went bad).
 #pragma once
 
 #include <cstdint>

@@ -14,14 +14,16 @@
 #include "common/topic_filter.h"
 #include "common/window_result.h"
 #include "filters/measure_accumulator.h"
+#include "filters/state_budget.h"
 #include "filters/window_assigner.h"
 
 namespace tidegate::filters {
 namespace {
 
 constexpr int64_t kIdleScanMs = 1'000;
-constexpr int64_t kMemoryScanMs = 1'000;  // the state_bytes gauge walks every window (~1 ms)
-constexpr size_t kNodeBytes = 48;         // a hash node and its allocation overhead
+// A hash node with its allocation header and its share of the bucket array (measured with
+// mallinfo2 against 100,000 per-device windows: the estimate is then within a few percent).
+constexpr size_t kNodeBytes = 72;
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
 constexpr uint8_t kStateVersion = 1;
 
@@ -72,8 +74,10 @@ struct Window {
   // released yet), so no per-device row is written for every event.
   std::vector<int64_t> device_max;
   std::vector<MeasureAccumulator> measures;
-  bool dirty = false;   // in dirty_windows_: checkpoint it at the end of this Process
-  bool purged = false;  // released; erased from the map at the end of this Process
+  bool dirty = false;        // in dirty_windows_: checkpoint it at the end of this Process
+  bool purged = false;       // released; erased from the map at the end of this Process
+  uint64_t member_heap = 0;  // StringHeapBytes of the device ids above
+  uint64_t charged = 0;      // its cost in the StateAccount
 };
 
 struct Device {
@@ -86,18 +90,52 @@ struct Device {
   bool dirty = false;            // in dirty_devices_
   bool advanced = false;         // in advanced_: its watermark moved or it went idle
   std::vector<Window*> windows;  // open and held windows it fed
+  uint64_t charged = 0;          // its cost in the StateAccount
 };
 
 struct Group {
   int64_t purged_end = kNoTime;  // windows ending at or before this are gone for good
   int64_t touched_ms = 0;
+  uint64_t charged = 0;  // its cost in the StateAccount
 };
+
+// Estimated memory of each kind of state (tidegate_aggregate_state_bytes and the budget).
+uint64_t WindowBytes(const Window& w) {
+  uint64_t bytes = kNodeBytes + sizeof(std::string) + sizeof(Window) + StringHeapBytes(*w.key) +
+                   StringHeapBytes(w.group) + w.member_heap +
+                   w.devices.capacity() * (sizeof(std::string) + sizeof(int64_t));
+  for (const MeasureAccumulator& m : w.measures) bytes += m.MemoryBytes();
+  return bytes;
+}
+
+uint64_t DeviceBytes(const std::string& id, const Device& d) {
+  return kNodeBytes + sizeof(std::string) + sizeof(Device) + StringHeapBytes(id) +
+         d.windows.capacity() * sizeof(Window*);
+}
+
+uint64_t GroupBytes(const std::string& id) {
+  return kNodeBytes + sizeof(std::string) + sizeof(Group) + StringHeapBytes(id);
+}
+
+// What adding a device of id_size characters to w would cost, with the growth of the vectors
+// that would have to reallocate (doubling); 0 when it already fed w.
+uint64_t MemberBytes(const Window& w, const Device& device, size_t id_size) {
+  const auto& list = device.windows;
+  if (std::find(list.begin(), list.end(), &w) != list.end()) return 0;
+  uint64_t bytes = StringHeapBytes(id_size);
+  if (w.devices.size() == w.devices.capacity()) {
+    bytes += std::max<size_t>(w.devices.size(), 1) * (sizeof(std::string) + sizeof(int64_t));
+  }
+  if (list.size() == list.capacity()) bytes += std::max<size_t>(list.size(), 1) * sizeof(Window*);
+  return bytes;
+}
 
 }  // namespace
 
 class Aggregator::Spec {
  public:
-  Spec(const AggregateSpec& spec, const Config& config)
+  // budget must outlive the spec.
+  Spec(const AggregateSpec& spec, const Config& config, StateBudget* budget)
       : spec_(spec),
         assigner_(spec.window_size.count(), spec.window_slide.count()),
         max_future_skew_ms_(config.events.max_future_skew.count()),
@@ -105,7 +143,8 @@ class Aggregator::Spec {
         ooo_ms_(spec.max_out_of_order.count()),
         lateness_ms_(spec.allowed_lateness.count()),
         idle_ms_(spec.idle_timeout.count()),
-        name_prefix_(LenPrefixed(spec.name)) {
+        name_prefix_(LenPrefixed(spec.name)),
+        account_(budget) {
     for (const auto& [field, kinds] : spec.measures) {
       CompiledMeasure m;
       m.field = field;
@@ -116,6 +155,7 @@ class Aggregator::Spec {
           m.sketch = m.sketch || IsQuantile(s);
         }
       }
+      blank_measures_bytes_ += MeasureAccumulator(m.sketch).MemoryBytes();
       measures_.push_back(std::move(m));
     }
     fingerprint_ = Fingerprint();
@@ -128,8 +168,9 @@ class Aggregator::Spec {
   // The wall clock of this Process; every `now` below is the age line.
   void SetWall(const TimeReading& now) { wall_ = now; }
 
-  // Applies one event; sets *late_side when the raw event should be forwarded as late.
-  void Apply(const Event& e, int64_t now, bool* late_side,
+  // Applies one event; sets *late_side when the raw event should be forwarded as late, and
+  // *over_budget when a window it belongs to could not be kept within the state budget.
+  void Apply(const Event& e, int64_t now, bool* late_side, bool* over_budget,
              std::map<std::string, int64_t>* counters);
   // Closes, emits, purges and evicts what time allows; writes the checkpoint changes.
   void Settle(int64_t now, std::vector<Event>* out, std::vector<StateChange>* state,
@@ -140,12 +181,27 @@ class Aggregator::Spec {
   bool fingerprint_matches(std::string_view stored) const { return stored == fingerprint_; }
   std::string FingerprintKey() const { return "s|" + name_prefix_; }
   const std::string& fingerprint() const { return fingerprint_; }
+  // Another aggregation's refusal frees closed windows here too: the budget is shared.
+  bool reclaim_wanted() const { return reclaim_wanted_; }
+  void WantReclaim() { reclaim_wanted_ = true; }
   bool fingerprint_written = false;
 
  private:
   std::string Fingerprint() const;
   bool Extract(const Event& e);
   Window* Create(const std::string& key, int64_t start, int64_t now);
+  // The state budget's side of Apply (policy in aggregator.h): each returns null, creating
+  // nothing, when the new state would not fit.
+  Device* FindOrAdmitDevice(const std::string& id, bool* inserted);
+  Window* AdmitWindow(const std::string& key, int64_t start, const Device& device, size_t id_size,
+                      int64_t now);
+  void OverBudget(size_t windows, bool* over_budget, std::map<std::string, int64_t>* counters);
+  // After a refusal, at most once per kIdleScanMs: frees what holds no pending result.
+  void Reclaim(int64_t now, std::vector<Event>* out, std::vector<StateChange>* state,
+               std::map<std::string, int64_t>* counters);
+  void ReleaseIdleDevices(std::vector<StateChange>* state);
+  void ReleaseEmptyGroups(std::vector<StateChange>* state);
+  void ForgetDevice(const std::string& id);
   void AddTo(Window& w, const std::string& device_id, Device& device, int64_t t, int64_t now);
   bool CanClose(const Window& w) const;
   bool CanPurge(const Window& w) const;
@@ -194,8 +250,10 @@ class Aggregator::Spec {
   const int64_t max_future_skew_ms_, state_ttl_ms_, ooo_ms_, lateness_ms_, idle_ms_;
   const std::string name_prefix_;
   std::vector<CompiledMeasure> measures_;
+  uint64_t blank_measures_bytes_ = 0;  // MemoryBytes of a new window's accumulators
   std::string fingerprint_;
   AggregationStats stats_;
+  StateAccount account_;
 
   std::unordered_map<std::string, Window> windows_;
   std::unordered_map<std::string, Device> devices_;
@@ -206,7 +264,13 @@ class Aggregator::Spec {
   std::unordered_set<std::string> dirty_groups_;
   int64_t last_idle_scan_ = kNoTime;
   int64_t last_memory_scan_ = kNoTime;
-  TimeReading wall_;  // wall clock readings of this Process (age_ms unused)
+  TimeReading wall_;             // wall clock readings of this Process (age_ms unused)
+  bool reclaim_wanted_ = false;  // Apply refused a key since the last Reclaim
+  int64_t last_reclaim_ = kNoTime;
+  // Windows ending at or before this may have been released with their group by Reclaim, so
+  // none of them is opened again (refused as over_budget). Checkpointed as the 'h' row.
+  int64_t released_horizon_ = kNoTime;
+  bool horizon_dirty_ = false;
 
   // Per event scratch, reused.
   simdjson::ondemand::parser parser_;
@@ -274,6 +338,49 @@ bool Aggregator::Spec::Extract(const Event& e) {
   return parsed;
 }
 
+Device* Aggregator::Spec::FindOrAdmitDevice(const std::string& id, bool* inserted) {
+  auto it = devices_.find(id);
+  *inserted = it == devices_.end();
+  if (!*inserted) return &it->second;
+  const uint64_t cost = kNodeBytes + sizeof(std::string) + sizeof(Device) + StringHeapBytes(id);
+  if (!account_.Admits(cost)) return nullptr;
+  it = devices_.try_emplace(id).first;
+  it->second.id = &it->first;
+  account_.Set(&it->second.charged, DeviceBytes(it->first, it->second));
+  stats_.devices.fetch_add(1, std::memory_order_relaxed);
+  return &it->second;
+}
+
+Window* Aggregator::Spec::AdmitWindow(const std::string& key, int64_t start, const Device& device,
+                                      size_t id_size, int64_t now) {
+  auto group = groups_.find(group_);
+  uint64_t cost = kNodeBytes + sizeof(std::string) + sizeof(Window) + StringHeapBytes(key.size()) +
+                  StringHeapBytes(group_.size()) + blank_measures_bytes_ +
+                  MemberBytes(Window{}, device, id_size);
+  if (group == groups_.end()) cost += GroupBytes(group_);
+  if (!account_.Admits(cost)) return nullptr;
+  if (group == groups_.end()) {
+    group = groups_.try_emplace(group_).first;
+    account_.Set(&group->second.charged, GroupBytes(group->first));
+  }
+  group->second.touched_ms = now;  // idle groups are forgotten after state_ttl
+  return Create(key, start, now);
+}
+
+void Aggregator::Spec::OverBudget(size_t windows, bool* over_budget,
+                                  std::map<std::string, int64_t>* counters) {
+  *over_budget = true;
+  reclaim_wanted_ = true;
+  for (size_t i = 0; i < windows; ++i) Count(counters, "over_budget", stats_.over_budget);
+}
+
+void Aggregator::Spec::ForgetDevice(const std::string& id) {
+  auto it = devices_.find(id);
+  account_.Release(&it->second.charged);
+  devices_.erase(it);
+  stats_.devices.fetch_sub(1, std::memory_order_relaxed);
+}
+
 Window* Aggregator::Spec::Create(const std::string& key, int64_t start, int64_t now) {
   auto it = windows_.try_emplace(key).first;
   Window& w = it->second;
@@ -283,6 +390,7 @@ Window* Aggregator::Spec::Create(const std::string& key, int64_t start, int64_t 
   w.end = start + assigner_.size();
   w.touched_ms = now;
   for (const CompiledMeasure& m : measures_) w.measures.emplace_back(m.sketch);
+  account_.Set(&w.charged, WindowBytes(w));
   stats_.open_windows.fetch_add(1, std::memory_order_relaxed);
   return &w;
 }
@@ -296,16 +404,19 @@ void Aggregator::Spec::AddTo(Window& w, const std::string& device_id, Device& de
   if (it == w.devices.end()) {
     w.devices.push_back(device_id);
     w.device_max.push_back(t);
+    w.member_heap += StringHeapBytes(w.devices.back());
     device.windows.push_back(&w);
+    account_.Set(&device.charged, DeviceBytes(*device.id, device));
   } else {
     int64_t& max = w.device_max[static_cast<size_t>(it - w.devices.begin())];
     max = std::max(max, t);
   }
+  account_.Set(&w.charged, WindowBytes(w));
   w.touched_ms = now;
   MarkDirty(w);
 }
 
-void Aggregator::Spec::Apply(const Event& e, int64_t now, bool* late_side,
+void Aggregator::Spec::Apply(const Event& e, int64_t now, bool* late_side, bool* over_budget,
                              std::map<std::string, int64_t>* counters) {
   const int64_t t = e.event_time_ms;
   if (t > SatAdd(wall_.wall_high_ms, max_future_skew_ms_)) {
@@ -315,35 +426,43 @@ void Aggregator::Spec::Apply(const Event& e, int64_t now, bool* late_side,
     return Count(counters, "too_old", stats_.too_old);
   }
   Extract(e);
-  auto [dit, inserted] = devices_.try_emplace(e.device_id);
-  Device& device = dit->second;
-  if (inserted) {
-    device.id = &dit->first;
-    stats_.devices.fetch_add(1, std::memory_order_relaxed);
-  }
+  assigner_.Assign(t, &starts_);
+  bool inserted = false;
+  Device* found = FindOrAdmitDevice(e.device_id, &inserted);
+  if (found == nullptr) return OverBudget(starts_.size(), over_budget, counters);
+  Device& device = *found;
   device.last_seen_ms = now;
   device.idle = false;
   bool captured = false;  // t went into a window, whose checkpoint then records it
+  size_t refused = 0;     // windows t belongs to that did not fit the state budget
   const int64_t wm = Watermark(device);
-  Group* group = nullptr;  // looked up only when a window is missing
-  assigner_.Assign(t, &starts_);
   for (int64_t start : starts_) {
     const int64_t end = start + assigner_.size();
     WindowKey(group_, start, &key_);
     auto it = windows_.find(key_);
     if (it == windows_.end()) {
-      if (group == nullptr) group = &groups_[group_];
-      if (end <= group->purged_end || (wm != kNoTime && SatAdd(end, lateness_ms_) <= wm)) {
+      auto group = groups_.find(group_);
+      const int64_t purged_end = group == groups_.end() ? kNoTime : group->second.purged_end;
+      if (end <= purged_end || (wm != kNoTime && SatAdd(end, lateness_ms_) <= wm)) {
         Count(counters, "too_late", stats_.too_late);
         if (spec_.late_events == LatePolicy::kSideOutput) *late_side = true;
         continue;
       }
-      AddTo(*Create(key_, start, now), e.device_id, device, t, now);
-      group->touched_ms = now;  // idle groups are forgotten after state_ttl
-      captured = true;
+      Window* w = end <= released_horizon_
+                      ? nullptr
+                      : AdmitWindow(key_, start, device, e.device_id.size(), now);
+      if (w != nullptr) AddTo(*w, e.device_id, device, t, now);
+      refused += w == nullptr ? 1 : 0;
+      captured = captured || w != nullptr;
       continue;
     }
     Window& w = it->second;
+    const bool joins = !w.closed || spec_.late_events == LatePolicy::kUpdate;
+    const uint64_t more = joins ? MemberBytes(w, device, e.device_id.size()) : 0;
+    if (more > 0 && !account_.Admits(more)) {
+      ++refused;
+      continue;
+    }
     if (!w.closed) {
       AddTo(w, e.device_id, device, t, now);
       captured = true;
@@ -365,6 +484,9 @@ void Aggregator::Spec::Apply(const Event& e, int64_t now, bool* late_side,
         break;
     }
   }
+  if (refused > 0) OverBudget(refused, over_budget, counters);
+  // A device admitted only for windows that were all refused keeps nothing.
+  if (inserted && refused > 0 && device.windows.empty()) return ForgetDevice(e.device_id);
   if (t > device.max_event_time) {
     device.max_event_time = t;
     MarkAdvanced(device);
@@ -434,6 +556,7 @@ void Aggregator::Spec::Purge(Window* w, std::vector<StateChange>* state) {
     dirty_groups_.insert(w->group);
   }
   (w->closed ? stats_.held_windows : stats_.open_windows).fetch_sub(1, std::memory_order_relaxed);
+  account_.Release(&w->charged);
   state->push_back(StateChange{.key = RowKey('w', *w->key), .erase = true});
   w->purged = true;
   purged_.push_back(w);  // erased once nothing this Process points at it any more
@@ -472,6 +595,7 @@ void Aggregator::Spec::IdleScan(int64_t now, std::vector<Event>* out,
       Count(counters, "evicted", stats_.evicted);
       Purge(w, state);
     }
+    account_.Release(&device.charged);
     devices_.erase(id);
     state->push_back(StateChange{.key = RowKey('d', LenPrefixed(id)), .erase = true});
     stats_.devices.fetch_sub(1, std::memory_order_relaxed);
@@ -480,6 +604,7 @@ void Aggregator::Spec::IdleScan(int64_t now, std::vector<Event>* out,
     for (auto it = groups_.begin(); it != groups_.end();) {
       if (now - it->second.touched_ms >= state_ttl_ms_) {
         dirty_groups_.erase(it->first);
+        account_.Release(&it->second.charged);
         state->push_back(StateChange{.key = RowKey('g', LenPrefixed(it->first)), .erase = true});
         it = groups_.erase(it);
       } else {
@@ -487,22 +612,6 @@ void Aggregator::Spec::IdleScan(int64_t now, std::vector<Event>* out,
       }
     }
   }
-  if (last_memory_scan_ != kNoTime && now - last_memory_scan_ < kMemoryScanMs) return;
-  last_memory_scan_ = now;
-  // Heap strings count only beyond the small-string buffer they live in otherwise.
-  auto heap = [](const std::string& text) { return text.capacity() > 15 ? text.capacity() : 0; };
-  uint64_t bytes = 0;
-  for (const auto& [key, w] : windows_) {
-    bytes += kNodeBytes + sizeof(key) + sizeof(Window) + heap(key) + heap(w.group);
-    bytes += w.devices.capacity() * sizeof(std::string) + w.device_max.capacity() * 8;
-    for (const auto& d : w.devices) bytes += heap(d);
-    for (const auto& m : w.measures) bytes += m.MemoryBytes();
-  }
-  for (const auto& [id, d] : devices_) {
-    bytes += kNodeBytes + sizeof(id) + sizeof(Device) + heap(id) + d.windows.capacity() * 8;
-  }
-  for (const auto& [id, g] : groups_) bytes += kNodeBytes + sizeof(id) + sizeof(Group) + heap(id);
-  stats_.state_bytes.store(bytes, std::memory_order_relaxed);
 }
 
 void Aggregator::Spec::Settle(int64_t now, std::vector<Event>* out, std::vector<StateChange>* state,
@@ -535,6 +644,10 @@ void Aggregator::Spec::Settle(int64_t now, std::vector<Event>* out, std::vector<
       Purge(w, state);
     }
   }
+  if (reclaim_wanted_ && (last_reclaim_ == kNoTime || now - last_reclaim_ >= kIdleScanMs)) {
+    last_reclaim_ = now;
+    Reclaim(now, out, state, counters);
+  }
   // Late updates to windows still held.
   for (Window* w : dirty_windows_) {
     if (!w->purged && w->closed && w->pending_update) Emit(*w, /*final=*/true, now, out);
@@ -566,6 +679,74 @@ void Aggregator::Spec::Settle(int64_t now, std::vector<Event>* out, std::vector<
   if (!fingerprint_written) {
     state->push_back(StateChange{.key = FingerprintKey(), .value = fingerprint_});
     fingerprint_written = true;
+  }
+  if (horizon_dirty_) {
+    std::string value;
+    ByteWriter(&value).Put<int64_t>(released_horizon_);
+    state->push_back(StateChange{.key = RowKey('h', ""), .value = std::move(value)});
+    horizon_dirty_ = false;
+  }
+  stats_.state_bytes.store(account_.bytes(), std::memory_order_relaxed);
+}
+
+// Frees closed windows (their result is out; only late data could still change them), least
+// recently updated first, until the budget is at most 3/4 used; then the idle devices and the
+// groups these leave without a window. Their later events are then too late, as after
+// allowed_lateness. Open windows are never released: their result would be cut short.
+void Aggregator::Spec::Reclaim(int64_t now, std::vector<Event>* out,
+                               std::vector<StateChange>* state,
+                               std::map<std::string, int64_t>* counters) {
+  reclaim_wanted_ = false;
+  std::vector<Window*> held;
+  for (auto& [key, w] : windows_) {
+    if (w.closed && !w.purged) held.push_back(&w);
+  }
+  std::sort(held.begin(), held.end(), [](const Window* a, const Window* b) {
+    return a->touched_ms != b->touched_ms ? a->touched_ms < b->touched_ms : a->start < b->start;
+  });
+  const StateBudget& budget = account_.budget();
+  for (Window* w : held) {
+    if (budget.used_bytes() <= budget.max_bytes() / 4 * 3) break;
+    if (w->pending_update) Emit(*w, /*final=*/true, now, out);
+    Purge(w, state);
+    Count(counters, "budget_released", stats_.budget_released);
+  }
+  ReleaseIdleDevices(state);
+  ReleaseEmptyGroups(state);
+}
+
+void Aggregator::Spec::ReleaseIdleDevices(std::vector<StateChange>* state) {
+  for (auto it = devices_.begin(); it != devices_.end();) {
+    Device& d = it->second;
+    if (!d.windows.empty() || !d.idle || d.dirty || d.advanced) {
+      ++it;
+      continue;
+    }
+    account_.Release(&d.charged);
+    state->push_back(StateChange{.key = RowKey('d', LenPrefixed(it->first)), .erase = true});
+    stats_.devices.fetch_sub(1, std::memory_order_relaxed);
+    it = devices_.erase(it);
+  }
+}
+
+void Aggregator::Spec::ReleaseEmptyGroups(std::vector<StateChange>* state) {
+  std::unordered_set<std::string_view> in_use;
+  for (const auto& [key, w] : windows_) {
+    if (!w.purged) in_use.insert(w.group);
+  }
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    if (in_use.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    if (it->second.purged_end > released_horizon_) {
+      released_horizon_ = it->second.purged_end;
+      horizon_dirty_ = true;
+    }
+    dirty_groups_.erase(it->first);
+    account_.Release(&it->second.charged);
+    state->push_back(StateChange{.key = RowKey('g', LenPrefixed(it->first)), .erase = true});
+    it = groups_.erase(it);
   }
 }
 
@@ -615,6 +796,9 @@ bool Aggregator::Spec::LoadRow(char type, std::string_view rest, std::string_vie
       stats_.devices.fetch_add(1, std::memory_order_relaxed);
     }
     return true;
+  }
+  if (type == 'h') {
+    return rest.empty() && in.Get(&released_horizon_) && in.left() == 0;
   }
   if (type == 'g') {
     std::string_view id;
@@ -677,12 +861,22 @@ void Aggregator::Spec::FinishLoad(int64_t now) {
     }
     groups_.try_emplace(w.group, Group{.purged_end = kNoTime, .touched_ms = now});
   }
+  // Restored state is charged as it is, also past the budget (a smaller budget than the last
+  // run's): new keys are then refused until it drains.
+  for (auto& [key, w] : windows_) {
+    for (const std::string& id : w.devices) w.member_heap += StringHeapBytes(id);
+    account_.Set(&w.charged, WindowBytes(w));
+  }
+  for (auto& [id, d] : devices_) account_.Set(&d.charged, DeviceBytes(id, d));
+  for (auto& [id, g] : groups_) account_.Set(&g.charged, GroupBytes(id));
+  stats_.state_bytes.store(account_.bytes(), std::memory_order_relaxed);
   fingerprint_written = true;
 }
 
-Aggregator::Aggregator(const Config& config) {
+Aggregator::Aggregator(const Config& config)
+    : budget_(std::make_unique<StateBudget>(config.buffer.state_max_bytes)) {
   for (const AggregateSpec& spec : config.aggregates) {
-    specs_.push_back(std::make_unique<Spec>(spec, config));
+    specs_.push_back(std::make_unique<Spec>(spec, config, budget_.get()));
   }
 }
 
@@ -692,6 +886,20 @@ bool Aggregator::empty() const { return specs_.empty(); }
 size_t Aggregator::size() const { return specs_.size(); }
 const std::string& Aggregator::name(size_t i) const { return specs_[i]->name(); }
 const AggregationStats& Aggregator::stats(size_t i) const { return specs_[i]->stats(); }
+const StateBudget& Aggregator::budget() const { return *budget_; }
+
+void Aggregator::RestoreCounters(const std::map<std::string, int64_t>& persisted) {
+  for (auto& spec : specs_) {
+    for (const auto& [what, stat] :
+         {std::pair<const char*, std::atomic<uint64_t>*>{"over_budget", &spec->stats().over_budget},
+          {"budget_released", &spec->stats().budget_released}}) {
+      auto it = persisted.find("aggregate." + spec->name() + "." + what);
+      if (it != persisted.end() && it->second > 0) {
+        stat->store(static_cast<uint64_t>(it->second), std::memory_order_relaxed);
+      }
+    }
+  }
+}
 
 size_t Aggregator::Load(const std::vector<std::pair<std::string, std::string>>& rows,
                         int64_t now_ms, std::vector<StateChange>* cleanup) {
@@ -757,17 +965,23 @@ void Aggregator::Process(std::vector<Event>& records, const TimeReading& now,
     if (e.kind != RecordKind::kEvent) continue;
     bool keep_off = false;
     bool late_side = false;
+    bool over_budget = false;
     for (auto& spec : specs_) {
       if (!spec->Matches(e.topic)) continue;
       keep_off = keep_off || !spec->forward_raw();
-      spec->Apply(e, now_ms, &late_side, counters);
+      spec->Apply(e, now_ms, &late_side, &over_budget, counters);
     }
     if (late_side) {
       e.flags |= kEventFlagLate;
       e.store = true;
+    } else if (over_budget) {
+      e.store = true;  // not (fully) aggregated: the raw event carries what the windows lack
     } else if (keep_off) {
       e.store = false;
     }
+  }
+  if (std::any_of(specs_.begin(), specs_.end(), [](auto& s) { return s->reclaim_wanted(); })) {
+    for (auto& spec : specs_) spec->WantReclaim();
   }
   for (auto& spec : specs_) spec->Settle(now_ms, &records, state, counters);
 }

@@ -24,6 +24,22 @@
 // - State idle for buffer.state_ttl is evicted, counted; an open window evicted that way is
 //   emitted first with final = false. Idle time (state_ttl, idle_timeout) is measured on the
 //   AgeClock's age line, which a wall-clock step does not move.
+// - Memory: all aggregations share one budget, buffer.state_max_bytes (StateBudget), for their
+//   per-key state (windows with their measures and sketches, devices, groups). State for a new
+//   key (a new device, a new window, a device joining a window) is created only if its
+//   estimated cost fits. Otherwise the event is not aggregated into that window: counted as
+//   over_budget (once per window refused; once per event with tumbling windows), and the raw
+//   event is stored and forwarded unflagged, also with forward_raw: false, so nothing is lost.
+//   Keys already kept are always updated (a kept window's sketch may still grow: the only way
+//   past the budget). After a refusal, at most once a second, closed windows of every
+//   aggregation (their final result is out) are released early, least recently updated
+//   first, until 3/4 of the budget is used (counted as budget_released; a late event for one
+//   is then too late, as after allowed_lateness), then idle devices and groups left without
+//   windows. From then on no window ending at or before the newest one released is opened
+//   (over_budget; a released horizon, checkpointed), so no window is ever opened twice.
+//   Open windows are never cut short: each result stays exact for what it counted, and a key
+//   refused while over budget can open its window later; that result then lacks the refused
+//   events, which landed raw.
 // - The state is checkpointed as key/value rows (Checkpoint) committed with the events that
 //   changed it; Load restores it, so a restart continues exactly where the commit left off.
 // Not thread-safe: used only by the buffer's writer thread; stats() is readable anywhere.
@@ -40,6 +56,7 @@
 #include "common/age_clock.h"
 #include "common/config.h"
 #include "common/event.h"
+#include "filters/state_budget.h"
 
 namespace tidegate::filters {
 
@@ -61,11 +78,13 @@ struct AggregationStats {
   std::atomic<uint64_t> late_updated{0};
   std::atomic<uint64_t> late_dropped{0};
   std::atomic<uint64_t> late_side_output{0};
-  std::atomic<uint64_t> too_late{0};     // later than allowed_lateness
-  std::atomic<uint64_t> future{0};       // beyond max_future_skew
-  std::atomic<uint64_t> too_old{0};      // before the state horizon
-  std::atomic<uint64_t> evicted{0};      // state dropped after state_ttl
-  std::atomic<uint64_t> state_bytes{0};  // estimated memory of open and held windows
+  std::atomic<uint64_t> too_late{0};         // later than allowed_lateness
+  std::atomic<uint64_t> future{0};           // beyond max_future_skew
+  std::atomic<uint64_t> too_old{0};          // before the state horizon
+  std::atomic<uint64_t> evicted{0};          // state dropped after state_ttl
+  std::atomic<uint64_t> over_budget{0};      // windows an event was kept out of by the state budget
+  std::atomic<uint64_t> budget_released{0};  // closed windows released early for the budget
+  std::atomic<uint64_t> state_bytes{0};      // estimated memory of windows, devices and groups
 };
 
 class Aggregator {
@@ -84,6 +103,9 @@ class Aggregator {
   // dropped, returned as erase changes in *cleanup and counted in the result.
   size_t Load(const std::vector<std::pair<std::string, std::string>>& rows, int64_t now_ms,
               std::vector<StateChange>* cleanup);
+  // Starts the budget's stats (over_budget, budget_released) from the persisted counters
+  // (name aggregate.<name>.<what>, as Process writes them).
+  void RestoreCounters(const std::map<std::string, int64_t>& persisted);
 
   // Runs every record through the aggregations its topic matches, in order: may set the
   // late flag, clear Event::store (forward_raw: false) and append window results. Then closes
@@ -104,9 +126,11 @@ class Aggregator {
   size_t size() const;  // number of aggregations
   const std::string& name(size_t i) const;
   const AggregationStats& stats(size_t i) const;
+  const StateBudget& budget() const;
 
  private:
   class Spec;
+  std::unique_ptr<StateBudget> budget_;  // before specs_: their accounts return to it
   std::vector<std::unique_ptr<Spec>> specs_;
 };
 

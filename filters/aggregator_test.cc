@@ -394,3 +394,136 @@ TEST_CASE("checkpoint rows of a reconfigured aggregation are discarded", "[aggre
   CHECK(cleanup.size() == rows.size());
   CHECK(agg.stats(0).open_windows.load() == 0);
 }
+
+namespace {
+
+constexpr uint64_t kBudgetSlack = 1024;  // one admitted window's first sketch and sum buckets
+
+Config BudgetConfig(uint64_t budget) {
+  Config config = MakeConfig();
+  config.aggregates[0].forward_raw = false;  // so the raw events stored are the refused ones
+  config.buffer.state_max_bytes = budget;
+  return config;
+}
+
+// Sums "count" over results, keeping the highest revision of each window.
+double CountedInWindows(const std::map<std::pair<std::string, int64_t>, WindowResult>& latest) {
+  double sum = 0;
+  for (const auto& [key, r] : latest) sum += Stat(r, "count");
+  return sum;
+}
+
+}  // namespace
+
+TEST_CASE("a stream of new device ids keeps aggregation state within state_max_bytes",
+          "[aggregate][budget][issue-10]") {
+  constexpr uint64_t kBudget = 256 << 10;
+  constexpr int kDevices = 20'000;
+  Harness h(BudgetConfig(kBudget));
+  std::map<std::pair<std::string, int64_t>, WindowResult> latest;
+  const int64_t now = kT0 + 10'000;
+  h.Commit({Reading("early", kT0 + 500, 10)}, now);
+  size_t stored = 0;
+  uint64_t peak = 0;
+  for (int i = 0; i < kDevices; i += 100) {
+    std::vector<Event> group;
+    for (int j = i; j < i + 100; ++j)
+      group.push_back(Reading("d" + std::to_string(j), kT0 + 1'000, 20));
+    group.push_back(Reading("early", kT0 + 2'000, 30));  // a kept key is always updated
+    for (const WindowResult& r : h.Commit(group, now)) latest[{r.group_key, r.window_start}] = r;
+    for (const Event& e : h.stored) stored += e.store ? 1 : 0;
+    peak = std::max(peak, h.agg->budget().used_bytes());
+    REQUIRE(h.agg->budget().used_bytes() <= kBudget + kBudgetSlack);
+    CHECK(h.agg->stats(0).state_bytes.load() == h.agg->budget().used_bytes());
+  }
+  INFO("peak state " << peak << " bytes of a " << kBudget << " budget");
+  CHECK(peak >= kBudget * 9 / 10);  // it fills up, then refuses
+  const auto over_budget = static_cast<size_t>(h.counters["aggregate.temp_1m.over_budget"]);
+  const auto open = static_cast<size_t>(h.agg->stats(0).open_windows.load());
+  CHECK(over_budget > kDevices / 2);
+  CHECK(open + over_budget == kDevices + 1);  // every new device: one window or refused
+  CHECK(stored == over_budget);               // each refused event is stored raw
+  CHECK(h.agg->stats(0).over_budget.load() == over_budget);
+  // Every device goes idle: the windows close; counted events plus refused ones are all events.
+  for (const WindowResult& r : h.Commit({}, now + 5 * kMinute)) {
+    latest[{r.group_key, r.window_start}] = r;
+  }
+  CHECK(latest.size() == open);
+  CHECK(Stat(latest.at({"early", kT0}), "count") == 1 + kDevices / 100);
+  CHECK(CountedInWindows(latest) + static_cast<double>(over_budget) ==
+        kDevices + 1 + kDevices / 100);
+}
+
+TEST_CASE("closed windows are released for new keys, and their late events stay out",
+          "[aggregate][budget][issue-10]") {
+  constexpr uint64_t kBudget = 64 << 10;
+  Harness h(BudgetConfig(kBudget));
+  std::map<std::pair<std::string, int64_t>, WindowResult> latest;
+  auto commit = [&](std::vector<Event> records, int64_t now) {
+    for (const WindowResult& r : h.Commit(std::move(records), now)) {
+      CHECK(latest.count({r.group_key, r.window_start}) == 0);  // no window opens twice
+      latest[{r.group_key, r.window_start}] = r;
+    }
+  };
+  auto flood = [&](const std::string& prefix, int64_t t, int64_t now) {
+    std::vector<Event> group;
+    for (int j = 0; j < 1'000; ++j) group.push_back(Reading(prefix + std::to_string(j), t, 20));
+    commit(group, now);
+  };
+  flood("a", kT0 + 1'000, kT0 + 10'000);
+  const int64_t refused_first = h.counters["aggregate.temp_1m.over_budget"];
+  CHECK(refused_first > 0);
+  commit({}, kT0 + 2 * kMinute);  // every device idle: its window closes and is held
+  CHECK(h.agg->stats(0).held_windows.load() > 0);
+  CHECK(h.agg->stats(0).open_windows.load() == 0);
+  // New keys do not fit next to the held windows: refused, which asks for a reclaim.
+  flood("b", kT0 + 2 * kMinute + 1'000, kT0 + 2 * kMinute + 1'000);
+  CHECK(h.counters["aggregate.temp_1m.budget_released"] > 0);
+  CHECK(h.agg->budget().used_bytes() <= kBudget / 4 * 3);
+  const int64_t refused_before = h.counters["aggregate.temp_1m.over_budget"];
+  flood("c", kT0 + 2 * kMinute + 2'000, kT0 + 2 * kMinute + 2'000);
+  CHECK(h.agg->stats(0).open_windows.load() > 0);  // new keys are aggregated again
+  CHECK(h.counters["aggregate.temp_1m.over_budget"] - refused_before < 1'000);
+  // A late reading of a released window opens nothing; after a restart too.
+  const int64_t counted =
+      h.counters["aggregate.temp_1m.over_budget"] + h.counters["aggregate.temp_1m.too_late"];
+  commit({Reading("a0", kT0 + 3'000, 99)}, kT0 + 2 * kMinute + 3'000);
+  h.Restart(kT0 + 2 * kMinute + 4'000);
+  commit({Reading("a1", kT0 + 3'000, 99)}, kT0 + 2 * kMinute + 4'000);
+  CHECK(h.counters["aggregate.temp_1m.over_budget"] + h.counters["aggregate.temp_1m.too_late"] ==
+        counted + 2);
+  commit({}, kT0 + 10 * kMinute);
+  CHECK(h.agg->budget().used_bytes() <= kBudget + kBudgetSlack);
+}
+
+TEST_CASE("restored counters keep over_budget across a restart", "[aggregate][budget]") {
+  Harness h(BudgetConfig(64 << 10));
+  h.agg->RestoreCounters({{"aggregate.temp_1m.over_budget", 42}, {"aggregate.other.x", 1}});
+  CHECK(h.agg->stats(0).over_budget.load() == 42);
+}
+
+TEST_CASE("one aggregation's refusal releases another's closed windows: the budget is shared",
+          "[aggregate][budget]") {
+  Config config = BudgetConfig(64 << 10);
+  AggregateSpec other = config.aggregates[0];
+  other.name = "other_1m";
+  other.match = "other/+/telemetry";
+  config.aggregates.push_back(other);
+  Harness h(config);
+  auto flood = [&](const std::string& root, int64_t t, int64_t now) {
+    std::vector<Event> group;
+    for (int j = 0; j < 1'000; ++j) {
+      group.push_back(Reading(root + std::to_string(j), t, 20));
+      if (root == "o") group.back().topic = "other/o" + std::to_string(j) + "/telemetry";
+    }
+    h.Commit(group, now);
+  };
+  flood("d", kT0 + 1'000, kT0 + 10'000);  // temp_1m takes the whole budget
+  h.Commit({}, kT0 + 2 * kMinute);        // its windows close and are held
+  CHECK(h.agg->stats(0).held_windows.load() > 0);
+  flood("o", kT0 + 2 * kMinute + 1'000, kT0 + 2 * kMinute + 1'000);
+  CHECK(h.counters["aggregate.other_1m.over_budget"] > 0);
+  CHECK(h.counters["aggregate.temp_1m.budget_released"] > 0);
+  flood("o", kT0 + 2 * kMinute + 2'000, kT0 + 2 * kMinute + 2'000);
+  CHECK(h.agg->stats(1).open_windows.load() > 0);
+}

@@ -68,7 +68,7 @@ TEST_CASE("drop removes fields and array elements, nested or not", "[filters][pr
   CHECK(f->counters().dropped == 4);
 }
 
-TEST_CASE("tokenize uses canonical text; null stays null", "[filters][privacy]") {
+TEST_CASE("tokenize uses canonical text, and null stays null", "[filters][privacy]") {
   Fixture fx;
   auto f =
       fx.Make({Rule("#", &PrivacyRule::tokenize, {"/email", "/n", "/f", "/b", "/z", "/list/0"})});

@@ -14,7 +14,10 @@ namespace {
 // range), so the documented bound holds for computed values, not only in exact arithmetic.
 constexpr double kAccuracyMargin = 1e-6;
 constexpr uint8_t kFlagCollapsed = 1;
-constexpr uint64_t kMaxCount = std::numeric_limits<uint64_t>::max();
+// Counts stay exact in a double (2^53), so the rank arithmetic in Quantile is exact and its
+// conversion back to an integer cannot overflow. A window never sees 9e15 values; a decoded
+// checkpoint claiming more is corrupt.
+constexpr uint64_t kMaxCount = QuantileSketch::kMaxCount;
 
 void PutVarint(uint64_t v, std::string* out) {
   while (v >= 0x80) {
@@ -117,7 +120,7 @@ uint64_t& QuantileSketch::Store::At(int64_t index) {
 }
 
 bool QuantileSketch::Add(double v) {
-  if (!std::isfinite(v)) return false;
+  if (!std::isfinite(v) || count_ >= kMaxCount) return false;
   const double magnitude = std::fabs(v);
   if (magnitude < kMinIndexableValue) {
     ++zero_count_;
@@ -133,8 +136,10 @@ bool QuantileSketch::Add(double v) {
 
 std::optional<double> QuantileSketch::Quantile(double q) const {
   if (count_ == 0 || !(q >= 0 && q <= 1)) return std::nullopt;
-  auto rank = static_cast<uint64_t>(std::floor(q * static_cast<double>(count_ - 1)));
-  rank = std::min(rank, count_ - 1);  // (count_ - 1) may round up in double past 2^53
+  // Exact: count_ <= kMaxCount = 2^53, so count_ - 1 is a double and the product is at most it.
+  static_assert(kMaxCount <= (uint64_t{1} << std::numeric_limits<double>::digits));
+  const double last = static_cast<double>(count_ - 1);
+  uint64_t rank = static_cast<uint64_t>(std::min(std::floor(q * last), last));
   for (size_t k = negative_.counts.size(); k-- > 0;) {
     if (rank < negative_.counts[k]) return -ValueOf(negative_.lowest() + static_cast<int64_t>(k));
     rank -= negative_.counts[k];
@@ -255,6 +260,7 @@ Result<QuantileSketch> QuantileSketch::Decode(std::string_view bytes) {
   if (!GetVarint(&in, &sketch.zero_count_)) {
     return Corruption("quantile sketch: truncated or malformed zero count");
   }
+  if (sketch.zero_count_ > kMaxCount) return Corruption("quantile sketch: counts overflow");
   uint64_t total = sketch.zero_count_;
   const int64_t min_index = sketch.IndexOf(kMinIndexableValue);
   const int64_t max_index = sketch.IndexOf(std::numeric_limits<double>::max());

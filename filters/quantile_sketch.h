@@ -30,6 +30,9 @@ class QuantileSketch {
   static constexpr double kMinIndexableValue = std::numeric_limits<double>::min();
   // The most buckets a store holds; past it the lowest-magnitude buckets collapse (below).
   static constexpr size_t kMaxBuckets = 2048;
+  // The most values a sketch counts (2^53, exact in a double). Add refuses more, Merge and
+  // Decode report a total above it.
+  static constexpr uint64_t kMaxCount = uint64_t{1} << 53;
   // The first byte of every encoding (see Encode).
   static constexpr uint8_t kEncodingVersion = 1;
 
@@ -37,7 +40,8 @@ class QuantileSketch {
   // a release build clamps a value outside the range into it).
   explicit QuantileSketch(double relative_accuracy = kRelativeAccuracy);
 
-  // Counts v. Returns false, counting nothing, when v is NaN or infinite.
+  // Counts v. Returns false, counting nothing, when v is NaN or infinite or the sketch already
+  // holds kMaxCount values.
   bool Add(double v);
 
   // The value at lower rank q. Let x(0) <= ... <= x(n-1) be the n values added (also through
@@ -55,7 +59,7 @@ class QuantileSketch {
 
   // Adds other's values to this sketch, as if each had been passed to Add. On error
   // (kInvalidArgument: other has a different relative accuracy; kResourceExhausted: the
-  // total count would overflow uint64_t) this sketch is unchanged.
+  // total count would pass kMaxCount) this sketch is unchanged.
   Status Merge(const QuantileSketch& other);
 
   // Number of values counted.
@@ -78,7 +82,7 @@ class QuantileSketch {
   std::string Encode() const;
   // Parses an encoding made by Encode. Untrusted bytes: any malformed, truncated or
   // overlong input, an unknown version, an accuracy out of range, a bucket index no finite
-  // double maps to, or counts that overflow uint64_t give kCorruption. Never allocates more
+  // double maps to, or counts that add up past kMaxCount give kCorruption. Never allocates more
   // than kMaxBuckets counts per store, nor more than the input could describe.
   static Result<QuantileSketch> Decode(std::string_view bytes);
 

@@ -289,6 +289,39 @@ TEST_CASE("decoding rejects hostile headers and counts", "[sketch]") {
   }
 }
 
+TEST_CASE("a decoded count near 2^64 is refused, not cast past uint64 in Quantile",
+          "[sketch][issue-9]") {
+  // Found by the quantile_sketch fuzzer (fuzz/corpus/quantile_sketch/crash-rank-float-cast-
+  // overflow): two buckets whose counts add up to about 2^64 made Quantile convert a double
+  // past the range of uint64_t (UBSan float-cast-overflow).
+  const std::string found =
+      "\x01\x00\x7b\x14\x00\x00\xe1\x80\x84\x3f\x00\xce\x01\x01\x11"
+      "\x04\x01\x97\xff\xff\xff\xff\xff\xff\xff\xff\x01"s;
+  auto decoded = QuantileSketch::Decode(found);
+  REQUIRE_FALSE(decoded.ok());
+  CHECK(decoded.status().code() == StatusCode::kCorruption);
+
+  const std::string valid = SketchOf({1, 2}).Encode();
+  const size_t stores = 11;  // version, flags, 8 accuracy bytes, zero count
+  auto zero_count_of = [&](std::string_view varint) {
+    return std::string(valid, 0, stores - 1) + std::string(varint) + std::string(valid, stores);
+  };
+  SECTION("a zero count of 2^53 + 1 alone") {
+    CHECK_FALSE(QuantileSketch::Decode(zero_count_of("\x81\x80\x80\x80\x80\x80\x80\x10"s)).ok());
+  }
+  SECTION("a zero count of 2^53 - 2 plus the two values is exactly the maximum") {
+    auto at_max = QuantileSketch::Decode(zero_count_of("\xfe\xff\xff\xff\xff\xff\xff\x0f"s));
+    REQUIRE(at_max.ok());
+    CHECK(at_max->count() == QuantileSketch::kMaxCount);
+    for (double q : kQs) CHECK(at_max->Quantile(q).has_value());
+    CHECK(*at_max->Quantile(1) == Approx(2).epsilon(kA));
+    QuantileSketch full = *at_max;
+    CHECK_FALSE(full.Add(5));  // refused past kMaxCount, nothing counted
+    CHECK(full.count() == QuantileSketch::kMaxCount);
+    CHECK(full.Merge(SketchOf({1})).code() == StatusCode::kResourceExhausted);
+  }
+}
+
 TEST_CASE("collapsing low buckets keeps the count exact and high quantiles in bound", "[sketch]") {
   for (uint64_t seed : Seeds()) {
     INFO("seed=" << seed);

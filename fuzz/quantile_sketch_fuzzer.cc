@@ -10,19 +10,11 @@
 #include <string_view>
 
 #include "filters/quantile_sketch.h"
+#include "fuzz/fuzz_check.h"
 
 namespace {
 
 using tidegate::filters::QuantileSketch;
-
-// Checks hold in every build type (assert is compiled out under NDEBUG).
-#define TG_FUZZ_CHECK(cond)                                                         \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 void CheckAccepted(const QuantileSketch& sketch, std::string_view bytes) {
   TG_FUZZ_CHECK(sketch.Encode() == bytes);

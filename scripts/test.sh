@@ -1,26 +1,49 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Runs every check CI runs: the build with -Werror, clang-format, the "every *_test.cc is
-# registered" check, the whole ctest suite (unit, integration with a real broker, collector
-# and TLS, fuzz-corpus replays), each libFuzzer target for a bounded time, then the same
-# suite built with ASan+UBSan.
-# Environment: BUILD_DIR (build), SAN_BUILD_DIR (build-asan), TIDEGATE_SKIP_SANITIZERS=1 and
-# TIDEGATE_SKIP_FUZZ=1 to skip the sanitizer and fuzzing passes locally, FUZZ_SECONDS (10).
+# Runs every check CI runs, each step timed: clang-format, the "every *_test.cc is registered"
+# and system-clock checks, the build with -Werror (TIDEGATE_WERROR), the whole ctest suite
+# (unit, integration with a real broker, collector and TLS, fuzz-corpus replays), a Release
+# build without tests as a packager builds it, clang-tidy, every libFuzzer target over its
+# corpus and a fixed number of runs from a fixed seed, then the same suite built with
+# ASan+UBSan. Deterministic: no step draws a fresh random seed, so a commit gets one verdict.
+# Environment: BUILD_DIR (build), RELEASE_BUILD_DIR (build-release), SAN_BUILD_DIR
+# (build-asan); TIDEGATE_SKIP_SANITIZERS=1, TIDEGATE_SKIP_FUZZ=1, TIDEGATE_SKIP_RELEASE=1 and
+# TIDEGATE_SKIP_TIDY=1 skip those passes locally; FUZZ_SEED and FUZZ_RUNS (scripts/fuzz-smoke.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+RELEASE_BUILD_DIR=${RELEASE_BUILD_DIR:-$ROOT/build-release}
 SAN_BUILD_DIR=${SAN_BUILD_DIR:-$ROOT/build-asan}
 JOBS=$(nproc)
 cd "$ROOT"
 
-step() { printf '\n== %s\n' "$*"; }
+step_name=""
+step_start=$SECONDS
+timings=()
+step() {
+  end_step
+  step_name=$*
+  step_start=$SECONDS
+  printf '\n== %s\n' "$step_name"
+}
+end_step() {
+  [[ -n "$step_name" ]] && timings+=("$(printf '%5d s  %s' $((SECONDS - step_start)) "$step_name")")
+  step_name=""
+}
+skipped() { [[ "${!1:-0}" == 1 ]]; }
 
 step "clang-format (dry run) on every tracked .h/.cc"
 git ls-files '*.h' '*.cc' | xargs clang-format --dry-run --Werror
 
 step "every *_test.cc is registered with CMake"
 bash scripts/check-tests-registered.sh
+
+step "no test name ctest would split (a ';' makes two entries that run nothing and pass)"
+if git grep -nE 'TEST_CASE\("[^"]*;' -- '*_test.cc'; then
+  echo "a TEST_CASE name holds ';': catch_discover_tests splits it into empty tests" >&2
+  exit 1
+fi
 
 step "only common/clock.cc reads the system clock"
 if git grep -n 'system_clock::now' -- '*.cc' '*.h' | grep -v '^common/clock.cc:' |
@@ -29,26 +52,43 @@ if git grep -n 'system_clock::now' -- '*.cc' '*.h' | grep -v '^common/clock.cc:'
   exit 1
 fi
 
-step "build ($BUILD_DIR)"
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+step "build RelWithDebInfo with tests, -Werror ($BUILD_DIR)"
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDEGATE_WERROR=ON >/dev/null
 cmake --build "$BUILD_DIR" -j"$JOBS"
 
 step "ctest ($BUILD_DIR)"
 (cd "$BUILD_DIR" && ctest -j"$JOBS" --output-on-failure --timeout 300)
 
-if [ "${TIDEGATE_SKIP_FUZZ:-0}" != 1 ]; then
-  step "fuzzers: ${FUZZ_SECONDS:-10}s each under libFuzzer (clang, ASan+UBSan)"
-  FUZZ_SECONDS=${FUZZ_SECONDS:-10} bash scripts/fuzz-smoke.sh
+if ! skipped TIDEGATE_SKIP_RELEASE; then
+  step "build Release without tests, as a packager does, -Werror ($RELEASE_BUILD_DIR)"
+  cmake -S . -B "$RELEASE_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DTIDEGATE_BUILD_TESTS=OFF \
+    -DTIDEGATE_WERROR=ON >/dev/null
+  cmake --build "$RELEASE_BUILD_DIR" -j"$JOBS"
 fi
 
-if [ "${TIDEGATE_SKIP_SANITIZERS:-0}" != 1 ]; then
+if ! skipped TIDEGATE_SKIP_TIDY && [[ -f scripts/clang-tidy.sh ]]; then
+  step "clang-tidy on every translation unit"
+  BUILD_DIR="$BUILD_DIR" bash scripts/clang-tidy.sh
+fi
+
+if ! skipped TIDEGATE_SKIP_FUZZ; then
+  step "fuzzers: whole corpus, then fixed runs from a fixed seed (libFuzzer, ASan+UBSan)"
+  bash scripts/fuzz-smoke.sh
+fi
+
+if ! skipped TIDEGATE_SKIP_SANITIZERS; then
   step "build with ASan+UBSan ($SAN_BUILD_DIR)"
   cmake -S . -B "$SAN_BUILD_DIR" -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
-    -DTIDEGATE_SANITIZE=address,undefined >/dev/null
+    -DTIDEGATE_SANITIZE=address,undefined -DTIDEGATE_WERROR=ON >/dev/null
   cmake --build "$SAN_BUILD_DIR" -j"$JOBS"
   step "ctest under ASan+UBSan ($SAN_BUILD_DIR)"
   (cd "$SAN_BUILD_DIR" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest -j"$JOBS" --output-on-failure --timeout 600)
 fi
+end_step
+
+printf '\n== step timings\n'
+printf '%s\n' "${timings[@]}"
+printf '%5d s  total\n' "$SECONDS"

@@ -160,7 +160,7 @@ TEST_CASE("two kill -9 restarts mid-stream give the same landed window results",
   RunAggregation(/*seed=*/7, /*kills=*/2);
 }
 
-TEST_CASE("forward_raw false keeps raw events home; side_output forwards the too-late ones",
+TEST_CASE("forward_raw false keeps raw events home, side_output forwards the too-late ones",
           "[integration][aggregate]") {
   E2eStack stack("aggregate-side-output");
   stack.mutable_options().extra_agent_yaml = R"(aggregate:

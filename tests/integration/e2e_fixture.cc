@@ -305,8 +305,10 @@ std::optional<double> MetricValue(std::string_view page, std::string_view series
 }
 
 uint64_t TestSeed() {
-  uint64_t seed = Catch::rngSeed() != 0 ? Catch::rngSeed() : RandomSeed() % 1'000'000'000;
-  std::fprintf(stderr, "e2e: random seed %llu (repeat with --rng-seed %llu)\n",
+  // Fixed unless --rng-seed names one (`--rng-seed time` explores): one commit, one verdict.
+  constexpr uint64_t kDefaultSeed = 20261205;
+  const uint64_t seed = Catch::rngSeed() != 0 ? Catch::rngSeed() : kDefaultSeed;
+  std::fprintf(stderr, "e2e: seed %llu (repeat with --rng-seed %llu)\n",
                static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
   return seed;
 }

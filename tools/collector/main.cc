@@ -2,6 +2,7 @@
 // tidegate-collector's command line (CLI11). This file is the adapter that turns CLI11's
 // and the standard library's exceptions into exit codes; nothing below it throws on purpose.
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <exception>
@@ -183,6 +184,9 @@ int Main(int argc, char** argv) {
 }  // namespace tidegate::collector
 
 int main(int argc, char** argv) {
+  // What the collector writes (landing.db with decrypted fields, raw archives) is private
+  // whatever the caller's umask: directories 0700, files 0600.
+  umask(077);
   try {
     return tidegate::collector::Main(argc, argv);
   } catch (const std::exception& e) {

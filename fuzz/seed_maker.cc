@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+// fuzz_seed_maker CORPUS_DIR: writes seed inputs made by the real encoders into
+// CORPUS_DIR/<fuzzer>/seed-*, so the fuzzers start from well-formed records (a window-result
+// record, aggregation checkpoint rows, zstd and plain batches, a sealed value) and mutate from
+// there. Run it again after a format change and commit what it wrote. Deterministic except for
+// the sealed value's random nonce.
+#include <sodium.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/byte_codec.h"
+#include "common/window_result.h"
+#include "filters/aggregator.h"
+#include "fuzz/agg_checkpoint_config.h"
+#include "schema/sealed_value.h"
+#include "uplink/batch_encoder.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using tidegate::Event;
+using tidegate::RecordKind;
+
+bool Write(const fs::path& dir, const std::string& name, const std::string& bytes) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) std::fprintf(stderr, "seed_maker: cannot write %s\n", (dir / name).c_str());
+  return static_cast<bool>(out);
+}
+
+// Runs the checkpoint config over two devices; returns the checkpoint rows it leaves and the
+// window results it emitted.
+std::map<std::string, std::string> RunAggregation(std::vector<Event>* results) {
+  static const tidegate::Config config = tidegate::fuzz::CheckpointConfig();
+  tidegate::filters::Aggregator aggregator(config);
+  std::map<std::string, std::string> state;
+  std::map<std::string, int64_t> counters;
+  for (int step = 0; step < 6; ++step) {
+    std::vector<Event> records = {
+        tidegate::fuzz::CheckpointEvent("dev-1", step * 25'000, 20.5 + step),
+        tidegate::fuzz::CheckpointEvent("dev-2", step * 25'000 - 70'000, -3.25 * step)};
+    std::vector<tidegate::filters::StateChange> changes;
+    aggregator.Process(records, tidegate::fuzz::kCheckpointNowMs + step * 25'000, &changes,
+                       &counters);
+    for (const auto& c : changes) {
+      if (c.erase) state.erase(c.key);
+      if (!c.erase) state[c.key] = c.value;
+    }
+    for (Event& e : records) {
+      if (e.kind == RecordKind::kWindowResult) results->push_back(std::move(e));
+    }
+  }
+  return state;
+}
+
+std::vector<tidegate::buffer::BufferedRecord> BatchRecords(const std::vector<Event>& windows) {
+  std::vector<tidegate::buffer::BufferedRecord> records;
+  uint64_t seq = 100;
+  for (int i = 0; i < 6; ++i) {
+    auto& r = records.emplace_back();
+    r.seq = seq++;
+    r.event = tidegate::fuzz::CheckpointEvent("dev-" + std::to_string(i % 3), i * 1000, i);
+    r.event.flags = static_cast<uint32_t>(i % 2);
+  }
+  for (const Event& w : windows) records.push_back({.seq = seq++, .event = w});
+  return records;
+}
+
+bool WriteBatches(const fs::path& corpus, const std::vector<Event>& windows) {
+  const auto records = BatchRecords(windows);
+  const tidegate::buffer::BatchRange range{
+      .batch_id = tidegate::uplink::MakeBatchId("seed", records.front().seq, records.back().seq),
+      .priority = 5,
+      .first_seq = records.front().seq,
+      .last_seq = records.back().seq,
+      .count = static_cast<uint32_t>(records.size()),
+      .created_at_ms = tidegate::fuzz::kCheckpointNowMs};
+  tidegate::uplink::BatchEncoder encoder("gw-seed", 3);
+  auto encoded = encoder.Encode(range, records, {{.epoch = 1, .sealed = std::string(80, 's')}});
+  if (!encoded.ok()) return false;
+  // The first byte picks the fuzzer's path: even = zstd body, odd = plain FlatBuffer.
+  return Write(corpus / "batch", "seed-zstd", std::string(1, '\0') + encoded->body) &&
+         Write(corpus / "batch", "seed-flatbuffer",
+               std::string(1, '\1') + std::string(encoder.last_flatbuffer()));
+}
+
+bool WriteSealedValue(const fs::path& corpus) {
+  tidegate::schema::DataKey key;
+  key.fill(9);  // not the fuzzer's key: a well-formed value it must still refuse
+  std::string sealed;
+  tidegate::schema::AppendSealedValue(3, key, R"("alice@example.com")", &sealed);
+  return Write(corpus / "sealed_value", "seed-value", sealed);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: fuzz_seed_maker CORPUS_DIR (e.g. fuzz/corpus)\n");
+    return 2;
+  }
+  if (sodium_init() < 0) return 1;
+  const fs::path corpus = argv[1];
+  std::vector<Event> windows;
+  const auto state = RunAggregation(&windows);
+  std::string rows;
+  tidegate::ByteWriter writer(&rows);
+  for (const auto& [key, value] : state) {
+    writer.PutString(key);
+    writer.PutString(value);
+  }
+  bool ok = !windows.empty() && Write(corpus / "agg_checkpoint", "seed-rows", rows);
+  for (size_t i = 0; i < windows.size() && i < 2; ++i) {
+    ok = ok && Write(corpus / "window_result", "seed-" + std::to_string(i), windows[i].payload);
+  }
+  ok = ok && WriteBatches(corpus, windows) && WriteSealedValue(corpus);
+  std::printf("seed_maker: %s (%zu checkpoint rows, %zu window results)\n",
+              ok ? "wrote seeds" : "FAILED", state.size(), windows.size());
+  return ok ? 0 : 1;
+}

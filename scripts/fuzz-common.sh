@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: Apache-2.0
+# Sourced by fuzz-smoke.sh and fuzz-explore.sh: configures and builds every libFuzzer target
+# with clang (ASan+UBSan, our libraries coverage-instrumented with -fsanitize=fuzzer-no-link)
+# in FUZZ_BUILD_DIR, and lists the fuzzers to run in the array `names` (every
+# fuzz/<name>_fuzzer.cc, or those named in FUZZ_ONLY). Sets ROOT, BUILD_DIR, ARTIFACTS.
+# Environment: FUZZ_BUILD_DIR (build-fuzz), FUZZ_ARTIFACTS (FUZZ_BUILD_DIR/artifacts),
+# FUZZ_CC / FUZZ_CXX (clang-14 / clang++-14), FUZZ_ONLY (space-separated names).
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
+ARTIFACTS=${FUZZ_ARTIFACTS:-$BUILD_DIR/artifacts}
+CC_BIN=${FUZZ_CC:-clang-14}
+CXX_BIN=${FUZZ_CXX:-clang++-14}
+
+fuzz_fail() {
+  echo "$(basename "$0"): $*" >&2
+  exit 2
+}
+
+fuzz_list() {
+  names=()
+  if [[ -n "${FUZZ_ONLY:-}" ]]; then
+    read -r -a names <<<"$FUZZ_ONLY"
+  else
+    local src
+    for src in "$ROOT"/fuzz/*_fuzzer.cc; do
+      [[ -e "$src" ]] && names+=("$(basename "$src" _fuzzer.cc)")
+    done
+  fi
+  ((${#names[@]} > 0)) || fuzz_fail "no fuzz/*_fuzzer.cc found"
+}
+
+fuzz_build() {
+  local tool
+  for tool in "$CC_BIN" "$CXX_BIN" cmake; do
+    command -v "$tool" >/dev/null || fuzz_fail "$tool not found"
+  done
+  echo "== configure $BUILD_DIR (clang, libFuzzer, ASan+UBSan)"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER="$CC_BIN" -DCMAKE_CXX_COMPILER="$CXX_BIN" \
+    -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link \
+    -DTIDEGATE_SANITIZE=address,undefined -DTIDEGATE_BUILD_FUZZERS=ON \
+    -DTIDEGATE_BUILD_TESTS=OFF >/dev/null
+  echo "== build the fuzzers"
+  cmake --build "$BUILD_DIR" --target fuzzers -j"$(nproc)"
+  mkdir -p "$ARTIFACTS"
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+}
