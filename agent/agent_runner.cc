@@ -121,8 +121,7 @@ int RunAgent(const Config& config) {
   filters::Aggregator aggregator(config);
   AggregateStage aggregate_stage(aggregator);
   // Also when no aggregation is configured any more: its old checkpoint rows are erased.
-  if (Status restored = RestoreAggregation(aggregator, **store, clock.NowUnixMs());
-      !restored.ok()) {
+  if (Status restored = RestoreAggregation(aggregator, **store); !restored.ok()) {
     spdlog::error("cannot restore the aggregation checkpoint: {}", restored.ToString());
     return 1;
   }
@@ -134,8 +133,8 @@ int RunAgent(const Config& config) {
                                    });
   uplink::UplinkWorker uplink(**store, **transport, config.uplink, config.agent.id, clock,
                               RandomSeed());
-  IngestPipeline pipeline(config, committer, clock, privacy->get());
-  if (auto keys = (*store)->LoadDedupKeys(clock.NowUnixMs()); keys.ok()) {
+  IngestPipeline pipeline(config, committer, (*store)->age_clock(), privacy->get());
+  if (auto keys = (*store)->LoadDedupKeys((*store)->age_clock().Now().age_ms); keys.ok()) {
     pipeline.LoadDedupKeys(*keys);
   } else {
     spdlog::error("cannot load dedup keys, the dedup window starts empty: {}",

@@ -20,19 +20,18 @@ std::vector<buffer::StateWrite> ToStateWrites(std::vector<filters::StateChange>&
 
 }  // namespace
 
-void AggregateStage::Process(std::vector<Event>& records, int64_t now_ms,
+void AggregateStage::Process(std::vector<Event>& records, const TimeReading& now,
                              buffer::CommitExtras& extras) {
-  aggregator_.Process(records, now_ms, &changes_, &extras.counters);
+  aggregator_.Process(records, now, &changes_, &extras.counters);
   std::vector<buffer::StateWrite> writes = ToStateWrites(changes_);
   extras.state.insert(extras.state.end(), std::make_move_iterator(writes.begin()),
                       std::make_move_iterator(writes.end()));
 }
 
-Status RestoreAggregation(filters::Aggregator& aggregator, buffer::SqliteStore& store,
-                          int64_t now_ms) {
+Status RestoreAggregation(filters::Aggregator& aggregator, buffer::SqliteStore& store) {
   TG_ASSIGN_OR_RETURN(auto rows, store.LoadState());
   std::vector<filters::StateChange> cleanup;
-  size_t dropped = aggregator.Load(rows, now_ms, &cleanup);
+  size_t dropped = aggregator.Load(rows, store.age_clock().Now().age_ms, &cleanup);
   if (!cleanup.empty()) TG_RETURN_IF_ERROR(store.Append({}, {}, {}, {}, ToStateWrites(cleanup)));
   TG_ASSIGN_OR_RETURN(buffer::StoreStats stats, store.Stats());
   aggregator.RestoreCounters(stats.counters);

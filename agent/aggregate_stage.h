@@ -19,7 +19,8 @@ class AggregateStage : public buffer::CommitStage {
   // aggregator must outlive the stage.
   explicit AggregateStage(filters::Aggregator& aggregator) : aggregator_(aggregator) {}
 
-  void Process(std::vector<Event>& records, int64_t now_ms, buffer::CommitExtras& extras) override;
+  void Process(std::vector<Event>& records, const TimeReading& now,
+               buffer::CommitExtras& extras) override;
 
  private:
   filters::Aggregator& aggregator_;
@@ -28,8 +29,7 @@ class AggregateStage : public buffer::CommitStage {
 
 // Restores the aggregator's checkpoint from the store (before the writer starts) and erases
 // rows that no longer fit the configuration. Logs what it did.
-Status RestoreAggregation(filters::Aggregator& aggregator, buffer::SqliteStore& store,
-                          int64_t now_ms);
+Status RestoreAggregation(filters::Aggregator& aggregator, buffer::SqliteStore& store);
 
 // Prometheus lines for every aggregation: open groups, watermark lag, late events by outcome.
 void AppendAggregationMetrics(const filters::Aggregator& aggregator, std::string* out);

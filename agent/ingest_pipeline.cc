@@ -20,7 +20,7 @@ std::string PrintableTopic(std::string_view topic) {
 }  // namespace
 
 IngestPipeline::IngestPipeline(const Config& config, buffer::GroupCommitter& committer,
-                               Clock& clock, filters::PrivacyFilter* privacy)
+                               AgeClock& clock, filters::PrivacyFilter* privacy)
     : config_(config),
       committer_(committer),
       clock_(clock),
@@ -42,17 +42,17 @@ void IngestPipeline::DeadLetter(std::string_view topic, filters::DropReason reas
   std::string printable = PrintableTopic(topic);
   spdlog::debug("ingest: dead letter topic={} reason={} size={}", printable,
                 filters::DropReasonName(reason), size);
-  committer_.AddDeadLetter(buffer::DeadLetter{.time_ms = clock_.NowUnixMs(),
+  committer_.AddDeadLetter(buffer::DeadLetter{.time_ms = clock_.clock().NowUnixMs(),
                                               .topic = std::move(printable),
                                               .reason = filters::DropReasonName(reason),
                                               .size = size});
 }
 
-bool IngestPipeline::IsDuplicate(std::string_view topic, std::string_view payload, int64_t now_ms) {
+bool IngestPipeline::IsDuplicate(std::string_view topic, std::string_view payload, int64_t age_ms) {
   event_.dedup_key = 0;
   if (!dedup_.enabled()) return false;
   uint64_t key = filters::DedupKey(event_.device_id, parser_.last_id(), topic, payload);
-  bool seen = dedup_.SeenBefore(key, now_ms, &event_.dedup_expires_ms);
+  bool seen = dedup_.SeenBefore(key, age_ms, &event_.dedup_expires_ms);
   metrics_.dedup_evicted.store(dedup_.evicted(), std::memory_order_relaxed);
   if (seen) {
     metrics_.duplicates.fetch_add(1, std::memory_order_relaxed);
@@ -65,13 +65,16 @@ bool IngestPipeline::IsDuplicate(std::string_view topic, std::string_view payloa
 
 void IngestPipeline::OnMessage(std::string_view topic, std::string_view payload) {
   metrics_.received.fetch_add(1, std::memory_order_relaxed);
-  int64_t now = clock_.NowUnixMs();
-  filters::DropReason reason = parser_.Parse(topic, payload, now, &event_);
+  // ingest_time is the wall clock (it jumps with a step); the age stamp and the dedup window
+  // are on the age line.
+  const TimeReading now = clock_.Now();
+  filters::DropReason reason = parser_.Parse(topic, payload, now.wall_ms, &event_);
   if (reason != filters::DropReason::kNone) {
     DeadLetter(topic, reason, payload.size());
     return;
   }
-  if (IsDuplicate(topic, payload, now)) return;
+  event_.age_ms = now.age_ms;
+  if (IsDuplicate(topic, payload, now.age_ms)) return;
   event_.key_epoch = 0;
   if (privacy_) {
     filters::PrivacyResult result = privacy_->Apply(topic, event_.payload, &filtered_);
@@ -90,7 +93,7 @@ void IngestPipeline::OnMessage(std::string_view topic, std::string_view payload)
     }
   }
   event_.priority = PriorityOf(topic);
-  auto start = clock_.Monotonic();
+  auto start = clock_.clock().Monotonic();
   Event staged = event_;  // the committer takes ownership; event_ keeps its buffers
   if (!committer_.Add(std::move(staged))) {
     // Only possible if the committer stopped before the MQTT source, a shutdown-order bug:
@@ -100,7 +103,8 @@ void IngestPipeline::OnMessage(std::string_view topic, std::string_view payload)
   }
   metrics_.blocked_ns.fetch_add(
       static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.Monotonic() - start).count()),
+          std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.clock().Monotonic() - start)
+              .count()),
       std::memory_order_relaxed);
   metrics_.ingested.fetch_add(1, std::memory_order_relaxed);
 }

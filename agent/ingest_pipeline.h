@@ -9,6 +9,7 @@
 
 #include "agent/ingest_metrics.h"
 #include "buffer/group_committer.h"
+#include "common/age_clock.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "filters/dedup_index.h"
@@ -19,9 +20,9 @@ namespace tidegate::agent {
 
 class IngestPipeline {
  public:
-  // config, committer, clock and privacy (null when no rules are configured) must outlive
-  // this object.
-  IngestPipeline(const Config& config, buffer::GroupCommitter& committer, Clock& clock,
+  // config, committer, clock (the buffer's, SqliteStore::age_clock) and privacy (null when
+  // no rules are configured) must outlive this object.
+  IngestPipeline(const Config& config, buffer::GroupCommitter& committer, AgeClock& clock,
                  filters::PrivacyFilter* privacy);
 
   // Handles one message. May block while the buffer applies backpressure.
@@ -34,12 +35,13 @@ class IngestPipeline {
  private:
   int PriorityOf(std::string_view topic) const;
   void DeadLetter(std::string_view topic, filters::DropReason reason, size_t size);
-  // True if the message is a repeat within dedup.window (counted, not stored).
-  bool IsDuplicate(std::string_view topic, std::string_view payload, int64_t now_ms);
+  // True if the message is a repeat within dedup.window (counted, not stored). age_ms: the
+  // age line, so a wall-clock step neither expires keys nor keeps them.
+  bool IsDuplicate(std::string_view topic, std::string_view payload, int64_t age_ms);
 
   const Config& config_;
   buffer::GroupCommitter& committer_;
-  Clock& clock_;
+  AgeClock& clock_;
   filters::EventParser parser_;
   filters::PrivacyFilter* privacy_;
   filters::DedupIndex dedup_;

@@ -116,15 +116,20 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
            static_cast<double>(stats->records));
     Metric(&out, "tidegate_buffer_bytes", "gauge", "Buffer database and WAL size on disk",
            static_cast<double>(stats->db_bytes + stats->wal_bytes));
-    double age = stats->oldest_ingest_ms
-                     ? static_cast<double>(RealClock().NowUnixMs() - stats->oldest_ingest_ms) / 1e3
-                     : 0;
+    // On the age line, as max_age judges it: a wall-clock step does not change it.
+    double age =
+        stats->events > 0
+            ? static_cast<double>(store.age_clock().Now().age_ms - stats->oldest_age_ms) / 1e3
+            : 0;
     Metric(&out, "tidegate_buffer_oldest_age_seconds", "gauge", "Age of the oldest buffered event",
            age);
     Metric(&out, "tidegate_dead_letters", "gauge", "Rows in the dead-letter table",
            static_cast<double>(stats->dead_letters));
     RenderBufferState(&out, config, *stats);
   }
+  Metric(&out, "tidegate_clock_steps_total", "counter",
+         "Wall-clock steps detected (wall minus monotonic moved by more than 2 s)",
+         static_cast<double>(store.age_clock().steps()));
   Metric(&out, "tidegate_buffer_healthy", "gauge",
          "1 while buffer commits succeed; 0 while they fail (disk full, I/O error): ingest paused",
          commits.healthy ? 1 : 0);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/age_clock.h"
 #include "common/event.h"
 
 namespace tidegate::buffer {
@@ -34,9 +35,11 @@ class CommitStage {
   virtual ~CommitStage() = default;
   // Sees each staged record exactly once, in arrival order, and may flag records, mark them
   // not to be stored (Event::store = false; their dedup keys are still written) and append
-  // new records (window results). now_ms is wall-clock time for idle timeouts. Called with
-  // an empty `records` about once a second while nothing arrives, so idle windows close.
-  virtual void Process(std::vector<Event>& records, int64_t now_ms, CommitExtras& extras) = 0;
+  // new records (window results). now is the store's AgeClock reading: its age line for idle
+  // timeouts and TTLs, its wall clock for timestamps. Called with an empty `records` about
+  // once a second while nothing arrives, so idle windows close.
+  virtual void Process(std::vector<Event>& records, const TimeReading& now,
+                       CommitExtras& extras) = 0;
 };
 
 }  // namespace tidegate::buffer

@@ -207,8 +207,7 @@ void GroupCommitter::RunStage(std::vector<Event>& records, std::map<std::string,
                               std::vector<StateWrite>& state) {
   if (options_.stage != nullptr) {
     CommitExtras extras;
-    Clock& clock = options_.clock != nullptr ? *options_.clock : RealClock();
-    options_.stage->Process(records, clock.NowUnixMs(), extras);
+    options_.stage->Process(records, store_.age_clock().Now(), extras);
     for (const auto& [name, delta] : extras.counters) counters[name] += delta;
     state = std::move(extras.state);
   }

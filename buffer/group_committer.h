@@ -32,7 +32,6 @@ struct CommitterOptions {
   size_t max_staged_bytes = 8 << 20;  // Add blocks above this (payload bytes)
   CommitStage* stage = nullptr;       // runs on each group before commit; must outlive us
   Millis idle_tick{1'000};            // how often the stage runs while nothing arrives
-  Clock* clock = nullptr;             // the stage's now; null = RealClock()
 };
 
 struct CommitterStats {

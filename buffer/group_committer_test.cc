@@ -90,7 +90,7 @@ namespace {
 // Appends one result per record, hides odd records (store = false) and checkpoints a count.
 class CountingStage : public tidegate::buffer::CommitStage {
  public:
-  void Process(std::vector<Event>& records, int64_t /*now_ms*/,
+  void Process(std::vector<Event>& records, const tidegate::TimeReading& /*now*/,
                tidegate::buffer::CommitExtras& extras) override {
     ++calls;
     size_t n = records.size();

@@ -10,6 +10,11 @@
 // - Version 3: dedup_keys becomes dedup_log, keyed (expires_at, key): appends in expiry
 //   order touch one page instead of a random one per key (small WAL per commit), and
 //   expiry and the count bound delete from its front.
+// - Version 4: events.age_ms, the record's stamp on the AgeClock's age line
+//   (common/age_clock.h), which max_age is judged by instead of ingest_time, so a step of the
+//   wall clock cannot expire records. meta.age_ms persists the age line; dedup_log.expires_at
+//   is on it too. An upgraded database starts its age line at the wall clock, so the rows it
+//   had take their ingest_time as age stamp and its dedup expiries keep their meaning.
 #pragma once
 
 #include <array>
@@ -17,7 +22,7 @@
 
 namespace tidegate::buffer::sql {
 
-inline constexpr std::array<std::string_view, 3> kMigrations = {
+inline constexpr std::array<std::string_view, 4> kMigrations = {
     R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 -- One row per buffered record (raw event or window result), in arrival order. seq is
@@ -85,11 +90,15 @@ CREATE TABLE dedup_log(
 INSERT OR IGNORE INTO dedup_log(expires_at, key) SELECT expires_at, key FROM dedup_keys;
 DROP TABLE dedup_keys;
 )sql",
+    R"sql(
+ALTER TABLE events ADD COLUMN age_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE events SET age_ms = ingest_time;
+)sql",
 };
 
 inline constexpr std::string_view kInsertEvent =
     "INSERT INTO events(seq, priority, kind, event_time, ingest_time, topic, device_id, flags,"
-    " key_epoch, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    " key_epoch, payload, age_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 inline constexpr std::string_view kInsertDeadLetter =
     "INSERT INTO dead_letters(time, topic, reason, size) VALUES(?1, ?2, ?3, ?4)";
 inline constexpr std::string_view kAddCounter =
@@ -105,10 +114,10 @@ inline constexpr std::string_view kTopPriority =
     "SELECT priority FROM events ORDER BY priority DESC, seq LIMIT 1";
 inline constexpr std::string_view kSelectFromPriority =
     "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,"
-    " payload FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+    " payload, age_ms FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
 inline constexpr std::string_view kSelectRange =
     "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,"
-    " payload FROM events WHERE priority = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq";
+    " payload, age_ms FROM events WHERE priority = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq";
 inline constexpr std::string_view kDeleteRange =
     "DELETE FROM events WHERE priority = ?1 AND seq BETWEEN ?2 AND ?3";
 inline constexpr std::string_view kInsertInflight =
@@ -139,11 +148,12 @@ inline constexpr std::string_view kTrimDedupKeys =
 inline constexpr std::string_view kNextPriority =
     "SELECT min(priority) FROM events WHERE priority > ?1";
 inline constexpr std::string_view kScanPriority =
-    "SELECT seq, kind, ingest_time FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq"
+    "SELECT seq, kind, age_ms FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq"
     " LIMIT ?3";
 inline constexpr std::string_view kDeleteSeq = "DELETE FROM events WHERE seq = ?1";
 inline constexpr std::string_view kOldestOfPriority =
-    "SELECT ingest_time FROM events WHERE priority = ?1 AND kind = 0 ORDER BY seq LIMIT 1";
+    "SELECT ingest_time, age_ms FROM events WHERE priority = ?1 AND kind = 0 ORDER BY seq"
+    " LIMIT 1";
 inline constexpr std::string_view kPutState =
     "INSERT INTO agg_state(key, value) VALUES(?1, ?2)"
     " ON CONFLICT(key) DO UPDATE SET value = excluded.value";

@@ -98,6 +98,7 @@ Status SqliteStore::Init(const StoreOptions& options) {
   TG_RETURN_IF_ERROR(QuickCheck(write_db_.get(), path_));
   TG_RETURN_IF_ERROR(Migrate());
   TG_RETURN_IF_ERROR(LoadIdentity());
+  TG_RETURN_IF_ERROR(StartAgeClock());
   TG_ASSIGN_OR_RETURN(read_db_, OpenConnection(path_, options.sync));
   // The writer checkpoints itself (store_bounds.cc): the hook replaces SQLite's automatic
   // checkpoint and reports the WAL's length after each commit.
@@ -184,6 +185,23 @@ Status SqliteStore::LoadIdentity() {
   return Status::Ok();
 }
 
+// The age line continues where the last run persisted it; a new (or newly upgraded)
+// database starts it at the wall clock, so age stamps of old rows are their ingest times.
+Status SqliteStore::StartAgeClock() {
+  sqlite3* db = write_db_.get();
+  TG_ASSIGN_OR_RETURN(Stmt get, Stmt::Prepare(db, sql::kGetMeta));
+  get.Bind(1, std::string_view("age_ms"));
+  TG_ASSIGN_OR_RETURN(bool row, get.Step());
+  const int64_t start = row ? get.Int(0) : clock().NowUnixMs();
+  get.Reset();
+  age_clock_ = std::make_unique<AgeClock>(clock(), start);
+  last_maintain_ms_ = start - kMaintainIntervalMs;  // the first commit maintains
+  last_age_persist_ms_ = start;
+  if (row) return Status::Ok();
+  TG_ASSIGN_OR_RETURN(Stmt set, Stmt::Prepare(db, sql::kSetMeta));
+  return set.Bind(1, std::string_view("age_ms")).Bind(2, start).Run();
+}
+
 Status SqliteStore::PrepareStatements() {
   sqlite3* w = write_db_.get();
   TG_ASSIGN_OR_RETURN(insert_event_, Stmt::Prepare(w, sql::kInsertEvent));
@@ -220,6 +238,7 @@ Status SqliteStore::Append(const std::vector<Event>& records,
   Deltas d;
   const int64_t saved_dedup_rows = dedup_rows_;
   std::unique_lock<std::mutex> protect(protect_mu_, std::defer_lock);
+  const int64_t now = age_clock_->Now().age_ms;
   auto write_all = [&]() -> Status {
     for (const SealedKeyEpoch& k : key_epochs) {
       insert_key_epoch_.Bind(1, static_cast<int64_t>(k.epoch))
@@ -243,7 +262,8 @@ Status SqliteStore::Append(const std::vector<Event>& records,
           .Bind(7, e.device_id)
           .Bind(8, int64_t{e.flags})
           .Bind(9, static_cast<int64_t>(e.key_epoch))
-          .BindBlob(10, e.payload);
+          .BindBlob(10, e.payload)
+          .Bind(11, e.age_ms != 0 ? e.age_ms : now);
       TG_RETURN_IF_ERROR(insert_event_.Run());
       ++d.records;
     }
@@ -266,9 +286,9 @@ Status SqliteStore::Append(const std::vector<Event>& records,
     }
     set_meta_.Bind(1, std::string_view("next_seq")).Bind(2, static_cast<int64_t>(seq));
     TG_RETURN_IF_ERROR(set_meta_.Run());
+    TG_RETURN_IF_ERROR(PersistAge(now));
     // Drops must be committed before ReadNext can protect what it read (see ReadNext).
     protect.lock();
-    const int64_t now = clock().NowUnixMs();
     const bool due = now - last_maintain_ms_ >= kMaintainIntervalMs;
     if (due) TG_RETURN_IF_ERROR(ExpireMaxAge(now, d));
     if (due || dedup_rows_ > static_cast<int64_t>(limits_.max_dedup_keys)) {
@@ -313,6 +333,7 @@ Result<std::vector<BufferedRecord>> SqliteStore::ReadRows(Stmt& stmt) {
     r.event.flags = static_cast<uint32_t>(stmt.Int(7));
     r.event.key_epoch = static_cast<uint64_t>(stmt.Int(8));
     r.event.payload = std::string(stmt.Text(9));
+    r.event.age_ms = stmt.Int(10);
   }
   stmt.Reset();
   return rows;
@@ -402,10 +423,10 @@ Result<std::vector<BufferedRecord>> SqliteStore::ReadRange(const BatchRange& ran
   return ReadRows(select_range_);
 }
 
-Result<std::vector<std::pair<uint64_t, int64_t>>> SqliteStore::LoadDedupKeys(int64_t now_ms) {
+Result<std::vector<std::pair<uint64_t, int64_t>>> SqliteStore::LoadDedupKeys(int64_t age_ms) {
   std::lock_guard<std::mutex> lock(read_mu_);
   TG_ASSIGN_OR_RETURN(Stmt load, Stmt::Prepare(read_db_.get(), sql::kLoadDedupKeys));
-  load.Bind(1, now_ms);
+  load.Bind(1, age_ms);
   std::vector<std::pair<uint64_t, int64_t>> keys;
   while (true) {
     TG_ASSIGN_OR_RETURN(bool row, load.Step());

@@ -24,6 +24,7 @@
 #include "buffer/commit_stage.h"
 #include "buffer/sqlite_util.h"
 #include "buffer/store_limits.h"
+#include "common/age_clock.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/event.h"
@@ -37,9 +38,11 @@ struct StoreOptions {
   // buffer.max_bytes: database + WAL on disk (store_limits.h splits it). 0: unbounded.
   uint64_t max_bytes = 0;
   uint64_t max_events = 0;  // records (raw events + window results); 0: no count bound
-  Millis max_age{0};        // raw events ingested longer ago are deleted unsent; 0: keep
+  // Raw events older than this on the age line (AgeClock: elapsed time while the agent
+  // runs, never a wall-clock step) are deleted unsent; 0: keep.
+  Millis max_age{0};
   WhenFull when_full = WhenFull::kDropOldest;
-  Clock* clock = nullptr;  // for max_age and dedup expiry; null = RealClock()
+  Clock* clock = nullptr;  // under the age clock (max_age, dedup expiry); null = RealClock()
 };
 
 // A message that could not become an event. Never holds payload bytes.
@@ -76,6 +79,7 @@ struct StoreStats {
   uint64_t records = 0;          // raw events + window results buffered
   uint64_t events = 0;           // raw events buffered
   int64_t oldest_ingest_ms = 0;  // 0 when no raw event is buffered
+  int64_t oldest_age_ms = 0;     // its age stamp (AgeClock age line), when events > 0
   uint64_t inflight_batches = 0;
   uint64_t dead_letters = 0;
   uint64_t rejected_batches = 0;
@@ -105,6 +109,10 @@ class SqliteStore {
   // The database moved aside at Open (empty if none): an alarm for /metrics.
   const std::string& quarantined() const { return quarantined_; }
   const StoreLimits& limits() const { return limits_; }
+  // Step-free time for max_age, dedup expiry and window state (see common/age_clock.h). Its
+  // age line continues from the value persisted in meta.age_ms (at every commit, and at least
+  // every kAgePersistIntervalMs by Maintain): the agent's downtime does not count.
+  AgeClock& age_clock() const { return *age_clock_; }
 
   // when_full block: called with true when the buffer reaches its high mark and with false
   // once acknowledgements bring it below the low mark, on the thread that crossed it (the
@@ -134,9 +142,9 @@ class SqliteStore {
   // Every agg_state row, in key order (the aggregator's checkpoint, read at start).
   Result<std::vector<std::pair<std::string, std::string>>> LoadState();
 
-  // Dedup keys still valid at now_ms, oldest expiry first (ingest side, at start). A key
-  // may be listed twice; the later expiry counts.
-  Result<std::vector<std::pair<uint64_t, int64_t>>> LoadDedupKeys(int64_t now_ms);
+  // Dedup keys still valid at age_ms (age_clock()), oldest expiry first (ingest side, at
+  // start). A key may be listed twice; the later expiry counts.
+  Result<std::vector<std::pair<uint64_t, int64_t>>> LoadDedupKeys(int64_t age_ms);
 
   // The sealed data key of an epoch (uplink side), kNotFound if unknown.
   Result<std::string> SealedKeyOf(uint64_t epoch);
@@ -165,6 +173,7 @@ class SqliteStore {
   Status Init(const StoreOptions& options);
   Status Migrate();
   Status LoadIdentity();
+  Status StartAgeClock();
   Status PrepareStatements();
   Status DeleteBatch(const BatchRange& range);  // sets deleted_
   void AfterDelete(const BatchRange& range);    // after an Ack or Reject committed
@@ -185,8 +194,9 @@ class SqliteStore {
   Status DropVictims(RecordKind kind, uint64_t want, const char* reason, Deltas& d,
                      uint64_t* dropped);
   Status EnforceBounds(Deltas& d);
-  Status ExpireMaxAge(int64_t now_ms, Deltas& d);
-  Status BoundDedupKeys(int64_t now_ms, Deltas& d);
+  Status ExpireMaxAge(int64_t age_ms, Deltas& d);
+  Status BoundDedupKeys(int64_t age_ms, Deltas& d);
+  Status PersistAge(int64_t age_ms);
   Status WriteDropCounters(const Deltas& d);
   void ApplyDeltas(const Deltas& d);
   void AfterCommit();  // checkpoint when due, update the full state (outside a transaction)
@@ -212,9 +222,14 @@ class SqliteStore {
   int64_t dedup_rows_ = 0;  // guarded by write_mu_: rows in dedup_log
   int64_t deleted_ = 0;     // guarded by write_mu_: rows the last DeleteBatch removed
   static constexpr int64_t kMaintainIntervalMs = 1'000;  // max_age and dedup expiry period
+  // While nothing commits, the age line is persisted this often: a crash loses at most this
+  // much age, and an idle agent writes one small page a minute, not one a second.
+  static constexpr int64_t kAgePersistIntervalMs = 60'000;
   uint64_t page_size_ = 4096;
-  int64_t last_maintain_ms_ = 0;  // guarded by write_mu_
-  int wal_frames_ = 0;            // guarded by write_mu_: set by the WAL hook after a commit
+  int64_t last_maintain_ms_ = 0;     // guarded by write_mu_: age line
+  int64_t last_age_persist_ms_ = 0;  // guarded by write_mu_: age line
+  std::unique_ptr<AgeClock> age_clock_;
+  int wal_frames_ = 0;  // guarded by write_mu_: set by the WAL hook after a commit
   std::function<void(bool)> full_callback_;  // guarded by write_mu_
   std::atomic<bool> full_{false};
   std::atomic<int64_t> records_{0};  // rows in events, kept by the writer

@@ -35,12 +35,18 @@ Result<StoreStats> SqliteStore::Stats() {
   const int64_t events = counted ? count.Int(0) : 0;
   // Seqs grow with ingest time within a priority: the oldest raw event is the first row of
   // one of the topic priorities.
-  int64_t oldest = 0;
+  // Oldest by age stamp: across a wall-clock step ingest times are not in order.
+  int64_t oldest = 0, oldest_age = 0;
+  bool found = false;
   TG_ASSIGN_OR_RETURN(Stmt first, Stmt::Prepare(db, sql::kOldestOfPriority));
   for (int64_t priority = 0; priority < kWindowResultPriority; ++priority) {
     first.Bind(1, priority);
     TG_ASSIGN_OR_RETURN(bool row, first.Step());
-    if (row && (oldest == 0 || first.Int(0) < oldest)) oldest = first.Int(0);
+    if (row && (!found || first.Int(1) < oldest_age)) {
+      found = true;
+      oldest = first.Int(0);
+      oldest_age = first.Int(1);
+    }
     first.Reset();
   }
   TG_ASSIGN_OR_RETURN(int64_t inflight, QueryInt(db, sql::kCountInflight));
@@ -49,6 +55,7 @@ Result<StoreStats> SqliteStore::Stats() {
   stats.records = static_cast<uint64_t>(std::max<int64_t>(0, records_.load()));
   stats.events = static_cast<uint64_t>(events);
   stats.oldest_ingest_ms = oldest;
+  stats.oldest_age_ms = oldest_age;
   stats.inflight_batches = static_cast<uint64_t>(inflight);
   stats.dead_letters = static_cast<uint64_t>(dead);
   stats.rejected_batches = static_cast<uint64_t>(rejected);

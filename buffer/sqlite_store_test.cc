@@ -217,6 +217,9 @@ TEST_CASE("a release-1 database upgrades in place and keeps its records", "[buff
   REQUIRE(stats.ok());
   CHECK(stats->events == 4);
   CHECK(stats->oldest_ingest_ms == 1'764'000'000'100);
+  // Version 4: rows from before it take their ingest time as age stamp (the age line of an
+  // upgraded database starts at the wall clock).
+  CHECK(stats->oldest_age_ms == 1'764'000'000'100);
   CHECK(stats->inflight_batches == 1);
   CHECK(stats->dead_letters == 1);
   CHECK(stats->rejected_batches == 1);
@@ -229,6 +232,7 @@ TEST_CASE("a release-1 database upgrades in place and keeps its records", "[buff
   auto resent = (*store)->ReadRange((*inflight)[0]);
   REQUIRE(resent.ok());
   CHECK(resent->size() == 2);
+  for (const auto& r : *resent) CHECK(r.event.age_ms == r.event.ingest_time_ms);
 
   auto next = (*store)->ReadNext(10, 1 << 20);  // the alarm, priority 8, goes first
   REQUIRE(next.ok());

@@ -145,12 +145,13 @@ Status SqliteStore::EnforceBounds(Deltas& d) {
   return Status::Ok();
 }
 
-// Deletes raw events ingested before now - max_age, in arrival order per priority (a
-// priority's scan stops at its first younger event), except protected ranges.
+// Deletes raw events whose age stamp is before age_ms - max_age, in arrival order per
+// priority (a priority's scan stops at its first younger event), except protected ranges.
+// The age line never jumps (AgeClock), so a wall-clock step expires nothing by itself.
 // REQUIRES: protect_mu_ held until the transaction ends.
-Status SqliteStore::ExpireMaxAge(int64_t now_ms, Deltas& d) {
+Status SqliteStore::ExpireMaxAge(int64_t age_ms, Deltas& d) {
   if (options_.max_age.count() <= 0) return Status::Ok();
-  const int64_t cutoff = SatSub(now_ms, options_.max_age.count());
+  const int64_t cutoff = SatSub(age_ms, options_.max_age.count());
   ++drop_generation_;
   std::vector<int64_t> victims;
   int64_t priority = std::numeric_limits<int64_t>::min();
@@ -191,8 +192,8 @@ Status SqliteStore::ExpireMaxAge(int64_t now_ms, Deltas& d) {
 
 // Expired keys go; past max_dedup_keys the keys expiring first are forgotten early (counted
 // as dedup_keys_trimmed; the running agent's in-memory index still has them).
-Status SqliteStore::BoundDedupKeys(int64_t now_ms, Deltas& d) {
-  expire_dedup_keys_.Bind(1, now_ms);
+Status SqliteStore::BoundDedupKeys(int64_t age_ms, Deltas& d) {
+  expire_dedup_keys_.Bind(1, age_ms);
   TG_RETURN_IF_ERROR(expire_dedup_keys_.Run());
   dedup_rows_ -= sqlite3_changes(write_db_.get());
   const auto cap = static_cast<int64_t>(limits_.max_dedup_keys);
@@ -203,6 +204,13 @@ Status SqliteStore::BoundDedupKeys(int64_t now_ms, Deltas& d) {
   int changed = sqlite3_changes(write_db_.get());
   dedup_rows_ -= changed;
   d.drops["dedup_keys_trimmed"] += changed;
+  return Status::Ok();
+}
+
+// Records the age line in meta.age_ms (in the caller's transaction), so a restart continues it.
+Status SqliteStore::PersistAge(int64_t age_ms) {
+  TG_RETURN_IF_ERROR(set_meta_.Bind(1, std::string_view("age_ms")).Bind(2, age_ms).Run());
+  last_age_persist_ms_ = age_ms;
   return Status::Ok();
 }
 
@@ -281,7 +289,7 @@ bool SqliteStore::SetFullCallback(std::function<void(bool)> callback) {
 
 Status SqliteStore::Maintain() {
   std::lock_guard<std::mutex> lock(write_mu_);
-  const int64_t now = clock().NowUnixMs();
+  const int64_t now = age_clock_->Now().age_ms;
   if (now - last_maintain_ms_ < kMaintainIntervalMs) return Status::Ok();
   last_maintain_ms_ = now;
   sqlite3* db = write_db_.get();
@@ -291,6 +299,9 @@ Status SqliteStore::Maintain() {
   std::unique_lock<std::mutex> protect(protect_mu_);
   Status status = ExpireMaxAge(now, d);
   if (status.ok()) status = BoundDedupKeys(now, d);
+  if (status.ok() && now - last_age_persist_ms_ >= kAgePersistIntervalMs) {
+    status = PersistAge(now);
+  }
   if (status.ok()) status = WriteDropCounters(d);
   if (status.ok()) status = Exec(db, "COMMIT", "commit maintenance");
   if (!status.ok()) {

@@ -25,7 +25,8 @@ struct Event {
   std::string topic;
   std::string device_id;
   int64_t event_time_ms = 0;
-  int64_t ingest_time_ms = 0;
+  int64_t ingest_time_ms = 0;  // wall clock at ingest: jumps with a clock step (AgeClock)
+  int64_t age_ms = 0;          // AgeClock age line at ingest, for max_age; 0: stamped at commit
   uint32_t flags = 0;
   int priority = 5;  // 0-9 from the topic's config
   RecordKind kind = RecordKind::kEvent;

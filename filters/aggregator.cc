@@ -159,6 +159,8 @@ class Aggregator::Spec {
   AggregationStats& stats() { return stats_; }
   bool forward_raw() const { return spec_.forward_raw; }
   bool Matches(std::string_view topic) const { return TopicMatches(spec_.match, topic); }
+  // The wall clock of this Process; every `now` below is the age line.
+  void SetWall(const TimeReading& now) { wall_ = now; }
 
   // Applies one event; sets *late_side when the raw event should be forwarded as late, and
   // *over_budget when a window it belongs to could not be kept within the state budget.
@@ -255,6 +257,8 @@ class Aggregator::Spec {
   std::vector<Device*> dirty_devices_, advanced_;
   std::unordered_set<std::string> dirty_groups_;
   int64_t last_idle_scan_ = kNoTime;
+  int64_t last_memory_scan_ = kNoTime;
+  TimeReading wall_;             // wall clock readings of this Process (age_ms unused)
   bool reclaim_wanted_ = false;  // Apply refused a key since the last Reclaim
   int64_t last_reclaim_ = kNoTime;
   // Windows ending at or before this may have been released with their group by Reclaim, so
@@ -409,8 +413,10 @@ void Aggregator::Spec::AddTo(Window& w, const std::string& device_id, Device& de
 void Aggregator::Spec::Apply(const Event& e, int64_t now, bool* late_side, bool* over_budget,
                              std::map<std::string, int64_t>* counters) {
   const int64_t t = e.event_time_ms;
-  if (t > SatAdd(now, max_future_skew_ms_)) return Count(counters, "future", stats_.future);
-  if (state_ttl_ms_ > 0 && t < SatSub(now, state_ttl_ms_)) {
+  if (t > SatAdd(wall_.wall_high_ms, max_future_skew_ms_)) {
+    return Count(counters, "future", stats_.future);
+  }
+  if (state_ttl_ms_ > 0 && t < SatSub(wall_.wall_low_ms, state_ttl_ms_)) {
     return Count(counters, "too_old", stats_.too_old);
   }
   Extract(e);
@@ -522,7 +528,8 @@ void Aggregator::Spec::Emit(Window& w, bool final, int64_t now, std::vector<Even
   e.topic = spec_.name;
   e.device_id = w.group;
   e.event_time_ms = w.start;
-  e.ingest_time_ms = now;
+  e.ingest_time_ms = wall_.wall_ms;
+  e.age_ms = now;
   e.payload = EncodeWindowResult(r);
   out->push_back(std::move(e));
   w.pending_update = false;
@@ -569,7 +576,7 @@ void Aggregator::Spec::IdleScan(int64_t now, std::vector<Event>* out,
       oldest_active = wm;
     }
   }
-  stats_.watermark_lag_ms.store(oldest_active == kNoTime ? 0 : now - oldest_active,
+  stats_.watermark_lag_ms.store(oldest_active == kNoTime ? 0 : wall_.wall_high_ms - oldest_active,
                                 std::memory_order_relaxed);
   for (const std::string& id : gone) {
     Device& device = devices_[id];
@@ -940,10 +947,12 @@ size_t Aggregator::Load(const std::vector<std::pair<std::string, std::string>>& 
   return dropped;
 }
 
-void Aggregator::Process(std::vector<Event>& records, int64_t now_ms,
+void Aggregator::Process(std::vector<Event>& records, const TimeReading& now,
                          std::vector<StateChange>* state,
                          std::map<std::string, int64_t>* counters) {
   if (specs_.empty()) return;
+  const int64_t now_ms = now.age_ms;
+  for (auto& spec : specs_) spec->SetWall(now);
   const size_t n = records.size();
   for (size_t i = 0; i < n; ++i) {
     Event& e = records[i];

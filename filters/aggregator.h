@@ -18,9 +18,12 @@
 //   side_output.
 // - Event times beyond events.max_future_skew ahead of now are not aggregated (counted) and
 //   never move a watermark; times before the state horizon (now - buffer.state_ttl) are too
-//   old (counted).
+//   old (counted). "Now" is the wall clock, but for a day after a wall-clock step both sides
+//   of the step count (TimeReading::wall_low_ms/wall_high_ms): a step alone never turns
+//   current events into future or too old ones.
 // - State idle for buffer.state_ttl is evicted, counted; an open window evicted that way is
-//   emitted first with final = false.
+//   emitted first with final = false. Idle time (state_ttl, idle_timeout) is measured on the
+//   AgeClock's age line, which a wall-clock step does not move.
 // - Memory: all aggregations share one budget, buffer.state_max_bytes (StateBudget), for their
 //   per-key state (windows with their measures and sketches, devices, groups). State for a new
 //   key (a new device, a new window, a device joining a window) is created only if its
@@ -50,6 +53,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/age_clock.h"
 #include "common/config.h"
 #include "common/event.h"
 #include "filters/state_budget.h"
@@ -93,7 +97,8 @@ class Aggregator {
 
   bool empty() const;
 
-  // Restores checkpoint rows from an earlier run (SqliteStore::LoadState). Rows that do not
+  // Restores checkpoint rows from an earlier run (SqliteStore::LoadState); now_ms is the age
+  // line (a restart gives every device and window a fresh idle time). Rows that do not
   // decode or belong to an aggregation no longer configured (or configured differently) are
   // dropped, returned as erase changes in *cleanup and counted in the result.
   size_t Load(const std::vector<std::pair<std::string, std::string>>& rows, int64_t now_ms,
@@ -105,9 +110,18 @@ class Aggregator {
   // Runs every record through the aggregations its topic matches, in order: may set the
   // late flag, clear Event::store (forward_raw: false) and append window results. Then closes
   // what the watermarks and idle timeouts allow. Appends the checkpoint changes to *state
-  // and counter increments (aggregate.<name>.<what>) to *counters.
-  void Process(std::vector<Event>& records, int64_t now_ms, std::vector<StateChange>* state,
+  // and counter increments (aggregate.<name>.<what>) to *counters. Window results carry
+  // now.wall_ms as ingest time and now.age_ms as age stamp.
+  void Process(std::vector<Event>& records, const TimeReading& now, std::vector<StateChange>* state,
                std::map<std::string, int64_t>* counters);
+  // The same with a clock that never steps (wall and age line both now_ms).
+  void Process(std::vector<Event>& records, int64_t now_ms, std::vector<StateChange>* state,
+               std::map<std::string, int64_t>* counters) {
+    Process(records,
+            TimeReading{
+                .wall_ms = now_ms, .age_ms = now_ms, .wall_low_ms = now_ms, .wall_high_ms = now_ms},
+            state, counters);
+  }
 
   size_t size() const;  // number of aggregations
   const std::string& name(size_t i) const;

@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 #include <limits>
 
+#include "common/age_clock.h"
+#include "tests/support/fake_clock.h"
+
 using tidegate::Millis;
 using tidegate::filters::DedupIndex;
 using tidegate::filters::DedupKey;
@@ -65,4 +68,24 @@ TEST_CASE("extreme windows and clocks saturate the expiry instead of overflowing
     CHECK_FALSE(index.SeenBefore(42, kMax, &expires));
     CHECK(expires == kMax);
   }
+}
+
+TEST_CASE("a wall-clock step neither expires nor keeps dedup keys by itself",
+          "[filters][dedup][clock][issue-10]") {
+  // The ingest pipeline passes the AgeClock's age line (the buffer's), never the wall clock.
+  tidegate::testing::FakeClock clock;
+  tidegate::AgeClock ages(clock, clock.wall_ms());
+  DedupIndex index(Millis(600'000));
+  int64_t expires = 0;
+  CHECK_FALSE(index.SeenBefore(42, ages.Now().age_ms, &expires));
+  const int64_t step =
+      GENERATE(as<int64_t>{}, tidegate::testing::kYearMs, -tidegate::testing::kYearMs);
+  clock.StepWall(step);
+  clock.Advance(1'000);
+  CHECK(index.SeenBefore(42, ages.Now().age_ms, &expires));  // still a repeat
+  CHECK(ages.steps() == 1);
+  clock.Advance(598'000);
+  CHECK(index.SeenBefore(42, ages.Now().age_ms, &expires));
+  clock.Advance(1'000);  // the real window is over
+  CHECK_FALSE(index.SeenBefore(42, ages.Now().age_ms, &expires));
 }

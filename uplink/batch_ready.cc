@@ -13,7 +13,7 @@ bool ReadyToSend(const BatchFill& fill, const UplinkSection& config, int64_t now
                             ? 0
                             : config.batch_max_bytes - fill.payload_bytes;
   if (fill.largest_record_bytes > room) return true;
-  return now_ms >= SatAdd(fill.oldest_ingest_ms, config.batch_linger.count());
+  return now_ms >= SatAdd(fill.oldest_age_ms, config.batch_linger.count());
 }
 
 }  // namespace tidegate::uplink

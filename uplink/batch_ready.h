@@ -17,11 +17,12 @@ struct BatchFill {
   size_t records = 0;
   uint64_t payload_bytes = 0;         // sum of the records' payload sizes
   uint64_t largest_record_bytes = 0;  // the largest payload among them
-  int64_t oldest_ingest_ms = 0;       // ingest time of the oldest record
+  int64_t oldest_age_ms = 0;          // age stamp of the oldest record (the age line)
 };
 
-// True if the batch should be sent at now_ms. Saturating: no linger, ingest time or clock
-// value overflows the deadline.
+// True if the batch should be sent at now_ms, on the age line (common/age_clock.h), which
+// wall-clock steps do not move. Saturating: no linger, age stamp or clock value overflows
+// the deadline.
 bool ReadyToSend(const BatchFill& fill, const UplinkSection& config, int64_t now_ms);
 
 }  // namespace tidegate::uplink

@@ -23,11 +23,11 @@ UplinkSection WithLinger(Millis linger) {
   return config;
 }
 
-BatchFill Fill(size_t records, uint64_t bytes_each, int64_t oldest_ingest_ms) {
+BatchFill Fill(size_t records, uint64_t bytes_each, int64_t oldest_age_ms) {
   return BatchFill{.records = records,
                    .payload_bytes = records * bytes_each,
                    .largest_record_bytes = bytes_each,
-                   .oldest_ingest_ms = oldest_ingest_ms};
+                   .oldest_age_ms = oldest_age_ms};
 }
 
 }  // namespace

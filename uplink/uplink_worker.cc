@@ -164,23 +164,24 @@ bool UplinkWorker::NextBatch(buffer::BatchRange* range,
     return false;
   }
   if (rows->empty()) return false;
-  const int64_t now = clock_.NowUnixMs();
+  // Linger on the age line: after a wall-clock step back, ingest times are in the future.
+  const TimeReading now = store_.age_clock().Now();
   BatchFill fill{.records = rows->size(),
                  .payload_bytes = 0,
                  .largest_record_bytes = 0,
-                 .oldest_ingest_ms = rows->front().event.ingest_time_ms};
+                 .oldest_age_ms = rows->front().event.age_ms};
   for (const buffer::BufferedRecord& r : *rows) {
     fill.payload_bytes += r.event.payload.size();
     fill.largest_record_bytes =
         std::max<uint64_t>(fill.largest_record_bytes, r.event.payload.size());
   }
-  if (!ReadyToSend(fill, config_, now)) return false;  // let a fuller batch gather
+  if (!ReadyToSend(fill, config_, now.age_ms)) return false;  // let a fuller batch gather
   *records = std::move(rows).value();
   range->priority = records->front().event.priority;
   range->first_seq = records->front().seq;
   range->last_seq = records->back().seq;
   range->count = static_cast<uint32_t>(records->size());
-  range->created_at_ms = now;
+  range->created_at_ms = now.wall_ms;
   range->batch_id = MakeBatchId(store_.buffer_id(), range->first_seq, range->last_seq);
   if (!RetryStoreOp("recording the batch in flight", [&] { return store_.MarkInflight(*range); })) {
     return false;

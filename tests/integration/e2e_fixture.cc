@@ -324,7 +324,7 @@ E2eStack::E2eStack(std::string_view label, StackOptions options)
     : label_(label), options_(std::move(options)), dir_(label) {}
 
 Status E2eStack::Start() {
-  TG_ASSIGN_OR_RETURN(certs_, MakeTestCerts(dir_.MakeDir("certs")));
+  TG_ASSIGN_OR_RETURN(certs_, MakeTestCerts(dir_.MakeDir("certs"), options_.cert_backdate_days));
   // log_type subscribe: the broker logs "<client id> <qos> <filter>" for each SUBSCRIBE,
   // which is how StartAgent knows the agent's subscription exists.
   TG_RETURN_IF_ERROR(broker_.Start(dir_.MakeDir("broker"), {.extra_config = "log_type subscribe"}));
@@ -432,9 +432,9 @@ Status E2eStack::StartAgent() {
     const size_t connects = AgentConnects();
     const size_t subscribes = BrokerSubscribes();
     agent_ = Process();
-    TG_RETURN_IF_ERROR(
-        agent_.Start({BinaryPath("tidegate"), "run", "-c", AgentConfigPath()},
-                     {.stdout_file = AgentLogPath(), .stderr_file = AgentLogPath()}));
+    TG_RETURN_IF_ERROR(agent_.Start(
+        {BinaryPath("tidegate"), "run", "-c", AgentConfigPath()},
+        {.stdout_file = AgentLogPath(), .stderr_file = AgentLogPath(), .env = options_.agent_env}));
     Status status = WaitAgentReady(connects, subscribes);
     const bool port_taken =
         ReadFile(AgentLogPath()).find("cannot listen for metrics") != std::string::npos;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -52,6 +53,11 @@ struct StackOptions {
   // uplink.batch and uplink.retry: short, so tests do not wait.
   std::string uplink_batch_retry_yaml =
       "  batch: {linger: 50ms}\n  retry: {initial: 100ms, max: 1s}\n";
+  // Environment variables added for the agent process (e.g. FaketimeEnv, to step its clock).
+  std::vector<std::pair<std::string, std::string>> agent_env = {};
+  // Certificates valid from this many days ago (see MakeTestCerts), for an agent whose wall
+  // clock is set back.
+  int cert_backdate_days = 0;
 };
 
 // One line of tidegate-sim's --log.

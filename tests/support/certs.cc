@@ -8,6 +8,7 @@
 #include <system_error>
 #include <vector>
 
+#include "tests/support/faketime.h"
 #include "tests/support/files.h"
 #include "tests/support/process.h"
 
@@ -44,9 +45,9 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 )";
 
-Status Openssl(std::vector<std::string> args) {
+Status Openssl(std::vector<std::string> args, const ProcessOptions& options) {
   args.insert(args.begin(), "openssl");
-  TG_ASSIGN_OR_RETURN(CommandResult run, RunCommand(args, std::chrono::seconds(30)));
+  TG_ASSIGN_OR_RETURN(CommandResult run, RunCommand(args, std::chrono::seconds(30), options));
   if (run.exit_code != 0) {
     return Internal(JoinArgv(args) + " exited " + std::to_string(run.exit_code) + ": " +
                     run.stderr_text);
@@ -66,13 +67,13 @@ std::vector<std::string> NewKeyArgs(const std::string& key) {
 }
 
 Status MakeCa(const std::string& config, const std::string& cn, const std::string& cert,
-              const std::string& key) {
+              const std::string& key, const ProcessOptions& run) {
   std::vector<std::string> args = {"req",         "-config", config, "-x509", "-new",
                                    "-sha256",     "-days",   "3650", "-subj", "/CN=" + cn,
                                    "-extensions", "ca_ext",  "-out", cert};
   std::vector<std::string> key_args = NewKeyArgs(key);
   args.insert(args.end(), key_args.begin(), key_args.end());
-  TG_RETURN_IF_ERROR(Openssl(args));
+  TG_RETURN_IF_ERROR(Openssl(args, run));
   return RestrictKey(key);
 }
 
@@ -85,22 +86,29 @@ struct LeafSpec {
 };
 
 Status MakeLeaf(const std::string& config, const std::string& ca_cert, const std::string& ca_key,
-                const LeafSpec& leaf) {
+                const LeafSpec& leaf, const ProcessOptions& run) {
   const std::string csr = leaf.cert + ".csr";
   std::vector<std::string> args = {"req",   "-config",        config, "-new",
                                    "-subj", "/CN=" + leaf.cn, "-out", csr};
   std::vector<std::string> key_args = NewKeyArgs(leaf.key);
   args.insert(args.end(), key_args.begin(), key_args.end());
-  TG_RETURN_IF_ERROR(Openssl(args));
+  TG_RETURN_IF_ERROR(Openssl(args, run));
   TG_RETURN_IF_ERROR(RestrictKey(leaf.key));
   return Openssl({"x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-set_serial",
                   leaf.serial, "-sha256", "-days", "3650", "-extfile", config, "-extensions",
-                  leaf.extensions, "-out", leaf.cert});
+                  leaf.extensions, "-out", leaf.cert},
+                 run);
 }
 
 }  // namespace
 
-Result<TestCerts> MakeTestCerts(const std::string& dir) {
+Result<TestCerts> MakeTestCerts(const std::string& dir, int backdate_days) {
+  ProcessOptions run;
+  if (backdate_days > 0) {
+    // openssl 3.0 cannot set notBefore itself: it runs with its wall clock set back.
+    TG_ASSIGN_OR_RETURN(std::string lib, LibFaketimePath());
+    run.env = {{"LD_PRELOAD", lib}, {"FAKETIME", "-" + std::to_string(backdate_days) + "d"}};
+  }
   const std::string config = dir + "/openssl.cnf";
   TG_RETURN_IF_ERROR(WriteFile(config, kOpensslConfig));
   TestCerts c{
@@ -117,20 +125,21 @@ Result<TestCerts> MakeTestCerts(const std::string& dir) {
       .untrusted_client_key = dir + "/untrusted-client.key",
   };
   const std::string untrusted_ca_key = dir + "/untrusted-ca.key";
-  TG_RETURN_IF_ERROR(MakeCa(config, "tidegate-test-ca", c.ca_cert, c.ca_key));
+  TG_RETURN_IF_ERROR(MakeCa(config, "tidegate-test-ca", c.ca_cert, c.ca_key, run));
   TG_RETURN_IF_ERROR(MakeLeaf(config, c.ca_cert, c.ca_key,
-                              {"localhost", "server_ext", "1", c.server_cert, c.server_key}));
+                              {"localhost", "server_ext", "1", c.server_cert, c.server_key}, run));
   TG_RETURN_IF_ERROR(
       MakeLeaf(config, c.ca_cert, c.ca_key,
-               {"tidegate-test-client", "client_ext", "2", c.client_cert, c.client_key}));
+               {"tidegate-test-client", "client_ext", "2", c.client_cert, c.client_key}, run));
   TG_RETURN_IF_ERROR(
-      MakeCa(config, "tidegate-untrusted-ca", c.untrusted_ca_cert, untrusted_ca_key));
-  TG_RETURN_IF_ERROR(
-      MakeLeaf(config, c.untrusted_ca_cert, untrusted_ca_key,
-               {"localhost", "server_ext", "1", c.untrusted_server_cert, c.untrusted_server_key}));
-  TG_RETURN_IF_ERROR(MakeLeaf(config, c.untrusted_ca_cert, untrusted_ca_key,
-                              {"tidegate-test-client", "client_ext", "2", c.untrusted_client_cert,
-                               c.untrusted_client_key}));
+      MakeCa(config, "tidegate-untrusted-ca", c.untrusted_ca_cert, untrusted_ca_key, run));
+  TG_RETURN_IF_ERROR(MakeLeaf(
+      config, c.untrusted_ca_cert, untrusted_ca_key,
+      {"localhost", "server_ext", "1", c.untrusted_server_cert, c.untrusted_server_key}, run));
+  TG_RETURN_IF_ERROR(MakeLeaf(
+      config, c.untrusted_ca_cert, untrusted_ca_key,
+      {"tidegate-test-client", "client_ext", "2", c.untrusted_client_cert, c.untrusted_client_key},
+      run));
   return c;
 }
 

@@ -30,7 +30,9 @@ struct TestCerts {
 };
 
 // Writes all files (and an openssl.cnf and CSRs) into `dir`, which must exist. Errors name
-// the failing openssl command and carry its stderr.
-Result<TestCerts> MakeTestCerts(const std::string& dir);
+// the failing openssl command and carry its stderr. backdate_days > 0: every certificate is
+// valid from that many days ago (made under libfaketime, see faketime.h), for tests that set
+// a process's wall clock back.
+Result<TestCerts> MakeTestCerts(const std::string& dir, int backdate_days = 0);
 
 }  // namespace tidegate::testing
