@@ -171,7 +171,7 @@ bool CheckHealth(const MqttSource& source, const buffer::GroupCommitter& committ
     return false;
   }
   if (!source.connected()) {
-    *why = "not connected to the MQTT broker";
+    *why = "mqtt source not connected: " + source.not_connected_reason();
     return false;
   }
   return true;
