@@ -27,7 +27,8 @@ PrivacyRule ReadRule(const YAML::Node& node, const std::string& path, ConfigErro
     CheckPointers(r, key, *list);
   }
   MapReader mask(r.Child("mask"), path + ".mask", errors);
-  if (node.IsMap() && node["mask"].IsMap()) {
+  // yaml-cpp throws on IsMap() of a missing key: test that it exists first.
+  if (node.IsMap() && node["mask"] && node["mask"].IsMap()) {
     for (const auto& pair : node["mask"]) {
       std::string field = pair.first.Scalar();
       int kind = 0;
