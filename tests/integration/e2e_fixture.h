@@ -180,6 +180,11 @@ class E2eStack {
   // subscribed and healthy, and kills it on timeout (as StartAgent does).
   Status LaunchAgent();
   Status WaitAgentConnected(std::chrono::milliseconds timeout);
+  // Waits up to `timeout` for the agent to exit on its own; its exit code, nullopt if it
+  // still runs.
+  std::optional<int> WaitAgentExit(std::chrono::milliseconds timeout) {
+    return agent_.Wait(timeout);
+  }
   // Notes the agent's connections and the broker's subscriptions so far, so that
   // WaitAgentConnected waits for a new one (a reconnect of the running agent).
   void ExpectReconnect();
