@@ -371,6 +371,9 @@ Status E2eStack::StartCollectorOnce() {
                                    "--ready-file",
                                    ready};
   if (options_.keep_raw) argv.insert(argv.end(), {"--keep-raw", RawDir()});
+  if (options_.collector_requires_client_cert) {
+    argv.insert(argv.end(), {"--client-ca", certs_.ca_cert});
+  }
   argv.insert(argv.end(), options_.collector_args.begin(), options_.collector_args.end());
   collector_ = Process();
   const std::string log = dir_.File("collector.log");
@@ -415,7 +418,11 @@ Status E2eStack::WriteAgentConfig() const {
                         ? "https://localhost:" + std::to_string(collector_port_) + "/v1/batches"
                         : options_.uplink_url;
   y += "uplink:\n  url: " + url + "\n";
-  y += "  tls: {ca_file: " + certs_.ca_cert + "}\n";
+  y += "  tls: {ca_file: " + certs_.ca_cert;
+  if (!options_.uplink_cert_file.empty()) {
+    y += ", cert_file: " + options_.uplink_cert_file + ", key_file: " + options_.uplink_key_file;
+  }
+  y += "}\n";
   y += "  batch: {linger: 50ms}\n  retry: {initial: 100ms, max: 1s}\n";
   y += options_.uplink_extra_yaml;
   y += options_.extra_agent_yaml;

@@ -46,6 +46,12 @@ struct StackOptions {
   // More keys of the `uplink:` section (indented two spaces), e.g. "  max_bytes_per_second:
   // 1000\n".
   std::string uplink_extra_yaml = {};
+  // Starts the collector with --client-ca <the test CA>: batches need a client certificate
+  // that names their agent_id.
+  bool collector_requires_client_cert = false;
+  // uplink.tls.cert_file and key_file of the agent; empty: no client certificate.
+  std::string uplink_cert_file = {};
+  std::string uplink_key_file = {};
   // source.mqtt.port of the agent; 0: the broker's plain listener. Lets a test start the
   // agent before its broker, or point it at the broker's TLS listener.
   int mqtt_port = 0;
@@ -179,6 +185,8 @@ class E2eStack {
   // the broker may not be up. WaitAgentConnected then waits until that agent is connected,
   // subscribed and healthy, and kills it on timeout (as StartAgent does).
   Status LaunchAgent();
+  // Writes agent.yaml again from the current options (the agent reads it at its next start).
+  Status RewriteAgentConfig() const { return WriteAgentConfig(); }
   Status WaitAgentConnected(std::chrono::milliseconds timeout);
   // Waits up to `timeout` for the agent to exit on its own; its exit code, nullopt if it
   // still runs.
