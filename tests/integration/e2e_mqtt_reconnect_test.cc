@@ -218,5 +218,17 @@ TEST_CASE("plain MQTT against a TLS listener is retried with a hint to set sourc
   CHECK(stop_took < 5.0);
 }
 
+TEST_CASE("a broker refusing the CONNECT is retried and its CONNACK reason named",
+          "[integration][issue-11]") {
+  E2eStack stack("mqtt-connack-refused");
+  RequireOk(stack.Prepare(), &stack);
+  // The later line wins: anonymous clients (the agent has no credentials) are refused.
+  RequireOk(stack.StartBroker({.extra_config = "allow_anonymous false"}), &stack);
+  RequireOk(stack.LaunchAgent(), &stack);
+  WaitForFailures(stack, 2);
+  CheckNotConnected(stack, "refused by the broker: Connection Refused: not authorised");
+  RequireOk(stack.StopAgent(), &stack);
+}
+
 }  // namespace
 }  // namespace tidegate::testing
