@@ -23,6 +23,9 @@ constexpr milliseconds kReconnectMax = seconds(30);
 constexpr milliseconds kConnackTimeout = seconds(15);
 // How long one mosquitto_loop call may wait for the socket; bounds how fast Stop is seen.
 constexpr int kLoopTimeoutMs = 100;
+// A connection must last this long to reset the backoff: a broker that accepts and then
+// drops us at once (a client id taken over, a crashing broker) is retried ever more slowly.
+constexpr auto kStableConnection = seconds(10);
 // During a long outage, log every Nth failed attempt (plus the first and each new reason).
 constexpr uint64_t kLogEveryNthFailure = 10;
 
@@ -228,7 +231,7 @@ void MqttSource::ServeUntilClosed(Attempt* attempt) {
 
 milliseconds MqttSource::OnAttemptEnded(const Attempt& attempt) {
   if (attempt.was_connected) {
-    backoff_.Reset();
+    if (steady_clock::now() - connected_at_ >= kStableConnection) backoff_.Reset();
     log_limiter_.Reset();
     failures_in_a_row_ = 0;
     milliseconds delay = backoff_.NextDelay();
@@ -272,6 +275,7 @@ void MqttSource::OnConnect(mosquitto*, void* self_ptr, int rc, int flags) {
                    ? std::string()
                    : fmt::format(", after {} failed attempts", self->failures_in_a_row_));
   self->failures_in_a_row_ = 0;
+  self->connected_at_ = steady_clock::now();
   self->SetNotConnectedReason("");
   self->Subscribe();
   self->connects_++;

@@ -3,8 +3,9 @@
 // client id) so the broker queues while we are away or paused; topics and QoS from config.
 // It owns its network thread and reconnect loop (libmosquitto's own loop thread gives up
 // after a TLS failure or a failed first connect): every failed attempt and every lost
-// connection is retried with backoff (1 s doubling to 30 s, reset once connected) for as
-// long as the source runs, each failure counted and logged with its reason (rate-limited).
+// connection is retried with backoff (1 s doubling to 30 s, back to 1 s after a connection
+// that lasted 10 s) for as long as the source runs, each failure counted and logged with
+// its reason (rate-limited).
 // Messages are handed to the callback on that network thread (the ingest thread). The
 // callback may block: that stops reading the socket, which is how buffer backpressure
 // reaches the broker. Start/Stop from the owning thread; the accessors from any thread.
@@ -90,6 +91,7 @@ class MqttSource {
   int connack_rc_ = -1;             // -1: no CONNACK yet
   std::string library_error_;       // the last error libmosquitto logged (OpenSSL's text)
   uint64_t failures_in_a_row_ = 0;  // failed attempts since the last connection
+  std::chrono::steady_clock::time_point connected_at_;  // of the current connection
   ReconnectBackoff backoff_;
   FailureLogLimiter log_limiter_;
 };
