@@ -17,8 +17,8 @@ struct GeneralNamesFree {
 
 std::string Text(const ASN1_STRING* s) {
   if (s == nullptr) return {};
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                     static_cast<size_t>(ASN1_STRING_length(s)));
+  return {reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+          static_cast<size_t>(ASN1_STRING_length(s))};
 }
 
 void AppendCommonNames(X509* cert, std::vector<std::string>* out) {
