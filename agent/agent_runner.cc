@@ -9,6 +9,7 @@
 
 #include "agent/aggregate_stage.h"
 #include "agent/ingest_pipeline.h"
+#include "agent/metrics_mqtt.h"
 #include "agent/metrics_page.h"
 #include "agent/metrics_server.h"
 #include "agent/mqtt_source.h"
@@ -101,6 +102,9 @@ int RunAgent(const Config& config) {
   // A file-size limit (RLIMIT_FSIZE) must surface as a write error, like a full disk, not
   // kill the agent: SQLite then fails the commit and ingest pauses until space returns.
   signal(SIGXFSZ, SIG_IGN);
+  // A TLS peer that closes mid-handshake makes OpenSSL's write raise SIGPIPE, which would
+  // end the agent (issue 11: it sometimes exited with a wrong broker CA).
+  signal(SIGPIPE, SIG_IGN);
   auto store =
       buffer::SqliteStore::Open(buffer::StoreOptions{.state_dir = config.agent.state_dir,
                                                      .sync = config.buffer.sync,
@@ -148,6 +152,7 @@ int RunAgent(const Config& config) {
         std::string page = RenderMetrics(config, pipeline.metrics(), privacy->get(), committer,
                                          uplink.stats(), **store);
         AppendAggregationMetrics(aggregator, &page);
+        AppendMqttMetrics(source, &page);
         return page;
       },
       [&](std::string* why) { return CheckHealth(source, committer, why); });

@@ -157,6 +157,12 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
   Metric(&out, "tidegate_uplink_peer_untrusted", "gauge",
          "1 while the receiver's certificate fails verification (alarm)",
          uplink.peer_untrusted.load() ? 1 : 0);
+  Metric(&out, "tidegate_uplink_client_cert_refused_total", "counter",
+         "Sends where the receiver refused our client certificate (uplink.tls.cert_file)",
+         u64(uplink.client_cert_refused_failures));
+  Metric(&out, "tidegate_uplink_client_cert_refused", "gauge",
+         "1 while the receiver refuses our client certificate (alarm)",
+         uplink.client_cert_refused.load() ? 1 : 0);
   Metric(&out, "tidegate_uplink_last_http_status", "gauge",
          "HTTP status of the last send attempt (0: no answer)",
          static_cast<double>(uplink.last_http_status.load()));
@@ -176,7 +182,7 @@ bool CheckHealth(const MqttSource& source, const buffer::GroupCommitter& committ
     return false;
   }
   if (!source.connected()) {
-    *why = "not connected to the MQTT broker";
+    *why = "mqtt source not connected: " + source.not_connected_reason();
     return false;
   }
   return true;

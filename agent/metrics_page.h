@@ -23,7 +23,8 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
                           const uplink::UplinkStats& uplink, buffer::SqliteStore& store);
 
 // Healthy while the buffer commits and the broker connection is up; otherwise *why says
-// what is wrong.
+// what is wrong. No grace period at start: until the first CONNACK the agent is not
+// ingesting, so it is not healthy ("mqtt source not connected: <reason>").
 bool CheckHealth(const MqttSource& source, const buffer::GroupCommitter& committer,
                  std::string* why);
 

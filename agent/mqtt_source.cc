@@ -2,24 +2,95 @@
 #include "agent/mqtt_source.h"
 
 #include <mosquitto.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
-#include <mutex>
+#include <cerrno>
+#include <system_error>
 
 namespace tidegate::agent {
 namespace {
 
-constexpr unsigned kReconnectMinS = 1;
-constexpr unsigned kReconnectMaxS = 30;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using std::chrono::steady_clock;
+
+constexpr milliseconds kReconnectMin = seconds(1);
+constexpr milliseconds kReconnectMax = seconds(30);
+// A broker that accepts TCP but never answers (a hung handshake, a black-holed SYN) must
+// not hold the source forever.
+constexpr milliseconds kConnackTimeout = seconds(15);
+// How long one mosquitto_loop call may wait for the socket; bounds how fast Stop is seen.
+constexpr int kLoopTimeoutMs = 100;
+// A connection must last this long to reset the backoff: a broker that accepts and then
+// drops us at once (a client id taken over, a crashing broker) is retried ever more slowly.
+constexpr auto kStableConnection = seconds(10);
+// During a long outage, log every Nth failed attempt (plus the first and each new reason).
+constexpr uint64_t kLogEveryNthFailure = 10;
 
 Status MosqError(int rc, std::string_view what) {
   return Unavailable(std::string(what) + ": " + mosquitto_strerror(rc));
 }
 
+// rc and errno of a failed libmosquitto call as text; library_error is what libmosquitto
+// logged meanwhile (OpenSSL's reason for a TLS failure).
+std::string DescribeError(int rc, int err, const std::string& library_error) {
+  if (rc == MOSQ_ERR_ERRNO && err != 0) {
+    return std::error_code(err, std::generic_category()).message();
+  }
+  if ((rc == MOSQ_ERR_TLS || rc == MOSQ_ERR_TLS_HANDSHAKE) && !library_error.empty()) {
+    return "TLS: " + library_error;
+  }
+  std::string text = mosquitto_strerror(rc);
+  if (!text.empty() && text.back() == '.') text.pop_back();
+  return text;
+}
+
+// Errors meaning no TCP connection was made at all.
+bool IsNetworkError(int rc, int err) {
+  if (rc == MOSQ_ERR_EAI) return true;
+  if (rc != MOSQ_ERR_ERRNO) return false;
+  return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH || err == ETIMEDOUT ||
+         err == EADDRNOTAVAIL || err == ENOENT;
+}
+
+// libmosquitto retries a TLS handshake on any socket error, so with TLS a refused TCP
+// connect spins until a timeout instead of failing. A socket that reports a hang-up
+// without ever being connected has failed to connect; *err is its error (0 if consumed).
+bool ConnectFailedUnderTls(int fd, int* err) {
+  if (fd < 0) return false;
+  pollfd p{.fd = fd, .events = POLLOUT, .revents = 0};
+  if (::poll(&p, 1, 0) != 1 || (p.revents & (POLLHUP | POLLERR)) == 0) return false;
+  int so_error = 0;
+  socklen_t len = sizeof(so_error);
+  ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
+  sockaddr_storage peer{};
+  socklen_t peer_len = sizeof(peer);
+  if (so_error == 0 && ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
+    return false;  // it was connected: libmosquitto reports how it ended
+  }
+  *err = so_error != 0 ? so_error : ECONNREFUSED;
+  return true;
+}
+
+std::string DelayText(milliseconds delay) { return fmt::format("{}s", delay.count() / 1000); }
+
 }  // namespace
 
+// What one connection attempt saw; network thread only.
+struct MqttSource::Attempt {
+  bool was_connected = false;  // a CONNACK accepted us during the attempt
+  bool stopped = false;        // ended by Stop()
+  ConnectFailureKind kind = ConnectFailureKind::kNetwork;
+  std::string reason;
+};
+
 MqttSource::MqttSource(const MqttSourceSection& config, MessageHandler handler)
-    : config_(config), handler_(std::move(handler)) {}
+    : config_(config),
+      handler_(std::move(handler)),
+      backoff_(kReconnectMin, kReconnectMax),
+      log_limiter_(kLogEveryNthFailure) {}
 
 MqttSource::~MqttSource() {
   Stop();
@@ -34,7 +105,7 @@ Status MqttSource::Start() {
   mosquitto_connect_with_flags_callback_set(mosq_, &MqttSource::OnConnect);
   mosquitto_disconnect_callback_set(mosq_, &MqttSource::OnDisconnect);
   mosquitto_message_callback_set(mosq_, &MqttSource::OnMessage);
-  mosquitto_reconnect_delay_set(mosq_, kReconnectMinS, kReconnectMaxS, true);
+  mosquitto_log_callback_set(mosq_, &MqttSource::OnLog);
   if (!config_.username.empty()) {
     int rc =
         mosquitto_username_pw_set(mosq_, config_.username.c_str(),
@@ -48,52 +119,172 @@ Status MqttSource::Start() {
                                tls.key_file.empty() ? nullptr : tls.key_file.c_str(), nullptr);
     if (rc != MOSQ_ERR_SUCCESS) return MosqError(rc, "configure MQTT TLS");
   }
-  auto keepalive = static_cast<int>(config_.keepalive.count() / 1000);
-  // connect_async: the network thread retries until the broker answers.
-  int rc = mosquitto_connect_async(mosq_, config_.host.c_str(), config_.port, keepalive);
-  if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO) {
-    return MosqError(rc, "connect to MQTT broker " + config_.host);
-  }
-  if (rc == MOSQ_ERR_ERRNO) {
-    spdlog::warn("mqtt: broker {}:{} not reachable yet, retrying", config_.host, config_.port);
-  }
-  rc = mosquitto_loop_start(mosq_);
-  if (rc != MOSQ_ERR_SUCCESS) return MosqError(rc, "start the MQTT network thread");
-  started_ = true;
+  SetNotConnectedReason(
+      fmt::format("connecting to {}:{} (first attempt)", config_.host, config_.port));
+  thread_ = std::thread([this] { Run(); });
   return Status::Ok();
 }
 
 void MqttSource::Stop() {
-  if (!started_) return;
-  started_ = false;
-  mosquitto_disconnect(mosq_);
-  mosquitto_loop_stop(mosq_, /*force=*/false);
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
   connected_ = false;
 }
 
-void MqttSource::OnConnect(mosquitto* mosq, void* self_ptr, int rc, int flags) {
-  auto* self = static_cast<MqttSource*>(self_ptr);
-  if (rc != 0) {
-    spdlog::error("mqtt: broker refused the connection: {}", mosquitto_connack_string(rc));
-    return;
+std::string MqttSource::not_connected_reason() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return not_connected_reason_;
+}
+
+void MqttSource::SetNotConnectedReason(std::string reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  not_connected_reason_ = std::move(reason);
+}
+
+bool MqttSource::Stopping() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stopping_;
+}
+
+bool MqttSource::WaitBeforeRetry(milliseconds delay) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !wake_.wait_for(lock, delay, [this] { return stopping_; });
+}
+
+void MqttSource::Run() {
+  while (true) {
+    Attempt attempt = ConnectAndServe();
+    if (attempt.stopped) break;
+    milliseconds delay = OnAttemptEnded(attempt);
+    if (!WaitBeforeRetry(delay)) break;
   }
-  self->connected_ = true;
-  self->connects_++;
-  bool session_present = (flags & 1) != 0;
-  spdlog::info("mqtt: connected to {}:{} as {} (session {})", self->config_.host,
-               self->config_.port, self->config_.client_id, session_present ? "resumed" : "new");
-  for (const TopicSpec& topic : self->config_.topics) {
-    int sub_rc = mosquitto_subscribe(mosq, nullptr, topic.filter.c_str(), topic.qos);
-    if (sub_rc != MOSQ_ERR_SUCCESS) {
-      spdlog::error("mqtt: subscribe {} failed: {}", topic.filter, mosquitto_strerror(sub_rc));
+}
+
+MqttSource::Attempt MqttSource::ConnectAndServe() {
+  Attempt attempt;
+  connack_rc_ = -1;
+  library_error_.clear();
+  errno = 0;
+  // Non-blocking TCP connect: a dead host cannot hold Stop() for the kernel's SYN timeout.
+  int rc = mosquitto_connect_async(mosq_, config_.host.c_str(), config_.port,
+                                   static_cast<int>(config_.keepalive.count() / 1000));
+  int err = errno;
+  if (rc == MOSQ_ERR_SUCCESS) {
+    ServeUntilClosed(&attempt);
+    return attempt;
+  }
+  attempt.kind = rc == MOSQ_ERR_TLS ? ConnectFailureKind::kTls : ConnectFailureKind::kNetwork;
+  attempt.reason = DescribeError(rc, err, library_error_);
+  return attempt;
+}
+
+// Runs the network loop until the connection ends, Stop() is called, or no CONNACK came
+// within kConnackTimeout, and records in *attempt what happened.
+void MqttSource::ServeUntilClosed(Attempt* attempt) {
+  const uint64_t connects_before = connects_;
+  const auto deadline = steady_clock::now() + kConnackTimeout;
+  int rc = MOSQ_ERR_SUCCESS;
+  int err = 0;
+  while (rc == MOSQ_ERR_SUCCESS) {
+    errno = 0;
+    rc = mosquitto_loop(mosq_, kLoopTimeoutMs, 1);
+    err = errno;
+    attempt->was_connected = connects_ > connects_before;
+    if (Stopping()) {
+      attempt->stopped = true;
+      if (connected_) mosquitto_disconnect(mosq_);
+      connected_ = false;
+      return;
+    }
+    if (rc == MOSQ_ERR_SUCCESS && !attempt->was_connected && config_.tls &&
+        ConnectFailedUnderTls(mosquitto_socket(mosq_), &err)) {
+      rc = MOSQ_ERR_ERRNO;
+      break;
+    }
+    if (rc == MOSQ_ERR_SUCCESS && !attempt->was_connected && steady_clock::now() > deadline) {
+      attempt->kind = ConnectFailureKind::kTimeout;
+      attempt->reason = fmt::format("no CONNACK within {} s", kConnackTimeout.count() / 1000);
+      return;
+    }
+  }
+  connected_ = false;
+  attempt->reason = DescribeError(rc, err, library_error_);
+  if (attempt->was_connected) return;
+  if (connack_rc_ > 0) {
+    attempt->kind = ConnectFailureKind::kRefusedByBroker;
+    attempt->reason =
+        std::string("refused by the broker: ") + mosquitto_connack_string(connack_rc_);
+  } else if (rc == MOSQ_ERR_TLS || rc == MOSQ_ERR_TLS_HANDSHAKE) {
+    attempt->kind = ConnectFailureKind::kTls;
+  } else if (IsNetworkError(rc, err)) {
+    attempt->kind = ConnectFailureKind::kNetwork;
+  } else {
+    attempt->kind = ConnectFailureKind::kClosedBeforeConnack;
+    attempt->reason = "closed before CONNACK (" + attempt->reason + ")";
+  }
+}
+
+milliseconds MqttSource::OnAttemptEnded(const Attempt& attempt) {
+  if (attempt.was_connected) {
+    if (steady_clock::now() - connected_at_ >= kStableConnection) backoff_.Reset();
+    log_limiter_.Reset();
+    failures_in_a_row_ = 0;
+    milliseconds delay = backoff_.NextDelay();
+    spdlog::warn("mqtt: connection to {}:{} lost ({}), reconnecting in {}", config_.host,
+                 config_.port, attempt.reason, DelayText(delay));
+    SetNotConnectedReason("connection lost: " + attempt.reason);
+    return delay;
+  }
+  connect_failures_++;
+  failures_in_a_row_++;
+  milliseconds delay = backoff_.NextDelay();
+  std::string hint(ConnectHint(attempt.kind, config_.tls.has_value()));
+  std::string why = hint.empty() ? attempt.reason : attempt.reason + "; " + hint;
+  if (log_limiter_.ShouldLog(attempt.reason, failures_in_a_row_)) {
+    spdlog::warn("mqtt: cannot connect to {}:{} (attempt {}): {}; retrying in {}", config_.host,
+                 config_.port, failures_in_a_row_, why, DelayText(delay));
+  }
+  SetNotConnectedReason(why);
+  return delay;
+}
+
+void MqttSource::Subscribe() {
+  for (const TopicSpec& topic : config_.topics) {
+    int rc = mosquitto_subscribe(mosq_, nullptr, topic.filter.c_str(), topic.qos);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      spdlog::error("mqtt: subscribe {} failed: {}", topic.filter, mosquitto_strerror(rc));
     }
   }
 }
 
-void MqttSource::OnDisconnect(mosquitto*, void* self_ptr, int rc) {
+void MqttSource::OnConnect(mosquitto*, void* self_ptr, int rc, int flags) {
   auto* self = static_cast<MqttSource*>(self_ptr);
-  self->connected_ = false;
-  if (rc != 0) spdlog::warn("mqtt: connection lost ({}), reconnecting", mosquitto_strerror(rc));
+  if (rc != 0) {
+    self->connack_rc_ = rc;  // logged with the attempt's failure
+    return;
+  }
+  bool session_present = (flags & 1) != 0;
+  spdlog::info("mqtt: connected to {}:{} as {} (session {}{})", self->config_.host,
+               self->config_.port, self->config_.client_id, session_present ? "resumed" : "new",
+               self->failures_in_a_row_ == 0
+                   ? std::string()
+                   : fmt::format(", after {} failed attempts", self->failures_in_a_row_));
+  self->failures_in_a_row_ = 0;
+  self->connected_at_ = steady_clock::now();
+  self->SetNotConnectedReason("");
+  self->Subscribe();
+  self->connects_++;
+  self->connected_ = true;
+}
+
+// Only records: errno must survive until mosquitto_loop returns to ServeUntilClosed.
+void MqttSource::OnDisconnect(mosquitto*, void* self_ptr, int) {
+  static_cast<MqttSource*>(self_ptr)->connected_ = false;
 }
 
 void MqttSource::OnMessage(mosquitto*, void* self_ptr, const ::mosquitto_message* message) {
@@ -101,6 +292,18 @@ void MqttSource::OnMessage(mosquitto*, void* self_ptr, const ::mosquitto_message
   std::string_view payload(static_cast<const char*>(message->payload),
                            message->payloadlen > 0 ? static_cast<size_t>(message->payloadlen) : 0);
   self->handler_(message->topic ? std::string_view(message->topic) : std::string_view(), payload);
+}
+
+// Keeps the first error of an attempt: for a failed handshake that is OpenSSL's reason.
+void MqttSource::OnLog(mosquitto*, void* self_ptr, int level, const char* text) {
+  auto* self = static_cast<MqttSource*>(self_ptr);
+  if (level != MOSQ_LOG_ERR || text == nullptr || !self->library_error_.empty()) return;
+  std::string_view error(text);
+  // "OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed"
+  if (error.rfind("OpenSSL Error[", 0) == 0 && error.find("]: ") != std::string_view::npos) {
+    error.remove_prefix(error.find("]: ") + 3);
+  }
+  self->library_error_ = error;
 }
 
 }  // namespace tidegate::agent

@@ -101,6 +101,8 @@ Status HttpsTransport::Configure() {
   ok = ok && curl_easy_setopt(c, CURLOPT_XFERINFODATA, &interrupted_) == CURLE_OK;
   ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
   ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, TlsHandshakeWatch::Install) == CURLE_OK;
+  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &handshake_) == CURLE_OK;
   if (!config_.tls.ca_file.empty()) {
     ok = ok && curl_easy_setopt(c, CURLOPT_CAINFO, config_.tls.ca_file.c_str()) == CURLE_OK;
   }
@@ -140,6 +142,7 @@ SendResult HttpsTransport::Send(const EncodedBatch& batch) {
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(batch.body.size()));
   response_.clear();
   error_buffer_[0] = '\0';
+  handshake_.Reset();
   CURLcode rc = curl_easy_perform(c);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
 
@@ -148,6 +151,7 @@ SendResult HttpsTransport::Send(const EncodedBatch& batch) {
     result.kind = SendResult::Kind::kRetry;
     result.untrusted_peer =
         rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+    result.client_cert_refused = ClientCertificateRefused(handshake_, rc);
     result.reason = std::string(curl_easy_strerror(rc));
     if (error_buffer_[0]) result.reason += std::string(": ") + error_buffer_;
     return result;

@@ -13,6 +13,7 @@
 
 #include "common/config.h"
 #include "common/status.h"
+#include "uplink/tls_handshake_watch.h"
 #include "uplink/transport.h"
 
 namespace tidegate::uplink {
@@ -36,6 +37,7 @@ class HttpsTransport final : public Transport {
   std::string response_;  // first bytes of the response body, for error messages
   char error_buffer_[CURL_ERROR_SIZE] = {};
   std::atomic<bool> interrupted_{false};
+  TlsHandshakeWatch handshake_;  // what the receiver said in the last send's handshake
 };
 
 // Classifies an HTTP status: 2xx acked; 408, 429 and 5xx retried; other 4xx rejected.

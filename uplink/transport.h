@@ -21,6 +21,9 @@ struct SendResult {
   // alarm for the operator, though the batch is still kept and retried (the right
   // certificate may be deployed later).
   bool untrusted_peer = false;
+  // The receiver refused our client certificate (none, another CA's, expired): an alarm
+  // too; the batch is kept and retried until the right certificate is configured.
+  bool client_cert_refused = false;
 };
 
 class Transport {

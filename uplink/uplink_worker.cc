@@ -100,9 +100,29 @@ void UplinkWorker::ReportFailure(const buffer::BatchRange& range, const SendResu
     return;
   }
   stats_.peer_untrusted = false;
+  if (result.client_cert_refused) {
+    ReportClientCertRefused(range, result, wait, failures);
+    return;
+  }
+  stats_.client_cert_refused = false;
   if (failures == 1 || failures % 10 == 0) {
     spdlog::warn("uplink: batch {} not delivered ({}), retry {} in {} ms", range.batch_id,
                  result.reason, failures, wait.count());
+  }
+}
+
+void UplinkWorker::ReportClientCertRefused(const buffer::BatchRange& range,
+                                           const SendResult& result, std::chrono::milliseconds wait,
+                                           uint64_t failures) {
+  stats_.client_cert_refused_failures++;
+  if (!stats_.client_cert_refused.exchange(true) || failures % 10 == 0) {
+    spdlog::error(
+        "uplink: ALARM the receiver at {} refused our client certificate ({}; uplink.tls "
+        "cert_file {}: missing, or not signed by a CA it trusts?); batch {} kept, retry {} in "
+        "{} ms",
+        config_.url, result.reason,
+        config_.tls.cert_file.empty() ? "not set" : config_.tls.cert_file, range.batch_id, failures,
+        wait.count());
   }
 }
 
@@ -224,6 +244,7 @@ bool UplinkWorker::Deliver(const buffer::BatchRange& range,
     stats_.last_http_status = result.http_status;
     if (result.kind == SendResult::Kind::kAcked) {
       stats_.peer_untrusted = false;
+      stats_.client_cert_refused = false;
       if (!RetryStoreOp("acknowledging the batch", [&] { return store_.Ack(range); })) return false;
       inflight_.erase(inflight_.begin());
       stats_.batches_acked++;
@@ -236,6 +257,7 @@ bool UplinkWorker::Deliver(const buffer::BatchRange& range,
     }
     if (result.kind == SendResult::Kind::kRejected) {
       stats_.peer_untrusted = false;
+      stats_.client_cert_refused = false;
       spdlog::error("uplink: batch {} ({} records) rejected permanently, dead-lettered: {}",
                     range.batch_id, records.size(), result.reason);
       if (!RetryStoreOp("dead-lettering the batch",

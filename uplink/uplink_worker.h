@@ -37,6 +37,9 @@ struct UplinkStats {
   // attempt was one of them (the alarm: cleared by the next acknowledged batch).
   std::atomic<uint64_t> untrusted_peer_failures{0};
   std::atomic<bool> peer_untrusted{false};
+  // The same for sends where the receiver refused our client certificate.
+  std::atomic<uint64_t> client_cert_refused_failures{0};
+  std::atomic<bool> client_cert_refused{false};
   std::atomic<uint64_t> throttled_ms{0};  // time spent waiting for max_bytes_per_second
 };
 
@@ -72,6 +75,9 @@ class UplinkWorker {
   void ChargeBandwidth(std::chrono::steady_clock::time_point start, size_t body_bytes);
   void ReportFailure(const buffer::BatchRange& range, const SendResult& result,
                      std::chrono::milliseconds wait);
+  // The alarm for a refused client certificate: first of a run, then every tenth.
+  void ReportClientCertRefused(const buffer::BatchRange& range, const SendResult& result,
+                               std::chrono::milliseconds wait, uint64_t failures);
 
   buffer::SqliteStore& store_;
   Transport& transport_;

@@ -324,12 +324,22 @@ E2eStack::E2eStack(std::string_view label, StackOptions options)
     : label_(label), options_(std::move(options)), dir_(label) {}
 
 Status E2eStack::Start() {
+  TG_RETURN_IF_ERROR(Prepare());
+  TG_RETURN_IF_ERROR(StartBroker());
+  return StartAgent();
+}
+
+Status E2eStack::Prepare() {
   TG_ASSIGN_OR_RETURN(certs_, MakeTestCerts(dir_.MakeDir("certs"), options_.cert_backdate_days));
+  return StartCollector();
+}
+
+Status E2eStack::StartBroker(BrokerOptions options) {
   // log_type subscribe: the broker logs "<client id> <qos> <filter>" for each SUBSCRIBE,
   // which is how StartAgent knows the agent's subscription exists.
-  TG_RETURN_IF_ERROR(broker_.Start(dir_.MakeDir("broker"), {.extra_config = "log_type subscribe"}));
-  TG_RETURN_IF_ERROR(StartCollector());
-  return StartAgent();
+  options.extra_config +=
+      options.extra_config.empty() ? "log_type subscribe" : "\nlog_type subscribe";
+  return broker_.Start(dir_.MakeDir("broker"), options);
 }
 
 Status E2eStack::StartCollector() {
@@ -363,6 +373,9 @@ Status E2eStack::StartCollectorOnce() {
                                    "--ready-file",
                                    ready};
   if (options_.keep_raw) argv.insert(argv.end(), {"--keep-raw", RawDir()});
+  if (options_.collector_requires_client_cert) {
+    argv.insert(argv.end(), {"--client-ca", certs_.ca_cert});
+  }
   argv.insert(argv.end(), options_.collector_args.begin(), options_.collector_args.end());
   collector_ = Process();
   const std::string log = dir_.File("collector.log");
@@ -392,8 +405,10 @@ Status E2eStack::WriteAgentConfig() const {
   y += "agent:\n  id: " + options_.agent_id + "\n  state_dir: " + StateDir() + "\n";
   y += "  log_level: " + options_.log_level + "\n";
   y += "  metrics_listen: 127.0.0.1:" + std::to_string(metrics_port_) + "\n";
-  y += "source:\n  mqtt:\n    host: 127.0.0.1\n    port: " + std::to_string(broker_.port()) + "\n";
+  const int mqtt_port = options_.mqtt_port != 0 ? options_.mqtt_port : broker_.port();
+  y += "source:\n  mqtt:\n    host: 127.0.0.1\n    port: " + std::to_string(mqtt_port) + "\n";
   y += "    client_id: " + ClientId() + "\n";
+  y += options_.mqtt_extra_yaml;
   if (!options_.max_payload_bytes.empty()) {
     y += "    max_payload_bytes: " + options_.max_payload_bytes + "\n";
   }
@@ -404,7 +419,11 @@ Status E2eStack::WriteAgentConfig() const {
                         ? "https://localhost:" + std::to_string(collector_port_) + "/v1/batches"
                         : options_.uplink_url;
   y += "uplink:\n  url: " + url + "\n";
-  y += "  tls: {ca_file: " + certs_.ca_cert + "}\n";
+  y += "  tls: {ca_file: " + certs_.ca_cert;
+  if (!options_.uplink_cert_file.empty()) {
+    y += ", cert_file: " + options_.uplink_cert_file + ", key_file: " + options_.uplink_key_file;
+  }
+  y += "}\n";
   y += options_.uplink_batch_retry_yaml;
   y += options_.uplink_extra_yaml;
   y += options_.extra_agent_yaml;
@@ -435,14 +454,37 @@ Status E2eStack::StartAgent() {
     TG_RETURN_IF_ERROR(agent_.Start(
         {BinaryPath("tidegate"), "run", "-c", AgentConfigPath()},
         {.stdout_file = AgentLogPath(), .stderr_file = AgentLogPath(), .env = options_.agent_env}));
-    Status status = WaitAgentReady(connects, subscribes);
+    Status status = WaitAgentReady(connects, subscribes, kAgentStartTimeout);
     const bool port_taken =
         ReadFile(AgentLogPath()).find("cannot listen for metrics") != std::string::npos;
     if (status.ok() || !first || !port_taken || attempt == kPortAttempts) return status;
   }
 }
 
-Status E2eStack::WaitAgentReady(size_t connects_before, size_t subscribes_before) {
+Status E2eStack::LaunchAgent() {
+  if (!agent_config_written_) {
+    metrics_port_ = FreeTcpPort();
+    TG_RETURN_IF_ERROR(WriteAgentConfig());
+    agent_config_written_ = true;
+  }
+  ExpectReconnect();
+  agent_ = Process();
+  return agent_.Start(
+      {BinaryPath("tidegate"), "run", "-c", AgentConfigPath()},
+      {.stdout_file = AgentLogPath(), .stderr_file = AgentLogPath(), .env = options_.agent_env});
+}
+
+void E2eStack::ExpectReconnect() {
+  launch_connects_ = AgentConnects();
+  launch_subscribes_ = BrokerSubscribes();
+}
+
+Status E2eStack::WaitAgentConnected(milliseconds timeout) {
+  return WaitAgentReady(launch_connects_, launch_subscribes_, timeout);
+}
+
+Status E2eStack::WaitAgentReady(size_t connects_before, size_t subscribes_before,
+                                milliseconds timeout) {
   auto healthy = [&] {
     Result<HttpResponse> health = HttpGet(metrics_port_, "/healthz");
     return health.ok() && health->status == 200;
@@ -453,7 +495,7 @@ Status E2eStack::WaitAgentReady(size_t connects_before, size_t subscribes_before
         return AgentConnects() > connects_before && BrokerSubscribes() > subscribes_before &&
                healthy();
       },
-      kAgentStartTimeout, milliseconds(50));
+      timeout, milliseconds(50));
   if (ready && agent_.Running()) return Status::Ok();
   std::optional<int> code = agent_.Running() ? std::nullopt : agent_.Wait(milliseconds(0));
   agent_.Kill();

@@ -58,6 +58,17 @@ struct StackOptions {
   // Certificates valid from this many days ago (see MakeTestCerts), for an agent whose wall
   // clock is set back.
   int cert_backdate_days = 0;
+  // Starts the collector with --client-ca <the test CA>: batches need a client certificate
+  // that names their agent_id.
+  bool collector_requires_client_cert = false;
+  // uplink.tls.cert_file and key_file of the agent; empty: no client certificate.
+  std::string uplink_cert_file = {};
+  std::string uplink_key_file = {};
+  // source.mqtt.port of the agent; 0: the broker's plain listener. Lets a test start the
+  // agent before its broker, or point it at the broker's TLS listener.
+  int mqtt_port = 0;
+  // More keys of the `source.mqtt:` section (indented four spaces), e.g. a tls block.
+  std::string mqtt_extra_yaml = {};
 };
 
 // One line of tidegate-sim's --log.
@@ -166,6 +177,12 @@ class E2eStack {
   // Certificates, broker, collector, agent config and agent; returns once the agent is
   // subscribed (QoS 1 messages published before that are not queued for it).
   Status Start();
+  // Start() in steps, for tests that start the broker late or with other options:
+  // Prepare() makes the certificates and starts the collector; StartBroker() starts the
+  // broker in <dir>/broker (again after a Stop, e.g. with other certificates on the same
+  // ports), always logging subscriptions.
+  Status Prepare();
+  Status StartBroker(BrokerOptions options = {});
 
   // The collector on its fixed port; waits until it listens. A first start whose port was
   // taken meanwhile retries on another (only before the agent config names the port).
@@ -176,6 +193,21 @@ class E2eStack {
   // Writes agent.yaml and starts `tidegate run`, stderr appended to agent.log; waits until
   // it is connected and subscribed and /healthz answers 200.
   Status StartAgent();
+  // Writes agent.yaml (first time) and starts `tidegate run` without waiting for anything:
+  // the broker may not be up. WaitAgentConnected then waits until that agent is connected,
+  // subscribed and healthy, and kills it on timeout (as StartAgent does).
+  Status LaunchAgent();
+  // Writes agent.yaml again from the current options (the agent reads it at its next start).
+  Status RewriteAgentConfig() const { return WriteAgentConfig(); }
+  Status WaitAgentConnected(std::chrono::milliseconds timeout);
+  // Waits up to `timeout` for the agent to exit on its own; its exit code, nullopt if it
+  // still runs.
+  std::optional<int> WaitAgentExit(std::chrono::milliseconds timeout) {
+    return agent_.Wait(timeout);
+  }
+  // Notes the agent's connections and the broker's subscriptions so far, so that
+  // WaitAgentConnected waits for a new one (a reconnect of the running agent).
+  void ExpectReconnect();
   // SIGTERM; kInternal unless it exits 0 (a clean shutdown) within 15 s.
   Status StopAgent();
   bool AgentRunning() { return agent_.Running(); }
@@ -227,7 +259,8 @@ class E2eStack {
  private:
   Status StartCollectorOnce();
   Status WriteAgentConfig() const;
-  Status WaitAgentReady(size_t connects_before, size_t subscribes_before);
+  Status WaitAgentReady(size_t connects_before, size_t subscribes_before,
+                        std::chrono::milliseconds timeout);
   size_t AgentConnects() const;
   size_t BrokerSubscribes() const;
 
@@ -242,6 +275,8 @@ class E2eStack {
   int collector_port_ = 0;
   int metrics_port_ = 0;
   bool agent_config_written_ = false;
+  size_t launch_connects_ = 0;    // AgentConnects() when LaunchAgent ran
+  size_t launch_subscribes_ = 0;  // BrokerSubscribes() when LaunchAgent ran
 };
 
 }  // namespace tidegate::testing

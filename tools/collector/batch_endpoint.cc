@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
 #include <iterator>
 
@@ -96,7 +97,8 @@ std::optional<HttpReply> BatchEndpoint::CheckHeaders(const BatchHeaders& headers
   return std::nullopt;
 }
 
-HttpReply BatchEndpoint::HandleBody(std::string_view idempotency_key, std::string_view body) {
+HttpReply BatchEndpoint::HandleBody(std::string_view idempotency_key, std::string_view body,
+                                    const std::vector<std::string>* client_identities) {
   if (body.size() > limits_.max_body_bytes) {
     return Reject(413, fmt::format("body exceeds the limit of {} bytes", limits_.max_body_bytes));
   }
@@ -116,6 +118,13 @@ HttpReply BatchEndpoint::HandleBody(std::string_view idempotency_key, std::strin
   }
   if (Trim(idempotency_key) != batch->batch_id) {
     return Reject(400, "Idempotency-Key does not match the batch_id in the body");
+  }
+  if (client_identities != nullptr &&
+      std::find(client_identities->begin(), client_identities->end(), batch->agent_id) ==
+          client_identities->end()) {
+    forbidden_.fetch_add(1, std::memory_order_relaxed);
+    return Reject(403, fmt::format("the client certificate ({}) does not name agent_id {}",
+                                   fmt::join(*client_identities, ", "), batch->agent_id));
   }
   if (decryptor_) decryptor_->DecryptBatch(&*batch);
   Result<LandOutcome> outcome = store_.Land(*batch);
@@ -150,11 +159,13 @@ HttpReply BatchEndpoint::Stats() {
     spdlog::error("reading stats failed: {}", counts.status().ToString());
     return JsonReply(500, R"({"status":"error","error":"storage error"})");
   }
-  return JsonReply(200, fmt::format(R"({{"batches_landed":{},"batches_duplicate":{},)"
-                                    R"("batches_rejected":{},"events":{},"window_results":{}}})",
-                                    counts->batches_landed, counts->batches_duplicate,
-                                    rejected_.load(std::memory_order_relaxed), counts->events,
-                                    counts->window_results));
+  return JsonReply(200,
+                   fmt::format(R"({{"batches_landed":{},"batches_duplicate":{},)"
+                               R"("batches_rejected":{},"events":{},"window_results":{},)"
+                               R"("batches_forbidden":{}}})",
+                               counts->batches_landed, counts->batches_duplicate,
+                               rejected_.load(std::memory_order_relaxed), counts->events,
+                               counts->window_results, forbidden_.load(std::memory_order_relaxed)));
 }
 
 }  // namespace tidegate::collector

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tools/collector/field_decryptor.h"
 #include "tools/collector/landing_store.h"
@@ -59,7 +60,11 @@ class BatchEndpoint {
   // Decompresses, verifies and lands a batch body: 200 landed or duplicate, 400 for a body
   // that can never be accepted, 500 for a storage error worth retrying (including a body
   // that --keep-raw could not keep: an audit copy must not silently miss batches).
-  HttpReply HandleBody(std::string_view idempotency_key, std::string_view body);
+  // client_identities (serve --client-ca): the names of the client's verified certificate;
+  // a batch whose agent_id is not among them is refused with 403 and counted
+  // (batches_forbidden). Null: no client certificates are required.
+  HttpReply HandleBody(std::string_view idempotency_key, std::string_view body,
+                       const std::vector<std::string>* client_identities = nullptr);
 
   // A 4xx rejection with a JSON reason; counted in batches_rejected. `reason` must not
   // contain payload bytes.
@@ -73,9 +78,10 @@ class BatchEndpoint {
  private:
   LandingStore& store_;
   const Limits limits_;
-  const RawArchive* raw_;             // null unless --keep-raw
-  const FieldDecryptor* decryptor_;   // null unless --recipient-key
-  std::atomic<int64_t> rejected_{0};  // since this process started
+  const RawArchive* raw_;              // null unless --keep-raw
+  const FieldDecryptor* decryptor_;    // null unless --recipient-key
+  std::atomic<int64_t> rejected_{0};   // since this process started
+  std::atomic<int64_t> forbidden_{0};  // of those, 403 for a certificate of another agent
 };
 
 // Case-insensitive media type comparison ignoring parameters ("; charset=...").

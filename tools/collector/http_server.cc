@@ -22,6 +22,8 @@
 #include <httplib.h>
 #pragma GCC diagnostic pop
 
+#include "tools/collector/peer_identity.h"
+
 namespace tidegate::collector {
 namespace {
 
@@ -89,6 +91,8 @@ struct HttpServer::Impl {
   void Route();
   void HandleBatch(const httplib::Request& req, httplib::Response& res,
                    const httplib::ContentReader& reader);
+  void HandleBody(const httplib::Request& req, const std::string& key, std::string_view body,
+                  httplib::Response& res);
 };
 
 void HttpServer::Impl::Route() {
@@ -135,8 +139,19 @@ void HttpServer::Impl::HandleBatch(const httplib::Request& req, httplib::Respons
   } else if (!read_ok) {
     Send(res, endpoint->Reject(400, "could not read the request body"));
   } else {
-    Send(res, endpoint->HandleBody(key, body));
+    HandleBody(req, key, body, res);
   }
+}
+
+// With --client-ca the batch must come from a certificate naming its agent_id (SPEC).
+void HttpServer::Impl::HandleBody(const httplib::Request& req, const std::string& key,
+                                  std::string_view body, httplib::Response& res) {
+  if (options.client_ca.empty()) {
+    Send(res, endpoint->HandleBody(key, body));
+    return;
+  }
+  std::vector<std::string> identities = PeerIdentities(req.ssl);
+  Send(res, endpoint->HandleBody(key, body, &identities));
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -95,7 +95,7 @@ TEST_CASE("collector lands a batch over HTTP and acknowledges a duplicate", "[co
   auto stats = client.Get("/v1/stats");
   REQUIRE(stats);
   CHECK(stats->body == R"({"batches_landed":1,"batches_duplicate":1,"batches_rejected":0,)"
-                       R"("events":3,"window_results":0})"
+                       R"("events":3,"window_results":0,"batches_forbidden":0})"
                        "\n");
   auto health = client.Get("/healthz");
   REQUIRE(health);
@@ -165,9 +165,20 @@ TEST_CASE("collector serves HTTPS and enforces client certificates", "[collector
     options.client_ca = certs->ca_cert;
     Collector collector(options);
     auto good = client_for(collector.port(), certs->client_cert, certs->client_key);
-    auto res = PostBatch(*good, TestBatch{});
+    // The client certificate's CN is tg-client: it may send tg-client's batches only.
+    TestBatch mine;
+    mine.agent_id = "tg-client";
+    mine.batch_id = "tg-client-1";
+    auto res = PostBatch(*good, mine);
     REQUIRE(res);
     CHECK(res->status == 200);
+    auto other = PostBatch(*good, TestBatch{});  // agent gw-01
+    REQUIRE(other);
+    CHECK(other->status == 403);
+    CHECK(other->body.find("does not name agent_id gw-01") != std::string::npos);
+    auto stats = good->Get("/v1/stats");
+    REQUIRE(stats);
+    CHECK(stats->body.find(R"("batches_forbidden":1)") != std::string::npos);
     CHECK_FALSE(client_for(collector.port(), "", "")->Get("/healthz"));
     CHECK_FALSE(
         client_for(collector.port(), certs->stranger_cert, certs->stranger_key)->Get("/healthz"));
