@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Runs clang-tidy 14 with the root .clang-tidy over every project translation unit listed in
+# a configured build's compile_commands.json (generated sources excluded), $(nproc) at a
+# time, then prints each distinct finding once, the count per check and the time taken.
+# Exits non-zero on any finding or clang-tidy failure.
+# Environment: BUILD_DIR (build), CLANG_TIDY (clang-tidy-14, else clang-tidy), JOBS (nproc).
+# The build must be configured; this script builds only the flatc header the sources include.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-build}
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
+JOBS=${JOBS:-$(nproc)}
+CLANG_TIDY=${CLANG_TIDY:-$(command -v clang-tidy-14 || command -v clang-tidy || true)}
+cd "$ROOT"
+
+if [ -z "$CLANG_TIDY" ]; then
+  echo "clang-tidy not found (Debian package clang-tidy)" >&2
+  exit 2
+fi
+if ! "$CLANG_TIDY" --version | grep -q 'version 14\.'; then
+  echo "warning: $CLANG_TIDY is not clang-tidy 14; .clang-tidy is written for 14" >&2
+fi
+if [ ! -f "$BUILD_DIR/compile_commands.json" ]; then
+  echo "no $BUILD_DIR/compile_commands.json: configure first (cmake -S . -B $BUILD_DIR)" >&2
+  exit 2
+fi
+cmake --build "$BUILD_DIR" --target tg_schema_gen >/dev/null
+
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+
+# Unique sources under the repository root, outside the build tree (flatc and any other
+# generated file lives there). fuzz/replay_main.cc appears once per fuzzer.
+python3 - "$BUILD_DIR/compile_commands.json" "$ROOT" "$BUILD_DIR" >"$OUT/files" <<'EOF'
+import json, os, sys
+db, root, build = sys.argv[1], os.path.realpath(sys.argv[2]), os.path.realpath(sys.argv[3])
+files = set()
+for entry in json.load(open(db)):
+    path = os.path.realpath(os.path.join(entry["directory"], entry["file"]))
+    if path.startswith(root + "/") and not path.startswith(build + "/"):
+        files.add(path)
+print("\n".join(sorted(files)))
+EOF
+TUS=$(wc -l <"$OUT/files")
+
+start=$(date +%s)
+# One log and one exit status per TU, named after the source path.
+# shellcheck disable=SC2016
+xargs -a "$OUT/files" -P "$JOBS" -I{} sh -c \
+  'log="$2/$(echo "$3" | tr / _)"
+   "$0" -p "$1" --quiet "$3" >"$log.log" 2>&1
+   echo $? >"$log.rc"' \
+  "$CLANG_TIDY" "$BUILD_DIR" "$OUT" {}
+elapsed=$(($(date +%s) - start))
+
+# A header's findings repeat in every TU that includes it: report each one once. A TU where
+# clang-tidy failed without a finding (a crash, a missing header) is shown and fails too.
+set +e
+python3 - "$OUT" "$ROOT" <<'EOF'
+import collections, glob, os, re, sys
+out, root = sys.argv[1], sys.argv[2]
+finding = re.compile(r"^(/[^:]+):(\d+):(\d+): (?:warning|error): (.*) \[([^\]]+)\]$")
+seen, failed = {}, []
+for log in sorted(glob.glob(os.path.join(out, "*.log"))):
+    found = False
+    lines = open(log, errors="replace").read().splitlines()
+    for line in lines:
+        m = finding.match(line)
+        if m:
+            found = True
+            check = m.group(5).split(",")[0]
+            where = os.path.relpath(m.group(1), root) + ":" + m.group(2) + ":" + m.group(3)
+            seen.setdefault((where, check), m.group(4))
+    if open(log[:-4] + ".rc").read().strip() != "0" and not found:
+        failed.append((log, lines))
+for (where, check), text in sorted(seen.items()):
+    print(f"{where}: {text} [{check}]")
+counts = collections.Counter(check for _, check in seen)
+if counts:
+    print("\nfindings per check:")
+    for check, n in counts.most_common():
+        print(f"  {n:5d}  {check}")
+for log, lines in failed:
+    print(f"clang-tidy failed without a finding: {os.path.basename(log)}")
+    print("\n".join("  " + line for line in lines[-20:]))
+print(f"findings: {len(seen)}, failed translation units: {len(failed)}")
+sys.exit(1 if seen or failed else 0)
+EOF
+status=$?
+set -e
+
+echo "translation units: $TUS, jobs: $JOBS, time: ${elapsed}s"
+exit $status
