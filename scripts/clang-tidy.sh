@@ -4,7 +4,8 @@
 # a configured build's compile_commands.json (generated sources excluded), $(nproc) at a
 # time, then prints each distinct finding once, the count per check and the time taken.
 # Exits non-zero on any finding or clang-tidy failure.
-# Environment: BUILD_DIR (build), CLANG_TIDY (clang-tidy-14, else clang-tidy), JOBS (nproc).
+# Environment: BUILD_DIR (build), CLANG_TIDY (clang-tidy-14, else clang-tidy), JOBS (nproc),
+# ONLY (a regex on repo-relative source paths, e.g. '^(agent|buffer)/': check only those).
 # The build must be configured; this script builds only the flatc header the sources include.
 set -euo pipefail
 
@@ -33,14 +34,16 @@ trap 'rm -rf "$OUT"' EXIT
 
 # Unique sources under the repository root, outside the build tree (flatc and any other
 # generated file lives there). fuzz/replay_main.cc appears once per fuzzer.
-python3 - "$BUILD_DIR/compile_commands.json" "$ROOT" "$BUILD_DIR" >"$OUT/files" <<'EOF'
-import json, os, sys
+python3 - "$BUILD_DIR/compile_commands.json" "$ROOT" "$BUILD_DIR" "${ONLY:-}" >"$OUT/files" <<'EOF'
+import json, os, re, sys
 db, root, build = sys.argv[1], os.path.realpath(sys.argv[2]), os.path.realpath(sys.argv[3])
+only = re.compile(sys.argv[4])
 files = set()
 for entry in json.load(open(db)):
     path = os.path.realpath(os.path.join(entry["directory"], entry["file"]))
     if path.startswith(root + "/") and not path.startswith(build + "/"):
-        files.add(path)
+        if only.search(os.path.relpath(path, root)):
+            files.add(path)
 print("\n".join(sorted(files)))
 EOF
 TUS=$(wc -l <"$OUT/files")
