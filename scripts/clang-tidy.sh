@@ -64,18 +64,27 @@ set +e
 python3 - "$OUT" "$ROOT" <<'EOF'
 import collections, glob, os, re, sys
 out, root = sys.argv[1], sys.argv[2]
-finding = re.compile(r"^(/[^:]+):(\d+):(\d+): (?:warning|error): (.*) \[([^\]]+)\]$")
+# A finding starts at "file:line:col: error: text" (or "error: text" for a diagnostic
+# without a location) and ends at the first line ending in "[check-name...]".
+start = re.compile(r"^(?:(/[^:]+):(\d+):(\d+): )?(?:warning|error): (.*)$")
+end = re.compile(r"\[([a-z][a-zA-Z0-9.,_-]+)\]$")
 seen, failed = {}, []
 for log in sorted(glob.glob(os.path.join(out, "*.log"))):
-    found = False
+    found, where, text = False, None, ""
     lines = open(log, errors="replace").read().splitlines()
     for line in lines:
-        m = finding.match(line)
+        m = start.match(line)
         if m:
+            where = "(no location)"
+            if m.group(1):
+                where = f"{os.path.relpath(m.group(1), root)}:{m.group(2)}:{m.group(3)}"
+            text = m.group(4)
+        e = end.search(line)
+        if e and where is not None:
             found = True
-            check = m.group(5).split(",")[0]
-            where = os.path.relpath(m.group(1), root) + ":" + m.group(2) + ":" + m.group(3)
-            seen.setdefault((where, check), m.group(4))
+            check = e.group(1).split(",")[0]
+            seen.setdefault((where, check), re.sub(r"\s*\[[^\]]+\]$", "", text))
+            where = None
     if open(log[:-4] + ".rc").read().strip() != "0" and not found:
         failed.append((log, lines))
 for (where, check), text in sorted(seen.items()):
