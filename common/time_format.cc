@@ -11,7 +11,7 @@ namespace {
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const auto yoe = static_cast<unsigned>(y - era * 400);
   const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
@@ -20,7 +20,7 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
 void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
   z += 719468;
   const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const auto doe = static_cast<unsigned>(z - era * 146097);
   const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
   const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
   const unsigned mp = (5 * doy + 2) / 153;
@@ -122,7 +122,8 @@ Result<int64_t> ParseRfc3339Ms(std::string_view text) {
   int64_t offset_min = 0;
   if (!ParseZone(text, &pos, &offset_min)) return InvalidArgument("not an RFC 3339 timestamp");
   int64_t days = DaysFromCivil(year, month, day);
-  int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_min * 60;
+  int64_t seconds =
+      days * 86400 + int64_t{hour} * 3600 + int64_t{minute} * 60 + second - offset_min * 60;
   return seconds * 1000 + millis;
 }
 

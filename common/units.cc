@@ -15,7 +15,7 @@ bool ReadNumber(std::string_view text, size_t* pos, uint64_t* out) {
   size_t start = *pos;
   uint64_t value = 0;
   while (*pos < text.size() && IsDigit(text[*pos])) {
-    uint64_t digit = static_cast<uint64_t>(text[*pos] - '0');
+    auto digit = static_cast<uint64_t>(text[*pos] - '0');
     if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) return false;
     value = value * 10 + digit;
     ++*pos;
