@@ -173,7 +173,7 @@ void AppendEventJson(std::string* out, const DecodedEvent& e) {
   AppendTime(out, "event_time", e.event_time);
   out->append(", ");
   AppendTime(out, "ingest_time", e.ingest_time);
-  fmt::format_to(std::back_inserter(*out), ", \"flags\": {}, \"late\": {}, \"payload\": ", e.flags,
+  fmt::format_to(std::back_inserter(*out), R"(, "flags": {}, "late": {}, "payload": )", e.flags,
                  (e.flags & kEventFlagLate) != 0);
   AppendJsonPayload(out, e.payload);
   out->push_back('}');
@@ -190,8 +190,8 @@ void AppendWindowResultJson(std::string* out, const DecodedWindowResult& w) {
   AppendTime(out, "window_start", w.window_start);
   out->append(", ");
   AppendTime(out, "window_end", w.window_end);
-  fmt::format_to(std::back_inserter(*out),
-                 ", \"revision\": {}, \"final\": {}, \"measures\": ", w.revision, w.final);
+  fmt::format_to(std::back_inserter(*out), R"(, "revision": {}, "final": {}, "measures": )",
+                 w.revision, w.final);
   AppendMeasuresJson(out, w.measures);
   out->push_back('}');
 }
@@ -352,7 +352,7 @@ std::string BatchToJson(const DecodedBatch& batch) {
   out.append(",\n");
   AppendArray(&out, "sealed_keys", batch.sealed_keys,
               [](std::string* o, const DecodedSealedKey& k) {
-                fmt::format_to(std::back_inserter(*o), "{{\"epoch\": {}, \"sealed\": \"", k.epoch);
+                fmt::format_to(std::back_inserter(*o), R"({{"epoch": {}, "sealed": ")", k.epoch);
                 AppendBase64(o, k.sealed);
                 o->append("\"}");
               });

@@ -62,6 +62,18 @@ std::string Compress(std::string_view plain) {
   return out;
 }
 
+// Compresses all of `in` (and ends the frame when last) through `chunk`, appending to *out.
+void CompressChunk(ZSTD_CCtx* cctx, ZSTD_inBuffer& in, bool last, std::string& chunk,
+                   std::string* out) {
+  size_t remaining = 0;
+  do {
+    ZSTD_outBuffer ob{chunk.data(), chunk.size(), 0};
+    remaining = ZSTD_compressStream2(cctx, &ob, &in, last ? ZSTD_e_end : ZSTD_e_continue);
+    REQUIRE_FALSE(ZSTD_isError(remaining));
+    out->append(chunk.data(), ob.pos);
+  } while (last ? remaining != 0 : in.pos < in.size);
+}
+
 // Streams zeros through the compressor without a pledged size, so the frame header does not
 // declare the content size and only the decompression bound can stop it.
 std::string CompressZerosStreaming(size_t total) {
@@ -71,15 +83,8 @@ std::string CompressZerosStreaming(size_t total) {
   std::string out;
   std::string chunk(ZSTD_CStreamOutSize(), '\0');
   for (size_t done = 0; done < total; done += zeros.size()) {
-    bool last = done + zeros.size() >= total;
     ZSTD_inBuffer in{zeros.data(), zeros.size(), 0};
-    size_t remaining = 0;
-    do {
-      ZSTD_outBuffer ob{chunk.data(), chunk.size(), 0};
-      remaining = ZSTD_compressStream2(cctx, &ob, &in, last ? ZSTD_e_end : ZSTD_e_continue);
-      REQUIRE_FALSE(ZSTD_isError(remaining));
-      out.append(chunk.data(), ob.pos);
-    } while (last ? remaining != 0 : in.pos < in.size);
+    CompressChunk(cctx, in, done + zeros.size() >= total, chunk, &out);
   }
   ZSTD_freeCCtx(cctx);
   return out;

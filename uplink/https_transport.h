@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "common/config.h"
 #include "common/status.h"
@@ -29,7 +30,7 @@ class HttpsTransport final : public Transport {
   struct CurlCleanup {
     void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
   };
-  explicit HttpsTransport(const UplinkSection& config) : config_(config) {}
+  explicit HttpsTransport(UplinkSection config) : config_(std::move(config)) {}
   Status Configure();
 
   const UplinkSection config_;
