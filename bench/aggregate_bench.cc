@@ -50,8 +50,9 @@ Event MakeEvent(tidegate::Rng& rng, int64_t i) {
   e.ingest_time_ms = TimeOf(i);
   e.payload = R"({"device_id":")" + device + R"(","msg_id":"b28adbf7f1fde1b0","ts":)" +
               std::to_string(e.event_time_ms) + R"(,"seq":1,"temp":)" +
-              std::to_string(18 + rng.Uniform(1200) / 100.0) + R"(,"humidity":)" +
-              std::to_string(40 + rng.Uniform(400) / 10.0) + R"(,"battery":)" +
+              std::to_string(18 + static_cast<double>(rng.Uniform(1200)) / 100.0) +
+              R"(,"humidity":)" +
+              std::to_string(40 + static_cast<double>(rng.Uniform(400)) / 10.0) + R"(,"battery":)" +
               std::to_string(rng.Uniform(100)) + "}";
   return e;
 }
@@ -63,9 +64,10 @@ void BM_AggregateProcess(benchmark::State& state) {
   int64_t i = 0;
   std::vector<tidegate::filters::StateChange> changes;
   std::map<std::string, int64_t> counters;
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
     state.PauseTiming();
     std::vector<Event> group;
+    group.reserve(kGroup);
     for (int k = 0; k < kGroup; ++k) group.push_back(MakeEvent(rng, i++));
     changes.clear();
     state.ResumeTiming();
@@ -95,9 +97,10 @@ void BM_CommitWithAggregation(benchmark::State& state) {
   tidegate::Rng rng(7);
   int64_t i = 0;
   std::map<std::string, int64_t> counters;
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
     state.PauseTiming();
     std::vector<Event> group;
+    group.reserve(kGroup);
     for (int k = 0; k < kGroup; ++k) group.push_back(MakeEvent(rng, i++));
     state.ResumeTiming();
     std::vector<tidegate::filters::StateChange> changes;

@@ -31,7 +31,7 @@ tidegate::PrivacySection SimRules(bool encrypt) {
   PrivacyRule rule;
   rule.match = "devices/+/telemetry";
   rule.tokenize = {"/user/email"};
-  (encrypt ? rule.encrypt : rule.tokenize).push_back("/user/phone");
+  (encrypt ? rule.encrypt : rule.tokenize).emplace_back("/user/phone");
   rule.mask = {{"/ip", tidegate::MaskKind::kIpv4Prefix24}};
   rule.scrub = {"/note"};
   privacy.rules = {rule};
@@ -56,7 +56,7 @@ void BM_Parse(benchmark::State& state) {
   tidegate::EventsSection events;
   tidegate::filters::EventParser parser(events, 65536);
   Event event;
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
     benchmark::DoNotOptimize(parser.Parse(kTopic, kPayload, 1, &event));
   }
   state.SetItemsProcessed(state.iterations());
@@ -69,7 +69,7 @@ void BM_ParseAndPrivacy(benchmark::State& state) {
   Privacy privacy(state.range(0) != 0);
   Event event;
   std::string out;
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
     benchmark::DoNotOptimize(parser.Parse(kTopic, kPayload, 1, &event));
     benchmark::DoNotOptimize(privacy.filter->Apply(kTopic, event.payload, &out));
   }
@@ -90,7 +90,7 @@ void BM_IngestToBuffer(benchmark::State& state) {
   if (state.range(0)) privacy.emplace(false);
   Event event;
   std::string out;
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
     (void)parser.Parse(kTopic, kPayload, 1, &event);
     if (privacy) {
       auto result = privacy->filter->Apply(kTopic, event.payload, &out);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <string_view>
 
 #include "filters/quantile_sketch.h"
@@ -19,7 +20,7 @@ using tidegate::filters::QuantileSketch;
 void CheckAccepted(const QuantileSketch& sketch, std::string_view bytes) {
   TG_FUZZ_CHECK(sketch.Encode() == bytes);
   TG_FUZZ_CHECK(sketch.Quantile(0.5).has_value() == (sketch.count() > 0));
-  double previous = -INFINITY;
+  double previous = -std::numeric_limits<double>::infinity();
   for (double q : {0.0, 0.01, 0.5, 0.95, 0.99, 1.0}) {
     const auto v = sketch.Quantile(q);
     if (!v) continue;
