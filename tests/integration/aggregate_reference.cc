@@ -99,12 +99,14 @@ std::string ComparisonReport::Summary() const {
   return s;
 }
 
-ComparisonReport CompareWithReference(const std::vector<Reading>& readings,
-                                      const std::vector<LandedAggregate>& landed,
-                                      const ReferenceOptions& opts) {
-  ComparisonReport report;
-  // The brute-force grouping.
-  std::map<std::pair<std::string, int64_t>, RefWindow> reference;
+namespace {
+
+using RefKey = std::pair<std::string, int64_t>;  // (device, window start)
+
+// The brute-force grouping.
+std::map<RefKey, RefWindow> BuildReference(const std::vector<Reading>& readings,
+                                           const ReferenceOptions& opts, ComparisonReport& report) {
+  std::map<RefKey, RefWindow> reference;
   simdjson::dom::parser parser;
   for (const Reading& r : readings) {
     RefWindow& w = reference[{r.device_id, FloorTo(r.ts_ms, opts.window_ms)}];
@@ -118,9 +120,82 @@ ComparisonReport CompareWithReference(const std::vector<Reading>& readings,
       if (!doc[field].get_double().get(v)) w.values["/" + field].emplace_back(r.ts_ms, v);
     }
   }
+  return reference;
+}
+
+// Compares one field's landed stats with the reference values of one window.
+void CompareField(const std::string& where, const std::string& field,
+                  const std::vector<std::pair<int64_t, double>>& points,
+                  const std::map<std::string, double>& stats, const ReferenceOptions& opts,
+                  ComparisonReport& report) {
+  auto mismatch = [&](const std::string& stat, double got, double want) {
+    report.mismatches.push_back(
+        fmt::format("{} {} {}: landed {} reference {}", where, field, stat, got, want));
+  };
+  auto stat = [&](const std::string& name) {
+    auto s = stats.find(name);
+    return s == stats.end() ? std::nan("") : s->second;
+  };
+  std::vector<double> values;
+  int64_t last_ts = points.front().first;
+  for (const auto& [ts, v] : points) {
+    values.push_back(v);
+    last_ts = std::max(last_ts, ts);
+  }
+  auto asked = [&](const std::string& name) {
+    const auto& wanted = opts.fields.at(field.substr(1));
+    if (std::find(wanted.begin(), wanted.end(), name) == wanted.end()) return false;
+    if (stats.count(name) != 0) return true;
+    report.mismatches.push_back(where + " " + field + " " + name + ": missing");
+    return false;
+  };
+  auto exact = [&](const std::string& name, double want) {
+    if (!asked(name)) return;
+    ++report.compared_values;
+    if (stat(name) != want) mismatch(name, stat(name), want);
+  };
+  exact("count", static_cast<double>(values.size()));
+  exact("min", *std::min_element(values.begin(), values.end()));
+  exact("max", *std::max_element(values.begin(), values.end()));
+  double sum = 0;
+  if (!ExactFixedPointSum(values, &sum)) {
+    report.mismatches.push_back(where + " " + field + ": value too small for the reference");
+    return;
+  }
+  exact("sum", sum);
+  double avg = sum / static_cast<double>(values.size());
+  if (asked("avg")) {
+    ++report.compared_values;
+    if (!(std::fabs(stat("avg") - avg) <= 1e-9 * std::fabs(avg))) mismatch("avg", stat("avg"), avg);
+  }
+  for (const auto& [name, q] :
+       {std::pair<const char*, double>{"p50", 0.5}, {"p95", 0.95}, {"p99", 0.99}}) {
+    if (!asked(name)) continue;
+    ++report.compared_values;
+    double want = LowerRankQuantile(values, q);
+    // 1e-12 absorbs the last-bit rounding of the bucket's representative value.
+    if (!(std::fabs(stat(name) - want) <= opts.quantile_error * std::fabs(want) + 1e-12)) {
+      mismatch(name, stat(name), want);
+    }
+  }
+  if (asked("last")) {
+    ++report.compared_values;
+    bool found = false;
+    for (const auto& [ts, v] : points) found = found || (ts == last_ts && v == stat("last"));
+    if (!found) mismatch("last", stat("last"), std::nan(""));
+  }
+}
+
+}  // namespace
+
+ComparisonReport CompareWithReference(const std::vector<Reading>& readings,
+                                      const std::vector<LandedAggregate>& landed,
+                                      const ReferenceOptions& opts) {
+  ComparisonReport report;
+  std::map<RefKey, RefWindow> reference = BuildReference(readings, opts, report);
   report.reference_windows = reference.size();
 
-  std::map<std::pair<std::string, int64_t>, const LandedAggregate*> by_key;
+  std::map<RefKey, const LandedAggregate*> by_key;
   for (const LandedAggregate& a : landed) {
     if (a.name != opts.name) continue;
     ++report.landed_windows;
@@ -131,10 +206,6 @@ ComparisonReport CompareWithReference(const std::vector<Reading>& readings,
           "landed window {} @{} has no reading in the reference", a.key, a.window_start));
     }
   }
-  auto mismatch = [&](const std::string& where, const std::string& stat, double got, double want) {
-    report.mismatches.push_back(
-        fmt::format("{} {}: landed {} reference {}", where, stat, got, want));
-  };
   for (const auto& [key, w] : reference) {
     std::string where = fmt::format("{} @{}", key.first, key.second);
     auto it = by_key.find(key);
@@ -147,69 +218,13 @@ ComparisonReport CompareWithReference(const std::vector<Reading>& readings,
     if (a.window_end != key.second + opts.window_ms) {
       report.mismatches.push_back(where + ": wrong window_end");
     }
-    for (const auto& measured : w.values) {
-      // Named copies: lambdas may not capture structured bindings in C++20 as clang-14 reads it.
-      const std::string& field = measured.first;
-      const auto& points = measured.second;
+    for (const auto& [field, points] : w.values) {
       auto m = a.measures.find(field);
       if (m == a.measures.end()) {
         report.mismatches.push_back(where + " " + field + ": missing");
         continue;
       }
-      auto stat = [&](const std::string& name) {
-        auto s = m->second.find(name);
-        return s == m->second.end() ? std::nan("") : s->second;
-      };
-      std::vector<double> values;
-      int64_t last_ts = points.front().first;
-      for (const auto& [ts, v] : points) {
-        values.push_back(v);
-        last_ts = std::max(last_ts, ts);
-      }
-      auto asked = [&](const std::string& name) {
-        const auto& wanted = opts.fields.at(field.substr(1));
-        if (std::find(wanted.begin(), wanted.end(), name) == wanted.end()) return false;
-        if (m->second.count(name) != 0) return true;
-        report.mismatches.push_back(where + " " + field + " " + name + ": missing");
-        return false;
-      };
-      auto exact = [&](const std::string& name, double want) {
-        if (!asked(name)) return;
-        ++report.compared_values;
-        if (stat(name) != want) mismatch(where + " " + field, name, stat(name), want);
-      };
-      exact("count", static_cast<double>(values.size()));
-      exact("min", *std::min_element(values.begin(), values.end()));
-      exact("max", *std::max_element(values.begin(), values.end()));
-      double sum = 0;
-      if (!ExactFixedPointSum(values, &sum)) {
-        report.mismatches.push_back(where + " " + field + ": value too small for the reference");
-        continue;
-      }
-      exact("sum", sum);
-      double avg = sum / static_cast<double>(values.size());
-      if (asked("avg")) {
-        ++report.compared_values;
-        if (!(std::fabs(stat("avg") - avg) <= 1e-9 * std::fabs(avg))) {
-          mismatch(where + " " + field, "avg", stat("avg"), avg);
-        }
-      }
-      for (const auto& [name, q] :
-           {std::pair<const char*, double>{"p50", 0.5}, {"p95", 0.95}, {"p99", 0.99}}) {
-        if (!asked(name)) continue;
-        ++report.compared_values;
-        double want = LowerRankQuantile(values, q);
-        // 1e-12 absorbs the last-bit rounding of the bucket's representative value.
-        if (!(std::fabs(stat(name) - want) <= opts.quantile_error * std::fabs(want) + 1e-12)) {
-          mismatch(where + " " + field, name, stat(name), want);
-        }
-      }
-      if (asked("last")) {
-        ++report.compared_values;
-        bool found = false;
-        for (const auto& [ts, v] : points) found = found || (ts == last_ts && v == stat("last"));
-        if (!found) mismatch(where + " " + field, "last", stat("last"), std::nan(""));
-      }
+      CompareField(where, field, points, m->second, opts, report);
     }
   }
   return report;
