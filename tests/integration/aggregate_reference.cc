@@ -14,8 +14,9 @@
 namespace tidegate::testing {
 namespace {
 
-__extension__ typedef __int128 Wide;
-constexpr int kFixedBits = 60;  // every double >= 2^-8 is a whole multiple of 2^-60
+// __extension__ (no -Wpedantic warning for __int128) takes a typedef, not an alias.
+__extension__ typedef __int128 Wide;  // NOLINT(modernize-use-using)
+constexpr int kFixedBits = 60;        // every double >= 2^-8 is a whole multiple of 2^-60
 
 // The exact sum of values, rounded to double once: fixed point in 128 bits, so the order of
 // the values cannot matter. False if a value is too small to be exact in this scale.
@@ -37,7 +38,7 @@ bool ExactFixedPointSum(const std::vector<double>& values, double* sum) {
 
 double LowerRankQuantile(std::vector<double> values, double q) {
   std::sort(values.begin(), values.end());
-  size_t idx = static_cast<size_t>(std::floor(q * static_cast<double>(values.size() - 1)));
+  auto idx = static_cast<size_t>(std::floor(q * static_cast<double>(values.size() - 1)));
   return values[idx];
 }
 
@@ -112,7 +113,7 @@ std::map<RefKey, RefWindow> BuildReference(const std::vector<Reading>& readings,
     RefWindow& w = reference[{r.device_id, FloorTo(r.ts_ms, opts.window_ms)}];
     simdjson::dom::element doc;
     if (parser.parse(r.payload).get(doc)) {
-      report.mismatches.push_back("reading payload is not JSON");
+      report.mismatches.emplace_back("reading payload is not JSON");
       continue;
     }
     for (const auto& [field, stats] : opts.fields) {
@@ -221,7 +222,7 @@ ComparisonReport CompareWithReference(const std::vector<Reading>& readings,
     for (const auto& [field, points] : w.values) {
       auto m = a.measures.find(field);
       if (m == a.measures.end()) {
-        report.mismatches.push_back(where + " " + field + ": missing");
+        report.mismatches.push_back(fmt::format("{} {}: missing", where, field));
         continue;
       }
       CompareField(where, field, points, m->second, opts, report);
