@@ -109,6 +109,18 @@ CommitterStats GroupCommitter::stats() const {
   return stats;
 }
 
+// Nothing arrived for a while: let the stage close windows of idle devices, and the store
+// expire what max_age and the dedup window no longer keep. Called and returns with lock held.
+void GroupCommitter::IdleUpkeep(std::unique_lock<std::mutex>& lock, Millis retry) {
+  if (options_.stage != nullptr && !CommitOnce(lock)) {
+    work_cv_.wait_for(lock, retry, [&] { return abandon_; });
+  }
+  lock.unlock();
+  Status upkeep = store_.Maintain();
+  lock.lock();
+  if (!upkeep.ok()) spdlog::warn("buffer maintenance failed: {}", upkeep.ToString());
+}
+
 void GroupCommitter::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   Millis retry = kFirstRetry;
@@ -117,15 +129,7 @@ void GroupCommitter::Run() {
     if (staged_gen_ == committed_gen_) {
       auto has_work = [&] { return abandon_ || staged_gen_ != committed_gen_; };
       if (!work_cv_.wait_for(lock, options_.idle_tick, has_work) && !stopping_) {
-        // Nothing arrived for a while: let the stage close windows of idle devices, and the
-        // store expire what max_age and the dedup window no longer keep.
-        if (options_.stage != nullptr && !CommitOnce(lock)) {
-          work_cv_.wait_for(lock, retry, [&] { return abandon_; });
-        }
-        lock.unlock();
-        Status upkeep = store_.Maintain();
-        lock.lock();
-        if (!upkeep.ok()) spdlog::warn("buffer maintenance failed: {}", upkeep.ToString());
+        IdleUpkeep(lock, retry);
       }
       continue;
     }

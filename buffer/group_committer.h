@@ -74,6 +74,7 @@ class GroupCommitter {
 
  private:
   void Run();
+  void IdleUpkeep(std::unique_lock<std::mutex>& lock, Millis retry);
   bool CommitOnce(std::unique_lock<std::mutex>& lock);
   // Runs the stage over newly staged records (writer thread, unlocked).
   void RunStage(std::vector<Event>& records, std::map<std::string, int64_t>& counters,
