@@ -42,7 +42,7 @@ struct MqttSourceSection {
   std::string password;
   std::optional<TlsSection> tls;
   std::vector<TopicSpec> topics;
-  uint64_t max_payload_bytes = 64 * 1024;  // larger payloads are dead-lettered
+  uint64_t max_payload_bytes = uint64_t{64} * 1024;  // larger payloads are dead-lettered
   Millis keepalive{30'000};
 };
 

@@ -98,7 +98,8 @@ class [[nodiscard]] Result {
 // TG_ASSIGN_OR_RETURN(auto x, MakeX()); declares x or returns the error.
 #define TG_ASSIGN_OR_RETURN(lhs, expr) \
   TG_ASSIGN_OR_RETURN_IMPL_(TG_CONCAT_(tg_result_, __LINE__), lhs, expr)
-#define TG_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
-  auto tmp = (expr);                              \
-  if (!tmp.ok()) return tmp.status();             \
-  lhs = std::move(tmp).value()
+#define TG_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)                              \
+  /* tmp and lhs are declarations, they take no parentheses */                 \
+  auto tmp = (expr);                  /* NOLINT(bugprone-macro-parentheses) */ \
+  if (!tmp.ok()) return tmp.status(); /* NOLINT(bugprone-macro-parentheses) */ \
+  lhs = std::move(tmp).value()        /* NOLINT(bugprone-macro-parentheses) */
