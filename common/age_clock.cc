@@ -7,19 +7,13 @@
 #include <cstdlib>
 #include <limits>
 
+#include "common/sat_time.h"
+
 namespace tidegate {
 namespace {
 
 int64_t MonoMs(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-int64_t SatAdd(int64_t a, int64_t b) {
-  int64_t out = 0;
-  if (__builtin_add_overflow(a, b, &out)) {
-    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
-  }
-  return out;
 }
 
 struct Pair {
