@@ -257,7 +257,6 @@ class Aggregator::Spec {
   std::vector<Device*> dirty_devices_, advanced_;
   std::unordered_set<std::string> dirty_groups_;
   int64_t last_idle_scan_ = kNoTime;
-  int64_t last_memory_scan_ = kNoTime;
   TimeReading wall_;             // wall clock readings of this Process (age_ms unused)
   bool reclaim_wanted_ = false;  // Apply refused a key since the last Reclaim
   int64_t last_reclaim_ = kNoTime;
