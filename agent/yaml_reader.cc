@@ -46,6 +46,7 @@ MapReader::MapReader(const YAML::Node& node, std::string path, ConfigErrors* err
       continue;
     }
     key_marks_[pair.first.Scalar()] = pair.first.Mark();
+    errors_->key_lines[KeyPath(pair.first.Scalar())] = pair.first.Mark().line + 1;
   }
 }
 
