@@ -153,6 +153,20 @@ void CheckTopics(Problems& problems, const Config& config) {
   }
 }
 
+// A device id read from a topic level no subscribed topic has: every event of that
+// subscription is dropped as missing_device_id.
+void CheckDeviceIdLevel(Problems& problems, const Config& config) {
+  if (!config.events.device_id_topic_level) return;
+  const auto level = static_cast<size_t>(*config.events.device_id_topic_level);
+  for (const TopicSpec& topic : config.mqtt.topics) {
+    if (TopicFilterCanHaveLevel(SubscribedTopicFilter(topic.filter), level)) continue;
+    problems.Warning("events.device_id.from_topic",
+                     fmt::format("no topic of '{}' has a non-empty level {} (0-based): its events "
+                                 "would all be dropped as missing_device_id",
+                                 topic.filter, level));
+  }
+}
+
 }  // namespace
 
 std::string ConfigProblem::ToString(std::string_view file) const {
@@ -174,6 +188,7 @@ std::vector<ConfigProblem> CheckConfigSemantics(const Config& config,
     CheckPrivacyFiles(problems, config.privacy);
   }
   CheckTopics(problems, config);
+  CheckDeviceIdLevel(problems, config);
   for (const UnsupportedFeature& feature : UnsupportedFeatures(config)) {
     problems.Error(feature.key, feature.message);
   }

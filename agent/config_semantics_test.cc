@@ -193,6 +193,20 @@ TEST_CASE("a config file holding a password must not be readable by others", "[c
   CHECK(Check(kBase, file).empty());
 }
 
+TEST_CASE("a device id topic level that subscribed topics lack is a warning", "[config]") {
+  const std::string yaml = kBase + "events:\n  device_id: {from_topic: 3}\n";  // 10, 11
+  const std::string tail =
+      " has a non-empty level 3 (0-based): its events would all be dropped as "
+      "missing_device_id";
+  CHECK(Check(yaml) ==
+        Lines{"t.yaml:11: events.device_id.from_topic: warning: no topic of "
+              "'devices/+/telemetry'" +
+                  tail,
+              "t.yaml:11: events.device_id.from_topic: warning: no topic of 'devices/+/alarm'" +
+                  tail});
+  CHECK(Check(kBase + "events:\n  device_id: {from_topic: 1}\n").empty());
+}
+
 TEST_CASE("features this build cannot run are errors", "[config]") {
   const std::string yaml = kBase + "remote_config: {enabled: true, signing_public_key: k}\n";
   CHECK(Check(yaml) == Lines{"t.yaml:10: remote_config.enabled: remote_config is not supported "

@@ -84,6 +84,15 @@ bool TopicFiltersOverlap(std::string_view a, std::string_view b) {
   return longer[i] == "#";
 }
 
+bool TopicFilterCanHaveLevel(std::string_view filter, size_t level) {
+  const std::vector<std::string_view> levels = Levels(filter);
+  for (size_t i = 0; i < levels.size() && i <= level; ++i) {
+    if (levels[i] == "#") return true;  // any number of levels, any text
+    if (i == level) return !levels[i].empty();
+  }
+  return false;
+}
+
 std::string_view SubscribedTopicFilter(std::string_view filter) {
   constexpr std::string_view kShare = "$share/";
   if (filter.substr(0, kShare.size()) != kShare) return filter;

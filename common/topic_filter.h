@@ -23,6 +23,10 @@ bool TopicMatches(std::string_view filter, std::string_view topic);
 // share nothing). REQUIRES: both are valid filters.
 bool TopicFiltersOverlap(std::string_view a, std::string_view b);
 
+// True if some topic that filter matches has a non-empty level at 0-based index `level`
+// (where events.device_id.from_topic reads the device id). REQUIRES: a valid filter.
+bool TopicFilterCanHaveLevel(std::string_view filter, size_t level);
+
 // The filter that a subscription filter applies to topics: "$share/GROUP/f" (an MQTT 5
 // shared subscription) -> "f"; any other filter unchanged.
 std::string_view SubscribedTopicFilter(std::string_view filter);

@@ -7,6 +7,7 @@
 
 using tidegate::IsValidTopicFilter;
 using tidegate::SubscribedTopicFilter;
+using tidegate::TopicFilterCanHaveLevel;
 using tidegate::TopicFilterMistakes;
 using tidegate::TopicFiltersOverlap;
 using tidegate::TopicMatches;
@@ -124,6 +125,20 @@ TEST_CASE("overlap agrees with matching on sample topics", "[common]") {
       if (shared) CHECK(TopicFiltersOverlap(f, g));
     }
   }
+}
+
+TEST_CASE("a filter can have a level where one of its topics has it, non-empty", "[common]") {
+  CHECK(TopicFilterCanHaveLevel("devices/+/telemetry", 0));
+  CHECK(TopicFilterCanHaveLevel("devices/+/telemetry", 1));
+  CHECK(TopicFilterCanHaveLevel("devices/+/telemetry", 2));
+  CHECK_FALSE(TopicFilterCanHaveLevel("devices/+/telemetry", 3));
+  CHECK(TopicFilterCanHaveLevel("devices/#", 1));
+  CHECK(TopicFilterCanHaveLevel("devices/#", 9));
+  CHECK(TopicFilterCanHaveLevel("#", 0));
+  CHECK_FALSE(TopicFilterCanHaveLevel("/a", 0));  // the first level is empty
+  CHECK_FALSE(TopicFilterCanHaveLevel("a//b", 1));
+  CHECK(TopicFilterCanHaveLevel("a/+/b", 1));
+  CHECK_FALSE(TopicFilterCanHaveLevel("a", 1));
 }
 
 TEST_CASE("a shared subscription applies its filter after the group", "[common]") {
