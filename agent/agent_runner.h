@@ -12,7 +12,7 @@
 
 namespace tidegate::agent {
 
-// A feature of SPEC.md whose stage this build does not have yet, named by its key. `run`
+// A documented feature whose stage this build does not have yet, named by its key. `run`
 // refuses a config that uses one (a privacy rule that is not applied would leak personal
 // data), and `config check` reports it as an error.
 struct UnsupportedFeature {
