@@ -89,6 +89,18 @@ TEST_CASE("a rule reaches topics of a shared subscription and of '#'", "[config]
   CHECK(Check(yaml + "privacy:\n  rules:\n    - {match: $SYS/#}\n").size() == 1);
 }
 
+TEST_CASE("a key left at its default is reported on its nearest parent's line", "[config]") {
+  std::string yaml = kBase;
+  yaml.replace(yaml.find("devices/+/telemetry"), 19, "$SYS/broker/#");
+  yaml.replace(yaml.find("devices/+/alarm"), 15, "$SYS/clients/#");
+  yaml +=
+      "privacy:\n"                  // 10
+      "  rules:\n"                  // 11
+      "    - drop: [/user/ssn]\n";  // 12: match is '#', which reaches no '$' topic
+  CHECK(Check(yaml) == Lines{"t.yaml:12: privacy.rules[0].match: '#' matches no subscribed "
+                             "topic (source.mqtt.topics: $SYS/broker/#, $SYS/clients/#)"});
+}
+
 TEST_CASE("likely mistakes in topic filters are warnings, in line order", "[config]") {
   std::string yaml = kBase;
   yaml.replace(yaml.find("devices/+/telemetry"), 19, "devices/*/telemetry");

@@ -214,5 +214,39 @@ TEST_CASE("config check --no-files skips the files a config names", "[integratio
   CHECK(check.stderr_text.empty());
 }
 
+// The 1-based line of the first line of file containing text; 0 if none.
+int LineOf(const std::string& file, const std::string& text) {
+  std::vector<std::string> lines = ReadLines(file);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].find(text) != std::string::npos) return static_cast<int>(i + 1);
+  }
+  return 0;
+}
+
+TEST_CASE("run logs the warnings of config check at startup and runs on",
+          "[integration][issue-11]") {
+  E2eStack stack("check-run-warning");
+  stack.mutable_options().topics_yaml =
+      "      - {filter: devices/+/telemetry, qos: 1, priority: 5}\n"
+      "      - {filter: devices/*/status, qos: 1, priority: 5}\n";
+  RequireOk(stack.Prepare(), &stack);
+  RequireOk(stack.StartBroker(), &stack);
+  RequireOk(stack.LaunchAgent(), &stack);
+  RequireOk(stack.WaitAgentConnected(seconds(15)), &stack);
+  const std::string config = stack.AgentConfigPath();
+  const int line = LineOf(config, "devices/*/status");
+  REQUIRE(line > 0);
+  const std::string expected = config + ":" + std::to_string(line) +
+                               ": source.mqtt.topics[1].filter: warning: 'devices/*/status' has a "
+                               "literal '*': MQTT's wildcards are + (one level) and # (all "
+                               "levels below)";
+  INFO(stack.Diagnostics());
+  CHECK_THAT(ReadFile(stack.AgentLogPath()), Catch::Contains(expected));
+  CommandResult check = Check(config);
+  CHECK(check.exit_code == 0);
+  CHECK(check.stderr_text == expected + "\n");
+  RequireOk(stack.StopAgent(), &stack);
+}
+
 }  // namespace
 }  // namespace tidegate::testing
