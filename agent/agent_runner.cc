@@ -48,19 +48,12 @@ int WaitForStopSignal(const sigset_t& set) {
   }
 }
 
-// Features of SPEC.md whose stages this build does not have yet must not be silently
-// ignored: a privacy rule that is not applied would leak personal data.
 bool RefuseUnsupported(const Config& config) {
-  bool refuse = false;
-  if (config.uplink.transport != Transport::kHttps) {
-    spdlog::error("uplink.transport mqtt is not supported by this build yet");
-    refuse = true;
+  const std::vector<UnsupportedFeature> unsupported = UnsupportedFeatures(config);
+  for (const UnsupportedFeature& feature : unsupported) {
+    spdlog::error("{}: {}", feature.key, feature.message);
   }
-  if (config.remote_config.enabled) {
-    spdlog::error("remote_config is not supported by this build yet");
-    refuse = true;
-  }
-  return refuse;
+  return !unsupported.empty();
 }
 
 // Loads the privacy keys and builds the privacy stage, or null when there are no rules.
@@ -87,6 +80,18 @@ Result<std::unique_ptr<filters::PrivacyFilter>> MakePrivacyFilter(
 }
 
 }  // namespace
+
+std::vector<UnsupportedFeature> UnsupportedFeatures(const Config& config) {
+  std::vector<UnsupportedFeature> unsupported;
+  if (config.uplink.transport != Transport::kHttps) {
+    unsupported.push_back({"uplink.transport", "mqtt is not supported by this build yet"});
+  }
+  if (config.remote_config.enabled) {
+    unsupported.push_back(
+        {"remote_config.enabled", "remote_config is not supported by this build yet"});
+  }
+  return unsupported;
+}
 
 int RunAgent(const Config& config) {
   if (RefuseUnsupported(config)) return 2;

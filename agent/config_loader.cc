@@ -124,7 +124,7 @@ void ReadUplink(MapReader& root, UplinkSection* uplink);
 void ReadRemoteConfig(MapReader& root, RemoteConfigSection* remote);
 
 Result<Config> ParseConfig(std::string_view yaml_text, const std::string& source_name) {
-  ConfigErrors errors{.file = source_name, .lines = {}};
+  ConfigErrors errors{.file = source_name, .lines = {}, .key_lines = {}};
   TG_RETURN_IF_ERROR(CheckYamlLimits(yaml_text, source_name));
   YAML::Node doc;
   try {
@@ -156,6 +156,7 @@ Result<Config> ParseConfig(std::string_view yaml_text, const std::string& source
     for (const auto& line : errors.lines) all += (all.empty() ? "" : "\n") + line;
     return InvalidArgument(all);
   }
+  config.key_lines = std::move(errors.key_lines);
   return config;
 }
 

@@ -12,6 +12,7 @@
 
 #include "agent/agent_runner.h"
 #include "agent/config_loader.h"
+#include "agent/config_semantics.h"
 #include "agent/keys_command.h"
 #include "agent/state_dir_lock.h"
 #include "buffer/sqlite_store.h"
@@ -30,7 +31,7 @@ const char* kDescription =
     "Subscribes to device events on the local MQTT broker, validates them, buffers them\n"
     "durably and boundedly in SQLite while offline, and uploads deduplicated,\n"
     "zstd-compressed FlatBuffers batches over TLS when the uplink is available.\n"
-    "The contract (commands, config keys, formats, guarantees) is SPEC.md.\n\n"
+    "Commands, config keys and formats: README.md and configs/tidegate.yaml.\n\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid config.";
 
 // Loads a config for a command, printing every problem; returns false on failure.
@@ -50,6 +51,13 @@ int CmdRun(const std::string& path) {
   int code = 0;
   if (!Load(path, &config, &code)) return code;
   (void)tidegate::InitLogging(config.agent.log_level, "tidegate");
+  // The checks of `config check`, with the same words; warnings do not stop the agent.
+  const auto problems = tidegate::agent::CheckConfigSemantics(config);
+  for (const auto& problem : problems) {
+    const bool error = problem.severity == tidegate::agent::Severity::kError;
+    spdlog::log(error ? spdlog::level::err : spdlog::level::warn, "{}", problem.ToString(path));
+  }
+  if (tidegate::agent::HasErrors(problems)) return 2;
   auto lock = tidegate::agent::StateDirLock::Acquire(config.agent.state_dir);
   if (!lock.ok()) {
     spdlog::error("{}", lock.status().message());
@@ -58,10 +66,13 @@ int CmdRun(const std::string& path) {
   return tidegate::agent::RunAgent(config);
 }
 
-int CmdConfigCheck(const std::string& path) {
+int CmdConfigCheck(const std::string& path, bool check_files) {
   Config config;
   int code = 0;
   if (!Load(path, &config, &code)) return code;
+  const auto problems = tidegate::agent::CheckConfigSemantics(config, {.check_files = check_files});
+  for (const auto& problem : problems) std::cerr << problem.ToString(path) << "\n";
+  if (tidegate::agent::HasErrors(problems)) return 2;
   std::cout << path << ": OK (agent " << config.agent.id << ", " << config.mqtt.topics.size()
             << " topic filter(s), uplink " << config.uplink.url << ")\n";
   return 0;
@@ -154,9 +165,17 @@ int main(int argc, char** argv) {
   auto* check = config->add_subcommand(
       "check",
       "Validate a config strictly: unknown keys, wrong types, bad durations, sizes,\n"
-      "JSON Pointers or topic filters. Prints every problem as FILE:LINE: key: message\n"
-      "and exits 2 if there is one.");
+      "JSON Pointers or topic filters; the files it names (they must open, private keys\n"
+      "mode 0600, a config holding a password unreadable by others); privacy rules that\n"
+      "match no subscribed topic. Prints every problem as FILE:LINE: key: message and\n"
+      "exits 2 if there is one. Warnings (FILE:LINE: key: warning: ...; likely mistakes\n"
+      "such as '*' or a trailing '/' in a topic filter, an aggregation matching no\n"
+      "subscribed topic) are printed too and leave the exit code 0; `run` logs them.");
   check->add_option("FILE", config_path, "Config file to check")->required();
+  bool no_files = false;
+  check->add_flag("--no-files", no_files,
+                  "Do not open the files the config names nor look at its own mode (for a\n"
+                  "config checked away from the gateway that will run it)");
 
   auto* inspect = app.add_subcommand(
       "inspect",
@@ -197,7 +216,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   if (run->parsed()) return CmdRun(config_path);
-  if (check->parsed()) return CmdConfigCheck(config_path);
+  if (check->parsed()) return CmdConfigCheck(config_path, !no_files);
   if (inspect->parsed()) return CmdInspect(batch_path);
   if (stats->parsed()) return CmdBufferStats(config_path);
   if (keys_init->parsed()) return tidegate::agent::KeysInit(keys_dir, key_id, force);

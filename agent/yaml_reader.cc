@@ -35,6 +35,8 @@ void ConfigErrors::Add(const YAML::Mark& mark, const std::string& key, const std
 MapReader::MapReader(const YAML::Node& node, std::string path, ConfigErrors* errors)
     : node_(node), path_(std::move(path)), errors_(errors) {
   if (!node_.IsDefined() || node_.IsNull()) return;
+  // A list item's own line (its keys' lines follow below); a key's line stays its key's.
+  if (!path_.empty()) errors_->key_lines.emplace(path_, node_.Mark().line + 1);
   if (!node_.IsMap()) {
     errors_->Add(node_.Mark(), path_, "expected a mapping of keys");
     node_ = YAML::Node();
@@ -46,6 +48,7 @@ MapReader::MapReader(const YAML::Node& node, std::string path, ConfigErrors* err
       continue;
     }
     key_marks_[pair.first.Scalar()] = pair.first.Mark();
+    errors_->key_lines[KeyPath(pair.first.Scalar())] = pair.first.Mark().line + 1;
   }
 }
 

@@ -27,6 +27,7 @@ bool IsPlainName(const std::string& name);
 struct ConfigErrors {
   std::string file;
   std::vector<std::string> lines;
+  std::map<std::string, int> key_lines;  // dotted key path -> 1-based line, every key seen
   void Add(const YAML::Mark& mark, const std::string& key, const std::string& message);
 };
 

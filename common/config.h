@@ -142,6 +142,9 @@ struct RemoteConfigSection {
 
 struct Config {
   std::string source_file;  // where it was loaded from, for messages
+  // The 1-based line of each key in source_file by dotted path ("privacy.rules[0].match"),
+  // for messages of checks made after loading (agent/config_semantics.h).
+  std::map<std::string, int> key_lines;
   AgentSection agent;
   MqttSourceSection mqtt;
   EventsSection events;

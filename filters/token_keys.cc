@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+#include <system_error>
 
 namespace tidegate::filters {
 namespace {
@@ -19,6 +21,12 @@ bool ValidKeyId(std::string_view id) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
   }
   return true;
+}
+
+// "cannot open '/x/token.keys': No such file or directory": one wording for every file the
+// agent reads, in `run` and `config check` alike.
+std::string CannotOpen(const std::string& path, int error) {
+  return "cannot open '" + path + "': " + std::generic_category().message(error);
 }
 
 std::string Hex(const std::array<uint8_t, 32>& key) {
@@ -132,7 +140,7 @@ TokenKeySet TokenKeySet::Generate(const std::string& id) {
 
 Status CheckPrivateFileMode(const std::string& path) {
   struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return NotFound("cannot stat key file " + path);
+  if (stat(path.c_str(), &st) != 0) return NotFound(CannotOpen(path, errno));
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
@@ -142,9 +150,21 @@ Status CheckPrivateFileMode(const std::string& path) {
   return Status::Ok();
 }
 
+Status CheckReadableFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NotFound(CannotOpen(path, errno));
+  struct stat st {};
+  int error = ::fstat(fd, &st) != 0 ? errno : 0;
+  if (error == 0 && S_ISDIR(st.st_mode)) error = EISDIR;
+  ::close(fd);
+  if (error != 0) return IOError(CannotOpen(path, error));
+  return Status::Ok();
+}
+
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
+  TG_RETURN_IF_ERROR(CheckReadableFile(path));
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return NotFound("cannot read " + path);
+  if (!f) return NotFound(CannotOpen(path, errno));
   std::string text;
   char buf[4096];
   size_t n = 0;

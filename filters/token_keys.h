@@ -47,10 +47,17 @@ class TokenKeySet {
   size_t current_ = 0;
 };
 
-// Refuses a secret file with any group/other permission bits; says which mode it has.
+// Refuses a secret file with any group/other permission bits; says which mode it has. Shared
+// by `run` and `config check`: "key file F has mode 0644: it must not be readable by group or
+// others (chmod 600 F)", or "cannot open 'F': <errno text>" (kNotFound) if it cannot stat F.
 Status CheckPrivateFileMode(const std::string& path);
 
-// Reads a whole file (for key files; small). kNotFound / kIOError.
+// kNotFound / kIOError "cannot open 'F': No such file or directory" (the errno text) unless F
+// opens for reading and is not a directory.
+Status CheckReadableFile(const std::string& path);
+
+// Reads a whole file (for key files; small). kNotFound / kIOError, failing to open as
+// CheckReadableFile.
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes = 1 << 20);
 
 // Writes text to path with mode 0600, atomically (temp file + rename).
