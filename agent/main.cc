@@ -12,6 +12,7 @@
 
 #include "agent/agent_runner.h"
 #include "agent/config_loader.h"
+#include "agent/config_reference.h"
 #include "agent/keys_command.h"
 #include "agent/state_dir_lock.h"
 #include "buffer/sqlite_store.h"
@@ -30,7 +31,8 @@ const char* kDescription =
     "Subscribes to device events on the local MQTT broker, validates them, buffers them\n"
     "durably and boundedly in SQLite while offline, and uploads deduplicated,\n"
     "zstd-compressed FlatBuffers batches over TLS when the uplink is available.\n"
-    "The contract (commands, config keys, formats, guarantees) is SPEC.md.\n\n"
+    "Every config key, with its default and allowed values: `tidegate config reference`\n"
+    "(also docs/config-reference.md); a commented config: configs/tidegate.yaml.\n\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid config.";
 
 // Loads a config for a command, printing every problem; returns false on failure.
@@ -157,6 +159,10 @@ int main(int argc, char** argv) {
       "JSON Pointers or topic filters. Prints every problem as FILE:LINE: key: message\n"
       "and exits 2 if there is one.");
   check->add_option("FILE", config_path, "Config file to check")->required();
+  auto* reference = config->add_subcommand(
+      "reference",
+      "Print every config key: type, allowed values, default, what it does and an example,\n"
+      "grouped by section (Markdown; the same text as docs/config-reference.md).");
 
   auto* inspect = app.add_subcommand(
       "inspect",
@@ -198,6 +204,10 @@ int main(int argc, char** argv) {
   }
   if (run->parsed()) return CmdRun(config_path);
   if (check->parsed()) return CmdConfigCheck(config_path);
+  if (reference->parsed()) {
+    std::cout << tidegate::agent::ConfigReference();
+    return 0;
+  }
   if (inspect->parsed()) return CmdInspect(batch_path);
   if (stats->parsed()) return CmdBufferStats(config_path);
   if (keys_init->parsed()) return tidegate::agent::KeysInit(keys_dir, key_id, force);
