@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include "agent/yaml_reader.h"
+#include "tests/support/files.h"
+#include "tests/support/temp_dir.h"
 
 using tidegate::agent::ParseConfig;
 
@@ -276,4 +278,87 @@ TEST_CASE("reading a key the key table lacks is an internal error", "[config][is
   CHECK_THAT(errors.errors[0].text, Catch::Contains("buffer.colour: internal error: the key table "
                                                     "(agent/config_key_table.cc) lacks this key"));
   CHECK_THAT(errors.errors[1].text, Catch::Contains("buffer.max_bytes: internal error"));
+}
+
+namespace {
+
+void Write(const tidegate::Status& status) { REQUIRE(status.message() == ""); }
+
+// kMinimal with MQTT credentials.
+std::string WithCredentials(const std::string& credentials) {
+  std::string yaml = kMinimal;
+  yaml.replace(yaml.find("    topics:"), 0, "    credentials:\n" + credentials);
+  return yaml;
+}
+
+}  // namespace
+
+TEST_CASE("the broker password can come from a private file", "[config][issue-11]") {
+  tidegate::testing::TempDir dir("password-file");
+  const std::string secret = dir.File("mqtt.password");
+  const std::string config = dir.File("tidegate.yaml");
+  const std::string creds =
+      "      username: gw\n"
+      "      password_file: " +
+      secret + "\n";
+  Write(tidegate::testing::WriteFile(config, WithCredentials(creds)));
+
+  SECTION("mode 0600: read, one trailing newline removed") {
+    Write(tidegate::testing::WriteFile(secret, "s3cret \n\n", 0600));
+    auto loaded = tidegate::agent::LoadConfigFile(config);
+    REQUIRE(loaded.status().message() == "");
+    CHECK(loaded->mqtt.password == "s3cret \n");
+    CHECK(loaded->mqtt.username == "gw");
+  }
+  SECTION("readable by others: refused, naming the mode") {
+    Write(tidegate::testing::WriteFile(secret, "s3cret\n", 0644));
+    auto loaded = tidegate::agent::LoadConfigFile(config);
+    REQUIRE_FALSE(loaded.ok());
+    CHECK(loaded.status().code() == tidegate::StatusCode::kInvalidArgument);
+    CHECK(loaded.status().message() ==
+          config + ": source.mqtt.credentials.password_file: " + secret +
+              " has mode 0644; it must be 0600 or " + "stricter (chmod 600 " + secret + ")");
+  }
+  SECTION("missing: refused with the errno text") {
+    auto loaded = tidegate::agent::LoadConfigFile(config);
+    REQUIRE_FALSE(loaded.ok());
+    CHECK(loaded.status().message() == config + ": source.mqtt.credentials.password_file: " +
+                                           "cannot read " + secret + ": No such file or directory");
+  }
+  SECTION("empty: refused") {
+    Write(tidegate::testing::WriteFile(secret, "\n", 0600));
+    CHECK_THAT(tidegate::agent::LoadConfigFile(config).status().message(),
+               Catch::EndsWith(secret + " holds no password"));
+  }
+}
+
+TEST_CASE("password and password_file exclude each other and need a username",
+          "[config][issue-11]") {
+  CHECK(ErrorOf(WithCredentials("      username: gw\n"
+                                "      password: a\n"
+                                "      password_file: /etc/tidegate/mqtt.password\n")) ==
+        "test.yaml:11: source.mqtt.credentials.password_file: use password or password_file, "
+        "not both");
+  CHECK(ErrorOf(WithCredentials("      password_file: /etc/tidegate/mqtt.password\n")) ==
+        "test.yaml:9: source.mqtt.credentials.password_file: needs a username");
+  // Parsing alone does not read the file: `config check` and `run` load it through
+  // LoadConfigFile.
+  auto parsed = ParseConfig(WithCredentials("      username: gw\n"
+                                            "      password_file: /nonexistent/password\n"),
+                            "test.yaml");
+  REQUIRE(parsed.ok());
+  CHECK(parsed->mqtt.password_file == "/nonexistent/password");
+  CHECK(parsed->mqtt.password.empty());
+}
+
+TEST_CASE("a config file that cannot be read names the errno text", "[config][issue-11]") {
+  tidegate::testing::TempDir dir("config-errno");
+  auto missing = tidegate::agent::LoadConfigFile(dir.File("absent.yaml"));
+  CHECK(missing.status().code() == tidegate::StatusCode::kNotFound);
+  CHECK(missing.status().message() ==
+        "cannot read config file " + dir.File("absent.yaml") + ": No such file or directory");
+  auto directory = tidegate::agent::LoadConfigFile(dir.path());
+  CHECK(directory.status().code() == tidegate::StatusCode::kIOError);
+  CHECK(directory.status().message() ==
+        "cannot read config file " + dir.path() + ": Is a directory");
 }
