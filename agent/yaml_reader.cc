@@ -13,6 +13,9 @@ namespace tidegate::agent {
 namespace {
 
 constexpr std::string_view kTableFile = "agent/config_key_table.cc";
+// Longer unknown keys get no suggestion: no key is that long, and the distance costs
+// length squared.
+constexpr size_t kMaxSuggestedKey = 64;
 
 // Optimal string alignment distance: edits, with a swap of neighbours as one ("tsl" -> "tls").
 size_t EditDistance(const std::string& a, std::string_view b) {
@@ -293,9 +296,11 @@ std::string MapReader::Suggestion(const std::string& key) const {
   // Close enough to be a typo: one edit in a short key, two in a longer one.
   size_t best = key.size() < 4 ? 1 : 2;
   std::string_view nearest;
+  if (key.size() > kMaxSuggestedKey) return "";
   for (const ConfigKey* entry : ChildKeys(TablePath(path_))) {
     const std::string_view name = LeafName(entry->path);
     if (name.empty() || name.front() == '<') continue;
+    if (name.size() > key.size() + best || key.size() > name.size() + best) continue;
     const size_t distance = EditDistance(key, name);
     if (distance <= best && distance < key.size() && (nearest.empty() || distance < best)) {
       best = distance;
