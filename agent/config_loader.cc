@@ -7,8 +7,8 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <memory>
+#include <system_error>
 
 #include "agent/yaml_limits.h"
 #include "agent/yaml_reader.h"
@@ -17,6 +17,10 @@ namespace tidegate::agent {
 namespace {
 
 constexpr size_t kMaxPasswordBytes = 65535;  // MQTT's limit for a password
+constexpr size_t kMaxClientIdBytes = 230;    // ten times MQTT 3.1.1's guaranteed 23
+
+// strerror's text, thread-safe.
+std::string ErrnoText(int error) { return std::generic_category().message(error); }
 
 // The 1-based number of the first line up to last_line (1-based) whose indentation holds a
 // tab, or 0. yaml-cpp reports those as "illegal map value" and the like.
@@ -60,7 +64,7 @@ Result<std::string> ReadPrivateFile(const std::string& path, size_t max_bytes) {
   const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   struct stat st {};
   if (file.fd < 0 || ::fstat(file.fd, &st) != 0) {
-    return InvalidArgument("cannot read " + path + ": " + std::strerror(errno));
+    return InvalidArgument("cannot read " + path + ": " + ErrnoText(errno));
   }
   if (!S_ISREG(st.st_mode)) return InvalidArgument(path + " is not a regular file");
   if ((st.st_mode & 077) != 0) {
@@ -72,7 +76,7 @@ Result<std::string> ReadPrivateFile(const std::string& path, size_t max_bytes) {
   for (;;) {
     const ssize_t got = ::read(file.fd, buf, sizeof buf);
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return InvalidArgument("cannot read " + path + ": " + std::strerror(errno));
+    if (got < 0) return InvalidArgument("cannot read " + path + ": " + ErrnoText(errno));
     if (got == 0) break;
     text.append(buf, static_cast<size_t>(got));
     if (text.size() > max_bytes) return InvalidArgument(path + " is too large for a password");
@@ -159,8 +163,11 @@ void ReadSource(MapReader& root, MqttSourceSection* mqtt) {
   r.Size("max_payload_bytes", &mqtt->max_payload_bytes);
   r.Duration("keepalive", &mqtt->keepalive);
   r.Finish();
-  if (mqtt->client_id.empty() || mqtt->client_id.size() > 23 * 10) {
+  if (mqtt->client_id.empty()) {
     root.errors()->Add(r.MarkOf("client_id"), "source.mqtt.client_id", "must not be empty");
+  } else if (mqtt->client_id.size() > kMaxClientIdBytes) {
+    root.errors()->Add(r.MarkOf("client_id"), "source.mqtt.client_id",
+                       "must be at most " + std::to_string(kMaxClientIdBytes) + " bytes");
   }
 }
 
@@ -262,7 +269,7 @@ Result<Config> LoadConfigFile(const std::string& path) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!in) {
     const int error = errno;
-    const std::string message = "cannot read config file " + path + ": " + std::strerror(error);
+    const std::string message = "cannot read config file " + path + ": " + ErrnoText(error);
     return error == ENOENT ? NotFound(message) : IOError(message);
   }
   // At most one byte past the limit: a huge file (or an endless device) is refused without
@@ -270,7 +277,7 @@ Result<Config> LoadConfigFile(const std::string& path) {
   std::string text(kMaxConfigBytes + 1, '\0');
   const size_t got = std::fread(text.data(), 1, text.size(), in.get());
   if (std::ferror(in.get()) != 0) {
-    return IOError("cannot read config file " + path + ": " + std::strerror(errno));
+    return IOError("cannot read config file " + path + ": " + ErrnoText(errno));
   }
   text.resize(got);
   TG_ASSIGN_OR_RETURN(Config config, ParseConfig(text, path));

@@ -189,7 +189,7 @@ void ReadDedup(MapReader& root, DedupSection* dedup) {
 void ReadBuffer(MapReader& root, BufferSection* buffer) {
   MapReader r(root.Child("buffer"), "buffer", root.errors());
   r.Size("max_bytes", &buffer->max_bytes);
-  int64_t max_events = static_cast<int64_t>(buffer->max_events);
+  auto max_events = static_cast<int64_t>(buffer->max_events);
   r.Int("max_events", &max_events);
   buffer->max_events = static_cast<uint64_t>(max_events);
   r.Duration("max_age", &buffer->max_age);
@@ -218,7 +218,7 @@ void ReadUplink(MapReader& root, UplinkSection* uplink) {
     tls.Finish();
   }
   MapReader batch(r.Child("batch"), "uplink.batch", root.errors());
-  int64_t max_events = static_cast<int64_t>(uplink->batch_max_events);
+  auto max_events = static_cast<int64_t>(uplink->batch_max_events);
   batch.Int("max_events", &max_events);
   uplink->batch_max_events = static_cast<uint64_t>(max_events);
   batch.Size("max_bytes", &uplink->batch_max_bytes);

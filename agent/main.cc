@@ -26,7 +26,7 @@ using tidegate::Config;
 
 constexpr size_t kMaxInspectBytes = 256 << 20;
 
-const char* kDescription =
+constexpr const char* kDescription =
     "tidegate: edge ingestion agent for IoT gateways.\n"
     "Subscribes to device events on the local MQTT broker, validates them, buffers them\n"
     "durably and boundedly in SQLite while offline, and uploads deduplicated,\n"
@@ -132,9 +132,7 @@ int CmdBufferStats(const std::string& path) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   // The buffer holds whatever the privacy rules did not cover, and keys are secrets: what the
   // agent creates is private whatever the caller's umask (directories 0700, files 0600).
   umask(077);
@@ -213,4 +211,16 @@ int main(int argc, char** argv) {
   if (keys_init->parsed()) return tidegate::agent::KeysInit(keys_dir, key_id, force);
   if (keys_rotate->parsed()) return tidegate::agent::KeysRotate(key_file, key_id);
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (...) {
+    // The commands turn every library exception into a message; this is a last resort.
+    std::fputs("tidegate: unexpected internal error\n", stderr);
+    return 1;
+  }
 }
