@@ -47,7 +47,8 @@ struct Node {
       if (c.children.empty()) {
         *out += indent + c.key + ": " + c.value + "\n";
       } else if (c.list) {
-        *out += indent + c.key + ":\n" + indent + "  -\n";
+        *out += indent + c.key + ":\n";
+        *out += indent + "  -\n";
         c.Render(indent + "    ", out);
       } else {
         *out += indent + c.key + ":\n";
