@@ -362,3 +362,10 @@ TEST_CASE("a config file that cannot be read names the errno text", "[config][is
   CHECK(directory.status().message() ==
         "cannot read config file " + dir.path() + ": Is a directory");
 }
+
+TEST_CASE("control characters of a key are escaped so each error stays one line",
+          "[config][issue-11]") {
+  // Found by the config_loader fuzzer (fuzz/corpus/config_loader/crash-control-char-in-key.yaml).
+  CHECK(ErrorOf(std::string(kMinimal) + "buffer:\n  \"sy\\x12\\nc\": full\n") ==
+        "test.yaml:15: buffer.sy\\x12\\nc: unknown key (did you mean 'sync'?)");
+}

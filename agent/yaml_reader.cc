@@ -39,6 +39,28 @@ std::string_view LeafName(std::string_view path) {
   return dot == std::string_view::npos ? path : path.substr(dot + 1);
 }
 
+// text with control characters escaped ("\n", "\x12"): keys and values quoted in a message
+// come from the file, and each message must stay one line on a terminal or in a log.
+std::string Printable(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (byte < 0x20 || byte == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void ConfigErrors::Add(const YAML::Mark& mark, const std::string& key, const std::string& message) {
@@ -48,8 +70,8 @@ void ConfigErrors::Add(const YAML::Mark& mark, const std::string& key, const std
 void ConfigErrors::AddAtLine(int line, const std::string& key, const std::string& message) {
   std::string text = file + ":";
   if (line > 0) text += std::to_string(line) + ":";
-  if (!key.empty()) text += " " + key + ":";
-  errors.push_back({line, text + " " + message});
+  if (!key.empty()) text += " " + Printable(key) + ":";
+  errors.push_back({line, text + " " + Printable(message)});
 }
 
 std::string ConfigErrors::Text() const {
