@@ -267,6 +267,7 @@ TEST_CASE("a tab in the indentation is named as such", "[config][issue-11]") {
 }
 
 TEST_CASE("reading a key the key table lacks is an internal error", "[config][issue-11]") {
+  const uint64_t before = tidegate::agent::InternalConfigErrorCount();
   tidegate::agent::ConfigErrors errors{.file = "test.yaml", .errors = {}};
   YAML::Node node = YAML::Load("port: 1\n");
   tidegate::agent::MapReader r(node["nonexistent"], "buffer", &errors);
@@ -278,6 +279,7 @@ TEST_CASE("reading a key the key table lacks is an internal error", "[config][is
   CHECK_THAT(errors.errors[0].text, Catch::Contains("buffer.colour: internal error: the key table "
                                                     "(agent/config_key_table.cc) lacks this key"));
   CHECK_THAT(errors.errors[1].text, Catch::Contains("buffer.max_bytes: internal error"));
+  CHECK(tidegate::agent::InternalConfigErrorCount() == before + 2);
 }
 
 namespace {

@@ -2,6 +2,7 @@
 #include "agent/yaml_reader.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <limits>
 
@@ -13,6 +14,8 @@ namespace tidegate::agent {
 namespace {
 
 constexpr std::string_view kTableFile = "agent/config_key_table.cc";
+std::atomic<uint64_t> internal_errors{0};
+
 // Longer unknown keys get no suggestion: no key is that long, and the distance costs
 // length squared.
 constexpr size_t kMaxSuggestedKey = 64;
@@ -112,6 +115,7 @@ const ConfigKey* MapReader::Lookup(const std::string& key,
   }
   // A programming error, caught by any test that loads a config: every key read must be in
   // the table, with the type it is read as.
+  internal_errors.fetch_add(1, std::memory_order_relaxed);
   errors_->Add(MarkOf(key), KeyPath(key),
                "internal error: the key table (" + std::string(kTableFile) +
                    (entry == nullptr ? ") lacks this key" : ") gives it another type"));
@@ -337,6 +341,8 @@ void MapReader::Finish() {
     if (known_.count(key) == 0) errors_->Add(mark, KeyPath(key), "unknown key" + Suggestion(key));
   }
 }
+
+uint64_t InternalConfigErrorCount() { return internal_errors.load(std::memory_order_relaxed); }
 
 bool IsPlainName(const std::string& name) {
   bool ok = !name.empty() && name.size() <= 128;

@@ -27,6 +27,10 @@ inline constexpr const char* kPlainNameRule =
     "must be 1-128 characters of letters, digits, '-', '_' or '.'";
 bool IsPlainName(const std::string& name);
 
+// How many internal errors (reads of a key the key table lacks, or as another type) any
+// MapReader has reported in this process; for tests and fuzzers, which must never see one.
+uint64_t InternalConfigErrorCount();
+
 struct ConfigErrors {
   struct Error {
     int line;  // 1-based; 0 when the problem has no line
