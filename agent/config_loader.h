@@ -17,7 +17,13 @@ namespace tidegate::agent {
 // found, one per line.
 Result<Config> ParseConfig(std::string_view yaml_text, const std::string& source_name);
 
-// Reads and parses a file; kNotFound / kIOError if it cannot be read.
+// Reads and parses a file, then reads the secrets it names (ReadPasswordFile). kNotFound /
+// kIOError "cannot read config file PATH: <errno text>" if it cannot be read.
 Result<Config> LoadConfigFile(const std::string& path);
+
+// Reads source.mqtt.credentials.password_file, if set, into source.mqtt.credentials.password:
+// one trailing newline removed. kInvalidArgument naming the file if it cannot be read, is
+// empty, or is readable or writable by group or others (it must be mode 0600 or stricter).
+Status ReadPasswordFile(Config* config);
 
 }  // namespace tidegate::agent

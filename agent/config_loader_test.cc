@@ -3,11 +3,15 @@
 
 #include <catch2/catch.hpp>
 
+#include "agent/yaml_reader.h"
+#include "tests/support/files.h"
+#include "tests/support/temp_dir.h"
+
 using tidegate::agent::ParseConfig;
 
 namespace {
 
-const char* kMinimal = R"(agent:
+constexpr const char* kMinimal = R"(agent:
   id: gw-1
   state_dir: /tmp/x
 source:
@@ -66,17 +70,17 @@ buffer:
   CHECK(config->events.device_id_topic_level == 1);
   CHECK(config->events.event_time_format == tidegate::TimeFormat::kRfc3339);
   CHECK(config->events.id_field == "/msg_id");
-  CHECK(config->dedup.window.count() == 15 * 60'000);
+  CHECK(config->dedup.window.count() == int64_t{15} * 60'000);
   CHECK(config->buffer.max_bytes == 64ull << 20);
   CHECK(config->buffer.when_full == tidegate::WhenFull::kBlock);
   CHECK(config->buffer.sync == tidegate::SyncMode::kFull);
   CHECK(config->buffer.commit_interval.count() == 0);
-  CHECK(config->buffer.max_age.count() == 7 * 86'400'000);
+  CHECK(config->buffer.max_age.count() == int64_t{7} * 86'400'000);
 }
 
 TEST_CASE("an unknown key names file, line and dotted key", "[config]") {
   std::string yaml = std::string(kMinimal) + "buffer:\n  max_bytez: 1MiB\n";
-  CHECK(ErrorOf(yaml) == "test.yaml:15: buffer.max_bytez: unknown key");
+  CHECK(ErrorOf(yaml) == "test.yaml:15: buffer.max_bytez: unknown key (did you mean 'max_bytes'?)");
 }
 
 TEST_CASE("wrong types, bad durations and bad sizes are errors with lines", "[config]") {
@@ -137,7 +141,8 @@ TEST_CASE("aggregations need a plain unique name, a window and known measures", 
   std::string errors = ErrorOf(yaml);
   CHECK(errors.find("aggregate[0].name: must be 1-128 characters") != std::string::npos);
   CHECK(errors.find("aggregate[1].window.hopping: slide must") != std::string::npos);
-  CHECK(errors.find("unknown measure 'median'") != std::string::npos);
+  CHECK(errors.find("unknown value 'median' (expected count, sum, min, max, avg, last, p50, p95, "
+                    "p99)") != std::string::npos);
   CHECK(errors.find("aggregate[2]") != std::string::npos);  // a repeated name
 }
 
@@ -194,4 +199,175 @@ TEST_CASE("a privacy rule without a mask is valid", "[config]") {
   REQUIRE(config.ok());
   CHECK(config->privacy.rules.at(0).encrypt == std::vector<std::string>{"/user/phone"});
   CHECK(config->privacy.rules.at(0).mask.empty());
+}
+
+TEST_CASE("an unknown key suggests the nearest key of its mapping", "[config][issue-11]") {
+  std::string tls = kMinimal;
+  tls.replace(tls.find("    port: 1883\n"), 0, "    tsl: {ca_file: /etc/ca.pem}\n");
+  CHECK(ErrorOf(tls) == "test.yaml:7: source.mqtt.tsl: unknown key (did you mean 'tls'?)");
+  CHECK(ErrorOf(std::string(kMinimal) + "buffer:\n  when-full: block\n") ==
+        "test.yaml:15: buffer.when-full: unknown key (did you mean 'when_full'?)");
+  // Nothing close: no guess.
+  CHECK(ErrorOf(std::string(kMinimal) + "buffer:\n  colour: blue\n") ==
+        "test.yaml:15: buffer.colour: unknown key");
+  // Only keys of that mapping are suggested: "id" is agent.id, not a key of buffer.
+  CHECK(ErrorOf(std::string(kMinimal) + "buffer:\n  ids: 1\n") ==
+        "test.yaml:15: buffer.ids: unknown key");
+}
+
+TEST_CASE("a duplicate key names both lines", "[config][issue-11]") {
+  const std::string yaml = R"(agent:
+  id: gw-1
+source:
+  mqtt:
+    host: 127.0.0.1
+    topics: [{filter: "devices/#"}]
+    host: 10.0.0.1
+uplink:
+  url: https://127.0.0.1:8443/v1/batches
+)";
+  CHECK(ErrorOf(yaml) == "test.yaml:7: source.mqtt.host: duplicate key (first at line 5)");
+  CHECK(ErrorOf(std::string(kMinimal) + "agent: {id: gw-2}\n") ==
+        "test.yaml:14: agent: duplicate key (first at line 1)");
+}
+
+TEST_CASE("errors are listed in line order", "[config][issue-11]") {
+  // The loader reads uplink before remote_config and buffer after aggregate, whatever the
+  // file's order; the report follows the file.
+  const std::string yaml = R"(remote_config:
+  poll_intervall: 1m
+buffer:
+  max_bytes: 1KiB
+agent:
+  id: "bad id"
+source:
+  mqtt:
+    topics: [{filter: "devices/#", qos: 3}]
+uplink:
+  url: http://insecure
+)";
+  CHECK(ErrorOf(yaml) ==
+        "test.yaml:2: remote_config.poll_intervall: unknown key (did you mean 'poll_interval'?)\n"
+        "test.yaml:4: buffer.max_bytes: '1KiB' is out of range (allowed: 1MiB..1TiB)\n"
+        "test.yaml:6: agent.id: must be 1-128 characters of letters, digits, '-', '_' or '.'\n"
+        "test.yaml:9: source.mqtt.topics[0].qos: '3' is out of range (allowed: 0..2)\n"
+        "test.yaml:11: uplink.url: is required and must start with https://");
+}
+
+TEST_CASE("a tab in the indentation is named as such", "[config][issue-11]") {
+  CHECK(ErrorOf("agent:\n\tid: gw-1\n") ==
+        "test.yaml:2: tabs are not allowed for indentation; use spaces");
+  CHECK(ErrorOf(std::string(kMinimal) + "buffer:\n  max_bytes: 1MiB\n \tsync: full\n") ==
+        "test.yaml:16: tabs are not allowed for indentation; use spaces");
+  // A tab inside a value is not indentation.
+  CHECK(ParseConfig(std::string(kMinimal) + "agent2: \"a\tb\"\n", "test.yaml")
+            .status()
+            .message()
+            .find("tabs") == std::string::npos);
+}
+
+TEST_CASE("reading a key the key table lacks is an internal error", "[config][issue-11]") {
+  const uint64_t before = tidegate::agent::InternalConfigErrorCount();
+  tidegate::agent::ConfigErrors errors{.file = "test.yaml", .errors = {}, .key_lines = {}};
+  YAML::Node node = YAML::Load("port: 1\n");
+  tidegate::agent::MapReader r(node["nonexistent"], "buffer", &errors);
+  std::string value;
+  r.Str("colour", &value);
+  int64_t number = 0;
+  r.Int("max_bytes", &number);  // in the table, but as a size
+  REQUIRE(errors.errors.size() == 2);
+  CHECK_THAT(errors.errors[0].text, Catch::Contains("buffer.colour: internal error: the key table "
+                                                    "(agent/config_key_table.cc) lacks this key"));
+  CHECK_THAT(errors.errors[1].text, Catch::Contains("buffer.max_bytes: internal error"));
+  CHECK(tidegate::agent::InternalConfigErrorCount() == before + 2);
+}
+
+namespace {
+
+void Write(const tidegate::Status& status) { REQUIRE(status.message() == ""); }
+
+// kMinimal with MQTT credentials.
+std::string WithCredentials(const std::string& credentials) {
+  std::string yaml = kMinimal;
+  yaml.replace(yaml.find("    topics:"), 0, "    credentials:\n" + credentials);
+  return yaml;
+}
+
+}  // namespace
+
+TEST_CASE("the broker password can come from a private file", "[config][issue-11]") {
+  tidegate::testing::TempDir dir("password-file");
+  const std::string secret = dir.File("mqtt.password");
+  const std::string config = dir.File("tidegate.yaml");
+  const std::string creds =
+      "      username: gw\n"
+      "      password_file: " +
+      secret + "\n";
+  Write(tidegate::testing::WriteFile(config, WithCredentials(creds)));
+
+  SECTION("mode 0600: read, one trailing newline removed") {
+    Write(tidegate::testing::WriteFile(secret, "s3cret \n\n", 0600));
+    auto loaded = tidegate::agent::LoadConfigFile(config);
+    REQUIRE(loaded.status().message() == "");
+    CHECK(loaded->mqtt.password == "s3cret \n");
+    CHECK(loaded->mqtt.username == "gw");
+  }
+  SECTION("readable by others: refused, naming the mode") {
+    Write(tidegate::testing::WriteFile(secret, "s3cret\n", 0644));
+    auto loaded = tidegate::agent::LoadConfigFile(config);
+    REQUIRE_FALSE(loaded.ok());
+    CHECK(loaded.status().code() == tidegate::StatusCode::kInvalidArgument);
+    CHECK(loaded.status().message() ==
+          config + ": source.mqtt.credentials.password_file: " + secret +
+              " has mode 0644; it must be 0600 or " + "stricter (chmod 600 " + secret + ")");
+  }
+  SECTION("missing: refused with the errno text") {
+    auto loaded = tidegate::agent::LoadConfigFile(config);
+    REQUIRE_FALSE(loaded.ok());
+    CHECK(loaded.status().message() == config + ": source.mqtt.credentials.password_file: " +
+                                           "cannot read " + secret + ": No such file or directory");
+  }
+  SECTION("empty: refused") {
+    Write(tidegate::testing::WriteFile(secret, "\n", 0600));
+    CHECK_THAT(tidegate::agent::LoadConfigFile(config).status().message(),
+               Catch::EndsWith(secret + " holds no password"));
+  }
+}
+
+TEST_CASE("password and password_file exclude each other and need a username",
+          "[config][issue-11]") {
+  CHECK(ErrorOf(WithCredentials("      username: gw\n"
+                                "      password: a\n"
+                                "      password_file: /etc/tidegate/mqtt.password\n")) ==
+        "test.yaml:11: source.mqtt.credentials.password_file: use password or password_file, "
+        "not both");
+  CHECK(ErrorOf(WithCredentials("      password_file: /etc/tidegate/mqtt.password\n")) ==
+        "test.yaml:9: source.mqtt.credentials.password_file: needs a username");
+  // Parsing alone does not read the file: `config check` and `run` load it through
+  // LoadConfigFile.
+  auto parsed = ParseConfig(WithCredentials("      username: gw\n"
+                                            "      password_file: /nonexistent/password\n"),
+                            "test.yaml");
+  REQUIRE(parsed.ok());
+  CHECK(parsed->mqtt.password_file == "/nonexistent/password");
+  CHECK(parsed->mqtt.password.empty());
+}
+
+TEST_CASE("a config file that cannot be read names the errno text", "[config][issue-11]") {
+  tidegate::testing::TempDir dir("config-errno");
+  auto missing = tidegate::agent::LoadConfigFile(dir.File("absent.yaml"));
+  CHECK(missing.status().code() == tidegate::StatusCode::kNotFound);
+  CHECK(missing.status().message() ==
+        "cannot read config file " + dir.File("absent.yaml") + ": No such file or directory");
+  auto directory = tidegate::agent::LoadConfigFile(dir.path());
+  CHECK(directory.status().code() == tidegate::StatusCode::kIOError);
+  CHECK(directory.status().message() ==
+        "cannot read config file " + dir.path() + ": Is a directory");
+}
+
+TEST_CASE("control characters of a key are escaped so each error stays one line",
+          "[config][issue-11]") {
+  // Found by the config_loader fuzzer (fuzz/corpus/config_loader/crash-control-char-in-key.yaml).
+  CHECK(ErrorOf(std::string(kMinimal) + "buffer:\n  \"sy\\x12\\nc\": full\n") ==
+        "test.yaml:15: buffer.sy\\x12\\nc: unknown key (did you mean 'sync'?)");
 }

@@ -1,39 +1,43 @@
 // SPDX-License-Identifier: Apache-2.0
-// Every number in the config, generated from the range table: at its minimum and maximum
+// Every number in the config, generated from the key table: at its minimum and maximum
 // the config loads, one step outside it is refused with "FILE:LINE: key: ... (allowed:
 // MIN..MAX)", and configs/tidegate.yaml documents the same range beside the key.
-#include "agent/config_ranges.h"
-
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "agent/config_keys.h"
 #include "agent/config_loader.h"
 #include "common/units.h"
 #include "tests/support/config_yaml.h"
 
 namespace {
 
-using tidegate::agent::AllKeyRanges;
-using tidegate::agent::KeyRange;
+using tidegate::agent::AllConfigKeys;
+using tidegate::agent::ConfigKey;
+using tidegate::agent::IsNumeric;
+using tidegate::agent::KeyType;
+using tidegate::agent::NumberText;
 using tidegate::agent::RangeText;
-using tidegate::agent::ValueKind;
 using tidegate::testing::IndexedKeyPath;
 using tidegate::testing::MinimalConfigWith;
 using tidegate::testing::YamlTree;
 
+using KeyRange = ConfigKey;
+
 std::string ValueText(const KeyRange& range, int64_t value) {
-  switch (range.kind) {
-    case ValueKind::kDuration:
-      return tidegate::FormatDuration(std::chrono::milliseconds(value));
-    case ValueKind::kSize:
-      return tidegate::FormatSize(static_cast<uint64_t>(value));
-    case ValueKind::kInteger:
-      break;
+  return NumberText(range.type, value);
+}
+
+// The numeric keys of the table.
+std::vector<const ConfigKey*> AllKeyRanges() {
+  std::vector<const ConfigKey*> out;
+  for (const ConfigKey& key : AllConfigKeys()) {
+    if (IsNumeric(key.type)) out.push_back(&key);
   }
-  return std::to_string(value);
+  return out;
 }
 
 // Loads the config with path = text; "" if it is valid, else the error for path's line.
@@ -72,7 +76,8 @@ void ExpectRefused(const KeyRange& range, int64_t value) {
 
 TEST_CASE("every config number loads at its minimum and maximum and not one step outside",
           "[config][issue-10]") {
-  for (const KeyRange& range : AllKeyRanges()) {
+  for (const KeyRange* entry : AllKeyRanges()) {
+    const KeyRange& range = *entry;
     ExpectAccepted(range, range.max);
     ExpectRefused(range, range.max + 1);
     ExpectAccepted(range, range.min);
@@ -84,10 +89,11 @@ TEST_CASE("every config number loads at its minimum and maximum and not one step
 }
 
 TEST_CASE("durations and sizes too large to parse name the allowed range", "[config][issue-10]") {
-  for (const KeyRange& range : AllKeyRanges()) {
-    if (range.kind == ValueKind::kInteger) continue;
+  for (const KeyRange* entry : AllKeyRanges()) {
+    const KeyRange& range = *entry;
+    if (range.type == KeyType::kInteger) continue;
     const std::string text =
-        range.kind == ValueKind::kDuration ? "99999999999999999999d" : "99999999999999999999TiB";
+        range.type == KeyType::kDuration ? "99999999999999999999d" : "99999999999999999999TiB";
     INFO(range.path);
     std::string prefix;
     const std::string errors = Check(range, text, &prefix);
@@ -98,16 +104,17 @@ TEST_CASE("durations and sizes too large to parse name the allowed range", "[con
   }
 }
 
-TEST_CASE("the range table has one entry per key and sane bounds", "[config]") {
+TEST_CASE("the key table has one entry per key and sane bounds", "[config]") {
   std::set<std::string_view> paths;
-  for (const KeyRange& range : AllKeyRanges()) {
+  for (const KeyRange* entry : AllKeyRanges()) {
+    const KeyRange& range = *entry;
     INFO(range.path);
     CHECK(paths.insert(range.path).second);
     CHECK(range.min <= range.max);
     CHECK(range.min >= 0);
-    CHECK(tidegate::agent::FindKeyRange(range.path) == &range);
+    CHECK(tidegate::agent::FindConfigKey(range.path) == &range);
   }
-  CHECK(tidegate::agent::FindKeyRange("uplink.batch.lingerie") == nullptr);
+  CHECK(tidegate::agent::FindConfigKey("uplink.batch.lingerie") == nullptr);
 }
 
 TEST_CASE("configs/tidegate.yaml documents the range of every key beside it", "[config]") {
@@ -118,7 +125,8 @@ TEST_CASE("configs/tidegate.yaml documents the range of every key beside it", "[
     size_t key = line.find_first_not_of(" #-");
     lines.push_back(key == std::string::npos ? "" : line.substr(key));
   }
-  for (const KeyRange& range : AllKeyRanges()) {
+  for (const KeyRange* entry : AllKeyRanges()) {
+    const KeyRange& range = *entry;
     std::string_view path = range.path;
     const std::string leaf(path.substr(path.rfind('.') + 1));
     const std::string allowed = "(allowed: " + RangeText(range) + ")";

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The config loader's readers for privacy, dedup, aggregate, buffer, uplink and
 // remote_config (kept apart from config_loader.cc to keep each file small).
-#include <algorithm>
 #include <set>
 
 #include "agent/yaml_reader.h"
@@ -33,7 +32,7 @@ PrivacyRule ReadRule(const YAML::Node& node, const std::string& path, ConfigErro
     for (const auto& pair : mask_node) {
       std::string field = pair.first.Scalar();
       int kind = 0;
-      mask.Enum(field, {"ipv4_prefix_24", "ipv6_prefix_48", "keep_last_4", "year_only"}, &kind);
+      mask.Enum(field, &kind);
       CheckPointers(mask, field, {field});
       rule.mask[field] = static_cast<MaskKind>(kind);
     }
@@ -44,9 +43,6 @@ PrivacyRule ReadRule(const YAML::Node& node, const std::string& path, ConfigErro
 }
 
 constexpr int64_t kMaxWindowsPerEvent = 100;  // 1h windows every 1m is 60
-
-std::vector<std::string> kMeasureKinds = {"count", "sum", "min", "max", "avg",
-                                          "last",  "p50", "p95", "p99"};
 
 void ReadMeasures(MapReader& r, AggregateSpec* spec) {
   YAML::Node node = r.Child("measures");
@@ -59,16 +55,8 @@ void ReadMeasures(MapReader& r, AggregateSpec* spec) {
   for (const auto& pair : node) {
     std::string field = pair.first.Scalar();
     std::vector<std::string> kinds;
-    measures.StrList(field, &kinds);
+    measures.EnumList(field, &kinds);
     if (field != "count") CheckPointers(measures, field, {field});
-    for (const auto& k : kinds) {
-      if (std::find(kMeasureKinds.begin(), kMeasureKinds.end(), k) == kMeasureKinds.end()) {
-        r.errors()->Add(measures.MarkOf(field), measures.KeyPath(field),
-                        "unknown measure '" + k +
-                            "' (count, sum, min, max, avg, last, p50, "
-                            "p95, p99)");
-      }
-    }
     spec->measures.emplace_back(field, kinds);
   }
   measures.Finish();
@@ -131,7 +119,7 @@ AggregateSpec ReadAggregate(const YAML::Node& node, const std::string& path, Con
   watermark.Finish();
   r.Duration("allowed_lateness", &spec.allowed_lateness);
   int late = 0;
-  r.Enum("late_events", {"update", "drop", "side_output"}, &late);
+  r.Enum("late_events", &late);
   spec.late_events = static_cast<LatePolicy>(late);
   r.Bool("forward_raw", &spec.forward_raw);
   r.Finish();
@@ -201,13 +189,13 @@ void ReadDedup(MapReader& root, DedupSection* dedup) {
 void ReadBuffer(MapReader& root, BufferSection* buffer) {
   MapReader r(root.Child("buffer"), "buffer", root.errors());
   r.Size("max_bytes", &buffer->max_bytes);
-  int64_t max_events = static_cast<int64_t>(buffer->max_events);
+  auto max_events = static_cast<int64_t>(buffer->max_events);
   r.Int("max_events", &max_events);
   buffer->max_events = static_cast<uint64_t>(max_events);
   r.Duration("max_age", &buffer->max_age);
   int when_full = 0, sync = 0;
-  r.Enum("when_full", {"drop_oldest", "block"}, &when_full);
-  r.Enum("sync", {"normal", "full"}, &sync);
+  r.Enum("when_full", &when_full);
+  r.Enum("sync", &sync);
   buffer->when_full = static_cast<WhenFull>(when_full);
   buffer->sync = static_cast<SyncMode>(sync);
   r.Duration("commit_interval", &buffer->commit_interval);
@@ -219,7 +207,7 @@ void ReadBuffer(MapReader& root, BufferSection* buffer) {
 void ReadUplink(MapReader& root, UplinkSection* uplink) {
   MapReader r(root.Child("uplink"), "uplink", root.errors());
   int transport = 0;
-  r.Enum("transport", {"https", "mqtt"}, &transport);
+  r.Enum("transport", &transport);
   uplink->transport = static_cast<Transport>(transport);
   r.Str("url", &uplink->url);
   if (r.Has("tls")) {
@@ -230,7 +218,7 @@ void ReadUplink(MapReader& root, UplinkSection* uplink) {
     tls.Finish();
   }
   MapReader batch(r.Child("batch"), "uplink.batch", root.errors());
-  int64_t max_events = static_cast<int64_t>(uplink->batch_max_events);
+  auto max_events = static_cast<int64_t>(uplink->batch_max_events);
   batch.Int("max_events", &max_events);
   uplink->batch_max_events = static_cast<uint64_t>(max_events);
   batch.Size("max_bytes", &uplink->batch_max_bytes);

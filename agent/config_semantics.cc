@@ -97,7 +97,7 @@ void CheckPrivacyFiles(Problems& problems, const PrivacySection& privacy) {
 
 // A password in a file others can read is no secret.
 void CheckConfigFileMode(Problems& problems, const Config& config) {
-  if (config.mqtt.password.empty()) return;
+  if (config.mqtt.password.empty() || !config.mqtt.password_file.empty()) return;
   struct stat st {};
   if (::stat(config.source_file.c_str(), &st) != 0 || (st.st_mode & 0044) == 0) return;
   const std::string& file = config.source_file;

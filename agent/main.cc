@@ -12,6 +12,7 @@
 
 #include "agent/agent_runner.h"
 #include "agent/config_loader.h"
+#include "agent/config_reference.h"
 #include "agent/config_semantics.h"
 #include "agent/keys_command.h"
 #include "agent/state_dir_lock.h"
@@ -26,12 +27,13 @@ using tidegate::Config;
 
 constexpr size_t kMaxInspectBytes = 256 << 20;
 
-const char* kDescription =
+constexpr const char* kDescription =
     "tidegate: edge ingestion agent for IoT gateways.\n"
     "Subscribes to device events on the local MQTT broker, validates them, buffers them\n"
     "durably and boundedly in SQLite while offline, and uploads deduplicated,\n"
     "zstd-compressed FlatBuffers batches over TLS when the uplink is available.\n"
-    "Commands, config keys and formats: README.md and configs/tidegate.yaml.\n\n"
+    "Every config key, with its default and allowed values: `tidegate config reference`\n"
+    "(also docs/config-reference.md); a commented config: configs/tidegate.yaml.\n\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid config.";
 
 // Loads a config for a command, printing every problem; returns false on failure.
@@ -141,9 +143,7 @@ int CmdBufferStats(const std::string& path) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   // The buffer holds whatever the privacy rules did not cover, and keys are secrets: what the
   // agent creates is private whatever the caller's umask (directories 0700, files 0600).
   umask(077);
@@ -176,6 +176,10 @@ int main(int argc, char** argv) {
   check->add_flag("--no-files", no_files,
                   "Do not open the files the config names nor look at its own mode (for a\n"
                   "config checked away from the gateway that will run it)");
+  auto* reference = config->add_subcommand(
+      "reference",
+      "Print every config key: type, allowed values, default, what it does and an example,\n"
+      "grouped by section (Markdown; the same text as docs/config-reference.md).");
 
   auto* inspect = app.add_subcommand(
       "inspect",
@@ -217,9 +221,25 @@ int main(int argc, char** argv) {
   }
   if (run->parsed()) return CmdRun(config_path);
   if (check->parsed()) return CmdConfigCheck(config_path, !no_files);
+  if (reference->parsed()) {
+    std::cout << tidegate::agent::ConfigReference();
+    return 0;
+  }
   if (inspect->parsed()) return CmdInspect(batch_path);
   if (stats->parsed()) return CmdBufferStats(config_path);
   if (keys_init->parsed()) return tidegate::agent::KeysInit(keys_dir, key_id, force);
   if (keys_rotate->parsed()) return tidegate::agent::KeysRotate(key_file, key_id);
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (...) {
+    // The commands turn every library exception into a message; this is a last resort.
+    std::fputs("tidegate: unexpected internal error\n", stderr);
+    return 1;
+  }
 }

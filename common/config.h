@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The agent's configuration as plain values, one struct per top-level YAML section of
-// SPEC.md. agent/config_loader.cc fills it strictly from YAML; each stage takes the section
-// it needs. Defaults here are the documented defaults. Immutable after load; safe to share.
+// The agent's configuration as plain values, one struct per top-level YAML section.
+// agent/config_loader.cc fills it strictly from YAML; each stage takes the section it needs.
+// Defaults here are the defaults agent/config_key_table.cc documents (a test compares them).
+// Immutable after load; safe to share.
 #pragma once
 
 #include <chrono>
@@ -20,18 +21,24 @@ struct AgentSection {
   std::string state_dir = "/var/lib/tidegate";    // holds buffer.db and its WAL
   std::string log_level = "info";                 // trace, debug, info, warn, error
   std::string metrics_listen = "127.0.0.1:9464";  // Prometheus /metrics and /healthz; "" = off
+
+  bool operator==(const AgentSection&) const = default;
 };
 
 struct TlsSection {
   std::string ca_file;    // verify the peer against this CA bundle; "" = system store
   std::string cert_file;  // client certificate, optional
   std::string key_file;   // client key, optional (mode 0600)
+
+  bool operator==(const TlsSection&) const = default;
 };
 
 struct TopicSpec {
   std::string filter;  // MQTT topic filter, e.g. "devices/+/telemetry"
   int qos = 1;         // 0 or 1 (2 is accepted and behaves as 1 for loss purposes)
   int priority = 5;    // 0-9, higher uploads first and is dropped last
+
+  bool operator==(const TopicSpec&) const = default;
 };
 
 struct MqttSourceSection {
@@ -39,11 +46,14 @@ struct MqttSourceSection {
   int port = 1883;
   std::string client_id = "tidegate";  // fixed, so the broker keeps our persistent session
   std::string username;
-  std::string password;
+  std::string password;       // inline, or read from password_file when the file is loaded
+  std::string password_file;  // file holding the password (mode 0600 or stricter)
   std::optional<TlsSection> tls;
   std::vector<TopicSpec> topics;
   uint64_t max_payload_bytes = uint64_t{64} * 1024;  // larger payloads are dead-lettered
   Millis keepalive{30'000};
+
+  bool operator==(const MqttSourceSection&) const = default;
 };
 
 enum class TimeFormat { kUnixMs, kUnixS, kRfc3339 };
@@ -56,6 +66,8 @@ struct EventsSection {
   TimeFormat event_time_format = TimeFormat::kUnixMs;
   std::string id_field;                // JSON Pointer of an event id for dedup; "" = content hash
   Millis max_future_skew{5 * 60'000};  // event times further ahead are not trusted
+
+  bool operator==(const EventsSection&) const = default;
 };
 
 enum class MaskKind { kIpv4Prefix24, kIpv6Prefix48, kKeepLast4, kYearOnly };
@@ -64,6 +76,8 @@ struct PrivacyRule {
   std::string match = "#";                                  // MQTT topic filter the rule applies to
   std::vector<std::string> tokenize, encrypt, drop, scrub;  // JSON Pointers
   std::map<std::string, MaskKind> mask;                     // JSON Pointer -> kind
+
+  bool operator==(const PrivacyRule&) const = default;
 };
 
 struct PrivacySection {
@@ -72,10 +86,14 @@ struct PrivacySection {
   Millis key_epoch_duration{3'600'000};  // a new data key after this long...
   uint64_t key_epoch_max_values = 1'000'000;  // ...or after this many encrypted values
   std::vector<PrivacyRule> rules;
+
+  bool operator==(const PrivacySection&) const = default;
 };
 
 struct DedupSection {
   Millis window{10 * 60'000};  // a repeat within this window is a duplicate; 0 = off
+
+  bool operator==(const DedupSection&) const = default;
 };
 
 enum class WindowKind { kTumbling, kHopping };
@@ -94,6 +112,8 @@ struct AggregateSpec {
   Millis allowed_lateness{0};
   LatePolicy late_events = LatePolicy::kUpdate;
   bool forward_raw = true;
+
+  bool operator==(const AggregateSpec&) const = default;
 };
 
 enum class WhenFull { kDropOldest, kBlock };
@@ -112,6 +132,8 @@ struct BufferSection {
   // (filters/aggregator.h). Larger keeps more distinct keys aggregated; smaller bounds RSS
   // tighter against a publisher inventing device ids. 64KiB to 64GiB.
   uint64_t state_max_bytes = 16ull << 20;
+
+  bool operator==(const BufferSection&) const = default;
 };
 
 enum class Transport { kHttps, kMqtt };
@@ -130,6 +152,8 @@ struct UplinkSection {
   Millis connect_timeout{5'000};
   Millis request_timeout{30'000};
   uint64_t max_bytes_per_second = 0;  // 0 = unlimited
+
+  bool operator==(const UplinkSection&) const = default;
 };
 
 struct RemoteConfigSection {
@@ -138,6 +162,8 @@ struct RemoteConfigSection {
   std::string topic;
   Millis poll_interval{60'000};
   std::string signing_public_key;
+
+  bool operator==(const RemoteConfigSection&) const = default;
 };
 
 struct Config {
@@ -154,6 +180,14 @@ struct Config {
   BufferSection buffer;
   UplinkSection uplink;
   RemoteConfigSection remote_config;
+
+  // The same settings; where they were written (source_file, key_lines) does not count.
+  bool operator==(const Config& other) const {
+    return agent == other.agent && mqtt == other.mqtt && events == other.events &&
+           privacy == other.privacy && dedup == other.dedup && aggregates == other.aggregates &&
+           buffer == other.buffer && uplink == other.uplink &&
+           remote_config == other.remote_config;
+  }
 };
 
 }  // namespace tidegate

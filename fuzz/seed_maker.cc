@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // fuzz_seed_maker CORPUS_DIR: writes seed inputs made by the real encoders into
 // CORPUS_DIR/<fuzzer>/seed-*, so the fuzzers start from well-formed records (a window-result
-// record, aggregation checkpoint rows, zstd and plain batches, a sealed value) and mutate from
-// there. Run it again after a format change and commit what it wrote. Deterministic except for
-// the sealed value's random nonce.
+// record, aggregation checkpoint rows, zstd and plain batches, a sealed value, configs of
+// every key of the config key table) and mutate from there. Run it again after a format change and
+// commit what it wrote. Deterministic except for the sealed value's random nonce.
 #include <sodium.h>
 
 #include <cstdio>
@@ -17,6 +17,7 @@
 #include "common/window_result.h"
 #include "filters/aggregator.h"
 #include "fuzz/agg_checkpoint_config.h"
+#include "fuzz/config_seeds.h"
 #include "schema/sealed_value.h"
 #include "uplink/batch_encoder.h"
 
@@ -121,7 +122,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < windows.size() && i < 2; ++i) {
     ok = ok && Write(corpus / "window_result", "seed-" + std::to_string(i), windows[i].payload);
   }
-  ok = ok && WriteBatches(corpus, windows) && WriteSealedValue(corpus);
+  ok = ok && WriteBatches(corpus, windows) && WriteSealedValue(corpus) &&
+       tidegate::fuzz::WriteConfigSeeds(corpus);
   std::printf("seed_maker: %s (%zu checkpoint rows, %zu window results)\n",
               ok ? "wrote seeds" : "FAILED", state.size(), windows.size());
   return ok ? 0 : 1;

@@ -3,7 +3,7 @@
 // its maximum (exit 2, naming file, line, key and the allowed range) and accepts it at its
 // maximum, and refuses hostile files (nested 10,000 deep, 50 MB, a billion laughs) fast,
 // naming the file. The ranges are read from the binary's own messages, so they are written
-// only in agent/config_ranges.cc.
+// only in agent/config_key_table.cc.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>

@@ -21,7 +21,7 @@ constexpr uint64_t kSeed = 10;    // the simulator's; fixed, printed
 constexpr int kBatchEvents = 25;  // uplink.batch.max_events: every batch fills
 constexpr int kEvents = 4 * kBatchEvents;
 
-// Every duration at its maximum (agent/config_ranges.cc), besides those in StackOptions.
+// Every duration at its maximum (agent/config_key_table.cc), besides those in StackOptions.
 std::string MaxDurationsYaml(const std::string& keys) {
   return "privacy:\n"
          "  recipient_public_key: " +
