@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/integration/e2e_fixture.h"
@@ -166,6 +167,32 @@ TEST_CASE("tidegate buffer stats reads a running agent's buffer without disturbi
   RequireOk(after.status(), &stack);
   CHECK(after->exit_code == 0);
   CHECK_THAT(after->stdout_text, Catch::Contains("records:           0\n"));
+}
+
+TEST_CASE("tidegate-sim refuses bad topic templates and credentials with exit 2",
+          "[integration][issue-11]") {
+  TempDir dir("cli-sim-usage");
+  const std::string password_file = dir.File("pass");
+  RequireOk(WriteFile(password_file, "s3cret-value\n"));
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--password", "s3cret-value"}, "needs --username"},
+      {{"--password-file", password_file}, "needs --username"},
+      {{"--username", "u", "--password", "p", "--password-file", password_file}, "excludes"},
+      {{"--topic", "a/{device}", "--topic-prefix", "x"}, "exclude each other"},
+      {{"--topic", "a/+/b"}, "wildcards"},
+      {{"--topic", "a/{devices}"}, "only placeholder is {device}"},
+      {{"--topic", "a/{device}@0"}, "weight"},
+      {{"--cert-file", password_file}, "--key-file"},
+  };
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> argv = {BinaryPath("tidegate-sim"), "--port", "1", "--count", "1"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CommandResult run = Run(argv);
+    INFO(JoinArgv(argv) << "\n" << run.stderr_text);
+    CHECK(run.exit_code == 2);
+    CHECK_THAT(run.stderr_text, Catch::Contains(message));
+    CHECK_THAT(run.stderr_text + run.stdout_text, !Catch::Contains("s3cret-value"));
+  }
 }
 
 TEST_CASE("tidegate --version prints the version", "[integration]") {
