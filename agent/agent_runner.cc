@@ -233,7 +233,7 @@ bool Agent::Ready(std::string* why) const {
 std::optional<int> Agent::Start() {
   metrics_ = std::make_unique<MetricsServer>(
       [this] { return RenderMetricsPage(); },
-      [this](std::string* why) { return CheckLive(*committer_, why); },
+      [this](std::string* why) { return CheckLive(*committer_, clock_, why); },
       [this](std::string* why) { return Ready(why); });
   if (!config_.agent.metrics_listen.empty()) {
     Status status = metrics_->Start(config_.agent.metrics_listen);

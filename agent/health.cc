@@ -57,10 +57,22 @@ std::optional<std::string> UplinkNotReady(const UplinkHealth& health, Millis thr
                      FailureCause(health));
 }
 
-bool CheckLive(const buffer::GroupCommitter& committer, std::string* why) {
-  (void)committer.stats();  // blocks if the writer holds its lock forever
+std::optional<std::string> WriterStalled(std::chrono::steady_clock::time_point last_progress,
+                                         std::chrono::steady_clock::time_point now) {
+  const auto stalled = std::chrono::duration_cast<Millis>(now - last_progress);
+  if (stalled <= kWriterStalled) return std::nullopt;
+  return fmt::format(
+      "buffer writer stalled for {} s (limit {} s): a commit, the aggregation stage or "
+      "buffer upkeep does not return",
+      stalled.count() / 1000, kWriterStalled.count() / 1000);
+}
+
+bool CheckLive(const buffer::GroupCommitter& committer, Clock& clock, std::string* why) {
   why->clear();
-  return true;
+  if (auto stalled = WriterStalled(committer.last_progress(), clock.Monotonic())) {
+    *why = *stalled + "\n";
+  }
+  return why->empty();
 }
 
 bool CheckReady(const ReadinessInputs& in, std::string* why) {

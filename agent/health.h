@@ -6,6 +6,7 @@
 // body names each failing condition, never a secret. Called on the metrics server's thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,8 +40,19 @@ UplinkHealth ReadUplinkHealth(const uplink::UplinkStats& stats, Clock& clock);
 // sends): ..."), or nullopt while it delivers or has failed for less than the threshold.
 std::optional<std::string> UplinkNotReady(const UplinkHealth& health, Millis threshold);
 
-// Liveness. Takes the buffer writer's lock, so a wedged writer makes the probe time out.
-bool CheckLive(const buffer::GroupCommitter& committer, std::string* why);
+// The buffer writer goes round its loop at least every few seconds (commit_interval,
+// idle_tick, its 2 s retry) unless a commit, the aggregation stage or upkeep hangs. Five
+// minutes is two orders of magnitude above the slowest healthy commit or checkpoint on an
+// SD card, so only a hung disk or a deadlock fails liveness, never a slow moment.
+inline constexpr Millis kWriterStalled{5 * 60'000};
+
+// Why the writer looks stuck ("buffer writer stalled for 312 s ..."), or nullopt.
+std::optional<std::string> WriterStalled(std::chrono::steady_clock::time_point last_progress,
+                                         std::chrono::steady_clock::time_point now);
+
+// Liveness: the buffer writer is making progress. Lock-free (a deadlocked writer must not
+// hang the probe as well).
+bool CheckLive(const buffer::GroupCommitter& committer, Clock& clock, std::string* why);
 
 // Readiness; *why gets one line per failing condition.
 struct ReadinessInputs {

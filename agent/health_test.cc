@@ -53,5 +53,15 @@ TEST_CASE("the uplink verdict names the likeliest cause", "[health]") {
   CHECK_THAT(*UplinkNotReady(health, threshold), Catch::Contains("answers HTTP 503"));
 }
 
+TEST_CASE("liveness fails only once the buffer writer has stalled past five minutes", "[health]") {
+  const auto now = std::chrono::steady_clock::now();
+  CHECK_FALSE(WriterStalled(now, now).has_value());
+  CHECK_FALSE(WriterStalled(now - seconds(30), now).has_value());  // a slow commit
+  CHECK_FALSE(WriterStalled(now - kWriterStalled, now).has_value());
+  auto why = WriterStalled(now - seconds(312), now);
+  REQUIRE(why.has_value());
+  CHECK_THAT(*why, Catch::StartsWith("buffer writer stalled for 312 s (limit 300 s)"));
+}
+
 }  // namespace
 }  // namespace tidegate::agent
