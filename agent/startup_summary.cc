@@ -16,8 +16,11 @@ std::string TlsSummary(const TlsSection& tls) {
 
 std::string SourceLine(const MqttSourceSection& mqtt) {
   const std::string tls = mqtt.tls ? "tls=on " + TlsSummary(*mqtt.tls) : "tls=off";
-  return fmt::format("security: source mqtt host={}:{} {} user_set={} password_set={}", mqtt.host,
-                     mqtt.port, tls, YesNo(!mqtt.username.empty()), YesNo(!mqtt.password.empty()));
+  // An IPv6 address is bracketed, as in a URL, so that the port stays readable.
+  const bool ipv6 = mqtt.host.find(':') != std::string::npos;
+  return fmt::format("security: source mqtt host={}{}{}:{} {} user_set={} password_set={}",
+                     ipv6 ? "[" : "", mqtt.host, ipv6 ? "]" : "", mqtt.port, tls,
+                     YesNo(!mqtt.username.empty()), YesNo(!mqtt.password.empty()));
 }
 
 std::string UplinkLine(const UplinkSection& uplink) {

@@ -61,6 +61,8 @@ TEST_CASE("the security summary of a plain, anonymous source and no keys", "[sta
   REQUIRE(lines.size() == 3);
   CHECK(lines[0] ==
         "security: source mqtt host=127.0.0.1:1883 tls=off user_set=no password_set=no");
+  config.mqtt.host = "::1";
+  CHECK_THAT(SecuritySummary(config, nullptr)[0], Catch::Contains(" host=[::1]:1883 "));
   CHECK(lines[1] ==
         "security: uplink transport=https host=localhost:8443 tls=on ca=custom client_cert=no");
   CHECK(lines[2] ==
