@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent/agent_runner.h"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <memory>
 #include <optional>
 
 #include "agent/aggregate_stage.h"
+#include "agent/health.h"
 #include "agent/ingest_pipeline.h"
 #include "agent/metrics_mqtt.h"
 #include "agent/metrics_page.h"
 #include "agent/metrics_server.h"
 #include "agent/mqtt_source.h"
+#include "agent/startup_summary.h"
 #include "buffer/group_committer.h"
 #include "buffer/sqlite_store.h"
 #include "common/clock.h"
@@ -24,6 +26,10 @@
 
 namespace tidegate::agent {
 namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitBadConfig = 2;
 
 // Blocks the stop signals in every thread (call before starting any) and returns the set.
 sigset_t BlockStopSignals() {
@@ -46,6 +52,16 @@ int WaitForStopSignal(const sigset_t& set) {
     }
     return sig;
   }
+}
+
+// Signals that must surface as errors instead of ending the agent.
+void IgnoreFatalSignals() {
+  // A file-size limit (RLIMIT_FSIZE) must surface as a write error, like a full disk, not
+  // kill the agent: SQLite then fails the commit and ingest pauses until space returns.
+  signal(SIGXFSZ, SIG_IGN);
+  // A TLS peer that closes mid-handshake makes OpenSSL's write raise SIGPIPE, which would
+  // end the agent (issue 11: it sometimes exited with a wrong broker CA).
+  signal(SIGPIPE, SIG_IGN);
 }
 
 bool RefuseUnsupported(const Config& config) {
@@ -79,6 +95,174 @@ Result<std::unique_ptr<filters::PrivacyFilter>> MakePrivacyFilter(
                                         recipient, RealClock());
 }
 
+Result<std::unique_ptr<buffer::SqliteStore>> OpenStore(const Config& config, Clock& clock) {
+  return buffer::SqliteStore::Open(buffer::StoreOptions{.state_dir = config.agent.state_dir,
+                                                        .sync = config.buffer.sync,
+                                                        .max_bytes = config.buffer.max_bytes,
+                                                        .max_events = config.buffer.max_events,
+                                                        .max_age = config.buffer.max_age,
+                                                        .when_full = config.buffer.when_full,
+                                                        .clock = &clock});
+}
+
+// The stages of a running agent, built step by step. Members are declared in start order,
+// so they are destroyed in the reverse: metrics and MQTT first, the buffer last. Built and
+// stopped on RunAgent's thread; the metrics server's thread calls RenderMetricsPage and
+// Ready, which read only the stages' thread-safe stats.
+class Agent {
+ public:
+  Agent(const Config& config, Clock& clock) : config_(config), clock_(clock) {}
+
+  // Each step returns nullopt to go on, or the exit code to stop with.
+  std::optional<int> LoadPrivacy();
+  void LogSecuritySummary() const;
+  std::optional<int> OpenBuffer();
+  void BuildPipeline();
+  std::optional<int> Start();
+  int Shutdown(int sig);
+
+ private:
+  std::string RenderMetricsPage() const;
+  bool Ready(std::string* why) const;
+
+  const Config& config_;
+  Clock& clock_;
+  std::optional<filters::TokenKeySet> token_keys_;
+  std::unique_ptr<filters::PrivacyFilter> privacy_;
+  std::unique_ptr<buffer::SqliteStore> store_;
+  std::unique_ptr<uplink::HttpsTransport> transport_;
+  std::unique_ptr<filters::Aggregator> aggregator_;
+  std::unique_ptr<AggregateStage> aggregate_stage_;
+  std::unique_ptr<buffer::GroupCommitter> committer_;
+  std::unique_ptr<uplink::UplinkWorker> uplink_;
+  std::unique_ptr<IngestPipeline> pipeline_;
+  std::unique_ptr<MqttSource> source_;
+  std::unique_ptr<MetricsServer> metrics_;
+};
+
+std::optional<int> Agent::LoadPrivacy() {
+  auto privacy = MakePrivacyFilter(config_, &token_keys_);
+  if (!privacy.ok()) {
+    spdlog::error("privacy: {}", privacy.status().message());
+    return kExitBadConfig;
+  }
+  privacy_ = std::move(privacy).value();
+  return std::nullopt;
+}
+
+void Agent::LogSecuritySummary() const {
+  for (const std::string& line :
+       SecuritySummary(config_, token_keys_.has_value() ? &*token_keys_ : nullptr)) {
+    spdlog::info("{}", line);
+  }
+}
+
+// Opens the buffer and the uplink's transport and restores the aggregation checkpoint.
+std::optional<int> Agent::OpenBuffer() {
+  auto store = OpenStore(config_, clock_);
+  if (!store.ok()) {
+    spdlog::error("cannot open the buffer: {}", store.status().ToString());
+    return kExitFailure;
+  }
+  store_ = std::move(store).value();
+  auto transport = uplink::HttpsTransport::Create(config_.uplink);
+  if (!transport.ok()) {
+    spdlog::error("cannot set up the uplink: {}", transport.status().ToString());
+    return kExitFailure;
+  }
+  transport_ = std::move(transport).value();
+  aggregator_ = std::make_unique<filters::Aggregator>(config_);
+  aggregate_stage_ = std::make_unique<AggregateStage>(*aggregator_);
+  // Also when no aggregation is configured any more: its old checkpoint rows are erased.
+  if (Status restored = RestoreAggregation(*aggregator_, *store_); !restored.ok()) {
+    spdlog::error("cannot restore the aggregation checkpoint: {}", restored.ToString());
+    return kExitFailure;
+  }
+  return std::nullopt;
+}
+
+// The writer, the uplink worker, the ingest pipeline and the MQTT source (not started).
+void Agent::BuildPipeline() {
+  committer_ = std::make_unique<buffer::GroupCommitter>(
+      *store_, buffer::CommitterOptions{
+                   .commit_interval = config_.buffer.commit_interval,
+                   .max_staged_bytes = store_->limits().staging_bytes,
+                   .stage = aggregator_->empty() ? nullptr : aggregate_stage_.get(),
+               });
+  uplink_ = std::make_unique<uplink::UplinkWorker>(*store_, *transport_, config_.uplink,
+                                                   config_.agent.id, clock_, RandomSeed());
+  pipeline_ =
+      std::make_unique<IngestPipeline>(config_, *committer_, store_->age_clock(), privacy_.get());
+  if (auto keys = store_->LoadDedupKeys(store_->age_clock().Now().age_ms); keys.ok()) {
+    pipeline_->LoadDedupKeys(*keys);
+  } else {
+    spdlog::error("cannot load dedup keys, the dedup window starts empty: {}",
+                  keys.status().ToString());
+  }
+  source_ = std::make_unique<MqttSource>(
+      config_.mqtt, [pipeline = pipeline_.get()](std::string_view topic, std::string_view payload) {
+        pipeline->OnMessage(topic, payload);
+      });
+}
+
+std::string Agent::RenderMetricsPage() const {
+  std::string page = RenderMetrics(config_, pipeline_->metrics(), privacy_.get(), *committer_,
+                                   uplink_->stats(), *store_);
+  AppendAggregationMetrics(*aggregator_, &page);
+  AppendMqttMetrics(*source_, &page);
+  return page;
+}
+
+bool Agent::Ready(std::string* why) const {
+  return CheckReady(ReadinessInputs{.source = *source_,
+                                    .committer = *committer_,
+                                    .uplink = uplink_->stats(),
+                                    .uplink_threshold = UplinkFailingThreshold(config_.uplink),
+                                    .clock = clock_},
+                    why);
+}
+
+// Serves metrics and the probes, then starts the uplink and the MQTT source.
+std::optional<int> Agent::Start() {
+  metrics_ = std::make_unique<MetricsServer>(
+      [this] { return RenderMetricsPage(); },
+      [this](std::string* why) { return CheckLive(*committer_, clock_, why); },
+      [this](std::string* why) { return Ready(why); });
+  if (!config_.agent.metrics_listen.empty()) {
+    Status status = metrics_->Start(config_.agent.metrics_listen);
+    if (!status.ok()) {
+      spdlog::error("{}", status.ToString());
+      return kExitFailure;
+    }
+  }
+  uplink_->Start();
+  Status started = source_->Start();
+  if (!started.ok()) {
+    spdlog::error("cannot start the MQTT source: {}", started.ToString());
+    uplink_->Stop();
+    return kExitFailure;
+  }
+  spdlog::info("tidegate {} running: agent {} buffer {} uplink {}", TIDEGATE_VERSION,
+               config_.agent.id, store_->path(), UrlHostPort(config_.uplink.url));
+  return std::nullopt;
+}
+
+// Stops in the order that loses nothing: MQTT first (no new messages), then the writer
+// commits what is staged, then the uplink (its in-flight batch stays recorded).
+int Agent::Shutdown(int sig) {
+  spdlog::info("signal {} received, shutting down", sig);
+  source_->Stop();
+  Status flushed = committer_->Stop();
+  uplink_->Stop();
+  metrics_->Stop();
+  if (!flushed.ok()) {
+    spdlog::error("could not commit staged events at shutdown: {}", flushed.ToString());
+    return kExitFailure;
+  }
+  spdlog::info("stopped cleanly");
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<UnsupportedFeature> UnsupportedFeatures(const Config& config) {
@@ -94,103 +278,16 @@ std::vector<UnsupportedFeature> UnsupportedFeatures(const Config& config) {
 }
 
 int RunAgent(const Config& config) {
-  if (RefuseUnsupported(config)) return 2;
+  if (RefuseUnsupported(config)) return kExitBadConfig;
   sigset_t stop_signals = BlockStopSignals();
-  Clock& clock = RealClock();
-  std::optional<filters::TokenKeySet> token_keys;
-  auto privacy = MakePrivacyFilter(config, &token_keys);
-  if (!privacy.ok()) {
-    spdlog::error("privacy: {}", privacy.status().message());
-    return 2;
-  }
-
-  // A file-size limit (RLIMIT_FSIZE) must surface as a write error, like a full disk, not
-  // kill the agent: SQLite then fails the commit and ingest pauses until space returns.
-  signal(SIGXFSZ, SIG_IGN);
-  // A TLS peer that closes mid-handshake makes OpenSSL's write raise SIGPIPE, which would
-  // end the agent (issue 11: it sometimes exited with a wrong broker CA).
-  signal(SIGPIPE, SIG_IGN);
-  auto store =
-      buffer::SqliteStore::Open(buffer::StoreOptions{.state_dir = config.agent.state_dir,
-                                                     .sync = config.buffer.sync,
-                                                     .max_bytes = config.buffer.max_bytes,
-                                                     .max_events = config.buffer.max_events,
-                                                     .max_age = config.buffer.max_age,
-                                                     .when_full = config.buffer.when_full,
-                                                     .clock = &clock});
-  if (!store.ok()) {
-    spdlog::error("cannot open the buffer: {}", store.status().ToString());
-    return 1;
-  }
-  auto transport = uplink::HttpsTransport::Create(config.uplink);
-  if (!transport.ok()) {
-    spdlog::error("cannot set up the uplink: {}", transport.status().ToString());
-    return 1;
-  }
-  filters::Aggregator aggregator(config);
-  AggregateStage aggregate_stage(aggregator);
-  // Also when no aggregation is configured any more: its old checkpoint rows are erased.
-  if (Status restored = RestoreAggregation(aggregator, **store); !restored.ok()) {
-    spdlog::error("cannot restore the aggregation checkpoint: {}", restored.ToString());
-    return 1;
-  }
-  buffer::GroupCommitter committer(**store,
-                                   buffer::CommitterOptions{
-                                       .commit_interval = config.buffer.commit_interval,
-                                       .max_staged_bytes = (*store)->limits().staging_bytes,
-                                       .stage = aggregator.empty() ? nullptr : &aggregate_stage,
-                                   });
-  uplink::UplinkWorker uplink(**store, **transport, config.uplink, config.agent.id, clock,
-                              RandomSeed());
-  IngestPipeline pipeline(config, committer, (*store)->age_clock(), privacy->get());
-  if (auto keys = (*store)->LoadDedupKeys((*store)->age_clock().Now().age_ms); keys.ok()) {
-    pipeline.LoadDedupKeys(*keys);
-  } else {
-    spdlog::error("cannot load dedup keys, the dedup window starts empty: {}",
-                  keys.status().ToString());
-  }
-  MqttSource source(config.mqtt, [&pipeline](std::string_view topic, std::string_view payload) {
-    pipeline.OnMessage(topic, payload);
-  });
-  MetricsServer metrics(
-      [&] {
-        std::string page = RenderMetrics(config, pipeline.metrics(), privacy->get(), committer,
-                                         uplink.stats(), **store);
-        AppendAggregationMetrics(aggregator, &page);
-        AppendMqttMetrics(source, &page);
-        return page;
-      },
-      [&](std::string* why) { return CheckHealth(source, committer, why); });
-
-  if (!config.agent.metrics_listen.empty()) {
-    Status status = metrics.Start(config.agent.metrics_listen);
-    if (!status.ok()) {
-      spdlog::error("{}", status.ToString());
-      return 1;
-    }
-  }
-  uplink.Start();
-  Status started = source.Start();
-  if (!started.ok()) {
-    spdlog::error("cannot start the MQTT source: {}", started.ToString());
-    uplink.Stop();
-    return 1;
-  }
-  spdlog::info("tidegate {} running: agent {} buffer {} uplink {}", TIDEGATE_VERSION,
-               config.agent.id, (*store)->path(), config.uplink.url);
-
-  int sig = WaitForStopSignal(stop_signals);
-  spdlog::info("signal {} received, shutting down", sig);
-  source.Stop();
-  Status flushed = committer.Stop();
-  uplink.Stop();
-  metrics.Stop();
-  if (!flushed.ok()) {
-    spdlog::error("could not commit staged events at shutdown: {}", flushed.ToString());
-    return 1;
-  }
-  spdlog::info("stopped cleanly");
-  return 0;
+  Agent agent(config, RealClock());
+  if (auto code = agent.LoadPrivacy()) return *code;
+  agent.LogSecuritySummary();
+  IgnoreFatalSignals();
+  if (auto code = agent.OpenBuffer()) return *code;
+  agent.BuildPipeline();
+  if (auto code = agent.Start()) return *code;
+  return agent.Shutdown(WaitForStopSignal(stop_signals));
 }
 
 }  // namespace tidegate::agent

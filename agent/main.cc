@@ -111,10 +111,14 @@ int CmdBufferStats(const std::string& path) {
   int code = 0;
   if (!Load(path, &config, &code)) return code;
   (void)tidegate::InitLogging("warn", "tidegate");
-  auto store = tidegate::buffer::SqliteStore::Open(
-      tidegate::buffer::StoreOptions{.state_dir = config.agent.state_dir, .sync = {}});
+  // Read-only: creates nothing where no agent ran, and never writes under a running one.
+  auto store = tidegate::buffer::SqliteStore::OpenReadOnly(config.agent.state_dir);
   if (!store.ok()) {
-    std::cerr << "cannot open the buffer: " << store.status().ToString() << "\n";
+    const tidegate::Status& status = store.status();
+    std::cerr << (status.code() == tidegate::StatusCode::kNotFound
+                      ? status.message()
+                      : "cannot open the buffer: " + status.ToString())
+              << "\n";
     return 1;
   }
   auto stats = (*store)->Stats();
@@ -155,7 +159,8 @@ int Main(int argc, char** argv) {
   auto* run = app.add_subcommand(
       "run",
       "Run the agent in the foreground until SIGTERM or SIGINT.\n"
-      "Logs go to stderr; metrics and /healthz are served on agent.metrics_listen.");
+      "Logs go to stderr; /metrics, /healthz (live) and /readyz (ready) are served on\n"
+      "agent.metrics_listen.");
   run->add_option("-c,--config", config_path, "Config file (YAML, see configs/tidegate.yaml)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -208,7 +213,9 @@ int Main(int argc, char** argv) {
   auto* buffer = app.add_subcommand("buffer", "Look at the agent's buffer.");
   buffer->require_subcommand(1);
   auto* stats = buffer->add_subcommand(
-      "stats", "Print what the buffer in agent.state_dir holds (safe while the agent runs).");
+      "stats",
+      "Print what the buffer in agent.state_dir holds. Opens it read-only: safe while the\n"
+      "agent runs, and exits 1 (creating nothing) where no agent has run.");
   stats->add_option("-c,--config", config_path, "Config file naming agent.state_dir")
       ->required()
       ->check(CLI::ExistingFile);

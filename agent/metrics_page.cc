@@ -174,18 +174,4 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
   return out;
 }
 
-bool CheckHealth(const MqttSource& source, const buffer::GroupCommitter& committer,
-                 std::string* why) {
-  buffer::CommitterStats commits = committer.stats();
-  if (!commits.healthy) {
-    *why = "buffer commits failing: " + commits.last_error;
-    return false;
-  }
-  if (!source.connected()) {
-    *why = "mqtt source not connected: " + source.not_connected_reason();
-    return false;
-  }
-  return true;
-}
-
 }  // namespace tidegate::agent

@@ -4,7 +4,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wshadow"
@@ -13,8 +13,21 @@
 
 namespace tidegate::agent {
 
-MetricsServer::MetricsServer(Render render, Healthy healthy)
-    : render_(std::move(render)), healthy_(std::move(healthy)) {}
+namespace {
+
+// Answers a probe: 200 "ok", or 503 with the reasons (ending in a newline).
+void Answer(const MetricsServer::Probe& probe, httplib::Response& res) {
+  std::string why;
+  const bool ok = probe(&why);
+  res.status = ok ? 200 : 503;
+  if (!ok && (why.empty() || why.back() != '\n')) why += '\n';
+  res.set_content(ok ? "ok\n" : why, "text/plain");
+}
+
+}  // namespace
+
+MetricsServer::MetricsServer(Render render, Probe live, Probe ready)
+    : render_(std::move(render)), live_(std::move(live)), ready_(std::move(ready)) {}
 
 MetricsServer::~MetricsServer() { Stop(); }
 
@@ -38,17 +51,16 @@ Status MetricsServer::Start(const std::string& listen) {
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(render_(), "text/plain; version=0.0.4");
   });
-  server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
-    std::string why;
-    bool ok = healthy_(&why);
-    res.status = ok ? 200 : 503;
-    res.set_content(ok ? "ok\n" : why + "\n", "text/plain");
-  });
+  server_->Get("/healthz",
+               [this](const httplib::Request&, httplib::Response& res) { Answer(live_, res); });
+  server_->Get("/readyz",
+               [this](const httplib::Request&, httplib::Response& res) { Answer(ready_, res); });
   port_ =
       port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (port_ <= 0) {
     const int err = errno;
-    return Unavailable("cannot listen for metrics on " + listen + ": " + std::strerror(err) +
+    return Unavailable("cannot listen for metrics on " + listen + ": " +
+                       std::generic_category().message(err) +
                        (err == EADDRINUSE ? " (another agent or program has it)" : ""));
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// MetricsServer: Prometheus text metrics on /metrics and a /healthz probe on
-// agent.metrics_listen (loopback by default), served by cpp-httplib on its own thread.
-// The page is rendered by a callback so this file knows nothing of the pipeline. Metrics
-// carry counts and names only, never field values.
+// MetricsServer: Prometheus text metrics on /metrics, the liveness probe /healthz and the
+// readiness probe /readyz on agent.metrics_listen (loopback by default), served by
+// cpp-httplib on its own thread. The page and the probes' verdicts come from callbacks (see
+// agent/health.h) so this file knows nothing of the pipeline. Metrics carry counts and names
+// only, never field values; a probe answers 200 "ok" or 503 with its reasons.
 #pragma once
 
 #include <functional>
@@ -21,9 +22,10 @@ namespace tidegate::agent {
 class MetricsServer {
  public:
   using Render = std::function<std::string()>;
-  using Healthy = std::function<bool(std::string* why)>;
+  // True when the probe passes; otherwise *why says why (one line per reason).
+  using Probe = std::function<bool(std::string* why)>;
 
-  MetricsServer(Render render, Healthy healthy);
+  MetricsServer(Render render, Probe live, Probe ready);
   ~MetricsServer();
 
   // listen is "HOST:PORT"; port 0 picks a free port (see port()).
@@ -33,7 +35,8 @@ class MetricsServer {
 
  private:
   Render render_;
-  Healthy healthy_;
+  Probe live_;
+  Probe ready_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

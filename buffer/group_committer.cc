@@ -16,6 +16,7 @@ constexpr Millis kMaxRetry{2'000};
 
 GroupCommitter::GroupCommitter(SqliteStore& store, CommitterOptions options)
     : store_(store), options_(options) {
+  progress_ticks_ = SteadyClock::now().time_since_epoch().count();
   bool full = store_.SetFullCallback([this](bool now_full) {
     std::lock_guard<std::mutex> lock(mu_);
     store_full_ = now_full;
@@ -126,6 +127,7 @@ void GroupCommitter::Run() {
   Millis retry = kFirstRetry;
   const Millis interval = options_.commit_interval;
   while (!abandon_) {
+    progress_ticks_ = SteadyClock::now().time_since_epoch().count();
     if (staged_gen_ == committed_gen_) {
       auto has_work = [&] { return abandon_ || staged_gen_ != committed_gen_; };
       if (!work_cv_.wait_for(lock, options_.idle_tick, has_work) && !stopping_) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -72,6 +73,14 @@ class GroupCommitter {
 
   CommitterStats stats() const;
 
+  // When the writer thread last went round its loop (any thread may ask). It does so at
+  // least every max(idle_tick, commit_interval, 2 s) unless a commit, the stage or the
+  // store's upkeep is stuck: liveness probes compare this with the time now.
+  std::chrono::steady_clock::time_point last_progress() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(progress_ticks_.load()));
+  }
+
  private:
   void Run();
   void IdleUpkeep(std::unique_lock<std::mutex>& lock, Millis retry);
@@ -98,6 +107,7 @@ class GroupCommitter {
   bool abandon_ = false;                            // guarded by mu_: Stop timed out
   bool store_full_ = false;                         // guarded by mu_: the store's full callback
   CommitterStats stats_;                            // guarded by mu_
+  std::atomic<std::chrono::steady_clock::rep> progress_ticks_{0};  // see last_progress()
   // Records and state the stage already produced whose commit failed: retried as they are,
   // never run through the stage twice. Writer thread only.
   std::vector<Event> processed_;

@@ -3,9 +3,11 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <mutex>
 #include <thread>
 
 #include "tests/support/temp_dir.h"
@@ -242,4 +244,55 @@ TEST_CASE("when_full block pauses Add until acknowledgements free space", "[buff
   CHECK(added.load() == 80);
   CHECK((*store)->Stats()->records == 40);
   CHECK((*store)->Stats()->counters.count("dropped.max_events") == 0);
+}
+
+namespace {
+
+// Blocks its third call until released, like a stage stuck on a lock or the disk.
+class BlockingStage : public tidegate::buffer::CommitStage {
+ public:
+  void Process(std::vector<Event>& /*records*/, const tidegate::TimeReading& /*now*/,
+               tidegate::buffer::CommitExtras& /*extras*/) override {
+    std::unique_lock<std::mutex> lock(mu);
+    if (++calls != 3) return;
+    blocked = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return released; });
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  int calls = 0;          // guarded by mu
+  bool blocked = false;   // guarded by mu
+  bool released = false;  // guarded by mu
+};
+
+}  // namespace
+
+TEST_CASE("last_progress stands still while the writer is stuck and moves on after", "[buffer]") {
+  TempDir dir;
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path()});
+  REQUIRE(store.ok());
+  BlockingStage stage;
+  GroupCommitter committer(**store, CommitterOptions{.stage = &stage, .idle_tick = Millis(10)});
+  {
+    std::unique_lock<std::mutex> lock(stage.mu);
+    REQUIRE(stage.cv.wait_for(lock, std::chrono::seconds(10), [&] { return stage.blocked; }));
+  }
+  const auto stuck_at = committer.last_progress();
+  // Whatever the timing, a writer inside the stage cannot have gone round its loop.
+  for (int i = 0; i < 5; ++i) {
+    std::this_thread::sleep_for(Millis(20));
+    CHECK(committer.last_progress() == stuck_at);
+  }
+  {
+    std::lock_guard<std::mutex> lock(stage.mu);
+    stage.released = true;
+  }
+  stage.cv.notify_all();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (committer.last_progress() == stuck_at && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(Millis(5));
+  }
+  CHECK(committer.last_progress() > stuck_at);
+  REQUIRE(committer.Stop().ok());
 }

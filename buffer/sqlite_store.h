@@ -101,6 +101,10 @@ class SqliteStore {
   // replaced by a fresh one; *quarantined (if given) then names the moved file.
   static Result<std::unique_ptr<SqliteStore>> Open(const StoreOptions& options,
                                                    std::string* quarantined = nullptr);
+  // Opens state_dir/buffer.db read-only, for Stats() only (`tidegate buffer stats`): creates,
+  // migrates and repairs nothing, and reads alongside a running agent (WAL). kNotFound,
+  // naming the path, when there is no buffer.
+  static Result<std::unique_ptr<SqliteStore>> OpenReadOnly(const std::string& state_dir);
   ~SqliteStore();
 
   // Random id of this database, made at creation: seqs are unique within it.

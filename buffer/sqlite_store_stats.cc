@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // SqliteStore::Stats, kept apart from the hot-path code: counts for `tidegate buffer stats`,
-// metrics and tests.
+// metrics and tests, and the read-only opening that command uses.
 #include <algorithm>
 #include <filesystem>
 
@@ -23,6 +23,32 @@ Result<int64_t> QueryInt(sqlite3* db, std::string_view sql, int col = 0) {
 }
 
 }  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenReadOnly(const std::string& state_dir) {
+  const std::string path = (std::filesystem::path(state_dir) / "buffer.db").string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return NotFound("no buffer at " + path + " (has the agent run with this state_dir?)");
+  }
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbHandle db(raw);
+  if (rc != SQLITE_OK) return SqliteError(raw, rc, "open " + path + " read-only");
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 10'000);
+  std::unique_ptr<SqliteStore> store(new SqliteStore());
+  store->path_ = path;
+  TG_ASSIGN_OR_RETURN(Stmt get, Stmt::Prepare(raw, sql::kGetMeta));
+  get.Bind(1, std::string_view("buffer_id"));
+  TG_ASSIGN_OR_RETURN(bool row, get.Step());
+  if (!row) return Corruption(path + " has no buffer_id: not a tidegate buffer");
+  store->buffer_id_ = std::string(get.Text(0));
+  TG_ASSIGN_OR_RETURN(int64_t records, QueryInt(raw, sql::kCountAll));
+  store->records_ = records;
+  store->read_db_ = std::move(db);
+  return store;
+}
 
 Result<StoreStats> SqliteStore::Stats() {
   std::lock_guard<std::mutex> lock(read_mu_);

@@ -261,3 +261,34 @@ TEST_CASE("a release-1 database upgrades in place and keeps its records", "[buff
   REQUIRE(appended.ok());
   CHECK(appended->size() == 1);
 }
+
+TEST_CASE("OpenReadOnly creates nothing where there is no buffer", "[buffer][read-only]") {
+  TempDir dir;
+  const std::string state_dir = dir.path() + "/state";
+  auto missing = SqliteStore::OpenReadOnly(state_dir);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == tidegate::StatusCode::kNotFound);
+  CHECK(missing.status().message() ==
+        "no buffer at " + state_dir + "/buffer.db (has the agent run with this state_dir?)");
+  CHECK_FALSE(std::filesystem::exists(state_dir));
+}
+
+TEST_CASE("OpenReadOnly reads a buffer another connection is writing", "[buffer][read-only]") {
+  TempDir dir;
+  auto writer = OpenStore(dir.path());
+  REQUIRE(writer->Append({MakeEvent(5, 0), MakeEvent(5, 1)}, {}, {{"dead_letter.x", 3}}).ok());
+  auto reader = SqliteStore::OpenReadOnly(dir.path());
+  INFO(reader.status().ToString());
+  REQUIRE(reader.ok());
+  CHECK((*reader)->buffer_id() == writer->buffer_id());
+  auto stats = (*reader)->Stats();
+  REQUIRE(stats.ok());
+  CHECK(stats->records == 2);
+  CHECK(stats->events == 2);
+  CHECK(stats->counters.at("dead_letter.x") == 3);
+  // The writer carries on while the reader is open; a new reader sees the new rows.
+  REQUIRE(writer->Append({MakeEvent(5, 2)}, {}, {}).ok());
+  auto later = SqliteStore::OpenReadOnly(dir.path());
+  REQUIRE(later.ok());
+  CHECK((*later)->Stats()->events == 3);
+}

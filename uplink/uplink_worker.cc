@@ -16,6 +16,10 @@ constexpr std::chrono::milliseconds kMaxSleep = std::chrono::hours(24);
 // the status line and headers of the answer, TLS record framing. Only for pacing.
 constexpr size_t kRequestOverheadBytes = 600;
 
+int64_t MonotonicMs(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 }  // namespace
 
 UplinkWorker::UplinkWorker(buffer::SqliteStore& store, Transport& transport,
@@ -242,6 +246,11 @@ bool UplinkWorker::Deliver(const buffer::BatchRange& range,
     SendResult result = transport_.Send(*encoded);
     ChargeBandwidth(started, encoded->body.size());
     stats_.last_http_status = result.http_status;
+    if (result.kind != SendResult::Kind::kRetry) {
+      stats_.failing_since_ms = UplinkStats::kNotFailing;
+    } else if (stats_.failing_since_ms.load() == UplinkStats::kNotFailing) {
+      stats_.failing_since_ms = MonotonicMs(started);
+    }
     if (result.kind == SendResult::Kind::kAcked) {
       stats_.peer_untrusted = false;
       stats_.client_cert_refused = false;

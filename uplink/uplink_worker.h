@@ -41,6 +41,11 @@ struct UplinkStats {
   std::atomic<uint64_t> client_cert_refused_failures{0};
   std::atomic<bool> client_cert_refused{false};
   std::atomic<uint64_t> throttled_ms{0};  // time spent waiting for max_bytes_per_second
+  // When the current run of failed sends began (Clock::Monotonic, ms since its epoch), or
+  // kNotFailing: cleared by the next batch the receiver answers (acknowledged or rejected).
+  // Readiness (/readyz) compares its age with a threshold.
+  static constexpr int64_t kNotFailing = -1;
+  std::atomic<int64_t> failing_since_ms{kNotFailing};
 };
 
 class UplinkWorker {

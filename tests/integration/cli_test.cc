@@ -1,23 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 // The command lines as users meet them, through the real binaries: every shipped config
 // passes `tidegate config check`, an unknown key is exit 2 naming file, line and key,
-// --version answers, and every subcommand's --help works.
+// --version answers, every subcommand's --help works, and `tidegate buffer stats` reads a
+// buffer without ever creating or changing one.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/integration/e2e_fixture.h"
 #include "tests/support/binaries.h"
 #include "tests/support/files.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace tidegate::testing {
 namespace {
 
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 CommandResult Run(const std::vector<std::string>& argv) {
@@ -100,6 +104,99 @@ TEST_CASE("tidegate config check names file, line and key of every unknown key, 
   CHECK(run.exit_code == 2);
   CHECK_THAT(run.stderr_text, Catch::Contains(file + ":10: buffer.max_bytez: unknown key"));
   CHECK_FALSE(std::filesystem::exists(dir.File("state")));
+}
+
+// A valid config whose agent.state_dir is state_dir.
+std::string ConfigWithStateDir(const TempDir& dir, const std::string& state_dir) {
+  const std::string file = dir.File("agent.yaml");
+  RequireOk(WriteFile(file, "agent:\n  id: gw-stats\n  state_dir: " + state_dir +
+                                "\nsource:\n  mqtt:\n    topics:\n"
+                                "      - {filter: devices/+/telemetry, qos: 1}\n"
+                                "uplink:\n  url: https://localhost:8443/v1/batches\n"));
+  return file;
+}
+
+TEST_CASE("tidegate buffer stats without a buffer exits 1 naming it and creates nothing",
+          "[integration][issue-11]") {
+  TempDir dir("cli-stats-none");
+  SECTION("state_dir missing") {}
+  SECTION("state_dir empty") { dir.MakeDir("state"); }
+  const bool existed = std::filesystem::exists(dir.File("state"));
+  const std::string config = ConfigWithStateDir(dir, dir.File("state"));
+  CommandResult stats = Run({BinaryPath("tidegate"), "buffer", "stats", "-c", config});
+  INFO(stats.stdout_text << stats.stderr_text);
+  CHECK(stats.exit_code == 1);
+  CHECK(stats.stderr_text == "no buffer at " + dir.File("state") +
+                                 "/buffer.db (has the agent run with this state_dir?)\n");
+  CHECK(stats.stdout_text.empty());
+  CHECK(std::filesystem::exists(dir.File("state")) == existed);
+  CHECK_FALSE(std::filesystem::exists(dir.File("state") + "/buffer.db"));
+}
+
+TEST_CASE("tidegate buffer stats reads a running agent's buffer without disturbing it",
+          "[integration][issue-11]") {
+  E2eStack stack("cli-stats-running");
+  RequireOk(stack.Start(), &stack);
+  RequireOk(stack.StopCollector(), &stack);  // the events stay buffered
+  RequireOk(
+      stack.StartSim({"--count", "30", "--rate", "500", "--seed", std::to_string(TestSeed())}),
+      &stack);
+  Result<int> sim = stack.WaitSim(seconds(60));
+  RequireOk(sim.status(), &stack);
+  REQUIRE(*sim == 0);
+  REQUIRE(WaitUntil([&] { return stack.Metric("tidegate_buffer_records") == 30.0; }, seconds(20),
+                    milliseconds(50)));
+
+  Result<CommandResult> stats =
+      stack.RunTidegate({"buffer", "stats", "-c", stack.AgentConfigPath()});
+  RequireOk(stats.status(), &stack);
+  INFO(stats->stdout_text << stats->stderr_text);
+  CHECK(stats->exit_code == 0);
+  CHECK_THAT(stats->stdout_text,
+             Catch::Contains("buffer:            " + stack.StateDir() + "/buffer.db\n"));
+  CHECK_THAT(stats->stdout_text, Catch::Contains("records:           30\n"));
+  const size_t id_at = stats->stdout_text.find("buffer_id:         ");
+  REQUIRE(id_at != std::string::npos);
+  CHECK(stats->stdout_text.find('\n', id_at) == id_at + 19 + 32);  // 32 hex digits
+  CHECK(stack.AgentRunning());
+
+  // The agent carries on: everything lands once the receiver is back.
+  RequireOk(stack.StartCollector(), &stack);
+  CHECK(stack.WaitForLanded(30, seconds(60)));
+  CHECK(stack.WaitForDrained(seconds(30)));
+  RequireOk(stack.StopAgent(), &stack);
+  // And with the agent stopped, from the files alone.
+  Result<CommandResult> after =
+      stack.RunTidegate({"buffer", "stats", "-c", stack.AgentConfigPath()});
+  RequireOk(after.status(), &stack);
+  CHECK(after->exit_code == 0);
+  CHECK_THAT(after->stdout_text, Catch::Contains("records:           0\n"));
+}
+
+TEST_CASE("tidegate-sim refuses bad topic templates and credentials with exit 2",
+          "[integration][issue-11]") {
+  TempDir dir("cli-sim-usage");
+  const std::string password_file = dir.File("pass");
+  RequireOk(WriteFile(password_file, "s3cret-value\n"));
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--password", "s3cret-value"}, "needs --username"},
+      {{"--password-file", password_file}, "needs --username"},
+      {{"--username", "u", "--password", "p", "--password-file", password_file}, "excludes"},
+      {{"--topic", "a/{device}", "--topic-prefix", "x"}, "exclude each other"},
+      {{"--topic", "a/+/b"}, "wildcards"},
+      {{"--topic", "a/{devices}"}, "only placeholder is {device}"},
+      {{"--topic", "a/{device}@0"}, "weight"},
+      {{"--cert-file", password_file}, "--key-file"},
+  };
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> argv = {BinaryPath("tidegate-sim"), "--port", "1", "--count", "1"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CommandResult run = Run(argv);
+    INFO(JoinArgv(argv) << "\n" << run.stderr_text);
+    CHECK(run.exit_code == 2);
+    CHECK_THAT(run.stderr_text, Catch::Contains(message));
+    CHECK_THAT(run.stderr_text + run.stdout_text, !Catch::Contains("s3cret-value"));
+  }
 }
 
 TEST_CASE("tidegate --version prints the version", "[integration]") {

@@ -360,18 +360,19 @@ Status E2eStack::StartCollector() {
 Status E2eStack::StartCollectorOnce() {
   const std::string ready = dir_.File("collector.ready");
   std::remove(ready.c_str());
-  std::vector<std::string> argv = {BinaryPath("tidegate-collector"),
-                                   "serve",
-                                   "--listen",
-                                   "127.0.0.1:" + std::to_string(collector_port_),
-                                   "--data-dir",
-                                   CollectorDataDir(),
-                                   "--tls-cert",
-                                   certs_.server_cert,
-                                   "--tls-key",
-                                   certs_.server_key,
-                                   "--ready-file",
-                                   ready};
+  std::vector<std::string> argv = {
+      BinaryPath("tidegate-collector"),
+      "serve",
+      "--listen",
+      "127.0.0.1:" + std::to_string(collector_port_),
+      "--data-dir",
+      CollectorDataDir(),
+      "--tls-cert",
+      options_.collector_untrusted_cert ? certs_.untrusted_server_cert : certs_.server_cert,
+      "--tls-key",
+      options_.collector_untrusted_cert ? certs_.untrusted_server_key : certs_.server_key,
+      "--ready-file",
+      ready};
   if (options_.keep_raw) argv.insert(argv.end(), {"--keep-raw", RawDir()});
   if (options_.collector_requires_client_cert) {
     argv.insert(argv.end(), {"--client-ca", certs_.ca_cert});
@@ -485,10 +486,9 @@ Status E2eStack::WaitAgentConnected(milliseconds timeout) {
 
 Status E2eStack::WaitAgentReady(size_t connects_before, size_t subscribes_before,
                                 milliseconds timeout) {
-  auto healthy = [&] {
-    Result<HttpResponse> health = HttpGet(metrics_port_, "/healthz");
-    return health.ok() && health->status == 200;
-  };
+  // The agent's own view: it serves metrics and counts itself connected. Not /readyz, which
+  // also fails for a broken uplink, a case some tests start the agent into.
+  auto healthy = [&] { return Metric("tidegate_mqtt_connected") == 1.0; };
   bool ready = WaitUntil(
       [&] {
         if (!agent_.Running()) return true;

@@ -58,6 +58,9 @@ struct StackOptions {
   // Certificates valid from this many days ago (see MakeTestCerts), for an agent whose wall
   // clock is set back.
   int cert_backdate_days = 0;
+  // Starts the collector with the certificate of a CA the agent does not trust
+  // (TestCerts::untrusted_server_cert); takes effect at the next StartCollector().
+  bool collector_untrusted_cert = false;
   // Starts the collector with --client-ca <the test CA>: batches need a client certificate
   // that names their agent_id.
   bool collector_requires_client_cert = false;
@@ -191,7 +194,7 @@ class E2eStack {
   Status StopCollector();
 
   // Writes agent.yaml and starts `tidegate run`, stderr appended to agent.log; waits until
-  // it is connected and subscribed and /healthz answers 200.
+  // it is connected and subscribed and its metrics say so (tidegate_mqtt_connected 1).
   Status StartAgent();
   // Writes agent.yaml (first time) and starts `tidegate run` without waiting for anything:
   // the broker may not be up. WaitAgentConnected then waits until that agent is connected,

@@ -3,7 +3,7 @@
 // mosquitto and the real collector: the broker down when the agent starts, the broker
 // restarted under a running agent, a broker certificate the agent's CA did not sign, and
 // plain MQTT against a TLS listener. Each case checks what an operator sees (the log line,
-// tidegate_mqtt_connected, tidegate_mqtt_connect_failures_total, /healthz) and that every
+// tidegate_mqtt_connected, tidegate_mqtt_connect_failures_total, /readyz) and that every
 // event published once the agent is back lands exactly once. Prints the measured reconnect
 // times on stderr.
 #include <catch2/catch.hpp>
@@ -35,11 +35,14 @@ bool Contains(const std::string& text, std::string_view needle) {
   return text.find(needle) != std::string::npos;
 }
 
-HttpResponse Healthz(E2eStack& stack) {
-  Result<HttpResponse> health = HttpGet(stack.metrics_port(), "/healthz");
-  RequireOk(health.status(), &stack);
-  return *health;
+HttpResponse Get(E2eStack& stack, const std::string& path) {
+  Result<HttpResponse> response = HttpGet(stack.metrics_port(), path);
+  RequireOk(response.status(), &stack);
+  return *response;
 }
+
+HttpResponse Healthz(E2eStack& stack) { return Get(stack, "/healthz"); }
+HttpResponse Readyz(E2eStack& stack) { return Get(stack, "/readyz"); }
 
 // Waits until the agent has counted at least `failures` failed connection attempts.
 void WaitForFailures(E2eStack& stack, double failures) {
@@ -49,15 +52,16 @@ void WaitForFailures(E2eStack& stack, double failures) {
   if (!seen) FAIL("fewer than " << failures << " failed attempts counted\n" << stack.Diagnostics());
 }
 
-// Checks the state while the broker cannot be used: not connected, /healthz 503 naming
-// `reason`, the log naming it too.
+// Checks the state while the broker cannot be used: not connected, /readyz 503 naming
+// `reason` (the agent is alive all the same: /healthz 200), the log naming it too.
 void CheckNotConnected(E2eStack& stack, std::string_view reason) {
   INFO(stack.Diagnostics());
   CHECK(stack.Metric("tidegate_mqtt_connected") == 0.0);
-  HttpResponse health = Healthz(stack);
-  CHECK(health.status == 503);
-  CHECK(Contains(health.body, "mqtt source not connected: "));
-  CHECK(Contains(health.body, reason));
+  HttpResponse ready = Readyz(stack);
+  CHECK(ready.status == 503);
+  CHECK(Contains(ready.body, "mqtt source not connected: "));
+  CHECK(Contains(ready.body, reason));
+  CHECK(Healthz(stack).status == 200);
   CHECK(Contains(ReadFile(stack.AgentLogPath()), reason));
   CHECK(stack.AgentRunning());
 }
@@ -88,13 +92,13 @@ void CheckAllLanded(E2eStack& stack, const std::vector<PublishedEvent>& publishe
   CHECK(report.ExactlyOnce());
 }
 
-// Waits for the agent to connect (connected, subscribed, /healthz 200) and returns how long
+// Waits for the agent to connect (connected, subscribed, /readyz 200) and returns how long
 // that took from `since`.
 double WaitConnected(E2eStack& stack, Steady::time_point since) {
   RequireOk(stack.WaitAgentConnected(kReconnectBound), &stack);
   double took = Seconds(Steady::now() - since);
   CHECK(stack.Metric("tidegate_mqtt_connected") == 1.0);
-  CHECK(Healthz(stack).status == 200);
+  CHECK(Readyz(stack).status == 200);
   return took;
 }
 
@@ -136,7 +140,8 @@ TEST_CASE("events published after a broker restart land", "[integration][issue-1
   SECTION("stopped and started") { RequireOk(stack.broker().Stop(), &stack); }
   SECTION("killed and started") { stack.broker().Kill(); }
   REQUIRE(WaitUntil([&] { return stack.Metric("tidegate_mqtt_connected") == 0.0; }, seconds(10)));
-  CHECK(Healthz(stack).status == 503);
+  CHECK(Readyz(stack).status == 503);
+  CHECK(Healthz(stack).status == 200);
   CHECK(Contains(ReadFile(stack.AgentLogPath()), "lost"));
 
   stack.ExpectReconnect();

@@ -3,9 +3,10 @@
 // size limit (RLIMIT_FSIZE, set on the running agent with prlimit(2), which any Debian 12
 // machine has and which needs no mount or root) is lowered below its WAL, so every write
 // past it fails like a full disk (EFBIG; the agent ignores SIGXFSZ); the agent must stay up,
-// report it on /metrics and /healthz, pause ingest, and once the limit is raised again land
-// everything (published = landed). A garbage or truncated database at start is quarantined
-// (kept as buffer.db.corrupt-*), counted on /metrics, and events flow into a fresh one.
+// report it on /metrics and /readyz (while /healthz, liveness, stays 200), pause ingest, and once
+// the limit is raised again land everything (published = landed). A garbage or truncated database
+// at start is quarantined (kept as buffer.db.corrupt-*), counted on /metrics, and events flow into
+// a fresh one.
 #include <sys/resource.h>
 
 #include <catch2/catch.hpp>
@@ -33,8 +34,9 @@ Status LimitFileSize(int pid, rlim_t bytes) {
   return Status::Ok();
 }
 
-bool Healthz(E2eStack& stack, int* status) {
-  Result<HttpResponse> r = HttpGet(stack.metrics_port(), "/healthz");
+// The status of GET path (/healthz or /readyz); false if the agent did not answer.
+bool Probe(E2eStack& stack, const std::string& path, int* status) {
+  Result<HttpResponse> r = HttpGet(stack.metrics_port(), path);
   if (!r.ok()) return false;
   *status = r->status;
   return true;
@@ -70,8 +72,11 @@ TEST_CASE("disk full mid-run pauses ingest with an alarm and loses nothing once 
                            seconds(20), milliseconds(50));
   if (!failing) FAIL("the agent never reported the fault\n" << stack.Diagnostics());
   int health = 0;
-  CHECK(Healthz(stack, &health));
-  CHECK(health == 503);
+  int ready = 0;
+  CHECK(Probe(stack, "/readyz", &ready));
+  CHECK(ready == 503);
+  CHECK(Probe(stack, "/healthz", &health));
+  CHECK(health == 200);
   std::this_thread::sleep_for(seconds(3));
   const double failures = stack.Metric("tidegate_commit_failures_total").value_or(0);
   const double received_during = stack.Metric("tidegate_received_total").value_or(0);
@@ -82,7 +87,9 @@ TEST_CASE("disk full mid-run pauses ingest with an alarm and loses nothing once 
       WaitUntil([&] { return stack.Metric("tidegate_buffer_healthy").value_or(0) == 1; },
                 seconds(20), milliseconds(50));
   if (!recovered) FAIL("the agent did not recover\n" << stack.Diagnostics());
-  CHECK(Healthz(stack, &health));
+  CHECK(Probe(stack, "/readyz", &ready));
+  CHECK(ready == 200);
+  CHECK(Probe(stack, "/healthz", &health));
   CHECK(health == 200);
 
   DeliveryReport report = LandAll(stack, 8000);

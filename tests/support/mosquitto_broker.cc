@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <system_error>
 #include <vector>
@@ -15,6 +16,7 @@ namespace tidegate::testing {
 namespace {
 
 constexpr const char* kMosquitto = "/usr/sbin/mosquitto";
+constexpr const char* kMosquittoPasswd = "/usr/bin/mosquitto_passwd";
 constexpr auto kStartTimeout = std::chrono::seconds(10);
 constexpr int kStartAttempts = 3;  // only with ports we picked: another process may win them
 
@@ -37,7 +39,9 @@ bool ListenersUp(int port, int tls_port) {
 std::string MosquittoBroker::ConfigText() const {
   const BrokerOptions& o = options_;
   std::string c = "# Written by tidegate's test support (mosquitto_broker.cc).\n";
-  c += "per_listener_settings false\nallow_anonymous true\n";
+  c += "per_listener_settings false\n";
+  c += o.users.empty() ? "allow_anonymous true\n"
+                       : "allow_anonymous false\npassword_file " + PasswordFilePath() + "\n";
   c += "listener " + std::to_string(port_) + " 127.0.0.1\n";
   if (!o.tls_cert_file.empty()) {
     c += "listener " + std::to_string(tls_port_) + " 127.0.0.1\n";
@@ -65,7 +69,23 @@ std::string MosquittoBroker::ConfigText() const {
   return c;
 }
 
+// mosquitto_passwd -b stores each password hashed (PBKDF2-SHA512); -c starts a new file.
+Status MosquittoBroker::WritePasswordFile() const {
+  std::remove(PasswordFilePath().c_str());
+  for (const auto& [user, password] : options_.users) {
+    std::vector<std::string> argv = {kMosquittoPasswd, "-b"};
+    if (&user == &options_.users.front().first) argv.emplace_back("-c");
+    argv.insert(argv.end(), {PasswordFilePath(), user, password});
+    TG_ASSIGN_OR_RETURN(CommandResult run, RunCommand(argv, std::chrono::seconds(30)));
+    if (run.exit_code != 0) {
+      return Internal("mosquitto_passwd failed for user " + user + ": " + run.stderr_text);
+    }
+  }
+  return Status::Ok();
+}
+
 Status MosquittoBroker::StartOnce() {
+  if (!options_.users.empty()) TG_RETURN_IF_ERROR(WritePasswordFile());
   TG_RETURN_IF_ERROR(WriteFile(ConfigPath(), ConfigText()));
   const std::string out = dir_ + "/mosquitto.out";
   TG_RETURN_IF_ERROR(

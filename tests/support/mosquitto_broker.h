@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "tests/support/process.h"
@@ -33,6 +35,9 @@ struct BrokerOptions {
   std::string tls_ca_file = {};
   bool tls_require_client_cert = false;
   int tls_port = 0;
+  // User names and passwords (written to <dir>/passwd with mosquitto_passwd). When set,
+  // every listener requires one of them: anonymous clients are refused.
+  std::vector<std::pair<std::string, std::string>> users = {};
   // Appended verbatim to mosquitto.conf (after everything above).
   std::string extra_config = {};
 };
@@ -66,6 +71,7 @@ class MosquittoBroker {
   const std::string& dir() const { return dir_; }
   std::string ConfigPath() const { return dir_ + "/mosquitto.conf"; }
   std::string LogPath() const { return dir_ + "/mosquitto.log"; }
+  std::string PasswordFilePath() const { return dir_ + "/passwd"; }
   Process& process() { return process_; }
 
   // The last `lines` lines of the broker's log and of its stdout/stderr, for messages.
@@ -73,6 +79,7 @@ class MosquittoBroker {
 
  private:
   Status StartOnce();
+  Status WritePasswordFile() const;
   std::string ConfigText() const;
 
   std::string dir_;

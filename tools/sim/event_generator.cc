@@ -25,6 +25,12 @@ uint64_t Mix64(uint64_t z) {
 constexpr uint64_t kDeviceSalt = 0x6465766963657321ull;
 constexpr uint64_t kEventSalt = 0x6576656e74737472ull;
 constexpr uint64_t kIdSalt = 0x6d73672d69642d31ull;
+constexpr uint64_t kTopicSalt = 0x746f7069632d7331ull;
+
+std::vector<TopicTemplate> TopicsOf(const GeneratorOptions& options) {
+  if (!options.topics.empty()) return options.topics;
+  return {TopicTemplate{.pattern = options.topic_prefix + "/{device}/telemetry", .weight = 1}};
+}
 
 // Keeps value in [lo, hi] by reflecting it off the bound it crossed, so a random walk
 // neither sticks to nor escapes its range.
@@ -54,6 +60,8 @@ EventGenerator::EventGenerator(GeneratorOptions options, uint64_t seed, Clock& c
     : options_(std::move(options)),
       event_key_(Mix64(seed ^ kEventSalt)),
       id_key_(Mix64(seed ^ kIdSalt)),
+      topic_key_(Mix64(seed ^ kTopicSalt)),
+      topics_(TopicsOf(options_)),
       clock_(clock) {
   assert(options_.devices >= 1);
   assert(options_.dup_rate >= 0.0 && options_.dup_rate <= 1.0);
@@ -95,7 +103,12 @@ SimEvent EventGenerator::Next() {
   event.msg_id = fmt::format("{:016x}", Mix64(id_key_ + event.index));
   const int64_t now_ms = clock_.NowUnixMs();
   event.event_time_ms = event.late ? now_ms - options_.late_by.count() : now_ms - jitter_ms;
-  event.topic = fmt::format("{}/{}/telemetry", options_.topic_prefix, DeviceId(event.device));
+  // The topic draws from a stream of its own: adding templates changes nothing else.
+  const TopicTemplate& topic =
+      topics_.size() == 1
+          ? topics_.Pick(0)
+          : topics_.Pick(Rng(Mix64(topic_key_ + event.index)).Uniform(topics_.total_weight()));
+  event.topic = ExpandTopic(topic.pattern, DeviceId(event.device));
   event.payload = BuildPayload(event, device, rng);
   return event;
 }

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "tools/sim/fake_identity.h"
+#include "tools/sim/topic_template.h"
 
 namespace tidegate::sim {
 
@@ -25,10 +26,12 @@ Result<TimeFormat> ParseTimeFormat(std::string_view name);
 
 struct GeneratorOptions {
   uint32_t devices = 10;                 // ids dev-0001..dev-NNNN; must be >= 1
-  std::string topic_prefix = "devices";  // topic is <prefix>/<device_id>/telemetry
-  std::chrono::milliseconds jitter{0};   // event time = now - uniform[0, jitter]
-  double dup_rate = 0.0;                 // [0, 1]: share of events to publish twice
-  double late_fraction = 0.0;            // [0, 1]: share of events stamped now - late_by
+  std::string topic_prefix = "devices";  // topic is <prefix>/<device_id>/telemetry...
+  // ...unless templates are given: each event then picks one in proportion to its weight.
+  std::vector<TopicTemplate> topics = {};
+  std::chrono::milliseconds jitter{0};  // event time = now - uniform[0, jitter]
+  double dup_rate = 0.0;                // [0, 1]: share of events to publish twice
+  double late_fraction = 0.0;           // [0, 1]: share of events stamped now - late_by
   std::chrono::milliseconds late_by{std::chrono::minutes(5)};
   bool pii = true;  // adds "user", "ip" and "note"
   TimeFormat time_format = TimeFormat::kUnixMs;
@@ -77,6 +80,8 @@ class EventGenerator {
   GeneratorOptions options_;
   uint64_t event_key_;  // derives each event's own Rng from its index
   uint64_t id_key_;     // derives msg_id from the index, bijectively
+  uint64_t topic_key_;  // derives the topic choice from the index (several templates only)
+  TopicChooser topics_;
   Clock& clock_;
   std::vector<Device> devices_;
   uint64_t next_index_ = 0;

@@ -13,7 +13,7 @@ inline constexpr const char* kHelpDescription =
     "the broker acknowledged, so a test can check exactly-once delivery end to end.\n";
 
 inline constexpr const char* kHelpFooter = R"(PAYLOAD
-  One JSON object per message on <prefix>/<device_id>/telemetry, keys in this order:
+  One JSON object per message on the event's topic (see TOPICS), keys in this order:
     {"device_id":"dev-0007","msg_id":"5f0c6e1d2a9b3c47","ts":1764000000123,"seq":42,
      "temp":23.47,"humidity":45.3,"battery":87,
      "user":{"email":"maria.garcia7+alerts@mail.example.com","phone":"+44 20 7946 0123"},
@@ -22,6 +22,25 @@ inline constexpr const char* kHelpFooter = R"(PAYLOAD
   temp (18-30 C) and humidity walk per device; battery is an integer percentage. user, ip
   and note are left out with --no-pii. All personal data is fictional (example.com/.org/
   .net addresses, UK 020 7946 0xxx and US 555-01xx numbers, private IPv4 ranges).
+
+TOPICS
+  By default every event goes to <prefix>/<device_id>/telemetry (--topic-prefix, default
+  "devices"). --topic TEMPLATE[@WEIGHT] replaces that; {device} in TEMPLATE becomes the
+  event's device id (dev-0007), and it is the only placeholder. Repeat --topic to mix
+  topics: each event picks one at random in proportion to the weights (default 1), the
+  same way for the same --seed, and the payload is the same whichever topic it goes to.
+  A weight is the digits after the last '@'; a topic that itself ends in @<digits> needs an
+  explicit weight (--topic 'a/b@5@1'). Wildcards (+, #) are refused.
+    --topic 'site-1/{device}/alarms'                   every event on an alarms topic
+    --topic '{device}/telemetry@95' --topic '{device}/alarms@5'    about 5% alarms
+
+TLS AND AUTHENTICATION
+  --ca-file FILE turns on TLS and verifies the broker against that CA (--tls alone uses
+  the system's CAs); the broker's certificate must name --host. --cert-file and --key-file
+  add a client certificate. --username and a password (--password-file FILE, the
+  TIDEGATE_SIM_PASSWORD environment variable, or --password, which other users can see
+  in the process list) are sent in the CONNECT. A TLS failure or refused credentials at
+  start exit 1 naming the cause; the password is never printed.
 
 LOG (--log FILE)
   One line per message the broker acknowledged (QoS 1: PUBACK, QoS 2: PUBCOMP; QoS 0:
@@ -53,6 +72,9 @@ EXAMPLES
   tidegate-sim --count 10000 --log /tmp/sent.ndjson
   tidegate-sim --rate 5000 --duration 4s --qos 0
   tidegate-sim --devices 50 --jitter 2s --dup-rate 0.01 --late-fraction 0.001 --seed 42
-  tidegate-sim --offline-device 3 --offline-at 5s --offline-for 30s --duration 1m)";
+  tidegate-sim --offline-device 3 --offline-at 5s --offline-for 30s --duration 1m
+  tidegate-sim --host broker.lan --port 8883 --ca-file ca.pem --username sim \
+      --password-file sim.pass --topic 'plant/{device}/telemetry@9' \
+      --topic 'plant/{device}/alarms@1' --count 1000)";
 
 }  // namespace tidegate::sim

@@ -11,10 +11,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -24,6 +26,7 @@
 #include "tools/sim/publish_log.h"
 #include "tools/sim/publisher.h"
 #include "tools/sim/simulation.h"
+#include "tools/sim/topic_template.h"
 
 namespace tidegate::sim {
 namespace {
@@ -69,7 +72,10 @@ struct Flags {
   uint64_t seed = 0;
   std::optional<uint64_t> seed_given;
   std::string log_path;
+  std::vector<std::string> topics;  // --topic specs, parsed in Finalize
+  std::string password_file;
   // Owned by the CLI::App, so valid only inside ParseFlags.
+  CLI::Option* topic_prefix_opt = nullptr;
   CLI::Option* count_opt = nullptr;
   CLI::Option* duration_opt = nullptr;
   CLI::Option* offline_opt = nullptr;
@@ -99,13 +105,13 @@ std::string Wrap(std::string_view text, size_t width = 68) {
 }
 
 const CLI::Validator& DurationValidator() {
-  static const CLI::Validator validator(
+  static const CLI::Validator kValidator(
       [](std::string& text) {
         Result<milliseconds> parsed = ParseDuration(text);
         return parsed.ok() ? std::string() : parsed.status().message();
       },
       "DURATION");
-  return validator;
+  return kValidator;
 }
 
 void AddConnectionFlags(CLI::App& app, Flags& f) {
@@ -130,6 +136,39 @@ void AddConnectionFlags(CLI::App& app, Flags& f) {
       ->capture_default_str();
 }
 
+void AddSecurityFlags(CLI::App& app, Flags& f) {
+  app.add_flag("--tls", f.publisher.tls,
+               Wrap("Connect over TLS, verifying the broker against the system's CAs "
+                    "(/etc/ssl/certs) unless --ca-file is given. Implied by --ca-file, "
+                    "--cert-file and --key-file. The broker's name or address (--host) must "
+                    "match its certificate"));
+  app.add_option("--ca-file", f.publisher.ca_file,
+                 Wrap("PEM file of the CA(s) that signed the broker's certificate; turns on TLS"))
+      ->check(CLI::ExistingFile);
+  auto* cert = app.add_option("--cert-file", f.publisher.cert_file,
+                              Wrap("PEM client certificate, for a broker that requires one "
+                                   "(require_certificate); needs --key-file"))
+                   ->check(CLI::ExistingFile);
+  auto* key = app.add_option("--key-file", f.publisher.key_file,
+                             Wrap("PEM private key of --cert-file (unencrypted)"))
+                  ->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
+  app.add_option("--username", f.publisher.username,
+                 Wrap("User name sent in the MQTT CONNECT (e.g. for a broker's password_file)"))
+      ->type_name("NAME");
+  auto* password =
+      app.add_option("--password", f.publisher.password,
+                     Wrap("Password sent with --username. Visible to other users in the process "
+                          "list: prefer --password-file or the environment variable"))
+          ->envname("TIDEGATE_SIM_PASSWORD")
+          ->type_name("SECRET");
+  app.add_option("--password-file", f.password_file,
+                 Wrap("Read the password from the first line of FILE (its newline dropped)"))
+      ->check(CLI::ExistingFile)
+      ->excludes(password);
+}
+
 void AddWorkloadFlags(CLI::App& app, Flags& f) {
   app.add_option("--rate", f.simulation.rate,
                  Wrap("Events per second (duplicates come on top), paced on a monotonic clock; "
@@ -148,9 +187,16 @@ void AddWorkloadFlags(CLI::App& app, Flags& f) {
                  Wrap("Number of devices, ids dev-0001..dev-NNNN; each event picks one at random"))
       ->check(CLI::Range(1u, 1'000'000u))
       ->capture_default_str();
-  app.add_option("--topic-prefix", f.generator.topic_prefix,
-                 Wrap("Topics are <prefix>/<device_id>/telemetry"))
-      ->capture_default_str();
+  f.topic_prefix_opt = app.add_option("--topic-prefix", f.generator.topic_prefix,
+                                      Wrap("Topics are <prefix>/<device_id>/telemetry (when no "
+                                           "--topic is given)"))
+                           ->capture_default_str();
+  app.add_option("--topic", f.topics,
+                 Wrap("Publish to topics made from TEMPLATE, where {device} is the event's "
+                      "device id; @WEIGHT (default 1) sets its share of events when --topic is "
+                      "repeated, e.g. --topic 'devices/{device}/telemetry@99' --topic "
+                      "'devices/{device}/alarms@1'. See TOPICS below"))
+      ->type_name("TEMPLATE[@WEIGHT]");
   f.seed_opt =
       app.add_option("--seed", f.seed,
                      Wrap("Seed for every random choice (default: a random one). The seed used "
@@ -202,6 +248,23 @@ milliseconds DurationOf(const std::string& text) {
   return parsed.ok() ? *parsed : milliseconds(0);  // already validated by DurationValidator
 }
 
+// Reads --password-file; MQTT sends a password only after a user name.
+Status FinalizeCredentials(Flags& f) {
+  if (!f.password_file.empty()) {
+    std::ifstream in(f.password_file);
+    std::string line;
+    if (!in || !std::getline(in, line)) {
+      return InvalidArgument("--password-file " + f.password_file + ": cannot read a line");
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    f.publisher.password = line;
+  }
+  if (!f.publisher.password.empty() && f.publisher.username.empty()) {
+    return InvalidArgument("a password (--password, --password-file) needs --username");
+  }
+  return Status::Ok();
+}
+
 // Converts validated flags into component options; kInvalidArgument for combinations CLI11
 // cannot check on its own.
 Status Finalize(Flags& f) {
@@ -211,6 +274,14 @@ Status Finalize(Flags& f) {
   if (f.generator.topic_prefix.find_first_of(std::string_view("+#\0", 3)) != std::string::npos) {
     return InvalidArgument("--topic-prefix must not contain the wildcards + or #");
   }
+  if (!f.topics.empty() && f.topic_prefix_opt->count() > 0) {
+    return InvalidArgument("--topic and --topic-prefix exclude each other");
+  }
+  for (const std::string& spec : f.topics) {
+    TG_ASSIGN_OR_RETURN(TopicTemplate topic, ParseTopicTemplate(spec));
+    f.generator.topics.push_back(std::move(topic));
+  }
+  TG_RETURN_IF_ERROR(FinalizeCredentials(f));
   if (f.seed_opt->count() > 0) f.seed_given = f.seed;
   if (f.count_opt->count() > 0) f.simulation.count = f.count;
   if (f.duration_opt->count() > 0) f.simulation.duration = DurationOf(f.duration);
@@ -234,6 +305,7 @@ std::optional<int> ParseFlags(int argc, char** argv, Flags& f) {
   app.set_version_flag("--version", std::string("tidegate-sim ") + TIDEGATE_VERSION);
   f.publisher.client_id = fmt::format("tidegate-sim-{}", getpid());
   AddConnectionFlags(app, f);
+  AddSecurityFlags(app, f);
   AddWorkloadFlags(app, f);
   AddEventFlags(app, f);
   try {
@@ -243,7 +315,7 @@ std::optional<int> ParseFlags(int argc, char** argv, Flags& f) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   const Status status = Finalize(f);
-  f.count_opt = f.duration_opt = f.offline_opt = f.seed_opt = nullptr;
+  f.topic_prefix_opt = f.count_opt = f.duration_opt = f.offline_opt = f.seed_opt = nullptr;
   if (!status.ok()) {
     fmt::print(stderr, "tidegate-sim: {}\nRun with --help for more information.\n",
                status.message());

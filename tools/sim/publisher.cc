@@ -26,6 +26,7 @@ constexpr unsigned kReconnectDelayMinSeconds = 1;
 constexpr unsigned kReconnectDelayMaxSeconds = 10;
 // How often blocked waits look at the stop and abort flags (a signal handler cannot notify).
 constexpr milliseconds kAbortPoll{100};
+constexpr const char* kSystemCaPath = "/etc/ssl/certs";
 
 struct MosquittoDeleter {
   void operator()(mosquitto* mosq) const { mosquitto_destroy(mosq); }
@@ -85,12 +86,19 @@ class MqttPublisher final : public Publisher {
     NoCancelScope no_cancel;
     static_cast<MqttPublisher*>(self)->HandleConfirmed(mid);
   }
+  static void OnLog(mosquitto*, void* self, int level, const char* text) {
+    if (level != MOSQ_LOG_ERR || text == nullptr) return;
+    NoCancelScope no_cancel;
+    static_cast<MqttPublisher*>(self)->HandleLibraryError(text);
+  }
 
   Status Configure();
+  Status ConfigureSecurity();  // TLS and credentials
   Status WaitForConnack();
   void HandleConnect(int rc);
   void HandleDisconnect(int rc);
   void HandleConfirmed(int mid);
+  void HandleLibraryError(std::string_view text);
   bool WaitForRoom(std::unique_lock<std::mutex>& lock);
   void Record(int mid, uint64_t epoch, std::string line);
   void Confirm(std::string_view line);
@@ -109,9 +117,12 @@ class MqttPublisher final : public Publisher {
   std::unordered_map<int, std::string> pending_;  // guarded by mu_
   // Mids acknowledged before Publish could record them (the network thread can win that
   // race); only the message being published can be among them, so Record clears the rest.
-  std::vector<int> early_;      // guarded by mu_
-  bool connected_ = false;      // guarded by mu_
-  int connack_rc_ = -1;         // guarded by mu_; first CONNACK result, -1 until then
+  std::vector<int> early_;  // guarded by mu_
+  bool connected_ = false;  // guarded by mu_
+  int connack_rc_ = -1;     // guarded by mu_; first CONNACK result, -1 until then
+  // The first error libmosquitto logged (a TLS handshake fails in the network thread, where
+  // only its log callback tells why), for the message when no CONNACK comes.
+  std::string library_error_;   // guarded by mu_
   uint64_t epoch_ = 0;          // guarded by mu_; connection losses so far
   PublisherCounters counters_;  // guarded by mu_; outstanding comes from pending_
 };
@@ -120,6 +131,7 @@ Status MqttPublisher::Configure() {
   mosquitto_connect_callback_set(mosq_.get(), &MqttPublisher::OnConnect);
   mosquitto_disconnect_callback_set(mosq_.get(), &MqttPublisher::OnDisconnect);
   mosquitto_publish_callback_set(mosq_.get(), &MqttPublisher::OnPublish);
+  mosquitto_log_callback_set(mosq_.get(), &MqttPublisher::OnLog);
   // MOSQ_OPT_SEND_MAXIMUM is what the deprecated mosquitto_max_inflight_messages_set sets.
   int rc = mosquitto_int_option(mosq_.get(), MOSQ_OPT_SEND_MAXIMUM, options_.max_inflight);
   if (rc != MOSQ_ERR_SUCCESS) {
@@ -136,6 +148,30 @@ Status MqttPublisher::Configure() {
   if (rc != MOSQ_ERR_SUCCESS) {
     return Internal(fmt::format("setting the reconnect delay: {}", mosquitto_strerror(rc)));
   }
+  return ConfigureSecurity();
+}
+
+Status MqttPublisher::ConfigureSecurity() {
+  const PublisherOptions& o = options_;
+  if (o.tls || !o.ca_file.empty() || !o.cert_file.empty() || !o.key_file.empty()) {
+    auto c_str = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+    // Without a CA file, the system's store (Debian's hashed /etc/ssl/certs).
+    const int rc = mosquitto_tls_set(mosq_.get(), c_str(o.ca_file),
+                                     o.ca_file.empty() ? kSystemCaPath : nullptr,
+                                     c_str(o.cert_file), c_str(o.key_file), nullptr);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      // libmosquitto checks here that the files can be read, and that cert and key go together.
+      return InvalidArgument(fmt::format("TLS setup (--ca-file, --cert-file, --key-file): {}",
+                                         mosquitto_strerror(rc)));
+    }
+  }
+  if (!o.username.empty()) {
+    const int rc = mosquitto_username_pw_set(mosq_.get(), o.username.c_str(),
+                                             o.password.empty() ? nullptr : o.password.c_str());
+    if (rc != MOSQ_ERR_SUCCESS) {
+      return InvalidArgument(fmt::format("MQTT credentials: {}", mosquitto_strerror(rc)));
+    }
+  }
   return Status::Ok();
 }
 
@@ -148,8 +184,10 @@ Status MqttPublisher::Connect() {
   int rc = mosquitto_connect(mosq_.get(), options_.host.c_str(), options_.port, kKeepaliveSeconds);
   int saved_errno = errno;
   if (rc != MOSQ_ERR_SUCCESS) {
-    return Unavailable(
-        fmt::format("cannot connect to MQTT broker {}: {}", endpoint_, ErrorText(rc, saved_errno)));
+    std::lock_guard lock(mu_);
+    return Unavailable(fmt::format("cannot connect to MQTT broker {}: {}{}", endpoint_,
+                                   ErrorText(rc, saved_errno),
+                                   library_error_.empty() ? "" : " (" + library_error_ + ")"));
   }
   rc = mosquitto_loop_start(mosq_.get());
   saved_errno = errno;
@@ -164,8 +202,9 @@ Status MqttPublisher::Connect() {
 Status MqttPublisher::WaitForConnack() {
   std::unique_lock lock(mu_);
   if (!cv_.wait_for(lock, options_.connect_timeout, [this] { return connack_rc_ != -1; })) {
-    return Unavailable(fmt::format("MQTT broker {} did not accept the connection within {} ms",
-                                   endpoint_, options_.connect_timeout.count()));
+    return Unavailable(fmt::format("MQTT broker {} did not accept the connection within {} ms{}",
+                                   endpoint_, options_.connect_timeout.count(),
+                                   library_error_.empty() ? "" : ": " + library_error_));
   }
   if (connack_rc_ != 0) {
     return Unavailable(fmt::format("MQTT broker {} refused the connection: {}", endpoint_,
@@ -188,6 +227,13 @@ void MqttPublisher::HandleConnect(int rc) {
     fmt::print(stderr, "tidegate-sim: {} {}\n", rc == 0 ? "reconnected to" : "refused by",
                endpoint_);
   }
+}
+
+// Keeps the first error: for a failed handshake that is OpenSSL's reason, e.g.
+// "OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed".
+void MqttPublisher::HandleLibraryError(std::string_view text) {
+  std::lock_guard lock(mu_);
+  if (library_error_.empty()) library_error_ = text;
 }
 
 void MqttPublisher::HandleDisconnect(int rc) {

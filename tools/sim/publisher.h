@@ -48,6 +48,15 @@ struct PublisherOptions {
   int port = 1883;
   std::string client_id;  // required; the broker drops an older session with the same id
   int qos = 1;            // 0, 1 or 2
+  // TLS: on when tls is set or any file is given. ca_file empty: the system's CAs
+  // (/etc/ssl/certs). cert_file and key_file (PEM) go together: a client certificate.
+  bool tls = false;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  // Credentials of the MQTT CONNECT; password only with a username.
+  std::string username;
+  std::string password;
   // Time allowed for the TCP connection and the broker's CONNACK at start.
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   // Messages libmosquitto keeps in flight at once. Higher means more throughput at QoS 1/2
