@@ -72,10 +72,14 @@ void StartAgent(E2eStack& stack, const Secrets& secrets) {
   Result<CommandResult> init = stack.RunTidegate({"keys", "init", "--dir", keys, "--key-id", "k9"});
   RequireOk(init.status(), &stack);
   REQUIRE(init->exit_code == 0);
+  // The password in a mode 0600 file, as the docs recommend: config check refuses a
+  // world-readable config that holds one inline.
+  const std::string password_file = stack.dir().File("agent.pass");
+  RequireOk(WriteFile(password_file, secrets.agent_password + "\n", 0600));
   StackOptions& o = stack.mutable_options();
   o.mqtt_port = stack.broker().tls_port();
   o.mqtt_extra_yaml = "    credentials: {username: " + secrets.agent_user +
-                      ", password: " + secrets.agent_password + "}\n" +
+                      ", password_file: " + password_file + "}\n" +
                       "    tls: {ca_file: " + certs.ca_cert + "}\n";
   o.topics_yaml =
       "      - {filter: plant/+/telemetry, qos: 1, priority: 5}\n"
