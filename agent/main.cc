@@ -199,7 +199,8 @@ int Main(int argc, char** argv) {
   auto* keys_init = keys->add_subcommand(
       "init",
       "Create a token key (with a key id), an Ed25519 config-signing pair and an X25519\n"
-      "recipient pair in DIR, every file mode 0600. Refuses to overwrite existing keys.");
+      "recipient pair in DIR, every file mode 0600. Refuses to overwrite existing keys\n"
+      "unless --force is given (replacing a token key changes every token it makes).");
   keys_init->add_option("--dir", keys_dir, "Directory for the key files")->required();
   keys_init->add_option("--key-id", key_id, "Id of the first token key (default k1)");
   keys_init->add_flag("--force", force, "Overwrite existing key files");
