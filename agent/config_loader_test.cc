@@ -7,7 +7,7 @@ using tidegate::agent::ParseConfig;
 
 namespace {
 
-const char* kMinimal = R"(agent:
+constexpr const char* kMinimal = R"(agent:
   id: gw-1
   state_dir: /tmp/x
 source:
@@ -66,12 +66,12 @@ buffer:
   CHECK(config->events.device_id_topic_level == 1);
   CHECK(config->events.event_time_format == tidegate::TimeFormat::kRfc3339);
   CHECK(config->events.id_field == "/msg_id");
-  CHECK(config->dedup.window.count() == 15 * 60'000);
+  CHECK(config->dedup.window.count() == int64_t{15} * 60'000);
   CHECK(config->buffer.max_bytes == 64ull << 20);
   CHECK(config->buffer.when_full == tidegate::WhenFull::kBlock);
   CHECK(config->buffer.sync == tidegate::SyncMode::kFull);
   CHECK(config->buffer.commit_interval.count() == 0);
-  CHECK(config->buffer.max_age.count() == 7 * 86'400'000);
+  CHECK(config->buffer.max_age.count() == int64_t{7} * 86'400'000);
 }
 
 TEST_CASE("an unknown key names file, line and dotted key", "[config]") {
