@@ -75,6 +75,18 @@ Status AppendCanonicalObject(simdjson::dom::object object, std::string* out) {
   return Status::Ok();
 }
 
+Status AppendCanonicalArray(simdjson::dom::array array, std::string* out) {
+  out->push_back('[');
+  bool first = true;
+  for (element child : array) {
+    if (!first) out->push_back(',');
+    first = false;
+    TG_RETURN_IF_ERROR(AppendCanonical(child, out));
+  }
+  out->push_back(']');
+  return Status::Ok();
+}
+
 Status AppendCanonical(element value, std::string* out) {
   switch (value.type()) {
     case element_type::OBJECT: {
@@ -85,15 +97,7 @@ Status AppendCanonical(element value, std::string* out) {
     case element_type::ARRAY: {
       simdjson::dom::array array;
       if (value.get(array)) return InvalidArgument("bad array");
-      out->push_back('[');
-      bool first = true;
-      for (element child : array) {
-        if (!first) out->push_back(',');
-        first = false;
-        TG_RETURN_IF_ERROR(AppendCanonical(child, out));
-      }
-      out->push_back(']');
-      return Status::Ok();
+      return AppendCanonicalArray(array, out);
     }
     case element_type::STRING:
       AppendJsonString(out, value.get_string().value_unsafe());
