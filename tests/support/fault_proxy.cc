@@ -18,7 +18,7 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr int kPollMs = 20;
-constexpr size_t kChunkBytes = 16 * 1024;
+constexpr size_t kChunkBytes = size_t{16} * 1024;
 
 sockaddr_in Loopback(int port) {
   sockaddr_in addr{};
@@ -184,7 +184,7 @@ bool FaultProxy::Forward(int from, int to, bool upstream) {
     ::close(to);
     return false;
   }
-  size_t len = static_cast<size_t>(n);
+  auto len = static_cast<size_t>(n);
   FaultMode mode = mode_;
   const bool cut = (mode == FaultMode::kReset && upstream) ||
                    (mode == FaultMode::kTruncate && !upstream) || mode == FaultMode::kRefuse;
