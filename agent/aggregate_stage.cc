@@ -62,29 +62,29 @@ void AppendAggregationMetrics(const filters::Aggregator& aggregator, std::string
     }
   };
   using S = filters::AggregationStats;
-  constexpr auto relaxed = std::memory_order_relaxed;
+  constexpr auto kRelaxed = std::memory_order_relaxed;
   put("tidegate_aggregate_open_groups", "gauge", "Open windows (group and window start)",
-      [&](const S& s) { return s.open_windows.load(relaxed); });
+      [&](const S& s) { return s.open_windows.load(kRelaxed); });
   put("tidegate_aggregate_held_windows", "gauge", "Closed windows held for allowed_lateness",
-      [&](const S& s) { return s.held_windows.load(relaxed); });
+      [&](const S& s) { return s.held_windows.load(kRelaxed); });
   put("tidegate_aggregate_devices", "gauge", "Devices with a watermark",
-      [&](const S& s) { return s.devices.load(relaxed); });
+      [&](const S& s) { return s.devices.load(kRelaxed); });
   put("tidegate_aggregate_state_bytes", "gauge", "Estimated memory of window state",
-      [&](const S& s) { return s.state_bytes.load(relaxed); });
+      [&](const S& s) { return s.state_bytes.load(kRelaxed); });
   put("tidegate_watermark_lag_seconds", "gauge",
       "Now minus the oldest watermark of a device that is not idle",
-      [&](const S& s) { return static_cast<double>(s.watermark_lag_ms.load(relaxed)) / 1e3; });
+      [&](const S& s) { return static_cast<double>(s.watermark_lag_ms.load(kRelaxed)) / 1e3; });
   put("tidegate_window_results_total", "counter", "Window results emitted (all revisions)",
-      [&](const S& s) { return s.results.load(relaxed); });
+      [&](const S& s) { return s.results.load(kRelaxed); });
   put("tidegate_aggregate_evicted_total", "counter", "Window state evicted after state_ttl",
-      [&](const S& s) { return s.evicted.load(relaxed); });
+      [&](const S& s) { return s.evicted.load(kRelaxed); });
   put("tidegate_aggregate_over_budget_total", "counter",
       "Windows an event was not aggregated into because buffer.state_max_bytes was reached "
       "(the raw event is forwarded); persisted across restarts",
-      [&](const S& s) { return s.over_budget.load(relaxed); });
+      [&](const S& s) { return s.over_budget.load(kRelaxed); });
   put("tidegate_aggregate_budget_released_total", "counter",
       "Closed windows released before allowed_lateness ran out, to free the state budget",
-      [&](const S& s) { return s.budget_released.load(relaxed); });
+      [&](const S& s) { return s.budget_released.load(kRelaxed); });
   const filters::StateBudget& budget = aggregator.budget();
   fmt::format_to(std::back_inserter(*out),
                  "# HELP tidegate_aggregate_state_max_bytes buffer.state_max_bytes, the memory "
@@ -111,7 +111,7 @@ void AppendAggregationMetrics(const filters::Aggregator& aggregator, std::string
           {"too_old", &s.too_old}}) {
       fmt::format_to(std::back_inserter(*out),
                      "tidegate_late_events_total{{aggregation=\"{}\",outcome=\"{}\"}} {}\n",
-                     aggregator.name(i), outcome, counter->load(relaxed));
+                     aggregator.name(i), outcome, counter->load(kRelaxed));
     }
   }
 }

@@ -38,7 +38,7 @@ int KeysInit(const std::string& dir, const std::string& key_id, bool force) {
   const std::vector<std::string> names = {"token.keys", "signing.key", "signing.pub",
                                           "recipient.key", "recipient.pub"};
   for (const auto& name : names) {
-    if (!force && std::filesystem::exists(dir + "/" + name)) {
+    if (!force && std::filesystem::exists(std::filesystem::path(dir) / name)) {
       std::cerr << dir << "/" << name << " exists; refusing to overwrite keys (use --force)\n";
       return 1;
     }
@@ -60,7 +60,7 @@ int KeysInit(const std::string& dir, const std::string& key_id, bool force) {
   sodium_memzero(sign_sk, sizeof sign_sk);
   sodium_memzero(box_sk, sizeof box_sk);
   for (const auto& [name, text] : files) {
-    Status status = filters::WritePrivateFile(dir + "/" + name, text);
+    Status status = filters::WritePrivateFile((std::filesystem::path(dir) / name).string(), text);
     if (!status.ok()) {
       std::cerr << status.message() << "\n";
       return 1;

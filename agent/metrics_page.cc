@@ -60,114 +60,142 @@ void RenderBufferState(std::string* out, const Config& config, const buffer::Sto
          stats.last_checkpoint_ms);
 }
 
+double Load(const std::atomic<uint64_t>& v) {
+  return static_cast<double>(v.load(std::memory_order_relaxed));
+}
+
+void RenderIngest(std::string* out, const IngestMetrics& ingest) {
+  Metric(out, "tidegate_received_total", "counter", "MQTT messages received",
+         Load(ingest.received));
+  Metric(out, "tidegate_ingested_total", "counter", "Events accepted into the buffer",
+         Load(ingest.ingested));
+  *out +=
+      "# HELP tidegate_dropped_total Messages not buffered, by reason\n"
+      "# TYPE tidegate_dropped_total counter\n";
+  for (size_t i = 1; i < ingest.dead_letters_by_reason.size(); ++i) {
+    fmt::format_to(std::back_inserter(*out), "tidegate_dropped_total{{reason=\"{}\"}} {}\n",
+                   filters::DropReasonName(static_cast<filters::DropReason>(i)),
+                   Load(ingest.dead_letters_by_reason[i]));
+  }
+}
+
+void RenderPrivacy(std::string* out, const filters::PrivacyFilter& privacy) {
+  const filters::PrivacyCounters& p = privacy.counters();
+  *out +=
+      "# HELP tidegate_privacy_values_total Values handled by the privacy stage, by action\n"
+      "# TYPE tidegate_privacy_values_total counter\n";
+  for (const auto& [action, counter] :
+       {std::pair<const char*, const std::atomic<uint64_t>*>{"tokenize", &p.tokenized},
+        {"encrypt", &p.encrypted},
+        {"mask", &p.masked},
+        {"mask_unfit", &p.mask_unfit},
+        {"drop", &p.dropped},
+        {"scrub", &p.scrubbed}}) {
+    fmt::format_to(std::back_inserter(*out), "tidegate_privacy_values_total{{action=\"{}\"}} {}\n",
+                   action, Load(*counter));
+  }
+}
+
+void RenderCommits(std::string* out, const IngestMetrics& ingest,
+                   const buffer::CommitterStats& commits) {
+  Metric(out, "tidegate_duplicates_total", "counter",
+         "Messages dropped as repeats within dedup.window", Load(ingest.duplicates));
+  Metric(out, "tidegate_ingest_blocked_seconds_total", "counter",
+         "Time ingest waited for buffer space (backpressure)", Load(ingest.blocked_ns) / 1e9);
+  Metric(out, "tidegate_commits_total", "counter", "Buffer transactions committed",
+         static_cast<double>(commits.commits));
+  Metric(out, "tidegate_commit_failures_total", "counter", "Buffer commits that failed",
+         static_cast<double>(commits.failed_commits));
+  Metric(out, "tidegate_commit_duration_ms", "gauge", "Duration of the last commit",
+         commits.last_commit_ms);
+}
+
+void RenderBufferContents(std::string* out, const Config& config, const buffer::StoreStats& stats,
+                          buffer::SqliteStore& store) {
+  Metric(out, "tidegate_buffer_records", "gauge", "Records buffered",
+         static_cast<double>(stats.records));
+  Metric(out, "tidegate_buffer_bytes", "gauge", "Buffer database and WAL size on disk",
+         static_cast<double>(stats.db_bytes + stats.wal_bytes));
+  // On the age line, as max_age judges it: a wall-clock step does not change it.
+  double age = stats.events > 0
+                   ? static_cast<double>(store.age_clock().Now().age_ms - stats.oldest_age_ms) / 1e3
+                   : 0;
+  Metric(out, "tidegate_buffer_oldest_age_seconds", "gauge", "Age of the oldest buffered event",
+         age);
+  Metric(out, "tidegate_dead_letters", "gauge", "Rows in the dead-letter table",
+         static_cast<double>(stats.dead_letters));
+  RenderBufferState(out, config, stats);
+}
+
+void RenderHealth(std::string* out, const IngestMetrics& ingest,
+                  const buffer::CommitterStats& commits, buffer::SqliteStore& store) {
+  Metric(out, "tidegate_clock_steps_total", "counter",
+         "Wall-clock steps detected (wall minus monotonic moved by more than 2 s)",
+         static_cast<double>(store.age_clock().steps()));
+  Metric(out, "tidegate_buffer_healthy", "gauge",
+         "1 while buffer commits succeed; 0 while they fail (disk full, I/O error): ingest paused",
+         commits.healthy ? 1 : 0);
+  Metric(out, "tidegate_buffer_full", "gauge",
+         "1 while when_full: block pauses ingest at the buffer's high mark", commits.store_full);
+  Metric(out, "tidegate_dedup_evicted_total", "counter",
+         "Dedup keys forgotten before dedup.window by the index's size cap",
+         Load(ingest.dedup_evicted));
+}
+
+void RenderUplinkTraffic(std::string* out, const uplink::UplinkStats& uplink) {
+  Metric(out, "tidegate_batches_sent_total", "counter", "Batch send attempts",
+         Load(uplink.batches_sent));
+  Metric(out, "tidegate_batches_acked_total", "counter", "Batches acknowledged",
+         Load(uplink.batches_acked));
+  Metric(out, "tidegate_batches_retried_total", "counter", "Batch sends to retry",
+         Load(uplink.batches_retried));
+  Metric(out, "tidegate_batches_rejected_total", "counter", "Batches rejected and dead-lettered",
+         Load(uplink.batches_rejected));
+  Metric(out, "tidegate_events_acked_total", "counter", "Events acknowledged by the receiver",
+         Load(uplink.events_acked));
+  Metric(out, "tidegate_uplink_bytes_total", "counter", "Compressed bytes sent",
+         Load(uplink.bytes_sent));
+}
+
+// Uplink health under a hostile network (issue "Loses nothing, duplicates nothing").
+void RenderUplinkHealth(std::string* out, const uplink::UplinkStats& uplink) {
+  Metric(out, "tidegate_uplink_untrusted_peer_total", "counter",
+         "Sends refused because the receiver's certificate did not verify",
+         Load(uplink.untrusted_peer_failures));
+  Metric(out, "tidegate_uplink_peer_untrusted", "gauge",
+         "1 while the receiver's certificate fails verification (alarm)",
+         uplink.peer_untrusted.load() ? 1 : 0);
+  Metric(out, "tidegate_uplink_client_cert_refused_total", "counter",
+         "Sends where the receiver refused our client certificate (uplink.tls.cert_file)",
+         Load(uplink.client_cert_refused_failures));
+  Metric(out, "tidegate_uplink_client_cert_refused", "gauge",
+         "1 while the receiver refuses our client certificate (alarm)",
+         uplink.client_cert_refused.load() ? 1 : 0);
+  Metric(out, "tidegate_uplink_last_http_status", "gauge",
+         "HTTP status of the last send attempt (0: no answer)",
+         static_cast<double>(uplink.last_http_status.load()));
+  Metric(out, "tidegate_uplink_throttled_seconds_total", "counter",
+         "Time sends waited for uplink.max_bytes_per_second", Load(uplink.throttled_ms) / 1e3);
+}
+
 }  // namespace
 
+// Families appear in a fixed order; each group of them is rendered by one helper above.
 std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
                           const filters::PrivacyFilter* privacy,
                           const buffer::GroupCommitter& committer,
                           const uplink::UplinkStats& uplink, buffer::SqliteStore& store) {
   std::string out;
-  auto u64 = [](const std::atomic<uint64_t>& v) {
-    return static_cast<double>(v.load(std::memory_order_relaxed));
-  };
   Result<buffer::StoreStats> stats = store.Stats();
-  Metric(&out, "tidegate_received_total", "counter", "MQTT messages received",
-         u64(ingest.received));
-  Metric(&out, "tidegate_ingested_total", "counter", "Events accepted into the buffer",
-         u64(ingest.ingested));
-  out +=
-      "# HELP tidegate_dropped_total Messages not buffered, by reason\n"
-      "# TYPE tidegate_dropped_total counter\n";
-  for (size_t i = 1; i < ingest.dead_letters_by_reason.size(); ++i) {
-    fmt::format_to(std::back_inserter(out), "tidegate_dropped_total{{reason=\"{}\"}} {}\n",
-                   filters::DropReasonName(static_cast<filters::DropReason>(i)),
-                   u64(ingest.dead_letters_by_reason[i]));
-  }
+  RenderIngest(&out, ingest);
   if (stats.ok()) RenderBufferDrops(&out, *stats);
-  if (privacy) {
-    const filters::PrivacyCounters& p = privacy->counters();
-    out +=
-        "# HELP tidegate_privacy_values_total Values handled by the privacy stage, by action\n"
-        "# TYPE tidegate_privacy_values_total counter\n";
-    for (const auto& [action, counter] :
-         {std::pair<const char*, const std::atomic<uint64_t>*>{"tokenize", &p.tokenized},
-          {"encrypt", &p.encrypted},
-          {"mask", &p.masked},
-          {"mask_unfit", &p.mask_unfit},
-          {"drop", &p.dropped},
-          {"scrub", &p.scrubbed}}) {
-      fmt::format_to(std::back_inserter(out), "tidegate_privacy_values_total{{action=\"{}\"}} {}\n",
-                     action, u64(*counter));
-    }
-  }
-  Metric(&out, "tidegate_duplicates_total", "counter",
-         "Messages dropped as repeats within dedup.window", u64(ingest.duplicates));
-  Metric(&out, "tidegate_ingest_blocked_seconds_total", "counter",
-         "Time ingest waited for buffer space (backpressure)", u64(ingest.blocked_ns) / 1e9);
+  if (privacy) RenderPrivacy(&out, *privacy);
   buffer::CommitterStats commits = committer.stats();
-  Metric(&out, "tidegate_commits_total", "counter", "Buffer transactions committed",
-         static_cast<double>(commits.commits));
-  Metric(&out, "tidegate_commit_failures_total", "counter", "Buffer commits that failed",
-         static_cast<double>(commits.failed_commits));
-  Metric(&out, "tidegate_commit_duration_ms", "gauge", "Duration of the last commit",
-         commits.last_commit_ms);
-  if (stats.ok()) {
-    Metric(&out, "tidegate_buffer_records", "gauge", "Records buffered",
-           static_cast<double>(stats->records));
-    Metric(&out, "tidegate_buffer_bytes", "gauge", "Buffer database and WAL size on disk",
-           static_cast<double>(stats->db_bytes + stats->wal_bytes));
-    // On the age line, as max_age judges it: a wall-clock step does not change it.
-    double age =
-        stats->events > 0
-            ? static_cast<double>(store.age_clock().Now().age_ms - stats->oldest_age_ms) / 1e3
-            : 0;
-    Metric(&out, "tidegate_buffer_oldest_age_seconds", "gauge", "Age of the oldest buffered event",
-           age);
-    Metric(&out, "tidegate_dead_letters", "gauge", "Rows in the dead-letter table",
-           static_cast<double>(stats->dead_letters));
-    RenderBufferState(&out, config, *stats);
-  }
-  Metric(&out, "tidegate_clock_steps_total", "counter",
-         "Wall-clock steps detected (wall minus monotonic moved by more than 2 s)",
-         static_cast<double>(store.age_clock().steps()));
-  Metric(&out, "tidegate_buffer_healthy", "gauge",
-         "1 while buffer commits succeed; 0 while they fail (disk full, I/O error): ingest paused",
-         commits.healthy ? 1 : 0);
-  Metric(&out, "tidegate_buffer_full", "gauge",
-         "1 while when_full: block pauses ingest at the buffer's high mark", commits.store_full);
-  Metric(&out, "tidegate_dedup_evicted_total", "counter",
-         "Dedup keys forgotten before dedup.window by the index's size cap",
-         u64(ingest.dedup_evicted));
-  Metric(&out, "tidegate_batches_sent_total", "counter", "Batch send attempts",
-         u64(uplink.batches_sent));
-  Metric(&out, "tidegate_batches_acked_total", "counter", "Batches acknowledged",
-         u64(uplink.batches_acked));
-  Metric(&out, "tidegate_batches_retried_total", "counter", "Batch sends to retry",
-         u64(uplink.batches_retried));
-  Metric(&out, "tidegate_batches_rejected_total", "counter", "Batches rejected and dead-lettered",
-         u64(uplink.batches_rejected));
-  Metric(&out, "tidegate_events_acked_total", "counter", "Events acknowledged by the receiver",
-         u64(uplink.events_acked));
-  Metric(&out, "tidegate_uplink_bytes_total", "counter", "Compressed bytes sent",
-         u64(uplink.bytes_sent));
-  // Uplink health under a hostile network (issue "Loses nothing, duplicates nothing").
-  Metric(&out, "tidegate_uplink_untrusted_peer_total", "counter",
-         "Sends refused because the receiver's certificate did not verify",
-         u64(uplink.untrusted_peer_failures));
-  Metric(&out, "tidegate_uplink_peer_untrusted", "gauge",
-         "1 while the receiver's certificate fails verification (alarm)",
-         uplink.peer_untrusted.load() ? 1 : 0);
-  Metric(&out, "tidegate_uplink_client_cert_refused_total", "counter",
-         "Sends where the receiver refused our client certificate (uplink.tls.cert_file)",
-         u64(uplink.client_cert_refused_failures));
-  Metric(&out, "tidegate_uplink_client_cert_refused", "gauge",
-         "1 while the receiver refuses our client certificate (alarm)",
-         uplink.client_cert_refused.load() ? 1 : 0);
-  Metric(&out, "tidegate_uplink_last_http_status", "gauge",
-         "HTTP status of the last send attempt (0: no answer)",
-         static_cast<double>(uplink.last_http_status.load()));
-  Metric(&out, "tidegate_uplink_throttled_seconds_total", "counter",
-         "Time sends waited for uplink.max_bytes_per_second", u64(uplink.throttled_ms) / 1e3);
+  RenderCommits(&out, ingest, commits);
+  if (stats.ok()) RenderBufferContents(&out, config, *stats, store);
+  RenderHealth(&out, ingest, commits, store);
+  RenderUplinkTraffic(&out, uplink);
+  RenderUplinkHealth(&out, uplink);
   fmt::format_to(std::back_inserter(out),
                  "# TYPE tidegate_info gauge\ntidegate_info{{agent_id=\"{}\",version=\"{}\"}} 1\n",
                  config.agent.id, TIDEGATE_VERSION);

@@ -13,6 +13,7 @@ TEST_CASE("reconnect backoff doubles from 1 s to a 30 s cap and resets on succes
           "[agent][mqtt]") {
   ReconnectBackoff backoff(seconds(1), seconds(30));
   std::vector<milliseconds> delays;
+  delays.reserve(8);
   for (int i = 0; i < 8; ++i) delays.push_back(backoff.NextDelay());
   CHECK(delays == std::vector<milliseconds>{seconds(1), seconds(2), seconds(4), seconds(8),
                                             seconds(16), seconds(30), seconds(30), seconds(30)});

@@ -6,14 +6,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
+#include <system_error>
 #include <utility>
 
 namespace tidegate::agent {
 namespace {
 
-std::string ErrnoText(int err) { return std::strerror(err); }
+// generic_category, not strerror: strerror may share a static buffer between threads.
+std::string ErrnoText(int err) { return std::generic_category().message(err); }
 
 // The pid the holder wrote, or "unknown" while it is still writing it.
 std::string HolderPid(int fd) {

@@ -240,65 +240,12 @@ Status SqliteStore::Append(const std::vector<Event>& records,
   std::unique_lock<std::mutex> protect(protect_mu_, std::defer_lock);
   const int64_t now = age_clock_->Now().age_ms;
   auto write_all = [&]() -> Status {
-    for (const SealedKeyEpoch& k : key_epochs) {
-      insert_key_epoch_.Bind(1, static_cast<int64_t>(k.epoch))
-          .BindBlob(2, k.sealed)
-          .Bind(3, k.created_at_ms);
-      TG_RETURN_IF_ERROR(insert_key_epoch_.Run());
-    }
-    for (const Event& e : records) {
-      if (e.dedup_key != 0) {
-        insert_dedup_key_.Bind(1, static_cast<int64_t>(e.dedup_key)).Bind(2, e.dedup_expires_ms);
-        TG_RETURN_IF_ERROR(insert_dedup_key_.Run());
-        dedup_rows_ += sqlite3_changes(db);
-      }
-      if (!e.store) continue;
-      insert_event_.Bind(1, static_cast<int64_t>(seq++))
-          .Bind(2, int64_t{e.priority})
-          .Bind(3, static_cast<int64_t>(e.kind))
-          .Bind(4, e.event_time_ms)
-          .Bind(5, e.ingest_time_ms)
-          .Bind(6, e.topic)
-          .Bind(7, e.device_id)
-          .Bind(8, int64_t{e.flags})
-          .Bind(9, static_cast<int64_t>(e.key_epoch))
-          .BindBlob(10, e.payload)
-          .Bind(11, e.age_ms != 0 ? e.age_ms : now);
-      TG_RETURN_IF_ERROR(insert_event_.Run());
-      ++d.records;
-    }
-    for (const StateWrite& w : state) {
-      if (w.erase) {
-        TG_RETURN_IF_ERROR(erase_state_.Bind(1, w.key).Run());
-      } else {
-        TG_RETURN_IF_ERROR(put_state_.Bind(1, w.key).BindBlob(2, w.value).Run());
-      }
-    }
-    for (const DeadLetter& dl : dead_letters) {
-      insert_dead_letter_.Bind(1, dl.time_ms)
-          .Bind(2, dl.topic)
-          .Bind(3, dl.reason)
-          .Bind(4, static_cast<int64_t>(dl.size));
-      TG_RETURN_IF_ERROR(insert_dead_letter_.Run());
-    }
-    for (const auto& [name, delta] : counter_deltas) {
-      TG_RETURN_IF_ERROR(add_counter_.Bind(1, name).Bind(2, delta).Run());
-    }
-    set_meta_.Bind(1, std::string_view("next_seq")).Bind(2, static_cast<int64_t>(seq));
-    TG_RETURN_IF_ERROR(set_meta_.Run());
-    TG_RETURN_IF_ERROR(PersistAge(now));
-    // Drops must be committed before ReadNext can protect what it read (see ReadNext).
-    protect.lock();
-    const bool due = now - last_maintain_ms_ >= kMaintainIntervalMs;
-    if (due) TG_RETURN_IF_ERROR(ExpireMaxAge(now, d));
-    if (due || dedup_rows_ > static_cast<int64_t>(limits_.max_dedup_keys)) {
-      TG_RETURN_IF_ERROR(BoundDedupKeys(now, d));
-    }
-    if (options_.when_full == WhenFull::kDropOldest) TG_RETURN_IF_ERROR(EnforceBounds(d));
-    TG_RETURN_IF_ERROR(WriteDropCounters(d));
-    TG_RETURN_IF_ERROR(Exec(db, "COMMIT", "commit append"));
-    if (due) last_maintain_ms_ = now;
-    return Status::Ok();
+    TG_RETURN_IF_ERROR(WriteKeyEpochs(key_epochs));
+    TG_RETURN_IF_ERROR(WriteRecords(records, now, seq, d));
+    TG_RETURN_IF_ERROR(WriteState(state));
+    TG_RETURN_IF_ERROR(WriteDeadLetters(dead_letters));
+    TG_RETURN_IF_ERROR(WriteCounters(counter_deltas));
+    return BoundAndCommit(seq, now, protect, d);
   };
   Status status = write_all();
   if (!status.ok()) {
@@ -310,6 +257,90 @@ Status SqliteStore::Append(const std::vector<Event>& records,
   next_seq_ = seq;
   ApplyDeltas(d);
   AfterCommit();
+  return Status::Ok();
+}
+
+Status SqliteStore::WriteKeyEpochs(const std::vector<SealedKeyEpoch>& key_epochs) {
+  for (const SealedKeyEpoch& k : key_epochs) {
+    insert_key_epoch_.Bind(1, static_cast<int64_t>(k.epoch))
+        .BindBlob(2, k.sealed)
+        .Bind(3, k.created_at_ms);
+    TG_RETURN_IF_ERROR(insert_key_epoch_.Run());
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::WriteRecords(const std::vector<Event>& records, int64_t now, uint64_t& seq,
+                                 Deltas& d) {
+  for (const Event& e : records) {
+    if (e.dedup_key != 0) {
+      insert_dedup_key_.Bind(1, static_cast<int64_t>(e.dedup_key)).Bind(2, e.dedup_expires_ms);
+      TG_RETURN_IF_ERROR(insert_dedup_key_.Run());
+      dedup_rows_ += sqlite3_changes(write_db_.get());
+    }
+    if (!e.store) continue;
+    insert_event_.Bind(1, static_cast<int64_t>(seq++))
+        .Bind(2, int64_t{e.priority})
+        .Bind(3, static_cast<int64_t>(e.kind))
+        .Bind(4, e.event_time_ms)
+        .Bind(5, e.ingest_time_ms)
+        .Bind(6, e.topic)
+        .Bind(7, e.device_id)
+        .Bind(8, int64_t{e.flags})
+        .Bind(9, static_cast<int64_t>(e.key_epoch))
+        .BindBlob(10, e.payload)
+        .Bind(11, e.age_ms != 0 ? e.age_ms : now);
+    TG_RETURN_IF_ERROR(insert_event_.Run());
+    ++d.records;
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::WriteState(const std::vector<StateWrite>& state) {
+  for (const StateWrite& w : state) {
+    if (w.erase) {
+      TG_RETURN_IF_ERROR(erase_state_.Bind(1, w.key).Run());
+    } else {
+      TG_RETURN_IF_ERROR(put_state_.Bind(1, w.key).BindBlob(2, w.value).Run());
+    }
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::WriteDeadLetters(const std::vector<DeadLetter>& dead_letters) {
+  for (const DeadLetter& dl : dead_letters) {
+    insert_dead_letter_.Bind(1, dl.time_ms)
+        .Bind(2, dl.topic)
+        .Bind(3, dl.reason)
+        .Bind(4, static_cast<int64_t>(dl.size));
+    TG_RETURN_IF_ERROR(insert_dead_letter_.Run());
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::WriteCounters(const std::map<std::string, int64_t>& counter_deltas) {
+  for (const auto& [name, delta] : counter_deltas) {
+    TG_RETURN_IF_ERROR(add_counter_.Bind(1, name).Bind(2, delta).Run());
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::BoundAndCommit(uint64_t next_seq, int64_t now,
+                                   std::unique_lock<std::mutex>& protect, Deltas& d) {
+  set_meta_.Bind(1, std::string_view("next_seq")).Bind(2, static_cast<int64_t>(next_seq));
+  TG_RETURN_IF_ERROR(set_meta_.Run());
+  TG_RETURN_IF_ERROR(PersistAge(now));
+  // Drops must be committed before ReadNext can protect what it read (see ReadNext).
+  protect.lock();
+  const bool due = now - last_maintain_ms_ >= kMaintainIntervalMs;
+  if (due) TG_RETURN_IF_ERROR(ExpireMaxAge(now, d));
+  if (due || dedup_rows_ > static_cast<int64_t>(limits_.max_dedup_keys)) {
+    TG_RETURN_IF_ERROR(BoundDedupKeys(now, d));
+  }
+  if (options_.when_full == WhenFull::kDropOldest) TG_RETURN_IF_ERROR(EnforceBounds(d));
+  TG_RETURN_IF_ERROR(WriteDropCounters(d));
+  TG_RETURN_IF_ERROR(Exec(write_db_.get(), "COMMIT", "commit append"));
+  if (due) last_maintain_ms_ = now;
   return Status::Ok();
 }
 

@@ -195,6 +195,13 @@ class SqliteStore {
   bool Protected(int64_t priority, uint64_t seq) const;  // protect_mu_ held
   // Moves *priority to the next higher priority that has records; false when none is left.
   Result<bool> NextPriority(int64_t* priority);  // write_mu_ held
+  // Called per row of a scan_priority_ chunk with (seq, kind, age_ms); false stops the chunk.
+  using ScanVisitor = std::function<bool(int64_t seq, int64_t kind, int64_t age_ms)>;
+  // Visits up to kScanChunk rows of `priority` after seq *after, which becomes the last seq
+  // visited; returns how many rows were visited.
+  Result<int64_t> ScanChunk(int64_t priority, int64_t* after, const ScanVisitor& visit);
+  // Deletes the rows at `victims` and counts them as dropped under `counter`.
+  Status DeleteVictims(const std::vector<int64_t>& victims, const std::string& counter, Deltas& d);
   Status DropVictims(RecordKind kind, uint64_t want, const char* reason, Deltas& d,
                      uint64_t* dropped);
   Status EnforceBounds(Deltas& d);
@@ -202,6 +209,15 @@ class SqliteStore {
   Status BoundDedupKeys(int64_t age_ms, Deltas& d);
   Status PersistAge(int64_t age_ms);
   Status WriteDropCounters(const Deltas& d);
+  // Append's steps, in its transaction (write_mu_ held). WriteRecords assigns seqs from seq
+  // on; BoundAndCommit persists next_seq, runs the bounds (locking protect) and commits.
+  Status WriteKeyEpochs(const std::vector<SealedKeyEpoch>& key_epochs);
+  Status WriteRecords(const std::vector<Event>& records, int64_t now, uint64_t& seq, Deltas& d);
+  Status WriteState(const std::vector<StateWrite>& state);
+  Status WriteDeadLetters(const std::vector<DeadLetter>& dead_letters);
+  Status WriteCounters(const std::map<std::string, int64_t>& counter_deltas);
+  Status BoundAndCommit(uint64_t next_seq, int64_t now, std::unique_lock<std::mutex>& protect,
+                        Deltas& d);
   void ApplyDeltas(const Deltas& d);
   void AfterCommit();  // checkpoint when due, update the full state (outside a transaction)
   void CheckpointIfDue();

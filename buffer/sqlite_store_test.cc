@@ -51,6 +51,7 @@ TEST_CASE("appended records are read back oldest first with every field", "[buff
   TempDir dir;
   auto store = OpenStore(dir.path());
   std::vector<Event> events;
+  events.reserve(5);
   for (int i = 0; i < 5; ++i) events.push_back(MakeEvent(5, i));
   REQUIRE(store->Append(events, {}, {}).ok());
   auto rows = store->ReadNext(3, 1 << 20);
@@ -92,6 +93,7 @@ TEST_CASE("records are deleted only on ack, and in-flight batches survive reopen
   {
     auto store = OpenStore(dir.path());
     std::vector<Event> events;
+    events.reserve(10);
     for (int i = 0; i < 10; ++i) events.push_back(MakeEvent(5, i));
     REQUIRE(store->Append(events, {}, {}).ok());
     auto rows = store->ReadNext(4, 1 << 20);
@@ -168,6 +170,7 @@ TEST_CASE("a garbage or truncated database is quarantined and replaced", "[buffe
     {
       auto store = OpenStore(dir.path());
       std::vector<Event> events;
+      events.reserve(2000);
       for (int i = 0; i < 2000; ++i) events.push_back(MakeEvent(5, i));
       REQUIRE(store->Append(events, {}, {}).ok());
       REQUIRE(store->Append(events, {}, {}).ok());

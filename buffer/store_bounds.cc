@@ -70,46 +70,58 @@ Result<bool> SqliteStore::NextPriority(int64_t* priority) {
 
 // Deletes up to `want` records of `kind`, lowest priority first and oldest first within a
 // priority, skipping protected ranges. REQUIRES: protect_mu_ held until the commit.
+Result<int64_t> SqliteStore::ScanChunk(int64_t priority, int64_t* after, const ScanVisitor& visit) {
+  scan_priority_.Bind(1, priority).Bind(2, *after).Bind(3, kScanChunk);
+  int64_t scanned = 0;
+  bool more = true;
+  while (more) {
+    Result<bool> next = scan_priority_.Step();
+    if (!next.ok()) {
+      scan_priority_.Reset();
+      return next.status();
+    }
+    if (!*next) break;
+    ++scanned;
+    *after = scan_priority_.Int(0);
+    more = visit(*after, scan_priority_.Int(1), scan_priority_.Int(2));
+  }
+  scan_priority_.Reset();
+  return scanned;
+}
+
+Status SqliteStore::DeleteVictims(const std::vector<int64_t>& victims, const std::string& counter,
+                                  Deltas& d) {
+  for (int64_t seq : victims) TG_RETURN_IF_ERROR(delete_seq_.Bind(1, seq).Run());
+  d.records -= static_cast<int64_t>(victims.size());
+  if (!victims.empty()) d.drops[counter] += static_cast<int64_t>(victims.size());
+  return Status::Ok();
+}
+
 Status SqliteStore::DropVictims(RecordKind kind, uint64_t want, const char* reason, Deltas& d,
                                 uint64_t* dropped) {
   std::vector<int64_t> victims;
   int64_t priority = std::numeric_limits<int64_t>::min();
+  auto collect = [&](int64_t seq, int64_t row_kind, int64_t /*age_ms*/) {
+    if (row_kind == static_cast<int64_t>(kind) &&
+        !Protected(priority, static_cast<uint64_t>(seq))) {
+      victims.push_back(seq);
+    }
+    return victims.size() < want;
+  };
   while (victims.size() < want) {
     TG_ASSIGN_OR_RETURN(bool more, NextPriority(&priority));
     if (!more) break;
     int64_t after = 0;
     int64_t scanned = kScanChunk;
     while (victims.size() < want && scanned == kScanChunk) {
-      scan_priority_.Bind(1, priority).Bind(2, after).Bind(3, kScanChunk);
-      scanned = 0;
-      while (victims.size() < want) {
-        Result<bool> next = scan_priority_.Step();
-        if (!next.ok()) {
-          scan_priority_.Reset();
-          return next.status();
-        }
-        if (!*next) break;
-        ++scanned;
-        after = scan_priority_.Int(0);
-        if (scan_priority_.Int(1) == static_cast<int64_t>(kind) &&
-            !Protected(priority, static_cast<uint64_t>(after))) {
-          victims.push_back(after);
-        }
-      }
-      scan_priority_.Reset();
+      TG_ASSIGN_OR_RETURN(scanned, ScanChunk(priority, &after, collect));
     }
   }
-  for (int64_t seq : victims) TG_RETURN_IF_ERROR(delete_seq_.Bind(1, seq).Run());
-  d.records -= static_cast<int64_t>(victims.size());
-  if (!victims.empty())
-    d.drops[DropCounterName(kind, reason)] += static_cast<int64_t>(victims.size());
+  TG_RETURN_IF_ERROR(DeleteVictims(victims, DropCounterName(kind, reason), d));
   *dropped = victims.size();
   return Status::Ok();
 }
 
-// drop_oldest: drops until the records fit max_events and the used pages fit data_bytes.
-// Raw events of every priority go before any window result.
-// REQUIRES: protect_mu_ held until the transaction ends.
 Status SqliteStore::EnforceBounds(Deltas& d) {
   ++drop_generation_;
   uint64_t dropped = 0;
@@ -155,43 +167,30 @@ Status SqliteStore::ExpireMaxAge(int64_t age_ms, Deltas& d) {
   ++drop_generation_;
   std::vector<int64_t> victims;
   int64_t priority = std::numeric_limits<int64_t>::min();
+  bool young = false;  // the scan of this priority reached an event younger than cutoff
+  auto collect_expired = [&](int64_t seq, int64_t kind, int64_t row_age_ms) {
+    if (kind != static_cast<int64_t>(RecordKind::kEvent)) return true;
+    if (Protected(priority, static_cast<uint64_t>(seq))) return true;
+    if (row_age_ms >= cutoff) {
+      young = true;
+      return false;
+    }
+    victims.push_back(seq);
+    return true;
+  };
   while (true) {
     TG_ASSIGN_OR_RETURN(bool more, NextPriority(&priority));
     if (!more) break;
     int64_t after = 0;
-    bool young = false;
+    young = false;
     while (!young) {
-      scan_priority_.Bind(1, priority).Bind(2, after).Bind(3, kScanChunk);
-      int64_t scanned = 0;
-      while (true) {
-        Result<bool> next = scan_priority_.Step();
-        if (!next.ok()) {
-          scan_priority_.Reset();
-          return next.status();
-        }
-        if (!*next) break;
-        ++scanned;
-        after = scan_priority_.Int(0);
-        if (scan_priority_.Int(1) != static_cast<int64_t>(RecordKind::kEvent)) continue;
-        if (Protected(priority, static_cast<uint64_t>(after))) continue;
-        if (scan_priority_.Int(2) >= cutoff) {
-          young = true;
-          break;
-        }
-        victims.push_back(after);
-      }
-      scan_priority_.Reset();
+      TG_ASSIGN_OR_RETURN(int64_t scanned, ScanChunk(priority, &after, collect_expired));
       if (scanned < kScanChunk) break;
     }
   }
-  for (int64_t seq : victims) TG_RETURN_IF_ERROR(delete_seq_.Bind(1, seq).Run());
-  d.records -= static_cast<int64_t>(victims.size());
-  if (!victims.empty()) d.drops["dropped.max_age"] += static_cast<int64_t>(victims.size());
-  return Status::Ok();
+  return DeleteVictims(victims, "dropped.max_age", d);
 }
 
-// Expired keys go; past max_dedup_keys the keys expiring first are forgotten early (counted
-// as dedup_keys_trimmed; the running agent's in-memory index still has them).
 Status SqliteStore::BoundDedupKeys(int64_t age_ms, Deltas& d) {
   expire_dedup_keys_.Bind(1, age_ms);
   TG_RETURN_IF_ERROR(expire_dedup_keys_.Run());

@@ -50,7 +50,7 @@ Event MakeResult(int priority, int n) {
   return e;
 }
 
-std::unique_ptr<SqliteStore> Open(StoreOptions options) {
+std::unique_ptr<SqliteStore> Open(const StoreOptions& options) {
   auto store = SqliteStore::Open(options);
   INFO(store.status().ToString());
   REQUIRE(store.ok());
@@ -102,7 +102,7 @@ TEST_CASE("drop_oldest keeps the database and WAL on disk within max_bytes", "[b
     std::vector<Event> events;
     for (int i = 0; i < 40; ++i) {
       Event e = MakeEvent(i % 3 == 0 ? 8 : 2, batch * 40 + i, 250, clock.now_ms);
-      e.dedup_key = static_cast<uint64_t>(batch * 40 + i + 1);
+      e.dedup_key = static_cast<uint64_t>(batch) * 40 + static_cast<uint64_t>(i) + 1;
       e.dedup_expires_ms = clock.now_ms + 600'000;
       events.push_back(std::move(e));
     }
@@ -259,6 +259,7 @@ TEST_CASE("max_events bounds the number of buffered records", "[buffer]") {
   auto store = Open({.state_dir = dir.path(), .max_events = 100});
   for (int batch = 0; batch < 10; ++batch) {
     std::vector<Event> events;
+    events.reserve(37);
     for (int i = 0; i < 37; ++i) events.push_back(MakeEvent(5, batch * 37 + i));
     REQUIRE(store->Append(events, {}, {}).ok());
     CHECK(store->Stats()->records <= 100);
@@ -274,6 +275,7 @@ TEST_CASE("when_full block signals full at the high mark and resumes below the l
   std::vector<bool> calls;
   CHECK_FALSE(store->SetFullCallback([&](bool full) { calls.push_back(full); }));
   std::vector<Event> events;
+  events.reserve(120);
   for (int i = 0; i < 120; ++i) events.push_back(MakeEvent(5, i));
   REQUIRE(store->Append(events, {}, {}).ok());
   // Nothing dropped in block mode: what was staged is committed, past the mark.
@@ -311,7 +313,7 @@ TEST_CASE("persisted dedup keys are bounded by count and expire by time", "[buff
     std::vector<Event> events;
     for (int i = 0; i < 500; ++i) {
       Event e = MakeEvent(5, i, 1);
-      e.dedup_key = static_cast<uint64_t>(batch * 500 + i + 1);
+      e.dedup_key = static_cast<uint64_t>(batch) * 500 + static_cast<uint64_t>(i) + 1;
       e.dedup_expires_ms = clock.now_ms + 600'000 + batch;
       e.store = false;  // keys only
       events.push_back(std::move(e));

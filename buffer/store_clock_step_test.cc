@@ -45,7 +45,7 @@ void AppendEvents(SqliteStore& store, FakeClock& clock) {
     e.event_time_ms = clock.wall_ms();
     e.ingest_time_ms = clock.wall_ms();
     e.payload = R"({"n":)" + std::to_string(i) + "}";
-    e.dedup_key = static_cast<uint64_t>(i + 1);
+    e.dedup_key = static_cast<uint64_t>(i) + 1;
     e.dedup_expires_ms = age + 3'600'000;
     events.push_back(std::move(e));
   }

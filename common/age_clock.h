@@ -37,7 +37,7 @@ class AgeClock {
   // thread preempted between its two clock reads, which Now() retries) moves this far.
   static constexpr int64_t kDefaultStepThresholdMs = 2'000;
   // How long both sides of a step are trusted for event times (a day of age).
-  static constexpr int64_t kStepGraceMs = 24 * 3'600'000;
+  static constexpr int64_t kStepGraceMs = int64_t{24} * 3'600'000;
 
   // Starts the age line at start_age_ms (what an earlier run persisted, or the wall clock
   // for a new buffer). clock must outlive this object.

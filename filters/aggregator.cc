@@ -102,9 +102,12 @@ uint64_t WindowBytes(const Window& w) {
   return bytes;
 }
 
+// A device's window list holds pointers: their size is meant, not the windows'.
+constexpr size_t kWindowPointerBytes = sizeof(Window*);  // NOLINT(bugprone-sizeof-expression)
+
 uint64_t DeviceBytes(const std::string& id, const Device& d) {
   return kNodeBytes + sizeof(std::string) + sizeof(Device) + StringHeapBytes(id) +
-         d.windows.capacity() * sizeof(Window*);
+         d.windows.capacity() * kWindowPointerBytes;
 }
 
 uint64_t GroupBytes(const std::string& id) {
@@ -120,7 +123,8 @@ uint64_t MemberBytes(const Window& w, const Device& device, size_t id_size) {
   if (w.devices.size() == w.devices.capacity()) {
     bytes += std::max<size_t>(w.devices.size(), 1) * (sizeof(std::string) + sizeof(int64_t));
   }
-  if (list.size() == list.capacity()) bytes += std::max<size_t>(list.size(), 1) * sizeof(Window*);
+  if (list.size() == list.capacity())
+    bytes += std::max<size_t>(list.size(), 1) * kWindowPointerBytes;
   return bytes;
 }
 

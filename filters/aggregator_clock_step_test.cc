@@ -67,8 +67,8 @@ double Stat(const WindowResult& r) {
 
 // The writer thread's view: one AgeClock reading per commit group.
 struct SteppedHarness {
-  explicit SteppedHarness(const Config& c)
-      : config(c), clock(kT0 + 10'000), ages(clock, kT0), agg(config) {}
+  explicit SteppedHarness(Config c)
+      : config(std::move(c)), clock(kT0 + 10'000), ages(clock, kT0), agg(config) {}
 
   std::vector<WindowResult> Commit(std::vector<Event> records) {
     std::vector<StateChange> changes;
@@ -126,7 +126,7 @@ TEST_CASE("a wall-clock step evicts no window state but real state_ttl does",
 
 TEST_CASE("a wall-clock step makes no device idle but real idle_timeout does",
           "[aggregate][clock][issue-10]") {
-  SteppedHarness h(MakeConfig(24 * 60 * kMinute, /*idle_ms=*/30'000));
+  SteppedHarness h(MakeConfig(int64_t{24} * 60 * kMinute, /*idle_ms=*/30'000));
   CHECK(h.Commit({Reading("d1", kT0 + 1'000, 20)}).empty());
   const int64_t step = GENERATE(as<int64_t>{}, kYearMs, -kYearMs);
   h.clock.StepWall(step);
@@ -146,7 +146,7 @@ TEST_CASE("a wall-clock step makes no device idle but real idle_timeout does",
 
 TEST_CASE("after a wall-clock step current events are neither future nor too old",
           "[aggregate][clock][issue-10]") {
-  SteppedHarness h(MakeConfig(24 * 60 * kMinute, /*idle_ms=*/60 * kMinute));
+  SteppedHarness h(MakeConfig(int64_t{24} * 60 * kMinute, /*idle_ms=*/60 * kMinute));
   const int64_t step = GENERATE(as<int64_t>{}, kYearMs, -kYearMs);
   const int64_t before = h.clock.wall_ms();
   h.clock.StepWall(step);
@@ -158,7 +158,7 @@ TEST_CASE("after a wall-clock step current events are neither future nor too old
   CHECK(h.agg.stats(0).open_windows.load() == 2);
   // Far outside both sides is still judged.
   h.Commit({Reading("far", std::max(before, before + step) + 10 * kMinute, 3),
-            Reading("far", std::min(before, before + step) - 25 * 60 * kMinute, 4)});
+            Reading("far", std::min(before, before + step) - int64_t{25} * 60 * kMinute, 4)});
   CHECK(h.Counter("future") == 1);
   CHECK(h.Counter("too_old") == 1);
 }

@@ -48,7 +48,7 @@ double ExactSum::Value() const {
   return hi;
 }
 
-ExactSum ExactSum::FromPartials(std::vector<double> partials) {
+ExactSum ExactSum::FromPartials(const std::vector<double>& partials) {
   ExactSum sum;
   for (double p : partials) sum.Add(p);
   return sum;

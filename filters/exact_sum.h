@@ -16,7 +16,7 @@ class ExactSum {
   double Value() const;
   const std::vector<double>& partials() const { return partials_; }
   // Restores from partials() of an earlier ExactSum (the window checkpoint).
-  static ExactSum FromPartials(std::vector<double> partials);
+  static ExactSum FromPartials(const std::vector<double>& partials);
 
  private:
   std::vector<double> partials_;  // non-overlapping, increasing magnitude

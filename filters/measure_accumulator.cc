@@ -113,7 +113,7 @@ bool MeasureAccumulator::Decode(ByteReader& in) {
   for (double& p : partials) {
     if (!in.Get(&p) || !std::isfinite(p)) return false;
   }
-  sum_ = ExactSum::FromPartials(std::move(partials));
+  sum_ = ExactSum::FromPartials(partials);
   std::string_view sketch;
   if (!in.Get(&min_) || !in.Get(&max_) || !in.Get(&last_) || !in.Get(&last_time_) ||
       !in.GetView(&sketch)) {

@@ -138,7 +138,7 @@ std::optional<double> QuantileSketch::Quantile(double q) const {
   if (count_ == 0 || !(q >= 0 && q <= 1)) return std::nullopt;
   // Exact: count_ <= kMaxCount = 2^53, so count_ - 1 is a double and the product is at most it.
   static_assert(kMaxCount <= (uint64_t{1} << std::numeric_limits<double>::digits));
-  const double last = static_cast<double>(count_ - 1);
+  const auto last = static_cast<double>(count_ - 1);
   uint64_t rank = static_cast<uint64_t>(std::min(std::floor(q * last), last));
   for (size_t k = negative_.counts.size(); k-- > 0;) {
     if (rank < negative_.counts[k]) return -ValueOf(negative_.lowest() + static_cast<int64_t>(k));

@@ -54,6 +54,15 @@ double Exact(const std::vector<double>& sorted, double q) {
   return sorted[static_cast<size_t>(std::floor(q * static_cast<double>(sorted.size() - 1)))];
 }
 
+// An estimate of a value too small to index is 0; any other is within a relative a.
+void CheckEstimate(double estimate, double exact, double a) {
+  if (std::fabs(exact) < QuantileSketch::kMinIndexableValue) {
+    CHECK(estimate == 0);
+  } else {
+    CHECK(std::fabs(estimate - exact) <= a * std::fabs(exact));
+  }
+}
+
 // Checks the documented bound at every q of kQs and on a grid of 101 more.
 void CheckBound(const QuantileSketch& sketch, std::vector<double> values, double a = kA) {
   std::sort(values.begin(), values.end());
@@ -64,11 +73,7 @@ void CheckBound(const QuantileSketch& sketch, std::vector<double> values, double
     const std::optional<double> estimate = sketch.Quantile(q);
     INFO("q=" << q << " exact=" << exact << " n=" << values.size());
     REQUIRE(estimate.has_value());
-    if (std::fabs(exact) < QuantileSketch::kMinIndexableValue) {
-      CHECK(*estimate == 0);
-    } else {
-      CHECK(std::fabs(*estimate - exact) <= a * std::fabs(exact));
-    }
+    CheckEstimate(*estimate, exact, a);
   }
 }
 
@@ -230,31 +235,44 @@ TEST_CASE("decoding any truncation of a valid encoding fails", "[sketch]") {
   }
 }
 
+namespace {
+
+// Up to 64 random bytes, half the time starting with the current encoding version.
+std::string RandomBytes(Rng& rng) {
+  std::string bytes(rng.Uniform(64), '\0');
+  for (char& c : bytes) c = static_cast<char>(rng.Uniform(256));
+  if (!bytes.empty() && rng.Uniform(2) == 0) bytes[0] = char{QuantileSketch::kEncodingVersion};
+  return bytes;
+}
+
+// bytes with one to three of them overwritten at random.
+std::string Mutated(Rng& rng, std::string bytes) {
+  for (uint64_t m = 1 + rng.Uniform(3); m > 0; --m) {
+    bytes[rng.Uniform(bytes.size())] = static_cast<char>(rng.Uniform(256));
+  }
+  return bytes;
+}
+
+// Decoding either fails as corruption or gives a sketch that encodes back to the same bytes.
+void CheckDecodeOf(const std::string& bytes) {
+  auto decoded = QuantileSketch::Decode(bytes);
+  if (!decoded.ok()) {
+    CHECK(decoded.status().code() == StatusCode::kCorruption);
+    return;
+  }
+  CHECK(decoded->Encode() == bytes);  // the encoding is canonical
+  if (decoded->count() > 0) CHECK(decoded->Quantile(0.5).has_value());
+}
+
+}  // namespace
+
 TEST_CASE("decoding random garbage or mutated encodings never crashes", "[sketch]") {
   const std::string valid = SketchOf({-4, 0, 1, 2, 300}).Encode();
   for (uint64_t seed : Seeds()) {
     INFO("seed=" << seed);
     Rng rng(seed);
     for (int i = 0; i < 20000; ++i) {
-      std::string bytes;
-      if (i % 2 == 0) {
-        bytes.resize(rng.Uniform(64));
-        for (char& c : bytes) c = static_cast<char>(rng.Uniform(256));
-        if (!bytes.empty() && rng.Uniform(2) == 0)
-          bytes[0] = char{QuantileSketch::kEncodingVersion};
-      } else {
-        bytes = valid;
-        for (uint64_t m = 1 + rng.Uniform(3); m > 0; --m) {
-          bytes[rng.Uniform(bytes.size())] = static_cast<char>(rng.Uniform(256));
-        }
-      }
-      auto decoded = QuantileSketch::Decode(bytes);
-      if (!decoded.ok()) {
-        CHECK(decoded.status().code() == StatusCode::kCorruption);
-        continue;
-      }
-      CHECK(decoded->Encode() == bytes);  // the encoding is canonical
-      if (decoded->count() > 0) CHECK(decoded->Quantile(0.5).has_value());
+      CheckDecodeOf(i % 2 == 0 ? RandomBytes(rng) : Mutated(rng, valid));
     }
   }
 }
@@ -328,6 +346,7 @@ TEST_CASE("collapsing low buckets keeps the count exact and high quantiles in bo
     // 5000 values over 1e-30..1e-10 and 5000 over 100..1000: about 3800 buckets.
     Rng rng(seed);
     std::vector<double> values;
+    values.reserve(10000);
     for (int i = 0; i < 5000; ++i) values.push_back(std::pow(10, -30 + 20 * rng.NextDouble()));
     for (int i = 0; i < 5000; ++i) values.push_back(100 + 900 * rng.NextDouble());
     for (double sign : {1.0, -1.0}) {

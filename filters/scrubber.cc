@@ -254,7 +254,7 @@ bool LuhnOk(std::string_view t, size_t begin, size_t end) {
   bool twice = false;
   for (size_t k = end; k-- > begin;) {
     if (!IsDigit(t[k])) continue;
-    unsigned d = static_cast<unsigned>(t[k] - '0');
+    auto d = static_cast<unsigned>(t[k] - '0');
     if (twice) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
     sum += d;
     twice = !twice;

@@ -23,6 +23,7 @@ std::vector<std::string> Describe(std::string_view input) {
   std::vector<PiiMatch> matches;
   FindPii(input, &matches);
   std::vector<std::string> out;
+  out.reserve(matches.size());
   for (const PiiMatch& m : matches) {
     out.push_back(std::string(PiiKindName(m.kind)) + ":" +
                   std::string(input.substr(m.begin, m.end - m.begin)));

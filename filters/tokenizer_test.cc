@@ -14,7 +14,7 @@ using tidegate::filters::TokenKeySet;
 namespace {
 
 // Keys 00 01 .. 1f and 01 02 .. 20, as hex lines of a key file.
-const char* kKeyFile =
+constexpr const char* kKeyFile =
     "# test keys\n"
     "k1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f retired\n"
     "k2 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20 current\n";

@@ -7,7 +7,7 @@ namespace tidegate::filters {
 namespace {
 
 // 128-bit arithmetic, so window bounds near the ends of the int64 range cannot overflow.
-__extension__ typedef __int128 Wide;
+__extension__ using Wide = __int128;
 
 Wide WideFloorDiv(Wide a, Wide b) {
   Wide q = a / b;

@@ -29,7 +29,7 @@ using tidegate::fuzz::CheckpointEvent;
 using tidegate::fuzz::kCheckpointNowMs;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const tidegate::Config config = CheckpointConfig();
+  static const tidegate::Config kConfig = CheckpointConfig();
   ByteReader in(std::string_view(reinterpret_cast<const char*>(data), size));
   std::vector<std::pair<std::string, std::string>> rows;
   std::string key, value;
@@ -37,22 +37,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     rows.emplace_back(key, value);
   }
 
-  Aggregator aggregator(config);
+  Aggregator aggregator(kConfig);
   std::vector<StateChange> cleanup;
   const size_t dropped = aggregator.Load(rows, kCheckpointNowMs, &cleanup);
   TG_FUZZ_CHECK(dropped <= rows.size() && dropped == cleanup.size());
 
   std::vector<Event> records;
+  records.reserve(4);
   for (int i = 0; i < 4; ++i) {
-    records.push_back(CheckpointEvent(i % 2 == 0 ? "dev-1" : "dev-2", i * 20'000, i * 1.5));
+    records.push_back(
+        CheckpointEvent(i % 2 == 0 ? "dev-1" : "dev-2", int64_t{i} * 20'000, i * 1.5));
   }
   std::vector<StateChange> changes;
   std::map<std::string, int64_t> counters;
   aggregator.Process(records, kCheckpointNowMs + 120'000, &changes, &counters);
   for (const Event& e : records) {
-    if (e.kind == RecordKind::kWindowResult) {
-      TG_FUZZ_CHECK(tidegate::DecodeWindowResult(e.payload).ok());
-    }
+    TG_FUZZ_CHECK(e.kind != RecordKind::kWindowResult ||
+                  tidegate::DecodeWindowResult(e.payload).ok());
   }
   return 0;
 }

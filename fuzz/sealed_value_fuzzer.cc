@@ -58,17 +58,17 @@ struct Keys {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const Keys keys;
+  static const Keys kKeys;
   nonce_counter = 0;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
 
   uint64_t epoch = 0;
   (void)ParseSealedValueEpoch(text, &epoch);  // only its bounds checks are under test here
-  auto opened = OpenSealedValue(text, keys.data_key);
+  auto opened = OpenSealedValue(text, kKeys.data_key);
   // Forging a value that authenticates under a key the input never saw is infeasible.
   TG_FUZZ_CHECK(!opened.ok() && opened.status().code() == tidegate::StatusCode::kCorruption);
 
-  auto data_key = OpenDataKey(text, keys.pk, keys.sk);
+  auto data_key = OpenDataKey(text, kKeys.pk, kKeys.sk);
   TG_FUZZ_CHECK(!data_key.ok() && data_key.status().code() == tidegate::StatusCode::kCorruption);
 
   // Both key kinds are 32 bytes of hex: the same text is valid for both or for neither.
@@ -76,9 +76,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   TG_FUZZ_CHECK(ParsePublicKeyHex(text).ok() == ParseSecretKeyHex(text).ok());
 
   std::string sealed;
-  AppendSealedValue(size, keys.data_key, text, &sealed);
+  AppendSealedValue(size, kKeys.data_key, text, &sealed);
   TG_FUZZ_CHECK(ParseSealedValueEpoch(sealed, &epoch) && epoch == size);
-  auto round_trip = OpenSealedValue(sealed, keys.data_key);
+  auto round_trip = OpenSealedValue(sealed, kKeys.data_key);
   TG_FUZZ_CHECK(round_trip.ok() && *round_trip == text);
   return 0;
 }

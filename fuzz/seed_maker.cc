@@ -40,17 +40,17 @@ bool Write(const fs::path& dir, const std::string& name, const std::string& byte
 // Runs the checkpoint config over two devices; returns the checkpoint rows it leaves and the
 // window results it emitted.
 std::map<std::string, std::string> RunAggregation(std::vector<Event>* results) {
-  static const tidegate::Config config = tidegate::fuzz::CheckpointConfig();
-  tidegate::filters::Aggregator aggregator(config);
+  static const tidegate::Config kConfig = tidegate::fuzz::CheckpointConfig();
+  tidegate::filters::Aggregator aggregator(kConfig);
   std::map<std::string, std::string> state;
   std::map<std::string, int64_t> counters;
   for (int step = 0; step < 6; ++step) {
+    const int64_t offset_ms = int64_t{step} * 25'000;
     std::vector<Event> records = {
-        tidegate::fuzz::CheckpointEvent("dev-1", step * 25'000, 20.5 + step),
-        tidegate::fuzz::CheckpointEvent("dev-2", step * 25'000 - 70'000, -3.25 * step)};
+        tidegate::fuzz::CheckpointEvent("dev-1", offset_ms, 20.5 + step),
+        tidegate::fuzz::CheckpointEvent("dev-2", offset_ms - 70'000, -3.25 * step)};
     std::vector<tidegate::filters::StateChange> changes;
-    aggregator.Process(records, tidegate::fuzz::kCheckpointNowMs + step * 25'000, &changes,
-                       &counters);
+    aggregator.Process(records, tidegate::fuzz::kCheckpointNowMs + offset_ms, &changes, &counters);
     for (const auto& c : changes) {
       if (c.erase) state.erase(c.key);
       if (!c.erase) state[c.key] = c.value;
@@ -68,7 +68,7 @@ std::vector<tidegate::buffer::BufferedRecord> BatchRecords(const std::vector<Eve
   for (int i = 0; i < 6; ++i) {
     auto& r = records.emplace_back();
     r.seq = seq++;
-    r.event = tidegate::fuzz::CheckpointEvent("dev-" + std::to_string(i % 3), i * 1000, i);
+    r.event = tidegate::fuzz::CheckpointEvent("dev-" + std::to_string(i % 3), int64_t{i} * 1000, i);
     r.event.flags = static_cast<uint32_t>(i % 2);
   }
   for (const Event& w : windows) records.push_back({.seq = seq++, .event = w});

@@ -15,7 +15,7 @@ std::string MakeBatchId(const std::string& buffer_id, uint64_t first_seq, uint64
 BatchEncoder::BatchEncoder(std::string agent_id, int level)
     : agent_id_(std::move(agent_id)),
       level_(level),
-      builder_(64 * 1024),
+      builder_(size_t{64} * 1024),
       cctx_(ZSTD_createCCtx()) {}
 
 BatchEncoder::~BatchEncoder() = default;
@@ -26,6 +26,7 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
   namespace wire = tidegate::wire;
   builder_.Clear();
   std::vector<flatbuffers::Offset<wire::SealedKey>> keys;
+  keys.reserve(sealed_keys.size());
   for (const buffer::SealedKeyEpoch& k : sealed_keys) {
     keys.push_back(wire::CreateSealedKey(
         builder_, k.epoch,

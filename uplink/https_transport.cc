@@ -29,7 +29,7 @@ int CheckInterrupted(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
 // With a bandwidth cap the body is handed to curl through a read callback, in pieces of its
 // upload buffer, so that CURLOPT_MAX_SEND_SPEED paces it. (Bodies below 64 KiB given with
 // CURLOPT_POSTFIELDS leave with the headers in one write, which no limit can pace.)
-constexpr long kPacedUploadBufferBytes = 16 * 1024;  // curl's minimum
+constexpr long kPacedUploadBufferBytes = 16L * 1024;  // curl's minimum
 
 struct UploadCursor {
   std::string_view body;

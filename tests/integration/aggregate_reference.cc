@@ -14,9 +14,9 @@
 namespace tidegate::testing {
 namespace {
 
-// __extension__ (no -Wpedantic warning for __int128) takes a typedef, not an alias.
-__extension__ typedef __int128 Wide;  // NOLINT(modernize-use-using)
-constexpr int kFixedBits = 60;        // every double >= 2^-8 is a whole multiple of 2^-60
+// __extension__: no -Wpedantic warning for __int128.
+__extension__ using Wide = __int128;
+constexpr int kFixedBits = 60;  // every double >= 2^-8 is a whole multiple of 2^-60
 
 // The exact sum of values, rounded to double once: fixed point in 128 bits, so the order of
 // the values cannot matter. False if a value is too small to be exact in this scale.

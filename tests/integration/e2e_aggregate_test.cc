@@ -22,7 +22,7 @@ using std::chrono::seconds;
 
 constexpr int64_t kWindowMs = 10'000;
 
-const char* kAggregateYaml = R"(aggregate:
+constexpr const char* kAggregateYaml = R"(aggregate:
   - name: telemetry_10s
     match: devices/+/telemetry
     group_by: [device_id]
@@ -132,10 +132,10 @@ void RunAggregation(uint64_t seed, int kills) {
   auto metrics = stack.Metrics();
   if (metrics.ok()) {
     for (const char* series :
-         {"tidegate_window_results_total{aggregation=\"telemetry_10s\"}",
-          "tidegate_late_events_total{aggregation=\"telemetry_10s\",outcome=\"updated\"}",
-          "tidegate_late_events_total{aggregation=\"telemetry_10s\",outcome=\"too_late\"}",
-          "tidegate_aggregate_open_groups{aggregation=\"telemetry_10s\"}"}) {
+         {R"(tidegate_window_results_total{aggregation="telemetry_10s"})",
+          R"(tidegate_late_events_total{aggregation="telemetry_10s",outcome="updated"})",
+          R"(tidegate_late_events_total{aggregation="telemetry_10s",outcome="too_late"})",
+          R"(tidegate_aggregate_open_groups{aggregation="telemetry_10s"})"}) {
       std::cerr << "  " << series << " " << MetricValue(*metrics, series).value_or(-1) << "\n";
     }
   }
@@ -203,7 +203,7 @@ TEST_CASE("forward_raw false keeps raw events home, side_output forwards the too
       },
       seconds(60), milliseconds(500));
   const double too_late =
-      stack.Metric("tidegate_late_events_total{aggregation=\"temp_10s\",outcome=\"too_late\"}")
+      stack.Metric(R"(tidegate_late_events_total{aggregation="temp_10s",outcome="too_late"})")
           .value_or(-1);
   std::cerr << "side_output: published " << n << ", counted in windows " << windowed
             << ", landed raw " << raw << ", too_late " << too_late << "\n";

@@ -139,8 +139,8 @@ double LandedWindowCount(E2eStack& stack, const std::string& name) {
   if (!dump.ok() || dump->exit_code != 0) return -1;
   double total = 0;
   std::string_view text = dump->stdout_text;
-  const std::string name_field = "\"name\":\"" + name + "\"";
-  const std::string count_field = "\"/temp\":{\"count\":";
+  const std::string name_field = R"("name":")" + name + "\"";
+  const std::string count_field = R"("/temp":{"count":)";
   for (size_t at = 0; (at = text.find('\n')) != std::string_view::npos;) {
     std::string_view line = text.substr(0, at);
     text.remove_prefix(at + 1);

@@ -29,7 +29,7 @@ constexpr int kRate = 5000;
 constexpr int kMinKills = 10;
 
 int EnvInt(const char* name, int fallback) {
-  const char* value = std::getenv(name);
+  const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): tests do not setenv
   return value != nullptr && std::atoi(value) > 0 ? std::atoi(value) : fallback;
 }
 

@@ -31,7 +31,7 @@ constexpr int64_t kYearMs = 365LL * 86'400'000;
 // Runs the agent under libfaketime following <dir>/faketime.rc (offset "+0" to begin with),
 // with certificates valid from 400 days ago so TLS still verifies a year back.
 std::string UseFaketime(E2eStack& stack) {
-  const std::string offset_file = stack.dir().File("faketime.rc");
+  std::string offset_file = stack.dir().File("faketime.rc");
   RequireOk(SetFaketimeOffset(offset_file, "+0"));
   auto env = FaketimeEnv(offset_file);
   RequireOk(env.status());
@@ -68,7 +68,7 @@ Result<std::vector<LandedAggregate>> DumpAggregates(const E2eStack& stack) {
   return ParseLandedAggregates(dump.stdout_text);
 }
 
-const char* kAggregateYaml = R"(aggregate:
+constexpr const char* kAggregateYaml = R"(aggregate:
   - name: telemetry_5s
     match: devices/+/telemetry
     group_by: [device_id]
@@ -116,6 +116,7 @@ void RunWindowsAcrossStep(const std::string& offset) {
 
   // Windows keep closing, and what landed equals the batch computation over what was sent.
   std::vector<Reading> readings;
+  readings.reserve(published.size());
   for (const PublishedEvent& p : published) readings.push_back({p.device_id, p.ts_ms, p.payload});
   ComparisonReport report;
   WaitUntil(

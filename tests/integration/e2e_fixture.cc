@@ -14,7 +14,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -75,6 +75,18 @@ Status AppendCanonicalObject(simdjson::dom::object object, std::string* out) {
   return Status::Ok();
 }
 
+Status AppendCanonicalArray(simdjson::dom::array array, std::string* out) {
+  out->push_back('[');
+  bool first = true;
+  for (element child : array) {
+    if (!first) out->push_back(',');
+    first = false;
+    TG_RETURN_IF_ERROR(AppendCanonical(child, out));
+  }
+  out->push_back(']');
+  return Status::Ok();
+}
+
 Status AppendCanonical(element value, std::string* out) {
   switch (value.type()) {
     case element_type::OBJECT: {
@@ -85,15 +97,7 @@ Status AppendCanonical(element value, std::string* out) {
     case element_type::ARRAY: {
       simdjson::dom::array array;
       if (value.get(array)) return InvalidArgument("bad array");
-      out->push_back('[');
-      bool first = true;
-      for (element child : array) {
-        if (!first) out->push_back(',');
-        first = false;
-        TG_RETURN_IF_ERROR(AppendCanonical(child, out));
-      }
-      out->push_back(']');
-      return Status::Ok();
+      return AppendCanonicalArray(array, out);
     }
     case element_type::STRING:
       AppendJsonString(out, value.get_string().value_unsafe());
@@ -255,7 +259,7 @@ Result<std::vector<LandedEvent>> ParseLandedEvents(std::string_view ndjson) {
 
 Result<HttpResponse> HttpGet(int port, const std::string& path) {
   FdCloser sock{::socket(AF_INET, SOCK_STREAM, 0)};
-  if (sock.fd < 0) return IOError(std::string("socket: ") + std::strerror(errno));
+  if (sock.fd < 0) return IOError(std::string("socket: ") + std::generic_category().message(errno));
   SetTimeouts(sock.fd, seconds(5));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -263,7 +267,7 @@ Result<HttpResponse> HttpGet(int port, const std::string& path) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
     return Unavailable("connect to 127.0.0.1:" + std::to_string(port) + ": " +
-                       std::strerror(errno));
+                       std::generic_category().message(errno));
   }
   const std::string request =
       "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
@@ -276,7 +280,7 @@ Result<HttpResponse> HttpGet(int port, const std::string& path) {
   for (ssize_t n; (n = ::recv(sock.fd, buf, sizeof(buf), 0)) != 0;) {
     if (n < 0) {
       if (errno == EINTR) continue;
-      return IOError(std::string("recv: ") + std::strerror(errno));
+      return IOError(std::string("recv: ") + std::generic_category().message(errno));
     }
     raw.append(buf, static_cast<size_t>(n));
   }

@@ -117,6 +117,7 @@ struct Db {
     std::vector<std::vector<int64_t>> rows;
     while (sqlite3_step(stmt) == SQLITE_ROW) {
       std::vector<int64_t> row;
+      row.reserve(static_cast<size_t>(sqlite3_column_count(stmt)));
       for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
         row.push_back(sqlite3_column_int64(stmt, i));
       }
@@ -254,7 +255,7 @@ TEST_CASE("a batch answered 400 or 413 is dead-lettered, counted and never retri
   auto rejected =
       buffer.Ints("SELECT http_status, count FROM rejected_batches ORDER BY time, rowid");
   REQUIRE(rejected.size() == 2);
-  const size_t rejected_events = static_cast<size_t>(rejected[0][1] + rejected[1][1]);
+  const auto rejected_events = static_cast<size_t>(rejected[0][1] + rejected[1][1]);
   CHECK(rejected[0][0] == 400);
   CHECK(rejected[1][0] == 413);
   // Wait a while longer: a rejected batch must not come back.

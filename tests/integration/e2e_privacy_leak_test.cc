@@ -92,7 +92,8 @@ std::vector<std::string> Leaks(E2eStack& stack, const Canaries& canaries) {
   std::vector<std::string> leaks;
   for (const auto& [where, text] : Places(stack)) {
     for (const std::string& canary : canaries.All()) {
-      if (text.find(canary) != std::string::npos) leaks.push_back(canary + " in " + where);
+      if (text.find(canary) != std::string::npos)
+        leaks.emplace_back(canary).append(" in ").append(where);
     }
   }
   return leaks;
@@ -114,7 +115,7 @@ std::vector<std::string> RunLeakScenario(bool with_tokenize, const Canaries& can
   RequireOk(stack.Start(), &stack);
   constexpr int kEvents = 20;
   for (int i = 0; i < kEvents; ++i) Publish(stack, Payload(canaries, i));
-  Publish(stack, "{\"broken\": \"" + canaries.dead_letter + "\"");  // malformed: dead letter
+  Publish(stack, R"({"broken": ")" + canaries.dead_letter + "\"");  // malformed: dead letter
   REQUIRE(stack.WaitForLanded(kEvents, milliseconds(30'000)));
   REQUIRE(stack.WaitForDrained(milliseconds(30'000)));
   CHECK(stack.Metric("tidegate_dropped_total{reason=\"malformed_json\"}") == 1.0);

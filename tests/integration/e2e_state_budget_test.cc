@@ -7,6 +7,7 @@
 // devices) plus the budget plus a stated slack, that the agent is still running, and that every
 // message is accounted for: counted in a landed window result, or landed raw (refused by the
 // budget, counted as over_budget on /metrics). The test prints its figures on stderr.
+#include <fmt/format.h>
 #include <mosquitto.h>
 
 #include <catch2/catch.hpp>
@@ -43,6 +44,7 @@ constexpr bool kAsan = false;
 // Under ASan the agent is slower and its quarantine holds freed memory: fewer devices, and the
 // RSS bound is not checked (the accounting still is).
 int Devices() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): tests do not setenv
   if (const char* env = std::getenv("TIDEGATE_BUDGET_TEST_DEVICES")) return std::atoi(env);
   return kAsan ? 100'000 : 1'000'000;
 }
@@ -54,7 +56,7 @@ constexpr uint64_t kSlack = 12ull << 20;
 
 // The dedup index is another per-key structure, bounded on its own (DedupIndex::kDefaultMaxKeys
 // message ids, 40-60 MB); it is off here so that the peak measures the aggregation's state.
-const char* kAggregateYaml = R"(dedup:
+constexpr const char* kAggregateYaml = R"(dedup:
   window: 0
 aggregate:
   - name: per_device
@@ -138,11 +140,9 @@ void PublishReadings(FloodPublisher& publisher, const std::string& root, const s
   Clock& clock = RealClock();
   for (int i = 0; i < count; ++i) {
     const std::string id = prefix + std::to_string(i % devices);
-    const std::string n = std::to_string(i);
-    publisher.Publish(root + "/" + id + "/telemetry",
-                      R"({"device_id":")" + id + R"(","msg_id":")" + root + prefix + n +
-                          R"(","ts":)" + std::to_string(clock.NowUnixMs()) + R"(,"temp":)" +
-                          std::to_string(18 + i % 13) + "}");
+    publisher.Publish(fmt::format("{}/{}/telemetry", root, id),
+                      fmt::format(R"({{"device_id":"{}","msg_id":"{}{}{}","ts":{},"temp":{}}})", id,
+                                  root, prefix, i, clock.NowUnixMs(), 18 + i % 13));
   }
 }
 

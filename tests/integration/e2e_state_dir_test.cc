@@ -32,7 +32,7 @@ std::string ConfigWithStateDir(const E2eStack& stack, const std::string& state_d
   const size_t at = yaml.find(from);
   REQUIRE(at != std::string::npos);
   yaml.replace(at, from.size(), "state_dir: " + state_dir);
-  const std::string path = stack.dir().File("agent-other-state.yaml");
+  std::string path = stack.dir().File("agent-other-state.yaml");
   std::ofstream(path) << yaml;
   return path;
 }

@@ -102,6 +102,42 @@ TEST_CASE("disk full mid-run pauses ingest with an alarm and loses nothing once 
   CHECK(stack.Metric("tidegate_dropped_total{reason=\"buffer_full\"}").value_or(-1) == 0);
 }
 
+namespace {
+
+// Fills the buffer with the receiver away, so the file has many pages, then cuts it in half.
+void FillThenTruncate(E2eStack& stack, const std::string& db, uint64_t seed) {
+  RequireOk(stack.StopCollector(), &stack);
+  RequireOk(stack.StartSim({"--count", "3000", "--rate", "3000", "--seed", std::to_string(seed)}),
+            &stack);
+  REQUIRE(*stack.WaitSim(seconds(30)) == 0);
+  REQUIRE(WaitUntil([&] { return stack.Metric("tidegate_buffer_records").value_or(0) >= 3000; },
+                    seconds(20), milliseconds(50)));
+  RequireOk(stack.StopAgent(), &stack);
+  std::filesystem::resize_file(db, std::filesystem::file_size(db) / 2 + 100);
+}
+
+void OverwriteWithGarbage(E2eStack& stack, const std::string& db) {
+  RequireOk(stack.StopAgent(), &stack);
+  RequireOk(WriteFile(db, std::string(20000, 'G')), &stack);
+  std::error_code ec;
+  std::filesystem::remove(db + "-wal", ec);
+}
+
+// Quarantined databases in state_dir, without their -wal and -shm companions.
+size_t CountCorruptFiles(const std::string& state_dir) {
+  size_t corrupt_files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(state_dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("buffer.db.corrupt-", 0) == 0 && name.find("-wal") == std::string::npos &&
+        name.find("-shm") == std::string::npos) {
+      ++corrupt_files;
+    }
+  }
+  return corrupt_files;
+}
+
+}  // namespace
+
 TEST_CASE("a corrupt database at start is quarantined, alarmed, and events then flow",
           "[integration]") {
   const std::string kind = GENERATE(std::string("garbage"), std::string("truncated"));
@@ -110,32 +146,14 @@ TEST_CASE("a corrupt database at start is quarantined, alarmed, and events then 
   const uint64_t seed = TestSeed();
   const std::string db = stack.StateDir() + "/buffer.db";
   if (kind == "truncated") {
-    // Fill the buffer with the receiver away, so the file has many pages, then cut it.
-    RequireOk(stack.StopCollector(), &stack);
-    RequireOk(stack.StartSim({"--count", "3000", "--rate", "3000", "--seed", std::to_string(seed)}),
-              &stack);
-    REQUIRE(*stack.WaitSim(seconds(30)) == 0);
-    REQUIRE(WaitUntil([&] { return stack.Metric("tidegate_buffer_records").value_or(0) >= 3000; },
-                      seconds(20), milliseconds(50)));
-    RequireOk(stack.StopAgent(), &stack);
-    std::filesystem::resize_file(db, std::filesystem::file_size(db) / 2 + 100);
+    FillThenTruncate(stack, db, seed);
   } else {
-    RequireOk(stack.StopAgent(), &stack);
-    RequireOk(WriteFile(db, std::string(20000, 'G')), &stack);
-    std::error_code ec;
-    std::filesystem::remove(db + "-wal", ec);
+    OverwriteWithGarbage(stack, db);
   }
   RequireOk(stack.StartAgent(), &stack);
   if (kind == "truncated") RequireOk(stack.StartCollector(), &stack);
   CHECK(stack.Metric("tidegate_buffer_quarantined_total").value_or(0) == 1);
-  size_t corrupt_files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(stack.StateDir())) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("buffer.db.corrupt-", 0) == 0 && name.find("-wal") == std::string::npos &&
-        name.find("-shm") == std::string::npos) {
-      ++corrupt_files;
-    }
-  }
+  const size_t corrupt_files = CountCorruptFiles(stack.StateDir());
   CHECK(corrupt_files == 1);
   CHECK(ReadFile(stack.AgentLogPath()).find("is corrupt") != std::string::npos);
 

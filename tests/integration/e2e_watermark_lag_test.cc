@@ -28,7 +28,7 @@ constexpr double kOutOfOrderSeconds = 5;
 // earlier. Covers the event spacing, the commit interval and a slow (sanitizer) machine.
 constexpr double kToleranceSeconds = 1.5;
 
-const char* kLagProbeYaml = R"(aggregate:
+constexpr const char* kLagProbeYaml = R"(aggregate:
   - name: lag_probe
     match: devices/+/telemetry
     group_by: [device_id]

@@ -110,9 +110,9 @@ TEST_CASE("a batch captured from the wire decodes with flatc and the public sche
     batch_ids.insert(batch_id);
     CHECK(Get<std::string_view>(batch, "agent_id") == stack.options().agent_id);
     CHECK(Get<uint64_t>(batch, "schema_version") == 1);
-    simdjson::dom::array events = Get<simdjson::dom::array>(batch, "events");
-    const uint64_t first_seq = Get<uint64_t>(batch, "first_seq");
-    const uint64_t last_seq = Get<uint64_t>(batch, "last_seq");
+    auto events = Get<simdjson::dom::array>(batch, "events");
+    const auto first_seq = Get<uint64_t>(batch, "first_seq");
+    const auto last_seq = Get<uint64_t>(batch, "last_seq");
     REQUIRE(events.size() > 0);
     CHECK(last_seq - first_seq + 1 == events.size());  // one priority: a contiguous range
     CHECK(Get<uint64_t>(events.at(0).value(), "seq") == first_seq);
@@ -146,7 +146,7 @@ TEST_CASE("a batch captured from the wire decodes with flatc and the public sche
     CHECK(Get<uint64_t>(decoded, "schema_version") == 1);
     CHECK(Get<uint64_t>(decoded, "first_seq") == first_seq);
     CHECK(Get<uint64_t>(decoded, "last_seq") == last_seq);
-    simdjson::dom::array inspected = Get<simdjson::dom::array>(decoded, "events");
+    auto inspected = Get<simdjson::dom::array>(decoded, "events");
     REQUIRE(inspected.size() == last_seq - first_seq + 1);
     element same = inspected.at(events.size() / 2).value();
     CHECK(Get<std::string_view>(same, "event_time") == FormatRfc3339Ms(sent.ts_ms));

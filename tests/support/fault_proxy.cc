@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 namespace tidegate::testing {
 namespace {
@@ -18,7 +18,7 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr int kPollMs = 20;
-constexpr size_t kChunkBytes = 16 * 1024;
+constexpr size_t kChunkBytes = size_t{16} * 1024;
 
 sockaddr_in Loopback(int port) {
   sockaddr_in addr{};
@@ -68,14 +68,14 @@ std::string_view FaultModeName(FaultMode mode) {
 
 Result<std::unique_ptr<FaultProxy>> FaultProxy::Start(int target_port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return IOError(std::string("socket: ") + std::strerror(errno));
+  if (fd < 0) return IOError(std::string("socket: ") + std::generic_category().message(errno));
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in addr = Loopback(0);
   socklen_t len = sizeof(addr);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, 64) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    std::string why = std::strerror(errno);
+    std::string why = std::generic_category().message(errno);
     ::close(fd);
     return IOError("fault proxy cannot listen: " + why);
   }
@@ -184,7 +184,7 @@ bool FaultProxy::Forward(int from, int to, bool upstream) {
     ::close(to);
     return false;
   }
-  size_t len = static_cast<size_t>(n);
+  auto len = static_cast<size_t>(n);
   FaultMode mode = mode_;
   const bool cut = (mode == FaultMode::kReset && upstream) ||
                    (mode == FaultMode::kTruncate && !upstream) || mode == FaultMode::kRefuse;

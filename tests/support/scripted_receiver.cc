@@ -89,7 +89,7 @@ struct ScriptedReceiver::Impl {
       if (reply.retry_after_s >= 0) {
         res.set_header("Retry-After", std::to_string(reply.retry_after_s));
       }
-      res.set_content("{\"error\":\"scripted " + std::to_string(reply.status) + "\"}",
+      res.set_content(R"({"error":"scripted )" + std::to_string(reply.status) + R"("})",
                       "application/json");
       status = reply.status;
     }

@@ -57,7 +57,7 @@ void YamlTree::RenderNode(const Node& node, const std::string& path, int indent,
   bool first = first_of_item;
   for (const Node& child : node.children) {
     const std::string& key = child.key;
-    const std::string child_path = path.empty() ? key : path + "." + key;
+    const std::string child_path = path.empty() ? key : std::string(path).append(".").append(key);
     std::string pad(static_cast<size_t>(indent), ' ');
     if (first) pad.replace(pad.size() - 2, 2, "- ");
     first = false;

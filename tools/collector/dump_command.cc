@@ -39,8 +39,8 @@ std::string EventToNdjson(const LandedEvent& e) {
   AppendField(&out, "event_time", FormatRfc3339Ms(e.event_time));
   out.push_back(',');
   AppendField(&out, "ingest_time", FormatRfc3339Ms(e.ingest_time));
-  fmt::format_to(std::back_inserter(out),
-                 ",\"late\":{},\"payload\":", (e.flags & schema::kEventFlagLate) != 0);
+  fmt::format_to(std::back_inserter(out), R"(,"late":{},"payload":)",
+                 (e.flags & schema::kEventFlagLate) != 0);
   schema::AppendJsonPayload(&out, e.payload);
   out.append("}\n");
   return out;
@@ -57,7 +57,7 @@ std::string AggregateToNdjson(const LandedAggregate& a) {
   AppendField(&out, "window_start", FormatRfc3339Ms(a.window_start));
   out.push_back(',');
   AppendField(&out, "window_end", FormatRfc3339Ms(a.window_end));
-  fmt::format_to(std::back_inserter(out), ",\"revision\":{},\"final\":{},\"measures\":", a.revision,
+  fmt::format_to(std::back_inserter(out), R"(,"revision":{},"final":{},"measures":)", a.revision,
                  a.final);
   // Rendered by schema::AppendMeasuresJson when landed: already compact JSON.
   out.append(a.measures_json.empty() ? "{}" : a.measures_json);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <system_error>
 #include <thread>
 
 // cpp-httplib is third-party code we do not hold to our warning flags.
@@ -196,8 +197,9 @@ Result<int> HttpServer::Bind() {
   }
   if (!ok) {
     int err = errno;
-    return Unavailable("cannot listen on " + o.host + ":" + std::to_string(o.port) +
-                       (err != 0 ? std::string(": ") + std::strerror(err) : std::string()));
+    return Unavailable(
+        "cannot listen on " + o.host + ":" + std::to_string(o.port) +
+        (err != 0 ? std::string(": ") + std::generic_category().message(err) : std::string()));
   }
   return port;
 }

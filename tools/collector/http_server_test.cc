@@ -108,7 +108,7 @@ TEST_CASE("collector rejects bad batch requests with permanent 4xx codes", "[col
   httplib::Client client("127.0.0.1", collector.port());
   TestBatch spec;
   std::string body = Zstd(BuildBatch(spec));
-  auto post = [&](httplib::Headers headers, const std::string& payload,
+  auto post = [&](const httplib::Headers& headers, const std::string& payload,
                   const std::string& type = kBatchContentType) {
     auto res = client.Post("/v1/batches", headers, payload, type.c_str());
     REQUIRE(res);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 #include <vector>
 
 namespace tidegate::collector {
@@ -21,7 +22,7 @@ bool IsSafeChar(char c) {
          c == '_' || c == '.';
 }
 
-std::string Errno(int err) { return std::strerror(err); }
+std::string Errno(int err) { return std::generic_category().message(err); }
 
 // Writes all of data to fd, retrying short writes and EINTR. Returns 0 or an errno value.
 int WriteAll(int fd, std::string_view data) {

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <system_error>
 #include <thread>
 
 #include "common/clock.h"
@@ -114,12 +115,14 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
 Status WriteReadyFile(const std::string& path, int port) {
   std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "w");
-  if (f == nullptr) return IOError("cannot write " + tmp + ": " + std::strerror(errno));
+  if (f == nullptr)
+    return IOError("cannot write " + tmp + ": " + std::generic_category().message(errno));
   bool ok = std::fprintf(f, "%d\n", port) > 0;
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) return IOError("cannot write " + tmp);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return IOError("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
+    return IOError("cannot rename " + tmp + " to " + path + ": " +
+                   std::generic_category().message(errno));
   }
   return Status::Ok();
 }
