@@ -147,27 +147,36 @@ int CmdBufferStats(const std::string& path) {
   return 0;
 }
 
-int Main(int argc, char** argv) {
-  // The buffer holds whatever the privacy rules did not cover, and keys are secrets: what the
-  // agent creates is private whatever the caller's umask (directories 0700, files 0600).
-  umask(077);
-  CLI::App app(kDescription, "tidegate");
-  app.set_version_flag("--version", std::string("tidegate ") + TIDEGATE_VERSION);
-  app.require_subcommand(1);
-  std::string config_path, batch_path;
+// The options of every subcommand, and the subcommands, to tell which one was parsed.
+struct Cli {
+  std::string config_path, batch_path, keys_dir, key_id = "k1", key_file;
+  bool no_files = false;
+  bool force = false;
+  CLI::App* run = nullptr;
+  CLI::App* check = nullptr;
+  CLI::App* reference = nullptr;
+  CLI::App* inspect = nullptr;
+  CLI::App* keys_init = nullptr;
+  CLI::App* keys_rotate = nullptr;
+  CLI::App* stats = nullptr;
+};
 
-  auto* run = app.add_subcommand(
+void AddRunCommand(CLI::App& app, Cli& cli) {
+  cli.run = app.add_subcommand(
       "run",
       "Run the agent in the foreground until SIGTERM or SIGINT.\n"
       "Logs go to stderr; /metrics, /healthz (live) and /readyz (ready) are served on\n"
       "agent.metrics_listen.");
-  run->add_option("-c,--config", config_path, "Config file (YAML, see configs/tidegate.yaml)")
+  cli.run
+      ->add_option("-c,--config", cli.config_path, "Config file (YAML, see configs/tidegate.yaml)")
       ->required()
       ->check(CLI::ExistingFile);
+}
 
+void AddConfigCommands(CLI::App& app, Cli& cli) {
   auto* config = app.add_subcommand("config", "Work with config files.");
   config->require_subcommand(1);
-  auto* check = config->add_subcommand(
+  cli.check = config->add_subcommand(
       "check",
       "Validate a config strictly: unknown keys, wrong types, bad durations, sizes,\n"
       "JSON Pointers or topic filters; the files it names (they must open, private keys\n"
@@ -176,68 +185,87 @@ int Main(int argc, char** argv) {
       "exits 2 if there is one. Warnings (FILE:LINE: key: warning: ...; likely mistakes\n"
       "such as '*' or a trailing '/' in a topic filter, an aggregation matching no\n"
       "subscribed topic) are printed too and leave the exit code 0; `run` logs them.");
-  check->add_option("FILE", config_path, "Config file to check")->required();
-  bool no_files = false;
-  check->add_flag("--no-files", no_files,
-                  "Do not open the files the config names nor look at its own mode (for a\n"
-                  "config checked away from the gateway that will run it)");
-  auto* reference = config->add_subcommand(
+  cli.check->add_option("FILE", cli.config_path, "Config file to check")->required();
+  cli.check->add_flag("--no-files", cli.no_files,
+                      "Do not open the files the config names nor look at its own mode (for a\n"
+                      "config checked away from the gateway that will run it)");
+  cli.reference = config->add_subcommand(
       "reference",
       "Print every config key: type, allowed values, default, what it does and an example,\n"
       "grouped by section (Markdown; the same text as docs/config-reference.md).");
+}
 
-  auto* inspect = app.add_subcommand(
-      "inspect",
-      "Decode a batch file (as sent on the wire, zstd-compressed, or the raw FlatBuffer)\n"
-      "and print it as JSON. The file is verified first; a damaged batch exits 1.");
-  inspect->add_option("BATCHFILE", batch_path, "Batch file")->required();
-
+void AddKeysCommands(CLI::App& app, Cli& cli) {
   auto* keys = app.add_subcommand("keys", "Create and rotate the agent's keys.");
   keys->require_subcommand(1);
-  std::string keys_dir, key_id = "k1", key_file;
-  bool force = false;
-  auto* keys_init = keys->add_subcommand(
+  cli.keys_init = keys->add_subcommand(
       "init",
       "Create a token key (with a key id), an Ed25519 config-signing pair and an X25519\n"
       "recipient pair in DIR, every file mode 0600. Refuses to overwrite existing keys\n"
       "unless --force is given (replacing a token key changes every token it makes).");
-  keys_init->add_option("--dir", keys_dir, "Directory for the key files")->required();
-  keys_init->add_option("--key-id", key_id, "Id of the first token key (default k1)");
-  keys_init->add_flag("--force", force, "Overwrite existing key files");
-  auto* keys_rotate = keys->add_subcommand(
+  cli.keys_init->add_option("--dir", cli.keys_dir, "Directory for the key files")->required();
+  cli.keys_init->add_option("--key-id", cli.key_id, "Id of the first token key (default k1)");
+  cli.keys_init->add_flag("--force", cli.force, "Overwrite existing key files");
+  cli.keys_rotate = keys->add_subcommand(
       "rotate",
       "Add a new current token key; the previous one stays in the file as retired, so\n"
       "tokens carry the id of the key that made them. Restart the agent afterwards.");
-  keys_rotate->add_option("--key-file", key_file, "The privacy.key_file to rotate")->required();
-  keys_rotate->add_option("--id", key_id, "Id of the new key (e.g. k2)")->required();
+  cli.keys_rotate->add_option("--key-file", cli.key_file, "The privacy.key_file to rotate")
+      ->required();
+  cli.keys_rotate->add_option("--id", cli.key_id, "Id of the new key (e.g. k2)")->required();
+}
 
+void AddInspectAndBufferCommands(CLI::App& app, Cli& cli) {
+  cli.inspect = app.add_subcommand(
+      "inspect",
+      "Decode a batch file (as sent on the wire, zstd-compressed, or the raw FlatBuffer)\n"
+      "and print it as JSON. The file is verified first; a damaged batch exits 1.");
+  cli.inspect->add_option("BATCHFILE", cli.batch_path, "Batch file")->required();
   auto* buffer = app.add_subcommand("buffer", "Look at the agent's buffer.");
   buffer->require_subcommand(1);
-  auto* stats = buffer->add_subcommand(
+  cli.stats = buffer->add_subcommand(
       "stats",
       "Print what the buffer in agent.state_dir holds. Opens it read-only: safe while the\n"
       "agent runs, and exits 1 (creating nothing) where no agent has run.");
-  stats->add_option("-c,--config", config_path, "Config file naming agent.state_dir")
+  cli.stats->add_option("-c,--config", cli.config_path, "Config file naming agent.state_dir")
       ->required()
       ->check(CLI::ExistingFile);
+}
 
+int Dispatch(const Cli& cli) {
+  if (cli.run->parsed()) return CmdRun(cli.config_path);
+  if (cli.check->parsed()) return CmdConfigCheck(cli.config_path, !cli.no_files);
+  if (cli.reference->parsed()) {
+    std::cout << tidegate::agent::ConfigReference();
+    return 0;
+  }
+  if (cli.inspect->parsed()) return CmdInspect(cli.batch_path);
+  if (cli.stats->parsed()) return CmdBufferStats(cli.config_path);
+  if (cli.keys_init->parsed())
+    return tidegate::agent::KeysInit(cli.keys_dir, cli.key_id, cli.force);
+  if (cli.keys_rotate->parsed()) return tidegate::agent::KeysRotate(cli.key_file, cli.key_id);
+  return 2;
+}
+
+int Main(int argc, char** argv) {
+  // The buffer holds whatever the privacy rules did not cover, and keys are secrets: what the
+  // agent creates is private whatever the caller's umask (directories 0700, files 0600).
+  umask(077);
+  CLI::App app(kDescription, "tidegate");
+  app.set_version_flag("--version", std::string("tidegate ") + TIDEGATE_VERSION);
+  app.require_subcommand(1);
+  Cli cli;
+  AddRunCommand(app, cli);
+  AddConfigCommands(app, cli);
+  AddInspectAndBufferCommands(app, cli);
+  AddKeysCommands(app, cli);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
-  if (run->parsed()) return CmdRun(config_path);
-  if (check->parsed()) return CmdConfigCheck(config_path, !no_files);
-  if (reference->parsed()) {
-    std::cout << tidegate::agent::ConfigReference();
-    return 0;
-  }
-  if (inspect->parsed()) return CmdInspect(batch_path);
-  if (stats->parsed()) return CmdBufferStats(config_path);
-  if (keys_init->parsed()) return tidegate::agent::KeysInit(keys_dir, key_id, force);
-  if (keys_rotate->parsed()) return tidegate::agent::KeysRotate(key_file, key_id);
-  return 2;
+  return Dispatch(cli);
 }
 
 }  // namespace

@@ -264,6 +264,19 @@ class BlockingStage : public tidegate::buffer::CommitStage {
   int calls = 0;          // guarded by mu
   bool blocked = false;   // guarded by mu
   bool released = false;  // guarded by mu
+
+  // True once the writer is inside the third commit's stage (within 10 s).
+  bool WaitUntilBlocked() {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return blocked; });
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      released = true;
+    }
+    cv.notify_all();
+  }
 };
 
 }  // namespace
@@ -274,21 +287,14 @@ TEST_CASE("last_progress stands still while the writer is stuck and moves on aft
   REQUIRE(store.ok());
   BlockingStage stage;
   GroupCommitter committer(**store, CommitterOptions{.stage = &stage, .idle_tick = Millis(10)});
-  {
-    std::unique_lock<std::mutex> lock(stage.mu);
-    REQUIRE(stage.cv.wait_for(lock, std::chrono::seconds(10), [&] { return stage.blocked; }));
-  }
+  REQUIRE(stage.WaitUntilBlocked());
   const auto stuck_at = committer.last_progress();
   // Whatever the timing, a writer inside the stage cannot have gone round its loop.
   for (int i = 0; i < 5; ++i) {
     std::this_thread::sleep_for(Millis(20));
     CHECK(committer.last_progress() == stuck_at);
   }
-  {
-    std::lock_guard<std::mutex> lock(stage.mu);
-    stage.released = true;
-  }
-  stage.cv.notify_all();
+  stage.Release();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (committer.last_progress() == stuck_at && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(Millis(5));

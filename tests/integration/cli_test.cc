@@ -108,7 +108,7 @@ TEST_CASE("tidegate config check names file, line and key of every unknown key, 
 
 // A valid config whose agent.state_dir is state_dir.
 std::string ConfigWithStateDir(const TempDir& dir, const std::string& state_dir) {
-  const std::string file = dir.File("agent.yaml");
+  std::string file = dir.File("agent.yaml");
   RequireOk(WriteFile(file, "agent:\n  id: gw-stats\n  state_dir: " + state_dir +
                                 "\nsource:\n  mqtt:\n    topics:\n"
                                 "      - {filter: devices/+/telemetry, qos: 1}\n"

@@ -53,7 +53,7 @@ std::string TokenKeys(const TempDir& dir, mode_t mode) {
   const std::string keys = dir.MakeDir("keys");
   CommandResult init = Run({BinaryPath("tidegate"), "keys", "init", "--dir", keys});
   REQUIRE(init.exit_code == 0);
-  const std::string key_file = keys + "/token.keys";
+  std::string key_file = keys + "/token.keys";
   REQUIRE(::chmod(key_file.c_str(), mode) == 0);
   return key_file;
 }
