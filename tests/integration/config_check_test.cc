@@ -108,6 +108,29 @@ TEST_CASE("config check: an aggregation matching no subscribed topic is a warnin
   CHECK_THAT(check.stdout_text, Catch::Contains(": OK"));
 }
 
+TEST_CASE("config check names a duplicate key with both lines, and a tab indent as such",
+          "[integration][issue-11]") {
+  TempDir dir("check-yaml-shape");
+  const std::string duplicate = dir.File("duplicate.yaml");
+  RequireOk(WriteFile(duplicate, Config(dir,
+                                        "dedup:\n"            // 10
+                                        "  window: 10m\n"     // 11
+                                        "  window: 1m\n")));  // 12
+  CommandResult check = Check(duplicate);
+  INFO(check.stdout_text << check.stderr_text);
+  CHECK(check.exit_code == 2);
+  CHECK(check.stderr_text == duplicate + ":12: dedup.window: duplicate key (first at line 11)\n");
+
+  const std::string tab = dir.File("tab.yaml");
+  RequireOk(WriteFile(tab, Config(dir,
+                                  "dedup:\n"             // 10
+                                  "\twindow: 10m\n")));  // 11
+  check = Check(tab);
+  INFO(check.stdout_text << check.stderr_text);
+  CHECK(check.exit_code == 2);
+  CHECK(check.stderr_text == tab + ":11: tabs are not allowed for indentation; use spaces\n");
+}
+
 TEST_CASE("config check and run refuse a missing key file with the errno text",
           "[integration][issue-11]") {
   TempDir dir("check-missing-key");
