@@ -185,8 +185,7 @@ struct Config {
   bool operator==(const Config& other) const {
     return agent == other.agent && mqtt == other.mqtt && events == other.events &&
            privacy == other.privacy && dedup == other.dedup && aggregates == other.aggregates &&
-           buffer == other.buffer && uplink == other.uplink &&
-           remote_config == other.remote_config;
+           buffer == other.buffer && uplink == other.uplink && remote_config == other.remote_config;
   }
 };
 
