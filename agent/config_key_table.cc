@@ -43,8 +43,8 @@ constexpr ConfigKey kKeys[] = {
         .Default("127.0.0.1:9464")
         .Example("127.0.0.1:9464")
         .Doc("HOST:PORT serving Prometheus /metrics, /healthz (live) and /readyz (ready); \"\" "
-             "turns it off. Keep it "
-             "on loopback unless a firewall guards it: metrics name topics and aggregations."),
+             "turns it off. Keep it on loopback unless a firewall guards it: metrics name "
+             "topics and aggregations."),
 
     Key("source", kSection).Required().Doc("Where events come from."),
     Key("source.mqtt", kSection)
