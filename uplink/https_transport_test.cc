@@ -6,7 +6,7 @@
 using Kind = tidegate::uplink::SendResult::Kind;
 using tidegate::uplink::ClassifyHttpStatus;
 
-TEST_CASE("HTTP statuses map to ack, retry or reject as SPEC.md says", "[uplink]") {
+TEST_CASE("HTTP statuses map to ack, retry or reject as docs/guarantees.md says", "[uplink]") {
   CHECK(ClassifyHttpStatus(200) == Kind::kAcked);
   CHECK(ClassifyHttpStatus(204) == Kind::kAcked);
   CHECK(ClassifyHttpStatus(408) == Kind::kRetry);

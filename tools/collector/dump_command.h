@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `tidegate-collector dump`: prints the landing store as NDJSON in the landing format of
-// SPEC.md (events, or the latest revision of every aggregate), one object a line. Safe to
-// run while a server writes to the same data dir. Single-threaded.
+// docs/guarantees.md (events, or the latest revision of every aggregate), one object a line. Safe
+// to run while a server writes to the same data dir. Single-threaded.
 #pragma once
 
 #include <cstdio>
