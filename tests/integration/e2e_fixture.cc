@@ -568,6 +568,12 @@ Result<std::string> E2eStack::Metrics() {
   return response.body;
 }
 
+HttpResponse E2eStack::Probe(const std::string& path) {
+  Result<HttpResponse> response = HttpGet(metrics_port_, path);
+  RequireOk(response.status(), this);
+  return *response;
+}
+
 std::optional<double> E2eStack::Metric(std::string_view series) {
   Result<std::string> page = Metrics();
   if (!page.ok()) return std::nullopt;

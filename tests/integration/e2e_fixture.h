@@ -232,6 +232,8 @@ class E2eStack {
 
   // GET /metrics of the running agent.
   Result<std::string> Metrics();
+  // GET path (/healthz, /readyz) on the agent's metrics port; fails the test if it cannot.
+  HttpResponse Probe(const std::string& path);
   // One series of /metrics (see MetricValue); nullopt if the page or the series is missing.
   std::optional<double> Metric(std::string_view series);
   // Polls /metrics until the agent's buffer holds no record (everything acknowledged).

@@ -35,14 +35,8 @@ bool Contains(const std::string& text, std::string_view needle) {
   return text.find(needle) != std::string::npos;
 }
 
-HttpResponse Get(E2eStack& stack, const std::string& path) {
-  Result<HttpResponse> response = HttpGet(stack.metrics_port(), path);
-  RequireOk(response.status(), &stack);
-  return *response;
-}
-
-HttpResponse Healthz(E2eStack& stack) { return Get(stack, "/healthz"); }
-HttpResponse Readyz(E2eStack& stack) { return Get(stack, "/readyz"); }
+HttpResponse Healthz(E2eStack& stack) { return stack.Probe("/healthz"); }
+HttpResponse Readyz(E2eStack& stack) { return stack.Probe("/readyz"); }
 
 // Waits until the agent has counted at least `failures` failed connection attempts.
 void WaitForFailures(E2eStack& stack, double failures) {

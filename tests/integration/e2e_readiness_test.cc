@@ -27,12 +27,6 @@ bool Contains(const std::string& text, std::string_view needle) {
   return text.find(needle) != std::string::npos;
 }
 
-HttpResponse Get(E2eStack& stack, const std::string& path) {
-  Result<HttpResponse> response = HttpGet(stack.metrics_port(), path);
-  RequireOk(response.status(), &stack);
-  return *response;
-}
-
 std::vector<PublishedEvent> Publish(E2eStack& stack, int count) {
   RequireOk(stack.StartSim({"--count", std::to_string(count), "--rate", "500", "--devices", "5",
                             "--seed", std::to_string(TestSeed())}),
@@ -55,7 +49,7 @@ TEST_CASE(
   E2eStack stack("ready-untrusted", options);
   RequireOk(stack.Start(), &stack);
   const int pid = stack.AgentPid();
-  CHECK(Get(stack, "/readyz").status == 200);  // nothing to send yet: nothing failed
+  CHECK(stack.Probe("/readyz").status == 200);  // nothing to send yet: nothing failed
 
   const auto publish_started = Steady::now();
   std::vector<PublishedEvent> published = Publish(stack, 50);
@@ -65,7 +59,7 @@ TEST_CASE(
   // Refused, but not for long yet. Checked only when the machine was not stalled for
   // most of the threshold meanwhile (then the answer may rightly be 503 already).
   if (Steady::now() - publish_started < kUplinkThreshold / 2) {
-    HttpResponse early = Get(stack, "/readyz");
+    HttpResponse early = stack.Probe("/readyz");
     INFO(early.body);
     CHECK(early.status == 200);
   }
@@ -73,7 +67,7 @@ TEST_CASE(
   HttpResponse ready;
   const bool not_ready = WaitUntil(
       [&] {
-        ready = Get(stack, "/readyz");
+        ready = stack.Probe("/readyz");
         return ready.status == 503;
       },
       seconds(60), milliseconds(200));
@@ -86,7 +80,7 @@ TEST_CASE(
   CHECK(Contains(ready.body, "certificate does not verify against uplink.tls"));
   CHECK_FALSE(Contains(ready.body, "mqtt"));
   CHECK_FALSE(Contains(ready.body, "buffer"));
-  HttpResponse live = Get(stack, "/healthz");
+  HttpResponse live = stack.Probe("/healthz");
   CHECK(live.status == 200);
   CHECK(live.body == "ok\n");
 
@@ -94,10 +88,10 @@ TEST_CASE(
   RequireOk(stack.StopCollector(), &stack);
   stack.mutable_options().collector_untrusted_cert = false;
   RequireOk(stack.StartCollector(), &stack);
-  const bool ready_again = WaitUntil([&] { return Get(stack, "/readyz").status == 200; },
+  const bool ready_again = WaitUntil([&] { return stack.Probe("/readyz").status == 200; },
                                      seconds(30), milliseconds(100));
   if (!ready_again) FAIL("/readyz stayed 503 after the fix\n" << stack.Diagnostics());
-  CHECK(Get(stack, "/readyz").body == "ok\n");
+  CHECK(stack.Probe("/readyz").body == "ok\n");
   CHECK(stack.AgentRunning());
   CHECK(stack.AgentPid() == pid);  // no restart
   if (!stack.WaitForLanded(published.size(), seconds(60))) {
@@ -115,13 +109,13 @@ TEST_CASE("/readyz is 503 naming the broker while it is down, /healthz stays 200
           "[integration][issue-11]") {
   E2eStack stack("ready-broker-down");
   RequireOk(stack.Start(), &stack);
-  REQUIRE(WaitUntil([&] { return Get(stack, "/readyz").status == 200; }, seconds(10)));
+  REQUIRE(WaitUntil([&] { return stack.Probe("/readyz").status == 200; }, seconds(10)));
 
   RequireOk(stack.broker().Stop(), &stack);
   HttpResponse ready;
   const bool not_ready = WaitUntil(
       [&] {
-        ready = Get(stack, "/readyz");
+        ready = stack.Probe("/readyz");
         return ready.status == 503;
       },
       seconds(15), milliseconds(50));
@@ -129,13 +123,13 @@ TEST_CASE("/readyz is 503 naming the broker while it is down, /healthz stays 200
   INFO(ready.body);
   CHECK(Contains(ready.body, "mqtt source not connected: "));
   CHECK_FALSE(Contains(ready.body, "uplink"));
-  CHECK(Get(stack, "/healthz").status == 200);
+  CHECK(stack.Probe("/healthz").status == 200);
   CHECK(stack.AgentRunning());
 
   stack.ExpectReconnect();
   RequireOk(stack.broker().Restart(), &stack);
   RequireOk(stack.WaitAgentConnected(seconds(40)), &stack);
-  CHECK(WaitUntil([&] { return Get(stack, "/readyz").status == 200; }, seconds(10)));
+  CHECK(WaitUntil([&] { return stack.Probe("/readyz").status == 200; }, seconds(10)));
   RequireOk(stack.StopAgent(), &stack);
 }
 
