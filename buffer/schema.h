@@ -110,8 +110,9 @@ inline constexpr std::string_view kSetMeta =
     "INSERT INTO meta(key, value) VALUES(?1, ?2)"
     " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 inline constexpr std::string_view kMaxSeq = "SELECT max(seq) FROM events";
-inline constexpr std::string_view kTopPriority =
-    "SELECT priority FROM events ORDER BY priority DESC, seq LIMIT 1";
+// max() over the leading column of events_by_priority is one index seek; ORDER BY priority
+// DESC, seq walked every row of the top priority (its cost grew with the backlog).
+inline constexpr std::string_view kTopPriority = "SELECT max(priority) FROM events";
 inline constexpr std::string_view kSelectFromPriority =
     "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,"
     " payload, age_ms FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
@@ -159,9 +160,13 @@ inline constexpr std::string_view kPutState =
     " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 inline constexpr std::string_view kEraseState = "DELETE FROM agg_state WHERE key = ?1";
 inline constexpr std::string_view kLoadState = "SELECT key, value FROM agg_state ORDER BY key";
-// Raw events are the rows below kWindowResultPriority: counted on the (priority, seq) index
-// alone, without reading the rows.
-inline constexpr std::string_view kCountEvents = "SELECT count(*) FROM events WHERE priority < ?1";
+// Raw events are the rows below kWindowResultPriority. Metrics count the window results
+// (an index range, as few as open groups) and take them from the running record count: a
+// count of the raw events would walk an index entry per buffered event at every scrape.
+inline constexpr std::string_view kCountWindowResults =
+    "SELECT count(*) FROM events WHERE priority >= ?1";
+// Without WHERE, SQLite counts the pages of the smallest index (no row is decoded): ~20 ms
+// for 1,000,000 records, run once at open.
 inline constexpr std::string_view kCountAll = "SELECT count(*) FROM events";
 inline constexpr std::string_view kCountDeadLetters = "SELECT count(*) FROM dead_letters";
 inline constexpr std::string_view kCountRejected = "SELECT count(*) FROM rejected_batches";

@@ -426,9 +426,10 @@ Result<std::vector<BufferedRecord>> SqliteStore::ReadNextLocked(size_t max_recor
   TG_RETURN_IF_ERROR(Exec(read_db_.get(), "BEGIN", "begin read"));
   auto read = [&]() -> Result<std::vector<BufferedRecord>> {
     TG_ASSIGN_OR_RETURN(bool row, top_priority_.Step());
-    int64_t priority = row ? top_priority_.Int(0) : -1;
+    const bool empty = !row || top_priority_.IsNull(0);  // max() of no rows is one NULL row
+    const int64_t priority = empty ? -1 : top_priority_.Int(0);
     top_priority_.Reset();
-    if (!row) return std::vector<BufferedRecord>{};
+    if (empty) return std::vector<BufferedRecord>{};
     select_from_priority_.Bind(1, priority)
         .Bind(2, int64_t{0})
         .Bind(3, static_cast<int64_t>(max_records));
