@@ -29,6 +29,7 @@ std::vector<Query> HotQueries() {
   const int64_t results = kWindowResultPriority;
   return {
       {"top priority (each batch)", sql::kTopPriority, {}},
+      {"priority below (each batch)", sql::kPriorityBelow, {7}},
       {"read a batch", sql::kSelectFromPriority, {7, 0, 100}},
       {"reread a batch in flight", sql::kSelectRange, {7, 1, 3}},
       {"acknowledge a batch", sql::kDeleteRange, {7, 1, 3}},

@@ -113,6 +113,9 @@ inline constexpr std::string_view kMaxSeq = "SELECT max(seq) FROM events";
 // max() over the leading column of events_by_priority is one index seek; ORDER BY priority
 // DESC, seq walked every row of the top priority (its cost grew with the backlog).
 inline constexpr std::string_view kTopPriority = "SELECT max(priority) FROM events";
+// The next lower priority that has records: one index seek as well.
+inline constexpr std::string_view kPriorityBelow =
+    "SELECT max(priority) FROM events WHERE priority < ?1";
 inline constexpr std::string_view kSelectFromPriority =
     "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,"
     " payload, age_ms FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";

@@ -24,7 +24,10 @@ Result<DbHandle> OpenConnection(const std::string& path, SyncMode sync) {
   if (rc != SQLITE_OK) return SqliteError(raw, rc, "open " + path);
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, 10'000);
-  std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=";
+  // secure_delete: a deleted record (acknowledged, dropped or past max_age) is overwritten,
+  // not left in a free page, so retention holds in the file itself. Debian's SQLite has it
+  // on by default; other builds do not, so it is asked for here.
+  std::string pragmas = "PRAGMA secure_delete=ON; PRAGMA journal_mode=WAL; PRAGMA synchronous=";
   pragmas += sync == SyncMode::kFull ? "FULL;" : "NORMAL;";
   TG_RETURN_IF_ERROR(Exec(raw, pragmas, "configure " + path));
   return db;
@@ -219,6 +222,7 @@ Status SqliteStore::PrepareStatements() {
   TG_ASSIGN_OR_RETURN(erase_state_, Stmt::Prepare(w, sql::kEraseState));
   sqlite3* r = read_db_.get();
   TG_ASSIGN_OR_RETURN(top_priority_, Stmt::Prepare(r, sql::kTopPriority));
+  TG_ASSIGN_OR_RETURN(priority_below_, Stmt::Prepare(r, sql::kPriorityBelow));
   TG_ASSIGN_OR_RETURN(select_from_priority_, Stmt::Prepare(r, sql::kSelectFromPriority));
   TG_ASSIGN_OR_RETURN(select_range_, Stmt::Prepare(r, sql::kSelectRange));
   TG_ASSIGN_OR_RETURN(select_inflight_, Stmt::Prepare(r, sql::kSelectInflight));
@@ -420,20 +424,45 @@ Result<std::vector<BufferedRecord>> SqliteStore::ReadNext(size_t max_records, si
   return ReadRows(select_range_);
 }
 
+std::map<int64_t, uint64_t> SqliteStore::LastInflightSeqs() {
+  std::lock_guard<std::mutex> protect(protect_mu_);
+  std::map<int64_t, uint64_t> last;
+  for (const BatchRange& r : protected_) {
+    uint64_t& seq = last[r.priority];
+    seq = std::max(seq, r.last_seq);
+  }
+  return last;
+}
+
 Result<std::vector<BufferedRecord>> SqliteStore::ReadNextLocked(size_t max_records,
                                                                 size_t max_bytes) {
-  // One read transaction, so the priority and the rows come from the same snapshot.
+  // Taken before the snapshot: a batch acknowledged after this is still in the list, so its
+  // rows are skipped if the snapshot has them; one acknowledged before is gone from both.
+  // (Read after the snapshot, a batch acknowledged in between would be read again.)
+  const std::map<int64_t, uint64_t> in_flight = LastInflightSeqs();
+  // One read transaction, so the priorities and the rows come from the same snapshot.
   TG_RETURN_IF_ERROR(Exec(read_db_.get(), "BEGIN", "begin read"));
+  // max(priority) [below p]: no row means no records (left).
+  auto priority_of = [](Stmt& stmt) -> Result<int64_t> {
+    TG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    const int64_t priority = !row || stmt.IsNull(0) ? -1 : stmt.Int(0);
+    stmt.Reset();
+    return priority;
+  };
   auto read = [&]() -> Result<std::vector<BufferedRecord>> {
-    TG_ASSIGN_OR_RETURN(bool row, top_priority_.Step());
-    const bool empty = !row || top_priority_.IsNull(0);  // max() of no rows is one NULL row
-    const int64_t priority = empty ? -1 : top_priority_.Int(0);
-    top_priority_.Reset();
-    if (empty) return std::vector<BufferedRecord>{};
-    select_from_priority_.Bind(1, priority)
-        .Bind(2, int64_t{0})
-        .Bind(3, static_cast<int64_t>(max_records));
-    TG_ASSIGN_OR_RETURN(auto rows, ReadRows(select_from_priority_));
+    TG_ASSIGN_OR_RETURN(int64_t priority, priority_of(top_priority_));
+    std::vector<BufferedRecord> rows;
+    // At most one pass per priority (0-9 and window results): each step is an index seek.
+    while (priority >= 0) {
+      const auto last = in_flight.find(priority);
+      select_from_priority_.Bind(1, priority)
+          .Bind(2, static_cast<int64_t>(last == in_flight.end() ? 0 : last->second))
+          .Bind(3, static_cast<int64_t>(max_records));
+      TG_ASSIGN_OR_RETURN(rows, ReadRows(select_from_priority_));
+      if (!rows.empty()) break;
+      priority_below_.Bind(1, priority);
+      TG_ASSIGN_OR_RETURN(priority, priority_of(priority_below_));
+    }
     size_t bytes = 0, keep = 0;
     for (; keep < rows.size(); ++keep) {
       bytes += rows[keep].event.payload.size();

@@ -155,8 +155,11 @@ class SqliteStore {
 
   // Batches recorded in flight and not yet acknowledged, highest priority first.
   Result<std::vector<BatchRange>> LoadInflight();
-  // Up to max_records of the highest priority that has records, oldest first, stopping
-  // before max_bytes of payload (but always at least one record).
+  // Up to max_records of the highest priority that has records not yet in flight, oldest
+  // first, stopping before max_bytes of payload (but always at least one record). Records of
+  // batches marked in flight are skipped, so the next batch can be read and encoded while
+  // the previous one is on the wire (in-flight batches are always the oldest records of
+  // their priority: seqs only grow).
   Result<std::vector<BufferedRecord>> ReadNext(size_t max_records, size_t max_bytes);
   // The records of an in-flight batch (those still present).
   Result<std::vector<BufferedRecord>> ReadRange(const BatchRange& range);
@@ -183,6 +186,8 @@ class SqliteStore {
   void AfterDelete(const BatchRange& range);    // after an Ack or Reject committed
   Result<std::vector<BufferedRecord>> ReadRows(Stmt& stmt);
   Result<std::vector<BufferedRecord>> ReadNextLocked(size_t max_records, size_t max_bytes);
+  // The last seq recorded in flight, by priority (protect_mu_ taken here).
+  std::map<int64_t, uint64_t> LastInflightSeqs();
   Status LoadCounts();
 
   // store_bounds.cc: all with write_mu_ held, inside a write transaction unless noted.
@@ -265,8 +270,9 @@ class SqliteStore {
 
   std::mutex read_mu_;
   DbHandle read_db_;  // guarded by read_mu_
-  Stmt top_priority_, select_from_priority_, select_range_, select_inflight_;  // read_mu_
-  Stmt select_key_epoch_;                                                      // read_mu_
+  Stmt top_priority_, priority_below_, select_from_priority_, select_range_,
+      select_inflight_;    // read_mu_
+  Stmt select_key_epoch_;  // read_mu_
 };
 
 }  // namespace tidegate::buffer

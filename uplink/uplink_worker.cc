@@ -39,8 +39,10 @@ void UplinkWorker::Start() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = false;
+    ready_.clear();
   }
-  thread_ = std::thread([this] { Run(); });
+  prepare_thread_ = std::thread([this] { PrepareLoop(); });
+  send_thread_ = std::thread([this] { SendLoop(); });
 }
 
 void UplinkWorker::Stop() {
@@ -50,7 +52,11 @@ void UplinkWorker::Stop() {
   }
   cv_.notify_all();
   transport_.Interrupt();
-  if (thread_.joinable()) thread_.join();
+  if (prepare_thread_.joinable()) prepare_thread_.join();
+  if (send_thread_.joinable()) send_thread_.join();
+  // What was prepared and not sent stays recorded in flight: the next run resends it.
+  std::lock_guard<std::mutex> lock(mu_);
+  ready_.clear();
 }
 
 bool UplinkWorker::SleepFor(std::chrono::milliseconds d) {
@@ -141,35 +147,98 @@ bool UplinkWorker::RetryStoreOp(const char* what, const std::function<Status()>&
   }
 }
 
-void UplinkWorker::Run() {
+void UplinkWorker::PrepareLoop() {
   auto loaded = store_.LoadInflight();
   if (loaded.ok()) {
-    inflight_ = std::move(loaded).value();
-    if (!inflight_.empty()) {
-      spdlog::info("uplink: resending {} batch(es) left in flight", inflight_.size());
+    resend_ = std::move(loaded).value();
+    if (!resend_.empty()) {
+      spdlog::info("uplink: resending {} batch(es) left in flight", resend_.size());
     }
   } else {
     spdlog::error("uplink: cannot read in-flight batches: {}", loaded.status().ToString());
   }
-  while (true) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) return;
-    }
-    buffer::BatchRange range;
-    std::vector<buffer::BufferedRecord> records;
-    if (!NextBatch(&range, &records)) {
+  // Waits for room before reading, so at most kPipelineDepth batches wait behind the one on
+  // the wire (each recorded in flight).
+  while (WaitForRoom()) {
+    Prepared batch;
+    if (!Prepare(&batch)) {
       if (!SleepFor(kIdlePoll)) return;
       continue;
     }
-    if (!Deliver(range, records)) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    ready_.push_back(std::move(batch));
+    cv_.notify_all();
   }
 }
 
+void UplinkWorker::SendLoop() {
+  Prepared batch;
+  while (Pop(&batch)) {
+    if (!Deliver(batch)) return;
+  }
+}
+
+bool UplinkWorker::WaitForRoom() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return stop_ || ready_.size() < kPipelineDepth; });
+  return !stop_;
+}
+
+bool UplinkWorker::Pop(Prepared* batch) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return stop_ || !ready_.empty(); });
+  if (stop_) return false;
+  *batch = std::move(ready_.front());
+  ready_.pop_front();
+  cv_.notify_all();
+  return true;
+}
+
+bool UplinkWorker::Prepare(Prepared* out) {
+  std::vector<buffer::BufferedRecord> records;
+  bool resend = false;
+  if (!NextBatch(&out->range, &records, &resend)) return false;
+  auto encoded = encoder_.Encode(out->range, records, SealedKeysFor(out->range, records));
+  if (!encoded.ok()) {
+    // Recorded in flight already: it stays first in line (resend_) and is encoded again.
+    spdlog::error("uplink: {}", encoded.status().ToString());
+    if (!resend) resend_.insert(resend_.begin(), out->range);
+    (void)SleepFor(config_.retry_max);
+    return false;
+  }
+  if (resend) resend_.erase(resend_.begin());
+  out->encoded = std::move(encoded).value();
+  out->records = records.size();
+  return true;
+}
+
+std::vector<buffer::SealedKeyEpoch> UplinkWorker::SealedKeysFor(
+    const buffer::BatchRange& range, const std::vector<buffer::BufferedRecord>& records) {
+  std::vector<buffer::SealedKeyEpoch> keys;
+  for (const buffer::BufferedRecord& r : records) {
+    uint64_t epoch = r.event.key_epoch;
+    if (epoch == 0 ||
+        std::any_of(keys.begin(), keys.end(), [&](const auto& k) { return k.epoch == epoch; })) {
+      continue;
+    }
+    auto sealed = store_.SealedKeyOf(epoch);
+    if (!sealed.ok()) {
+      // Without its key the receiver cannot open these values; send them anyway (they stay
+      // opaque) rather than hold the whole backlog.
+      spdlog::error("uplink: batch {}: {}", range.batch_id, sealed.status().ToString());
+      continue;
+    }
+    keys.push_back(buffer::SealedKeyEpoch{
+        .epoch = epoch, .sealed = std::move(sealed).value(), .created_at_ms = 0});
+  }
+  return keys;
+}
+
 bool UplinkWorker::NextBatch(buffer::BatchRange* range,
-                             std::vector<buffer::BufferedRecord>* records) {
-  if (!inflight_.empty()) {
-    *range = inflight_.front();
+                             std::vector<buffer::BufferedRecord>* records, bool* resend) {
+  if (!resend_.empty()) {
+    *resend = true;
+    *range = resend_.front();
     auto rows = store_.ReadRange(*range);
     if (!rows.ok()) {
       spdlog::error("uplink: reading batch {} failed: {}", range->batch_id,
@@ -179,9 +248,10 @@ bool UplinkWorker::NextBatch(buffer::BatchRange* range,
     *records = std::move(rows).value();
     if (!records->empty()) return true;
     // Nothing left of it (acknowledged just before a crash): forget the batch.
-    if (store_.Ack(*range).ok()) inflight_.erase(inflight_.begin());
+    if (store_.Ack(*range).ok()) resend_.erase(resend_.begin());
     return false;
   }
+  *resend = false;
   auto rows = store_.ReadNext(config_.batch_max_events, config_.batch_max_bytes);
   if (!rows.ok()) {
     spdlog::error("uplink: reading the buffer failed: {}", rows.status().ToString());
@@ -207,44 +277,19 @@ bool UplinkWorker::NextBatch(buffer::BatchRange* range,
   range->count = static_cast<uint32_t>(records->size());
   range->created_at_ms = now.wall_ms;
   range->batch_id = MakeBatchId(store_.buffer_id(), range->first_seq, range->last_seq);
-  if (!RetryStoreOp("recording the batch in flight", [&] { return store_.MarkInflight(*range); })) {
-    return false;
-  }
-  inflight_.push_back(*range);
-  return true;
+  return RetryStoreOp("recording the batch in flight", [&] { return store_.MarkInflight(*range); });
 }
 
-bool UplinkWorker::Deliver(const buffer::BatchRange& range,
-                           const std::vector<buffer::BufferedRecord>& records) {
-  std::vector<buffer::SealedKeyEpoch> keys;
-  for (const buffer::BufferedRecord& r : records) {
-    uint64_t epoch = r.event.key_epoch;
-    if (epoch == 0 ||
-        std::any_of(keys.begin(), keys.end(), [&](const auto& k) { return k.epoch == epoch; })) {
-      continue;
-    }
-    auto sealed = store_.SealedKeyOf(epoch);
-    if (!sealed.ok()) {
-      // Without its key the receiver cannot open these values; send them anyway (they stay
-      // opaque) rather than hold the whole backlog.
-      spdlog::error("uplink: batch {}: {}", range.batch_id, sealed.status().ToString());
-      continue;
-    }
-    keys.push_back(buffer::SealedKeyEpoch{
-        .epoch = epoch, .sealed = std::move(sealed).value(), .created_at_ms = 0});
-  }
-  auto encoded = encoder_.Encode(range, records, keys);
-  if (!encoded.ok()) {
-    spdlog::error("uplink: {}", encoded.status().ToString());
-    return SleepFor(config_.retry_max);
-  }
+bool UplinkWorker::Deliver(const Prepared& batch) {
+  const buffer::BatchRange& range = batch.range;
+  const EncodedBatch& encoded = batch.encoded;
   while (true) {
     if (!WaitForBandwidth()) return false;
     stats_.batches_sent++;
-    stats_.bytes_sent += encoded->body.size();
+    stats_.bytes_sent += encoded.body.size();
     const auto started = clock_.Monotonic();
-    SendResult result = transport_.Send(*encoded);
-    ChargeBandwidth(started, encoded->body.size());
+    SendResult result = transport_.Send(encoded);
+    ChargeBandwidth(started, encoded.body.size());
     stats_.last_http_status = result.http_status;
     if (result.kind != SendResult::Kind::kRetry) {
       stats_.failing_since_ms = UplinkStats::kNotFailing;
@@ -255,9 +300,8 @@ bool UplinkWorker::Deliver(const buffer::BatchRange& range,
       stats_.peer_untrusted = false;
       stats_.client_cert_refused = false;
       if (!RetryStoreOp("acknowledging the batch", [&] { return store_.Ack(range); })) return false;
-      inflight_.erase(inflight_.begin());
       stats_.batches_acked++;
-      stats_.events_acked += records.size();
+      stats_.events_acked += batch.records;
       if (stats_.consecutive_failures.exchange(0) > 0) {
         spdlog::info("uplink: receiver is back, batch {} acknowledged", range.batch_id);
       }
@@ -268,12 +312,11 @@ bool UplinkWorker::Deliver(const buffer::BatchRange& range,
       stats_.peer_untrusted = false;
       stats_.client_cert_refused = false;
       spdlog::error("uplink: batch {} ({} records) rejected permanently, dead-lettered: {}",
-                    range.batch_id, records.size(), result.reason);
+                    range.batch_id, batch.records, result.reason);
       if (!RetryStoreOp("dead-lettering the batch",
                         [&] { return store_.Reject(range, result.http_status, result.reason); })) {
         return false;
       }
-      inflight_.erase(inflight_.begin());
       stats_.batches_rejected++;
       return true;
     }

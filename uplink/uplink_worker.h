@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// UplinkWorker: the uplink thread. It resends batches left in flight by an earlier run (same
-// id, same records), then repeatedly takes the oldest records of the highest priority,
-// records the batch as in flight, encodes it and sends it until the receiver acknowledges
-// (records deleted) or permanently rejects it (dead-lettered). Failures back off
-// exponentially with full jitter, honouring Retry-After, and sends are paced to
+// UplinkWorker: the uplink, two threads in a pipeline. The preparing thread resends batches
+// left in flight by an earlier run (same id, same records), then repeatedly takes the oldest
+// records of the highest priority not yet in flight, records the batch as in flight and
+// encodes it, up to kPipelineDepth batches ahead; the sending thread sends them in that order,
+// each until the receiver acknowledges it (records deleted) or permanently rejects it
+// (dead-lettered). So reading and encoding the next batch overlaps the round trip of this
+// one, and the backlog still drains oldest first, one batch on the wire at a time. Failures back
+// off exponentially with full jitter, honouring Retry-After, and sends are paced to
 // uplink.max_bytes_per_second (all attempts, body plus an estimate of the request's own
 // overhead) so that a metered link is never used above its cap. Never blocks ingest: a slow or dead
 // receiver only grows the backlog. Start/Stop/stats from the owning thread; stats are atomic.
@@ -11,6 +14,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -50,25 +54,46 @@ struct UplinkStats {
 
 class UplinkWorker {
  public:
+  // Batches read, recorded in flight and encoded ahead of the one being sent. Each is at most
+  // uplink.batch.max_bytes uncompressed (its encoding smaller), so this bounds the memory
+  // the pipeline holds; 2 keeps the sender busy while the next batch is prepared.
+  static constexpr size_t kPipelineDepth = 2;
+
   // store and transport must outlive this object.
   UplinkWorker(buffer::SqliteStore& store, Transport& transport, const UplinkSection& config,
                std::string agent_id, Clock& clock, uint64_t rng_seed);
   ~UplinkWorker();
 
   void Start();
-  // Interrupts a send or wait in progress and joins the thread. Unacknowledged batches stay
-  // recorded in flight for the next run.
+  // Interrupts a send or wait in progress and joins the threads. Unacknowledged batches,
+  // prepared or on the wire, stay recorded in flight for the next run.
   void Stop();
 
   const UplinkStats& stats() const { return stats_; }
 
  private:
-  void Run();
+  struct Prepared {
+    buffer::BatchRange range;
+    EncodedBatch encoded;
+    size_t records = 0;
+  };
+  void PrepareLoop();
+  void SendLoop();
+  // Reads, records in flight and encodes the next batch; false if there is none yet (or it
+  // could not be read or encoded: logged, and tried again on the next call).
+  bool Prepare(Prepared* out);
+  // Waits for room in (or a batch from) the pipeline; false if stopped first.
+  bool WaitForRoom();
+  bool Pop(Prepared* batch);
   // Sends one batch until it is acked or rejected; false if stopped first.
-  bool Deliver(const buffer::BatchRange& range, const std::vector<buffer::BufferedRecord>& records);
-  // Next batch to send: an in-flight one, or new records once there are enough or they
-  // have lingered. False if there is nothing to send yet.
-  bool NextBatch(buffer::BatchRange* range, std::vector<buffer::BufferedRecord>* records);
+  bool Deliver(const Prepared& batch);
+  // Next batch to encode: one left in flight by an earlier run (*resend true), or new
+  // records once there are enough or they have lingered. False if there is nothing yet.
+  bool NextBatch(buffer::BatchRange* range, std::vector<buffer::BufferedRecord>* records,
+                 bool* resend);
+  // The sealed data keys the records' encrypted values need.
+  std::vector<buffer::SealedKeyEpoch> SealedKeysFor(
+      const buffer::BatchRange& range, const std::vector<buffer::BufferedRecord>& records);
   // Sleeps up to d unless stopped; false if stopped.
   bool SleepFor(std::chrono::milliseconds d);
   // Runs op until it succeeds or the worker stops (a store write that must not be lost).
@@ -88,17 +113,19 @@ class UplinkWorker {
   Transport& transport_;
   const UplinkSection config_;
   Clock& clock_;
-  Rng rng_;  // used by the uplink thread only
-  BatchEncoder encoder_;
-  std::chrono::milliseconds backoff_;                     // uplink thread only
-  std::vector<buffer::BatchRange> inflight_;              // uplink thread only
-  std::chrono::steady_clock::time_point next_send_at_{};  // uplink thread only
+  Rng rng_;                                               // sending thread only
+  BatchEncoder encoder_;                                  // preparing thread only
+  std::vector<buffer::BatchRange> resend_;                // preparing thread only
+  std::chrono::milliseconds backoff_;                     // sending thread only
+  std::chrono::steady_clock::time_point next_send_at_{};  // sending thread only
   UplinkStats stats_;
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
-  std::thread thread_;
+  bool stop_ = false;           // guarded by mu_
+  std::deque<Prepared> ready_;  // guarded by mu_; at most kPipelineDepth
+  std::thread prepare_thread_;
+  std::thread send_thread_;
 };
 
 }  // namespace tidegate::uplink
