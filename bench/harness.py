@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import statistics
 import subprocess
 import sys
@@ -158,8 +159,8 @@ def port_open(port):
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_until(pred, timeout, what, watch=()):
-    """Polls pred every 20 ms; BenchError naming `what` at the timeout or if a watched
+def wait_until(pred, timeout, what, watch=(), interval=0.05):
+    """Polls pred every interval s; BenchError naming `what` at the timeout or if a watched
     process exits."""
     deadline = time.monotonic() + timeout
     while True:
@@ -173,7 +174,7 @@ def wait_until(pred, timeout, what, watch=()):
                                  f"{tail(proc.log_path)}")
         if time.monotonic() > deadline:
             raise BenchError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(interval)
 
 
 def http_get(url, timeout=2.0):
@@ -184,6 +185,18 @@ def http_get(url, timeout=2.0):
         return e.code, e.read().decode(errors="replace")
     except (urllib.error.URLError, OSError):
         return 0, ""
+
+
+def landed_events(port, cafile):
+    """Events the collector has landed (GET /v1/stats over TLS), or -1."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    try:
+        with urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=ctx)).open(
+                f"https://localhost:{port}/v1/stats", timeout=2) as r:
+            return json.loads(r.read())["events"]
+    except (urllib.error.URLError, OSError, ValueError, KeyError):
+        return -1
 
 
 def scrape(port):
@@ -468,6 +481,13 @@ class Bench:
             return False
         return True
 
+    def wait_landed(self, cport, count, what, watch):
+        """The agent's acked counter also counts window results: confirm with the collector's
+        own count (a TLS request, so polled only every 100 ms and only at the end)."""
+        ca = os.path.join(self.work, "ca.pem")
+        wait_until(lambda: landed_events(cport, ca) >= count, self.wait_budget(count), what,
+                   watch, interval=0.1)
+
     def baseline_run(self, qos, dist="uniform"):
         d = self.stack.rundir(f"baseline-q{qos}")
         broker, port = self.stack.broker(d)
@@ -502,8 +522,11 @@ class Bench:
         pub_log = os.path.join(d, "published.txt") if uplink else None
         pub = self.stack.publish(d, mport, qos, count, dist, pub_log)
         counter = "tidegate_events_acked_total" if uplink else "tidegate_ingested_total"
+        what = f"{count} events to be {'landed' if uplink else 'ingested'} ({label})"
         wait_until(lambda: scrape(metrics).get(counter, 0) >= count, self.wait_budget(count),
-                   f"{count} events to be {'landed' if uplink else 'ingested'} ({label})", watch)
+                   what, watch)
+        if uplink:
+            self.wait_landed(cport, count, what, watch)
         t_done = time.time()
         cpu1 = cpu_ticks(agent.pid)
         m = scrape(metrics)
@@ -598,8 +621,10 @@ class Bench:
         cpu0 = cpu_ticks(agent.pid)
         t0 = time.time()
         coll = self.stack.collector(d, cport)
+        what = f"{count} buffered events to land"
         wait_until(lambda: scrape(metrics).get("tidegate_events_acked_total", 0) >= count,
-                   self.wait_budget(count), f"{count} buffered events to land", [agent, coll])
+                   self.wait_budget(count), what, [agent, coll])
+        self.wait_landed(cport, count, what, [agent, coll])
         cpu1 = cpu_ticks(agent.pid)
         m = scrape(metrics)
         peak = proc_status(agent.pid)
@@ -917,7 +942,11 @@ def print_table(result):
 
 
 def main():
-    settings = Settings()
+    try:
+        settings = Settings()
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 2
     procs = Procs()
     work = tempfile.mkdtemp(prefix="tidegate-bench-")
 

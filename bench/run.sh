@@ -44,7 +44,7 @@ SCENARIOS
                  publisher's per-message log with the landed rows on msg_id; and a check that
                  every published event landed exactly once.
     offline      Ingest only at QoS 1 (uplink URL unreachable) vs the null QoS 1 subscriber:
-                 events/s until tidegate_ingested_total reaches COUNT (polled every 20 ms).
+                 events/s until tidegate_ingested_total reaches COUNT (polled every 50 ms).
     uniform, zipf
                  Full pipeline at QoS 1 over DEVICES devices drawn uniform or Zipf(ZIPF_S),
                  alternated; zipf's ratio is against uniform. Also reports the aggregation's
