@@ -77,6 +77,8 @@ class Settings:
         self.timeout = env_int("TIMEOUT", 120)
         self.idle_wait = env_float("IDLE_WAIT", 0.3 if self.smoke else 1.0)
         self.keep = os.environ.get("KEEP", "") == "1"
+        # The agent's dedup.window ("" = its default, 10m); 0 turns ingest dedup off.
+        self.dedup_window = os.environ.get("DEDUP_WINDOW", "")
         self.stages = os.environ.get("STAGES", "1") == "1"
         self.plot = os.environ.get("PLOT", "1") == "1"
         self.root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -98,7 +100,7 @@ class Settings:
     def as_json(self):
         keys = ["smoke", "full", "count", "drain_count", "ready_count", "big_count", "runs",
                 "runs_long", "devices", "zipf_s", "seed", "window", "timeout", "idle_wait",
-                "scenarios"]
+                "dedup_window", "scenarios"]
         return {k: getattr(self, k) for k in keys}
 
 
@@ -232,7 +234,7 @@ def proc_status(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             key, _, value = line.partition(":")
-            if key in ("VmHWM", "VmRSS", "Threads"):
+            if key in ("VmHWM", "VmRSS", "Threads", "RssAnon", "RssFile"):
                 out[key] = int(value.split()[0])
     return out
 
@@ -350,6 +352,7 @@ class Stack:
     def agent_config(self, d, state_dir, mqtt_port, collector_port, qos, metrics_port,
                      max_bytes="4GiB"):
         w = self.work
+        dedup = f"dedup: {{window: {self.s.dedup_window}}}\n" if self.s.dedup_window else ""
         text = f"""agent: {{id: bench, state_dir: {state_dir}, log_level: warn,
   metrics_listen: 127.0.0.1:{metrics_port}}}
 source:
@@ -373,7 +376,7 @@ aggregate:
     measures: {{/temp: [count, avg, p95], /humidity: [min, max, avg], /battery: [last]}}
     watermark: {{max_out_of_order: 5s, idle_timeout: 5m}}
 buffer: {{max_bytes: {max_bytes}}}
-uplink:
+{dedup}uplink:
   url: https://localhost:{collector_port}/v1/batches
   tls: {{ca_file: {w}/ca.pem}}
   retry: {{initial: 100ms, max: 500ms}}
@@ -595,6 +598,8 @@ class Bench:
         fig = {"events": count, "buffered": m.get("tidegate_buffer_events"),
                "ingest_per_s": count / max(1e-3, time.time() - pub["first_publish_ms"] / 1e3),
                "peak_rss_mb": peak["VmHWM"] / 1024, "rss_curve": curve,
+               "rss_anon_mb_at_end": peak.get("RssAnon", 0) / 1024,
+               "rss_file_mb_at_end": peak.get("RssFile", 0) / 1024,
                "disk_bytes_per_event": disk / count}
         log(f"  backlog of {count}: peak RSS {fig['peak_rss_mb']:.1f} MB, "
             f"{fig['disk_bytes_per_event']:.0f} bytes/event on disk")
@@ -924,7 +929,9 @@ def print_table(result):
                 bb = sc[key]
                 curve = ", ".join(f"{p['buffered']}:{p['rss_mb']}" for p in bb["rss_curve"])
                 lines.append(f"   {key}: {bb['events']} events, build peak RSS "
-                             f"{bb['peak_rss_mb']:.1f} MB, {bb['disk_bytes_per_event']:.0f} "
+                             f"{bb['peak_rss_mb']:.1f} MB (at the end: anon "
+                             f"{bb['rss_anon_mb_at_end']:.1f}, file {bb['rss_file_mb_at_end']:.1f}), "
+                             f"{bb['disk_bytes_per_event']:.0f} "
                              f"disk bytes/event; RSS MB by events buffered: {curve}")
         if "peak_rss_ratio_vs_small" in sc:
             lines.append(f"   build peak RSS ratio big/small: {sc['peak_rss_ratio_vs_small']:.2f}")

@@ -86,7 +86,7 @@ ENVIRONMENT
     RUNS (5), RUNS_LONG (1), DEVICES (1000), ZIPF_S (1.1), SEED (42), WINDOW (1000: the
     publisher's unacknowledged messages and in-flight window), TIMEOUT (120 s: the longest
     any single wait may take; scaled up for large backlogs), IDLE_WAIT (1 s), PLOT (1),
-    BUILD_DIR (build).
+    DEDUP_WINDOW (the agent's dedup.window; unset: its default 10m, 0: off), BUILD_DIR (build).
 
 OUTPUT
     A table on stdout; the JSON result (machine: nproc, CPU model, kernel, load average;
