@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+// Cost per event of the pipeline stages privacy_bench and aggregate_bench leave out, on the
+// simulator's default event after the privacy rules of bench/run.sh: dedup (key hash and
+// window lookup), buffer commit (SqliteStore::Append of 1,000 events in one transaction, on
+// disk), batch encode (FlatBuffers + zstd level 1 of 1,000 buffered events, BatchEncoder) and
+// compress (zstd level 1 of that FlatBuffer alone). bench/run.sh prints them, with the others,
+// as its per-stage table. Run: build/bin/stages_bench --benchmark_repetitions=5
+// --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+#include <zstd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "buffer/sqlite_store.h"
+#include "filters/dedup_index.h"
+#include "uplink/batch_encoder.h"
+
+namespace {
+
+using tidegate::Event;
+
+// The default event after tokenize /user/email, encrypt /user/phone and mask /ip.
+const std::string kPayload =
+    R"({"device_id":"dev-0010","msg_id":"b28adbf7f1fde1b0","ts":1795532327291,"seq":1,)"
+    R"("temp":28.55,"humidity":68.7,"battery":65,"user":{"email":)"
+    R"("tok:k1:3q2-7wAAAAB0ZXN0LXZhbHVlAA","phone":"enc:1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA)"
+    R"(AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},"ip":"192.168.238.0",)"
+    R"("note":"call me at +1 415 555 0134 after 5"})";
+const std::string kTopic = "devices/dev-0010/telemetry";
+constexpr int kGroup = 1'000;
+
+Event MakeEvent(int64_t i) {
+  Event e;
+  e.topic = kTopic;
+  e.device_id = "dev-0010";
+  e.event_time_ms = 1'795'532'327'291 + i;
+  e.ingest_time_ms = e.event_time_ms;
+  e.payload = kPayload;
+  e.payload[40] = static_cast<char>('a' + i % 26);  // inside msg_id: distinct events
+  return e;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string dir = std::filesystem::temp_directory_path() / "tg-stages-XXXXXX";
+    path_ = mkdtemp(dir.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+void BM_Dedup(benchmark::State& state) {
+  tidegate::filters::DedupIndex index(tidegate::Millis(600'000));
+  int64_t now = 0;
+  int64_t expires = 0;
+  uint64_t i = 0;
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
+    const uint64_t key = tidegate::filters::DedupKey("dev-0010", "", kTopic, kPayload) ^ ++i;
+    benchmark::DoNotOptimize(index.SeenBefore(key, now += 1, &expires));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Dedup);
+
+void BM_BufferCommit(benchmark::State& state) {
+  const TempDir dir;
+  auto store = tidegate::buffer::SqliteStore::Open({.state_dir = dir.path()});
+  if (!store.ok()) {
+    state.SkipWithError("cannot open the buffer");
+    return;
+  }
+  std::vector<Event> group;
+  for (int i = 0; i < kGroup; ++i) group.push_back(MakeEvent(i));
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
+    if (!(*store)->Append(group, {}, {}).ok()) state.SkipWithError("append failed");
+  }
+  state.SetItemsProcessed(state.iterations() * kGroup);
+}
+BENCHMARK(BM_BufferCommit)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+std::vector<tidegate::buffer::BufferedRecord> Records() {
+  std::vector<tidegate::buffer::BufferedRecord> records;
+  for (int i = 0; i < kGroup; ++i) {
+    records.push_back({.seq = static_cast<uint64_t>(i + 1), .event = MakeEvent(i)});
+  }
+  return records;
+}
+
+tidegate::buffer::BatchRange Range() {
+  return {.batch_id = "bench-1-1000",
+          .priority = 5,
+          .first_seq = 1,
+          .last_seq = kGroup,
+          .count = kGroup,
+          .created_at_ms = 1'795'532'327'291};
+}
+
+void BM_BatchEncode(benchmark::State& state) {
+  tidegate::uplink::BatchEncoder encoder("bench", 1);
+  const auto records = Records();
+  const auto range = Range();
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
+    benchmark::DoNotOptimize(encoder.Encode(range, records));
+  }
+  state.SetItemsProcessed(state.iterations() * kGroup);
+}
+BENCHMARK(BM_BatchEncode)->Unit(benchmark::kMicrosecond);
+
+void BM_Compress(benchmark::State& state) {
+  tidegate::uplink::BatchEncoder encoder("bench", 1);
+  auto encoded = encoder.Encode(Range(), Records());
+  const std::string flat(encoder.last_flatbuffer());
+  std::string out(ZSTD_compressBound(flat.size()), '\0');
+  size_t size = 0;
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
+    size = ZSTD_compress(out.data(), out.size(), flat.data(), flat.size(), 1);
+    benchmark::DoNotOptimize(size);
+  }
+  state.SetItemsProcessed(state.iterations() * kGroup);
+  state.counters["ratio"] = static_cast<double>(flat.size()) / static_cast<double>(size);
+}
+BENCHMARK(BM_Compress)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
