@@ -22,6 +22,12 @@ SAN_BUILD_DIR=${SAN_BUILD_DIR:-$ROOT/build-asan}
 JOBS=$(nproc)
 cd "$ROOT"
 
+# The two trees with tests link ~50 executables with debug info: lld (Debian package lld)
+# links agent_test in 0.7 s of CPU where GNU ld takes 1.6-2.2 s. The Release build keeps the
+# default linker, as a packager's build does.
+ci_linker=()
+if command -v ld.lld >/dev/null; then ci_linker=(-DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld); fi
+
 step_name=""
 step_start=$SECONDS
 timings=()
@@ -57,7 +63,8 @@ if git grep -n 'system_clock::now' -- '*.cc' '*.h' | grep -v '^common/clock.cc:'
 fi
 
 step "build RelWithDebInfo with tests, -Werror ($BUILD_DIR)"
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDEGATE_WERROR=ON >/dev/null
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDEGATE_WERROR=ON \
+  "${ci_linker[@]}" >/dev/null
 cmake --build "$BUILD_DIR" -j"$JOBS"
 
 # The whole suite here as well, not only the unit tests, though the ASan tree runs it again:
@@ -97,7 +104,7 @@ if ! skipped TIDEGATE_SKIP_SANITIZERS; then
     -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
     -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link \
     -DTIDEGATE_SANITIZE=address,undefined -DTIDEGATE_BUILD_FUZZERS=$san_fuzz \
-    -DTIDEGATE_WERROR=ON >/dev/null
+    -DTIDEGATE_WERROR=ON "${ci_linker[@]}" >/dev/null
   cmake --build "$SAN_BUILD_DIR" -j"$JOBS"
   step "ctest under ASan+UBSan ($SAN_BUILD_DIR)"
   (cd "$SAN_BUILD_DIR" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
