@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Runs clang-tidy 14 with the root .clang-tidy over every project translation unit listed in
-# a configured build's compile_commands.json (generated sources excluded), $(nproc) at a
-# time, then prints each distinct finding once, the count per check and the time taken.
-# Exits non-zero on any finding or clang-tidy failure.
+# a configured build's compile_commands.json (generated sources excluded), $(nproc) at a time
+# and largest first, then prints each distinct finding once, the count per check and the time
+# taken. Exits non-zero on any finding or clang-tidy failure.
 # Each source file is checked once, even when several targets compile it. Test code
 # (*_test.cc, tests/) runs a smaller set: no clang-analyzer-*, performance-*, modernize-*, most
 # of misc-* and three bugprone-* checks (TEST_CHECKS below; reasons in .clang-tidy). Prints the
@@ -54,7 +54,24 @@ for entry in json.load(open(db)):
         if only.search(os.path.relpath(path, root)):
             entries.setdefault(path, entry)
 json.dump(list(entries.values()), open(out, "w"), indent=1)
-print("\n".join(sorted(entries)))
+# Largest first, so that no big TU (the main.cc files with CLI11) starts last and runs alone:
+# the size is the bytes of every file the build's depfile (<object>.d) lists, 0 if unbuilt.
+sizes = {}
+def weight(entry):
+    args = entry.get("arguments") or entry["command"].split()
+    if "-o" not in args[:-1]:
+        return 0
+    depfile = os.path.join(entry["directory"], args[args.index("-o") + 1] + ".d")
+    if not os.path.exists(depfile):
+        return 0
+    total = 0
+    for name in open(depfile).read().replace("\\\n", " ").split()[1:]:
+        if name not in sizes:
+            path = os.path.join(entry["directory"], name)
+            sizes[name] = os.path.getsize(path) if os.path.exists(path) else 0
+        total += sizes[name]
+    return total
+print("\n".join(sorted(entries, key=lambda path: (-weight(entries[path]), path))))
 EOF
 TUS=$(wc -l <"$OUT/files")
 
