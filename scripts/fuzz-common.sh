@@ -40,11 +40,12 @@ fuzz_build() {
   if [[ "${FUZZ_CONFIGURED:-0}" == 1 ]]; then
     # scripts/test.sh's ASan+UBSan tree: check it is one libFuzzer can use as it is.
     local cache="$BUILD_DIR/CMakeCache.txt"
-    grep -q '^TIDEGATE_BUILD_FUZZERS:BOOL=ON$' "$cache" &&
-      grep -q '^CMAKE_CXX_FLAGS:.*=.*-fsanitize=fuzzer-no-link' "$cache" &&
-      grep -q '^TIDEGATE_SANITIZE:.*=address,undefined$' "$cache" ||
+    if ! grep -q '^TIDEGATE_BUILD_FUZZERS:BOOL=ON$' "$cache" ||
+      ! grep -q '^CMAKE_CXX_FLAGS:.*=.*-fsanitize=fuzzer-no-link' "$cache" ||
+      ! grep -q '^TIDEGATE_SANITIZE:.*=address,undefined$' "$cache"; then
       fuzz_fail "FUZZ_CONFIGURED=1 but $BUILD_DIR is not configured with" \
         "TIDEGATE_BUILD_FUZZERS=ON, -fsanitize=fuzzer-no-link and address,undefined"
+    fi
     echo "== use the configured $BUILD_DIR"
   else
     echo "== configure $BUILD_DIR (clang, libFuzzer, ASan+UBSan)"
