@@ -4,7 +4,9 @@
 # in FUZZ_BUILD_DIR, and lists the fuzzers to run in the array `names` (every
 # fuzz/<name>_fuzzer.cc, or those named in FUZZ_ONLY). Sets ROOT, BUILD_DIR, ARTIFACTS.
 # Environment: FUZZ_BUILD_DIR (build-fuzz), FUZZ_ARTIFACTS (FUZZ_BUILD_DIR/artifacts),
-# FUZZ_CC / FUZZ_CXX (clang-14 / clang++-14), FUZZ_ONLY (space-separated names).
+# FUZZ_CC / FUZZ_CXX (clang-14 / clang++-14), FUZZ_ONLY (space-separated names),
+# FUZZ_CONFIGURED=1: FUZZ_BUILD_DIR is already configured for libFuzzer (scripts/test.sh's
+# ASan+UBSan tree); build the fuzzers there without configuring it again.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
@@ -35,12 +37,24 @@ fuzz_build() {
   for tool in "$CC_BIN" "$CXX_BIN" cmake; do
     command -v "$tool" >/dev/null || fuzz_fail "$tool not found"
   done
-  echo "== configure $BUILD_DIR (clang, libFuzzer, ASan+UBSan)"
-  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER="$CC_BIN" -DCMAKE_CXX_COMPILER="$CXX_BIN" \
-    -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link \
-    -DTIDEGATE_SANITIZE=address,undefined -DTIDEGATE_BUILD_FUZZERS=ON \
-    -DTIDEGATE_BUILD_TESTS=OFF >/dev/null
+  if [[ "${FUZZ_CONFIGURED:-0}" == 1 ]]; then
+    # scripts/test.sh's ASan+UBSan tree: check it is one libFuzzer can use as it is.
+    local cache="$BUILD_DIR/CMakeCache.txt"
+    if ! grep -q '^TIDEGATE_BUILD_FUZZERS:BOOL=ON$' "$cache" ||
+      ! grep -q '^CMAKE_CXX_FLAGS:.*=.*-fsanitize=fuzzer-no-link' "$cache" ||
+      ! grep -q '^TIDEGATE_SANITIZE:.*=address,undefined$' "$cache"; then
+      fuzz_fail "FUZZ_CONFIGURED=1 but $BUILD_DIR is not configured with" \
+        "TIDEGATE_BUILD_FUZZERS=ON, -fsanitize=fuzzer-no-link and address,undefined"
+    fi
+    echo "== use the configured $BUILD_DIR"
+  else
+    echo "== configure $BUILD_DIR (clang, libFuzzer, ASan+UBSan)"
+    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_C_COMPILER="$CC_BIN" -DCMAKE_CXX_COMPILER="$CXX_BIN" \
+      -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link \
+      -DTIDEGATE_SANITIZE=address,undefined -DTIDEGATE_BUILD_FUZZERS=ON \
+      -DTIDEGATE_BUILD_TESTS=OFF >/dev/null
+  fi
   echo "== build the fuzzers"
   cmake --build "$BUILD_DIR" --target fuzzers -j"$(nproc)"
   mkdir -p "$ARTIFACTS"

@@ -10,7 +10,8 @@
 # bug, add the input to fuzz/corpus/<name>/ and a unit test). Random exploration for longer
 # runs is scripts/fuzz-explore.sh.
 # Environment: FUZZ_SEED (20261205), FUZZ_RUNS (30000) per fuzzer, and those of
-# scripts/fuzz-common.sh (FUZZ_BUILD_DIR, FUZZ_ARTIFACTS, FUZZ_CC, FUZZ_CXX, FUZZ_ONLY).
+# scripts/fuzz-common.sh (FUZZ_BUILD_DIR, FUZZ_ARTIFACTS, FUZZ_CC, FUZZ_CXX, FUZZ_ONLY,
+# FUZZ_CONFIGURED).
 set -euo pipefail
 source "$(dirname "$0")/fuzz-common.sh"
 SEED=${FUZZ_SEED:-20261205}

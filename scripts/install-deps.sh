@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
   build-essential cmake pkg-config ca-certificates openssl procps psmisc iproute2 \
-  clang-14 libclang-rt-14-dev clang-format clang-tidy \
+  clang-14 libclang-rt-14-dev clang-format clang-tidy lld \
   libmosquitto-dev mosquitto mosquitto-clients \
   libflatbuffers-dev flatbuffers-compiler \
   libsqlite3-dev sqlite3 libsodium-dev libzstd-dev zstd libssl-dev libcurl4-openssl-dev \
