@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -125,7 +126,9 @@ int Run(const Options& options) {
 }  // namespace
 }  // namespace tidegate::bench
 
-int main(int argc, char** argv) {
+namespace {
+
+int Main(int argc, char** argv) {
   tidegate::bench::Options o;
   CLI::App app{"Counts MQTT messages and exits after --count: the baseline of bench/run.sh."};
   app.add_option("--host", o.host, "Broker host")->capture_default_str();
@@ -145,4 +148,15 @@ int main(int argc, char** argv) {
   const int code = tidegate::bench::Run(o);
   mosquitto_lib_cleanup();
   return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: unexpected error: %s\n", "tidegate-bench-null-sub", e.what());
+    return 1;
+  }
 }

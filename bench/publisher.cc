@@ -285,7 +285,9 @@ int Run(const Options& options) {
 }  // namespace
 }  // namespace tidegate::bench
 
-int main(int argc, char** argv) {
+namespace {
+
+int Main(int argc, char** argv) {
   tidegate::bench::Options o;
   CLI::App app{
       "Publishes the simulator's default events as fast as the broker takes them (bench/run.sh)."};
@@ -311,4 +313,15 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   return tidegate::bench::Run(o);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: unexpected error: %s\n", "tidegate-bench-publisher", e.what());
+    return 1;
+  }
 }

@@ -78,6 +78,7 @@ void BM_BufferCommit(benchmark::State& state) {
     return;
   }
   std::vector<Event> group;
+  group.reserve(kGroup);
   for (int i = 0; i < kGroup; ++i) group.push_back(MakeEvent(i));
   for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
     if (!(*store)->Append(group, {}, {}).ok()) state.SkipWithError("append failed");
@@ -88,6 +89,7 @@ BENCHMARK(BM_BufferCommit)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 std::vector<tidegate::buffer::BufferedRecord> Records() {
   std::vector<tidegate::buffer::BufferedRecord> records;
+  records.reserve(kGroup);
   for (int i = 0; i < kGroup; ++i) {
     records.push_back({.seq = static_cast<uint64_t>(i + 1), .event = MakeEvent(i)});
   }
