@@ -9,17 +9,18 @@
 #include <benchmark/benchmark.h>
 #include <zstd.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "buffer/sqlite_store.h"
 #include "filters/dedup_index.h"
+#include "tests/support/temp_dir.h"
 #include "uplink/batch_encoder.h"
 
 namespace {
 
 using tidegate::Event;
+using tidegate::testing::TempDir;
 
 // The default event after tokenize /user/email, encrypt /user/phone and mask /ip.
 const std::string kPayload =
@@ -41,21 +42,6 @@ Event MakeEvent(int64_t i) {
   e.payload[40] = static_cast<char>('a' + i % 26);  // inside msg_id: distinct events
   return e;
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string dir = std::filesystem::temp_directory_path() / "tg-stages-XXXXXX";
-    path_ = mkdtemp(dir.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void BM_Dedup(benchmark::State& state) {
   tidegate::filters::DedupIndex index(tidegate::Millis(600'000));
