@@ -457,7 +457,7 @@ Status E2eStack::StartAgent() {
     const size_t subscribes = BrokerSubscribes();
     agent_ = Process();
     TG_RETURN_IF_ERROR(agent_.Start(
-        {BinaryPath("tidegate"), "run", "-c", AgentConfigPath()},
+        {AgentBinary(), "run", "-c", AgentConfigPath()},
         {.stdout_file = AgentLogPath(), .stderr_file = AgentLogPath(), .env = options_.agent_env}));
     Status status = WaitAgentReady(connects, subscribes, kAgentStartTimeout);
     const bool port_taken =
@@ -475,7 +475,7 @@ Status E2eStack::LaunchAgent() {
   ExpectReconnect();
   agent_ = Process();
   return agent_.Start(
-      {BinaryPath("tidegate"), "run", "-c", AgentConfigPath()},
+      {AgentBinary(), "run", "-c", AgentConfigPath()},
       {.stdout_file = AgentLogPath(), .stderr_file = AgentLogPath(), .env = options_.agent_env});
 }
 

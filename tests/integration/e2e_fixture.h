@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "tests/support/binaries.h"
 #include "tests/support/certs.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/process.h"
@@ -27,6 +28,8 @@ namespace tidegate::testing {
 
 struct StackOptions {
   std::string agent_id = "e2e-gateway";
+  // The agent executable; empty: this build's bin/tidegate.
+  std::string agent_binary = {};
   // source.mqtt.max_payload_bytes as written in YAML (e.g. "1KiB"); empty: the default.
   std::string max_payload_bytes = {};
   // Starts the collector with --keep-raw <dir>/raw.
@@ -253,6 +256,9 @@ class E2eStack {
   StackOptions& mutable_options() { return options_; }
   int collector_port() const { return collector_port_; }
   int metrics_port() const { return metrics_port_; }
+  std::string AgentBinary() const {
+    return options_.agent_binary.empty() ? BinaryPath("tidegate") : options_.agent_binary;
+  }
   std::string AgentConfigPath() const { return dir_.File("agent.yaml"); }
   std::string AgentLogPath() const { return dir_.File("agent.log"); }
   std::string StateDir() const { return dir_.File("state"); }
