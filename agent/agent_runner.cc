@@ -3,7 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <csignal>
+#include <ctime>
 #include <memory>
 #include <optional>
 
@@ -14,10 +16,13 @@
 #include "agent/metrics_page.h"
 #include "agent/metrics_server.h"
 #include "agent/mqtt_source.h"
+#include "agent/service_monitor.h"
+#include "agent/service_notifier.h"
 #include "agent/startup_summary.h"
 #include "buffer/group_committer.h"
 #include "buffer/sqlite_store.h"
 #include "common/clock.h"
+#include "common/test_stall.h"
 #include "filters/privacy_filter.h"
 #include "filters/token_keys.h"
 #include "schema/sealed_value.h"
@@ -42,10 +47,16 @@ sigset_t BlockStopSignals() {
   return set;
 }
 
-int WaitForStopSignal(const sigset_t& set) {
+// Returns the stop signal. Between signals, gives the monitor its turns (READY, STATUS and
+// the watchdog pings are sent from this thread).
+int WaitForStopSignal(const sigset_t& set, ServiceMonitor& monitor) {
   while (true) {
-    int sig = 0;
-    if (sigwait(&set, &sig) != 0) continue;
+    const Millis wait = monitor.Tick();
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
+    const timespec timeout{.tv_sec = static_cast<time_t>(secs.count()),
+                           .tv_nsec = static_cast<long>((wait - secs).count() * 1'000'000)};
+    const int sig = sigtimedwait(&set, nullptr, &timeout);
+    if (sig < 0) continue;  // the timeout (EAGAIN), or EINTR
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP received; reloading the local config is not supported yet, ignored");
       continue;
@@ -119,6 +130,9 @@ class Agent {
   std::optional<int> OpenBuffer();
   void BuildPipeline();
   std::optional<int> Start();
+  MonitoredParts monitored_parts() const {
+    return {.source = *source_, .committer = *committer_, .uplink = *uplink_, .store = *store_};
+  }
   int Shutdown(int sig);
 
  private:
@@ -279,6 +293,7 @@ std::vector<UnsupportedFeature> UnsupportedFeatures(const Config& config) {
 
 int RunAgent(const Config& config) {
   if (RefuseUnsupported(config)) return kExitBadConfig;
+  if (std::optional<std::string> hook = ArmTestStallFromEnvironment()) spdlog::warn("{}", *hook);
   sigset_t stop_signals = BlockStopSignals();
   Agent agent(config, RealClock());
   if (auto code = agent.LoadPrivacy()) return *code;
@@ -287,7 +302,11 @@ int RunAgent(const Config& config) {
   if (auto code = agent.OpenBuffer()) return *code;
   agent.BuildPipeline();
   if (auto code = agent.Start()) return *code;
-  return agent.Shutdown(WaitForStopSignal(stop_signals));
+  ServiceNotifier notifier;
+  ServiceMonitor monitor(notifier, agent.monitored_parts(), config, RealClock());
+  const int sig = WaitForStopSignal(stop_signals, monitor);
+  monitor.Stopping();
+  return agent.Shutdown(sig);
 }
 
 }  // namespace tidegate::agent

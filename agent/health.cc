@@ -57,14 +57,21 @@ std::optional<std::string> UplinkNotReady(const UplinkHealth& health, Millis thr
                      FailureCause(health));
 }
 
+std::optional<Millis> StalledFor(std::chrono::steady_clock::time_point last_progress,
+                                 std::chrono::steady_clock::time_point now, Millis limit) {
+  const auto stalled = std::chrono::duration_cast<Millis>(now - last_progress);
+  if (stalled <= limit) return std::nullopt;
+  return stalled;
+}
+
 std::optional<std::string> WriterStalled(std::chrono::steady_clock::time_point last_progress,
                                          std::chrono::steady_clock::time_point now) {
-  const auto stalled = std::chrono::duration_cast<Millis>(now - last_progress);
-  if (stalled <= kWriterStalled) return std::nullopt;
+  const std::optional<Millis> stalled = StalledFor(last_progress, now, kWriterStalled);
+  if (!stalled) return std::nullopt;
   return fmt::format(
       "buffer writer stalled for {} s (limit {} s): a commit, the aggregation stage or "
       "buffer upkeep does not return",
-      stalled.count() / 1000, kWriterStalled.count() / 1000);
+      stalled->count() / 1000, kWriterStalled.count() / 1000);
 }
 
 bool CheckLive(const buffer::GroupCommitter& committer, Clock& clock, std::string* why) {

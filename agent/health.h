@@ -46,6 +46,11 @@ std::optional<std::string> UplinkNotReady(const UplinkHealth& health, Millis thr
 // SD card, so only a hung disk or a deadlock fails liveness, never a slow moment.
 inline constexpr Millis kWriterStalled{5 * 60'000};
 
+// How long a thread whose heartbeat last beat at `last_progress` has been stalled, if that
+// is longer than `limit` (nullopt otherwise). Shared by /healthz and the systemd watchdog.
+std::optional<Millis> StalledFor(std::chrono::steady_clock::time_point last_progress,
+                                 std::chrono::steady_clock::time_point now, Millis limit);
+
 // Why the writer looks stuck ("buffer writer stalled for 312 s ..."), or nullopt.
 std::optional<std::string> WriterStalled(std::chrono::steady_clock::time_point last_progress,
                                          std::chrono::steady_clock::time_point now);

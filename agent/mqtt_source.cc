@@ -6,8 +6,11 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
+
+#include "common/test_stall.h"
 
 namespace tidegate::agent {
 namespace {
@@ -28,6 +31,10 @@ constexpr int kLoopTimeoutMs = 100;
 constexpr auto kStableConnection = seconds(10);
 // During a long outage, log every Nth failed attempt (plus the first and each new reason).
 constexpr uint64_t kLogEveryNthFailure = 10;
+// The longest wait between two beats of the heartbeat while waiting to reconnect.
+constexpr milliseconds kBeatEvery = seconds(1);
+// A SUBACK's granted QoS for a filter the broker refused (MQTT 3.1.1 section 3.9.3).
+constexpr int kSubackRefused = 0x80;
 
 Status MosqError(int rc, std::string_view what) {
   return Unavailable(std::string(what) + ": " + mosquitto_strerror(rc));
@@ -89,6 +96,7 @@ struct MqttSource::Attempt {
 MqttSource::MqttSource(const MqttSourceSection& config, MessageHandler handler)
     : config_(config),
       handler_(std::move(handler)),
+      progress_(steady_clock::now()),
       backoff_(kReconnectMin, kReconnectMax),
       log_limiter_(kLogEveryNthFailure) {}
 
@@ -104,6 +112,7 @@ Status MqttSource::Start() {
   if (!mosq_) return Internal("mosquitto_new failed");
   mosquitto_connect_with_flags_callback_set(mosq_, &MqttSource::OnConnect);
   mosquitto_disconnect_callback_set(mosq_, &MqttSource::OnDisconnect);
+  mosquitto_subscribe_callback_set(mosq_, &MqttSource::OnSubscribe);
   mosquitto_message_callback_set(mosq_, &MqttSource::OnMessage);
   mosquitto_log_callback_set(mosq_, &MqttSource::OnLog);
   if (!config_.username.empty()) {
@@ -134,6 +143,7 @@ void MqttSource::Stop() {
   wake_.notify_all();
   thread_.join();
   connected_ = false;
+  subscribed_ = false;
 }
 
 std::string MqttSource::not_connected_reason() const {
@@ -151,13 +161,27 @@ bool MqttSource::Stopping() {
   return stopping_;
 }
 
+// In slices of a second, so that the heartbeat shows a source that waits is not stuck.
 bool MqttSource::WaitBeforeRetry(milliseconds delay) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return !wake_.wait_for(lock, delay, [this] { return stopping_; });
+  const auto until = steady_clock::now() + delay;
+  while (true) {
+    Beat();
+    const auto now = steady_clock::now();
+    if (now >= until) return true;
+    std::unique_lock<std::mutex> lock(mu_);
+    const auto slice = std::min<steady_clock::duration>(until - now, kBeatEvery);
+    if (wake_.wait_for(lock, slice, [this] { return stopping_; })) return false;
+  }
+}
+
+void MqttSource::Beat() {
+  TestStallPoint(StallPoint::kIngest);
+  progress_.Beat(steady_clock::now());
 }
 
 void MqttSource::Run() {
   while (true) {
+    Beat();
     Attempt attempt = ConnectAndServe();
     if (attempt.stopped) break;
     milliseconds delay = OnAttemptEnded(attempt);
@@ -191,6 +215,7 @@ void MqttSource::ServeUntilClosed(Attempt* attempt) {
   int rc = MOSQ_ERR_SUCCESS;
   int err = 0;
   while (rc == MOSQ_ERR_SUCCESS) {
+    Beat();
     errno = 0;
     rc = mosquitto_loop(mosq_, kLoopTimeoutMs, 1);
     err = errno;
@@ -199,6 +224,7 @@ void MqttSource::ServeUntilClosed(Attempt* attempt) {
       attempt->stopped = true;
       if (connected_) mosquitto_disconnect(mosq_);
       connected_ = false;
+      subscribed_ = false;
       return;
     }
     if (rc == MOSQ_ERR_SUCCESS && !attempt->was_connected && config_.tls &&
@@ -213,6 +239,7 @@ void MqttSource::ServeUntilClosed(Attempt* attempt) {
     }
   }
   connected_ = false;
+  subscribed_ = false;
   attempt->reason = DescribeError(rc, err, library_error_);
   if (attempt->was_connected) return;
   if (connack_rc_ > 0) {
@@ -254,12 +281,17 @@ milliseconds MqttSource::OnAttemptEnded(const Attempt& attempt) {
 }
 
 void MqttSource::Subscribe() {
+  subscribed_ = false;
+  subacks_pending_ = 0;
   for (const TopicSpec& topic : config_.topics) {
     int rc = mosquitto_subscribe(mosq_, nullptr, topic.filter.c_str(), topic.qos);
     if (rc != MOSQ_ERR_SUCCESS) {
       spdlog::error("mqtt: subscribe {} failed: {}", topic.filter, mosquitto_strerror(rc));
+      continue;
     }
+    ++subacks_pending_;
   }
+  if (subacks_pending_ == 0) subscribed_ = true;  // nothing to wait for; the errors are logged
 }
 
 void MqttSource::OnConnect(mosquitto*, void* self_ptr, int rc, int flags) {
@@ -284,7 +316,22 @@ void MqttSource::OnConnect(mosquitto*, void* self_ptr, int rc, int flags) {
 
 // Only records: errno must survive until mosquitto_loop returns to ServeUntilClosed.
 void MqttSource::OnDisconnect(mosquitto*, void* self_ptr, int) {
-  static_cast<MqttSource*>(self_ptr)->connected_ = false;
+  auto* self = static_cast<MqttSource*>(self_ptr);
+  self->connected_ = false;
+  self->subscribed_ = false;
+}
+
+void MqttSource::OnSubscribe(mosquitto*, void* self_ptr, int, int qos_count,
+                             const int* granted_qos) {
+  auto* self = static_cast<MqttSource*>(self_ptr);
+  for (int i = 0; i < qos_count && granted_qos != nullptr; ++i) {
+    if (granted_qos[i] == kSubackRefused) {
+      spdlog::error("mqtt: the broker refused a subscription (check its ACL for our client id)");
+    }
+  }
+  if (self->subacks_pending_ == 0 || --self->subacks_pending_ > 0) return;
+  spdlog::info("mqtt: the broker acknowledged {} subscription(s)", self->config_.topics.size());
+  self->subscribed_ = true;
 }
 
 void MqttSource::OnMessage(mosquitto*, void* self_ptr, const ::mosquitto_message* message) {

@@ -23,6 +23,7 @@
 
 #include "agent/mqtt_reconnect.h"
 #include "common/config.h"
+#include "common/heartbeat.h"
 #include "common/status.h"
 
 struct mosquitto;
@@ -47,6 +48,14 @@ class MqttSource {
   void Stop();
 
   bool connected() const { return connected_; }
+  // True once the broker has acknowledged (SUBACK) every subscription of the current
+  // connection; false again when it ends. A filter the broker refuses is logged and counts
+  // as answered.
+  bool subscribed() const { return subscribed_; }
+  // When the network (ingest) thread last went round its loop: at least every ~100 ms while
+  // connected, every second while waiting to reconnect. A handler blocked by buffer
+  // backpressure holds it (see GroupCommitter::producer_waiting).
+  std::chrono::steady_clock::time_point last_progress() const { return progress_.last(); }
   // Successful connections (CONNACK accepted) since Start.
   uint64_t connects() const { return connects_; }
   // Connection attempts that failed (no connection, TLS failure, refusal, timeout).
@@ -71,6 +80,10 @@ class MqttSource {
 
   static void OnConnect(mosquitto* mosq, void* self, int rc, int flags);
   static void OnDisconnect(mosquitto* mosq, void* self, int rc);
+  static void OnSubscribe(mosquitto* mosq, void* self, int mid, int qos_count,
+                          const int* granted_qos);
+  // Beats the heartbeat (and is where the stall test hook bites). Network thread only.
+  void Beat();
   static void OnMessage(mosquitto* mosq, void* self, const ::mosquitto_message* message);
   static void OnLog(mosquitto* mosq, void* self, int level, const char* text);
 
@@ -79,6 +92,8 @@ class MqttSource {
   mosquitto* mosq_ = nullptr;
   std::thread thread_;
   std::atomic<bool> connected_{false};
+  std::atomic<bool> subscribed_{false};
+  Heartbeat progress_;
   std::atomic<uint64_t> connects_{0};
   std::atomic<uint64_t> connect_failures_{0};
 
@@ -91,6 +106,7 @@ class MqttSource {
   int connack_rc_ = -1;             // -1: no CONNACK yet
   std::string library_error_;       // the last error libmosquitto logged (OpenSSL's text)
   uint64_t failures_in_a_row_ = 0;  // failed attempts since the last connection
+  size_t subacks_pending_ = 0;      // subscriptions of this connection not yet acknowledged
   std::chrono::steady_clock::time_point connected_at_;  // of the current connection
   ReconnectBackoff backoff_;
   FailureLogLimiter log_limiter_;

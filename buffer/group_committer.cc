@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "common/test_stall.h"
+
 namespace tidegate::buffer {
 namespace {
 
@@ -15,8 +17,7 @@ constexpr Millis kMaxRetry{2'000};
 }  // namespace
 
 GroupCommitter::GroupCommitter(SqliteStore& store, CommitterOptions options)
-    : store_(store), options_(options) {
-  progress_ticks_ = SteadyClock::now().time_since_epoch().count();
+    : store_(store), options_(options), progress_(SteadyClock::now()) {
   bool full = store_.SetFullCallback([this](bool now_full) {
     std::lock_guard<std::mutex> lock(mu_);
     store_full_ = now_full;
@@ -36,9 +37,11 @@ GroupCommitter::~GroupCommitter() {
 
 bool GroupCommitter::Add(Event&& event) {
   std::unique_lock<std::mutex> lock(mu_);
+  ++producers_waiting_;
   progress_cv_.wait(lock, [&] {
     return stopping_ || (staged_bytes_ < options_.max_staged_bytes && !store_full_);
   });
+  --producers_waiting_;
   if (stopping_) return false;
   staged_bytes_ += event.payload.size() + event.topic.size() + 64;
   staged_.push_back(std::move(event));
@@ -50,7 +53,9 @@ bool GroupCommitter::Add(Event&& event) {
     work_cv_.notify_one();
   }
   if (options_.commit_interval.count() == 0) {
+    ++producers_waiting_;
     progress_cv_.wait(lock, [&] { return committed_gen_ >= my_gen || abandon_; });
+    --producers_waiting_;
   }
   return true;
 }
@@ -127,7 +132,8 @@ void GroupCommitter::Run() {
   Millis retry = kFirstRetry;
   const Millis interval = options_.commit_interval;
   while (!abandon_) {
-    progress_ticks_ = SteadyClock::now().time_since_epoch().count();
+    TestStallPoint(StallPoint::kWriter);
+    progress_.Beat(SteadyClock::now());
     if (staged_gen_ == committed_gen_) {
       auto has_work = [&] { return abandon_ || staged_gen_ != committed_gen_; };
       if (!work_cv_.wait_for(lock, options_.idle_tick, has_work) && !stopping_) {

@@ -24,6 +24,7 @@
 #include "buffer/sqlite_store.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/heartbeat.h"
 #include "common/status.h"
 
 namespace tidegate::buffer {
@@ -76,10 +77,11 @@ class GroupCommitter {
   // When the writer thread last went round its loop (any thread may ask). It does so at
   // least every max(idle_tick, commit_interval, 2 s) unless a commit, the stage or the
   // store's upkeep is stuck: liveness probes compare this with the time now.
-  std::chrono::steady_clock::time_point last_progress() const {
-    return std::chrono::steady_clock::time_point(
-        std::chrono::steady_clock::duration(progress_ticks_.load()));
-  }
+  std::chrono::steady_clock::time_point last_progress() const { return progress_.last(); }
+  // True while a caller of Add waits for room (staging area or store full) or, with
+  // commit_interval 0, for its commit: the ingest thread is then held by backpressure, not
+  // stuck, and its progress is the writer's.
+  bool producer_waiting() const { return producers_waiting_.load() > 0; }
 
  private:
   void Run();
@@ -107,7 +109,8 @@ class GroupCommitter {
   bool abandon_ = false;                            // guarded by mu_: Stop timed out
   bool store_full_ = false;                         // guarded by mu_: the store's full callback
   CommitterStats stats_;                            // guarded by mu_
-  std::atomic<std::chrono::steady_clock::rep> progress_ticks_{0};  // see last_progress()
+  Heartbeat progress_;                              // see last_progress()
+  std::atomic<int> producers_waiting_{0};           // see producer_waiting()
   // Records and state the stage already produced whose commit failed: retried as they are,
   // never run through the stage twice. Writer thread only.
   std::vector<Event> processed_;

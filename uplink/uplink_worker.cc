@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/test_stall.h"
 #include "uplink/batch_ready.h"
 
 namespace tidegate::uplink {
@@ -31,7 +32,9 @@ UplinkWorker::UplinkWorker(buffer::SqliteStore& store, Transport& transport,
       clock_(clock),
       rng_(rng_seed),
       encoder_(std::move(agent_id), config.compression_level),
-      backoff_(config.retry_initial) {}
+      backoff_(config.retry_initial),
+      prepare_beat_(clock.Monotonic()),
+      send_beat_(clock.Monotonic()) {}
 
 UplinkWorker::~UplinkWorker() { Stop(); }
 
@@ -59,12 +62,26 @@ void UplinkWorker::Stop() {
   ready_.clear();
 }
 
-bool UplinkWorker::SleepFor(std::chrono::milliseconds d) {
+bool UplinkWorker::SleepFor(Heartbeat& beat, std::chrono::milliseconds d) {
   // wait_for adds d to steady_clock's nanoseconds: an unchecked huge d would overflow. No
   // caller waits longer than uplink.retry.max or a Retry-After (both at most 1 h).
+  // Real time, as before the waits were sliced: tests with a FakeClock do not advance it.
   d = std::min(d, kMaxSleep);
+  const auto until = std::chrono::steady_clock::now() + d;
   std::unique_lock<std::mutex> lock(mu_);
-  return !cv_.wait_for(lock, d, [&] { return stop_; });
+  while (!stop_) {
+    beat.Beat(clock_.Monotonic());
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= until) return true;
+    const auto slice = std::min<std::chrono::steady_clock::duration>(until - now, kBeatEvery);
+    cv_.wait_for(lock, slice, [&] { return stop_; });
+  }
+  return false;
+}
+
+void UplinkWorker::BeatSend() {
+  TestStallPoint(StallPoint::kUplink);
+  send_beat_.Beat(clock_.Monotonic());
 }
 
 std::chrono::milliseconds UplinkWorker::NextBackoff() {
@@ -82,7 +99,7 @@ bool UplinkWorker::WaitForBandwidth() {
   if (now >= next_send_at_) return true;
   auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_send_at_ - now);
   stats_.throttled_ms += static_cast<uint64_t>(wait.count());
-  return SleepFor(wait);
+  return SleepFor(send_beat_, wait);
 }
 
 void UplinkWorker::ChargeBandwidth(std::chrono::steady_clock::time_point start, size_t body_bytes) {
@@ -136,13 +153,14 @@ void UplinkWorker::ReportClientCertRefused(const buffer::BatchRange& range,
   }
 }
 
-bool UplinkWorker::RetryStoreOp(const char* what, const std::function<Status()>& op) {
+bool UplinkWorker::RetryStoreOp(Heartbeat& beat, const char* what,
+                                const std::function<Status()>& op) {
   std::chrono::milliseconds wait(100);
   while (true) {
     Status status = op();
     if (status.ok()) return true;
     spdlog::error("uplink: {} failed, retrying: {}", what, status.ToString());
-    if (!SleepFor(wait)) return false;
+    if (!SleepFor(beat, wait)) return false;
     wait = std::min(wait * 2, std::chrono::milliseconds(5'000));
   }
 }
@@ -162,7 +180,7 @@ void UplinkWorker::PrepareLoop() {
   while (WaitForRoom()) {
     Prepared batch;
     if (!Prepare(&batch)) {
-      if (!SleepFor(kIdlePoll)) return;
+      if (!SleepFor(prepare_beat_, kIdlePoll)) return;
       continue;
     }
     std::lock_guard<std::mutex> lock(mu_);
@@ -180,13 +198,20 @@ void UplinkWorker::SendLoop() {
 
 bool UplinkWorker::WaitForRoom() {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return stop_ || ready_.size() < kPipelineDepth; });
+  while (!cv_.wait_for(lock, kBeatEvery, [&] { return stop_ || ready_.size() < kPipelineDepth; })) {
+    prepare_beat_.Beat(clock_.Monotonic());
+  }
+  prepare_beat_.Beat(clock_.Monotonic());
   return !stop_;
 }
 
 bool UplinkWorker::Pop(Prepared* batch) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return stop_ || !ready_.empty(); });
+  while (!cv_.wait_for(lock, kBeatEvery, [&] { return stop_ || !ready_.empty(); })) {
+    lock.unlock();
+    BeatSend();
+    lock.lock();
+  }
   if (stop_) return false;
   *batch = std::move(ready_.front());
   ready_.pop_front();
@@ -203,7 +228,7 @@ bool UplinkWorker::Prepare(Prepared* out) {
     // Recorded in flight already: it stays first in line (resend_) and is encoded again.
     spdlog::error("uplink: {}", encoded.status().ToString());
     if (!resend) resend_.insert(resend_.begin(), out->range);
-    (void)SleepFor(config_.retry_max);
+    (void)SleepFor(prepare_beat_, config_.retry_max);
     return false;
   }
   if (resend) resend_.erase(resend_.begin());
@@ -277,18 +302,25 @@ bool UplinkWorker::NextBatch(buffer::BatchRange* range,
   range->count = static_cast<uint32_t>(records->size());
   range->created_at_ms = now.wall_ms;
   range->batch_id = MakeBatchId(store_.buffer_id(), range->first_seq, range->last_seq);
-  return RetryStoreOp("recording the batch in flight", [&] { return store_.MarkInflight(*range); });
+  return RetryStoreOp(prepare_beat_, "recording the batch in flight",
+                      [&] { return store_.MarkInflight(*range); });
 }
 
 bool UplinkWorker::Deliver(const Prepared& batch) {
   const buffer::BatchRange& range = batch.range;
   const EncodedBatch& encoded = batch.encoded;
   while (true) {
+    BeatSend();
     if (!WaitForBandwidth()) return false;
     stats_.batches_sent++;
     stats_.bytes_sent += encoded.body.size();
     const auto started = clock_.Monotonic();
+    // The transport gives up after uplink.request_timeout (curl's CURLOPT_TIMEOUT_MS covers
+    // connect and transfer): a send that long is a turn of the loop, not a stall, so the
+    // watchdog's threshold need not exceed the longest request_timeout (1 h).
+    send_beat_.Beat(started + config_.request_timeout);
     SendResult result = transport_.Send(encoded);
+    send_beat_.Beat(clock_.Monotonic());
     ChargeBandwidth(started, encoded.body.size());
     stats_.last_http_status = result.http_status;
     if (result.kind != SendResult::Kind::kRetry) {
@@ -299,7 +331,9 @@ bool UplinkWorker::Deliver(const Prepared& batch) {
     if (result.kind == SendResult::Kind::kAcked) {
       stats_.peer_untrusted = false;
       stats_.client_cert_refused = false;
-      if (!RetryStoreOp("acknowledging the batch", [&] { return store_.Ack(range); })) return false;
+      if (!RetryStoreOp(send_beat_, "acknowledging the batch", [&] { return store_.Ack(range); })) {
+        return false;
+      }
       stats_.batches_acked++;
       stats_.events_acked += batch.records;
       if (stats_.consecutive_failures.exchange(0) > 0) {
@@ -313,7 +347,7 @@ bool UplinkWorker::Deliver(const Prepared& batch) {
       stats_.client_cert_refused = false;
       spdlog::error("uplink: batch {} ({} records) rejected permanently, dead-lettered: {}",
                     range.batch_id, batch.records, result.reason);
-      if (!RetryStoreOp("dead-lettering the batch",
+      if (!RetryStoreOp(send_beat_, "dead-lettering the batch",
                         [&] { return store_.Reject(range, result.http_status, result.reason); })) {
         return false;
       }
@@ -323,7 +357,7 @@ bool UplinkWorker::Deliver(const Prepared& batch) {
     stats_.batches_retried++;
     auto wait = std::max(NextBackoff(), result.after);
     ReportFailure(range, result, wait);
-    if (!SleepFor(wait)) return false;
+    if (!SleepFor(send_beat_, wait)) return false;
   }
 }
 

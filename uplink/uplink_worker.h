@@ -12,7 +12,9 @@
 // receiver only grows the backlog. Start/Stop/stats from the owning thread; stats are atomic.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -23,6 +25,7 @@
 #include "buffer/sqlite_store.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/heartbeat.h"
 #include "uplink/batch_encoder.h"
 #include "uplink/transport.h"
 
@@ -71,6 +74,14 @@ class UplinkWorker {
 
   const UplinkStats& stats() const { return stats_; }
 
+  // The older of the two threads' last turn round their loops (any thread may ask). Both
+  // wait in slices of at most kBeatEvery, also while idle or backing off; a send counts as
+  // a turn until uplink.request_timeout has passed. So only a stuck thread falls behind.
+  static constexpr std::chrono::milliseconds kBeatEvery{1'000};
+  std::chrono::steady_clock::time_point last_progress() const {
+    return std::min(prepare_beat_.last(), send_beat_.last());
+  }
+
  private:
   struct Prepared {
     buffer::BatchRange range;
@@ -94,10 +105,12 @@ class UplinkWorker {
   // The sealed data keys the records' encrypted values need.
   std::vector<buffer::SealedKeyEpoch> SealedKeysFor(
       const buffer::BatchRange& range, const std::vector<buffer::BufferedRecord>& records);
-  // Sleeps up to d unless stopped; false if stopped.
-  bool SleepFor(std::chrono::milliseconds d);
+  // Sleeps up to d unless stopped, beating `beat` (the calling thread's); false if stopped.
+  bool SleepFor(Heartbeat& beat, std::chrono::milliseconds d);
+  // Beats the sending thread's heartbeat (and is where the stall test hook bites).
+  void BeatSend();
   // Runs op until it succeeds or the worker stops (a store write that must not be lost).
-  bool RetryStoreOp(const char* what, const std::function<Status()>& op);
+  bool RetryStoreOp(Heartbeat& beat, const char* what, const std::function<Status()>& op);
   std::chrono::milliseconds NextBackoff();
   // Waits until uplink.max_bytes_per_second allows the next send; false if stopped.
   bool WaitForBandwidth();
@@ -119,6 +132,8 @@ class UplinkWorker {
   std::chrono::milliseconds backoff_;                     // sending thread only
   std::chrono::steady_clock::time_point next_send_at_{};  // sending thread only
   UplinkStats stats_;
+  Heartbeat prepare_beat_;  // beaten by the preparing thread
+  Heartbeat send_beat_;     // beaten by the sending thread
 
   std::mutex mu_;
   std::condition_variable cv_;
