@@ -156,13 +156,7 @@ $(tail -20 "$tmp/agent.log")"
 ok "$events events buffered in /var/lib/tidegate/buffer.db"
 
 echo "== upgrade to a newer package"
-dpkg-deb -R "$deb" "$tmp/pkg"
-new_version="$(dpkg-deb -f "$deb" Version)+pkgtest1"
-sed -i "s/^Version: .*/Version: $new_version/" "$tmp/pkg/DEBIAN/control"
-echo "# (added by the newer package)" >>"$tmp/pkg$conf"
-(cd "$tmp/pkg" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | sort -z |
-  xargs -0 md5sum >DEBIAN/md5sums)
-dpkg-deb --root-owner-group -b "$tmp/pkg" "$tmp/tidegate_newer.deb" >/dev/null
+new_version=$(make_newer_deb "$deb" "$tmp/tidegate_newer.deb")
 dpkg -i --force-confdef --force-confold "$tmp/tidegate_newer.deb"
 [[ "$(dpkg-query -W -f='${Version}' tidegate)" == "$new_version" ]] || fail "not upgraded"
 [[ "$(sha256sum "$conf")" == "$conf_sum" ]] || fail "the upgrade changed the edited $conf"

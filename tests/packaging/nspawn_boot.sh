@@ -6,7 +6,10 @@
 # with tidegate-sim to the container's mosquitto and records: the unit's state, the agent's
 # uid, capabilities, no_new_privs and seccomp mode, its mounts (read-only / and /etc, writable
 # /var/lib/tidegate), `tidegate buffer stats`, /metrics, the journal, the online
-# `systemd-analyze security` and a clean `systemctl stop`; then it powers the container off.
+# `systemd-analyze security`, READY=1 (the unit leaves "activating"), the STATUS= text, a
+# WATCHDOG=1 ping, an upgrade (dpkg -i of the same deb with a newer version) restarting the
+# running service with the buffer kept, the agent's RSS, and a clean `systemctl stop`; then it
+# powers the container off.
 # Not run by CI: debootstrap downloads ~100 MB and takes about 3 minutes (the root is kept in
 # ROOT_DIR and reused; the boot itself takes under 10 s).
 # --exec: adds a drop-in with Type=exec and WatchdogSec=0, for an agent built without
@@ -46,6 +49,7 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 chroot "$root" dpkg --purge tidegate >/dev/null 2>&1 || true
 rm -rf "$root/etc/systemd/system/tidegate.service.d" "$root/root/probe.out"
 cp "$deb" "$root/tmp/tidegate.deb"
+new_version=$(make_newer_deb "$deb" "$root/root/tidegate_newer.deb")
 chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
   /tmp/tidegate.deb >"$dir/apt.log" 2>&1 || fail "apt-get install: $(tail -5 "$dir/apt.log")"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
@@ -69,7 +73,17 @@ echo "== publish"
 tidegate-sim --count 20 --rate 0 --seed 3 --no-pii --ack-timeout 5s 2>&1 | tail -1
 sleep 2
 echo "== show"
-systemctl show tidegate -p Type,ActiveState,SubState,NRestarts,Result,User,StatusText
+systemctl show tidegate -p Type,ActiveState,SubState,NRestarts,Result,User,StatusText,WatchdogUSec
+# A WATCHDOG=1 ping moves the timestamp; they come every half WatchdogSec (15 s as shipped).
+if [[ "$(systemctl show tidegate -p WatchdogUSec --value)" != 0 ]]; then
+  first=$(systemctl show tidegate -p WatchdogTimestampMonotonic --value)
+  for _ in $(seq 1 40); do
+    [[ "$(systemctl show tidegate -p WatchdogTimestampMonotonic --value)" != "$first" ]] && break
+    sleep 0.5
+  done
+  [[ "$(systemctl show tidegate -p WatchdogTimestampMonotonic --value)" != "$first" ]] &&
+    echo "watchdog ping seen"
+fi
 pid=$(systemctl show tidegate -p MainPID --value)
 echo "== proc"
 grep -E '^(Uid|NoNewPrivs|Seccomp|CapEff|CapBnd|CapAmb):' "/proc/$pid/status"
@@ -83,6 +97,20 @@ exec 3<>/dev/tcp/127.0.0.1/9464
 printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
 timeout 5 cat <&3 | grep -E '^tidegate_(ingested_total|buffer_records|mqtt_connected) '
 exec 3<&-
+echo "== upgrade while running"
+old_pid=$pid
+DEBIAN_FRONTEND=noninteractive dpkg -i --force-confdef --force-confold /root/tidegate_newer.deb \
+  >/root/upgrade.log 2>&1 || { echo "upgrade failed"; cat /root/upgrade.log; }
+for _ in $(seq 1 40); do
+  [[ "$(systemctl show tidegate -p SubState --value)" == running ]] && break
+  sleep 0.5
+done
+pid=$(systemctl show tidegate -p MainPID --value)
+echo "upgraded-to=$(dpkg-query -W -f='${Version}' tidegate)"
+[[ "$pid" != "$old_pid" && "$pid" != 0 ]] && echo "restarted by the upgrade"
+systemctl show tidegate -p ActiveState,SubState
+runuser -u tidegate -- tidegate buffer stats -c /etc/tidegate/tidegate.yaml | grep '^records:'
+grep -E '^(VmRSS|VmHWM):' "/proc/$pid/status"
 echo "== security"
 systemd-analyze security tidegate | tail -1
 echo "== journal"
@@ -119,4 +147,12 @@ expect_line "$out" '^records:[[:space:]]+20$' "buffered events"
 expect_line "$out" '^tidegate_ingested_total 20$' "metrics"
 expect_line "$out" '^tidegate_mqtt_connected 1$' "metrics"
 expect_line "$out" '^Result=success$' "clean stop"
+expect_line "$out" "^upgraded-to=${new_version//+/\\+}$" "upgrade inside the container"
+expect_line "$out" '^restarted by the upgrade$' "postinst try-restart"
+[[ "$(grep -c '^records:[[:space:]]*20$' <<<"$out")" == 2 ]] || fail "buffer after the upgrade"
+if [[ "$exec_mode" == 0 ]]; then
+  expect_line "$out" '^Type=notify$' "unit type"
+  expect_line "$out" '^StatusText=ready' "sd_notify STATUS="
+  expect_line "$out" '^watchdog ping seen$' "sd_notify WATCHDOG=1"
+fi
 ok "the packaged unit runs under systemd: sandboxed, ingesting, buffering, serving metrics"
