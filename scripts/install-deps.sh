@@ -15,6 +15,10 @@ $SUDO apt-get install -y -q --no-install-recommends \
   libsqlite3-dev sqlite3 libsodium-dev libzstd-dev zstd libssl-dev libcurl4-openssl-dev \
   catch2 libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libsimdjson-dev \
   libcpp-httplib-dev libsystemd-dev python3 faketime curl \
-  libbenchmark-dev gnuplot-nox
+  libbenchmark-dev gnuplot-nox \
+  scdoc rpm systemd adduser
 # The packaged broker starts itself as a service on port 1883; tests and the demo start
 # their own brokers on free loopback ports, so the system one is not needed.
+# Packaging (tests/packaging/): scdoc renders the man pages, rpm provides rpmbuild for CPack's
+# RPM generator and rpm -qp for the checks, systemd provides systemd-analyze (installed, not
+# booted), adduser is what the deb's postinst uses.

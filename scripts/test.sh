@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Runs every check CI runs, each step timed: clang-format, the "every *_test.cc is registered"
-# and system-clock checks; a Release build without tests as a packager builds it; the build
-# with tests (RelWithDebInfo with assertions, ASan+UBSan, -Werror via TIDEGATE_WERROR) and the
-# whole ctest suite in it (unit, integration with a real broker, collector and TLS,
-# fuzz-corpus replays, and the state-budget test once more with the Release agent, whose RSS
-# it checks); clang-tidy over every translation unit of that build (scripts/clang-tidy.sh,
-# .clang-tidy; any finding fails); every libFuzzer target over its corpus and a fixed number
-# of runs from a fixed seed. Deterministic: no step draws a fresh random seed, so a commit gets
-# one verdict.
+# and system-clock checks; a Release build without tests as a packager builds it, and the deb
+# and rpm packaged from it and tested (tests/packaging/: contents, the systemd unit,
+# install/upgrade/purge of the deb); the build with tests (RelWithDebInfo with assertions,
+# ASan+UBSan, -Werror via TIDEGATE_WERROR) and the whole ctest suite in it (unit, integration
+# with a real broker, collector and TLS, fuzz-corpus replays, and the state-budget test once
+# more with the Release agent, whose RSS it checks); clang-tidy over every translation unit of
+# that build (scripts/clang-tidy.sh, .clang-tidy; any finding fails); every libFuzzer target
+# over its corpus and a fixed number of runs from a fixed seed. Deterministic: no step draws a
+# fresh random seed, so a commit gets one verdict.
 # Environment: BUILD_DIR (build-asan, or build with TIDEGATE_SKIP_SANITIZERS=1),
 # RELEASE_BUILD_DIR (build-release); TIDEGATE_SKIP_SANITIZERS=1 builds the tree with tests
 # without ASan+UBSan, TIDEGATE_SKIP_FUZZ=1, TIDEGATE_SKIP_RELEASE=1 and TIDEGATE_SKIP_TIDY=1
-# skip those passes locally (CI runs them all); FUZZ_SEED and FUZZ_RUNS
+# skip those passes locally (CI runs them all; TIDEGATE_SKIP_PACKAGING=1 keeps the Release
+# build but leaves out the packages); FUZZ_SEED and FUZZ_RUNS
 # (scripts/fuzz-smoke.sh).
 set -euo pipefail
 
@@ -73,6 +75,11 @@ if ! skipped TIDEGATE_SKIP_RELEASE; then
   cmake -S . -B "$RELEASE_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DTIDEGATE_BUILD_TESTS=OFF \
     -DTIDEGATE_WERROR=ON >/dev/null
   cmake --build "$RELEASE_BUILD_DIR" -j"$JOBS"
+  # The packages come from this tree; the install test needs root and skips itself otherwise.
+  if ! skipped TIDEGATE_SKIP_PACKAGING; then
+    step "packages: cpack deb+rpm, contents, unit verify/security, deb install/upgrade/purge"
+    bash tests/packaging/run.sh "$RELEASE_BUILD_DIR"
+  fi
 fi
 
 # One tree with tests, built once and run once: GCC at RelWithDebInfo's -O2 -g, with assert()
