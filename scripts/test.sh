@@ -89,7 +89,7 @@ fi
 # source: clang-tidy parses each with clang 14 and the fuzz tree builds the libraries with it.
 # The state-budget test checks the agent's RSS only without ASan, so it runs once more with
 # the Release build's agent (TIDEGATE_RSS_AGENT, ctest e2e_state_budget_rss).
-san_flags=(-DTIDEGATE_SANITIZE=address,undefined,float-cast-overflow)
+san_flags=("-DTIDEGATE_SANITIZE=address,undefined,float-cast-overflow")
 san_label="ASan+UBSan"
 if skipped TIDEGATE_SKIP_SANITIZERS; then
   san_flags=()

@@ -14,6 +14,20 @@ tidegate_systemd_running() {
   [ -d /run/systemd/system ]
 }
 
+# Restarts the service if it is running, without waiting for the new one to be ready: the agent
+# stays "activating" until its broker acknowledges the subscription (and extends its start
+# timeout while it waits), so a blocking restart would hold the package transaction for as long
+# as the broker is down. Honours policy-rc.d (101: do not touch services), as
+# deb-systemd-invoke does; that tool has no --no-block.
+tidegate_restart_if_running() {
+  if [ -x /usr/sbin/policy-rc.d ]; then
+    rc=0
+    /usr/sbin/policy-rc.d "$TIDEGATE_UNIT" try-restart || rc=$?
+    [ "$rc" -eq 101 ] && return 0
+  fi
+  systemctl --no-block try-restart "$TIDEGATE_UNIT" >/dev/null 2>&1 || :
+}
+
 # The state directory (the buffer, agent.state_dir in the default config). systemd's
 # StateDirectory= would create it too; creating it here lets `tidegate buffer stats` and a
 # manual `tidegate run` as the service user work before the unit has ever started.

@@ -64,8 +64,10 @@ fi
 cat >"$root/root/probe.sh" <<'PROBE'
 #!/bin/bash
 exec >/root/probe.out 2>&1
+# postinst restarts with --no-block: wait for a new main process that is running.
 for _ in $(seq 1 40); do
-  [[ "$(systemctl show tidegate -p SubState --value)" == running ]] && break
+  [[ "$(systemctl show tidegate -p MainPID --value)" != "$old_pid" &&
+    "$(systemctl show tidegate -p SubState --value)" == running ]] && break
   sleep 0.5
 done
 sleep 1
@@ -101,8 +103,10 @@ echo "== upgrade while running"
 old_pid=$pid
 DEBIAN_FRONTEND=noninteractive dpkg -i --force-confdef --force-confold /root/tidegate_newer.deb \
   >/root/upgrade.log 2>&1 || { echo "upgrade failed"; cat /root/upgrade.log; }
+# postinst restarts with --no-block: wait for a new main process that is running.
 for _ in $(seq 1 40); do
-  [[ "$(systemctl show tidegate -p SubState --value)" == running ]] && break
+  [[ "$(systemctl show tidegate -p MainPID --value)" != "$old_pid" &&
+    "$(systemctl show tidegate -p SubState --value)" == running ]] && break
   sleep 0.5
 done
 pid=$(systemctl show tidegate -p MainPID --value)
