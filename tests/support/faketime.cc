@@ -2,6 +2,7 @@
 #include "tests/support/faketime.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "tests/support/files.h"
@@ -28,8 +29,18 @@ Result<std::string> LibFaketimePath() {
 Result<std::vector<std::pair<std::string, std::string>>> FaketimeEnv(
     const std::string& offset_file) {
   TG_ASSIGN_OR_RETURN(std::string lib, LibFaketimePath());
+  // Under ASan the allocator reads the clock while it holds a size class's lock (to time its
+  // release of memory to the OS); libfaketime's clock_gettime, on its first call, looks up
+  // symbols with dlsym, which allocates: the child deadlocks at start. Never releasing memory
+  // to the OS takes the allocator's clock read away. Without ASan the variable is unused.
+  std::string asan_options = "allocator_release_to_os_interval_ms=-1";
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): tests do not setenv
+  if (const char* inherited = std::getenv("ASAN_OPTIONS"); inherited && *inherited) {
+    asan_options = std::string(inherited) + ":" + asan_options;
+  }
   return std::vector<std::pair<std::string, std::string>>{
       {"LD_PRELOAD", lib},
+      {"ASAN_OPTIONS", asan_options},
       {"FAKETIME_TIMESTAMP_FILE", offset_file},
       // Re-read the file about once a second instead of every 10 s.
       {"FAKETIME_CACHE_DURATION", "1"},
