@@ -12,6 +12,7 @@
 #include "agent/aggregate_stage.h"
 #include "agent/health.h"
 #include "agent/ingest_pipeline.h"
+#include "agent/metrics_aggregate.h"
 #include "agent/metrics_mqtt.h"
 #include "agent/metrics_page.h"
 #include "agent/metrics_server.h"
@@ -224,6 +225,7 @@ std::string Agent::RenderMetricsPage() const {
                                    uplink_->stats(), *store_);
   AppendAggregationMetrics(*aggregator_, &page);
   AppendMqttMetrics(*source_, &page);
+  AppendUplinkFailingMetrics(ReadUplinkHealth(uplink_->stats(), clock_), &page);
   return page;
 }
 

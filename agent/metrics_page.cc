@@ -1,18 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent/metrics_page.h"
 
-#include <fmt/format.h>
-
+#include "agent/prometheus_text.h"
 #include "common/clock.h"
 
 namespace tidegate::agent {
 namespace {
-
-void Metric(std::string* out, std::string_view name, std::string_view type, std::string_view help,
-            double value, std::string_view labels = "") {
-  fmt::format_to(std::back_inserter(*out), "# HELP {} {}\n# TYPE {} {}\n{}{} {}\n", name, help,
-                 name, type, name, labels, value);
-}
 
 double Counter(const buffer::StoreStats& stats, const std::string& name) {
   auto it = stats.counters.find(name);
@@ -23,16 +16,15 @@ double Counter(const buffer::StoreStats& stats, const std::string& name) {
 // survive restarts); window results are counted apart.
 void RenderBufferDrops(std::string* out, const buffer::StoreStats& stats) {
   for (const char* reason : {"buffer_full", "max_events", "max_age"}) {
-    fmt::format_to(std::back_inserter(*out), "tidegate_dropped_total{{reason=\"{}\"}} {}\n", reason,
-                   Counter(stats, std::string("dropped.") + reason));
+    Sample(out, "tidegate_dropped_total", Counter(stats, std::string("dropped.") + reason),
+           "{" + Label("reason", reason) + "}");
   }
-  *out +=
-      "# HELP tidegate_dropped_window_results_total Window results dropped by the buffer, by "
-      "reason\n# TYPE tidegate_dropped_window_results_total counter\n";
+  FamilyHeader(out, "tidegate_dropped_window_results_total", "counter",
+               "Window results dropped by the buffer, by reason");
   for (const char* reason : {"buffer_full", "max_events"}) {
-    fmt::format_to(std::back_inserter(*out),
-                   "tidegate_dropped_window_results_total{{reason=\"{}\"}} {}\n", reason,
-                   Counter(stats, std::string("dropped_window_results.") + reason));
+    Sample(out, "tidegate_dropped_window_results_total",
+           Counter(stats, std::string("dropped_window_results.") + reason),
+           "{" + Label("reason", reason) + "}");
   }
 }
 
@@ -56,8 +48,6 @@ void RenderBufferState(std::string* out, const Config& config, const buffer::Sto
   Metric(out, "tidegate_checkpoint_failures_total", "counter",
          "WAL checkpoints that could not truncate the WAL",
          static_cast<double>(stats.checkpoint_failures));
-  Metric(out, "tidegate_checkpoint_duration_ms", "gauge", "Duration of the last WAL checkpoint",
-         stats.last_checkpoint_ms);
 }
 
 double Load(const std::atomic<uint64_t>& v) {
@@ -69,21 +59,20 @@ void RenderIngest(std::string* out, const IngestMetrics& ingest) {
          Load(ingest.received));
   Metric(out, "tidegate_ingested_total", "counter", "Events accepted into the buffer",
          Load(ingest.ingested));
-  *out +=
-      "# HELP tidegate_dropped_total Messages not buffered, by reason\n"
-      "# TYPE tidegate_dropped_total counter\n";
+  FamilyHeader(out, "tidegate_dropped_total", "counter",
+               "Events not delivered, by reason: refused at ingest (parse, validation, size, "
+               "privacy) or dropped by the buffer (buffer_full, max_events, max_age)");
   for (size_t i = 1; i < ingest.dead_letters_by_reason.size(); ++i) {
-    fmt::format_to(std::back_inserter(*out), "tidegate_dropped_total{{reason=\"{}\"}} {}\n",
-                   filters::DropReasonName(static_cast<filters::DropReason>(i)),
-                   Load(ingest.dead_letters_by_reason[i]));
+    Sample(
+        out, "tidegate_dropped_total", Load(ingest.dead_letters_by_reason[i]),
+        "{" + Label("reason", filters::DropReasonName(static_cast<filters::DropReason>(i))) + "}");
   }
 }
 
 void RenderPrivacy(std::string* out, const filters::PrivacyFilter& privacy) {
   const filters::PrivacyCounters& p = privacy.counters();
-  *out +=
-      "# HELP tidegate_privacy_values_total Values handled by the privacy stage, by action\n"
-      "# TYPE tidegate_privacy_values_total counter\n";
+  FamilyHeader(out, "tidegate_privacy_values_total", "counter",
+               "Values handled by the privacy stage, by action");
   for (const auto& [action, counter] :
        {std::pair<const char*, const std::atomic<uint64_t>*>{"tokenize", &p.tokenized},
         {"encrypt", &p.encrypted},
@@ -91,13 +80,13 @@ void RenderPrivacy(std::string* out, const filters::PrivacyFilter& privacy) {
         {"mask_unfit", &p.mask_unfit},
         {"drop", &p.dropped},
         {"scrub", &p.scrubbed}}) {
-    fmt::format_to(std::back_inserter(*out), "tidegate_privacy_values_total{{action=\"{}\"}} {}\n",
-                   action, Load(*counter));
+    Sample(out, "tidegate_privacy_values_total", Load(*counter),
+           "{" + Label("action", action) + "}");
   }
 }
 
 void RenderCommits(std::string* out, const IngestMetrics& ingest,
-                   const buffer::CommitterStats& commits) {
+                   const buffer::GroupCommitter& committer, const buffer::CommitterStats& commits) {
   Metric(out, "tidegate_duplicates_total", "counter",
          "Messages dropped as repeats within dedup.window", Load(ingest.duplicates));
   Metric(out, "tidegate_ingest_blocked_seconds_total", "counter",
@@ -106,8 +95,12 @@ void RenderCommits(std::string* out, const IngestMetrics& ingest,
          static_cast<double>(commits.commits));
   Metric(out, "tidegate_commit_failures_total", "counter", "Buffer commits that failed",
          static_cast<double>(commits.failed_commits));
-  Metric(out, "tidegate_commit_duration_ms", "gauge", "Duration of the last commit",
-         commits.last_commit_ms);
+  // Histograms, not a gauge of the last duration: a commit runs every commit_interval (50 ms)
+  // and a scrape every 15 s or so, so a gauge shows one commit in hundreds and misses the
+  // slow ones an SD card produces; buckets count every one, and rate(_sum)/rate(_count)
+  // still gives the mean.
+  Histogram(out, "tidegate_commit_duration_seconds", "Duration of successful buffer commits",
+            committer.commit_durations().Read());
 }
 
 void RenderBufferContents(std::string* out, const Config& config, const buffer::StoreStats& stats,
@@ -125,6 +118,8 @@ void RenderBufferContents(std::string* out, const Config& config, const buffer::
   Metric(out, "tidegate_dead_letters", "gauge", "Rows in the dead-letter table",
          static_cast<double>(stats.dead_letters));
   RenderBufferState(out, config, stats);
+  Histogram(out, "tidegate_checkpoint_duration_seconds", "Duration of the writer's WAL checkpoints",
+            store.checkpoint_durations().Read());
 }
 
 void RenderHealth(std::string* out, const IngestMetrics& ingest,
@@ -191,15 +186,23 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
   if (stats.ok()) RenderBufferDrops(&out, *stats);
   if (privacy) RenderPrivacy(&out, *privacy);
   buffer::CommitterStats commits = committer.stats();
-  RenderCommits(&out, ingest, commits);
+  RenderCommits(&out, ingest, committer, commits);
   if (stats.ok()) RenderBufferContents(&out, config, *stats, store);
   RenderHealth(&out, ingest, commits, store);
   RenderUplinkTraffic(&out, uplink);
   RenderUplinkHealth(&out, uplink);
-  fmt::format_to(std::back_inserter(out),
-                 "# TYPE tidegate_info gauge\ntidegate_info{{agent_id=\"{}\",version=\"{}\"}} 1\n",
-                 config.agent.id, TIDEGATE_VERSION);
+  FamilyHeader(&out, "tidegate_info", "gauge", "Always 1; labels name the agent and its version");
+  Sample(&out, "tidegate_info", 1,
+         "{" + Label("agent_id", config.agent.id) + "," + Label("version", TIDEGATE_VERSION) + "}");
   return out;
+}
+
+void AppendUplinkFailingMetrics(const UplinkHealth& health, std::string* out) {
+  Metric(out, "tidegate_uplink_failing_seconds", "gauge",
+         "How long sends have failed without a success in between (0 while delivering)",
+         health.failing_for_ms < 0 ? 0 : static_cast<double>(health.failing_for_ms) / 1e3);
+  Metric(out, "tidegate_uplink_consecutive_failures", "gauge",
+         "Failed sends since the last success", static_cast<double>(health.failures));
 }
 
 }  // namespace tidegate::agent

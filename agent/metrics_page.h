@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "agent/health.h"
 #include "agent/ingest_metrics.h"
 #include "agent/mqtt_source.h"
 #include "buffer/group_committer.h"
@@ -21,5 +22,9 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
                           const filters::PrivacyFilter* privacy,
                           const buffer::GroupCommitter& committer,
                           const uplink::UplinkStats& uplink, buffer::SqliteStore& store);
+
+// Appends tidegate_uplink_failing_seconds (0 while delivering) and
+// tidegate_uplink_consecutive_failures, what /readyz judges the uplink by.
+void AppendUplinkFailingMetrics(const UplinkHealth& health, std::string* out);
 
 }  // namespace tidegate::agent

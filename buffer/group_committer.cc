@@ -181,7 +181,7 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
   }
   auto start = SteadyClock::now();
   Status status = store_.Append(records, dead, counters, key_epochs, state);
-  double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
+  const auto elapsed = SteadyClock::now() - start;
   lock.lock();
   if (status.ok()) {
     flush_requested_ = false;
@@ -189,7 +189,7 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
     committed_gen_ = gen;
     stats_.commits++;
     stats_.committed_records += records.size();
-    stats_.last_commit_ms = ms;
+    commit_durations_.Observe(elapsed);
     stats_.healthy = true;
     progress_cv_.notify_all();
     return true;

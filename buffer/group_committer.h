@@ -24,6 +24,7 @@
 #include "buffer/sqlite_store.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/duration_histogram.h"
 #include "common/heartbeat.h"
 #include "common/status.h"
 
@@ -40,7 +41,6 @@ struct CommitterStats {
   uint64_t commits = 0;
   uint64_t committed_records = 0;
   uint64_t failed_commits = 0;
-  double last_commit_ms = 0;
   bool healthy = true;      // false while the last commit failed
   bool store_full = false;  // when_full block: Add is paused until the store has room
   std::string last_error;
@@ -78,6 +78,8 @@ class GroupCommitter {
   // least every max(idle_tick, commit_interval, 2 s) unless a commit, the stage or the
   // store's upkeep is stuck: liveness probes compare this with the time now.
   std::chrono::steady_clock::time_point last_progress() const { return progress_.last(); }
+  // Durations of successful commits (the store's Append). Any thread.
+  const DurationHistogram& commit_durations() const { return commit_durations_; }
   // True while a caller of Add waits for room (staging area or store full) or, with
   // commit_interval 0, for its commit: the ingest thread is then held by backpressure, not
   // stuck, and its progress is the writer's.
@@ -109,6 +111,7 @@ class GroupCommitter {
   bool abandon_ = false;                            // guarded by mu_: Stop timed out
   bool store_full_ = false;                         // guarded by mu_: the store's full callback
   CommitterStats stats_;                            // guarded by mu_
+  DurationHistogram commit_durations_;              // written by the writer thread only
   Heartbeat progress_;                              // see last_progress()
   std::atomic<int> producers_waiting_{0};           // see producer_waiting()
   // Records and state the stage already produced whose commit failed: retried as they are,

@@ -27,6 +27,7 @@
 #include "common/age_clock.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/duration_histogram.h"
 #include "common/event.h"
 #include "common/status.h"
 
@@ -83,14 +84,13 @@ struct StoreStats {
   uint64_t inflight_batches = 0;
   uint64_t dead_letters = 0;
   uint64_t rejected_batches = 0;
-  uint64_t db_bytes = 0;             // buffer.db on disk
-  uint64_t wal_bytes = 0;            // buffer.db-wal on disk
-  uint64_t used_bytes = 0;           // pages in use (page_count - freelist) x page_size
-  uint64_t data_budget_bytes = 0;    // the bound on used_bytes; 0 = unbounded
-  bool full = false;                 // when_full block: ingest is paused
-  uint64_t checkpoints = 0;          // WAL checkpoints run by the writer
-  uint64_t checkpoint_failures = 0;  // ... that could not truncate the WAL
-  double last_checkpoint_ms = 0;
+  uint64_t db_bytes = 0;                    // buffer.db on disk
+  uint64_t wal_bytes = 0;                   // buffer.db-wal on disk
+  uint64_t used_bytes = 0;                  // pages in use (page_count - freelist) x page_size
+  uint64_t data_budget_bytes = 0;           // the bound on used_bytes; 0 = unbounded
+  bool full = false;                        // when_full block: ingest is paused
+  uint64_t checkpoints = 0;                 // WAL checkpoints run by the writer
+  uint64_t checkpoint_failures = 0;         // ... that could not truncate the WAL
   std::map<std::string, int64_t> counters;  // persisted counters, e.g. dead_letter.<reason>
 };
 
@@ -117,6 +117,8 @@ class SqliteStore {
   // age line continues from the value persisted in meta.age_ms (at every commit, and at least
   // every kAgePersistIntervalMs by Maintain): the agent's downtime does not count.
   AgeClock& age_clock() const { return *age_clock_; }
+  // Durations of the writer's WAL checkpoints (successful or not). Any thread.
+  const DurationHistogram& checkpoint_durations() const { return checkpoint_durations_; }
 
   // when_full block: called with true when the buffer reaches its high mark and with false
   // once acknowledgements bring it below the low mark, on the thread that crossed it (the
@@ -260,7 +262,7 @@ class SqliteStore {
   std::atomic<int64_t> records_{0};  // rows in events, kept by the writer
   std::atomic<uint64_t> used_bytes_{0};
   std::atomic<uint64_t> checkpoints_{0}, checkpoint_failures_{0};
-  std::atomic<double> last_checkpoint_ms_{0};
+  DurationHistogram checkpoint_durations_;  // written by the writer thread only
 
   // Seq ranges the size policy must not drop: in-flight batches and ReadNext's last answer.
   mutable std::mutex protect_mu_;      // after write_mu_ or read_mu_, never before

@@ -95,7 +95,6 @@ Result<StoreStats> SqliteStore::Stats() {
   stats.full = full_.load();
   stats.checkpoints = checkpoints_.load();
   stats.checkpoint_failures = checkpoint_failures_.load();
-  stats.last_checkpoint_ms = last_checkpoint_ms_.load();
   TG_ASSIGN_OR_RETURN(Stmt counters, Stmt::Prepare(db, sql::kSelectCounters));
   while (true) {
     TG_ASSIGN_OR_RETURN(bool row, counters.Step());

@@ -237,8 +237,7 @@ void SqliteStore::CheckpointIfDue() {
   int log = 0, done = 0;
   int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  last_checkpoint_ms_ =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  checkpoint_durations_.Observe(std::chrono::steady_clock::now() - start);
   checkpoints_++;
   spdlog::debug("buffer: checkpoint of {} WAL frames: {}", wal_frames_, sqlite3_errstr(rc));
   if (rc == SQLITE_OK) {
