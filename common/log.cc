@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "common/log.h"
 
+#include <pthread.h>
 #include <spdlog/sinks/base_sink.h>
 
 #include <chrono>
+#include <csignal>
 #include <mutex>
 #include <vector>
 
@@ -126,8 +128,15 @@ Status InitLogging(std::string_view level, std::string_view program, std::string
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(std::string(level)));
   spdlog::flush_on(spdlog::level::info);
-  // Also writes the summaries of suppressed repeats when nothing else is logged.
+  // Also writes the summaries of suppressed repeats when nothing else is logged. The flusher
+  // thread starts with every signal blocked: the programs take SIGTERM with sigwait() on
+  // their own thread, and a thread that let it through would die of it instead.
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
   spdlog::flush_every(std::chrono::seconds(5));
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   return Status::Ok();
 }
 

@@ -23,7 +23,8 @@ namespace tidegate {
 // Sets the default logger: the level from "trace|debug|info|warn|error|off", records in
 // `format` ("logfmt" or "json") on stderr tagged prog=`program`, warnings and errors
 // rate-limited. Summaries of suppressed repeats are written within seconds of their period
-// ending (a periodic flush) and at exit. kInvalidArgument for an unknown level or format.
+// ending (a periodic flush on a thread that blocks every signal) and at exit.
+// kInvalidArgument for an unknown level or format.
 Status InitLogging(std::string_view level, std::string_view program,
                    std::string_view format = "logfmt");
 
