@@ -37,28 +37,29 @@ class StructuredSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   explicit StructuredSink(LogSinkOptions options)
       : options_(std::move(options)),
-        limiter_(options_.clock != nullptr ? *options_.clock : RealClock(), options_.limits) {}
+        clock_(options_.clock != nullptr ? *options_.clock : RealClock()),
+        limiter_(clock_, options_.limits) {}
   StructuredSink(const StructuredSink&) = delete;
   StructuredSink& operator=(const StructuredSink&) = delete;
   ~StructuredSink() override {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<SuppressedRepeats> due;
     limiter_.TakeAll(&due);
-    WriteSummaries(due, last_ms_);
+    WriteSummaries(due, clock_.NowUnixMs());
     std::fflush(options_.out);
   }
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     const std::string_view text(msg.payload.data(), msg.payload.size());
-    last_ms_ =
+    const int64_t unix_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count();
     std::vector<SuppressedRepeats> due;
     bool admit = msg.level < options_.limited_from ||
                  limiter_.Admit(static_cast<int>(msg.level), text, &due);
-    WriteSummaries(due, last_ms_);
+    WriteSummaries(due, unix_ms);
     if (!admit) return;
-    Write(LogRecord{.unix_ms = last_ms_,
+    Write(LogRecord{.unix_ms = unix_ms,
                     .level = LevelName(msg.level),
                     .prog = options_.program,
                     .msg = text,
@@ -68,7 +69,7 @@ class StructuredSink final : public spdlog::sinks::base_sink<std::mutex> {
   void flush_() override {
     std::vector<SuppressedRepeats> due;
     limiter_.TakeDue(&due);
-    WriteSummaries(due, last_ms_ + 1);
+    WriteSummaries(due, clock_.NowUnixMs());
     std::fflush(options_.out);
   }
 
@@ -78,8 +79,8 @@ class StructuredSink final : public spdlog::sinks::base_sink<std::mutex> {
     std::fwrite(line.data(), 1, line.size(), options_.out);
   }
 
-  // A summary carries the time of the latest record the sink saw: the sink has no wall
-  // clock of its own to read (only spdlog's record times), and it is at least that late.
+  // A summary written with a record carries that record's time; one written by a flush or
+  // at exit carries the clock's.
   void WriteSummaries(const std::vector<SuppressedRepeats>& due, int64_t unix_ms) {
     for (const SuppressedRepeats& s : due) {
       const std::string count = std::to_string(s.count);
@@ -93,8 +94,8 @@ class StructuredSink final : public spdlog::sinks::base_sink<std::mutex> {
   }
 
   const LogSinkOptions options_;
+  Clock& clock_;
   LogRateLimiter limiter_;  // guarded by mutex_
-  int64_t last_ms_ = 0;     // guarded by mutex_
 };
 
 }  // namespace
