@@ -39,6 +39,14 @@ constexpr ConfigKey kKeys[] = {
         .Default("info")
         .Example("info")
         .Doc("Log verbosity (stderr). No level ever logs payload values."),
+    Key("agent.log_format", kChoice)
+        .Choices("logfmt, json")
+        .Default("logfmt")
+        .Example("logfmt")
+        .Doc("Log records on stderr, one a line: logfmt (ts=... level=info prog=tidegate "
+             "msg=\"...\") or JSON lines with the same keys. `tidegate run --log-format` "
+             "overrides it. The same warning or error repeated is logged 5 times a minute, "
+             "then summarized (msg=\"suppressed repeats\" count=N last=\"...\")."),
     Key("agent.metrics_listen", kString)
         .Default("127.0.0.1:9464")
         .Example("127.0.0.1:9464")

@@ -101,6 +101,7 @@ void ReadAgent(MapReader& root, AgentSection* agent) {
   r.Str("id", &agent->id);
   r.Str("state_dir", &agent->state_dir);
   r.Enum("log_level", &agent->log_level);
+  r.Enum("log_format", &agent->log_format);
   r.Str("metrics_listen", &agent->metrics_listen);
   r.Finish();
   if (!IsPlainName(agent->id)) root.errors()->Add(r.MarkOf("id"), "agent.id", kPlainNameRule);

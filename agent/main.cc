@@ -49,11 +49,13 @@ bool Load(const std::string& path, Config* config, int* exit_code) {
   return true;
 }
 
-int CmdRun(const std::string& path) {
+// `log_format` is --log-format, "" when not given: then agent.log_format decides.
+int CmdRun(const std::string& path, const std::string& log_format) {
   Config config;
   int code = 0;
   if (!Load(path, &config, &code)) return code;
-  (void)tidegate::InitLogging(config.agent.log_level, "tidegate");
+  (void)tidegate::InitLogging(config.agent.log_level, "tidegate",
+                              log_format.empty() ? config.agent.log_format : log_format);
   // The checks of `config check`, with the same words; warnings do not stop the agent.
   const auto problems = tidegate::agent::CheckConfigSemantics(config);
   for (const auto& problem : problems) {
@@ -150,7 +152,7 @@ int CmdBufferStats(const std::string& path) {
 
 // The options of every subcommand, and the subcommands, to tell which one was parsed.
 struct Cli {
-  std::string config_path, batch_path, keys_dir, key_id = "k1", key_file;
+  std::string config_path, batch_path, keys_dir, key_id = "k1", key_file, log_format;
   bool no_files = false;
   bool force = false;
   CLI::App* run = nullptr;
@@ -173,6 +175,12 @@ void AddRunCommand(CLI::App& app, Cli& cli) {
       ->add_option("-c,--config", cli.config_path, "Config file (YAML, see configs/tidegate.yaml)")
       ->required()
       ->check(CLI::ExistingFile);
+  cli.run
+      ->add_option("--log-format", cli.log_format,
+                   "Log records on stderr: logfmt or json (one JSON object a line); overrides\n"
+                   "agent.log_format (default logfmt)")
+      ->check(CLI::IsMember({"logfmt", "json"}))
+      ->type_name("FORMAT");
 }
 
 void AddConfigCommands(CLI::App& app, Cli& cli) {
@@ -265,7 +273,7 @@ int CmdStatus(const std::string& path) {
 }
 
 int Dispatch(const Cli& cli) {
-  if (cli.run->parsed()) return CmdRun(cli.config_path);
+  if (cli.run->parsed()) return CmdRun(cli.config_path, cli.log_format);
   if (cli.check->parsed()) return CmdConfigCheck(cli.config_path, !cli.no_files);
   if (cli.reference->parsed()) {
     std::cout << tidegate::agent::ConfigReference();

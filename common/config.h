@@ -20,6 +20,7 @@ struct AgentSection {
   std::string id = "gateway-1";                   // names this agent in every batch and batch id
   std::string state_dir = "/var/lib/tidegate";    // holds buffer.db and its WAL
   std::string log_level = "info";                 // trace, debug, info, warn, error
+  std::string log_format = "logfmt";              // logfmt or json (stderr); run --log-format wins
   std::string metrics_listen = "127.0.0.1:9464";  // Prometheus /metrics and /healthz; "" = off
 
   bool operator==(const AgentSection&) const = default;

@@ -409,6 +409,7 @@ Status E2eStack::WriteAgentConfig() const {
   y += "# Written by tests/integration/e2e_fixture.cc\n";
   y += "agent:\n  id: " + options_.agent_id + "\n  state_dir: " + StateDir() + "\n";
   y += "  log_level: " + options_.log_level + "\n";
+  if (!options_.log_format.empty()) y += "  log_format: " + options_.log_format + "\n";
   y += "  metrics_listen: 127.0.0.1:" + std::to_string(metrics_port_) + "\n";
   const int mqtt_port = options_.mqtt_port != 0 ? options_.mqtt_port : broker_.port();
   y += "source:\n  mqtt:\n    host: 127.0.0.1\n    port: " + std::to_string(mqtt_port) + "\n";
@@ -457,7 +458,7 @@ Status E2eStack::StartAgent() {
     const size_t subscribes = BrokerSubscribes();
     agent_ = Process();
     TG_RETURN_IF_ERROR(agent_.Start(
-        {AgentBinary(), "run", "-c", AgentConfigPath()},
+        AgentArgv(),
         {.stdout_file = AgentLogPath(), .stderr_file = AgentLogPath(), .env = options_.agent_env}));
     Status status = WaitAgentReady(connects, subscribes, kAgentStartTimeout);
     const bool port_taken =
@@ -475,7 +476,7 @@ Status E2eStack::LaunchAgent() {
   ExpectReconnect();
   agent_ = Process();
   return agent_.Start(
-      {AgentBinary(), "run", "-c", AgentConfigPath()},
+      AgentArgv(),
       {.stdout_file = AgentLogPath(), .stderr_file = AgentLogPath(), .env = options_.agent_env});
 }
 

@@ -36,6 +36,10 @@ struct StackOptions {
   bool keep_raw = false;
   // agent.log_level of the agent's config.
   std::string log_level = "info";
+  // agent.log_format of the agent's config; empty: not written (the default, logfmt).
+  std::string log_format = {};
+  // Arguments appended to `tidegate run -c CONFIG` (e.g. --log-format json).
+  std::vector<std::string> agent_args = {};
   // Top-level YAML sections appended to the agent's config (e.g. a privacy section).
   std::string extra_agent_yaml = {};
   // Extra arguments for `tidegate-collector serve` (e.g. --recipient-key F).
@@ -260,6 +264,12 @@ class E2eStack {
     return options_.agent_binary.empty() ? BinaryPath("tidegate") : options_.agent_binary;
   }
   std::string AgentConfigPath() const { return dir_.File("agent.yaml"); }
+  // `tidegate run -c CONFIG` and options().agent_args.
+  std::vector<std::string> AgentArgv() const {
+    std::vector<std::string> argv = {AgentBinary(), "run", "-c", AgentConfigPath()};
+    argv.insert(argv.end(), options_.agent_args.begin(), options_.agent_args.end());
+    return argv;
+  }
   std::string AgentLogPath() const { return dir_.File("agent.log"); }
   std::string StateDir() const { return dir_.File("state"); }
   std::string CollectorDataDir() const { return dir_.File("collector"); }

@@ -4,9 +4,10 @@
 // one are published through a real broker; afterwards no canary appears in the agent's
 // SQLite database, its -wal and -shm files (read while the agent runs and after it stops),
 // the dead-letter table (part of the database), the agent's debug-level log, its metrics
-// page, or any batch as received on the wire (decompressed). The same scan is then shown to
-// catch a leak when the tokenize rule is removed, so it can fail. The encrypted field is
-// also opened by the real collector with --recipient-key (the sealed-box round trip).
+// page, or any batch as received on the wire (decompressed); every line of that log is
+// strict logfmt. The same scan is then shown to catch a leak when the tokenize rule is
+// removed, so it can fail. The encrypted field is also opened by the real collector with
+// --recipient-key (the sealed-box round trip).
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "schema/batch_view.h"
 #include "tests/integration/e2e_fixture.h"
 #include "tests/support/files.h"
+#include "tests/support/logfmt_parser.h"
 #include "tests/support/process.h"
 
 namespace tidegate::testing {
@@ -122,6 +124,10 @@ std::vector<std::string> RunLeakScenario(bool with_tokenize, const Canaries& can
   std::vector<std::string> leaks = Leaks(stack, canaries);  // while running: WAL in use
   RequireOk(stack.StopAgent(), &stack);
   for (auto& leak : Leaks(stack, canaries)) leaks.push_back(leak + " (after stop)");
+  for (const std::string& line : ReadLines(stack.AgentLogPath())) {
+    INFO("agent log line: " << line);
+    CHECK(ParseLogfmtLine(line).has_value());  // structured even around hostile payloads
+  }
   auto landed = stack.DumpEvents();
   REQUIRE(landed.ok());
   REQUIRE(landed->size() == kEvents);

@@ -97,13 +97,13 @@ void CheckSecuritySummary(E2eStack& stack, const Secrets& secrets) {
   INFO(log);
   CHECK(Contains(
       log, "security: source mqtt host=127.0.0.1:" + std::to_string(stack.broker().tls_port()) +
-               " tls=on ca=custom client_cert=no user_set=yes password_set=yes\n"));
+               " tls=on ca=custom client_cert=no user_set=yes password_set=yes\"\n"));
   CHECK(Contains(log, "security: uplink transport=https host=localhost:" +
                           std::to_string(stack.collector_port()) +
-                          " tls=on ca=custom client_cert=yes\n"));
+                          " tls=on ca=custom client_cert=yes\"\n"));
   CHECK(Contains(log,
                  "security: privacy token_key=k9 privacy_rules=1 encrypt_recipient=none "
-                 "aggregations=0 schemas=0\n"));
+                 "aggregations=0 schemas=0\"\n"));
   for (const std::string& secret : {secrets.agent_user, secrets.agent_password}) {
     CHECK_FALSE(Contains(log, secret));
   }

@@ -131,6 +131,12 @@ void AddServe(CLI::App& app, Cli& cli) {
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->type_name("LEVEL");
+  serve
+      ->add_option("--log-format", cli.serve.log_format,
+                   "Log records on stderr: logfmt (key=value) or json (one object a line).")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"logfmt", "json"}))
+      ->type_name("FORMAT");
 }
 
 void AddDump(CLI::App& app, Cli& cli) {

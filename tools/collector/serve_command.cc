@@ -133,7 +133,8 @@ int RunServe(const ServeOptions& options) {
     PrintError(address.status().message());
     return kExitUsage;
   }
-  if (Status s = InitLogging(options.log_level, "tidegate-collector"); !s.ok()) {
+  if (Status s = InitLogging(options.log_level, "tidegate-collector", options.log_format);
+      !s.ok()) {
     PrintError(s.message());
     return kExitUsage;
   }

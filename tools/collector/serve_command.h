@@ -29,6 +29,7 @@ struct ServeOptions {
   std::string recipient_key;
   size_t max_body_bytes = kDefaultMaxBodyBytes;
   std::string log_level = "info";
+  std::string log_format = "logfmt";
 };
 
 struct ListenAddress {
