@@ -49,7 +49,11 @@ fuzz_build() {
     echo "== use the configured $BUILD_DIR"
   else
     echo "== configure $BUILD_DIR (clang, libFuzzer, ASan+UBSan)"
+    # -O1 with line tables only, as OSS-Fuzz builds: stack traces keep file:line, and without
+    # -DNDEBUG the fuzzers' assert()s check too (the build and the runs take as long as at -O2).
     cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
       -DCMAKE_C_COMPILER="$CC_BIN" -DCMAKE_CXX_COMPILER="$CXX_BIN" \
       -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link \
       -DTIDEGATE_SANITIZE=address,undefined -DTIDEGATE_BUILD_FUZZERS=ON \
