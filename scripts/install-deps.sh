@@ -16,11 +16,12 @@ $SUDO apt-get install -y -q --no-install-recommends \
   catch2 libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libsimdjson-dev \
   libcpp-httplib-dev libsystemd-dev python3 python3-prometheus-client faketime curl \
   libbenchmark-dev gnuplot-nox \
-  scdoc rpm systemd adduser
+  scdoc rpm systemd adduser file
 # python3-prometheus-client: its exposition parser checks the metrics page
 # (tests/integration/check_metrics_page.py, run with /usr/bin/python3).
 # The packaged broker starts itself as a service on port 1883; tests and the demo start
 # their own brokers on free loopback ports, so the system one is not needed.
 # Packaging (tests/packaging/): scdoc renders the man pages, rpm provides rpmbuild for CPack's
 # RPM generator and rpm -qp for the checks, systemd provides systemd-analyze (installed, not
-# booted), adduser is what the deb's postinst uses.
+# booted), adduser is what the deb's postinst uses, and CPack's deb generator runs `file` on
+# each installed file to find the binaries for dpkg-shlibdeps.
