@@ -90,10 +90,11 @@ fi
 # Demand API) on only without __OPTIMIZE__, so they are asked for by name. The state-budget
 # test checks the agent's RSS only without ASan, so it runs once more with the Release build's
 # agent (TIDEGATE_RSS_AGENT, ctest e2e_state_budget_rss).
-san_flags=("-DTIDEGATE_SANITIZE=address,undefined,float-cast-overflow")
+san_flags=(-DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
+  "-DTIDEGATE_SANITIZE=address,undefined,float-cast-overflow")
 san_label="ASan+UBSan"
 if skipped TIDEGATE_SKIP_SANITIZERS; then
-  san_flags=()
+  san_flags=()  # the user's build/ keeps its compiler (GCC by default)
   san_label="no sanitizers"
 fi
 rss_agent=()
@@ -102,7 +103,6 @@ if ! skipped TIDEGATE_SKIP_RELEASE; then
 fi
 step "build RelWithDebInfo with tests and assertions, $san_label, -Werror ($BUILD_DIR)"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
   -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g" \
   -DCMAKE_CXX_FLAGS=-DSIMDJSON_DEVELOPMENT_CHECKS=1 -DTIDEGATE_WERROR=ON \
   "${san_flags[@]}" "${rss_agent[@]}" "${ci_linker[@]}" >/dev/null
