@@ -11,7 +11,7 @@ void AppendJsonString(std::string* out, std::string_view text) {
   size_t run = 0;  // start of the pending run of bytes that need no escape
   for (size_t i = 0; i < text.size(); ++i) {
     auto u = static_cast<unsigned char>(text[i]);
-    if (u >= 0x20 && u != '"' && u != '\\') continue;
+    if (u >= 0x20 && u != 0x7f && u != '"' && u != '\\') continue;
     out->append(text.data() + run, i - run);
     run = i + 1;
     switch (u) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Writing JSON strings: escaping for NDJSON output (collector dump, inspect, simulator log).
 // Input must be valid UTF-8 (callers validate untrusted bytes first); control characters
-// are written as \u00XX. Pure functions, thread-safe.
+// and DEL are written as \u00XX (logfmt's quoted values use the same escapes). Pure
+// functions, thread-safe.
 #pragma once
 
 #include <string>

@@ -44,44 +44,6 @@ bool NeedsLogfmtQuotes(std::string_view value) {
   return false;
 }
 
-void AppendHexEscape(std::string* out, unsigned char u) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->append("\\u00");
-  out->push_back(kHex[u >> 4]);
-  out->push_back(kHex[u & 0xf]);
-}
-
-void AppendLogfmtQuoted(std::string* out, std::string_view value) {
-  out->push_back('"');
-  for (char ch : value) {
-    auto u = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          AppendHexEscape(out, u);
-        } else {
-          out->push_back(ch);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 std::string_view LevelOrUnknown(std::string_view level) {
   return level.empty() ? std::string_view("info") : level;
 }
@@ -153,7 +115,7 @@ std::string SanitizeUtf8(std::string_view bytes) {
 void AppendLogfmtValue(std::string* out, std::string_view value) {
   std::string clean = SanitizeUtf8(value);
   if (NeedsLogfmtQuotes(clean)) {
-    AppendLogfmtQuoted(out, clean);
+    AppendJsonString(out, clean);  // logfmt quotes escape as JSON strings do
   } else {
     out->append(clean);
   }
