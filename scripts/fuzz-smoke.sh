@@ -9,7 +9,7 @@
 # out of memory or takes over 10 s on one input; the input is kept in FUZZ_ARTIFACTS (fix the
 # bug, add the input to fuzz/corpus/<name>/ and a unit test). Random exploration for longer
 # runs is scripts/fuzz-explore.sh.
-# Environment: FUZZ_SEED (20261205), FUZZ_RUNS (30000) per fuzzer, and those of
+# Environment: FUZZ_SEED (20261205), FUZZ_RUNS (30000) per fuzzer, FUZZ_JOBS (nproc), and those of
 # scripts/fuzz-common.sh (FUZZ_BUILD_DIR, FUZZ_ARTIFACTS, FUZZ_CC, FUZZ_CXX, FUZZ_ONLY,
 # FUZZ_CONFIGURED).
 set -euo pipefail
@@ -33,31 +33,46 @@ fuzz_build
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-failed=()
-for name in "${names[@]}"; do
-  bin="$BUILD_DIR/bin/${name}_fuzzer"
-  corpus="$ROOT/fuzz/corpus/$name"
+# One fuzzer after another leaves a core idle (libFuzzer runs one input at a time): FUZZ_JOBS
+# (nproc) of them run at once, each into its own log, and the summaries print in name order.
+# Each run is still deterministic on its own (same seed, same inputs, -reload=0).
+run_one() {
+  local name=$1 bin="$BUILD_DIR/bin/${1}_fuzzer" corpus="$ROOT/fuzz/corpus/$1"
+  local log="$ARTIFACTS/$name.log" summary="$scratch/$name.summary" start status=0
   if [[ ! -x "$bin" || ! -d "$corpus" ]]; then
-    echo "fuzz-smoke: $name: missing $bin or $corpus" >&2
-    failed+=("$name")
-    continue
+    echo "fuzz-smoke: $name: missing $bin or $corpus" >"$summary"
+    echo 1 >"$scratch/$name.status"
+    return
   fi
   mkdir -p "$scratch/$name"
-  log="$ARTIFACTS/$name.log"
-  files=$(find "$corpus" -type f | wc -l)
-  echo "== fuzz $name: replay $files corpus files, then $RUNS runs from seed $SEED (log: $log)"
   start=$(date +%s)
-  status=0
   "${no_aslr[@]}" "$bin" -seed="$SEED" -runs="$RUNS" -reload=0 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$ARTIFACTS/$name-" "$scratch/$name" "$corpus" >"$log" 2>&1 || status=$?
-  grep -E '^(stat::number_of_executed_units|stat::new_units_added|Done )' "$log" || true
-  echo "   $name took $(($(date +%s) - start)) s"
-  if ((status != 0)); then
-    echo "fuzz-smoke: $name failed (exit $status); rerun with FUZZ_ONLY=$name FUZZ_SEED=$SEED" \
-      "FUZZ_RUNS=$RUNS; last lines of $log:" >&2
-    tail -n 40 "$log" >&2
-    failed+=("$name")
-  fi
+  {
+    echo "== fuzz $name: replayed $(find "$corpus" -type f | wc -l) corpus files, then $RUNS runs" \
+      "from seed $SEED (log: $log)"
+    grep -E '^(stat::number_of_executed_units|stat::new_units_added|Done )' "$log" || true
+    echo "   $name took $(($(date +%s) - start)) s"
+    if ((status != 0)); then
+      echo "fuzz-smoke: $name failed (exit $status); rerun with FUZZ_ONLY=$name FUZZ_SEED=$SEED" \
+        "FUZZ_RUNS=$RUNS; last lines of $log:"
+      tail -n 40 "$log"
+    fi
+  } >"$summary" 2>&1
+  echo "$status" >"$scratch/$name.status"
+}
+
+JOBS=${FUZZ_JOBS:-$(nproc)}
+[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || fuzz_fail "FUZZ_JOBS must be a positive integer, got '$JOBS'"
+for name in "${names[@]}"; do
+  while (($(jobs -rp | wc -l) >= JOBS)); do wait -n || true; done
+  run_one "$name" &
+done
+wait
+failed=()
+for name in "${names[@]}"; do
+  cat "$scratch/$name.summary"
+  [[ "$(cat "$scratch/$name.status" 2>/dev/null)" == 0 ]] || failed+=("$name")
 done
 
 if ((${#failed[@]} > 0)); then
