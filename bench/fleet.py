@@ -447,7 +447,7 @@ uplink:
 
 def main():
     p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Every part listens on 127.0.0.1 only. Needs a build (--build-dir) and the "
         "packages of scripts/install-deps.sh (mosquitto, openssl, postgresql-15).")
     p.add_argument("--build-dir", default="build", help="tree with bin/ (default: build)")
