@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tools/collector/landing_store.h"
+#include "collector/store/sqlite_landing_store.h"
 
 #include <sqlite3.h>
 
@@ -7,8 +7,9 @@
 #include <fstream>
 #include <vector>
 
+#include "collector/store/sqlite_landing_sql.h"
+#include "collector/test_util.h"
 #include "schema/batch_view.h"
-#include "tools/collector/test_util.h"
 
 namespace tidegate::collector {
 namespace {
@@ -30,7 +31,7 @@ schema::DecodedBatch Decode(const TestBatch& spec) {
 }
 
 std::unique_ptr<LandingStore> OpenStore(const ScratchDir& dir, Clock& clock) {
-  auto store = LandingStore::Open(dir.path(), clock);
+  auto store = SqliteLandingStore::Open(dir.path(), clock);
   INFO(store.status().ToString());
   REQUIRE(store.ok());
   return std::move(store).value();
@@ -105,6 +106,35 @@ TEST_CASE("LandingStore answers a repeated batch id as a duplicate and lands not
   CHECK(counts->batches_duplicate == 1);
 }
 
+TEST_CASE("LandingStore deduplicates on (agent_id, batch_id), not the batch id alone",
+          "[collector]") {
+  ScratchDir dir;
+  FakeClock clock;
+  auto store = OpenStore(dir, clock);
+  TestBatch first;
+  first.batch_id = "b-1";
+  TestBatch other = first;
+  other.agent_id = "gw-02";  // another gateway that happens to use the same batch id
+  auto a = store->Land(Decode(first));
+  auto b = store->Land(Decode(other));
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK_FALSE(a->duplicate);
+  CHECK_FALSE(b->duplicate);
+  CHECK(b->events == 3);
+  auto again = store->Land(Decode(other));
+  REQUIRE(again.ok());
+  CHECK(again->duplicate);
+  auto events = Events(*store);
+  REQUIRE(events.size() == 6);
+  CHECK(events[0].agent_id == "gw-01");
+  CHECK(events[3].agent_id == "gw-02");
+  auto counts = store->Counts();
+  REQUIRE(counts.ok());
+  CHECK(counts->batches_landed == 2);
+  CHECK(counts->batches_duplicate == 1);
+}
+
 TEST_CASE("LandingStore keeps dedup and counters across a restart", "[collector]") {
   ScratchDir dir;
   FakeClock clock;
@@ -166,25 +196,26 @@ TEST_CASE("LandingStore keeps windows of different keys apart", "[collector]") {
   CHECK(aggregates[2].group_key == "dev-2");
 }
 
-TEST_CASE("LandingStore::OpenReadOnly reports a missing directory or database", "[collector]") {
+TEST_CASE("SqliteLandingStore::OpenReadOnly reports a missing directory or database",
+          "[collector]") {
   ScratchDir dir;
   SECTION("missing directory") {
-    auto store = LandingStore::OpenReadOnly(dir.File("nope"));
+    auto store = SqliteLandingStore::OpenReadOnly(dir.File("nope"));
     REQUIRE_FALSE(store.ok());
     CHECK(store.status().code() == StatusCode::kNotFound);
   }
   SECTION("missing database") {
-    auto store = LandingStore::OpenReadOnly(dir.path());
+    auto store = SqliteLandingStore::OpenReadOnly(dir.path());
     REQUIRE_FALSE(store.ok());
     CHECK(store.status().code() == StatusCode::kNotFound);
   }
   SECTION("not a database") {
     std::ofstream(dir.File(kLandingDbName)) << "this is not sqlite, just some text";
-    auto store = LandingStore::OpenReadOnly(dir.path());
+    auto store = SqliteLandingStore::OpenReadOnly(dir.path());
     REQUIRE_FALSE(store.ok());
     CHECK(store.status().code() == StatusCode::kCorruption);
     FakeClock clock;
-    CHECK_FALSE(LandingStore::Open(dir.path(), clock).ok());
+    CHECK_FALSE(SqliteLandingStore::Open(dir.path(), clock).ok());
   }
 }
 
@@ -196,9 +227,76 @@ TEST_CASE("LandingStore refuses a database from a newer collector", "[collector]
   REQUIRE(sqlite3_open(dir.File(kLandingDbName).c_str(), &db) == SQLITE_OK);
   REQUIRE(sqlite3_exec(db, "PRAGMA user_version = 99;", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
-  auto store = LandingStore::Open(dir.path(), clock);
+  auto store = SqliteLandingStore::Open(dir.path(), clock);
   REQUIRE_FALSE(store.ok());
   CHECK(store.status().code() == StatusCode::kInvalidArgument);
+}
+
+void ExecOrFail(sqlite3* db, const char* sql) {
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
+  INFO((error != nullptr ? error : ""));
+  sqlite3_free(error);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+int UserVersion(const std::string& path) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version;", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  int version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return version;
+}
+
+TEST_CASE("LandingStore migrates a version 1 landing.db keeping its batches and events",
+          "[collector]") {
+  ScratchDir dir;
+  FakeClock clock;
+  {
+    // A landing.db as the version 1 collector wrote it: batches keyed by batch_id alone.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(dir.File(kLandingDbName).c_str(), &db) == SQLITE_OK);
+    ExecOrFail(db, sql::kCreateSchemaV1);
+    ExecOrFail(db,
+               "INSERT INTO batches VALUES ('gw-01-1', 'gw-01', 1, 3, 1764000000000,"
+               " 1764000001000, 3, 0);"
+               "INSERT INTO events (agent_id, seq, topic, device_id, event_time, ingest_time,"
+               " flags, payload, batch_id) VALUES ('gw-01', 1, 't', 'd', 1, 2, 0, '{}',"
+               " 'gw-01-1');"
+               "INSERT INTO counters VALUES ('batches_landed', 1), ('events', 1);");
+    sqlite3_close(db);
+  }
+  REQUIRE(UserVersion(dir.File(kLandingDbName)) == 1);
+  SECTION("dump can still read it before any collector migrated it") {
+    auto reader = SqliteLandingStore::OpenReadOnly(dir.path());
+    REQUIRE(reader.ok());
+    CHECK(Events(**reader).size() == 1);
+  }
+  auto store = OpenStore(dir, clock);
+  CHECK(UserVersion(dir.File(kLandingDbName)) == sql::kSchemaVersion);
+  TestBatch spec;  // gw-01's batch gw-01-1, landed by the old collector
+  auto again = store->Land(Decode(spec));
+  REQUIRE(again.ok());
+  CHECK(again->duplicate);
+  spec.agent_id = "gw-02";
+  auto other = store->Land(Decode(spec));
+  REQUIRE(other.ok());
+  CHECK_FALSE(other->duplicate);
+  CHECK(Events(*store).size() == 4);
+  auto counts = store->Counts();
+  REQUIRE(counts.ok());
+  CHECK(counts->batches_landed == 2);
+  CHECK(counts->batches_duplicate == 1);
+  CHECK(counts->events == 4);
+  SECTION("a second open finds it migrated") {
+    store.reset();
+    auto reopened = OpenStore(dir, clock);
+    CHECK(Events(*reopened).size() == 4);
+  }
 }
 
 }  // namespace

@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
+#include "collector/exit_codes.h"
+#include "collector/intake/batch_intake.h"
 #include "common/status.h"
-#include "tools/collector/batch_endpoint.h"
-#include "tools/collector/exit_codes.h"
 
 namespace tidegate::collector {
 

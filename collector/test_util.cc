@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tools/collector/test_util.h"
+#include "collector/test_util.h"
 
 #include <fmt/format.h>
 #include <zstd.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tools/collector/field_decryptor.h"
+#include "collector/intake/field_decryptor.h"
 
 #include <sys/stat.h>
 

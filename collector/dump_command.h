@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-#include "tools/collector/landing_store.h"
+#include "collector/store/landing_store.h"
 
 namespace tidegate::collector {
 

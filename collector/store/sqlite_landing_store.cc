@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tools/collector/landing_store.h"
+#include "collector/store/sqlite_landing_store.h"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -9,7 +9,7 @@
 #include <string_view>
 #include <utility>
 
-#include "tools/collector/landing_sql.h"
+#include "collector/store/sqlite_landing_sql.h"
 
 namespace tidegate::collector {
 namespace {
@@ -99,10 +99,10 @@ Result<int> ReadUserVersion(sqlite3* db) {
   return sqlite3_column_int(stmt.get(), 0);
 }
 
-Result<LandingStore::DbPtr> OpenDb(const std::string& path, int flags) {
+Result<SqliteLandingStore::DbPtr> OpenDb(const std::string& path, int flags) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-  LandingStore::DbPtr db(raw);
+  SqliteLandingStore::DbPtr db(raw);
   if (rc != SQLITE_OK) return SqliteError(db.get(), rc, "open " + path);
   sqlite3_extended_result_codes(db.get(), 1);
   // A concurrent dump or writer holds the lock only briefly; wait rather than fail.
@@ -111,15 +111,31 @@ Result<LandingStore::DbPtr> OpenDb(const std::string& path, int flags) {
   return db;
 }
 
-Status Migrate(sqlite3* db, const std::string& path) {
-  TG_ASSIGN_OR_RETURN(int version, ReadUserVersion(db));
+Status CheckNotNewer(int version, const std::string& path) {
   if (version > sql::kSchemaVersion) {
     return InvalidArgument(fmt::format("{}: schema version {} is newer than this collector's {}",
                                        path, version, sql::kSchemaVersion));
   }
+  return Status::Ok();
+}
+
+// Runs the migration steps from the database's version up to kSchemaVersion. The version
+// is read again inside the write transaction, so two collectors opening the same file at
+// once migrate it once.
+Status MigrateLocked(sqlite3* db, const std::string& path) {
+  TG_ASSIGN_OR_RETURN(int version, ReadUserVersion(db));
+  TG_RETURN_IF_ERROR(CheckNotNewer(version, path));
+  if (version < 1) TG_RETURN_IF_ERROR(Exec(db, sql::kCreateSchemaV1, "create schema v1"));
+  if (version < 2) TG_RETURN_IF_ERROR(Exec(db, sql::kMigrateV1ToV2, "migrate schema v1 to v2"));
+  return Status::Ok();
+}
+
+Status Migrate(sqlite3* db, const std::string& path) {
+  TG_ASSIGN_OR_RETURN(int version, ReadUserVersion(db));
+  TG_RETURN_IF_ERROR(CheckNotNewer(version, path));
   if (version == sql::kSchemaVersion) return Status::Ok();
   TG_RETURN_IF_ERROR(Exec(db, sql::kBegin, "begin migration"));
-  Status s = Exec(db, sql::kCreateSchemaV1, "create schema");
+  Status s = MigrateLocked(db, path);
   if (s.ok()) s = Exec(db, sql::kCommit, "commit migration");
   if (!s.ok() && sqlite3_get_autocommit(db) == 0) {
     // The migration error is what the caller needs; a failing rollback adds nothing.
@@ -130,37 +146,38 @@ Status Migrate(sqlite3* db, const std::string& path) {
 
 }  // namespace
 
-struct LandingStore::Statements {
+struct SqliteLandingStore::Statements {
   StmtPtr insert_batch;
   StmtPtr insert_event;
   StmtPtr upsert_aggregate;
   StmtPtr add_counter;
 };
 
-void LandingStore::DbCloser::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+void SqliteLandingStore::DbCloser::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
-LandingStore::LandingStore(DbPtr db, Clock* clock, std::string path)
+SqliteLandingStore::SqliteLandingStore(DbPtr db, Clock* clock, std::string path)
     : db_(std::move(db)), clock_(clock), path_(std::move(path)) {}
 
-LandingStore::~LandingStore() {
+SqliteLandingStore::~SqliteLandingStore() {
   // Statements must be finalized before the connection closes.
   stmt_.reset();
   db_.reset();
 }
 
-Result<std::unique_ptr<LandingStore>> LandingStore::Open(const std::string& data_dir,
-                                                         Clock& clock) {
+Result<std::unique_ptr<SqliteLandingStore>> SqliteLandingStore::Open(const std::string& data_dir,
+                                                                     Clock& clock) {
   std::string path = data_dir + "/" + kLandingDbName;
   TG_ASSIGN_OR_RETURN(
       DbPtr db, OpenDb(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX));
   TG_RETURN_IF_ERROR(Exec(db.get(), sql::kPragmas, "set pragmas on " + path));
   TG_RETURN_IF_ERROR(Migrate(db.get(), path));
-  std::unique_ptr<LandingStore> store(new LandingStore(std::move(db), &clock, path));
+  std::unique_ptr<SqliteLandingStore> store(new SqliteLandingStore(std::move(db), &clock, path));
   TG_RETURN_IF_ERROR(store->Prepare());
   return store;
 }
 
-Result<std::unique_ptr<LandingStore>> LandingStore::OpenReadOnly(const std::string& data_dir) {
+Result<std::unique_ptr<SqliteLandingStore>> SqliteLandingStore::OpenReadOnly(
+    const std::string& data_dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(data_dir, ec)) {
     return NotFound(fmt::format("data dir {} does not exist or is not a directory", data_dir));
@@ -172,14 +189,13 @@ Result<std::unique_ptr<LandingStore>> LandingStore::OpenReadOnly(const std::stri
   TG_ASSIGN_OR_RETURN(DbPtr db, OpenDb(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX));
   TG_ASSIGN_OR_RETURN(int version, ReadUserVersion(db.get()));
   if (version == 0) return Corruption(path + " is not a tidegate landing database");
-  if (version > sql::kSchemaVersion) {
-    return InvalidArgument(fmt::format("{}: schema version {} is newer than this collector's {}",
-                                       path, version, sql::kSchemaVersion));
-  }
-  return std::unique_ptr<LandingStore>(new LandingStore(std::move(db), nullptr, path));
+  // Reading works on every version up to ours: the migrations so far left the events and
+  // aggregates tables as they were.
+  TG_RETURN_IF_ERROR(CheckNotNewer(version, path));
+  return std::unique_ptr<SqliteLandingStore>(new SqliteLandingStore(std::move(db), nullptr, path));
 }
 
-Status LandingStore::Prepare() {
+Status SqliteLandingStore::Prepare() {
   auto stmt = std::make_unique<Statements>();
   TG_ASSIGN_OR_RETURN(stmt->insert_batch, PrepareStmt(db_.get(), sql::kInsertBatch));
   TG_ASSIGN_OR_RETURN(stmt->insert_event, PrepareStmt(db_.get(), sql::kInsertEvent));
@@ -189,7 +205,7 @@ Status LandingStore::Prepare() {
   return Status::Ok();
 }
 
-Result<LandOutcome> LandingStore::Land(const schema::DecodedBatch& batch) {
+Result<LandOutcome> SqliteLandingStore::Land(const schema::DecodedBatch& batch) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stmt_ == nullptr) return Internal(path_ + " is open read-only");
   TG_RETURN_IF_ERROR(Exec(db_.get(), sql::kBegin, "begin"));
@@ -207,7 +223,7 @@ Result<LandOutcome> LandingStore::Land(const schema::DecodedBatch& batch) {
   return outcome;
 }
 
-Status LandingStore::LandLocked(const schema::DecodedBatch& batch, LandOutcome* outcome) {
+Status SqliteLandingStore::LandLocked(const schema::DecodedBatch& batch, LandOutcome* outcome) {
   sqlite3* db = db_.get();
   sqlite3_stmt* st = stmt_->insert_batch.get();
   ResetOnExit reset(st);
@@ -235,7 +251,7 @@ Status LandingStore::LandLocked(const schema::DecodedBatch& batch, LandOutcome* 
   return Status::Ok();
 }
 
-Status LandingStore::InsertEvents(const schema::DecodedBatch& batch) {
+Status SqliteLandingStore::InsertEvents(const schema::DecodedBatch& batch) {
   sqlite3* db = db_.get();
   sqlite3_stmt* st = stmt_->insert_event.get();
   for (const schema::DecodedEvent& e : batch.events) {
@@ -252,7 +268,7 @@ Status LandingStore::InsertEvents(const schema::DecodedBatch& batch) {
   return Status::Ok();
 }
 
-Status LandingStore::UpsertWindowResults(const schema::DecodedBatch& batch) {
+Status SqliteLandingStore::UpsertWindowResults(const schema::DecodedBatch& batch) {
   sqlite3* db = db_.get();
   sqlite3_stmt* st = stmt_->upsert_aggregate.get();
   for (const schema::DecodedWindowResult& w : batch.window_results) {
@@ -271,7 +287,7 @@ Status LandingStore::UpsertWindowResults(const schema::DecodedBatch& batch) {
   return Status::Ok();
 }
 
-Status LandingStore::AddCounter(const char* name, int64_t delta) {
+Status SqliteLandingStore::AddCounter(const char* name, int64_t delta) {
   sqlite3_stmt* st = stmt_->add_counter.get();
   ResetOnExit reset(st);
   TG_RETURN_IF_ERROR(CheckBinds(
@@ -279,7 +295,7 @@ Status LandingStore::AddCounter(const char* name, int64_t delta) {
   return StepDone(db_.get(), st, std::string("update counter ") + name);
 }
 
-Result<LandingCounts> LandingStore::Counts() {
+Result<LandingCounts> SqliteLandingStore::Counts() {
   std::lock_guard<std::mutex> lock(mu_);
   TG_ASSIGN_OR_RETURN(StmtPtr st, PrepareStmt(db_.get(), sql::kSelectCounters));
   LandingCounts counts;
@@ -296,7 +312,7 @@ Result<LandingCounts> LandingStore::Counts() {
   return counts;
 }
 
-Status LandingStore::ForEachEvent(const std::function<Status(const LandedEvent&)>& fn) {
+Status SqliteLandingStore::ForEachEvent(const std::function<Status(const LandedEvent&)>& fn) {
   std::lock_guard<std::mutex> lock(mu_);
   TG_ASSIGN_OR_RETURN(StmtPtr st, PrepareStmt(db_.get(), sql::kSelectEvents));
   int rc = SQLITE_ROW;
@@ -315,7 +331,8 @@ Status LandingStore::ForEachEvent(const std::function<Status(const LandedEvent&)
   return rc == SQLITE_DONE ? Status::Ok() : SqliteError(db_.get(), rc, "read events");
 }
 
-Status LandingStore::ForEachAggregate(const std::function<Status(const LandedAggregate&)>& fn) {
+Status SqliteLandingStore::ForEachAggregate(
+    const std::function<Status(const LandedAggregate&)>& fn) {
   std::lock_guard<std::mutex> lock(mu_);
   TG_ASSIGN_OR_RETURN(StmtPtr st, PrepareStmt(db_.get(), sql::kSelectAggregates));
   int rc = SQLITE_ROW;

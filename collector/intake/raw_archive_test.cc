@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tools/collector/raw_archive.h"
+#include "collector/intake/raw_archive.h"
 
 #include <sys/stat.h>
 
@@ -11,8 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "tools/collector/batch_endpoint.h"
-#include "tools/collector/test_util.h"
+#include "collector/sources/batch_endpoint.h"
+#include "collector/store/sqlite_landing_store.h"
+#include "collector/test_util.h"
 
 namespace tidegate::collector {
 namespace {
@@ -82,10 +83,11 @@ TEST_CASE("BatchEndpoint with --keep-raw keeps each body as received, even undec
   ScratchDir data;
   ScratchDir raw_dir;
   FixedClock clock;
-  auto store = LandingStore::Open(data.path(), clock);
+  auto store = SqliteLandingStore::Open(data.path(), clock);
   REQUIRE(store.ok());
   RawArchive raw(raw_dir.path());
-  BatchEndpoint endpoint(**store, BatchEndpoint::Limits(), &raw);
+  BatchIntake intake(**store, BatchIntake::Limits(), &raw);
+  BatchEndpoint endpoint(intake);
 
   TestBatch spec;
   const std::string wire = Zstd(BuildBatch(spec));
@@ -99,7 +101,8 @@ TEST_CASE("BatchEndpoint with --keep-raw keeps each body as received, even undec
 
   SECTION("a body that cannot be kept is a 500 the agent retries, and is not landed") {
     RawArchive broken(raw_dir.File("gone"));
-    BatchEndpoint failing(**store, BatchEndpoint::Limits(), &broken);
+    BatchIntake failing_intake(**store, BatchIntake::Limits(), &broken);
+    BatchEndpoint failing(failing_intake);
     TestBatch other;
     other.batch_id = "gw-01-9";
     other.first_seq = 9;

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tools/collector/dump_command.h"
+#include "collector/dump_command.h"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <string>
 
+#include "collector/store/sqlite_landing_store.h"
+#include "collector/test_util.h"
 #include "schema/batch_view.h"
-#include "tools/collector/test_util.h"
 
 namespace tidegate::collector {
 namespace {
@@ -87,7 +88,7 @@ TEST_CASE("dump prints landed events and aggregates as NDJSON", "[collector]") {
   testing::ScratchDir dir;
   {
     FixedClock clock;
-    auto store = LandingStore::Open(dir.path(), clock);
+    auto store = SqliteLandingStore::Open(dir.path(), clock);
     REQUIRE(store.ok());
     testing::TestBatch spec;
     spec.windows = {testing::TestWindow{}};

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // The collector's HTTP front end, in process: real sockets, real TLS, a real landing store.
-#include "tools/collector/http_server.h"
+#include "collector/sources/http_server.h"
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
 #include <thread>
 
-#include "tools/collector/test_util.h"
+#include "collector/store/sqlite_landing_store.h"
+#include "collector/test_util.h"
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wall"
@@ -35,10 +36,11 @@ class Collector {
  public:
   explicit Collector(HttpServerOptions options = {},
                      BatchEndpoint::Limits limits = BatchEndpoint::Limits()) {
-    auto store = LandingStore::Open(dir_.path(), clock_);
+    auto store = SqliteLandingStore::Open(dir_.path(), clock_);
     REQUIRE(store.ok());
     store_ = std::move(store).value();
-    endpoint_ = std::make_unique<BatchEndpoint>(*store_, limits);
+    intake_ = std::make_unique<BatchIntake>(*store_, limits);
+    endpoint_ = std::make_unique<BatchEndpoint>(*intake_);
     options.host = "127.0.0.1";
     options.port = 0;
     auto server = HttpServer::Create(options, *endpoint_);
@@ -62,6 +64,7 @@ class Collector {
   testing::ScratchDir dir_;
   FixedClock clock_;
   std::unique_ptr<LandingStore> store_;
+  std::unique_ptr<BatchIntake> intake_;
   std::unique_ptr<BatchEndpoint> endpoint_;
   std::unique_ptr<HttpServer> server_;
   int port_ = 0;
@@ -187,9 +190,10 @@ TEST_CASE("collector serves HTTPS and enforces client certificates", "[collector
     options.tls_key = certs->client_key;
     testing::ScratchDir dir;
     FixedClock clock;
-    auto store = LandingStore::Open(dir.path(), clock);
+    auto store = SqliteLandingStore::Open(dir.path(), clock);
     REQUIRE(store.ok());
-    BatchEndpoint endpoint(**store, {});
+    BatchIntake intake(**store, {});
+    BatchEndpoint endpoint(intake);
     auto server = HttpServer::Create(options, endpoint);
     REQUIRE_FALSE(server.ok());
     INFO(server.status().message());
@@ -200,9 +204,10 @@ TEST_CASE("collector serves HTTPS and enforces client certificates", "[collector
 TEST_CASE("HttpServer::Stop works before Run and while idle", "[collector]") {
   testing::ScratchDir dir;
   FixedClock clock;
-  auto store = LandingStore::Open(dir.path(), clock);
+  auto store = SqliteLandingStore::Open(dir.path(), clock);
   REQUIRE(store.ok());
-  BatchEndpoint endpoint(**store, {});
+  BatchIntake intake(**store, {});
+  BatchEndpoint endpoint(intake);
   auto server = HttpServer::Create({.host = "127.0.0.1"}, endpoint);
   REQUIRE(server.ok());
   REQUIRE((*server)->Bind().ok());

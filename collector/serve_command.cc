@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tools/collector/serve_command.h"
+#include "collector/serve_command.h"
 
 #include <fmt/format.h>
 #include <pthread.h>
@@ -17,11 +17,12 @@
 #include <system_error>
 #include <thread>
 
+#include "collector/intake/batch_intake.h"
+#include "collector/intake/raw_archive.h"
+#include "collector/sources/http_server.h"
+#include "collector/store/open_landing_store.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "tools/collector/http_server.h"
-#include "tools/collector/landing_store.h"
-#include "tools/collector/raw_archive.h"
 
 namespace tidegate::collector {
 namespace {
@@ -36,6 +37,7 @@ struct Running {
   std::unique_ptr<LandingStore> store;
   std::unique_ptr<RawArchive> raw;            // null without --keep-raw
   std::unique_ptr<FieldDecryptor> decryptor;  // null without --recipient-key
+  std::unique_ptr<BatchIntake> intake;
   std::unique_ptr<BatchEndpoint> endpoint;
   std::unique_ptr<HttpServer> server;
   int port = 0;
@@ -46,7 +48,7 @@ Result<Running> StartServer(const ServeOptions& options, const ListenAddress& ad
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) return IOError("cannot create --data-dir " + options.data_dir + ": " + ec.message());
   Running r;
-  TG_ASSIGN_OR_RETURN(r.store, LandingStore::Open(options.data_dir, RealClock()));
+  TG_ASSIGN_OR_RETURN(r.store, OpenLandingStore(options.data_dir, RealClock(), false));
   if (!options.keep_raw_dir.empty()) {
     std::filesystem::create_directories(options.keep_raw_dir, ec);
     if (ec) {
@@ -58,10 +60,11 @@ Result<Running> StartServer(const ServeOptions& options, const ListenAddress& ad
     TG_ASSIGN_OR_RETURN(FieldDecryptor decryptor, FieldDecryptor::Load(options.recipient_key));
     r.decryptor = std::make_unique<FieldDecryptor>(std::move(decryptor));
   }
-  BatchEndpoint::Limits limits;
+  BatchIntake::Limits limits;
   limits.max_body_bytes = options.max_body_bytes;
   limits.max_decompressed_bytes = std::max(kDefaultMaxDecompressedBytes, options.max_body_bytes);
-  r.endpoint = std::make_unique<BatchEndpoint>(*r.store, limits, r.raw.get(), r.decryptor.get());
+  r.intake = std::make_unique<BatchIntake>(*r.store, limits, r.raw.get(), r.decryptor.get());
+  r.endpoint = std::make_unique<BatchEndpoint>(*r.intake);
   HttpServerOptions http{.host = address.host,
                          .port = address.port,
                          .tls_cert = options.tls_cert,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tools/collector/http_server.h"
+#include "collector/sources/http_server.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -23,7 +23,7 @@
 #include <httplib.h>
 #pragma GCC diagnostic pop
 
-#include "tools/collector/peer_identity.h"
+#include "collector/sources/peer_identity.h"
 
 namespace tidegate::collector {
 namespace {

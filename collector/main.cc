@@ -8,11 +8,11 @@
 #include <exception>
 #include <string>
 
+#include "collector/dump_command.h"
+#include "collector/exit_codes.h"
+#include "collector/serve_command.h"
 #include "common/log.h"
 #include "common/units.h"
-#include "tools/collector/dump_command.h"
-#include "tools/collector/exit_codes.h"
-#include "tools/collector/serve_command.h"
 
 namespace tidegate::collector {
 namespace {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tools/collector/peer_identity.h"
+#include "collector/sources/peer_identity.h"
 
 #include <openssl/x509v3.h>
 

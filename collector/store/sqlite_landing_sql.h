@@ -1,24 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
-// Every SQL statement of the collector's landing store (DIR/landing.db), as named constants
-// so the schema can be read in one place. Used only by landing_store.cc.
+// Every SQL statement of the collector's SQLite landing store (DIR/landing.db), as named
+// constants so the schema can be read in one place. Used only by sqlite_landing_store.cc.
 //
 // COMPATIBILITY
-// - PRAGMA user_version holds the schema version; 1 is this file as first released. A
-//   change is a new step in LandingStore's migration plus a version bump; a database from a
-//   newer collector is refused rather than guessed at.
-// - events deliberately has no uniqueness on (agent_id, seq): dedup is by batch id only,
+// - PRAGMA user_version holds the schema version. A change is a new step (kCreateSchemaV1,
+//   kMigrateV1ToV2, ...) run in order inside one transaction by the store's migration, plus a
+//   version bump; a database from a newer collector is refused rather than guessed at.
+//   Version 1: batches keyed by batch_id alone. Version 2: batches keyed (agent_id,
+//   batch_id), so one gateway's batch id never suppresses another gateway's batch.
+// - events deliberately has no uniqueness on (agent_id, seq): dedup is by batch only,
 //   so a duplicate that slipped past the agent's ingest dedup stays visible to tests.
 #pragma once
 
 namespace tidegate::collector::sql {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 inline constexpr char kPragmas[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
     "PRAGMA foreign_keys=OFF;";
 
+// Version 1 as first released; never edited, later steps change it.
 inline constexpr char kCreateSchemaV1[] = R"sql(
 CREATE TABLE IF NOT EXISTS batches (
   batch_id       TEXT PRIMARY KEY,
@@ -62,6 +65,28 @@ CREATE TABLE IF NOT EXISTS counters (
 PRAGMA user_version = 1;
 )sql";
 
+// SQLite cannot change a primary key in place: the table is rebuilt under the same name.
+inline constexpr char kMigrateV1ToV2[] = R"sql(
+CREATE TABLE batches_v2 (
+  agent_id       TEXT NOT NULL,
+  batch_id       TEXT NOT NULL,
+  first_seq      INTEGER NOT NULL,
+  last_seq       INTEGER NOT NULL,
+  created_at     INTEGER NOT NULL,
+  received_at    INTEGER NOT NULL,
+  events         INTEGER NOT NULL,
+  window_results INTEGER NOT NULL,
+  PRIMARY KEY (agent_id, batch_id)
+);
+INSERT INTO batches_v2 (agent_id, batch_id, first_seq, last_seq, created_at, received_at,
+  events, window_results)
+  SELECT agent_id, batch_id, first_seq, last_seq, created_at, received_at, events,
+  window_results FROM batches;
+DROP TABLE batches;
+ALTER TABLE batches_v2 RENAME TO batches;
+PRAGMA user_version = 2;
+)sql";
+
 inline constexpr char kUserVersion[] = "PRAGMA user_version;";
 
 // IMMEDIATE takes the write lock up front, so a concurrent `dump` reader cannot make the
@@ -70,11 +95,11 @@ inline constexpr char kBegin[] = "BEGIN IMMEDIATE;";
 inline constexpr char kCommit[] = "COMMIT;";
 inline constexpr char kRollback[] = "ROLLBACK;";
 
-// Zero changes means the batch id was already landed: the batch is a duplicate.
+// Zero changes means this agent's batch id was already landed: the batch is a duplicate.
 inline constexpr char kInsertBatch[] =
     "INSERT INTO batches (batch_id, agent_id, first_seq, last_seq, created_at, received_at,"
     " events, window_results) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-    " ON CONFLICT (batch_id) DO NOTHING;";
+    " ON CONFLICT (agent_id, batch_id) DO NOTHING;";
 
 inline constexpr char kInsertEvent[] =
     "INSERT INTO events (agent_id, seq, topic, device_id, event_time, ingest_time, flags,"

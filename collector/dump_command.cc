@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tools/collector/dump_command.h"
+#include "collector/dump_command.h"
 
 #include <fmt/format.h>
 
 #include <iterator>
 
+#include "collector/exit_codes.h"
+#include "collector/store/open_landing_store.h"
+#include "common/clock.h"
 #include "common/json_escape.h"
 #include "common/time_format.h"
 #include "schema/batch_view.h"
-#include "tools/collector/exit_codes.h"
 
 namespace tidegate::collector {
 namespace {
@@ -71,7 +73,8 @@ int RunDump(const DumpOptions& options, std::FILE* out, std::FILE* err) {
                options.what);
     return kExitUsage;
   }
-  Result<std::unique_ptr<LandingStore>> store = LandingStore::OpenReadOnly(options.data_dir);
+  Result<std::unique_ptr<LandingStore>> store =
+      OpenLandingStore(options.data_dir, RealClock(), true);
   if (!store.ok()) {
     fmt::print(err, "tidegate-collector: dump: {}\n", store.status().ToString());
     return kExitFailure;

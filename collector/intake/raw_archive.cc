@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tools/collector/raw_archive.h"
+#include "collector/intake/raw_archive.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tools/collector/peer_identity.h"
+#include "collector/sources/peer_identity.h"
 
 #include <openssl/pem.h>
 
@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "tools/collector/test_util.h"
+#include "collector/test_util.h"
 
 namespace tidegate::collector {
 namespace {

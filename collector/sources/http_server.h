@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "collector/sources/batch_endpoint.h"
 #include "common/status.h"
-#include "tools/collector/batch_endpoint.h"
 
 namespace tidegate::collector {
 
