@@ -36,6 +36,15 @@ constexpr char kServeHelp[] =
     "  GET /v1/stats     batches_landed, batches_duplicate, batches_rejected, events,\n"
     "                    window_results as JSON (rejections count since start only).\n"
     "  GET /healthz      200 \"ok\".\n\n"
+    "With --mqtt, also consume batches from an MQTT v5 cloud broker (HTTPS keeps\n"
+    "running): subscribe to $share/GROUP/tidegate/+/batches at QoS 1 over TLS with a\n"
+    "client certificate (clean start off, 24 h session expiry, so a restarted collector\n"
+    "with the same client id gets what the broker queued), land each batch whose topic\n"
+    "names the batch's agent_id, and only then publish\n"
+    "{\"batch_id\",\"status\":\"landed|duplicate|rejected|retry\"[,\"reason\"]} with the\n"
+    "batch's correlation data to its response topic, if that is tidegate/AGENT_ID/acks.\n"
+    "/v1/stats then adds mqtt_messages, mqtt_acks_published, mqtt_acks_skipped and\n"
+    "mqtt_connects. A lost broker connection is retried with backoff (1 s to 60 s).\n\n"
     "Once listening, prints exactly one line on stdout,\n"
     "  tidegate-collector: listening on https://HOST:PORT   (http:// without TLS)\n"
     "and writes PORT to --ready-file. SIGTERM or SIGINT stops accepting, finishes\n"
@@ -56,6 +65,37 @@ struct Cli {
   std::string max_body = "16MiB";
   DumpOptions dump;
 };
+
+void AddServeMqtt(CLI::App& serve, Cli& cli) {
+  serve
+      .add_option("--mqtt", cli.serve.mqtt_url,
+                  "Also consume batches from this MQTT v5 broker, mqtts://HOST[:PORT]\n"
+                  "(TLS only; port 8883 by default). Needs --group, --mqtt-ca,\n"
+                  "--mqtt-cert and --mqtt-key.")
+      ->type_name("URL");
+  serve
+      .add_option("--group", cli.serve.mqtt_group,
+                  "Shared-subscription group of the collectors that split the batches\n"
+                  "between them (letters, digits, - _ ., at most 64). Every batch goes to\n"
+                  "one collector of the group. Pick a name gateways cannot guess: the\n"
+                  "broker's ACL does not stop a client from joining the group.")
+      ->type_name("NAME");
+  serve
+      .add_option("--mqtt-ca", cli.serve.mqtt_ca,
+                  "PEM CA bundle that verifies the broker's certificate.")
+      ->type_name("FILE");
+  serve
+      .add_option("--mqtt-cert", cli.serve.mqtt_cert,
+                  "PEM client certificate; its CN must be a collector in the broker's ACL.")
+      ->type_name("FILE");
+  serve.add_option("--mqtt-key", cli.serve.mqtt_key, "PEM private key of --mqtt-cert.")
+      ->type_name("FILE");
+  serve
+      .add_option("--mqtt-client-id", cli.serve.mqtt_client_id,
+                  "MQTT client id (default tidegate-collector-GROUP-HOSTNAME). Keep it\n"
+                  "across restarts: the broker queues for a session by client id.")
+      ->type_name("ID");
+}
 
 void AddServe(CLI::App& app, Cli& cli) {
   CLI::App* serve = app.add_subcommand("serve", kServeHelp);
@@ -124,6 +164,7 @@ void AddServe(CLI::App& app, Cli& cli) {
                    "(400 above).")
       ->capture_default_str()
       ->type_name("SIZE");
+  AddServeMqtt(*serve, cli);
   serve
       ->add_option("--log-level", cli.serve.log_level,
                    "Log level on stderr: trace, debug (one line per request), info (one\n"

@@ -20,6 +20,7 @@
 #include "collector/intake/batch_intake.h"
 #include "collector/intake/raw_archive.h"
 #include "collector/sources/http_server.h"
+#include "collector/sources/mqtt_source.h"
 #include "collector/store/open_landing_store.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -40,6 +41,7 @@ struct Running {
   std::unique_ptr<BatchIntake> intake;
   std::unique_ptr<BatchEndpoint> endpoint;
   std::unique_ptr<HttpServer> server;
+  std::unique_ptr<MqttSource> mqtt;  // null without --mqtt; stopped first
   int port = 0;
 };
 
@@ -72,6 +74,17 @@ Result<Running> StartServer(const ServeOptions& options, const ListenAddress& ad
                          .client_ca = options.client_ca};
   TG_ASSIGN_OR_RETURN(r.server, HttpServer::Create(http, *r.endpoint));
   TG_ASSIGN_OR_RETURN(r.port, r.server->Bind());
+  if (!options.mqtt_url.empty()) {
+    TG_ASSIGN_OR_RETURN(MqttBrokerUrl broker, ParseMqttBrokerUrl(options.mqtt_url));
+    TG_ASSIGN_OR_RETURN(r.mqtt, MqttSource::Start({.broker = broker,
+                                                   .group = options.mqtt_group,
+                                                   .ca_file = options.mqtt_ca,
+                                                   .cert_file = options.mqtt_cert,
+                                                   .key_file = options.mqtt_key,
+                                                   .client_id = options.mqtt_client_id},
+                                                  *r.intake));
+    r.endpoint->set_extra_stats([mqtt = r.mqtt.get()] { return mqtt->StatsJsonFields(); });
+  }
   return r;
 }
 
@@ -86,6 +99,25 @@ void WaitForSignal(const sigset_t* signals, HttpServer* server, const std::atomi
     server->Stop();
     return;
   }
+}
+
+// The --mqtt flags go together; a bad value is a usage error (exit 2) before anything starts.
+Status CheckMqttFlags(const ServeOptions& o) {
+  const bool any = !o.mqtt_group.empty() || !o.mqtt_ca.empty() || !o.mqtt_cert.empty() ||
+                   !o.mqtt_key.empty() || !o.mqtt_client_id.empty();
+  if (o.mqtt_url.empty()) {
+    return any ? InvalidArgument("--mqtt-* flags need --mqtt mqtts://HOST:PORT") : Status::Ok();
+  }
+  TG_RETURN_IF_ERROR(ParseMqttBrokerUrl(o.mqtt_url).status());
+  if (o.mqtt_group.empty()) return InvalidArgument("--mqtt needs --group NAME");
+  TG_RETURN_IF_ERROR(ValidateGroupName(o.mqtt_group));
+  for (const auto& [flag, value] : {std::pair{"--mqtt-ca", &o.mqtt_ca},
+                                    std::pair{"--mqtt-cert", &o.mqtt_cert},
+                                    std::pair{"--mqtt-key", &o.mqtt_key}}) {
+    if (value->empty()) return InvalidArgument(fmt::format("--mqtt needs {} FILE", flag));
+  }
+  if (o.mqtt_client_id.size() > 256) return InvalidArgument("--mqtt-client-id: at most 256 bytes");
+  return Status::Ok();
 }
 
 }  // namespace
@@ -138,6 +170,10 @@ int RunServe(const ServeOptions& options) {
   }
   if (Status s = InitLogging(options.log_level, "tidegate-collector", options.log_format);
       !s.ok()) {
+    PrintError(s.message());
+    return kExitUsage;
+  }
+  if (Status s = CheckMqttFlags(options); !s.ok()) {
     PrintError(s.message());
     return kExitUsage;
   }

@@ -28,6 +28,14 @@ struct ServeOptions {
   // encrypted fields are opened before they land. Empty: they land opaque.
   std::string recipient_key;
   size_t max_body_bytes = kDefaultMaxBodyBytes;
+  // --mqtt mqtts://HOST:PORT: also consume batches from the cloud broker (empty: HTTPS
+  // only). The other mqtt_* fields are then required, except mqtt_client_id.
+  std::string mqtt_url;
+  std::string mqtt_group;
+  std::string mqtt_ca;
+  std::string mqtt_cert;
+  std::string mqtt_key;
+  std::string mqtt_client_id;  // empty: tidegate-collector-<group>-<hostname>
   std::string log_level = "info";
   std::string log_format = "logfmt";
 };

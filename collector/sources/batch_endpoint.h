@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,13 +58,17 @@ class BatchEndpoint {
   // contain payload bytes.
   HttpReply Reject(int status, std::string_view reason);
 
-  // GET /v1/stats: persisted counters plus the in-memory rejection counts.
+  // GET /v1/stats: persisted counters plus the in-memory rejection counts, plus the fields
+  // `extra` returns (`"name":value,...`, e.g. the MQTT source's counters).
   HttpReply Stats();
+  // REQUIRES: called before the server runs.
+  void set_extra_stats(std::function<std::string()> extra) { extra_stats_ = std::move(extra); }
 
   const Limits& limits() const { return intake_.limits(); }
 
  private:
   BatchIntake& intake_;
+  std::function<std::string()> extra_stats_;  // empty: none
 };
 
 // Case-insensitive media type comparison ignoring parameters ("; charset=...").
