@@ -111,9 +111,9 @@ Status CheckMqttFlags(const ServeOptions& o) {
   TG_RETURN_IF_ERROR(ParseMqttBrokerUrl(o.mqtt_url).status());
   if (o.mqtt_group.empty()) return InvalidArgument("--mqtt needs --group NAME");
   TG_RETURN_IF_ERROR(ValidateGroupName(o.mqtt_group));
-  for (const auto& [flag, value] : {std::pair{"--mqtt-ca", &o.mqtt_ca},
-                                    std::pair{"--mqtt-cert", &o.mqtt_cert},
-                                    std::pair{"--mqtt-key", &o.mqtt_key}}) {
+  for (const auto& [flag, value] :
+       {std::pair{"--mqtt-ca", &o.mqtt_ca}, std::pair{"--mqtt-cert", &o.mqtt_cert},
+        std::pair{"--mqtt-key", &o.mqtt_key}}) {
     if (value->empty()) return InvalidArgument(fmt::format("--mqtt needs {} FILE", flag));
   }
   if (o.mqtt_client_id.size() > 256) return InvalidArgument("--mqtt-client-id: at most 256 bytes");

@@ -128,12 +128,12 @@ HttpReply BatchEndpoint::Stats() {
     spdlog::error("reading stats failed: {}", counts.status().ToString());
     return JsonReply(500, R"({"status":"error","error":"storage error"})");
   }
-  std::string body = fmt::format(R"({{"batches_landed":{},"batches_duplicate":{},)"
-                                 R"("batches_rejected":{},"events":{},"window_results":{},)"
-                                 R"("batches_forbidden":{})",
-                                 counts->landed.batches_landed, counts->landed.batches_duplicate,
-                                 counts->rejected, counts->landed.events,
-                                 counts->landed.window_results, counts->forbidden);
+  std::string body =
+      fmt::format(R"({{"batches_landed":{},"batches_duplicate":{},)"
+                  R"("batches_rejected":{},"events":{},"window_results":{},)"
+                  R"("batches_forbidden":{})",
+                  counts->landed.batches_landed, counts->landed.batches_duplicate, counts->rejected,
+                  counts->landed.events, counts->landed.window_results, counts->forbidden);
   if (extra_stats_) body += "," + extra_stats_();
   return JsonReply(200, body + "}");
 }

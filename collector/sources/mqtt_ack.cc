@@ -34,8 +34,8 @@ std::optional<std::string> AgentIdFromBatchTopic(std::string_view topic) {
       topic.substr(topic.size() - kBatchesSuffix.size()) != kBatchesSuffix) {
     return std::nullopt;
   }
-  std::string_view id = topic.substr(kTopicPrefix.size(), topic.size() - kTopicPrefix.size() -
-                                                              kBatchesSuffix.size());
+  std::string_view id =
+      topic.substr(kTopicPrefix.size(), topic.size() - kTopicPrefix.size() - kBatchesSuffix.size());
   if (id.empty() || id.size() > kMaxAgentIdBytes ||
       id.find_first_of(std::string_view("/+#\0", 4)) != std::string_view::npos) {
     return std::nullopt;
@@ -106,8 +106,7 @@ Result<MqttBrokerUrl> ParseMqttBrokerUrl(std::string_view url) {
   }
   if (!port.empty()) {
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
-    if (ec != std::errc() || end != port.data() + port.size() || out.port < 1 ||
-        out.port > 65535) {
+    if (ec != std::errc() || end != port.data() + port.size() || out.port < 1 || out.port > 65535) {
       return InvalidArgument(fmt::format("--mqtt '{}': port must be 1-65535", url));
     }
   }

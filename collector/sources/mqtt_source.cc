@@ -146,10 +146,10 @@ Result<std::unique_ptr<MqttSource>> MqttSource::Start(const MqttSourceOptions& o
   source->mosq_.reset(mosquitto_new(o.client_id.c_str(), /*clean_session=*/false, source.get()));
   mosquitto* m = source->mosq_.get();
   if (m == nullptr) return Internal("mosquitto_new failed");
-  TG_RETURN_IF_ERROR(CheckMosq(mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5),
-                               "MQTT v5"));
-  TG_RETURN_IF_ERROR(CheckMosq(mosquitto_tls_set(m, o.ca_file.c_str(), nullptr,
-                                                 o.cert_file.c_str(), o.key_file.c_str(), nullptr),
+  TG_RETURN_IF_ERROR(
+      CheckMosq(mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5), "MQTT v5"));
+  TG_RETURN_IF_ERROR(CheckMosq(mosquitto_tls_set(m, o.ca_file.c_str(), nullptr, o.cert_file.c_str(),
+                                                 o.key_file.c_str(), nullptr),
                                "--mqtt-ca/--mqtt-cert/--mqtt-key"));
   TG_RETURN_IF_ERROR(CheckMosq(
       mosquitto_reconnect_delay_set(m, kReconnectMinS, kReconnectMaxS, true), "reconnect delay"));
@@ -247,8 +247,8 @@ void MqttSource::HandleBatch(const mosquitto_message& msg, const mosquitto_prope
     intake_.CountRejection(*reason);
     outcome.verdict = IntakeVerdict::kRejected;
     outcome.reason = *reason;
-    spdlog::warn("mqtt: rejected batch_id={} agent_id={}: {}", QuotedForLog(p.batch_id.value_or("")),
-                 QuotedForLog(*agent_id), *reason);
+    spdlog::warn("mqtt: rejected batch_id={} agent_id={}: {}",
+                 QuotedForLog(p.batch_id.value_or("")), QuotedForLog(*agent_id), *reason);
   } else {
     const std::vector<std::string> identities = {*agent_id};
     const std::string_view body(static_cast<const char*>(msg.payload),

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "tests/integration/cloud_broker.h"
 #include "tests/support/binaries.h"
 #include "tests/support/certs.h"
 #include "tests/support/files.h"
@@ -31,77 +32,7 @@ namespace {
 
 using std::chrono::seconds;
 
-constexpr const char* kGroup = "collectors";
-constexpr const char* kCollectorCn = "tidegate-collector-1";  // listed in the shipped ACL
-constexpr int kNotAuthorized = 0x87;                          // MQTT v5 reason code
-
-void RequireOk(const Status& status) {
-  INFO(status.ToString());
-  REQUIRE(status.ok());
-}
-
-template <typename T>
-T RequireValue(Result<T> result) {
-  RequireOk(result.status());
-  return std::move(*result);
-}
-
-// A broker as configs/mosquitto-cloud.conf sets it up, with the shipped ACL file, plus the
-// certificates of two gateways (gw-a, gw-b) and one collector.
-class CloudBroker {
- public:
-  CloudBroker() : dir_("cloud-broker") {
-    certs_ = RequireValue(MakeTestCerts(dir_.path()));
-    gw_a_ = RequireValue(MakeClientCert(dir_.path(), certs_, "gw-a", 10));
-    gw_b_ = RequireValue(MakeClientCert(dir_.path(), certs_, "gw-b", 11));
-    collector_ = RequireValue(MakeClientCert(dir_.path(), certs_, kCollectorCn, 12));
-    Status started = broker_.Start(dir_.MakeDir("broker"),
-                                   {.tls_cert_file = certs_.server_cert,
-                                    .tls_key_file = certs_.server_key,
-                                    .tls_ca_file = certs_.ca_cert,
-                                    .tls_require_client_cert = true,
-                                    .tls_use_identity_as_username = true,
-                                    .acl_file = SourcePath("configs/mosquitto-cloud.acl"),
-                                    .allow_anonymous = false});
-    INFO(broker_.LogTail());
-    RequireOk(started);
-  }
-
-  MqttClientOptions Tls(const CertAndKey& identity, const std::string& client_id) const {
-    return {.port = broker_.tls_port(),
-            .client_id = client_id,
-            .ca_file = certs_.ca_cert,
-            .cert_file = identity.cert,
-            .key_file = identity.key};
-  }
-
-  std::unique_ptr<MqttTestClient> Connect(const CertAndKey& identity,
-                                          const std::string& client_id) {
-    Result<std::unique_ptr<MqttTestClient>> client =
-        MqttTestClient::Connect(Tls(identity, client_id));
-    INFO(broker_.LogTail());
-    RequireOk(client.status());
-    return std::move(*client);
-  }
-
-  std::unique_ptr<MqttTestClient> Collector() {
-    std::unique_ptr<MqttTestClient> c = Connect(collector_, "collector-1");
-    REQUIRE(RequireValue(
-                c->Subscribe(std::string("$share/") + kGroup + "/tidegate/+/batches", 1)) == 1);
-    return c;
-  }
-
-  const TestCerts& certs() const { return certs_; }
-  const CertAndKey& gw_a() const { return gw_a_; }
-  const CertAndKey& gw_b() const { return gw_b_; }
-  MosquittoBroker& broker() { return broker_; }
-
- private:
-  TempDir dir_;
-  TestCerts certs_;
-  CertAndKey gw_a_, gw_b_, collector_;
-  MosquittoBroker broker_;
-};
+constexpr int kNotAuthorized = 0x87;  // MQTT v5 reason code
 
 TEST_CASE("the cloud broker refuses clients without a certificate of the gateway CA",
           "[integration][issue-14]") {
@@ -208,7 +139,7 @@ TEST_CASE(
     "a gateway in the collectors' shared subscription group reads nothing but swallows its "
     "share (documented mosquitto 2.0 limitation)",
     "[integration][issue-14]") {
-  SharedSubscriptionScene scene(kGroup);
+  SharedSubscriptionScene scene(kCloudGroup);
   // Mosquitto takes turns between the group's members and drops what gw-a may not read:
   // the agent republishes those after its ack timeout. Hence the unguessable group name in
   // configs/mosquitto-cloud.conf. Once gw-a has left (clean start: its subscription goes
@@ -248,10 +179,10 @@ TEST_CASE("the shipped mosquitto-cloud.conf starts and requires gateway certific
   replace("/etc/mosquitto/mosquitto-cloud.acl", SourcePath("configs/mosquitto-cloud.acl"));
   conf += "persistence_location " + dir.path() + "/\nlog_dest file " + dir.File("log") + "\n";
   if (::geteuid() == 0) conf += "user root\n";
-  RequireOk(WriteFile(dir.File("mosquitto.conf"), conf));
+  RequireOkStatus(WriteFile(dir.File("mosquitto.conf"), conf));
   Process broker;
-  RequireOk(broker.Start({"/usr/sbin/mosquitto", "-c", dir.File("mosquitto.conf")},
-                         {.stdout_file = dir.File("out"), .stderr_file = dir.File("out")}));
+  RequireOkStatus(broker.Start({"/usr/sbin/mosquitto", "-c", dir.File("mosquitto.conf")},
+                               {.stdout_file = dir.File("out"), .stderr_file = dir.File("out")}));
   INFO(ReadFile(dir.File("out")) + ReadFile(dir.File("log")));
   REQUIRE(WaitUntil([&] { return !broker.Running() || TcpPortAcceptsConnections(port); },
                     std::chrono::seconds(10)));
@@ -262,7 +193,7 @@ TEST_CASE("the shipped mosquitto-cloud.conf starts and requires gateway certific
   o.cert_file = gw.cert;
   o.key_file = gw.key;
   Result<std::unique_ptr<MqttTestClient>> client = MqttTestClient::Connect(o);
-  RequireOk(client.status());
+  RequireOkStatus(client.status());
   CHECK(RequireValue((*client)->Publish("tidegate/gw-b/batches", "x", 1)) == kNotAuthorized);
 }
 
