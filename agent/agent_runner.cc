@@ -283,9 +283,6 @@ int Agent::Shutdown(int sig) {
 
 std::vector<UnsupportedFeature> UnsupportedFeatures(const Config& config) {
   std::vector<UnsupportedFeature> unsupported;
-  if (config.uplink.transport != Transport::kHttps) {
-    unsupported.push_back({"uplink.transport", "mqtt is not supported by this build yet"});
-  }
   if (config.remote_config.enabled) {
     unsupported.push_back(
         {"remote_config.enabled", "remote_config is not supported by this build yet"});
