@@ -49,4 +49,23 @@ std::optional<InflightWindow::TimePoint> InflightWindow::NextDeadline() const {
   return earliest;
 }
 
+void InflightWindow::RememberEarly(Completion completion) {
+  if (completion.result.kind == SendResult::Kind::kRetry) return;  // it will be republished
+  if (early_.size() >= kMaxEarly) early_.pop_front();
+  early_.push_back(std::move(completion));
+}
+
+std::vector<Completion> InflightWindow::TakeMatchedEarly() {
+  std::vector<Completion> matched;
+  for (auto it = early_.begin(); it != early_.end();) {
+    if (Find(it->batch_id) != nullptr) {
+      matched.push_back(std::move(*it));
+      it = early_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return matched;
+}
+
 }  // namespace tidegate::uplink

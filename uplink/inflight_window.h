@@ -12,8 +12,10 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "buffer/sqlite_store.h"
+#include "uplink/async_transport.h"
 #include "uplink/batch_encoder.h"
 
 namespace tidegate::uplink {
@@ -66,10 +68,20 @@ class InflightWindow {
   // The earliest time an entry becomes due, or nullopt when empty.
   std::optional<TimePoint> NextDeadline() const;
 
+  // An ack or rejection for a batch not in the window. After a restart the broker delivers
+  // the acks it queued for our session at once, often before the batch they answer (still
+  // in flight in the buffer) is read back into the window: kept (the last kMaxEarly) and
+  // applied when it arrives. A batch id is never reused, so a stale one matches nothing.
+  static constexpr size_t kMaxEarly = 256;
+  void RememberEarly(Completion completion);
+  // Outcomes remembered earlier for batches now in the window (removed from memory).
+  std::vector<Completion> TakeMatchedEarly();
+
  private:
   size_t capacity_;
   std::chrono::milliseconds ack_timeout_;
   std::deque<Entry> entries_;
+  std::deque<Completion> early_;  // at most kMaxEarly, oldest first
 };
 
 }  // namespace tidegate::uplink

@@ -84,3 +84,35 @@ TEST_CASE("a batch the receiver asked to retry waits for its backoff", "[uplink]
 
 }  // namespace
 }  // namespace tidegate::uplink
+
+namespace tidegate::uplink {
+namespace {
+
+Completion Outcome(const std::string& id, SendResult::Kind kind) {
+  Completion c;
+  c.batch_id = id;
+  c.result.kind = kind;
+  return c;
+}
+
+TEST_CASE("an ack that arrives before its batch is in the window is applied when it comes",
+          "[uplink][inflight]") {
+  InflightWindow w(2, std::chrono::milliseconds(1000));
+  w.RememberEarly(Outcome("a", SendResult::Kind::kAcked));
+  w.RememberEarly(Outcome("b", SendResult::Kind::kRetry));  // not kept: it republishes
+  CHECK(w.TakeMatchedEarly().empty());
+  w.Add(Batch("b"), InflightWindow::TimePoint{});
+  CHECK(w.TakeMatchedEarly().empty());
+  w.Add(Batch("a"), InflightWindow::TimePoint{});
+  auto matched = w.TakeMatchedEarly();
+  REQUIRE(matched.size() == 1);
+  CHECK(matched[0].batch_id == "a");
+  CHECK(w.TakeMatchedEarly().empty());
+  for (size_t i = 0; i < InflightWindow::kMaxEarly + 10; ++i) {
+    w.RememberEarly(Outcome("x" + std::to_string(i), SendResult::Kind::kAcked));
+  }
+  CHECK(w.TakeMatchedEarly().empty());  // bounded; nothing matches
+}
+
+}  // namespace
+}  // namespace tidegate::uplink

@@ -33,6 +33,9 @@ void UplinkWorker::AsyncSendLoop() {
   while (!Stopping()) {
     BeatSend();
     FillWindow(window);
+    for (const Completion& early : window.TakeMatchedEarly()) {
+      if (!Complete(window, early)) return;
+    }
     if (!PublishDue(window)) return;
     MirrorHealth(window);
     std::chrono::milliseconds wait = kBeatEvery;
@@ -87,9 +90,11 @@ bool UplinkWorker::PublishDue(InflightWindow& window) {
 bool UplinkWorker::Complete(InflightWindow& window, const Completion& completion) {
   InflightWindow::Entry* entry = window.Find(completion.batch_id);
   if (entry == nullptr) {
-    // Late: acknowledged already (a republished batch acked twice), or another run's.
+    // Late (acknowledged already: a republished batch acked twice) or early (queued by the
+    // broker while we were away, for a batch not read back yet): kept for a while.
     stats_.late_acks++;
-    spdlog::debug("uplink: ignoring an outcome for batch {}, not in flight", completion.batch_id);
+    spdlog::debug("uplink: outcome for batch {} not in flight, kept", completion.batch_id);
+    window.RememberEarly(completion);
     return true;
   }
   const SendResult& result = completion.result;
