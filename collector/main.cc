@@ -97,7 +97,7 @@ void AddServeMqtt(CLI::App& serve, Cli& cli) {
       ->type_name("ID");
 }
 
-void AddServe(CLI::App& app, Cli& cli) {
+CLI::App* AddServe(CLI::App& app, Cli& cli) {
   CLI::App* serve = app.add_subcommand("serve", kServeHelp);
   serve->footer(kExitCodesHelp);
   serve
@@ -164,7 +164,6 @@ void AddServe(CLI::App& app, Cli& cli) {
                    "(400 above).")
       ->capture_default_str()
       ->type_name("SIZE");
-  AddServeMqtt(*serve, cli);
   serve
       ->add_option("--log-level", cli.serve.log_level,
                    "Log level on stderr: trace, debug (one line per request), info (one\n"
@@ -178,6 +177,7 @@ void AddServe(CLI::App& app, Cli& cli) {
       ->capture_default_str()
       ->check(CLI::IsMember({"logfmt", "json"}))
       ->type_name("FORMAT");
+  return serve;
 }
 
 void AddDump(CLI::App& app, Cli& cli) {
@@ -217,7 +217,7 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(kExitCodesHelp);
   Cli cli;
-  AddServe(app, cli);
+  AddServeMqtt(*AddServe(app, cli), cli);
   AddDump(app, cli);
   try {
     app.parse(argc, argv);

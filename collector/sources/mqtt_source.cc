@@ -21,7 +21,7 @@ constexpr int kKeepAliveS = 30;
 constexpr unsigned kReconnectMinS = 1;
 constexpr unsigned kReconnectMaxS = 60;
 // Room for the topic and properties around a batch body of max_body_bytes.
-constexpr size_t kPacketOverheadBytes = 64 * 1024;
+constexpr size_t kPacketOverheadBytes = size_t{64} * 1024;
 constexpr char kAckContentType[] = "application/json";
 
 struct FreeDeleter {

@@ -139,6 +139,26 @@ TEST_CASE("undecodable, mislabelled and foreign batches are acked rejected and l
   CHECK(ReadFile(collector.LogPath()).find("\"n\"") == std::string::npos);
 }
 
+TEST_CASE("the collector reconnects after the broker restarts and keeps landing",
+          "[integration][issue-14]") {
+  CloudBroker cloud;
+  MqttCollector collector(cloud, cloud.collector1(), "collector-1");
+  {
+    TestGateway gw(cloud);
+    gw.PublishBatch(GwABatch(1));
+    CHECK(gw.Ack(1).payload == R"({"batch_id":"gw-a-1","status":"landed"})");
+  }
+  const size_t subscriptions = cloud.Subscriptions("collector-1");
+  RequireOkStatus(cloud.broker().Restart());
+  INFO(ReadFile(collector.LogPath()) + cloud.broker().LogTail());
+  REQUIRE(WaitUntil([&] { return cloud.Subscriptions("collector-1") > subscriptions; },
+                    std::chrono::seconds(30)));
+  TestGateway gw(cloud);
+  gw.PublishBatch(GwABatch(2));
+  CHECK(gw.Ack(1).payload == R"({"batch_id":"gw-a-2","status":"landed"})");
+  CHECK(collector.process().Running());
+}
+
 TEST_CASE("two collectors in one group share the batches, each landing once",
           "[integration][issue-14]") {
   CloudBroker cloud;
@@ -162,7 +182,7 @@ TEST_CASE("two collectors in one group share the batches, each landing once",
   std::map<std::string, int> seen;
   for (const std::string& k : a) ++seen[k];
   for (const std::string& k : b) ++seen[k];
-  CHECK(seen.size() == 3 * kBatches);
+  CHECK(seen.size() == size_t{3} * kBatches);
   for (const auto& [key, count] : seen) {
     INFO(key);
     CHECK(count == 1);
