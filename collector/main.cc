@@ -97,6 +97,22 @@ void AddServeMqtt(CLI::App& serve, Cli& cli) {
       ->type_name("ID");
 }
 
+void AddServeLogging(CLI::App* serve, Cli& cli) {
+  serve
+      ->add_option("--log-level", cli.serve.log_level,
+                   "Log level on stderr: trace, debug (one line per request), info (one\n"
+                   "line per landed batch), warn, error or off. Payloads are never logged.")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->type_name("LEVEL");
+  serve
+      ->add_option("--log-format", cli.serve.log_format,
+                   "Log records on stderr: logfmt (key=value) or json (one object a line).")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"logfmt", "json"}))
+      ->type_name("FORMAT");
+}
+
 CLI::App* AddServe(CLI::App& app, Cli& cli) {
   CLI::App* serve = app.add_subcommand("serve", kServeHelp);
   serve->footer(kExitCodesHelp);
@@ -164,19 +180,6 @@ CLI::App* AddServe(CLI::App& app, Cli& cli) {
                    "(400 above).")
       ->capture_default_str()
       ->type_name("SIZE");
-  serve
-      ->add_option("--log-level", cli.serve.log_level,
-                   "Log level on stderr: trace, debug (one line per request), info (one\n"
-                   "line per landed batch), warn, error or off. Payloads are never logged.")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
-      ->type_name("LEVEL");
-  serve
-      ->add_option("--log-format", cli.serve.log_format,
-                   "Log records on stderr: logfmt (key=value) or json (one object a line).")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"logfmt", "json"}))
-      ->type_name("FORMAT");
   return serve;
 }
 
@@ -217,7 +220,9 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(kExitCodesHelp);
   Cli cli;
-  AddServeMqtt(*AddServe(app, cli), cli);
+  CLI::App* serve = AddServe(app, cli);
+  AddServeMqtt(*serve, cli);
+  AddServeLogging(serve, cli);
   AddDump(app, cli);
   try {
     app.parse(argc, argv);

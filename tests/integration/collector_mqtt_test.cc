@@ -70,6 +70,32 @@ ct::TestBatch GwABatch(int n) {
           .windows = {}};
 }
 
+TEST_CASE("serve refuses incomplete or invalid --mqtt flags with exit 2",
+          "[integration][issue-14]") {
+  TempDir dir("mqtt-flags");
+  const std::vector<std::string> base = {BinaryPath("tidegate-collector"),
+                                         "serve",
+                                         "--listen",
+                                         "127.0.0.1:0",
+                                         "--data-dir",
+                                         dir.File("data")};
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--mqtt", "mqtt://h:1883", "--group", "g"}, "TLS is required"},
+      {{"--mqtt", "mqtts://h:8883"}, "--mqtt needs --group"},
+      {{"--mqtt", "mqtts://h", "--group", "a/b"}, "--group 'a/b'"},
+      {{"--mqtt", "mqtts://h", "--group", "g", "--mqtt-ca", "ca"}, "--mqtt needs --mqtt-cert"},
+      {{"--group", "g"}, "need --mqtt"},
+  };
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), args.begin(), args.end());
+    CommandResult run = RequireValue(RunCommand(argv, std::chrono::seconds(10)));
+    INFO(JoinArgv(argv) + "\n" + run.stderr_text);
+    CHECK(run.exit_code == 2);
+    CHECK(run.stderr_text.find(message) != std::string::npos);
+  }
+}
+
 TEST_CASE("a batch published over MQTT lands and is acked; a copy is acked duplicate",
           "[integration][issue-14]") {
   CloudBroker cloud;
