@@ -165,6 +165,28 @@ TEST_CASE("undecodable, mislabelled and foreign batches are acked rejected and l
   CHECK(ReadFile(collector.LogPath()).find("\"n\"") == std::string::npos);
 }
 
+TEST_CASE(
+    "a batch forged under another gateway's topic is refused by the broker and lands "
+    "nothing; SIGTERM stops the collector cleanly",
+    "[integration][issue-14]") {
+  CloudBroker cloud;
+  MqttCollector collector(cloud, cloud.collector1(), "collector-1");
+  TestGateway gw(cloud);
+  ct::TestBatch forged = GwABatch(1);
+  forged.agent_id = "gw-b";
+  forged.batch_id = "gw-b-1";
+  MqttProperties props = gw.Properties("gw-b-1");
+  props.response_topic = "tidegate/gw-b/acks";
+  constexpr int kNotAuthorized = 0x87;
+  CHECK(RequireValue(gw.client().Publish("tidegate/gw-b/batches", ct::Zstd(ct::BuildBatch(forged)),
+                                         1, props)) == kNotAuthorized);
+  // The sentinel: gw-a's own batch is acked after anything published before it.
+  gw.PublishBatch(GwABatch(2));
+  CHECK(gw.Ack(1).payload == R"({"batch_id":"gw-a-2","status":"landed"})");
+  CHECK(collector.Events() == std::vector<std::string>{"gw-a/20", "gw-a/21", "gw-a/22"});
+  CHECK(collector.process().Terminate(std::chrono::seconds(10)) == 0);
+}
+
 TEST_CASE("the collector reconnects after the broker restarts and keeps landing",
           "[integration][issue-14]") {
   CloudBroker cloud;
