@@ -28,6 +28,7 @@
 #include "filters/token_keys.h"
 #include "schema/sealed_value.h"
 #include "uplink/https_transport.h"
+#include "uplink/mqtt_transport.h"
 #include "uplink/uplink_worker.h"
 
 namespace tidegate::agent {
@@ -145,7 +146,9 @@ class Agent {
   std::optional<filters::TokenKeySet> token_keys_;
   std::unique_ptr<filters::PrivacyFilter> privacy_;
   std::unique_ptr<buffer::SqliteStore> store_;
+  // Exactly one of the two, by uplink.transport.
   std::unique_ptr<uplink::HttpsTransport> transport_;
+  std::unique_ptr<uplink::MqttTransport> mqtt_transport_;
   std::unique_ptr<filters::Aggregator> aggregator_;
   std::unique_ptr<AggregateStage> aggregate_stage_;
   std::unique_ptr<buffer::GroupCommitter> committer_;
@@ -180,12 +183,21 @@ std::optional<int> Agent::OpenBuffer() {
     return kExitFailure;
   }
   store_ = std::move(store).value();
-  auto transport = uplink::HttpsTransport::Create(config_.uplink);
-  if (!transport.ok()) {
-    spdlog::error("cannot set up the uplink: {}", transport.status().ToString());
-    return kExitFailure;
+  if (config_.uplink.transport == Transport::kMqtt) {
+    auto transport = uplink::MqttTransport::Create(config_.uplink, config_.agent.id, RandomSeed());
+    if (!transport.ok()) {
+      spdlog::error("cannot set up the uplink: {}", transport.status().ToString());
+      return kExitFailure;
+    }
+    mqtt_transport_ = std::move(transport).value();
+  } else {
+    auto transport = uplink::HttpsTransport::Create(config_.uplink);
+    if (!transport.ok()) {
+      spdlog::error("cannot set up the uplink: {}", transport.status().ToString());
+      return kExitFailure;
+    }
+    transport_ = std::move(transport).value();
   }
-  transport_ = std::move(transport).value();
   aggregator_ = std::make_unique<filters::Aggregator>(config_);
   aggregate_stage_ = std::make_unique<AggregateStage>(*aggregator_);
   // Also when no aggregation is configured any more: its old checkpoint rows are erased.
@@ -204,8 +216,11 @@ void Agent::BuildPipeline() {
                    .max_staged_bytes = store_->limits().staging_bytes,
                    .stage = aggregator_->empty() ? nullptr : aggregate_stage_.get(),
                });
-  uplink_ = std::make_unique<uplink::UplinkWorker>(*store_, *transport_, config_.uplink,
-                                                   config_.agent.id, clock_, RandomSeed());
+  uplink_ = mqtt_transport_
+                ? std::make_unique<uplink::UplinkWorker>(*store_, *mqtt_transport_, config_.uplink,
+                                                         config_.agent.id, clock_, RandomSeed())
+                : std::make_unique<uplink::UplinkWorker>(*store_, *transport_, config_.uplink,
+                                                         config_.agent.id, clock_, RandomSeed());
   pipeline_ =
       std::make_unique<IngestPipeline>(config_, *committer_, store_->age_clock(), privacy_.get());
   if (auto keys = store_->LoadDedupKeys(store_->age_clock().Now().age_ms); keys.ok()) {
@@ -251,6 +266,7 @@ std::optional<int> Agent::Start() {
       return kExitFailure;
     }
   }
+  if (mqtt_transport_) mqtt_transport_->Start();
   uplink_->Start();
   Status started = source_->Start();
   if (!started.ok()) {
@@ -270,6 +286,7 @@ int Agent::Shutdown(int sig) {
   source_->Stop();
   Status flushed = committer_->Stop();
   uplink_->Stop();
+  if (mqtt_transport_) mqtt_transport_->Stop();
   metrics_->Stop();
   if (!flushed.ok()) {
     spdlog::error("could not commit staged events at shutdown: {}", flushed.ToString());
@@ -283,9 +300,6 @@ int Agent::Shutdown(int sig) {
 
 std::vector<UnsupportedFeature> UnsupportedFeatures(const Config& config) {
   std::vector<UnsupportedFeature> unsupported;
-  if (config.uplink.transport != Transport::kHttps) {
-    unsupported.push_back({"uplink.transport", "mqtt is not supported by this build yet"});
-  }
   if (config.remote_config.enabled) {
     unsupported.push_back(
         {"remote_config.enabled", "remote_config is not supported by this build yet"});

@@ -406,8 +406,9 @@ constexpr ConfigKey kKeys[] = {
         .Choices("https, mqtt")
         .Default("https")
         .Example("https")
-        .Doc("HTTPS POST, or MQTT v5 (not in this build yet: the agent refuses to start with "
-             "it)."),
+        .Doc("HTTPS POST, or MQTT v5 to a cloud broker (QoS 1 to tidegate/<agent.id>/batches; "
+             "a batch is deleted on the collector's ack, not the broker's PUBACK). mqtt needs "
+             "uplink.tls.cert_file and key_file: the broker knows gateways by certificate."),
     Key("uplink.url", kString)
         .Required()
         .Example("https://collector.example.net:8443/v1/batches")
@@ -486,6 +487,29 @@ constexpr ConfigKey kKeys[] = {
         .Default("0")
         .Example("0")
         .Doc("Pace uploads on a metered or shared link; 0: unlimited."),
+    Key("uplink.mqtt", kSection).Doc("MQTT v5 uplink (uplink.transport: mqtt) only."),
+    Key("uplink.mqtt.client_id", kString)
+        .Example("gw-berlin-01")
+        .Doc("MQTT client id at the cloud broker; default agent.id. Keep it stable: the broker "
+             "keeps the session (and the acks queued while offline) under it."),
+    // Below 5 s the pings cost more than they find; 20 min is as long as NATs keep state.
+    Key("uplink.mqtt.keepalive", kDuration)
+        .Range(5 * kSecond, 20 * kMinute)
+        .Default("60s")
+        .Example("60s")
+        .Doc("MQTT keepalive: a dead connection is noticed after about 1.5 times this."),
+    Key("uplink.mqtt.max_inflight", kInteger)
+        .Range(1, 64)
+        .Default("4")
+        .Example("4")
+        .Doc("Batches published and not yet acknowledged by a collector. More keeps a long "
+             "link busy; each costs up to batch.max_bytes of memory."),
+    Key("uplink.mqtt.ack_timeout", kDuration)
+        .Range(kSecond, kHour)
+        .Default("30s")
+        .Example("30s")
+        .Doc("A batch without a collector's ack this long is published again, same id and "
+             "bytes (counted as a retry). Shorter recovers sooner from a vanished collector."),
 
     Key("remote_config", kSection)
         .Doc("Signed config updates from the cloud. Off unless enabled here; not in this build "

@@ -371,3 +371,68 @@ TEST_CASE("control characters of a key are escaped so each error stays one line"
   CHECK(ErrorOf(std::string(kMinimal) + "buffer:\n  \"sy\\x12\\nc\": full\n") ==
         "test.yaml:15: buffer.sy\\x12\\nc: unknown key (did you mean 'sync'?)");
 }
+
+namespace {
+
+using tidegate::Millis;
+using tidegate::Transport;
+
+std::string WithUplink(const std::string& uplink) {
+  std::string yaml = kMinimal;
+  yaml.erase(yaml.find("uplink:"));
+  return yaml + "uplink:\n" + uplink;
+}
+
+}  // namespace
+
+TEST_CASE("an mqtt uplink reads its keys, with client_id defaulting to agent.id",
+          "[config][mqtt]") {
+  auto config = ParseConfig(WithUplink("  transport: mqtt\n"
+                                       "  url: mqtts://broker.example.net:8883\n"
+                                       "  tls:\n"
+                                       "    cert_file: /etc/tidegate/client.pem\n"
+                                       "    key_file: /etc/tidegate/client.key\n"
+                                       "  mqtt:\n"
+                                       "    keepalive: 20s\n"
+                                       "    max_inflight: 8\n"
+                                       "    ack_timeout: 10s\n"),
+                            "test.yaml");
+  REQUIRE(config.ok());
+  CHECK(config->uplink.transport == Transport::kMqtt);
+  CHECK(config->uplink.mqtt_client_id.empty());  // the transport uses agent.id
+  CHECK(config->uplink.mqtt_keepalive == Millis(20'000));
+  CHECK(config->uplink.mqtt_max_inflight == 8);
+  CHECK(config->uplink.mqtt_ack_timeout == Millis(10'000));
+  auto defaults = ParseConfig(kMinimal, "test.yaml");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->uplink.mqtt_max_inflight == 4);
+  CHECK(defaults->uplink.mqtt_ack_timeout == Millis(30'000));
+  CHECK(defaults->uplink.mqtt_keepalive == Millis(60'000));
+}
+
+TEST_CASE("an mqtt uplink needs mqtts://HOST:PORT and a client certificate, named by line",
+          "[config][mqtt]") {
+  CHECK(ErrorOf(WithUplink("  transport: mqtt\n"
+                           "  url: https://broker:8883\n"
+                           "  tls:\n"
+                           "    cert_file: /c.pem\n"
+                           "    key_file: /c.key\n")) ==
+        "test.yaml:14: uplink.url: with transport mqtt must be mqtts://HOST:PORT");
+  CHECK(ErrorOf(WithUplink("  transport: mqtt\n"
+                           "  url: mqtts://broker:8883\n")) ==
+        "test.yaml:13: uplink.tls.cert_file: transport mqtt needs a client certificate "
+        "(uplink.tls.cert_file and key_file)");
+  CHECK(ErrorOf(WithUplink("  transport: https\n"
+                           "  url: mqtts://broker:8883\n")) ==
+        "test.yaml:14: uplink.url: is required and must start with https://");
+  CHECK_THAT(ErrorOf(WithUplink("  transport: mqtt\n"
+                                "  url: mqtts://broker:8883\n"
+                                "  tls: {cert_file: /c.pem, key_file: /c.key}\n"
+                                "  mqtt: {max_inflight: 65}\n")),
+             Catch::Contains("uplink.mqtt.max_inflight: '65' is out of range (allowed: 1..64)"));
+  CHECK_THAT(ErrorOf(WithUplink("  transport: mqtt\n"
+                                "  url: mqtts://broker:8883\n"
+                                "  tls: {cert_file: /c.pem, key_file: /c.key}\n"
+                                "  mqtt: {ack_timeout: 2h}\n")),
+             Catch::Contains("uplink.mqtt.ack_timeout: '2h' is out of range"));
+}

@@ -5,6 +5,7 @@
 
 #include "agent/yaml_reader.h"
 #include "common/config.h"
+#include "uplink/mqtt_url.h"
 
 namespace tidegate::agent {
 namespace {
@@ -204,6 +205,28 @@ void ReadBuffer(MapReader& root, BufferSection* buffer) {
   r.Finish();
 }
 
+// transport https needs an https:// url; mqtt needs mqtts://HOST:PORT and a client
+// certificate (the cloud broker knows gateways by certificate, and its ACL by CN).
+void CheckUplinkTransport(MapReader& root, MapReader& r, const UplinkSection& uplink) {
+  if (uplink.transport == Transport::kHttps) {
+    if (uplink.url.rfind("https://", 0) != 0) {
+      root.errors()->Add(r.MarkOf("url"), "uplink.url", "is required and must start with https://");
+    }
+    return;
+  }
+  auto address = uplink::ParseMqttsUrl(uplink.url);
+  if (!address.ok()) {
+    root.errors()->Add(r.MarkOf("url"), "uplink.url",
+                       "with transport mqtt " + address.status().message());
+  }
+  if (uplink.tls.cert_file.empty() || uplink.tls.key_file.empty()) {
+    root.errors()->Add(r.Has("tls") ? r.MarkOf("tls") : r.MarkOf("transport"),
+                       "uplink.tls.cert_file",
+                       "transport mqtt needs a client certificate (uplink.tls.cert_file and "
+                       "key_file)");
+  }
+}
+
 void ReadUplink(MapReader& root, UplinkSection* uplink) {
   MapReader r(root.Child("uplink"), "uplink", root.errors());
   int transport = 0;
@@ -235,11 +258,18 @@ void ReadUplink(MapReader& root, UplinkSection* uplink) {
   r.Duration("connect_timeout", &uplink->connect_timeout);
   r.Duration("request_timeout", &uplink->request_timeout);
   r.Size("max_bytes_per_second", &uplink->max_bytes_per_second);
-  r.Finish();
-  const std::string scheme = uplink->transport == Transport::kHttps ? "https://" : "mqtts://";
-  if (uplink->url.rfind(scheme, 0) != 0) {
-    root.errors()->Add(r.MarkOf("url"), "uplink.url", "is required and must start with " + scheme);
+  if (r.Has("mqtt")) {
+    MapReader mqtt(r.Child("mqtt"), "uplink.mqtt", root.errors());
+    mqtt.Str("client_id", &uplink->mqtt_client_id);
+    mqtt.Duration("keepalive", &uplink->mqtt_keepalive);
+    auto max_inflight = static_cast<int64_t>(uplink->mqtt_max_inflight);
+    mqtt.Int("max_inflight", &max_inflight);
+    uplink->mqtt_max_inflight = static_cast<uint64_t>(max_inflight);
+    mqtt.Duration("ack_timeout", &uplink->mqtt_ack_timeout);
+    mqtt.Finish();
   }
+  r.Finish();
+  CheckUplinkTransport(root, r, *uplink);
   if (uplink->retry_initial.count() <= 0 || uplink->retry_max < uplink->retry_initial) {
     root.errors()->Add(r.MarkOf("retry"), "uplink.retry", "need 0 < initial <= max");
   }

@@ -22,6 +22,12 @@ std::string FailureCause(const UplinkHealth& health) {
   if (health.client_cert_refused) {
     return "the receiver refused our client certificate (uplink.tls cert_file/key_file)";
   }
+  if (health.mqtt_connected == 0) {
+    return "not connected to the cloud MQTT broker (down, unreachable or TLS failure)";
+  }
+  if (health.mqtt_connected == 1) {
+    return "the collectors do not acknowledge batches (none subscribed, or they answer retry)";
+  }
   if (health.last_http_status == 401 || health.last_http_status == 403) {
     return fmt::format("the receiver rejected our credentials (HTTP {})", health.last_http_status);
   }
@@ -47,6 +53,7 @@ UplinkHealth ReadUplinkHealth(const uplink::UplinkStats& stats, Clock& clock) {
   health.peer_untrusted = stats.peer_untrusted.load();
   health.client_cert_refused = stats.client_cert_refused.load();
   health.last_http_status = stats.last_http_status.load();
+  health.mqtt_connected = stats.connected.load();
   return health;
 }
 

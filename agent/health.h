@@ -33,6 +33,7 @@ struct UplinkHealth {
   bool peer_untrusted = false;
   bool client_cert_refused = false;
   int last_http_status = 0;  // 0: no HTTP answer
+  int mqtt_connected = -1;   // uplink.transport mqtt: 0 or 1; -1: https (no connection state)
 };
 UplinkHealth ReadUplinkHealth(const uplink::UplinkStats& stats, Clock& clock);
 

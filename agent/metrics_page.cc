@@ -171,6 +171,20 @@ void RenderUplinkHealth(std::string* out, const uplink::UplinkStats& uplink) {
          static_cast<double>(uplink.last_http_status.load()));
   Metric(out, "tidegate_uplink_throttled_seconds_total", "counter",
          "Time sends waited for uplink.max_bytes_per_second", Load(uplink.throttled_ms) / 1e3);
+  if (uplink.connected.load() == uplink::UplinkStats::kNoConnection) return;
+  // uplink.transport mqtt only.
+  Metric(out, "tidegate_uplink_mqtt_connected", "gauge",
+         "1 while connected to the cloud MQTT broker (uplink.transport mqtt)",
+         uplink.connected.load() == 1 ? 1 : 0);
+  Metric(out, "tidegate_uplink_inflight_batches", "gauge",
+         "Batches published and awaiting a collector's ack (at most uplink.mqtt.max_inflight)",
+         Load(uplink.inflight));
+  Metric(out, "tidegate_uplink_ack_timeouts_total", "counter",
+         "Batches published again after uplink.mqtt.ack_timeout without an ack",
+         Load(uplink.ack_timeouts));
+  Metric(out, "tidegate_uplink_late_acks_total", "counter",
+         "Acks for batches not in flight (duplicates after a republish), ignored",
+         Load(uplink.late_acks));
 }
 
 }  // namespace

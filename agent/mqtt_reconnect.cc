@@ -1,21 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent/mqtt_reconnect.h"
 
-#include <algorithm>
-
 namespace tidegate::agent {
-
-std::chrono::milliseconds ReconnectBackoff::NextDelay() {
-  std::chrono::milliseconds delay = next_;
-  next_ = std::min(next_ * 2, max_);
-  return delay;
-}
-
-bool FailureLogLimiter::ShouldLog(std::string_view reason, uint64_t attempt) {
-  bool log = attempt <= 1 || reason != last_logged_ || (every_ > 0 && attempt % every_ == 0);
-  if (log) last_logged_ = reason;
-  return log;
-}
 
 std::string_view ConnectHint(ConnectFailureKind kind, bool tls_configured) {
   switch (kind) {

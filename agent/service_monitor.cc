@@ -47,6 +47,8 @@ ServiceSnapshot ServiceMonitor::Snapshot(std::optional<std::string> stalled) con
   const UplinkHealth uplink = ReadUplinkHealth(parts_.uplink.stats(), clock_);
   snapshot.uplink_failing_for_ms = uplink.failing_for_ms;
   snapshot.uplink_failures = uplink.failures;
+  snapshot.uplink_mqtt_connected = parts_.uplink.stats().connected.load();
+  snapshot.uplink_inflight = parts_.uplink.stats().inflight.load();
   return snapshot;
 }
 

@@ -36,7 +36,15 @@ std::string BacklogPart(const ServiceSnapshot& s) {
   return fmt::format("backlog {} records, {}", *s.backlog_records, HumanBytes(*s.backlog_bytes));
 }
 
-std::string UplinkPart(const ServiceSnapshot& s) {
+// uplink.transport mqtt: the broker connection and the batches awaiting acks.
+std::string MqttUplinkPart(const ServiceSnapshot& s) {
+  if (s.uplink_mqtt_connected < 0) return "";
+  return fmt::format(" (mqtt {}, {} in flight)",
+                     s.uplink_mqtt_connected == 1 ? "connected" : "not connected",
+                     s.uplink_inflight);
+}
+
+std::string UplinkActivityPart(const ServiceSnapshot& s) {
   switch (UplinkActivityOf(s)) {
     case UplinkActivity::kFailing:
       return fmt::format("uplink failing for {} s ({} failed sends)",
@@ -47,6 +55,10 @@ std::string UplinkPart(const ServiceSnapshot& s) {
       break;
   }
   return "uplink idle";
+}
+
+std::string UplinkPart(const ServiceSnapshot& s) {
+  return UplinkActivityPart(s) + MqttUplinkPart(s);
 }
 
 }  // namespace
@@ -67,9 +79,9 @@ std::string FormatStatus(const ServiceSnapshot& snapshot) {
 }
 
 std::string StatusStateKey(const ServiceSnapshot& snapshot) {
-  return fmt::format("{}/{}/{}/{}/{}", snapshot.stalled.has_value(), snapshot.ready,
+  return fmt::format("{}/{}/{}/{}/{}/{}", snapshot.stalled.has_value(), snapshot.ready,
                      snapshot.subscribed, snapshot.mqtt_reason,
-                     static_cast<int>(UplinkActivityOf(snapshot)));
+                     static_cast<int>(UplinkActivityOf(snapshot)), snapshot.uplink_mqtt_connected);
 }
 
 }  // namespace tidegate::agent

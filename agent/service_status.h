@@ -20,6 +20,8 @@ struct ServiceSnapshot {
   std::optional<uint64_t> backlog_bytes;    // database and WAL on disk
   int64_t uplink_failing_for_ms = -1;       // since the first failed send; -1: not failing
   uint64_t uplink_failures = 0;             // consecutive failed sends
+  int uplink_mqtt_connected = -1;           // uplink.transport mqtt: 0 or 1; -1: https
+  uint64_t uplink_inflight = 0;             // mqtt: batches awaiting a collector's ack
   std::optional<std::string> stalled;       // FindStalledThreads' verdict
 };
 

@@ -86,6 +86,12 @@ void Uplink(std::string* out, const Samples& s) {
                                         Count(s, "tidegate_uplink_consecutive_failures"),
                                         http ? fmt::format(", last HTTP {}", http) : "")
                           : "delivering";
+  if (FindSample(s, "tidegate_uplink_mqtt_connected").has_value()) {
+    state +=
+        fmt::format("; mqtt {}, {} batches awaiting acks",
+                    Get(s, "tidegate_uplink_mqtt_connected") > 0 ? "connected" : "NOT connected",
+                    Count(s, "tidegate_uplink_inflight_batches"));
+  }
   Line(out, "uplink", state);
   Line(out, "batches",
        fmt::format(

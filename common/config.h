@@ -153,6 +153,15 @@ struct UplinkSection {
   Millis connect_timeout{5'000};
   Millis request_timeout{30'000};
   uint64_t max_bytes_per_second = 0;  // 0 = unlimited
+  // transport mqtt only (uplink.mqtt.*).
+  std::string mqtt_client_id;  // "" = agent.id (the loader fills it in)
+  Millis mqtt_keepalive{60'000};
+  // Batches published and not yet acknowledged by a collector. More keeps a long link busy;
+  // each costs up to batch.max_bytes of memory and resends after a collector vanishes.
+  uint64_t mqtt_max_inflight = 4;
+  // A batch unacknowledged this long is published again (same id, same bytes). Shorter
+  // recovers sooner from a vanished collector; too short republishes batches still landing.
+  Millis mqtt_ack_timeout{30'000};
 
   bool operator==(const UplinkSection&) const = default;
 };

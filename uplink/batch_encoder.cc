@@ -7,6 +7,11 @@
 #include "schema/tidegate_batch_generated.h"
 
 namespace tidegate::uplink {
+namespace {
+
+constexpr uint32_t kWireSchemaVersion = 1;
+
+}  // namespace
 
 std::string MakeBatchId(const std::string& buffer_id, uint64_t first_seq, uint64_t last_seq) {
   return buffer_id + "-" + std::to_string(first_seq) + "-" + std::to_string(last_seq);
@@ -55,7 +60,7 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
         e.event_time_ms, e.ingest_time_ms, e.flags, builder_.CreateString(e.payload)));
   }
   auto batch = wire::CreateBatch(
-      builder_, /*schema_version=*/1, builder_.CreateString(agent_id_),
+      builder_, kWireSchemaVersion, builder_.CreateString(agent_id_),
       builder_.CreateString(range.batch_id), range.first_seq, range.last_seq, range.created_at_ms,
       keys.empty() ? 0 : builder_.CreateVector(keys), builder_.CreateVector(events),
       windows.empty() ? 0 : builder_.CreateVector(windows));
@@ -63,6 +68,7 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
 
   EncodedBatch out;
   out.batch_id = range.batch_id;
+  out.schema_version = kWireSchemaVersion;
   out.uncompressed_bytes = builder_.GetSize();
   out.events = static_cast<uint32_t>(events.size());
   out.window_results = static_cast<uint32_t>(windows.size());

@@ -24,7 +24,8 @@ namespace tidegate::uplink {
 
 struct EncodedBatch {
   std::string batch_id;
-  std::string body;  // zstd-compressed FlatBuffer: the HTTP body
+  std::string body;             // zstd-compressed FlatBuffer: the HTTP body
+  uint32_t schema_version = 1;  // Batch.schema_version written into body
   size_t uncompressed_bytes = 0;
   uint32_t events = 0;
   uint32_t window_results = 0;

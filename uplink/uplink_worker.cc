@@ -26,8 +26,19 @@ int64_t MonotonicMs(std::chrono::steady_clock::time_point t) {
 UplinkWorker::UplinkWorker(buffer::SqliteStore& store, Transport& transport,
                            const UplinkSection& config, std::string agent_id, Clock& clock,
                            uint64_t rng_seed)
+    : UplinkWorker(store, &transport, nullptr, config, std::move(agent_id), clock, rng_seed) {}
+
+UplinkWorker::UplinkWorker(buffer::SqliteStore& store, AsyncTransport& transport,
+                           const UplinkSection& config, std::string agent_id, Clock& clock,
+                           uint64_t rng_seed)
+    : UplinkWorker(store, nullptr, &transport, config, std::move(agent_id), clock, rng_seed) {}
+
+UplinkWorker::UplinkWorker(buffer::SqliteStore& store, Transport* sync, AsyncTransport* async,
+                           const UplinkSection& config, std::string agent_id, Clock& clock,
+                           uint64_t rng_seed)
     : store_(store),
-      transport_(transport),
+      transport_(sync),
+      async_(async),
       config_(config),
       clock_(clock),
       rng_(rng_seed),
@@ -54,7 +65,8 @@ void UplinkWorker::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
-  transport_.Interrupt();
+  if (transport_ != nullptr) transport_->Interrupt();
+  if (async_ != nullptr) async_->Interrupt();
   if (prepare_thread_.joinable()) prepare_thread_.join();
   if (send_thread_.joinable()) send_thread_.join();
   // What was prepared and not sent stays recorded in flight: the next run resends it.
@@ -183,13 +195,20 @@ void UplinkWorker::PrepareLoop() {
       if (!SleepFor(prepare_beat_, kIdlePoll)) return;
       continue;
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    ready_.push_back(std::move(batch));
-    cv_.notify_all();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ready_.push_back(std::move(batch));
+      cv_.notify_all();
+    }
+    if (async_ != nullptr) async_->Wake();
   }
 }
 
 void UplinkWorker::SendLoop() {
+  if (async_ != nullptr) {
+    AsyncSendLoop();
+    return;
+  }
   Prepared batch;
   while (Pop(&batch)) {
     if (!Deliver(batch)) return;
@@ -319,7 +338,7 @@ bool UplinkWorker::Deliver(const Prepared& batch) {
     // connect and transfer): a send that long is a turn of the loop, not a stall, so the
     // watchdog's threshold need not exceed the longest request_timeout (1 h).
     send_beat_.Beat(started + config_.request_timeout);
-    SendResult result = transport_.Send(encoded);
+    SendResult result = transport_->Send(encoded);
     send_beat_.Beat(clock_.Monotonic());
     ChargeBandwidth(started, encoded.body.size());
     stats_.last_http_status = result.http_status;
@@ -328,37 +347,38 @@ bool UplinkWorker::Deliver(const Prepared& batch) {
     } else if (stats_.failing_since_ms.load() == UplinkStats::kNotFailing) {
       stats_.failing_since_ms = MonotonicMs(started);
     }
-    if (result.kind == SendResult::Kind::kAcked) {
-      stats_.peer_untrusted = false;
-      stats_.client_cert_refused = false;
-      if (!RetryStoreOp(send_beat_, "acknowledging the batch", [&] { return store_.Ack(range); })) {
-        return false;
-      }
-      stats_.batches_acked++;
-      stats_.events_acked += batch.records;
-      if (stats_.consecutive_failures.exchange(0) > 0) {
-        spdlog::info("uplink: receiver is back, batch {} acknowledged", range.batch_id);
-      }
-      backoff_ = config_.retry_initial;
-      return true;
-    }
-    if (result.kind == SendResult::Kind::kRejected) {
-      stats_.peer_untrusted = false;
-      stats_.client_cert_refused = false;
-      spdlog::error("uplink: batch {} ({} records) rejected permanently, dead-lettered: {}",
-                    range.batch_id, batch.records, result.reason);
-      if (!RetryStoreOp(send_beat_, "dead-lettering the batch",
-                        [&] { return store_.Reject(range, result.http_status, result.reason); })) {
-        return false;
-      }
-      stats_.batches_rejected++;
-      return true;
-    }
+    if (result.kind != SendResult::Kind::kRetry) return FinishBatch(batch, result);
     stats_.batches_retried++;
     auto wait = std::max(NextBackoff(), result.after);
     ReportFailure(range, result, wait);
     if (!SleepFor(send_beat_, wait)) return false;
   }
+}
+
+bool UplinkWorker::FinishBatch(const Prepared& batch, const SendResult& result) {
+  const buffer::BatchRange& range = batch.range;
+  stats_.peer_untrusted = false;
+  stats_.client_cert_refused = false;
+  if (result.kind == SendResult::Kind::kAcked) {
+    if (!RetryStoreOp(send_beat_, "acknowledging the batch", [&] { return store_.Ack(range); })) {
+      return false;
+    }
+    stats_.batches_acked++;
+    stats_.events_acked += batch.records;
+    if (stats_.consecutive_failures.exchange(0) > 0) {
+      spdlog::info("uplink: receiver is back, batch {} acknowledged", range.batch_id);
+    }
+    backoff_ = config_.retry_initial;
+    return true;
+  }
+  spdlog::error("uplink: batch {} ({} records) rejected permanently, dead-lettered: {}",
+                range.batch_id, batch.records, result.reason);
+  if (!RetryStoreOp(send_beat_, "dead-lettering the batch",
+                    [&] { return store_.Reject(range, result.http_status, result.reason); })) {
+    return false;
+  }
+  stats_.batches_rejected++;
+  return true;
 }
 
 }  // namespace tidegate::uplink

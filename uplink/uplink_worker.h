@@ -26,7 +26,9 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/heartbeat.h"
+#include "uplink/async_transport.h"
 #include "uplink/batch_encoder.h"
+#include "uplink/inflight_window.h"
 #include "uplink/transport.h"
 
 namespace tidegate::uplink {
@@ -53,6 +55,13 @@ struct UplinkStats {
   // Readiness (/readyz) compares its age with a threshold.
   static constexpr int64_t kNotFailing = -1;
   std::atomic<int64_t> failing_since_ms{kNotFailing};
+  // An asynchronous transport (MQTT) only: batches published and awaiting their outcome,
+  // republishes after an ack timeout (also counted in batches_retried), and the connection.
+  std::atomic<uint64_t> inflight{0};
+  std::atomic<uint64_t> ack_timeouts{0};
+  std::atomic<uint64_t> late_acks{0};         // outcomes for batches not in flight: ignored
+  static constexpr int kNoConnection = -1;    // a synchronous transport (HTTPS): per request
+  std::atomic<int> connected{kNoConnection};  // 0 or 1 for an asynchronous transport
 };
 
 class UplinkWorker {
@@ -62,8 +71,12 @@ class UplinkWorker {
   // the pipeline holds; 2 keeps the sender busy while the next batch is prepared.
   static constexpr size_t kPipelineDepth = 2;
 
-  // store and transport must outlive this object.
+  // store and transport must outlive this object. With a Transport one batch is on the
+  // wire at a time (HTTPS); with an AsyncTransport up to its max_inflight() (MQTT), each
+  // republished after uplink.mqtt_ack_timeout without an outcome.
   UplinkWorker(buffer::SqliteStore& store, Transport& transport, const UplinkSection& config,
+               std::string agent_id, Clock& clock, uint64_t rng_seed);
+  UplinkWorker(buffer::SqliteStore& store, AsyncTransport& transport, const UplinkSection& config,
                std::string agent_id, Clock& clock, uint64_t rng_seed);
   ~UplinkWorker();
 
@@ -83,13 +96,22 @@ class UplinkWorker {
   }
 
  private:
-  struct Prepared {
-    buffer::BatchRange range;
-    EncodedBatch encoded;
-    size_t records = 0;
-  };
+  using Prepared = PreparedBatch;
+  UplinkWorker(buffer::SqliteStore& store, Transport* sync, AsyncTransport* async,
+               const UplinkSection& config, std::string agent_id, Clock& clock, uint64_t rng_seed);
   void PrepareLoop();
   void SendLoop();
+  // The sending thread with an AsyncTransport (uplink_worker_async.cc).
+  void AsyncSendLoop();
+  // Moves prepared batches into the window while it has room.
+  void FillWindow(InflightWindow& window);
+  // Publishes every due batch the connection and bandwidth cap allow; false if stopped.
+  bool PublishDue(InflightWindow& window);
+  // Applies one outcome; false if stopped.
+  bool Complete(InflightWindow& window, const Completion& completion);
+  bool FinishBatch(const Prepared& batch, const SendResult& result);
+  void MirrorHealth(const InflightWindow& window);
+  bool Stopping();
   // Reads, records in flight and encodes the next batch; false if there is none yet (or it
   // could not be read or encoded: logged, and tried again on the next call).
   bool Prepare(Prepared* out);
@@ -123,7 +145,8 @@ class UplinkWorker {
                                std::chrono::milliseconds wait, uint64_t failures);
 
   buffer::SqliteStore& store_;
-  Transport& transport_;
+  Transport* transport_;  // exactly one of transport_ and async_ is set
+  AsyncTransport* async_;
   const UplinkSection config_;
   Clock& clock_;
   Rng rng_;                                               // sending thread only

@@ -22,6 +22,8 @@ expected=(
   "-rw-r--r-- root/root ./lib/systemd/system/tidegate.service"
   "-rw-r--r-- root/root ./etc/tidegate/tidegate.yaml"
   "-rw-r--r-- root/root ./usr/share/doc/tidegate/examples/mosquitto-tidegate.conf"
+  "-rw-r--r-- root/root ./usr/share/doc/tidegate/examples/mosquitto-cloud.conf"
+  "-rw-r--r-- root/root ./usr/share/doc/tidegate/examples/mosquitto-cloud.acl"
   "-rw-r--r-- root/root ./usr/share/tidegate/tidegate_batch.fbs"
   "-rw-r--r-- root/root ./usr/share/man/man1/tidegate.1.gz"
   "-rw-r--r-- root/root ./usr/share/man/man1/tidegate-collector.1.gz"

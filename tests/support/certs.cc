@@ -143,4 +143,14 @@ Result<TestCerts> MakeTestCerts(const std::string& dir, int backdate_days) {
   return c;
 }
 
+Result<CertAndKey> MakeClientCert(const std::string& dir, const TestCerts& certs,
+                                  const std::string& cn, int serial) {
+  const std::string config = dir + "/openssl.cnf";
+  TG_RETURN_IF_ERROR(WriteFile(config, kOpensslConfig));
+  CertAndKey out{.cert = dir + "/" + cn + ".crt", .key = dir + "/" + cn + ".key"};
+  TG_RETURN_IF_ERROR(MakeLeaf(config, certs.ca_cert, certs.ca_key,
+                              {cn, "client_ext", std::to_string(serial), out.cert, out.key}, {}));
+  return out;
+}
+
 }  // namespace tidegate::testing

@@ -35,4 +35,16 @@ struct TestCerts {
 // a process's wall clock back.
 Result<TestCerts> MakeTestCerts(const std::string& dir, int backdate_days = 0);
 
+struct CertAndKey {
+  std::string cert;
+  std::string key;
+};
+
+// One more client certificate (CN=`cn`, extendedKeyUsage clientAuth, serial `serial`) signed
+// by certs.ca_cert, written to <dir>/<cn>.crt and .key, e.g. one per gateway id for a broker
+// that takes the CN as the user name. REQUIRES: `cn` is a plain file name; `serial` differs
+// from the serials above (1, 2) and from every other certificate of this CA.
+Result<CertAndKey> MakeClientCert(const std::string& dir, const TestCerts& certs,
+                                  const std::string& cn, int serial);
+
 }  // namespace tidegate::testing

@@ -40,8 +40,10 @@ std::string MosquittoBroker::ConfigText() const {
   const BrokerOptions& o = options_;
   std::string c = "# Written by tidegate's test support (mosquitto_broker.cc).\n";
   c += "per_listener_settings false\n";
-  c += o.users.empty() ? "allow_anonymous true\n"
-                       : "allow_anonymous false\npassword_file " + PasswordFilePath() + "\n";
+  c += o.users.empty()
+           ? std::string("allow_anonymous ") + (o.allow_anonymous ? "true\n" : "false\n")
+           : "allow_anonymous false\npassword_file " + PasswordFilePath() + "\n";
+  if (!o.acl_file.empty()) c += "acl_file " + o.acl_file + "\n";
   c += "listener " + std::to_string(port_) + " 127.0.0.1\n";
   if (!o.tls_cert_file.empty()) {
     c += "listener " + std::to_string(tls_port_) + " 127.0.0.1\n";
@@ -49,6 +51,7 @@ std::string MosquittoBroker::ConfigText() const {
     if (!o.tls_ca_file.empty()) c += "cafile " + o.tls_ca_file + "\n";
     c += std::string("require_certificate ") + (o.tls_require_client_cert ? "true" : "false");
     c += "\n";
+    if (o.tls_use_identity_as_username) c += "use_identity_as_username true\n";
   }
   c += std::string("persistence ") + (o.persistence ? "true" : "false") + "\n";
   // Mosquitto 1.x appended "mosquitto.db" to this string as-is; 2.0 adds a "/" itself.

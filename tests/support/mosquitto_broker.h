@@ -35,6 +35,15 @@ struct BrokerOptions {
   std::string tls_ca_file = {};
   bool tls_require_client_cert = false;
   int tls_port = 0;
+  // With tls_require_client_cert: the client certificate's CN becomes the client's user name
+  // (mosquitto's use_identity_as_username), which `pattern` lines of an ACL file match as %u.
+  bool tls_use_identity_as_username = false;
+  // If set, mosquitto's acl_file: every publish and every delivery is checked against it.
+  // Mosquitto 2.0's ACL file never refuses a SUBSCRIBE; it drops denied messages instead.
+  std::string acl_file = {};
+  // Only without `users`: false refuses clients that have no user name (on the plain listener
+  // all of them; on a TLS listener with tls_use_identity_as_username none with a certificate).
+  bool allow_anonymous = true;
   // User names and passwords (written to <dir>/passwd with mosquitto_passwd). When set,
   // every listener requires one of them: anonymous clients are refused.
   std::vector<std::pair<std::string, std::string>> users = {};

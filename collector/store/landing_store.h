@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+// LandingStore: where the collector lands decoded batches, as an interface with one
+// implementation per database (sqlite_landing_store.h; OpenLandingStore picks one from a
+// --store spec). Every implementation lands a batch in one transaction, deduplicating on
+// (agent_id, batch_id), upserts window results keeping the highest revision, keeps
+// persistent counters, and streams rows for `dump` in the same order.
+// Implementations are thread-safe: sources call them from several threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+#include "schema/batch_view.h"
+
+namespace tidegate::collector {
+
+struct LandOutcome {
+  bool duplicate = false;     // (agent_id, batch_id) was landed before; nothing was written
+  size_t events = 0;          // events inserted (0 for a duplicate)
+  size_t window_results = 0;  // window results upserted (0 for a duplicate)
+};
+
+// Persisted counts (they survive restarts).
+struct LandingCounts {
+  int64_t batches_landed = 0;
+  int64_t batches_duplicate = 0;
+  int64_t events = 0;
+  int64_t window_results = 0;
+};
+
+struct LandedEvent {
+  std::string agent_id;
+  uint64_t seq = 0;
+  std::string topic;
+  std::string device_id;
+  int64_t event_time = 0;
+  int64_t ingest_time = 0;
+  uint32_t flags = 0;
+  std::string payload;
+};
+
+struct LandedAggregate {
+  std::string agent_id;
+  std::string name;
+  std::string group_key;
+  int64_t window_start = 0;
+  int64_t window_end = 0;
+  uint32_t revision = 0;
+  bool final = false;
+  std::string measures_json;  // {"<field>":{"<stat>":value,...}}, already rendered
+};
+
+class LandingStore {
+ public:
+  virtual ~LandingStore() = default;
+  LandingStore() = default;
+  LandingStore(const LandingStore&) = delete;
+  LandingStore& operator=(const LandingStore&) = delete;
+
+  // Lands the batch atomically: either the batch row, all its events and window results and
+  // the counters are committed, or nothing is. A batch whose (agent_id, batch_id) was landed
+  // before is counted as a duplicate and nothing else is written; the same batch_id from
+  // another agent is a different batch. Errors (kIOError, kResourceExhausted for a full
+  // disk, kUnavailable when locked or disconnected) leave the store unchanged: the sender
+  // should retry. kInternal for a store opened read-only.
+  virtual Result<LandOutcome> Land(const schema::DecodedBatch& batch) = 0;
+
+  virtual Result<LandingCounts> Counts() = 0;
+
+  // Calls fn for every event ordered by (agent_id, seq, arrival) or every aggregate ordered
+  // by (agent_id, name, group_key, window_start). Stops at and returns fn's first error.
+  virtual Status ForEachEvent(const std::function<Status(const LandedEvent&)>& fn) = 0;
+  virtual Status ForEachAggregate(const std::function<Status(const LandedAggregate&)>& fn) = 0;
+};
+
+}  // namespace tidegate::collector

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every SQL statement of the collector's SQLite landing store (DIR/landing.db), as named
+// constants so the schema can be read in one place. Used only by sqlite_landing_store.cc.
+//
+// COMPATIBILITY
+// - PRAGMA user_version holds the schema version. A change is a new step (kCreateSchemaV1,
+//   kMigrateV1ToV2, ...) run in order inside one transaction by the store's migration, plus a
+//   version bump; a database from a newer collector is refused rather than guessed at.
+//   Version 1: batches keyed by batch_id alone. Version 2: batches keyed (agent_id,
+//   batch_id), so one gateway's batch id never suppresses another gateway's batch.
+// - events deliberately has no uniqueness on (agent_id, seq): dedup is by batch only,
+//   so a duplicate that slipped past the agent's ingest dedup stays visible to tests.
+#pragma once
+
+namespace tidegate::collector::sql {
+
+inline constexpr int kSchemaVersion = 2;
+
+inline constexpr char kPragmas[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA foreign_keys=OFF;";
+
+// Version 1 as first released; never edited, later steps change it.
+inline constexpr char kCreateSchemaV1[] = R"sql(
+CREATE TABLE IF NOT EXISTS batches (
+  batch_id       TEXT PRIMARY KEY,
+  agent_id       TEXT NOT NULL,
+  first_seq      INTEGER NOT NULL,
+  last_seq       INTEGER NOT NULL,
+  created_at     INTEGER NOT NULL,
+  received_at    INTEGER NOT NULL,
+  events         INTEGER NOT NULL,
+  window_results INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+  id          INTEGER PRIMARY KEY,
+  agent_id    TEXT NOT NULL,
+  seq         INTEGER NOT NULL,
+  topic       TEXT NOT NULL,
+  device_id   TEXT NOT NULL,
+  event_time  INTEGER NOT NULL,
+  ingest_time INTEGER NOT NULL,
+  flags       INTEGER NOT NULL,
+  payload     TEXT NOT NULL,
+  batch_id    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_agent_seq ON events(agent_id, seq);
+CREATE TABLE IF NOT EXISTS aggregates (
+  agent_id      TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  group_key     TEXT NOT NULL,
+  window_start  INTEGER NOT NULL,
+  window_end    INTEGER NOT NULL,
+  revision      INTEGER NOT NULL,
+  final         INTEGER NOT NULL,
+  measures_json TEXT NOT NULL,
+  batch_id      TEXT NOT NULL,
+  PRIMARY KEY (agent_id, name, group_key, window_start)
+);
+CREATE TABLE IF NOT EXISTS counters (
+  name  TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+PRAGMA user_version = 1;
+)sql";
+
+// SQLite cannot change a primary key in place: the table is rebuilt under the same name.
+inline constexpr char kMigrateV1ToV2[] = R"sql(
+CREATE TABLE batches_v2 (
+  agent_id       TEXT NOT NULL,
+  batch_id       TEXT NOT NULL,
+  first_seq      INTEGER NOT NULL,
+  last_seq       INTEGER NOT NULL,
+  created_at     INTEGER NOT NULL,
+  received_at    INTEGER NOT NULL,
+  events         INTEGER NOT NULL,
+  window_results INTEGER NOT NULL,
+  PRIMARY KEY (agent_id, batch_id)
+);
+INSERT INTO batches_v2 (agent_id, batch_id, first_seq, last_seq, created_at, received_at,
+  events, window_results)
+  SELECT agent_id, batch_id, first_seq, last_seq, created_at, received_at, events,
+  window_results FROM batches;
+DROP TABLE batches;
+ALTER TABLE batches_v2 RENAME TO batches;
+PRAGMA user_version = 2;
+)sql";
+
+inline constexpr char kUserVersion[] = "PRAGMA user_version;";
+
+// IMMEDIATE takes the write lock up front, so a concurrent `dump` reader cannot make the
+// commit fail half-way with SQLITE_BUSY.
+inline constexpr char kBegin[] = "BEGIN IMMEDIATE;";
+inline constexpr char kCommit[] = "COMMIT;";
+inline constexpr char kRollback[] = "ROLLBACK;";
+
+// Zero changes means this agent's batch id was already landed: the batch is a duplicate.
+inline constexpr char kInsertBatch[] =
+    "INSERT INTO batches (batch_id, agent_id, first_seq, last_seq, created_at, received_at,"
+    " events, window_results) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    " ON CONFLICT (agent_id, batch_id) DO NOTHING;";
+
+inline constexpr char kInsertEvent[] =
+    "INSERT INTO events (agent_id, seq, topic, device_id, event_time, ingest_time, flags,"
+    " payload, batch_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9);";
+
+// A receiver that upserts on the window key and keeps the highest revision is always right
+// (SPEC "Event time"). At an equal revision only a newly final flag is taken over.
+inline constexpr char kUpsertAggregate[] =
+    "INSERT INTO aggregates (agent_id, name, group_key, window_start, window_end, revision,"
+    " final, measures_json, batch_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    " ON CONFLICT (agent_id, name, group_key, window_start) DO UPDATE SET"
+    " window_end = excluded.window_end, revision = excluded.revision,"
+    " final = excluded.final, measures_json = excluded.measures_json,"
+    " batch_id = excluded.batch_id"
+    " WHERE excluded.revision > aggregates.revision"
+    " OR (excluded.revision = aggregates.revision AND excluded.final > aggregates.final);";
+
+inline constexpr char kAddCounter[] =
+    "INSERT INTO counters (name, value) VALUES (?1, ?2)"
+    " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;";
+
+inline constexpr char kSelectCounters[] = "SELECT name, value FROM counters;";
+
+inline constexpr char kSelectEvents[] =
+    "SELECT agent_id, seq, topic, device_id, event_time, ingest_time, flags, payload"
+    " FROM events ORDER BY agent_id, seq, id;";
+
+inline constexpr char kSelectAggregates[] =
+    "SELECT agent_id, name, group_key, window_start, window_end, revision, final,"
+    " measures_json FROM aggregates ORDER BY agent_id, name, group_key, window_start;";
+
+// Counter names in the counters table.
+inline constexpr char kCounterBatchesLanded[] = "batches_landed";
+inline constexpr char kCounterBatchesDuplicate[] = "batches_duplicate";
+inline constexpr char kCounterEvents[] = "events";
+inline constexpr char kCounterWindowResults[] = "window_results";
+
+}  // namespace tidegate::collector::sql

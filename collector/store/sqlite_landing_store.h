@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+// SqliteLandingStore: the LandingStore in a SQLite database DIR/landing.db (WAL), the
+// collector's default. Opening for writing creates the schema or migrates an older one
+// (sqlite_landing_sql.h). Thread-safe: every public method takes the store's mutex.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "collector/store/landing_store.h"
+#include "common/clock.h"
+#include "common/status.h"
+
+struct sqlite3;
+
+namespace tidegate::collector {
+
+// The database file inside the data directory.
+inline constexpr char kLandingDbName[] = "landing.db";
+
+class SqliteLandingStore final : public LandingStore {
+ public:
+  struct DbCloser {
+    void operator()(sqlite3* db) const;
+  };
+  using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+
+  // Opens or creates data_dir/landing.db for writing, migrating an older schema.
+  // REQUIRES: data_dir exists. `clock` stamps received_at and must outlive the store.
+  // kIOError if SQLite cannot open it, kCorruption if it is not a landing database,
+  // kInvalidArgument if a newer collector made it.
+  static Result<std::unique_ptr<SqliteLandingStore>> Open(const std::string& data_dir,
+                                                          Clock& clock);
+
+  // Opens an existing data_dir/landing.db read-only (for dump, possibly while a server
+  // writes). kNotFound if the directory or the database does not exist.
+  static Result<std::unique_ptr<SqliteLandingStore>> OpenReadOnly(const std::string& data_dir);
+
+  ~SqliteLandingStore() override;
+
+  Result<LandOutcome> Land(const schema::DecodedBatch& batch) override;
+  Result<LandingCounts> Counts() override;
+  Status ForEachEvent(const std::function<Status(const LandedEvent&)>& fn) override;
+  Status ForEachAggregate(const std::function<Status(const LandedAggregate&)>& fn) override;
+
+ private:
+  struct Statements;
+
+  SqliteLandingStore(DbPtr db, Clock* clock, std::string path);
+  Status Prepare();
+  Status LandLocked(const schema::DecodedBatch& batch, LandOutcome* outcome);
+  Status InsertEvents(const schema::DecodedBatch& batch);
+  Status UpsertWindowResults(const schema::DecodedBatch& batch);
+  Status AddCounter(const char* name, int64_t delta);
+
+  std::mutex mu_;
+  DbPtr db_;                          // guarded by mu_
+  std::unique_ptr<Statements> stmt_;  // guarded by mu_; null when opened read-only
+  Clock* clock_;                      // null when opened read-only
+  const std::string path_;
+};
+
+}  // namespace tidegate::collector
