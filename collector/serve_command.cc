@@ -45,10 +45,12 @@ struct Running {
 
 Result<Running> StartServer(const ServeOptions& options, const ListenAddress& address) {
   std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) return IOError("cannot create --data-dir " + options.data_dir + ": " + ec.message());
+  if (!IsPostgresUrl(options.store)) {
+    std::filesystem::create_directories(options.store, ec);
+    if (ec) return IOError("cannot create --store " + options.store + ": " + ec.message());
+  }
   Running r;
-  TG_ASSIGN_OR_RETURN(r.store, OpenLandingStore(options.data_dir, RealClock(), false));
+  TG_ASSIGN_OR_RETURN(r.store, OpenLandingStore(options.store, RealClock(), false));
   if (!options.keep_raw_dir.empty()) {
     std::filesystem::create_directories(options.keep_raw_dir, ec);
     if (ec) {
