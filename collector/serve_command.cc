@@ -14,11 +14,13 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <system_error>
 #include <thread>
 
 #include "collector/intake/batch_intake.h"
 #include "collector/intake/raw_archive.h"
+#include "collector/intake/test_exit_after_land.h"
 #include "collector/sources/http_server.h"
 #include "collector/store/open_landing_store.h"
 #include "common/clock.h"
@@ -142,6 +144,9 @@ int RunServe(const ServeOptions& options) {
       !s.ok()) {
     PrintError(s.message());
     return kExitUsage;
+  }
+  if (std::optional<std::string> hook = ArmTestExitAfterLandFromEnvironment()) {
+    spdlog::warn("{}", *hook);
   }
   // Blocked before any thread exists, so every httplib worker inherits the mask and the
   // signals reach only the sigwait below.
