@@ -118,7 +118,8 @@ Status PostgresServer::Restart() {
   return StartPostgres();
 }
 
-Result<std::string> PostgresServer::CreateDatabase(std::string_view name) {
+Result<std::string> PostgresServer::CreateDatabase(std::string_view name,
+                                                   std::string_view icu_locale) {
   for (char c : name) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
       return InvalidArgument(fmt::format("database name '{}': use [a-z0-9_]", name));
@@ -129,7 +130,15 @@ Result<std::string> PostgresServer::CreateDatabase(std::string_view name) {
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     return Unavailable(std::string("connect: ") + PQerrorMessage(conn.get()));
   }
+  for (char c : icu_locale) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_')) {
+      return InvalidArgument(fmt::format("ICU locale '{}': use [A-Za-z_-]", icu_locale));
+    }
+  }
   std::string sql = fmt::format("CREATE DATABASE {}", name);
+  if (!icu_locale.empty()) {
+    sql += fmt::format(" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{}'", icu_locale);
+  }
   PGresult* res = PQexec(conn.get(), sql.c_str());
   bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
   PQclear(res);
@@ -149,10 +158,10 @@ Result<PostgresServer*> SharedPostgresServer() {
   return server;
 }
 
-Result<std::string> FreshPostgresDatabase() {
+Result<std::string> FreshPostgresDatabase(std::string_view icu_locale) {
   static std::atomic<int> counter{0};
   TG_ASSIGN_OR_RETURN(PostgresServer * server, SharedPostgresServer());
-  return server->CreateDatabase(fmt::format("tg_test_{}", counter.fetch_add(1)));
+  return server->CreateDatabase(fmt::format("tg_test_{}", counter.fetch_add(1)), icu_locale);
 }
 
 }  // namespace tidegate::testing

@@ -36,8 +36,10 @@ class PostgresServer {
   Status Restart();
 
   // Creates a database (name: lower-case letters, digits, '_') and returns its URL,
-  // postgresql:///NAME?host=DIR&user=tidegate.
-  Result<std::string> CreateDatabase(std::string_view name);
+  // postgresql:///NAME?host=DIR&user=tidegate. With icu_locale (e.g. "und", the ICU root
+  // collation, which orders "gw-a" < "GW-Z" < "gw-b"), text sorts by that ICU collation
+  // rather than the cluster's C.UTF-8 (byte order).
+  Result<std::string> CreateDatabase(std::string_view name, std::string_view icu_locale = {});
 
   std::string Url(std::string_view database) const;
   const std::string& dir() const { return dir_; }
@@ -56,6 +58,6 @@ class PostgresServer {
 Result<PostgresServer*> SharedPostgresServer();
 
 // A fresh database on the shared server, named after a counter; returns its URL.
-Result<std::string> FreshPostgresDatabase();
+Result<std::string> FreshPostgresDatabase(std::string_view icu_locale = {});
 
 }  // namespace tidegate::testing
