@@ -293,7 +293,7 @@ TEST_CASE("PostgresLandingStore creates its schema once when collectors start at
   }
 }
 
-TEST_CASE("PostgresLandingStore reconnects after the server restarts; down is a retry",
+TEST_CASE("PostgresLandingStore reconnects after the server restarts and answers retry while down",
           "[postgres]") {
   std::string url = FreshDb();
   auto server = tidegate::testing::SharedPostgresServer();
