@@ -73,8 +73,7 @@ int RunDump(const DumpOptions& options, std::FILE* out, std::FILE* err) {
                options.what);
     return kExitUsage;
   }
-  Result<std::unique_ptr<LandingStore>> store =
-      OpenLandingStore(options.data_dir, RealClock(), true);
+  Result<std::unique_ptr<LandingStore>> store = OpenLandingStore(options.store, RealClock(), true);
   if (!store.ok()) {
     fmt::print(err, "tidegate-collector: dump: {}\n", store.status().ToString());
     return kExitFailure;

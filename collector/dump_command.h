@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// `tidegate-collector dump`: prints the landing store as NDJSON in the landing format of
-// docs/guarantees.md (events, or the latest revision of every aggregate), one object a line. Safe
-// to run while a server writes to the same data dir. Single-threaded.
+// `tidegate-collector dump`: prints the landing store (SQLite directory or PostgreSQL URL) as
+// NDJSON in the landing format of docs/guarantees.md (events, or the latest revision of every
+// aggregate), one object a line, the same bytes from either store. Safe to run while a server
+// writes to the same store. Single-threaded.
 #pragma once
 
 #include <cstdio>
@@ -12,8 +13,8 @@
 namespace tidegate::collector {
 
 struct DumpOptions {
-  std::string data_dir;
-  std::string what;  // "events" or "aggregates"
+  std::string store;  // a data directory or a postgresql:// URL
+  std::string what;   // "events" or "aggregates"
 };
 
 // {"agent_id","seq","topic","device_id","event_time","ingest_time","late","payload"}
@@ -23,7 +24,7 @@ std::string EventToNdjson(const LandedEvent& event);
 std::string AggregateToNdjson(const LandedAggregate& aggregate);
 
 // Writes the lines to out and errors to err. Returns 0, 1 for a missing data dir or
-// database or a read/write failure, 2 for an unknown `what`.
+// database, an unreachable server or a read/write failure, 2 for an unknown `what`.
 int RunDump(const DumpOptions& options, std::FILE* out, std::FILE* err);
 
 }  // namespace tidegate::collector

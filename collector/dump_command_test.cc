@@ -42,7 +42,7 @@ Captured Dump(const std::string& data_dir, const std::string& what) {
   REQUIRE(out != nullptr);
   REQUIRE(err != nullptr);
   Captured c;
-  c.code = RunDump({.data_dir = data_dir, .what = what}, out, err);
+  c.code = RunDump({.store = data_dir, .what = what}, out, err);
   c.out = ReadAll(out);
   c.err = ReadAll(err);
   return c;

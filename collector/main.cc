@@ -24,12 +24,14 @@ constexpr char kExitCodesHelp[] =
     "  2  bad usage: unknown flag, missing or invalid value\n";
 
 constexpr char kServeHelp[] =
-    "Receive batches from tidegate agents over HTTPS and land them in DIR/landing.db.\n\n"
+    "Receive batches from tidegate agents over HTTPS and land them in --store: DIR/landing.db\n"
+    "(SQLite) or a PostgreSQL database.\n\n"
     "Endpoints:\n"
     "  POST /v1/batches  Content-Type application/vnd.tidegate.batch+flatbuffers,\n"
     "                    Content-Encoding zstd, Idempotency-Key equal to the batch_id.\n"
     "                    200 {\"status\":\"landed\",...} or {\"status\":\"duplicate\",...}\n"
-    "                    (a batch_id landed before is acknowledged, not landed again);\n"
+    "                    (a batch_id this agent_id landed before is acknowledged, not\n"
+    "                    landed again); 403 client certificate of another agent;\n"
     "                    400 undecodable batch or Idempotency-Key mismatch; 413 body too\n"
     "                    large; 415 wrong Content-Type or Content-Encoding; 500 storage\n"
     "                    error (the agent retries 5xx and dead-letters other 4xx).\n"
@@ -58,7 +60,10 @@ constexpr char kDumpHelp[] =
     "  aggregates: {\"agent_id\",\"name\",\"key\",\"window_start\",\"window_end\",\"revision\",\n"
     "               \"final\",\"measures\":{\"<field>\":{\"<stat>\":value}}}, latest revision of\n"
     "               each window only, ordered by agent_id, name, key, window_start.\n"
-    "Times are RFC 3339 UTC with milliseconds. Safe to run while `serve` is writing.";
+    "Times are RFC 3339 UTC with milliseconds. The output is the same, byte for byte, from a\n"
+    "SQLite directory and a PostgreSQL database holding the same batches (in PostgreSQL an\n"
+    "event whose (agent_id, seq) landed before is kept once). Safe to run while `serve` is\n"
+    "writing.";
 
 struct Cli {
   ServeOptions serve;
@@ -123,10 +128,16 @@ CLI::App* AddServe(CLI::App& app, Cli& cli) {
       ->required()
       ->type_name("ADDR");
   serve
-      ->add_option("--data-dir", cli.serve.data_dir,
-                   "Directory for landing.db (SQLite, WAL); created if missing.")
+      ->add_option("--store,--data-dir", cli.serve.store,
+                   "Where batches land: a directory for landing.db (SQLite, WAL; created\n"
+                   "if missing), or a PostgreSQL database as a libpq URL,\n"
+                   "postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DB[?PARAM=VALUE...], whose\n"
+                   "tables are created if missing. Several collectors may land into one\n"
+                   "PostgreSQL database: each batch lands once. Prefer a password in\n"
+                   "~/.pgpass or PGPASSWORD to one in the URL (messages hide it anyway).\n"
+                   "--data-dir DIR is the older name of --store DIR.")
       ->required()
-      ->type_name("DIR");
+      ->type_name("DIR|URL");
   auto* cert = serve
                    ->add_option("--tls-cert", cli.serve.tls_cert,
                                 "PEM server certificate (chain) for HTTPS. Requires --tls-key.\n"
@@ -186,11 +197,12 @@ CLI::App* AddServe(CLI::App& app, Cli& cli) {
 void AddDump(CLI::App& app, Cli& cli) {
   CLI::App* dump = app.add_subcommand("dump", kDumpHelp);
   dump->footer(kExitCodesHelp);
-  dump->add_option("--data-dir", cli.dump.data_dir,
-                   "Data directory of a collector (the one given to serve). A missing\n"
-                   "directory or database is an error (exit 1).")
+  dump->add_option("--store,--data-dir", cli.dump.store,
+                   "The store given to serve: its data directory or its postgresql:// URL.\n"
+                   "A missing directory or database, or an unreachable server, is an\n"
+                   "error (exit 1). --data-dir DIR is the older name of --store DIR.")
       ->required()
-      ->type_name("DIR");
+      ->type_name("DIR|URL");
   dump->add_option("what", cli.dump.what, "events or aggregates.")
       ->required()
       ->check(CLI::IsMember({"events", "aggregates"}))
@@ -214,7 +226,8 @@ int Dispatch(const CLI::App& app, Cli& cli) {
 int Main(int argc, char** argv) {
   CLI::App app(
       "tidegate-collector: the reference receiving end for tidegate agents. It lands\n"
-      "batches in SQLite, deduplicating by batch id, and dumps them as NDJSON.",
+      "batches in SQLite or PostgreSQL, deduplicating by (agent_id, batch_id), and dumps\n"
+      "them as NDJSON.",
       "tidegate-collector");
   app.set_version_flag("--version", std::string(TIDEGATE_VERSION));
   app.require_subcommand(1);

@@ -14,11 +14,13 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <system_error>
 #include <thread>
 
 #include "collector/intake/batch_intake.h"
 #include "collector/intake/raw_archive.h"
+#include "collector/intake/test_exit_after_land.h"
 #include "collector/sources/http_server.h"
 #include "collector/sources/mqtt_source.h"
 #include "collector/store/open_landing_store.h"
@@ -47,10 +49,12 @@ struct Running {
 
 Result<Running> StartServer(const ServeOptions& options, const ListenAddress& address) {
   std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) return IOError("cannot create --data-dir " + options.data_dir + ": " + ec.message());
+  if (!IsPostgresUrl(options.store)) {
+    std::filesystem::create_directories(options.store, ec);
+    if (ec) return IOError("cannot create --store " + options.store + ": " + ec.message());
+  }
   Running r;
-  TG_ASSIGN_OR_RETURN(r.store, OpenLandingStore(options.data_dir, RealClock(), false));
+  TG_ASSIGN_OR_RETURN(r.store, OpenLandingStore(options.store, RealClock(), false));
   if (!options.keep_raw_dir.empty()) {
     std::filesystem::create_directories(options.keep_raw_dir, ec);
     if (ec) {
@@ -176,6 +180,9 @@ int RunServe(const ServeOptions& options) {
   if (Status s = CheckMqttFlags(options); !s.ok()) {
     PrintError(s.message());
     return kExitUsage;
+  }
+  if (std::optional<std::string> hook = ArmTestExitAfterLandFromEnvironment()) {
+    spdlog::warn("{}", *hook);
   }
   // Blocked before any thread exists, so every httplib worker inherits the mask and the
   // signals reach only the sigwait below.

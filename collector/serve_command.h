@@ -15,8 +15,9 @@
 namespace tidegate::collector {
 
 struct ServeOptions {
-  std::string listen;    // host:port, [v6-host]:port; port 0 picks a free one
-  std::string data_dir;  // created if missing; holds landing.db
+  std::string listen;  // host:port, [v6-host]:port; port 0 picks a free one
+  // A directory (created if missing; holds landing.db) or a postgresql:// URL.
+  std::string store;
   std::string tls_cert;  // both empty: plain HTTP
   std::string tls_key;
   std::string client_ca;   // empty: no client certificates asked for

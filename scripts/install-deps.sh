@@ -12,11 +12,13 @@ $SUDO apt-get install -y -q --no-install-recommends \
   clang-14 libclang-rt-14-dev clang-format clang-tidy lld \
   libmosquitto-dev mosquitto mosquitto-clients \
   libflatbuffers-dev flatbuffers-compiler \
-  libsqlite3-dev sqlite3 libsodium-dev libzstd-dev zstd libssl-dev libcurl4-openssl-dev \
+  libpq-dev postgresql-15 libsqlite3-dev sqlite3 libsodium-dev libzstd-dev zstd libssl-dev libcurl4-openssl-dev \
   catch2 libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libsimdjson-dev \
   libcpp-httplib-dev libsystemd-dev python3 python3-prometheus-client faketime curl \
   libbenchmark-dev gnuplot-nox \
   scdoc rpm systemd adduser file
+# libpq-dev: the collector's PostgreSQL landing store; postgresql-15: its tests start a
+# throw-away server (tests/support/postgres_server.h), the packaged cluster is not needed.
 # python3-prometheus-client: its exposition parser checks the metrics page
 # (tests/integration/check_metrics_page.py, run with /usr/bin/python3).
 # The packaged broker starts itself as a service on port 1883; tests and the demo start

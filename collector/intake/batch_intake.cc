@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "collector/intake/test_exit_after_land.h"
 #include "common/json_escape.h"
 #include "schema/batch_view.h"
 
@@ -84,6 +85,7 @@ IntakeOutcome BatchIntake::Accept(std::string_view claimed_batch_id, std::string
   spdlog::info("landed batch_id={} agent_id={} events={} window_results={}",
                QuotedForLog(batch->batch_id), QuotedForLog(batch->agent_id), landed->events,
                landed->window_results);
+  TestExitAfterLandPoint();
   outcome.verdict = IntakeVerdict::kLanded;
   outcome.events = landed->events;
   outcome.window_results = landed->window_results;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "collector/store/open_landing_store.h"
 
+#include "collector/store/postgres_landing_store.h"
 #include "collector/store/sqlite_landing_store.h"
 
 namespace tidegate::collector {
@@ -12,7 +13,14 @@ bool IsPostgresUrl(const std::string& spec) {
 Result<std::unique_ptr<LandingStore>> OpenLandingStore(const std::string& spec, Clock& clock,
                                                        bool read_only) {
   if (IsPostgresUrl(spec)) {
-    return InvalidArgument("this collector was built without the PostgreSQL landing store");
+    if (read_only) {
+      TG_ASSIGN_OR_RETURN(std::unique_ptr<PostgresLandingStore> store,
+                          PostgresLandingStore::OpenReadOnly(spec));
+      return std::unique_ptr<LandingStore>(std::move(store));
+    }
+    TG_ASSIGN_OR_RETURN(std::unique_ptr<PostgresLandingStore> store,
+                        PostgresLandingStore::Open(spec, clock));
+    return std::unique_ptr<LandingStore>(std::move(store));
   }
   if (read_only) {
     TG_ASSIGN_OR_RETURN(std::unique_ptr<SqliteLandingStore> store,

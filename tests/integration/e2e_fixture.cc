@@ -369,8 +369,8 @@ Status E2eStack::StartCollectorOnce() {
       "serve",
       "--listen",
       "127.0.0.1:" + std::to_string(collector_port_),
-      "--data-dir",
-      CollectorDataDir(),
+      "--store",
+      CollectorStore(),
       "--tls-cert",
       options_.collector_untrusted_cert ? certs_.untrusted_server_cert : certs_.server_cert,
       "--tls-key",
@@ -384,7 +384,8 @@ Status E2eStack::StartCollectorOnce() {
   argv.insert(argv.end(), options_.collector_args.begin(), options_.collector_args.end());
   collector_ = Process();
   const std::string log = dir_.File("collector.log");
-  TG_RETURN_IF_ERROR(collector_.Start(argv, {.stdout_file = log, .stderr_file = log}));
+  TG_RETURN_IF_ERROR(collector_.Start(
+      argv, {.stdout_file = log, .stderr_file = log, .env = options_.collector_env}));
   bool up = WaitUntil([&] { return FileSize(ready).has_value() || !collector_.Running(); },
                       kCollectorStartTimeout);
   if (up && FileSize(ready).has_value()) return Status::Ok();
@@ -542,7 +543,7 @@ Result<int> E2eStack::WaitSim(milliseconds timeout) {
 
 Result<std::vector<LandedEvent>> E2eStack::DumpEvents() {
   TG_ASSIGN_OR_RETURN(CommandResult dump, RunCommand({BinaryPath("tidegate-collector"), "dump",
-                                                      "--data-dir", CollectorDataDir(), "events"}));
+                                                      "--store", CollectorStore(), "events"}));
   if (dump.exit_code != 0) {
     return Internal("dump exited with " + std::to_string(dump.exit_code) + ": " + dump.stderr_text);
   }
@@ -553,7 +554,7 @@ bool E2eStack::WaitForLanded(size_t count, milliseconds timeout) {
   return WaitUntil(
       [&] {
         Result<CommandResult> dump = RunCommand(
-            {BinaryPath("tidegate-collector"), "dump", "--data-dir", CollectorDataDir(), "events"});
+            {BinaryPath("tidegate-collector"), "dump", "--store", CollectorStore(), "events"});
         if (!dump.ok() || dump->exit_code != 0) return false;
         return static_cast<size_t>(
                    std::count(dump->stdout_text.begin(), dump->stdout_text.end(), '\n')) >= count;

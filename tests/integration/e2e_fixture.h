@@ -44,6 +44,11 @@ struct StackOptions {
   std::string extra_agent_yaml = {};
   // Extra arguments for `tidegate-collector serve` (e.g. --recipient-key F).
   std::vector<std::string> collector_args = {};
+  // The collector's --store, for serve and dump; empty: the directory <dir>/collector
+  // (SQLite). E.g. a postgresql:// URL from tests/support/postgres_server.h.
+  std::string collector_store = {};
+  // Environment variables added for the collector process (e.g. a test hook).
+  std::vector<std::pair<std::string, std::string>> collector_env = {};
   // Lines of the `source.mqtt.topics` list, each "      - {filter: ..., qos: 1, priority: N}\n".
   std::string topics_yaml = "      - {filter: devices/+/telemetry, qos: 1, priority: 5}\n";
   // Body of the `buffer:` section (indented two spaces).
@@ -232,7 +237,7 @@ class E2eStack {
   // Waits for the simulator to exit; its exit code, or kUnavailable after timeout.
   Result<int> WaitSim(std::chrono::milliseconds timeout);
 
-  // `tidegate-collector dump --data-dir ... events`, parsed.
+  // `tidegate-collector dump --store CollectorStore() events`, parsed.
   Result<std::vector<LandedEvent>> DumpEvents();
   // Polls the dump until at least `count` events have landed; false after timeout.
   bool WaitForLanded(size_t count, std::chrono::milliseconds timeout);
@@ -273,6 +278,14 @@ class E2eStack {
   std::string AgentLogPath() const { return dir_.File("agent.log"); }
   std::string StateDir() const { return dir_.File("state"); }
   std::string CollectorDataDir() const { return dir_.File("collector"); }
+  // options().collector_store, or CollectorDataDir() when that is empty.
+  std::string CollectorStore() const {
+    return options_.collector_store.empty() ? CollectorDataDir() : options_.collector_store;
+  }
+  // The running collector's exit status once it ended on its own; nullopt while it runs.
+  std::optional<int> WaitCollectorExit(std::chrono::milliseconds timeout) {
+    return collector_.Wait(timeout);
+  }
   std::string RawDir() const { return dir_.File("raw"); }
   std::string PublishLogPath() const { return dir_.File("published.ndjson"); }
   std::string ClientId() const { return "tidegate-" + label_; }

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every SQL statement of the collector's PostgreSQL landing store, as named constants so the
+// schema can be read in one place. Used only by postgres_landing_store.cc.
+//
+// COMPATIBILITY
+// - tidegate_schema holds one row with the schema version (1: this file as first
+//   released). A change is a new migration step plus a version bump; a database a newer
+//   collector made is refused. Creation runs under a transaction-level advisory lock, so
+//   collectors starting at once on one database create it once.
+// - Row order of the dump queries uses COLLATE "C" (byte order), the order SQLite's BINARY
+//   collation gives, so `dump` prints the same bytes from either store.
+// - Integers: uint64 seq are stored as the same 64 bits in bigint, as in SQLite.
+// - events are keyed (agent_id, seq) and inserted ON CONFLICT DO NOTHING: an event a batch
+//   repeats lands once (SQLite keeps such repeats visible; see sqlite_landing_sql.h).
+#pragma once
+
+#include <cstdint>
+
+namespace tidegate::collector::pg {
+
+inline constexpr int kSchemaVersion = 1;
+
+// Any fixed number: the key of the advisory lock held while creating the schema.
+inline constexpr int64_t kSchemaLockKey = 0x7469646567617465;  // "tidegate"
+
+inline constexpr char kCreateSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS tidegate_schema (
+  version integer NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+  agent_id       text NOT NULL,
+  batch_id       text NOT NULL,
+  first_seq      bigint NOT NULL,
+  last_seq       bigint NOT NULL,
+  created_at     bigint NOT NULL,
+  received_at    bigint NOT NULL,
+  events         bigint NOT NULL,
+  window_results bigint NOT NULL,
+  PRIMARY KEY (agent_id, batch_id)
+);
+CREATE TABLE IF NOT EXISTS events (
+  agent_id    text NOT NULL,
+  seq         bigint NOT NULL,
+  topic       text NOT NULL,
+  device_id   text NOT NULL,
+  event_time  bigint NOT NULL,
+  ingest_time bigint NOT NULL,
+  flags       bigint NOT NULL,
+  payload     text NOT NULL,
+  batch_id    text NOT NULL,
+  PRIMARY KEY (agent_id, seq)
+);
+CREATE TABLE IF NOT EXISTS aggregates (
+  agent_id      text NOT NULL,
+  name          text NOT NULL,
+  group_key     text NOT NULL,
+  window_start  bigint NOT NULL,
+  window_end    bigint NOT NULL,
+  revision      bigint NOT NULL,
+  final         boolean NOT NULL,
+  measures_json text NOT NULL,
+  batch_id      text NOT NULL,
+  PRIMARY KEY (agent_id, name, group_key, window_start)
+);
+CREATE TABLE IF NOT EXISTS counters (
+  name  text PRIMARY KEY,
+  value bigint NOT NULL
+);
+)sql";
+
+inline constexpr char kLockSchema[] = "SELECT pg_advisory_xact_lock($1::bigint)";
+inline constexpr char kSelectVersion[] = "SELECT max(version) FROM tidegate_schema";
+inline constexpr char kInsertVersion[] =
+    "INSERT INTO tidegate_schema (version) VALUES ($1::integer)";
+
+// Prepared statement names and texts. Zero rows inserted by kInsertBatch means this agent's
+// batch id was landed before (or is being landed by a concurrent transaction, which this
+// one waits for): the batch is a duplicate.
+inline constexpr char kInsertBatchName[] = "tg_insert_batch";
+inline constexpr char kInsertBatch[] =
+    "INSERT INTO batches (agent_id, batch_id, first_seq, last_seq, created_at, received_at,"
+    " events, window_results) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    " ON CONFLICT (agent_id, batch_id) DO NOTHING";
+
+// One round trip for all events of a batch: parallel arrays, unnested.
+inline constexpr char kInsertEventsName[] = "tg_insert_events";
+inline constexpr char kInsertEvents[] =
+    "INSERT INTO events (agent_id, seq, topic, device_id, event_time, ingest_time, flags,"
+    " payload, batch_id)"
+    " SELECT $1, u.seq, u.topic, u.device_id, u.event_time, u.ingest_time, u.flags,"
+    " u.payload, $2"
+    " FROM unnest($3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],"
+    " $8::bigint[], $9::text[]) AS u(seq, topic, device_id, event_time, ingest_time, flags,"
+    " payload)"
+    " ON CONFLICT (agent_id, seq) DO NOTHING";
+
+// Keeps the highest revision; at an equal revision only a newly final flag is taken over
+// (as sqlite_landing_sql.h). The arrays hold each window key once (one statement may not
+// update a row twice).
+inline constexpr char kUpsertAggregatesName[] = "tg_upsert_aggregates";
+inline constexpr char kUpsertAggregates[] =
+    "INSERT INTO aggregates AS a (agent_id, name, group_key, window_start, window_end,"
+    " revision, final, measures_json, batch_id)"
+    " SELECT $1, u.name, u.group_key, u.window_start, u.window_end, u.revision, u.final,"
+    " u.measures_json, $2"
+    " FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],"
+    " $8::boolean[], $9::text[]) AS u(name, group_key, window_start, window_end, revision,"
+    " final, measures_json)"
+    " ON CONFLICT (agent_id, name, group_key, window_start) DO UPDATE SET"
+    " window_end = excluded.window_end, revision = excluded.revision,"
+    " final = excluded.final, measures_json = excluded.measures_json,"
+    " batch_id = excluded.batch_id"
+    " WHERE excluded.revision > a.revision"
+    " OR (excluded.revision = a.revision AND excluded.final AND NOT a.final)";
+
+// Always the same counter order, so concurrent landings lock the rows in one order.
+inline constexpr char kAddCountersName[] = "tg_add_counters";
+inline constexpr char kAddCounters[] =
+    "INSERT INTO counters AS c (name, value)"
+    " SELECT * FROM unnest($1::text[], $2::bigint[])"
+    " ON CONFLICT (name) DO UPDATE SET value = c.value + excluded.value";
+
+inline constexpr char kSelectCounters[] = "SELECT name, value FROM counters";
+
+inline constexpr char kSelectEvents[] =
+    "SELECT agent_id, seq, topic, device_id, event_time, ingest_time, flags, payload"
+    " FROM events ORDER BY agent_id COLLATE \"C\", seq";
+
+inline constexpr char kSelectAggregates[] =
+    "SELECT agent_id, name, group_key, window_start, window_end, revision, final,"
+    " measures_json FROM aggregates ORDER BY agent_id COLLATE \"C\", name COLLATE \"C\","
+    " group_key COLLATE \"C\", window_start";
+
+}  // namespace tidegate::collector::pg
