@@ -11,8 +11,10 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -26,8 +28,10 @@
 #include "schema/batch_view.h"
 #include "tests/support/certs.h"
 #include "tests/support/mosquitto_broker.h"
+#include "tests/support/scripted_receiver.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
+#include "uplink/https_transport.h"
 #include "uplink/mqtt_transport.h"
 #include "uplink/uplink_worker.h"
 
@@ -412,6 +416,109 @@ TEST_CASE("mqtt uplink: acks published while the agent is away arrive from its s
   Uplink second(*store, MqttConfig(cloud, seconds(60)));
   REQUIRE(WaitUntil([&] { return store->Stats()->records == 0; }, seconds(30)));
   CHECK(second.stats().batches_acked.load() == 1);
+}
+
+}  // namespace
+}  // namespace tidegate::testing
+
+namespace tidegate::testing {
+namespace {
+
+constexpr int kBenchEvents = 50'000;
+
+void AppendBenchEvents(buffer::SqliteStore& store) {
+  for (int chunk = 0; chunk < kBenchEvents; chunk += 5'000) {
+    std::vector<Event> records;
+    for (int i = chunk; i < chunk + 5'000; ++i) {
+      Event e;
+      e.topic = "devices/dev-" + std::to_string(i % 50) + "/telemetry";
+      e.device_id = "dev-" + std::to_string(i % 50);
+      e.event_time_ms = 1'700'000'000'000 + i;
+      e.ingest_time_ms = e.event_time_ms;
+      e.priority = 5;
+      e.payload = R"({"temp":)" + std::to_string(20 + i % 7) + R"(.5,"hum":)" +
+                  std::to_string(40 + i % 13) + R"(,"seq":)" + std::to_string(i) +
+                  R"(,"fw":"1.4.2","status":"ok"})";
+      records.push_back(std::move(e));
+    }
+    REQUIRE(store.Append(records, {}, {}).ok());
+  }
+}
+
+UplinkSection BenchConfig(UplinkSection config) {
+  config.batch_max_events = 1000;  // the default
+  config.batch_max_bytes = 1 << 20;
+  config.batch_linger = Millis(0);
+  return config;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Seconds to drain kBenchEvents through `worker` (started by the caller's setup).
+template <typename Worker>
+double DrainSeconds(buffer::SqliteStore& store, Worker& worker) {
+  const auto start = std::chrono::steady_clock::now();
+  worker.Start();
+  REQUIRE(WaitUntil([&] { return worker.stats().events_acked.load() == kBenchEvents; },
+                    seconds(300), milliseconds(5)));
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  worker.Stop();
+  CHECK(store.Stats()->records == 0);
+  return s;
+}
+
+// Not run by default (hidden tag). The same backlog drained through the MQTT transport (TLS
+// broker + test peer answering "landed" at once) and the HTTPS transport (TLS ScriptedReceiver
+// answering 200 at once): neither end lands anything, so this compares the transports.
+// Run: build/bin/e2e_mqtt_uplink_test "[.bench]"
+TEST_CASE("bench: drain through mqtt vs https", "[.bench][mqtt]") {
+  std::vector<double> mqtt_eps;
+  std::vector<double> https_eps;
+  for (int run = 0; run < 3; ++run) {
+    CloudBroker cloud;
+    {
+      TestCollectorPeer peer;
+      peer.Start(cloud.broker.port(), [](const Received&, int) { return "landed"; });
+      TempDir state;
+      auto store = OpenStore(state.path());
+      AppendBenchEvents(*store);
+      const UplinkSection config = BenchConfig(MqttConfig(cloud));
+      auto transport = uplink::MqttTransport::Create(config, kAgentId, 7);
+      REQUIRE(transport.ok());
+      (*transport)->Start();
+      REQUIRE(WaitUntil([&] { return (*transport)->health().connected; }, seconds(10)));
+      uplink::UplinkWorker worker(*store, **transport, config, kAgentId, RealClock(), 7);
+      mqtt_eps.push_back(kBenchEvents / DrainSeconds(*store, worker));
+      (*transport)->Stop();
+    }
+    {
+      auto receiver = ScriptedReceiver::Bind();
+      REQUIRE(receiver.ok());
+      REQUIRE((*receiver)
+                  ->Serve(cloud.certs.server_cert, cloud.certs.server_key, 1, cloud.certs.ca_cert)
+                  .ok());
+      (*receiver)->SetReply(ScriptedReply{.status = 200});
+      TempDir state;
+      auto store = OpenStore(state.path());
+      AppendBenchEvents(*store);
+      UplinkSection config = BenchConfig(MqttConfig(cloud));
+      config.transport = tidegate::Transport::kHttps;
+      config.url = "https://localhost:" + std::to_string((*receiver)->port()) + "/v1/batches";
+      auto transport = uplink::HttpsTransport::Create(config);
+      REQUIRE(transport.ok());
+      uplink::UplinkWorker worker(*store, **transport, config, kAgentId, RealClock(), 7);
+      https_eps.push_back(kBenchEvents / DrainSeconds(*store, worker));
+    }
+    std::printf("run %d: mqtt %.0f events/s, https %.0f events/s\n", run + 1, mqtt_eps.back(),
+                https_eps.back());
+  }
+  std::printf(
+      "median of 3, %d events, batches of 1000: mqtt %.0f events/s, https %.0f events/s "
+      "(ratio %.2f)\n",
+      kBenchEvents, Median(mqtt_eps), Median(https_eps), Median(mqtt_eps) / Median(https_eps));
 }
 
 }  // namespace
