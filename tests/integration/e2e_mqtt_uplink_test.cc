@@ -26,6 +26,7 @@
 #include "buffer/sqlite_store.h"
 #include "common/clock.h"
 #include "schema/batch_view.h"
+#include "tests/integration/e2e_fixture.h"
 #include "tests/support/certs.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/scripted_receiver.h"
@@ -519,6 +520,66 @@ TEST_CASE("bench: drain through mqtt vs https", "[.bench][mqtt]") {
       "median of 3, %d events, batches of 1000: mqtt %.0f events/s, https %.0f events/s "
       "(ratio %.2f)\n",
       kBenchEvents, Median(mqtt_eps), Median(https_eps), Median(mqtt_eps) / Median(https_eps));
+}
+
+}  // namespace
+}  // namespace tidegate::testing
+
+namespace tidegate::testing {
+namespace {
+
+// The real agent binary with uplink.transport mqtt: simulator -> local broker -> agent ->
+// TLS cloud broker -> TEST PEER. Everything published arrives once acked and deleted, and
+// /metrics, /readyz and `tidegate status` show the MQTT uplink's state.
+TEST_CASE("mqtt uplink: the agent drains through the cloud broker and reports the uplink",
+          "[integration][mqtt]") {
+  E2eStack stack("e2e-mqtt-uplink", {.agent_id = kAgentId});
+  RequireOk(stack.Prepare(), &stack);
+  RequireOk(stack.StartBroker(), &stack);
+  const TestCerts& certs = stack.certs();
+  const std::string cloud_dir = stack.dir().File("cloud");
+  std::filesystem::create_directory(cloud_dir);
+  MosquittoBroker cloud;
+  BrokerOptions cloud_options;
+  cloud_options.tls_cert_file = certs.server_cert;
+  cloud_options.tls_key_file = certs.server_key;
+  cloud_options.tls_ca_file = certs.ca_cert;
+  cloud_options.tls_require_client_cert = true;
+  cloud_options.extra_config = "use_identity_as_username true\n";
+  RequireOk(cloud.Start(cloud_dir, cloud_options), &stack);
+  TestCollectorPeer peer;
+  peer.Start(cloud.port(), [](const Received&, int) { return "landed"; });
+  StackOptions& options = stack.mutable_options();
+  options.uplink_url = "mqtts://localhost:" + std::to_string(cloud.tls_port());
+  options.uplink_cert_file = certs.client_cert;
+  options.uplink_key_file = certs.client_key;
+  options.uplink_extra_yaml = "  transport: mqtt\n  mqtt: {max_inflight: 4, ack_timeout: 10s}\n";
+  RequireOk(stack.StartAgent(), &stack);
+  RequireOk(stack.StartSim({"--count", "500", "--rate", "1000", "--devices", "5", "--seed",
+                            std::to_string(TestSeed())}),
+            &stack);
+  Result<int> sim_exit = stack.WaitSim(seconds(60));
+  REQUIRE(sim_exit.ok());
+  REQUIRE(*sim_exit == 0);
+  REQUIRE(WaitUntil([&] { return stack.Metric("tidegate_events_acked_total").value_or(0) >= 500; },
+                    seconds(60)));
+  CHECK(stack.WaitForDrained(seconds(30)));
+  std::set<uint64_t> seqs;
+  for (const Received& r : peer.received()) {
+    auto flat = DecompressBatch(r.payload, 16u << 20);
+    REQUIRE(flat.ok());
+    auto decoded = DecodeBatch(*flat);
+    REQUIRE(decoded.ok());
+    for (const auto& e : decoded->events) seqs.insert(e.seq);
+  }
+  CHECK(seqs.size() == 500);
+  CHECK(stack.Metric("tidegate_uplink_mqtt_connected") == 1.0);
+  CHECK(stack.Metric("tidegate_uplink_inflight_batches") == 0.0);
+  CHECK(stack.Probe("/readyz").status == 200);
+  Result<CommandResult> status = stack.RunTidegate({"status", "-c", stack.AgentConfigPath()});
+  REQUIRE(status.ok());
+  CHECK_THAT(status->stdout_text, Catch::Contains("mqtt connected, 0 batches awaiting acks"));
+  RequireOk(stack.StopAgent(), &stack);
 }
 
 }  // namespace
