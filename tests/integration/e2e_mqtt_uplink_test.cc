@@ -413,11 +413,9 @@ TEST_CASE("mqtt uplink: acks published while the agent is away arrive from its s
   TempDir state;
   auto store = OpenStore(state.path());
   AppendEvents(*store, 0, 10);
-  {
-    Uplink first(*store, MqttConfig(cloud, seconds(60)));
-    REQUIRE(WaitUntil([&] { return peer.count() == 1; }, seconds(30)));
-    first.Stop();  // a clean DISCONNECT: the broker keeps the session
-  }
+  auto first = std::make_unique<Uplink>(*store, MqttConfig(cloud, seconds(60)));
+  REQUIRE(WaitUntil([&] { return peer.count() == 1; }, seconds(30)));
+  first.reset();                                // a clean DISCONNECT: the broker keeps the session
   peer.Ack(peer.received().front(), "landed");  // queued for the absent agent
   CHECK(store->Stats()->records == 10);
   Uplink second(*store, MqttConfig(cloud, seconds(60)));
