@@ -62,6 +62,8 @@ struct Cli {
   DumpOptions dump;
 };
 
+void AddServeExtras(CLI::App* serve, Cli& cli);
+
 void AddServe(CLI::App& app, Cli& cli) {
   CLI::App* serve = app.add_subcommand("serve", kServeHelp);
   serve->footer(kExitCodesHelp);
@@ -115,6 +117,11 @@ void AddServe(CLI::App& app, Cli& cli) {
                    "opened with the sealed data keys in each batch before they land.\n"
                    "Without it they land opaque, as enc:<epoch>:<base64url>.")
       ->type_name("FILE");
+  AddServeExtras(serve, cli);
+}
+
+// serve's options beyond where to listen, land and how to authenticate.
+void AddServeExtras(CLI::App* serve, Cli& cli) {
   serve
       ->add_option("--keep-raw", cli.serve.keep_raw_dir,
                    "Debugging and audit aid: write every received batch body, exactly as\n"
