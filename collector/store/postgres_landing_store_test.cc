@@ -250,12 +250,12 @@ TEST_CASE("PostgresLandingStore: two collectors landing the same batches at once
   REQUIRE(sa.ok());
   REQUIRE(sb.ok());
   CHECK(landed_a + landed_b == kBatches);
-  CHECK(Events(*a).size() == kBatches * 3);
+  CHECK(Events(*a).size() == size_t{kBatches} * 3);
   auto counts = a->Counts();
   REQUIRE(counts.ok());
   CHECK(counts->batches_landed == kBatches);
   CHECK(counts->batches_duplicate == kBatches);
-  CHECK(counts->events == kBatches * 3);
+  CHECK(counts->events == int64_t{kBatches} * 3);
   auto aggregates = Aggregates(*b);
   REQUIRE(aggregates.size() == 1);
   CHECK(aggregates[0].revision == kBatches - 1);

@@ -67,7 +67,8 @@ Status PostgresServer::Start() {
   if (mkdtemp(pattern.data()) == nullptr) return IOError("mkdtemp /tmp/tg-pg-XXXXXX failed");
   dir_ = pattern;
   if (geteuid() == 0) {
-    const passwd* nobody = getpwnam("nobody");
+    // Servers are started from one thread.
+    const passwd* nobody = getpwnam("nobody");  // NOLINT(concurrency-mt-unsafe)
     if (nobody == nullptr) return Internal("no user nobody to run postgres as");
     if (chown(dir_.c_str(), nobody->pw_uid, nobody->pw_gid) != 0) {
       return IOError("cannot chown " + dir_ + " to nobody");
