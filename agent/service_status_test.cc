@@ -79,3 +79,22 @@ TEST_CASE("the state key ignores the numbers and changes with the state", "[serv
 
 }  // namespace
 }  // namespace tidegate::agent
+
+namespace tidegate::agent {
+namespace {
+
+TEST_CASE("an MQTT uplink adds its connection and the batches awaiting acks", "[service][mqtt]") {
+  ServiceSnapshot s = Running();
+  s.uplink_mqtt_connected = 1;
+  s.uplink_inflight = 3;
+  CHECK(FormatStatus(s) ==
+        "ready; mqtt subscribed; backlog 12 records, 48.0 KiB; uplink "
+        "delivering (mqtt connected, 3 in flight)");
+  const std::string connected_key = StatusStateKey(s);
+  s.uplink_mqtt_connected = 0;
+  CHECK_THAT(FormatStatus(s), Catch::EndsWith("(mqtt not connected, 3 in flight)"));
+  CHECK(StatusStateKey(s) != connected_key);  // a lost broker is sent at once
+}
+
+}  // namespace
+}  // namespace tidegate::agent

@@ -77,5 +77,18 @@ TEST_CASE("status names a failing uplink, the drops by reason and the readiness 
   CHECK(Contains(out, "  - uplink not delivering for 42 s\n"));
 }
 
+TEST_CASE("tidegate status shows an MQTT uplink's connection and batches awaiting acks",
+          "[agent][mqtt]") {
+  const char* page =
+      "tidegate_uplink_failing_seconds 0\ntidegate_uplink_mqtt_connected 0\n"
+      "tidegate_uplink_inflight_batches 4\n";
+  Result<std::vector<MetricSample>> samples = ParseMetricsText(page);
+  REQUIRE(samples.ok());
+  const std::string out = FormatStatus(
+      {.listen = "127.0.0.1:9464", .samples = *samples, .ready = true, .not_ready_reasons = ""});
+  INFO(out);
+  CHECK(Contains(out, "uplink:        delivering; mqtt NOT connected, 4 batches awaiting acks\n"));
+}
+
 }  // namespace
 }  // namespace tidegate::agent
