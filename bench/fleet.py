@@ -359,9 +359,13 @@ uplink:
                 self.stop("tidegate-collector-1", signal.SIGKILL)
                 self.start_collector(1)
                 killed = True
+            # Done when every published event was acknowledged by a collector (the simulators'
+            # logs list what the broker took) and no buffer holds anything.
             if sims_done and all(m.get("tidegate_buffer_records", 1) == 0
                                  for m in samples.values()):
-                break
+                acked = sum(m.get("tidegate_events_acked_total", 0) for m in samples.values())
+                if acked >= self.published_count():
+                    break
             if now > a.timeout:
                 log(f"timed out after {a.timeout} s with backlog "
                     f"{ {k: v[-1][1] for k, v in backlog.items()} }")
@@ -373,7 +377,9 @@ uplink:
             code = self.procs[f"sim-{agent}"].wait()
             if code != 0:
                 log(f"simulator of {agent} exited {code} (see {self.work}/sim-{agent}.log)")
-        retried = sum((self.metrics(agent) or {}).get("tidegate_batches_retried_total", 0)
+        # Republished after uplink.mqtt.ack_timeout (a collector took the batch and no ack
+        # came): what the killed collector cost.
+        retried = sum((self.metrics(agent) or {}).get("tidegate_uplink_ack_timeouts_total", 0)
                       for agent in self.agents)
         check = self.check_exactly_once()
         cpu = {k: cpu1.get(k, 0) - cpu0.get(k, 0) for k in cpu1}
@@ -395,6 +401,10 @@ uplink:
         (self.work / "backlog.json").write_text(json.dumps(backlog) + "\n")
         self.print_summary(result, total)
         return result
+
+    def published_count(self):
+        return sum(len((self.work / agent / "published.ndjson").read_bytes().splitlines())
+                   for agent in self.agents if (self.work / agent / "published.ndjson").exists())
 
     def cpu_sample(self):
         sample = {"cloud_broker": cpu_seconds(self.procs["cloud-broker"].pid),
