@@ -58,9 +58,13 @@ git ls-files '*.h' '*.cc' | xargs clang-format --dry-run --Werror
 step "every *_test.cc is registered with CMake"
 bash scripts/check-tests-registered.sh
 
-step "no test name ctest would split (a ';' makes two entries that run nothing and pass)"
+step "no test name ctest would split or Catch would read as an option (';', a leading '-')"
 if git grep -nE 'TEST_CASE\("[^"]*;' -- '*_test.cc'; then
   echo "a TEST_CASE name holds ';': catch_discover_tests splits it into empty tests" >&2
+  exit 1
+fi
+if git grep -nE 'TEST_CASE\("-' -- '*_test.cc'; then
+  echo "a TEST_CASE name starts with '-': ctest passes it to Catch, which reads an option" >&2
   exit 1
 fi
 

@@ -35,7 +35,7 @@ TEST_CASE("acks are the protocol's JSON, with a bounded, escaped reason", "[coll
         R"({"batch_id":"b","status":"rejected","reason":")" + std::string(199, 'r') + "\"}");
 }
 
-TEST_CASE("--mqtt accepts only mqtts://HOST[:PORT]", "[collector][mqtt]") {
+TEST_CASE("the --mqtt URL is mqtts://HOST[:PORT] only", "[collector][mqtt]") {
   Result<MqttBrokerUrl> url = ParseMqttBrokerUrl("mqtts://broker.example:8884");
   REQUIRE(url.ok());
   CHECK(url->host == "broker.example");
