@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared part of the Debian 12 multiarch cross toolchains (included by aarch64-linux-gnu.cmake
+# and arm-linux-gnueabihf.cmake after they set TIDEGATE_CROSS_TRIPLET, CMAKE_SYSTEM_PROCESSOR
+# and TIDEGATE_CROSS_QEMU). The compilers are Debian's <triplet>-gcc/g++
+# (crossbuild-essential-<arch>), which search the multiarch directories
+# /usr/include/<triplet> and /usr/lib/<triplet> where the :<arch> -dev packages install.
+# Build tools (flatc, scdoc) stay the host's. Target binaries run through qemu-user
+# (CMAKE_CROSSCOMPILING_EMULATOR): ctest, and catch_discover_tests at build time.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_C_COMPILER ${TIDEGATE_CROSS_TRIPLET}-gcc)
+set(CMAKE_CXX_COMPILER ${TIDEGATE_CROSS_TRIPLET}-g++)
+set(CMAKE_LIBRARY_ARCHITECTURE ${TIDEGATE_CROSS_TRIPLET})
+
+# -L: qemu looks up absolute paths (the dynamic loader, libc) under the cross libc's
+# /usr/<triplet> first, then in / (the multiarch libraries in /usr/lib/<triplet>).
+find_program(TIDEGATE_CROSS_QEMU_PATH ${TIDEGATE_CROSS_QEMU} REQUIRED NO_CMAKE_FIND_ROOT_PATH)
+set(CMAKE_CROSSCOMPILING_EMULATOR ${TIDEGATE_CROSS_QEMU_PATH} -L /usr/${TIDEGATE_CROSS_TRIPLET})
+
+# libyaml-cpp-dev and libsimdjson-dev are not Multi-Arch: same in Debian 12;
+# scripts/install-cross-deps.sh unpacks them into this private root, searched first.
+set(TIDEGATE_CROSS_ROOT /opt/tidegate-cross CACHE PATH
+  "Where install-cross-deps.sh unpacked the -dev packages apt cannot co-install")
+list(PREPEND CMAKE_PREFIX_PATH ${TIDEGATE_CROSS_ROOT}/${TIDEGATE_CROSS_TRIPLET}/usr)
+
+# Only the target's .pc files (not the host's in /usr/lib/x86_64-linux-gnu/pkgconfig).
+set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/${TIDEGATE_CROSS_TRIPLET}/pkgconfig:/usr/share/pkgconfig)
+set(ENV{PKG_CONFIG_PATH} "")
+
+# Programs are the host's; libraries, headers and CMake packages the target's (the multiarch
+# directory names keep the two apart, so the root path is / for both).
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
