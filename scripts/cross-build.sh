@@ -35,9 +35,13 @@
 #     --help     This text.
 #
 # ENVIRONMENT
-#     BUILD_DIR  The build tree (default: build-ARCH in the repository).
+#     CROSS_BUILD_DIR  The build tree (default: build-ARCH in the repository).
 #     CMAKE_CXX_COMPILER_LAUNCHER, CMAKE_C_COMPILER_LAUNCHER  e.g. ccache, passed to cmake.
 #     CTEST_TIMEOUT  Per-test timeout in seconds under qemu (default 600).
+#     TIDEGATE_CROSS_SYSROOT  Build against a sysroot made by
+#                `scripts/install-cross-deps.sh --sysroot ARCH` instead of the multiarch
+#                packages. The packages are then not built: dpkg-shlibdeps computes their
+#                dependencies from the libraries dpkg knows, and dpkg does not know those.
 #
 # EXIT STATUS
 #     0 when everything built and passed; 1 on a failed phase; 2 on a usage error.
@@ -94,7 +98,7 @@ case "$arch" in
     exit 2
     ;;
 esac
-BUILD_DIR=${BUILD_DIR:-$ROOT/build-$arch}
+BUILD_DIR=${CROSS_BUILD_DIR:-$ROOT/build-$arch}
 CTEST_TIMEOUT=${CTEST_TIMEOUT:-600}
 cd "$ROOT"
 
@@ -138,7 +142,8 @@ mkdir -p "$BUILD_DIR"
 # target first (the integration tests are never built here).
 cmake -S . -B "$BUILD_DIR" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchains/$triplet.cmake" \
   -DCMAKE_BUILD_TYPE=Release -DTIDEGATE_BUILD_TESTS=ON -DTIDEGATE_WERROR=ON \
-  -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON "${launcher[@]}" >"$BUILD_DIR/configure.log" 2>&1 ||
+  -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON -DTIDEGATE_CROSS_SYSROOT="${TIDEGATE_CROSS_SYSROOT:-}" \
+  "${launcher[@]}" >"$BUILD_DIR/configure.log" 2>&1 ||
   {
     cat "$BUILD_DIR/configure.log"
     fail "cmake configure (did scripts/install-cross-deps.sh $arch run?)"
@@ -162,34 +167,40 @@ summary=$(grep -E 'tests passed, [0-9]+ tests failed out of' "$ctest_log" || tru
 # A binary that was not built shows up as <target>_NOT_BUILT and would be skipped silently.
 if grep -q '_NOT_BUILT' "$ctest_log"; then fail "a unit test binary was not built"; fi
 
-phase "cpack deb+rpm and checks ($deb_arch / $rpm_arch)"
-rm -f "$BUILD_DIR"/tidegate_*.deb "$BUILD_DIR"/tidegate-*.rpm
-# dpkg-shlibdeps needs the target's architecture to pick its objdump and library paths.
-if ! (cd "$BUILD_DIR" && DEB_HOST_ARCH=$deb_arch DEB_HOST_MULTIARCH=$triplet \
-  cpack -G "DEB;RPM") >"$BUILD_DIR/cpack.log" 2>&1; then
-  cat "$BUILD_DIR/cpack.log"
-  fail "cpack"
+if [[ -n "${TIDEGATE_CROSS_SYSROOT:-}" ]]; then
+  end_phase
+  echo "== $arch: no packages from a sysroot build (TIDEGATE_CROSS_SYSROOT; see --help)"
+  timings+=("    -    packages: not built (sysroot build)")
+else
+  phase "cpack deb+rpm and checks ($deb_arch / $rpm_arch)"
+  rm -f "$BUILD_DIR"/tidegate_*.deb "$BUILD_DIR"/tidegate-*.rpm
+  # dpkg-shlibdeps needs the target's architecture to pick its objdump and library paths.
+  if ! (cd "$BUILD_DIR" && DEB_HOST_ARCH=$deb_arch DEB_HOST_MULTIARCH=$triplet \
+    cpack -G "DEB;RPM") >"$BUILD_DIR/cpack.log" 2>&1; then
+    cat "$BUILD_DIR/cpack.log"
+    fail "cpack"
+  fi
+  deb=$(find "$BUILD_DIR" -maxdepth 1 -name "tidegate_*_$deb_arch.deb" | head -n 1)
+  rpm_file=$(find "$BUILD_DIR" -maxdepth 1 -name "tidegate-*.$rpm_arch.rpm" | head -n 1)
+  [[ -n "$deb" ]] || fail "no tidegate_*_$deb_arch.deb in $BUILD_DIR"
+  [[ -n "$rpm_file" ]] || fail "no tidegate-*.$rpm_arch.rpm in $BUILD_DIR"
+  [[ "$(dpkg-deb -f "$deb" Architecture)" == "$deb_arch" ]] || fail "deb Architecture"
+  [[ "$(rpm -qp --qf '%{ARCH}' "$rpm_file")" == "$rpm_arch" ]] || fail "rpm arch"
+  unpacked=$(mktemp -d)
+  trap 'rm -rf "$unpacked"' EXIT
+  dpkg-deb -x "$deb" "$unpacked"
+  for binary in tidegate tidegate-collector tidegate-sim; do
+    description=$(file -b "$unpacked/usr/bin/$binary")
+    echo "$binary: $description"
+    [[ "$description" == "ELF $elf_class"*"$elf_machine"* ]] ||
+      fail "$binary is not a $elf_class $elf_machine ELF"
+    [[ "$description" == *", stripped"* ]] || fail "$binary is not stripped"
+  done
+  PACKAGE_ARCH="$deb_arch" bash tests/packaging/check_contents.sh \
+    "$BUILD_DIR"
+  echo "deb $(basename "$deb"): Installed-Size $(dpkg-deb -f "$deb" Installed-Size) KiB," \
+    "$(stat -c %s "$deb") bytes"
 fi
-deb=$(find "$BUILD_DIR" -maxdepth 1 -name "tidegate_*_$deb_arch.deb" | head -n 1)
-rpm_file=$(find "$BUILD_DIR" -maxdepth 1 -name "tidegate-*.$rpm_arch.rpm" | head -n 1)
-[[ -n "$deb" ]] || fail "no tidegate_*_$deb_arch.deb in $BUILD_DIR"
-[[ -n "$rpm_file" ]] || fail "no tidegate-*.$rpm_arch.rpm in $BUILD_DIR"
-[[ "$(dpkg-deb -f "$deb" Architecture)" == "$deb_arch" ]] || fail "deb Architecture"
-[[ "$(rpm -qp --qf '%{ARCH}' "$rpm_file")" == "$rpm_arch" ]] || fail "rpm arch"
-unpacked=$(mktemp -d)
-trap 'rm -rf "$unpacked"' EXIT
-dpkg-deb -x "$deb" "$unpacked"
-for binary in tidegate tidegate-collector tidegate-sim; do
-  description=$(file -b "$unpacked/usr/bin/$binary")
-  echo "$binary: $description"
-  [[ "$description" == "ELF $elf_class"*"$elf_machine"* ]] ||
-    fail "$binary is not a $elf_class $elf_machine ELF"
-  [[ "$description" == *", stripped"* ]] || fail "$binary is not stripped"
-done
-PACKAGE_ARCH="$deb_arch" bash tests/packaging/check_contents.sh \
-  "$BUILD_DIR"
-echo "deb $(basename "$deb"): Installed-Size $(dpkg-deb -f "$deb" Installed-Size) KiB," \
-  "$(stat -c %s "$deb") bytes"
 end_phase
 
 printf '\n== %s (%s): phase timings\n' "$arch" "$mode"

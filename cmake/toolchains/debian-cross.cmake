@@ -11,9 +11,33 @@ set(CMAKE_C_COMPILER ${TIDEGATE_CROSS_TRIPLET}-gcc)
 set(CMAKE_CXX_COMPILER ${TIDEGATE_CROSS_TRIPLET}-g++)
 set(CMAKE_LIBRARY_ARCHITECTURE ${TIDEGATE_CROSS_TRIPLET})
 
+# Two ways to get the target's libraries (scripts/install-cross-deps.sh):
+# - multiarch (default): the :<arch> -dev packages installed on this machine by dpkg;
+# - a sysroot (TIDEGATE_CROSS_SYSROOT, install-cross-deps.sh --sysroot): the same Debian 12
+#   packages unpacked into a directory, for a machine whose dpkg cannot take the architecture.
+set(TIDEGATE_CROSS_SYSROOT "" CACHE PATH
+  "A Debian 12 <arch> sysroot (install-cross-deps.sh --sysroot); empty: multiarch packages")
+# try_compile projects read this file too, and must take the same branch (the environment
+# below is the process's).
+list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES TIDEGATE_CROSS_SYSROOT)
+find_program(TIDEGATE_CROSS_QEMU_PATH ${TIDEGATE_CROSS_QEMU} REQUIRED NO_CMAKE_FIND_ROOT_PATH)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(ENV{PKG_CONFIG_PATH} "")
+if(TIDEGATE_CROSS_SYSROOT)
+  set(CMAKE_SYSROOT ${TIDEGATE_CROSS_SYSROOT})
+  set(CMAKE_FIND_ROOT_PATH ${TIDEGATE_CROSS_SYSROOT})
+  set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+  set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+  set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+  set(ENV{PKG_CONFIG_SYSROOT_DIR} ${TIDEGATE_CROSS_SYSROOT})
+  set(ENV{PKG_CONFIG_LIBDIR} "${TIDEGATE_CROSS_SYSROOT}/usr/lib/${TIDEGATE_CROSS_TRIPLET}/pkgconfig:${TIDEGATE_CROSS_SYSROOT}/usr/share/pkgconfig")
+  # qemu looks up absolute paths (the dynamic loader, every library) in the sysroot first.
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${TIDEGATE_CROSS_QEMU_PATH} -L ${TIDEGATE_CROSS_SYSROOT})
+  return()
+endif()
+
 # -L: qemu looks up absolute paths (the dynamic loader, libc) under the cross libc's
 # /usr/<triplet> first, then in / (the multiarch libraries in /usr/lib/<triplet>).
-find_program(TIDEGATE_CROSS_QEMU_PATH ${TIDEGATE_CROSS_QEMU} REQUIRED NO_CMAKE_FIND_ROOT_PATH)
 set(CMAKE_CROSSCOMPILING_EMULATOR ${TIDEGATE_CROSS_QEMU_PATH} -L /usr/${TIDEGATE_CROSS_TRIPLET})
 
 # libyaml-cpp-dev and libsimdjson-dev are not Multi-Arch: same in Debian 12;
@@ -23,9 +47,6 @@ set(TIDEGATE_CROSS_ROOT /opt/tidegate-cross CACHE PATH
 list(PREPEND CMAKE_PREFIX_PATH ${TIDEGATE_CROSS_ROOT}/${TIDEGATE_CROSS_TRIPLET}/usr)
 
 # Only the target's .pc files (not the host's in /usr/lib/x86_64-linux-gnu/pkgconfig).
+# Libraries, headers and CMake packages are the target's: the multiarch directory names keep
+# them apart from the host's, so the root path is / for both.
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/${TIDEGATE_CROSS_TRIPLET}/pkgconfig:/usr/share/pkgconfig)
-set(ENV{PKG_CONFIG_PATH} "")
-
-# Programs are the host's; libraries, headers and CMake packages the target's (the multiarch
-# directory names keep the two apart, so the root path is / for both).
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
