@@ -28,9 +28,10 @@
 #     collector and openssl of the target architecture; CI runs them natively.
 #
 # OPTIONS
-#     --smoke    The CI subset (scripts/test.sh): only the binaries, the man pages and the
-#                unit test binaries common_test, schema_test and sealed_value_test, those
-#                tests under qemu, and the packages with every check.
+#     --smoke    The CI subset (scripts/test.sh), sized for about two minutes with the apt-get
+#                of install-cross-deps.sh: only the unit test binaries common_test,
+#                schema_test and sealed_value_test, built and run under qemu. No binaries,
+#                no packages: building the agent alone takes longer than that.
 #     --jobs N   Parallel build jobs (default: nproc).
 #     --help     This text.
 #
@@ -122,13 +123,18 @@ fail() {
 }
 
 if [[ "$smoke" == 1 ]]; then
-  test_targets=(common_test schema_test sealed_value_test)
+  build_targets=(common_test schema_test sealed_value_test)
   ctest_select=(-L unit)
   mode="smoke"
+  package=0
 else
-  test_targets=(unit_tests)
+  # tidegate_man exists when scdoc is installed (scripts/install-deps.sh); the package check
+  # fails without the man pages.
+  build_targets=(unit_tests tidegate tidegate-collector tidegate-sim tidegate_man)
   ctest_select=(-L 'unit|fuzz')
   mode="full"
+  package=1
+  [[ -z "${TIDEGATE_CROSS_SYSROOT:-}" ]] || package=0
 fi
 
 phase "configure $BUILD_DIR ($mode, Release, -Werror, toolchain $triplet)"
@@ -149,11 +155,8 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchains/$tripl
     fail "cmake configure (did scripts/install-cross-deps.sh $arch run?)"
   }
 
-phase "build the binaries, man pages and ${test_targets[*]} (-j$jobs)"
-# tidegate_man exists when scdoc is installed (scripts/install-deps.sh); the package check
-# fails without the man pages.
-cmake --build "$BUILD_DIR" -j"$jobs" --target tidegate tidegate-collector tidegate-sim \
-  tidegate_man "${test_targets[@]}"
+phase "build ${build_targets[*]} (-j$jobs)"
+cmake --build "$BUILD_DIR" -j"$jobs" --target "${build_targets[@]}"
 
 phase "unit tests under qemu-user ($(basename "$(awk -F= '/^CMAKE_CROSSCOMPILING_EMULATOR/ {print $2}' "$BUILD_DIR/CMakeCache.txt" | cut -d';' -f1)"))"
 ctest_log="$BUILD_DIR/ctest-$mode.log"
@@ -167,10 +170,9 @@ summary=$(grep -E 'tests passed, [0-9]+ tests failed out of' "$ctest_log" || tru
 # A binary that was not built shows up as <target>_NOT_BUILT and would be skipped silently.
 if grep -q '_NOT_BUILT' "$ctest_log"; then fail "a unit test binary was not built"; fi
 
-if [[ -n "${TIDEGATE_CROSS_SYSROOT:-}" ]]; then
+if ((package == 0)); then
   end_phase
-  echo "== $arch: no packages from a sysroot build (TIDEGATE_CROSS_SYSROOT; see --help)"
-  timings+=("    -    packages: not built (sysroot build)")
+  echo "== $arch: no packages ($mode${TIDEGATE_CROSS_SYSROOT:+, sysroot build}; see --help)"
 else
   phase "cpack deb+rpm and checks ($deb_arch / $rpm_arch)"
   rm -f "$BUILD_DIR"/tidegate_*.deb "$BUILD_DIR"/tidegate-*.rpm

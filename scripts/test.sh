@@ -10,9 +10,9 @@
 # every product and test-support translation unit of that build (scripts/clang-tidy.sh,
 # .clang-tidy; any finding fails); every libFuzzer target over its corpus and a fixed number
 # of runs from a fixed seed; the ARM smoke (scripts/cross-build.sh --smoke arm64: its
-# packages installed by scripts/install-cross-deps.sh arm64, a few unit test binaries cross-built
-# and run under qemu-user, the arm64 deb and rpm built and checked). Deterministic: no step
-# draws a fresh random seed, so a commit gets one verdict.
+# packages installed by scripts/install-cross-deps.sh arm64, three unit test binaries
+# cross-built and run under qemu-user). Deterministic: no step draws a fresh random seed, so a
+# commit gets one verdict.
 # Environment: BUILD_DIR (build-asan, or build with TIDEGATE_SKIP_SANITIZERS=1),
 # RELEASE_BUILD_DIR (build-release); TIDEGATE_SKIP_SANITIZERS=1 builds the tree with tests
 # without ASan+UBSan, TIDEGATE_SKIP_FUZZ=1, TIDEGATE_SKIP_RELEASE=1, TIDEGATE_SKIP_TIDY=1 and
@@ -149,10 +149,10 @@ if ! skipped TIDEGATE_SKIP_FUZZ; then
   bash scripts/fuzz-smoke.sh
 fi
 
-# The full ARM run (both architectures, every unit test under qemu) takes far longer than CI
-# allows; README "ARM" gives the command and its durations.
+# The full ARM run (both architectures, every unit test under qemu, the ARM packages) takes far
+# longer than CI allows; README "ARM" gives the command and its durations.
 if ! skipped TIDEGATE_SKIP_CROSS; then
-  step "ARM smoke: arm64 cross build, unit tests under qemu-user, deb+rpm (cross-build.sh --smoke)"
+  step "ARM smoke: arm64 cross-deps, 3 unit test binaries under qemu-user (cross-build.sh --smoke)"
   cross_log=$(mktemp)
   bash scripts/install-cross-deps.sh arm64 >"$cross_log" 2>&1 || {
     cat "$cross_log"
