@@ -88,10 +88,12 @@ done
 case "$arch" in
   arm64)
     triplet=aarch64-linux-gnu deb_arch=arm64 rpm_arch=aarch64 elf_class=64-bit
+    qemu="qemu-aarch64-static"
     elf_machine="ARM aarch64"
     ;;
   armhf)
     triplet=arm-linux-gnueabihf deb_arch=armhf rpm_arch=armv7hl elf_class=32-bit
+    qemu="qemu-arm-static"
     elf_machine="ARM, EABI5"
     ;;
   *)
@@ -158,7 +160,7 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchains/$tripl
 phase "build ${build_targets[*]} (-j$jobs)"
 cmake --build "$BUILD_DIR" -j"$jobs" --target "${build_targets[@]}"
 
-phase "unit tests under qemu-user ($(basename "$(awk -F= '/^CMAKE_CROSSCOMPILING_EMULATOR/ {print $2}' "$BUILD_DIR/CMakeCache.txt" | cut -d';' -f1)"))"
+phase "unit tests under qemu-user ($qemu, the toolchain's CMAKE_CROSSCOMPILING_EMULATOR)"
 ctest_log="$BUILD_DIR/ctest-$mode.log"
 ctest_status=0
 (cd "$BUILD_DIR" && ctest "${ctest_select[@]}" -j"$jobs" --timeout "$CTEST_TIMEOUT" \
