@@ -36,9 +36,12 @@ if(TIDEGATE_CROSS_SYSROOT)
   return()
 endif()
 
-# -L: qemu looks up absolute paths (the dynamic loader, libc) under the cross libc's
-# /usr/<triplet> first, then in / (the multiarch libraries in /usr/lib/<triplet>).
-set(CMAKE_CROSSCOMPILING_EMULATOR ${TIDEGATE_CROSS_QEMU_PATH} -L /usr/${TIDEGATE_CROSS_TRIPLET})
+# No `-L /usr/<triplet>`: that would load the dynamic loader and libc.so.6 of the cross
+# toolchain's libc (libc6-<arch>-cross, 2.36-8cross1) while the loader searches the multiarch
+# directories first for everything else, and mixing two glibc builds hung pthread_create (the
+# group-commit tests of buffer_test timed out under qemu-aarch64). The multiarch libc6:<arch>,
+# which every :<arch> library depends on, puts the target's loader at its real path.
+set(CMAKE_CROSSCOMPILING_EMULATOR ${TIDEGATE_CROSS_QEMU_PATH})
 
 # libyaml-cpp-dev and libsimdjson-dev are not Multi-Arch: same in Debian 12;
 # scripts/install-cross-deps.sh unpacks them into this private root, searched first.
