@@ -3,9 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <ctime>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -213,7 +215,9 @@ void Agent::BuildPipeline() {
   committer_ = std::make_unique<buffer::GroupCommitter>(
       *store_, buffer::CommitterOptions{
                    .commit_interval = config_.buffer.commit_interval,
-                   .max_staged_bytes = store_->limits().staging_bytes,
+                   // Clamped: size_t is 32 bits on armhf, the limit may be larger.
+                   .max_staged_bytes = static_cast<size_t>(std::min<uint64_t>(
+                       store_->limits().staging_bytes, std::numeric_limits<size_t>::max())),
                    .stage = aggregator_->empty() ? nullptr : aggregate_stage_.get(),
                });
   uplink_ = mqtt_transport_

@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # tidegate_add_test(NAME SOURCES ... LIBS ...): one Catch2 v2 test binary registered with
-# ctest, each TEST_CASE its own ctest test.
+# ctest, each TEST_CASE its own ctest test. A binary without LABELS in PROPERTIES is a unit
+# test: labelled "unit" (`ctest -L unit`) and built by the target `unit_tests` (which the
+# fuzz replays join), so a cross build (scripts/cross-build.sh) can build and run just those.
 find_package(Catch2 REQUIRED)
 include(Catch)
 
 add_library(tidegate_catch_main STATIC ${PROJECT_SOURCE_DIR}/tests/support/catch_main.cc)
 target_link_libraries(tidegate_catch_main PUBLIC Catch2::Catch2)
+add_custom_target(unit_tests)
 
 function(tidegate_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;PROPERTIES" ${ARGN})
@@ -13,6 +16,11 @@ function(tidegate_add_test name)
   target_link_libraries(${name} PRIVATE tidegate_catch_main tidegate_warnings ${ARG_LIBS})
   target_compile_definitions(${name} PRIVATE
     TG_BINARY_DIR="${PROJECT_BINARY_DIR}" TG_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  set(properties ${ARG_PROPERTIES})
+  if(NOT "LABELS" IN_LIST properties)
+    list(PREPEND properties LABELS unit)
+    add_dependencies(unit_tests ${name})
+  endif()
   catch_discover_tests(${name} WORKING_DIRECTORY ${PROJECT_BINARY_DIR}
-    PROPERTIES ${ARG_PROPERTIES})
+    PROPERTIES ${properties})
 endfunction()

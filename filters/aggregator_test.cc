@@ -159,6 +159,35 @@ TEST_CASE("window assignment: the ends of the int64 range do not overflow", "[ag
   CHECK(starts.size() == 4);
 }
 
+// The expected starts come from the same rule in Python's unbounded integers. 32-bit ARM has no
+// __int128, so the assigner checks int64 overflow instead; these are its edge cases.
+TEST_CASE("window assignment at the ends of the int64 range gives the exact starts",
+          "[aggregate][issue-13]") {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  tidegate::filters::WindowAssigner hopping(7, 3);
+  std::vector<int64_t> starts;
+  hopping.Assign(kMax, &starts);
+  CHECK(starts.empty());  // each window would end past kMax
+  hopping.Assign(kMax - 1, &starts);
+  CHECK(starts == std::vector<int64_t>{kMax - 7});
+  hopping.Assign(kMax - 7, &starts);
+  CHECK(starts == std::vector<int64_t>{kMax - 7, kMax - 10, kMax - 13});
+  hopping.Assign(kMin, &starts);
+  CHECK(starts.empty());  // floor(kMin / 3) * 3 is below kMin
+  hopping.Assign(kMin + 1, &starts);
+  CHECK(starts.empty());
+  hopping.Assign(kMin + 2, &starts);
+  CHECK(starts == std::vector<int64_t>{kMin + 2});
+  hopping.Assign(kMin + 5, &starts);
+  CHECK(starts == std::vector<int64_t>{kMin + 5, kMin + 2});
+  tidegate::filters::WindowAssigner quarters(kMinute, kMinute / 4);
+  quarters.Assign(kMax - kMinute, &starts);
+  CHECK(starts == std::vector<int64_t>{kMax - 70807, kMax - 85807, kMax - 100807, kMax - 115807});
+  quarters.Assign(kMin + kMinute, &starts);
+  CHECK(starts == std::vector<int64_t>{kMin + 55808, kMin + 40808, kMin + 25808, kMin + 10808});
+}
+
 TEST_CASE("exact sums do not depend on the order of the values", "[aggregate]") {
   std::vector<double> values = {0.1, 1e100, 23.47, -1e100, 0.2, 1e-20, 18.05, 0.3};
   tidegate::filters::ExactSum forward, backward;

@@ -1,29 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "filters/window_assigner.h"
 
-#include <limits>
-
 namespace tidegate::filters {
-namespace {
 
-// 128-bit arithmetic, so window bounds near the ends of the int64 range cannot overflow.
-__extension__ using Wide = __int128;
-
-Wide WideFloorDiv(Wide a, Wide b) {
-  Wide q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
-}  // namespace
-
+// Checked int64 arithmetic (GCC and clang builtins), so window bounds near the ends of the
+// int64 range cannot overflow. Not __int128: 32-bit targets such as armhf do not have it.
 void WindowAssigner::Assign(int64_t t, std::vector<int64_t>* starts) const {
   starts->clear();
-  constexpr Wide kMax = std::numeric_limits<int64_t>::max();
-  constexpr Wide kMin = std::numeric_limits<int64_t>::min();
+  // The newest start, floor(t / slide) * slide; below INT64_MIN, no window fits.
+  int64_t s = 0;
+  if (__builtin_mul_overflow(FloorDiv(t, slide_), slide_, &s)) return;
   // Windows [s, s + size) with s a multiple of slide and t - size < s <= t, newest first.
-  for (Wide s = WideFloorDiv(t, slide_) * slide_; s > Wide{t} - size_; s -= slide_) {
-    if (s < kMin) break;
-    if (s + size_ <= kMax) starts->push_back(static_cast<int64_t>(s));
+  // t - size below INT64_MIN: every start down to INT64_MIN qualifies.
+  int64_t after = 0;
+  const bool no_lower_bound = __builtin_sub_overflow(t, size_, &after);
+  while (no_lower_bound || s > after) {
+    int64_t end = 0;
+    if (!__builtin_add_overflow(s, size_, &end)) starts->push_back(s);
+    if (__builtin_sub_overflow(s, slide_, &s)) break;
   }
 }
 

@@ -3,8 +3,11 @@
 # Lists the deb and the rpm (dpkg-deb -I/-c, rpm -qip/-qlvp/-qcp/--scripts/--requires) and
 # checks what they hold: the three binaries in /usr/bin (root, 0755), the unit, the default
 # config as a conffile (deb conffiles, rpm %config(noreplace)), the broker example, the wire
-# schema, a gzipped man page per binary (root, 0644), the maintainer scripts, the declared
+# schema, a gzipped man page per binary (root, 0644), the unit where each distribution wants
+# it (deb: /lib/systemd/system for Debian 12; rpm: /usr/lib/systemd/system), the maintainer
+# scripts, the declared
 # dependencies, and no test or benchmark binary. Usage: check_contents.sh BUILD_DIR
+# PACKAGE_ARCH: the deb's expected Architecture (default: this machine's; a cross build's).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -19,7 +22,6 @@ expected=(
   "-rwxr-xr-x root/root ./usr/bin/tidegate"
   "-rwxr-xr-x root/root ./usr/bin/tidegate-collector"
   "-rwxr-xr-x root/root ./usr/bin/tidegate-sim"
-  "-rw-r--r-- root/root ./lib/systemd/system/tidegate.service"
   "-rw-r--r-- root/root ./etc/tidegate/tidegate.yaml"
   "-rw-r--r-- root/root ./usr/share/doc/tidegate/examples/mosquitto-tidegate.conf"
   "-rw-r--r-- root/root ./usr/share/doc/tidegate/examples/mosquitto-cloud.conf"
@@ -30,6 +32,9 @@ expected=(
   "-rw-r--r-- root/root ./usr/share/man/man1/tidegate-sim.1.gz"
 )
 
+unit_entry="-rw-r--r-- root/root ./lib/systemd/system/tidegate.service"
+rpm_unit_entry="-rw-r--r-- root/root ./usr/lib/systemd/system/tidegate.service"
+
 echo "== $deb"
 info=$(dpkg-deb -I "$deb")
 echo "$info"
@@ -37,9 +42,10 @@ contents=$(dpkg-deb -c "$deb")
 echo "$contents"
 # "mode owner size date time path" -> "mode owner path"
 short=$(awk '{print $1, $2, $6}' <<<"$contents")
-for entry in "${expected[@]}"; do
+for entry in "${expected[@]}" "$unit_entry"; do
   grep -qxF -- "$entry" <<<"$short" || fail "deb: missing or wrong owner/mode: $entry"
 done
+if grep -q ' \./usr/lib/systemd/' <<<"$short"; then fail "deb: a unit under /usr/lib/systemd"; fi
 ok "deb holds every expected file with its owner and mode"
 if grep -Ev '^d' <<<"$short" | grep -Eq '(_test|_bench|fuzz|bench-)'; then
   fail "deb holds a test, benchmark or fuzz binary"
@@ -49,7 +55,8 @@ if grep -Ev '^(drwxr-xr-x|-rwxr-xr-x|-rw-r--r--) root/root ' <<<"$short"; then
   fail "deb holds the entries above with an unexpected type, mode or owner"
 fi
 expect_line "$info" '^ Package: tidegate$' "deb control"
-expect_line "$info" "^ Architecture: $(dpkg --print-architecture)$" "deb control (native build)"
+expect_line "$info" "^ Architecture: ${PACKAGE_ARCH:-$(dpkg --print-architecture)}$" \
+  "deb control (PACKAGE_ARCH, or this machine's for a native build)"
 expect_line "$info" '^ Depends: .*adduser' "deb Depends"
 for lib in libmosquitto1 libsqlite3-0 libsodium23 libzstd1 libcurl4 libssl3 libyaml-cpp; do
   expect_line "$info" "^ Depends: .*$lib" "deb Depends (dpkg-shlibdeps)"
@@ -77,9 +84,10 @@ rpm -qip "$rpm_file"
 rpm_list=$(rpm -qlvp "$rpm_file")
 echo "$rpm_list"
 rpm_short=$(awk '{print $1, $3 "/" $4, "." $NF}' <<<"$rpm_list")
-for entry in "${expected[@]}"; do
+for entry in "${expected[@]}" "$rpm_unit_entry"; do
   grep -qxF -- "$entry" <<<"$rpm_short" || fail "rpm: missing or wrong owner/mode: $entry"
 done
+if grep -q ' \./lib/' <<<"$rpm_short"; then fail "rpm: files under /lib (not /usr/lib)"; fi
 ok "rpm holds every expected file with its owner and mode"
 [[ "$(rpm -qcp "$rpm_file")" == "/etc/tidegate/tidegate.yaml" ]] ||
   fail "rpm config files are not exactly /etc/tidegate/tidegate.yaml: $(rpm -qcp "$rpm_file")"

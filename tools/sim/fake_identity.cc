@@ -43,7 +43,8 @@ constexpr std::array<std::string_view, 8> kPlainNotes = {"routine reading",
 
 template <typename T, size_t N>
 const T& Pick(const std::array<T, N>& items, Rng& rng) {
-  return items[rng.Uniform(N)];
+  // Below N, so it fits size_t (32 bits on armhf).
+  return items[static_cast<size_t>(rng.Uniform(N))];
 }
 
 std::string Lower(std::string_view text) {
