@@ -66,8 +66,13 @@ size_t CloudBroker::Subscriptions(const std::string& client_id) const {
   return n;
 }
 
-MqttCollector::MqttCollector(CloudBroker& cloud, const CertAndKey& identity, std::string client_id)
-    : cloud_(cloud), identity_(identity), client_id_(std::move(client_id)), dir_("mqtt-collector") {
+MqttCollector::MqttCollector(CloudBroker& cloud, const CertAndKey& identity, std::string client_id,
+                             std::string store)
+    : cloud_(cloud),
+      identity_(identity),
+      client_id_(std::move(client_id)),
+      store_(std::move(store)),
+      dir_("mqtt-collector") {
   Launch();
 }
 
@@ -83,8 +88,8 @@ void MqttCollector::Launch() {
       "serve",
       "--listen",
       "127.0.0.1:0",
-      "--data-dir",
-      dir_.File("data"),
+      "--store",
+      DataDir(),
       "--mqtt",
       "mqtts://127.0.0.1:" + std::to_string(cloud_.broker().tls_port()),
       "--group",
@@ -108,7 +113,7 @@ void MqttCollector::Launch() {
 // {"agent_id":"gw-a","seq":3,...} -> "gw-a/3": our own dump's fixed key order.
 std::vector<std::string> MqttCollector::Events() const {
   CommandResult dump = RequireValue(RunCommand(
-      {BinaryPath("tidegate-collector"), "dump", "--data-dir", dir_.File("data"), "events"}));
+      {BinaryPath("tidegate-collector"), "dump", "--store", DataDir(), "events"}));
   INFO(dump.stderr_text);
   REQUIRE(dump.exit_code == 0);
   std::vector<std::string> out;
