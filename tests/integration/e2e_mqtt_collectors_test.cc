@@ -49,8 +49,8 @@ size_t LandedBatches(const MqttCollector& collector) {
 }
 
 TEST_CASE(
-    "agent -> cloud broker -> two collectors in one group on one PostgreSQL database: "
-    "20,000 events land exactly once, with one collector SIGKILLed and restarted mid-run",
+    "MQTT uplink, two collectors of one group on one PostgreSQL database, one SIGKILLed and "
+    "restarted mid-run: 20,000 events land exactly once",
     "[integration][issue-14][crash][postgres]") {
   const std::string url = RequireValue(FreshPostgresDatabase());
   StackOptions options;
