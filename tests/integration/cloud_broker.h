@@ -65,11 +65,12 @@ class CloudBroker {
 // directory, subscribed to the collectors' group of `cloud`. Kill() and Restart() keep the
 // directory and client id, as a crashed and restarted collector would. `store`: the
 // collector's --store (e.g. a postgresql:// URL shared by several collectors); empty: an
-// SQLite store in its own directory.
+// SQLite store in its own directory. `extra_args`: more `serve` arguments (e.g.
+// --max-body-bytes N).
 class MqttCollector {
  public:
   MqttCollector(CloudBroker& cloud, const CertAndKey& identity, std::string client_id,
-                std::string store = {});
+                std::string store = {}, std::vector<std::string> extra_args = {});
   void Kill() { process_.Kill(); }
   // Starts it again and waits until the broker has logged a new subscription from it.
   void Restart();
@@ -88,6 +89,7 @@ class MqttCollector {
   CertAndKey identity_;
   std::string client_id_;
   std::string store_;
+  std::vector<std::string> extra_args_;
   TempDir dir_;
   Process process_;
 };

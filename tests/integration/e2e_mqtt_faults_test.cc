@@ -10,10 +10,12 @@
 #include <cstdio>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "tests/integration/cloud_broker.h"
 #include "tests/integration/e2e_fixture.h"
 #include "tests/support/binaries.h"
@@ -32,7 +34,8 @@ using std::chrono::seconds;
 // certificate CN = agent id), cloud broker, two collectors on one PostgreSQL database.
 class MqttUplinkStack {
  public:
-  explicit MqttUplinkStack(std::string_view label, std::string buffer_yaml = "")
+  explicit MqttUplinkStack(std::string_view label, std::string buffer_yaml = "",
+                           const std::vector<std::string>& collector_args = {})
       : url_(RequireValue(FreshPostgresDatabase())),
         stack_(label, Options(std::move(buffer_yaml))) {
     RequireOk(stack_.Prepare(), &stack_);
@@ -40,8 +43,10 @@ class MqttUplinkStack {
     cloud_ = std::make_unique<CloudBroker>(&stack_.certs());
     const CertAndKey gw =
         RequireValue(MakeClientCert(cloud_->dir().path(), stack_.certs(), kAgentId, 20));
-    one_ = std::make_unique<MqttCollector>(*cloud_, cloud_->collector1(), "collector-1", url_);
-    two_ = std::make_unique<MqttCollector>(*cloud_, cloud_->collector2(), "collector-2", url_);
+    one_ = std::make_unique<MqttCollector>(*cloud_, cloud_->collector1(), "collector-1", url_,
+                                           collector_args);
+    two_ = std::make_unique<MqttCollector>(*cloud_, cloud_->collector2(), "collector-2", url_,
+                                           collector_args);
     StackOptions& o = stack_.mutable_options();
     o.uplink_url = "mqtts://127.0.0.1:" + std::to_string(cloud_->broker().tls_port());
     o.uplink_cert_file = gw.cert;
@@ -98,8 +103,8 @@ class MqttUplinkStack {
 };
 
 std::vector<std::string> SimArgs(int count, int rate, uint64_t seed) {
-  return {"--count",   std::to_string(count), "--rate", std::to_string(rate),
-          "--devices", "20",                  "--seed", std::to_string(seed)};
+  return {"--count", std::to_string(count), "--rate", std::to_string(rate), "--devices", "20",
+          "--seed",  std::to_string(seed)};
 }
 
 TEST_CASE("MQTT uplink: every collector down for 10 s, everything lands once when they return",
@@ -119,10 +124,9 @@ TEST_CASE("MQTT uplink: every collector down for 10 s, everything lands once whe
   s.one().Restart();
   s.two().Restart();
   const DeliveryReport report = s.Finish(kEvents);
-  WARN("collectors down: landed at kill " << at_kill << "; " << report.ToString()
-                                          << "; ack timeouts "
-                                          << s.stack().Metric("tidegate_uplink_ack_timeouts_total")
-                                                 .value_or(-1));
+  WARN("collectors down: landed at kill "
+       << at_kill << "; " << report.ToString() << "; ack timeouts "
+       << s.stack().Metric("tidegate_uplink_ack_timeouts_total").value_or(-1));
   INFO(report.ToString() << "\n" << s.Diagnostics());
   CHECK(at_kill < static_cast<size_t>(kEvents));
   CHECK(report.ExactlyOnce());
@@ -190,6 +194,70 @@ TEST_CASE("MQTT uplink: SIGKILLed agent loses at most one event a kill and repea
   CHECK(report.duplicated == 0);
   CHECK(report.unknown == 0);
   CHECK(report.missing <= static_cast<size_t>(kills));
+}
+
+// Publishes one message at QoS 1 from a file, byte for byte, to the source broker and waits
+// for its PUBACK (mosquitto_pub exits after it).
+void Publish(E2eStack& stack, const std::string& payload, const std::string& name) {
+  const std::string file = stack.dir().File("payload-" + name);
+  RequireOk(WriteFile(file, payload));
+  Result<CommandResult> pub =
+      RunCommand({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(stack.broker().port()),
+                  "-i", "pub-" + name, "-q", "1", "-t", "devices/dev-1/telemetry", "-f", file},
+                 seconds(10));
+  RequireOk(pub.status());
+  INFO("mosquitto_pub " << name << ": " << pub->stderr_text);
+  REQUIRE(pub->exit_code == 0);
+}
+
+size_t LogLines(const std::string& path, const std::string& needle) {
+  size_t n = 0;
+  for (const std::string& line : ReadLines(path)) {
+    if (line.find(needle) != std::string::npos) ++n;
+  }
+  return n;
+}
+
+TEST_CASE(
+    "MQTT uplink: a batch the collectors reject is dead-lettered and counted, never "
+    "republished, and the rest lands",
+    "[integration][issue-14]") {
+  // 16 KiB bodies at most: one event of 48 KiB of random hex (about 24 KiB compressed) is a
+  // batch the collectors answer `rejected` (too large); the small events' batches land.
+  MqttUplinkStack s("mqtt-rejected", "", {"--max-body-bytes", "16384"});
+  const uint64_t seed = TestSeed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  const std::string now = std::to_string(RealClock().NowUnixMs());
+  auto good = [&](int n) {
+    Publish(s.stack(),
+            R"({"device_id":"dev-1","msg_id":"ok-)" + std::to_string(n) + R"(","ts":)" + now +
+                R"(,"temp":21.5})",
+            "ok-" + std::to_string(n));
+  };
+  for (int i = 0; i < 5; ++i) good(i);
+  REQUIRE(WaitUntil([&] { return s.LandedCount() == 5; }, seconds(30), milliseconds(200)));
+  std::string pad;
+  for (int i = 0; i < 48 * 1024; ++i) pad.push_back("0123456789abcdef"[rng() % 16]);
+  Publish(s.stack(),
+          R"({"device_id":"dev-1","msg_id":"big","ts":)" + now + R"(,"pad":")" + pad + R"("})",
+          "big");
+  REQUIRE(WaitUntil([&] { return s.stack().Metric("tidegate_batches_rejected_total") == 1.0; },
+                    seconds(30), milliseconds(200)));
+  for (int i = 5; i < 10; ++i) good(i);
+  REQUIRE(WaitUntil([&] { return s.LandedCount() == 10; }, seconds(30), milliseconds(200)));
+  REQUIRE(s.stack().WaitForDrained(seconds(30)));
+  INFO(s.Diagnostics());
+  // Longer than ack_timeout (2 s): a rejected batch must not come back (waits for nothing).
+  std::this_thread::sleep_for(seconds(3));
+  const size_t rejections = LogLines(s.one().LogPath(), "rejected batch reason=") +
+                            LogLines(s.two().LogPath(), "rejected batch reason=");
+  CHECK(rejections == 1);
+  CHECK(s.stack().Metric("tidegate_batches_rejected_total") == 1.0);
+  std::set<std::string> ids;
+  for (const LandedEvent& e : s.Landed()) ids.insert(e.msg_id);
+  CHECK(ids.size() == 10);
+  CHECK(ids.count("big") == 0);
 }
 
 }  // namespace
