@@ -42,9 +42,10 @@ std::string BuildBatch(const TestBatch& spec) {
     uint64_t seq = spec.first_seq + i;
     std::string payload = fmt::format(R"({{"n": {}}})", seq);
     uint32_t flags = i % 3 == 2 ? static_cast<uint32_t>(wire::EventFlag::Late) : 0;
-    events.push_back(wire::CreateEventDirect(
-        fbb, seq, "site/a/dev-1/telemetry", "dev-1", 1764000000000 + static_cast<int64_t>(seq),
-        1764000001000 + static_cast<int64_t>(seq), flags, payload.c_str()));
+    events.push_back(wire::CreateEvent(
+        fbb, seq, fbb.CreateString("site/a/dev-1/telemetry"), fbb.CreateString(spec.device_id),
+        1764000000000 + static_cast<int64_t>(seq), 1764000001000 + static_cast<int64_t>(seq), flags,
+        fbb.CreateString(payload)));
   }
   std::vector<flatbuffers::Offset<wire::WindowResult>> windows;
   for (size_t i = 0; i < spec.windows.size(); ++i) {

@@ -27,7 +27,8 @@ struct TestBatch {
   std::string agent_id = "gw-01";
   std::string batch_id = "gw-01-1";
   uint64_t first_seq = 1;
-  uint32_t events = 3;  // seq first_seq.., payload {"n":<seq>}, every third one late
+  uint32_t events = 3;              // seq first_seq.., payload {"n":<seq>}, every third one late
+  std::string device_id = "dev-1";  // of every event (may hold any bytes, also NUL)
   std::vector<TestWindow> windows;
 };
 

@@ -135,6 +135,8 @@ std::string_view DropReasonName(DropReason reason) {
       return "missing_device_id";
     case DropReason::kPrivacyFailed:
       return "privacy_failed";
+    case DropReason::kBadDeviceId:
+      return "bad_device_id";
     case DropReason::kCount:
       break;
   }
@@ -204,6 +206,9 @@ DropReason EventParser::ExtractDeviceId(simdjson::ondemand::document& doc, std::
     return DropReason::kMissingDeviceId;
   }
   if (text.empty()) return DropReason::kMissingDeviceId;
+  // PostgreSQL text (the collector's store) cannot hold U+0000; the collector would reject
+  // every batch holding it. A topic level cannot hold it (MQTT forbids it in topic names).
+  if (text.find('\0') != std::string_view::npos) return DropReason::kBadDeviceId;
   device_id->assign(text);
   return DropReason::kNone;
 }

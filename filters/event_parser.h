@@ -33,6 +33,7 @@ enum class DropReason {
   kEventTimeOutOfRange,  // before year 0000 or after 9999: not writable as RFC 3339
   kMissingDeviceId,
   kPrivacyFailed,  // the privacy stage could not rewrite it: never stored unfiltered
+  kBadDeviceId,    // the device id holds a NUL byte (e.g. JSON "\u0000"): no store holds it
   kCount,          // number of reasons; keep last
 };
 

@@ -12,6 +12,36 @@
 #include "schema/batch_view.h"
 
 namespace tidegate::collector {
+namespace {
+
+bool HasNul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
+
+// The name of the first text field of `batch` that holds a NUL byte, or empty. PostgreSQL
+// text cannot hold U+0000 (and libpq parameters are C strings): such a batch could never
+// land there and would be retried forever, blocking the agent's drain. Both stores refuse it
+// the same way, as a permanent rejection the agent dead-letters.
+std::string_view FirstFieldWithNul(const schema::DecodedBatch& batch) {
+  if (HasNul(batch.agent_id)) return "agent_id";
+  if (HasNul(batch.batch_id)) return "batch_id";
+  for (const schema::DecodedEvent& e : batch.events) {
+    if (HasNul(e.topic)) return "event topic";
+    if (HasNul(e.device_id)) return "event device_id";
+    if (HasNul(e.payload)) return "event payload";
+  }
+  for (const schema::DecodedWindowResult& w : batch.window_results) {
+    if (HasNul(w.name)) return "window result name";
+    if (HasNul(w.group_key)) return "window result group_key";
+    for (const schema::DecodedMeasure& m : w.measures) {
+      if (HasNul(m.field)) return "window result measure field";
+      for (const schema::DecodedStat& st : m.stats) {
+        if (HasNul(st.name)) return "window result stat name";
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
 
 std::string QuotedForLog(std::string_view text) {
   std::string out;
@@ -65,6 +95,11 @@ IntakeOutcome BatchIntake::Accept(std::string_view claimed_batch_id, std::string
                   &*batch);
   }
   if (decryptor_ != nullptr) decryptor_->DecryptBatch(&*batch);
+  if (std::string_view field = FirstFieldWithNul(*batch); !field.empty()) {
+    return Reject(RejectKind::kInvalid,
+                  fmt::format("{} contains a NUL byte, which the landing store cannot hold", field),
+                  &*batch);
+  }
   IntakeOutcome outcome;
   outcome.batch_id = batch->batch_id;
   outcome.agent_id = batch->agent_id;

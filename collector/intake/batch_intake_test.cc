@@ -97,6 +97,15 @@ TEST_CASE("BatchIntake rejects what can never be accepted, by kind", "[collector
     CHECK(out.reject_kind == RejectKind::kInvalid);
     CHECK(out.batch_id == spec.batch_id);
   }
+  SECTION("a text field holds a NUL byte (PostgreSQL text cannot hold it)") {
+    TestBatch nul;
+    nul.device_id = std::string("dev\0x", 5);
+    IntakeOutcome out = intake.Accept(nul.batch_id, Zstd(BuildBatch(nul)));
+    CHECK(out.verdict == IntakeVerdict::kRejected);
+    CHECK(out.reject_kind == RejectKind::kInvalid);
+    CHECK(out.reason == "event device_id contains a NUL byte, which the landing store cannot hold");
+    CHECK(out.batch_id == nul.batch_id);
+  }
   SECTION("the sender's identity does not name the agent") {
     std::vector<std::string> identities = {"gw-02"};
     IntakeOutcome out = intake.Accept(spec.batch_id, wire, &identities);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "collector/dump_command.h"
+#include "collector/intake/batch_intake.h"
 #include "collector/store/open_landing_store.h"
 #include "collector/store/sqlite_landing_store.h"
 #include "collector/test_util.h"
@@ -141,6 +142,27 @@ TEST_CASE("PostgresLandingStore lands a batch once per (agent_id, batch_id)", "[
     REQUIRE(repeat.ok());
     CHECK(repeat->duplicate);
   }
+}
+
+TEST_CASE(
+    "a batch with a NUL byte in a text field is rejected for good, not retried forever, and "
+    "the next batch lands",
+    "[postgres]") {
+  FixedClock clock;
+  auto store = OpenPg(FreshDb(), clock);
+  BatchIntake intake(*store, {});
+  TestBatch nul;
+  nul.device_id = std::string("dev\0x", 5);  // e.g. from a JSON "device_id":"dev\u0000x"
+  IntakeOutcome out = intake.Accept(nul.batch_id, testing::Zstd(testing::BuildBatch(nul)));
+  CHECK(out.verdict == IntakeVerdict::kRejected);
+  CHECK(out.reject_kind == RejectKind::kInvalid);
+  CHECK(Events(*store).empty());
+  TestBatch next;
+  next.batch_id = "gw-01-2";
+  next.first_seq = 4;
+  IntakeOutcome landed = intake.Accept(next.batch_id, testing::Zstd(testing::BuildBatch(next)));
+  CHECK(landed.verdict == IntakeVerdict::kLanded);
+  CHECK(Events(*store).size() == 3);
 }
 
 TEST_CASE("PostgresLandingStore keeps the highest revision of a window", "[postgres]") {

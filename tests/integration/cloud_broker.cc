@@ -66,8 +66,14 @@ size_t CloudBroker::Subscriptions(const std::string& client_id) const {
   return n;
 }
 
-MqttCollector::MqttCollector(CloudBroker& cloud, const CertAndKey& identity, std::string client_id)
-    : cloud_(cloud), identity_(identity), client_id_(std::move(client_id)), dir_("mqtt-collector") {
+MqttCollector::MqttCollector(CloudBroker& cloud, const CertAndKey& identity, std::string client_id,
+                             std::string store, std::vector<std::string> extra_args)
+    : cloud_(cloud),
+      identity_(identity),
+      client_id_(std::move(client_id)),
+      store_(std::move(store)),
+      extra_args_(std::move(extra_args)),
+      dir_("mqtt-collector") {
   Launch();
 }
 
@@ -78,13 +84,13 @@ void MqttCollector::Restart() {
 
 void MqttCollector::Launch() {
   const size_t before = cloud_.Subscriptions(client_id_);
-  const std::vector<std::string> argv = {
+  std::vector<std::string> argv = {
       BinaryPath("tidegate-collector"),
       "serve",
       "--listen",
       "127.0.0.1:0",
-      "--data-dir",
-      dir_.File("data"),
+      "--store",
+      DataDir(),
       "--mqtt",
       "mqtts://127.0.0.1:" + std::to_string(cloud_.broker().tls_port()),
       "--group",
@@ -97,6 +103,7 @@ void MqttCollector::Launch() {
       identity_.key,
       "--mqtt-client-id",
       client_id_};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   RequireOkStatus(process_.Start(argv, {.stdout_file = LogPath(), .stderr_file = LogPath()}));
   INFO(ReadFile(LogPath()) + cloud_.broker().LogTail());
   REQUIRE(
@@ -107,8 +114,8 @@ void MqttCollector::Launch() {
 
 // {"agent_id":"gw-a","seq":3,...} -> "gw-a/3": our own dump's fixed key order.
 std::vector<std::string> MqttCollector::Events() const {
-  CommandResult dump = RequireValue(RunCommand(
-      {BinaryPath("tidegate-collector"), "dump", "--data-dir", dir_.File("data"), "events"}));
+  CommandResult dump = RequireValue(
+      RunCommand({BinaryPath("tidegate-collector"), "dump", "--store", DataDir(), "events"}));
   INFO(dump.stderr_text);
   REQUIRE(dump.exit_code == 0);
   std::vector<std::string> out;

@@ -63,17 +63,22 @@ class CloudBroker {
 
 // A `tidegate-collector serve --mqtt` process (HTTPS on a free port too) with its own data
 // directory, subscribed to the collectors' group of `cloud`. Kill() and Restart() keep the
-// directory and client id, as a crashed and restarted collector would.
+// directory and client id, as a crashed and restarted collector would. `store`: the
+// collector's --store (e.g. a postgresql:// URL shared by several collectors); empty: an
+// SQLite store in its own directory. `extra_args`: more `serve` arguments (e.g.
+// --max-body-bytes N).
 class MqttCollector {
  public:
-  MqttCollector(CloudBroker& cloud, const CertAndKey& identity, std::string client_id);
+  MqttCollector(CloudBroker& cloud, const CertAndKey& identity, std::string client_id,
+                std::string store = {}, std::vector<std::string> extra_args = {});
   void Kill() { process_.Kill(); }
   // Starts it again and waits until the broker has logged a new subscription from it.
   void Restart();
   // "agent_id/seq" of every landed event, from `tidegate-collector dump events`.
   std::vector<std::string> Events() const;
   std::string LogPath() const { return dir_.File("collector.log"); }
-  std::string DataDir() const { return dir_.File("data"); }
+  // The --store argument (a directory or a PostgreSQL URL), also for `dump --store`.
+  std::string DataDir() const { return store_.empty() ? dir_.File("data") : store_; }
   Process& process() { return process_; }
 
  private:
@@ -83,6 +88,8 @@ class MqttCollector {
   CloudBroker& cloud_;
   CertAndKey identity_;
   std::string client_id_;
+  std::string store_;
+  std::vector<std::string> extra_args_;
   TempDir dir_;
   Process process_;
 };

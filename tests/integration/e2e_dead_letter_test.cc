@@ -144,6 +144,9 @@ TEST_CASE(
       // Issue 10: times RFC 3339 cannot write (year 318857, and before year 0000).
       {"event_time_out_of_range", head + R"(,"ts":9999999999999999,"temp":21.5})"},
       {"event_time_out_of_range", head + R"(,"ts":-62167219200001,"temp":21.5})"},
+      // PostgreSQL text cannot hold U+0000: a collector would reject the batch for good.
+      {"bad_device_id",
+       R"({"device_id":"dev\u0000bad","secret":")" + marker + R"(","ts":)" + now + "}"},
   };
   std::map<std::string, int> per_reason;
   for (const Bad& b : bad) per_reason[b.reason]++;
