@@ -52,7 +52,7 @@ TEST_CASE("an unacknowledged batch is due again after the ack timeout, same byte
   CHECK(again->publishes == 1);
 }
 
-TEST_CASE("outcomes arrive in any order; unknown ids are not found", "[uplink][inflight]") {
+TEST_CASE("outcomes arrive in any order, and unknown ids are not found", "[uplink][inflight]") {
   InflightWindow w(3, milliseconds(1000));
   const TimePoint t0{};
   for (const char* id : {"a", "b", "c"}) w.Add(Batch(id), t0);

@@ -96,7 +96,7 @@ TEST_CASE("serve refuses incomplete or invalid --mqtt flags with exit 2",
   }
 }
 
-TEST_CASE("a batch published over MQTT lands and is acked; a copy is acked duplicate",
+TEST_CASE("a batch published over MQTT lands and is acked, and a copy is acked duplicate",
           "[integration][issue-14]") {
   CloudBroker cloud;
   MqttCollector collector(cloud, cloud.collector1(), "collector-1");
