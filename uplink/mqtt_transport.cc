@@ -24,7 +24,6 @@ constexpr milliseconds kReconnectMax = seconds(30);
 constexpr auto kStableConnection = seconds(10);
 constexpr uint64_t kLogEveryNthFailure = 10;
 constexpr int kLoopTimeoutMs = 100;
-constexpr milliseconds kBeatSlice = seconds(1);
 // Acks the sending thread has not taken yet. It takes them every turn (at most a second);
 // a flood of forged acks beyond this is dropped (the batches then republish after the
 // ack timeout: nothing is lost).
