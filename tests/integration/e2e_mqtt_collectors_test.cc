@@ -49,8 +49,8 @@ size_t LandedBatches(const MqttCollector& collector) {
 }
 
 TEST_CASE(
-    "MQTT uplink, two collectors of one group on one PostgreSQL database, one SIGKILLed and "
-    "restarted mid-run: 20,000 events land exactly once",
+    "20,000 events land exactly once through two MQTT collectors of one group on one "
+    "PostgreSQL database, one SIGKILLed and restarted mid-run",
     "[integration][issue-14][crash][postgres]") {
   const std::string url = RequireValue(FreshPostgresDatabase());
   StackOptions options;

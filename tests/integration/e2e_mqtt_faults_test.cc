@@ -157,10 +157,14 @@ TEST_CASE("MQTT uplink: SIGKILLed agent loses at most one event a kill and repea
   std::mt19937_64 rng(seed);
   constexpr int kEvents = 20000;
   constexpr int kMinKills = 6;
-  RequireOk(s.stack().StartSim(SimArgs(kEvents, 2500, seed)), &s.stack());
+  // At 1,000/s the simulator publishes for 20 s: room for several kill cycles (each up to
+  // ~3 s with an ASan agent restarting on a busy machine) while events are arriving. How
+  // many of them land while publishing depends on the machine, so the bound is lower.
+  constexpr int kMinKillsWhilePublishing = 3;
+  RequireOk(s.stack().StartSim(SimArgs(kEvents, 1000, seed)), &s.stack());
   int kills = 0;
   int kills_while_publishing = 0;
-  while (kills < 10 && (s.stack().SimRunning() || kills < kMinKills)) {
+  while (kills < 12 && (s.stack().SimRunning() || kills < kMinKills)) {
     std::this_thread::sleep_for(milliseconds(200 + rng() % 800));
     if (s.stack().SimRunning()) ++kills_while_publishing;
     s.stack().KillAgent();
@@ -190,7 +194,7 @@ TEST_CASE("MQTT uplink: SIGKILLed agent loses at most one event a kill and repea
                                 << kills_while_publishing << "); " << report.ToString());
   INFO(report.ToString() << "\n" << s.Diagnostics());
   CHECK(kills >= kMinKills);
-  CHECK(kills_while_publishing >= kMinKills);
+  CHECK(kills_while_publishing >= kMinKillsWhilePublishing);
   CHECK(report.duplicated == 0);
   CHECK(report.unknown == 0);
   CHECK(report.missing <= static_cast<size_t>(kills));
