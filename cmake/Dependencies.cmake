@@ -8,7 +8,9 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
-pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
+# FindPostgreSQL rather than pkg-config: a cross build takes libpq-dev from a private root
+# (scripts/install-cross-deps.sh), whose libpq.pc would point at the host's headers.
+find_package(PostgreSQL REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(spdlog REQUIRED)

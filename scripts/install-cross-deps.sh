@@ -8,9 +8,9 @@
 # The build tools themselves (cmake, flatc, scdoc, rpm, file, ...) stay the amd64 ones of
 # scripts/install-deps.sh, which must have run first.
 # --sysroot: leave dpkg's architectures alone and unpack the libraries instead into the
-# sysroot /opt/tidegate-cross/TRIPLET-sysroot (for TIDEGATE_CROSS_SYSROOT; cross-build.sh then
-# builds no packages), resolved by a private apt state from Debian 12 main and updates (no
-# security archive: test builds only). For a machine whose mirror does not serve one
+# sysroot $TIDEGATE_CROSS_ROOT/TRIPLET-sysroot (default /opt/tidegate-cross; for
+# TIDEGATE_CROSS_SYSROOT; cross-build.sh then builds no packages), resolved by a private apt
+# state from Debian 12 main and updates (no security archive: test builds only). For a machine whose mirror does not serve one
 # architecture consistently (seen here for armhf: bookworm-security's armhf index "has
 # unexpected size", so apt-get update fails and :armhf libraries cannot match the amd64 ones).
 #
@@ -52,8 +52,8 @@ triplet_of() {
 # Architecture: all or Multi-Arch: foreign (catch2, libcli11-dev) need nothing extra.
 multiarch_dev=(libmosquitto-dev libflatbuffers-dev libsqlite3-dev libsodium-dev libzstd-dev
   libssl-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libsystemd-dev)
-private_dev=(libyaml-cpp-dev libsimdjson-dev)
-private_runtime=(libyaml-cpp0.7 libsimdjson14)
+private_dev=(libyaml-cpp-dev libsimdjson-dev libpq-dev)
+private_runtime=(libyaml-cpp0.7 libsimdjson14 libpq5)
 
 # sysroot_for ARCH: resolves the libraries and their dependencies (libc included) with a
 # private apt state for ARCH alone and unpacks them into the sysroot; absolute symlinks (e.g.
@@ -75,11 +75,14 @@ sysroot_for() {
   apt-get "${opts[@]}" update -q --error-on=any
   apt-get "${opts[@]}" install -y -q --download-only --no-install-recommends \
     libc6-dev libstdc++-12-dev libcli11-dev "${multiarch_dev[@]}" "${private_dev[@]}"
-  $SUDO rm -rf "$root"
-  $SUDO mkdir -p "$root"
-  for deb in "$state"/archives/*.deb; do $SUDO dpkg-deb -x "$deb" "$root"; done
+  # A CROSS_ROOT the user can write (scripts/test.sh puts it in the repository) needs no sudo.
+  local as=$SUDO
+  if mkdir -p "$CROSS_ROOT" 2>/dev/null && [[ -w "$CROSS_ROOT" ]]; then as=""; fi
+  $as rm -rf "$root"
+  $as mkdir -p "$root"
+  for deb in "$state"/archives/*.deb; do $as dpkg-deb -x "$deb" "$root"; done
   (cd "$root" && find . -type l -lname '/*' -print0 | while IFS= read -r -d '' link; do
-    $SUDO ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" ".$(readlink "$link")")" \
+    $as ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" ".$(readlink "$link")")" \
       "$link"
   done)
   rm -rf "$state"
