@@ -41,8 +41,9 @@
 #     CTEST_TIMEOUT  Per-test timeout in seconds under qemu (default 600).
 #     TIDEGATE_CROSS_SYSROOT  Build against a sysroot made by
 #                `scripts/install-cross-deps.sh --sysroot ARCH` instead of the multiarch
-#                packages. The packages are then not built: dpkg-shlibdeps computes their
-#                dependencies from the libraries dpkg knows, and dpkg does not know those.
+#                packages. The deb's Depends then come from dpkg-shlibdeps -S over the
+#                package trees that script unpacks beside the sysroot (dpkg's database
+#                does not hold them).
 #
 # EXIT STATUS
 #     0 when everything built and passed; 1 on a failed phase; 2 on a usage error.
@@ -136,7 +137,6 @@ else
   ctest_select=(-L 'unit|fuzz')
   mode="full"
   package=1
-  [[ -z "${TIDEGATE_CROSS_SYSROOT:-}" ]] || package=0
 fi
 
 phase "configure $BUILD_DIR ($mode, Release, -Werror, toolchain $triplet)"
@@ -174,13 +174,42 @@ if grep -q '_NOT_BUILT' "$ctest_log"; then fail "a unit test binary was not buil
 
 if ((package == 0)); then
   end_phase
-  echo "== $arch: no packages ($mode${TIDEGATE_CROSS_SYSROOT:+, sysroot build}; see --help)"
+  echo "== $arch: no packages ($mode; see --help)"
 else
   phase "cpack deb+rpm and checks ($deb_arch / $rpm_arch)"
   rm -f "$BUILD_DIR"/tidegate_*.deb "$BUILD_DIR"/tidegate-*.rpm
+  cpack_args=()
+  if [[ -n "${TIDEGATE_CROSS_SYSROOT:-}" ]]; then
+    # dpkg does not know the sysroot's packages, so CPack's own dpkg-shlibdeps run cannot
+    # find them. dpkg-shlibdeps -S reads each package's symbols/shlibs from the trees
+    # install-cross-deps.sh --sysroot unpacked beside the sysroot instead, which gives the
+    # Depends dpkg would have computed.
+    packages_dir="${TIDEGATE_CROSS_SYSROOT%-sysroot}-packages"
+    [[ -d "$packages_dir" ]] || fail "no $packages_dir (run install-cross-deps.sh --sysroot $arch)"
+    shlibs_work=$(mktemp -d)
+    mkdir -p "$shlibs_work/debian"
+    printf 'Source: tidegate\n\nPackage: tidegate\nArchitecture: any\n' \
+      >"$shlibs_work/debian/control"
+    search=()
+    for dir in "$packages_dir"/*/; do search+=("-S${dir%/}"); done
+    shlibs=$(cd "$shlibs_work" && DEB_HOST_ARCH=$deb_arch DEB_HOST_MULTIARCH=$triplet \
+      dpkg-shlibdeps -O "${search[@]}" -e "$BUILD_DIR/bin/tidegate" \
+      "$BUILD_DIR/bin/tidegate-collector" "$BUILD_DIR/bin/tidegate-sim" 2>"$shlibs_work/log") ||
+      {
+        cat "$shlibs_work/log"
+        fail "dpkg-shlibdeps over the sysroot's packages"
+      }
+    rm -rf "$shlibs_work"
+    depends=${shlibs#shlibs:Depends=}
+    [[ "$depends" == libc6* || "$depends" == *", libc6"* ]] ||
+      fail "dpkg-shlibdeps gave no libc6 dependency: '$shlibs'"
+    echo "Depends (dpkg-shlibdeps -S over the sysroot's packages): adduser, $depends"
+    cpack_args=(-D CPACK_DEBIAN_PACKAGE_SHLIBDEPS=OFF
+      -D "CPACK_DEBIAN_PACKAGE_DEPENDS=adduser, $depends")
+  fi
   # dpkg-shlibdeps needs the target's architecture to pick its objdump and library paths.
   if ! (cd "$BUILD_DIR" && DEB_HOST_ARCH=$deb_arch DEB_HOST_MULTIARCH=$triplet \
-    cpack -G "DEB;RPM") >"$BUILD_DIR/cpack.log" 2>&1; then
+    cpack -G "DEB;RPM" "${cpack_args[@]}") >"$BUILD_DIR/cpack.log" 2>&1; then
     cat "$BUILD_DIR/cpack.log"
     fail "cpack"
   fi

@@ -9,8 +9,9 @@
 # scripts/install-deps.sh, which must have run first.
 # --sysroot: leave dpkg's architectures alone and unpack the libraries instead into the
 # sysroot $TIDEGATE_CROSS_ROOT/TRIPLET-sysroot (default /opt/tidegate-cross; for
-# TIDEGATE_CROSS_SYSROOT; cross-build.sh then builds no packages), resolved by a private apt
-# state from Debian 12 main and updates (no security archive: test builds only). For a machine whose mirror does not serve one
+# TIDEGATE_CROSS_SYSROOT), resolved by a private apt state from Debian 12 main and updates
+# (no security archive), and each package alone with its control files into
+# TRIPLET-packages/ (for the deb's Depends). For a machine whose mirror does not serve one
 # architecture consistently (seen here for armhf: bookworm-security's armhf index "has
 # unexpected size", so apt-get update fails and :armhf libraries cannot match the amd64 ones).
 #
@@ -27,7 +28,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 CROSS_ROOT=${TIDEGATE_CROSS_ROOT:-/opt/tidegate-cross}
 
 if [[ $# -eq 0 || "$1" == -h || "$1" == --help ]]; then
-  sed -n '3,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '3,/^#$/p' "$0" | sed '$d; s/^# \{0,1\}//'
   [[ $# -eq 0 ]] && exit 2
   exit 0
 fi
@@ -80,7 +81,18 @@ sysroot_for() {
   if mkdir -p "$CROSS_ROOT" 2>/dev/null && [[ -w "$CROSS_ROOT" ]]; then as=""; fi
   $as rm -rf "$root"
   $as mkdir -p "$root"
-  for deb in "$state"/archives/*.deb; do $as dpkg-deb -x "$deb" "$root"; done
+  # Each package also unpacked on its own with its control files (DEBIAN/symbols, shlibs):
+  # cross-build.sh hands these trees to dpkg-shlibdeps -S to compute the deb's Depends, as
+  # dpkg would from its database if it had the architecture.
+  local packages="$CROSS_ROOT/$triplet-packages" deb name
+  $as rm -rf "$packages"
+  for deb in "$state"/archives/*.deb; do
+    $as dpkg-deb -x "$deb" "$root"
+    name=$(dpkg-deb -f "$deb" Package)
+    $as mkdir -p "$packages/$name"
+    $as dpkg-deb -x "$deb" "$packages/$name"
+    $as dpkg-deb -e "$deb" "$packages/$name/DEBIAN"
+  done
   (cd "$root" && find . -type l -lname '/*' -print0 | while IFS= read -r -d '' link; do
     $as ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" ".$(readlink "$link")")" \
       "$link"
