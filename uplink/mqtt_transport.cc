@@ -190,6 +190,18 @@ Status MqttTransport::Submit(const EncodedBatch& batch) {
   return Status::Ok();
 }
 
+Status MqttTransport::PublishSide(const std::string& topic, std::string_view payload, bool retain) {
+  if (!connected_) return Unavailable("MQTT uplink not connected");
+  if (payload.size() > static_cast<size_t>(INT_MAX)) return InvalidArgument("too large");
+  int rc =
+      mosquitto_publish_v5(mosq_.get(), nullptr, topic.c_str(), static_cast<int>(payload.size()),
+                           payload.data(), kQos, retain, nullptr);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    return Unavailable("publishing to " + topic + ": " + mosquitto_strerror(rc));
+  }
+  return Status::Ok();
+}
+
 std::vector<Completion> MqttTransport::Take(milliseconds wait) {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_for(lock, wait, [&] { return interrupted_ || woken_ || !completions_.empty(); });
@@ -356,6 +368,13 @@ void MqttTransport::OnConnect(mosquitto* m, void* self_ptr, int rc, int flags,
     spdlog::error("uplink: subscribing to {} failed: {}", self->acks_topic_,
                   mosquitto_strerror(sub));
   }
+  if (self->side_channel_ != nullptr) {
+    const std::string& topic = self->side_channel_->topic();
+    sub = mosquitto_subscribe_v5(m, nullptr, topic.c_str(), kQos, 0, nullptr);
+    if (sub != MOSQ_ERR_SUCCESS) {
+      spdlog::error("uplink: subscribing to {} failed: {}", topic, mosquitto_strerror(sub));
+    }
+  }
   self->failures_in_a_row_ = 0;
   self->connected_at_ = steady_clock::now();
   self->connects_++;
@@ -368,6 +387,7 @@ void MqttTransport::OnConnect(mosquitto* m, void* self_ptr, int rc, int flags,
     self->woken_ = true;  // batches waiting for the connection can go now
   }
   self->cv_.notify_all();
+  if (self->side_channel_ != nullptr) self->side_channel_->OnConnected();
 }
 
 void MqttTransport::OnDisconnect(mosquitto*, void* self_ptr, int, const mosquitto_property*) {
@@ -377,9 +397,14 @@ void MqttTransport::OnDisconnect(mosquitto*, void* self_ptr, int, const mosquitt
 void MqttTransport::OnMessage(mosquitto*, void* self_ptr, const mosquitto_message* message,
                               const mosquitto_property* props) {
   auto* self = static_cast<MqttTransport*>(self_ptr);
-  if (message->topic == nullptr || self->acks_topic_ != message->topic) return;
+  if (message->topic == nullptr) return;
   std::string_view payload(static_cast<const char*>(message->payload),
                            message->payloadlen > 0 ? static_cast<size_t>(message->payloadlen) : 0);
+  if (self->side_channel_ != nullptr && self->side_channel_->topic() == message->topic) {
+    self->side_channel_->OnMessage(payload, message->retain);
+    return;
+  }
+  if (self->acks_topic_ != message->topic) return;
   auto ack = ParseMqttAck(payload);
   if (!ack.ok()) {
     if (self->invalid_acks_++ % 100 == 0) {

@@ -24,6 +24,7 @@
 #include "common/reconnect_backoff.h"
 #include "common/status.h"
 #include "uplink/async_transport.h"
+#include "uplink/mqtt_side_channel.h"
 #include "uplink/mqtt_url.h"
 
 namespace tidegate::uplink {
@@ -42,6 +43,11 @@ class MqttTransport final : public AsyncTransport {
   ~MqttTransport() override;
   MqttTransport(const MqttTransport&) = delete;
   MqttTransport& operator=(const MqttTransport&) = delete;
+
+  // Serves `channel` (not owned; must outlive this) on this connection too. Before Start.
+  void AttachSideChannel(MqttSideChannel* channel) { side_channel_ = channel; }
+  // Publishes a side channel's message at QoS 1 (any thread). Unavailable when not connected.
+  Status PublishSide(const std::string& topic, std::string_view payload, bool retain);
 
   // Starts the network thread (connects in the background). Call once.
   void Start();
@@ -88,6 +94,7 @@ class MqttTransport final : public AsyncTransport {
   const std::string acks_topic_;
   const MqttAddress address_;
   std::unique_ptr<mosquitto, MosqDeleter> mosq_;
+  MqttSideChannel* side_channel_ = nullptr;  // set before Start
 
   // Network thread only.
   Rng rng_;

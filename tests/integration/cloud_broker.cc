@@ -20,6 +20,7 @@ CloudBroker::CloudBroker(const TestCerts* ca) : dir_("cloud-broker") {
   gw_b_ = RequireValue(MakeClientCert(dir_.path(), certs_, "gw-b", 11));
   collector1_ = RequireValue(MakeClientCert(dir_.path(), certs_, kCollector1Cn, 12));
   collector2_ = RequireValue(MakeClientCert(dir_.path(), certs_, kCollector2Cn, 13));
+  config_publisher_ = RequireValue(MakeClientCert(dir_.path(), certs_, kConfigPublisherCn, 14));
   Status started =
       broker_.Start(dir_.MakeDir("broker"), {.tls_cert_file = certs_.server_cert,
                                              .tls_key_file = certs_.server_key,

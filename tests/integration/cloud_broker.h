@@ -2,8 +2,9 @@
 // CloudBroker: a real mosquitto set up as configs/mosquitto-cloud.conf describes (TLS
 // listener requiring a client certificate, CN as user name, the shipped
 // configs/mosquitto-cloud.acl, subscriptions logged), plus certificates for two gateways
-// (gw-a, gw-b) and the two collectors the shipped ACL lists. For the broker-confinement and
-// collector MQTT tests. Owns its temp dir and broker; use from one thread.
+// (gw-a, gw-b), the two collectors and the config publisher the shipped ACL lists. For the
+// broker-confinement, collector MQTT and remote-config tests. Owns its temp dir and broker;
+// use from one thread.
 #pragma once
 
 #include <memory>
@@ -22,6 +23,7 @@ namespace tidegate::testing {
 inline constexpr const char* kCloudGroup = "collectors";
 inline constexpr const char* kCollector1Cn = "tidegate-collector-1";  // in the shipped ACL
 inline constexpr const char* kCollector2Cn = "tidegate-collector-2";
+inline constexpr const char* kConfigPublisherCn = "tidegate-config-publisher";  // shipped ACL
 
 // REQUIREs that status is OK, printing it otherwise.
 void RequireOkStatus(const Status& status);
@@ -51,13 +53,14 @@ class CloudBroker {
   const CertAndKey& gw_b() const { return gw_b_; }
   const CertAndKey& collector1() const { return collector1_; }
   const CertAndKey& collector2() const { return collector2_; }
+  const CertAndKey& config_publisher() const { return config_publisher_; }
   MosquittoBroker& broker() { return broker_; }
   const TempDir& dir() const { return dir_; }
 
  private:
   TempDir dir_;
   TestCerts certs_;
-  CertAndKey gw_a_, gw_b_, collector1_, collector2_;
+  CertAndKey gw_a_, gw_b_, collector1_, collector2_, config_publisher_;
   MosquittoBroker broker_;
 };
 

@@ -164,11 +164,22 @@ Result<int> MqttTestClient::Subscribe(const std::string& filter, int qos,
 Result<int> MqttTestClient::Publish(const std::string& topic, const std::string& payload, int qos,
                                     const MqttProperties& properties,
                                     std::chrono::milliseconds timeout) {
+  return PublishWithRetain(topic, payload, qos, properties, timeout, /*retain=*/false);
+}
+
+Result<int> MqttTestClient::PublishRetained(const std::string& topic, const std::string& payload,
+                                            std::chrono::milliseconds timeout) {
+  return PublishWithRetain(topic, payload, 1, {}, timeout, /*retain=*/true);
+}
+
+Result<int> MqttTestClient::PublishWithRetain(const std::string& topic, const std::string& payload,
+                                              int qos, const MqttProperties& properties,
+                                              std::chrono::milliseconds timeout, bool retain) {
   TG_ASSIGN_OR_RETURN(PropertyList props, BuildProperties(properties));
   int mid = 0;
   TG_RETURN_IF_ERROR(
       Check(mosquitto_publish_v5(mosq_.get(), &mid, topic.c_str(), static_cast<int>(payload.size()),
-                                 payload.data(), qos, false, props.get()),
+                                 payload.data(), qos, retain, props.get()),
             "mosquitto_publish"));
   return WaitForReply(mid, timeout, "PUBACK");
 }
@@ -232,7 +243,8 @@ void MqttTestClient::OnMessage(mosquitto* /*m*/, void* self, const mosquitto_mes
                   .payload = std::string(static_cast<const char*>(msg->payload),
                                          static_cast<std::size_t>(msg->payloadlen)),
                   .qos = msg->qos,
-                  .properties = ReadProperties(p)};
+                  .properties = ReadProperties(p),
+                  .retained = msg->retain};
   std::lock_guard lock(c->mu_);
   c->messages_.push_back(std::move(out));
   c->cv_.notify_all();

@@ -50,6 +50,7 @@ struct MqttMessage {
   std::string payload;
   int qos = 0;
   MqttProperties properties;
+  bool retained = false;  // delivered from the broker's retained store
 };
 
 class MqttTestClient {
@@ -75,6 +76,10 @@ class MqttTestClient {
                       const MqttProperties& properties = {},
                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+  // PUBLISH at QoS 1 with the retain flag (the broker keeps it for later subscribers).
+  Result<int> PublishRetained(const std::string& topic, const std::string& payload,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
   // Waits until at least `count` messages were received; false on timeout.
   bool WaitForMessages(std::size_t count, std::chrono::milliseconds timeout);
   std::vector<MqttMessage> Messages() const;
@@ -89,6 +94,9 @@ class MqttTestClient {
                           const mosquitto_property* p);
   static void OnMessage(mosquitto* m, void* self, const mosquitto_message* msg,
                         const mosquitto_property* p);
+  Result<int> PublishWithRetain(const std::string& topic, const std::string& payload, int qos,
+                                const MqttProperties& properties, std::chrono::milliseconds timeout,
+                                bool retain);
   // Waits for the reply to `mid` (a PUBACK or SUBACK code) or a disconnect.
   Result<int> WaitForReply(int mid, std::chrono::milliseconds timeout, const char* what);
 
