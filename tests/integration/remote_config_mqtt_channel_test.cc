@@ -156,13 +156,17 @@ TEST_CASE("remote config over MQTT: a restarted agent gets the retained bundle o
   auto publisher = cloud.Connect(cloud.config_publisher(), "config-publisher");
   REQUIRE(Taken(RequireValue(publisher->PublishRetained("tidegate/gw-a/config", "bundle-1"))));
   RecordingHandler handler;
-  for (int run = 1; run <= 2; ++run) {
-    // A new transport and channel, as after an agent restart: the channel remembers bundles
-    // only for its lifetime (across restarts the verifier refuses a version it has accepted).
+  auto seen = [&](size_t n) {
+    return WaitUntil([&] { return handler.Seen().size() == n; }, seconds(20), milliseconds(20));
+  };
+  {
     Gateway gateway(cloud, handler);
-    REQUIRE(WaitUntil([&] { return handler.Seen().size() == static_cast<size_t>(run); },
-                      seconds(20), milliseconds(20)));
+    REQUIRE(seen(1));
   }
+  // A new transport and channel, as after an agent restart: the channel remembers bundles
+  // only for its lifetime (across restarts the verifier refuses a version it has accepted).
+  Gateway restarted(cloud, handler);
+  REQUIRE(seen(2));
   CHECK(handler.Seen() == std::vector<std::string>{"bundle-1", "bundle-1"});
 }
 
