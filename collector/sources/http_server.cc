@@ -226,6 +226,20 @@ void HttpServer::Stop() {
   impl_->server->stop();
 }
 
+void HttpServer::ServeOpamp(OpampEndpoint& opamp) {
+  Impl* impl = impl_.get();
+  impl->server->Post(
+      "/v1/opamp", [impl, &opamp](const httplib::Request& req, httplib::Response& res) {
+        // httplib has read the body, bounded by payload_max_length; the endpoint bounds it again.
+        if (impl->options.client_ca.empty()) {
+          Send(res, opamp.Handle(req.get_header_value("Content-Type"), req.body));
+          return;
+        }
+        std::vector<std::string> identities = PeerIdentities(req.ssl);
+        Send(res, opamp.Handle(req.get_header_value("Content-Type"), req.body, &identities));
+      });
+}
+
 bool HttpServer::tls() const { return !impl_->options.tls_cert.empty(); }
 
 }  // namespace tidegate::collector

@@ -4,7 +4,7 @@
 #include <sys/random.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #include "remote/opamp/state_file.h"
 
@@ -17,7 +17,7 @@ Result<std::string> NewUuidV7(Clock& clock) {
   while (got < uid.size()) {
     ssize_t n = ::getrandom(uid.data() + got, uid.size() - got, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return IOError(std::string("getrandom: ") + std::strerror(errno));
+    if (n < 0) return IOError(std::string("getrandom: ") + std::generic_category().message(errno));
     got += static_cast<size_t>(n);
   }
   auto ms = static_cast<uint64_t>(clock.NowUnixMs());
@@ -42,18 +42,6 @@ Result<std::string> LoadOrCreateInstanceUid(const std::string& state_dir, Clock&
   TG_ASSIGN_OR_RETURN(std::string uid, NewUuidV7(clock));
   TG_RETURN_IF_ERROR(WriteStateFile(path, uid));
   return uid;
-}
-
-std::string HexOf(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char c : bytes) {
-    auto b = static_cast<unsigned char>(c);
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0x0f]);
-  }
-  return out;
 }
 
 }  // namespace tidegate::remote::opamp

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -20,6 +21,17 @@ inline constexpr size_t kInstanceUidBytes = 16;
 Result<std::string> LoadOrCreateInstanceUid(const std::string& state_dir, Clock& clock);
 
 // Lower-case hex of any bytes ("0a1b..."), for logs, metrics and the collector's table.
-std::string HexOf(std::string_view bytes);
+// Inline so that the collector needs only this header and tg_opamp_proto.
+inline std::string HexOf(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes) {
+    auto b = static_cast<unsigned char>(c);
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0x0f]);
+  }
+  return out;
+}
 
 }  // namespace tidegate::remote::opamp

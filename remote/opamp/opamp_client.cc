@@ -72,7 +72,7 @@ Result<std::unique_ptr<OpampClient>> OpampClient::Create(OpampClientSettings set
 }
 
 OpampClient::OpampClient(OpampClientSettings settings, std::unique_ptr<OpampSession> session,
-                         std::unique_ptr<HttpPoster> poster, std::string instance_uid)
+                         std::unique_ptr<HttpPoster> poster, const std::string& instance_uid)
     : settings_(std::move(settings)),
       session_(std::move(session)),
       poster_(std::move(poster)),

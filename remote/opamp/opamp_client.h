@@ -81,7 +81,7 @@ class OpampClient {
 
  private:
   OpampClient(OpampClientSettings settings, std::unique_ptr<OpampSession> session,
-              std::unique_ptr<HttpPoster> poster, std::string instance_uid);
+              std::unique_ptr<HttpPoster> poster, const std::string& instance_uid);
   void Run();
   Status Exchange(bool* handled_bundle);
 

@@ -5,15 +5,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
+#include <system_error>
 #include <utility>
 
 namespace tidegate::remote::opamp {
 namespace {
 
 Status Errno(std::string_view what, const std::string& path) {
-  return IOError(std::string(what) + " " + path + ": " + std::strerror(errno));
+  return IOError(std::string(what) + " " + path + ": " + std::generic_category().message(errno));
 }
 
 class Fd {
