@@ -94,6 +94,19 @@ struct Cli {
   AgentsOptions agents;
 };
 
+void AddServeOpamp(CLI::App& serve, Cli& cli) {
+  serve
+      .add_option("--config-dir", cli.serve.config_dir,
+                  "Offer remote config to OpAMP agents on POST /v1/opamp: DIR/<id>.json\n"
+                  "for the agent with that id, else DIR/all.json, each a signed bundle\n"
+                  "(`tidegate config sign`) served as-is, at most 256 KiB, read at\n"
+                  "every poll (replace a file atomically, with rename). Its config_hash\n"
+                  "is the SHA-256 of the file's bytes; it is not sent again to an agent\n"
+                  "that reports that hash as applied or failed. DIR must exist.")
+      ->check(CLI::ExistingDirectory.description(""))
+      ->type_name("DIR");
+}
+
 void AddServeMqtt(CLI::App& serve, Cli& cli) {
   serve
       .add_option("--mqtt", cli.serve.mqtt_url,
@@ -183,16 +196,6 @@ CLI::App* AddServe(CLI::App& app, Cli& cli) {
       ->needs(cert)
       ->type_name("FILE");
   serve
-      ->add_option("--config-dir", cli.serve.config_dir,
-                   "Offer remote config to OpAMP agents on POST /v1/opamp: DIR/<id>.json\n"
-                   "for the agent with that id, else DIR/all.json, each a signed bundle\n"
-                   "(`tidegate config sign`) served as-is, at most 256 KiB, read at\n"
-                   "every poll (replace a file atomically, with rename). Its config_hash\n"
-                   "is the SHA-256 of the file's bytes; it is not sent again to an agent\n"
-                   "that reports that hash as applied or failed. DIR must exist.")
-      ->check(CLI::ExistingDirectory.description(""))
-      ->type_name("DIR");
-  serve
       ->add_option("--ready-file", cli.serve.ready_file,
                    "Once listening, write the port and a newline to FILE, atomically\n"
                    "(temporary file and rename), for scripts that wait for readiness.")
@@ -281,6 +284,7 @@ int Main(int argc, char** argv) {
   Cli cli;
   CLI::App* serve = AddServe(app, cli);
   AddServeMqtt(*serve, cli);
+  AddServeOpamp(*serve, cli);
   AddServeLogging(serve, cli);
   AddDump(app, cli);
   AddAgents(app, cli);

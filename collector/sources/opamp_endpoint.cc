@@ -101,6 +101,65 @@ std::optional<std::string> ReadBundle(const std::string& path, size_t max) {
   return bytes;
 }
 
+// Decodes the request into *msg, or returns its rejection (415, 413, 400).
+std::optional<HttpReply> Decode(std::string_view content_type, std::string_view body,
+                                size_t max_body_bytes, pb::AgentToServer* msg) {
+  if (!MediaTypeIs(content_type, kOpampContentType)) {
+    return Error(415, pb::ServerErrorResponseType_BadRequest,
+                 std::string("Content-Type must be ") + kOpampContentType);
+  }
+  if (body.size() > max_body_bytes) {
+    return Error(413, pb::ServerErrorResponseType_BadRequest,
+                 "body exceeds " + std::to_string(max_body_bytes) + " bytes");
+  }
+  if (!msg->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    return Error(400, pb::ServerErrorResponseType_BadRequest, "AgentToServer does not parse");
+  }
+  if (msg->instance_uid().size() != remote::opamp::kInstanceUidBytes) {
+    return Error(400, pb::ServerErrorResponseType_BadRequest, "instance_uid must be 16 bytes");
+  }
+  return std::nullopt;
+}
+
+// The agent id: the description's service.instance.id, else the id this instance had, else
+// (with --client-ca) the certificate's first name; "" when unknown. Sets *refused for an
+// id that cannot name a file, or that the client certificate does not name.
+std::string ResolveAgentId(const pb::AgentToServer& msg, const std::optional<AgentRecord>& stored,
+                           const std::vector<std::string>* identities,
+                           std::optional<HttpReply>* refused) {
+  std::string id = DescribedAgentId(msg).value_or(stored ? stored->agent_id : "");
+  if (id.empty() && identities != nullptr && !identities->empty()) id = identities->front();
+  if (id.empty()) return id;
+  if (!IsSafeAgentId(id)) {
+    *refused = Error(400, pb::ServerErrorResponseType_BadRequest,
+                     "agent id must be 1 to 128 of [A-Za-z0-9._-], not starting with '.'");
+  } else if (identities != nullptr &&
+             std::find(identities->begin(), identities->end(), id) == identities->end()) {
+    *refused = Error(403, pb::ServerErrorResponseType_BadRequest,
+                     "the client certificate does not name this agent");
+  }
+  return id;
+}
+
+// Takes over what this message reports; what it omits (unchanged) stays as reported before.
+void MergeReport(const pb::AgentToServer& msg, AgentRecord* record) {
+  record->sequence_num = msg.sequence_num();
+  if (msg.has_remote_config_status()) {
+    const pb::RemoteConfigStatus& s = msg.remote_config_status();
+    record->config_status = StatusName(s.status());
+    record->config_hash = HexOf(s.last_remote_config_hash().substr(0, 64));
+    record->config_error = Printable(s.error_message(), kMaxErrorChars);
+  }
+  if (msg.has_health()) {
+    record->healthy = msg.health().healthy();
+    record->health_status = Printable(msg.health().status(), kMaxHealthStatusChars);
+  }
+  if (msg.has_effective_config()) {
+    record->effective_config_hash = EffectiveConfigHash(msg.effective_config());
+  }
+  if (record->config_status.empty()) record->config_status = "unset";
+}
+
 }  // namespace
 
 bool IsSafeAgentId(std::string_view id) {
@@ -116,20 +175,9 @@ OpampEndpoint::OpampEndpoint(LandingStore& store, Clock& clock, OpampEndpointOpt
 
 HttpReply OpampEndpoint::Handle(std::string_view content_type, std::string_view body,
                                 const std::vector<std::string>* client_identities) {
-  if (!MediaTypeIs(content_type, kOpampContentType)) {
-    return Error(415, pb::ServerErrorResponseType_BadRequest,
-                 std::string("Content-Type must be ") + kOpampContentType);
-  }
-  if (body.size() > options_.max_body_bytes) {
-    return Error(413, pb::ServerErrorResponseType_BadRequest,
-                 "body exceeds " + std::to_string(options_.max_body_bytes) + " bytes");
-  }
   pb::AgentToServer msg;
-  if (!msg.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    return Error(400, pb::ServerErrorResponseType_BadRequest, "AgentToServer does not parse");
-  }
-  if (msg.instance_uid().size() != remote::opamp::kInstanceUidBytes) {
-    return Error(400, pb::ServerErrorResponseType_BadRequest, "instance_uid must be 16 bytes");
+  if (std::optional<HttpReply> bad = Decode(content_type, body, options_.max_body_bytes, &msg)) {
+    return *bad;
   }
   const std::string uid = HexOf(msg.instance_uid());
   Result<std::optional<AgentRecord>> stored = store_.FindAgent(uid);
@@ -142,26 +190,12 @@ HttpReply OpampEndpoint::Handle(std::string_view content_type, std::string_view 
   reply.set_instance_uid(msg.instance_uid());
   reply.set_capabilities(kServerCapabilities);
 
-  // Who is it: the description's id, else the id this instance had, else (with
-  // --client-ca) the certificate's name.
-  std::optional<std::string> described = DescribedAgentId(msg);
-  std::string agent_id = described.value_or(stored->has_value() ? (*stored)->agent_id : "");
-  if (agent_id.empty() && client_identities != nullptr && !client_identities->empty()) {
-    agent_id = client_identities->front();
-  }
+  std::optional<HttpReply> refused;
+  std::string agent_id = ResolveAgentId(msg, *stored, client_identities, &refused);
+  if (refused) return *refused;
   if (agent_id.empty()) {
     reply.set_flags(pb::ServerToAgentFlags_ReportFullState);  // we know nothing about it
     return Proto(200, reply);
-  }
-  if (!IsSafeAgentId(agent_id)) {
-    return Error(400, pb::ServerErrorResponseType_BadRequest,
-                 "agent id must be 1 to 128 of [A-Za-z0-9._-], not starting with '.'");
-  }
-  if (client_identities != nullptr &&
-      std::find(client_identities->begin(), client_identities->end(), agent_id) ==
-          client_identities->end()) {
-    return Error(403, pb::ServerErrorResponseType_BadRequest,
-                 "the client certificate does not name this agent");
   }
 
   AgentRecord record = stored->value_or(AgentRecord{});
@@ -170,41 +204,31 @@ HttpReply OpampEndpoint::Handle(std::string_view content_type, std::string_view 
   record.instance_uid = uid;
   record.agent_id = agent_id;
   record.last_seen = clock_.NowUnixMs();
-  record.sequence_num = msg.sequence_num();
-  if (msg.has_remote_config_status()) {
-    const pb::RemoteConfigStatus& s = msg.remote_config_status();
-    record.config_status = StatusName(s.status());
-    record.config_hash = HexOf(s.last_remote_config_hash().substr(0, 64));
-    record.config_error = Printable(s.error_message(), kMaxErrorChars);
-  }
-  if (msg.has_health()) {
-    record.healthy = msg.health().healthy();
-    record.health_status = Printable(msg.health().status(), kMaxHealthStatusChars);
-  }
-  if (msg.has_effective_config()) {
-    record.effective_config_hash = EffectiveConfigHash(msg.effective_config());
-  }
-  if (record.config_status.empty()) record.config_status = "unset";
+  MergeReport(msg, &record);
   Status saved = store_.UpsertAgent(record);
   if (!saved.ok()) {
     spdlog::warn("opamp: recording agent {} failed: {}", uid, saved.message());
     return Error(500, pb::ServerErrorResponseType_Unavailable, "storage error, retry");
   }
 
-  if (options_.config_dir.empty()) return Proto(200, reply);
+  OfferBundle(record, &reply);
+  return Proto(200, reply);
+}
+
+void OpampEndpoint::OfferBundle(const AgentRecord& record, ::opamp::proto::ServerToAgent* reply) {
+  if (options_.config_dir.empty()) return;
   std::optional<std::string> bundle =
-      ReadBundle(options_.config_dir + "/" + agent_id + ".json", options_.max_bundle_bytes);
+      ReadBundle(options_.config_dir + "/" + record.agent_id + ".json", options_.max_bundle_bytes);
   if (!bundle) bundle = ReadBundle(options_.config_dir + "/all.json", options_.max_bundle_bytes);
-  if (!bundle) return Proto(200, reply);
+  if (!bundle) return;
   const std::string hash = Sha256(*bundle);
   const bool settled = record.config_status == "applied" || record.config_status == "failed";
-  if (settled && record.config_hash == HexOf(hash)) return Proto(200, reply);
-  pb::AgentRemoteConfig* rc = reply.mutable_remote_config();
+  if (settled && record.config_hash == HexOf(hash)) return;
+  pb::AgentRemoteConfig* rc = reply->mutable_remote_config();
   pb::AgentConfigFile& file = (*rc->mutable_config()->mutable_config_map())["tidegate"];
   file.set_body(std::move(*bundle));
   file.set_content_type(remote::opamp::kBundleContentType);
   rc->set_config_hash(hash);
-  return Proto(200, reply);
 }
 
 }  // namespace tidegate::collector

@@ -19,6 +19,10 @@
 #include "collector/store/landing_store.h"
 #include "common/clock.h"
 
+namespace opamp::proto {
+class ServerToAgent;
+}  // namespace opamp::proto
+
 namespace tidegate::collector {
 
 inline constexpr char kOpampContentType[] = "application/x-protobuf";
@@ -42,6 +46,10 @@ class OpampEndpoint {
                    const std::vector<std::string>* client_identities = nullptr);
 
  private:
+  // Adds DIR/<id>.json or DIR/all.json as remote config unless the agent reports its hash
+  // as applied or failed.
+  void OfferBundle(const AgentRecord& record, ::opamp::proto::ServerToAgent* reply);
+
   LandingStore& store_;
   Clock& clock_;
   const OpampEndpointOptions options_;
