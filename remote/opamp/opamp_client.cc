@@ -165,6 +165,12 @@ void OpampClient::Run() {
       if (handled) wait = std::chrono::milliseconds(0);
     } else {
       ++failures;
+      bool stopping = false;
+      {
+        std::lock_guard lock(mu_);
+        stopping = stop_;
+      }
+      if (stopping) return;  // Stop() interrupted this exchange: not a failure worth a line
       if (log_limiter.ShouldLog(status.message(), failures)) {
         spdlog::warn("opamp: exchange with the server failed (attempt {}): {}", failures,
                      status.message());
