@@ -56,32 +56,40 @@ YAML::Node RedactScalar(const YAML::Node& node) {
   return node;
 }
 
+Result<YAML::Node> Redact(const YAML::Node& node, int depth);
+
+Result<YAML::Node> RedactSequence(const YAML::Node& node, int depth) {
+  YAML::Node out(YAML::NodeType::Sequence);
+  for (const YAML::Node& item : node) {
+    TG_ASSIGN_OR_RETURN(YAML::Node r, Redact(item, depth + 1));
+    out.push_back(r);
+  }
+  return out;
+}
+
+Result<YAML::Node> RedactMap(const YAML::Node& node, int depth) {
+  YAML::Node out(YAML::NodeType::Map);
+  for (const auto& entry : node) {
+    const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
+    if (SecretKey(key)) {
+      out[key] = kRedacted;
+      continue;
+    }
+    TG_ASSIGN_OR_RETURN(YAML::Node r, Redact(entry.second, depth + 1));
+    out[key] = r;
+  }
+  return out;
+}
+
 Result<YAML::Node> Redact(const YAML::Node& node, int depth) {
   if (depth > kMaxDepth) return InvalidArgument("effective config nested too deeply");
   switch (node.Type()) {
     case YAML::NodeType::Scalar:
       return RedactScalar(node);
-    case YAML::NodeType::Sequence: {
-      YAML::Node out(YAML::NodeType::Sequence);
-      for (const YAML::Node& item : node) {
-        TG_ASSIGN_OR_RETURN(YAML::Node r, Redact(item, depth + 1));
-        out.push_back(r);
-      }
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      YAML::Node out(YAML::NodeType::Map);
-      for (const auto& entry : node) {
-        const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
-        if (SecretKey(key)) {
-          out[key] = kRedacted;
-          continue;
-        }
-        TG_ASSIGN_OR_RETURN(YAML::Node r, Redact(entry.second, depth + 1));
-        out[key] = r;
-      }
-      return out;
-    }
+    case YAML::NodeType::Sequence:
+      return RedactSequence(node, depth);
+    case YAML::NodeType::Map:
+      return RedactMap(node, depth);
     default:
       return node;
   }
