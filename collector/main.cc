@@ -8,6 +8,7 @@
 #include <exception>
 #include <string>
 
+#include "collector/agents_command.h"
 #include "collector/dump_command.h"
 #include "collector/exit_codes.h"
 #include "collector/serve_command.h"
@@ -37,6 +38,15 @@ constexpr char kServeHelp[] =
     "                    error (the agent retries 5xx and dead-letters other 4xx).\n"
     "  GET /v1/stats     batches_landed, batches_duplicate, batches_rejected, events,\n"
     "                    window_results as JSON (rejections count since start only).\n"
+    "  POST /v1/opamp    OpAMP over plain HTTP (Content-Type application/x-protobuf):\n"
+    "                    an AgentToServer in, a ServerToAgent out. Records the agent's\n"
+    "                    report (instance_uid, id, sequence_num, remote config status,\n"
+    "                    hash and error, health, effective config hash) in the store's\n"
+    "                    agents table (see `agents`) and, with --config-dir, offers a\n"
+    "                    bundle as remote config. The agent id is the description's\n"
+    "                    service.instance.id (with --client-ca it must be a name of the\n"
+    "                    client certificate: 403 otherwise). 400 undecodable, 413 over\n"
+    "                    1 MiB, 415 wrong Content-Type, 500 storage error.\n"
     "  GET /healthz      200 \"ok\".\n\n"
     "With --mqtt, also consume batches from an MQTT v5 cloud broker (HTTPS keeps\n"
     "running): subscribe to $share/GROUP/tidegate/+/batches at QoS 1 over TLS with a\n"
@@ -65,11 +75,37 @@ constexpr char kDumpHelp[] =
     "event whose (agent_id, seq) landed before is kept once). Safe to run while `serve` is\n"
     "writing.";
 
+constexpr char kAgentsHelp[] =
+    "Print the agents that reported on POST /v1/opamp, as NDJSON on stdout, one agent a\n"
+    "line, ordered by id then instance_uid:\n"
+    "  {\"id\",\"instance_uid\",\"last_seen\",\"sequence_num\",\"config_status\",\n"
+    "   \"config_hash\",\"config_error\",\"healthy\",\"health_status\",\n"
+    "   \"effective_config_hash\"}\n"
+    "instance_uid is the OpAMP instance (32 hex digits), last_seen RFC 3339 UTC with\n"
+    "milliseconds, config_status one of unset, applied, applying, failed for the bundle\n"
+    "whose SHA-256 is config_hash (hex), config_error the agent's reason for failed.\n"
+    "A store from before the agents table prints nothing. Safe to run while `serve` is\n"
+    "writing.";
+
 struct Cli {
   ServeOptions serve;
   std::string max_body = "16MiB";
   DumpOptions dump;
+  AgentsOptions agents;
 };
+
+void AddServeOpamp(CLI::App& serve, Cli& cli) {
+  serve
+      .add_option("--config-dir", cli.serve.config_dir,
+                  "Offer remote config to OpAMP agents on POST /v1/opamp: DIR/<id>.json\n"
+                  "for the agent with that id, else DIR/all.json, each a signed bundle\n"
+                  "(`tidegate config sign`) served as-is, at most 256 KiB, read at\n"
+                  "every poll (replace a file atomically, with rename). Its config_hash\n"
+                  "is the SHA-256 of the file's bytes; it is not sent again to an agent\n"
+                  "that reports that hash as applied or failed. DIR must exist.")
+      ->check(CLI::ExistingDirectory.description(""))
+      ->type_name("DIR");
+}
 
 void AddServeMqtt(CLI::App& serve, Cli& cli) {
   serve
@@ -209,6 +245,18 @@ void AddDump(CLI::App& app, Cli& cli) {
       ->type_name("events|aggregates");
 }
 
+void AddAgents(CLI::App& app, Cli& cli) {
+  CLI::App* agents = app.add_subcommand("agents", kAgentsHelp);
+  agents->footer(kExitCodesHelp);
+  agents
+      ->add_option("--store,--data-dir", cli.agents.store,
+                   "The store given to serve: its data directory or its postgresql:// URL.\n"
+                   "A missing directory or database, or an unreachable server, is an\n"
+                   "error (exit 1).")
+      ->required()
+      ->type_name("DIR|URL");
+}
+
 int Dispatch(const CLI::App& app, Cli& cli) {
   if (app.got_subcommand("serve")) {
     Result<uint64_t> max_body = ParseSize(cli.max_body);
@@ -220,6 +268,7 @@ int Dispatch(const CLI::App& app, Cli& cli) {
     cli.serve.max_body_bytes = static_cast<size_t>(*max_body);
     return RunServe(cli.serve);
   }
+  if (app.got_subcommand("agents")) return RunAgents(cli.agents, stdout, stderr);
   return RunDump(cli.dump, stdout, stderr);
 }
 
@@ -227,7 +276,7 @@ int Main(int argc, char** argv) {
   CLI::App app(
       "tidegate-collector: the reference receiving end for tidegate agents. It lands\n"
       "batches in SQLite or PostgreSQL, deduplicating by (agent_id, batch_id), and dumps\n"
-      "them as NDJSON.",
+      "them as NDJSON; it also serves OpAMP remote config and lists the agents.",
       "tidegate-collector");
   app.set_version_flag("--version", std::string(TIDEGATE_VERSION));
   app.require_subcommand(1);
@@ -235,8 +284,10 @@ int Main(int argc, char** argv) {
   Cli cli;
   CLI::App* serve = AddServe(app, cli);
   AddServeMqtt(*serve, cli);
+  AddServeOpamp(*serve, cli);
   AddServeLogging(serve, cli);
   AddDump(app, cli);
+  AddAgents(app, cli);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -42,6 +42,7 @@ struct Running {
   std::unique_ptr<FieldDecryptor> decryptor;  // null without --recipient-key
   std::unique_ptr<BatchIntake> intake;
   std::unique_ptr<BatchEndpoint> endpoint;
+  std::unique_ptr<OpampEndpoint> opamp;
   std::unique_ptr<HttpServer> server;
   std::unique_ptr<MqttSource> mqtt;  // null without --mqtt; stopped first
   int port = 0;
@@ -77,6 +78,12 @@ Result<Running> StartServer(const ServeOptions& options, const ListenAddress& ad
                          .tls_key = options.tls_key,
                          .client_ca = options.client_ca};
   TG_ASSIGN_OR_RETURN(r.server, HttpServer::Create(http, *r.endpoint));
+  if (!options.config_dir.empty() && !std::filesystem::is_directory(options.config_dir, ec)) {
+    return NotFound("--config-dir " + options.config_dir + " is not a directory");
+  }
+  r.opamp = std::make_unique<OpampEndpoint>(*r.store, RealClock(),
+                                            OpampEndpointOptions{.config_dir = options.config_dir});
+  r.server->ServeOpamp(*r.opamp);
   TG_ASSIGN_OR_RETURN(r.port, r.server->Bind());
   if (!options.mqtt_url.empty()) {
     TG_ASSIGN_OR_RETURN(MqttBrokerUrl broker, ParseMqttBrokerUrl(options.mqtt_url));

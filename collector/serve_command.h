@@ -28,6 +28,9 @@ struct ServeOptions {
   // Non-empty: the recipient's X25519 secret key (recipient.key of `tidegate keys init`);
   // encrypted fields are opened before they land. Empty: they land opaque.
   std::string recipient_key;
+  // Non-empty: OpAMP bundles to offer on POST /v1/opamp, DIR/<agent_id>.json else
+  // DIR/all.json (must exist). /v1/opamp records agents' reports either way.
+  std::string config_dir;
   size_t max_body_bytes = kDefaultMaxBodyBytes;
   // --mqtt mqtts://HOST:PORT: also consume batches from the cloud broker (empty: HTTPS
   // only). The other mqtt_* fields are then required, except mqtt_client_id.

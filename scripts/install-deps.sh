@@ -16,7 +16,10 @@ $SUDO apt-get install -y -q --no-install-recommends \
   catch2 libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libsimdjson-dev \
   libcpp-httplib-dev libsystemd-dev python3 python3-prometheus-client faketime curl \
   libbenchmark-dev gnuplot-nox \
-  scdoc rpm systemd adduser file
+  scdoc rpm systemd adduser file \
+  libprotobuf-dev protobuf-compiler
+# libprotobuf-dev, protobuf-compiler: the OpAMP messages (remote/opamp/opamp.proto), generated
+# at build time and linked with the lite runtime; opamp_test runs `protoc --decode_raw`.
 # libpq-dev: the collector's PostgreSQL landing store; postgresql-15: its tests start a
 # throw-away server (tests/support/postgres_server.h), the packaged cluster is not needed.
 # python3-prometheus-client: its exposition parser checks the metrics page

@@ -35,6 +35,13 @@ class FailingStore : public LandingStore {
   Status ForEachAggregate(const std::function<Status(const LandedAggregate&)>&) override {
     return Status::Ok();
   }
+  Status UpsertAgent(const AgentRecord&) override { return Unavailable("database unreachable"); }
+  Result<std::optional<AgentRecord>> FindAgent(const std::string&) override {
+    return Unavailable("database unreachable");
+  }
+  Status ForEachAgent(const std::function<Status(const AgentRecord&)>&) override {
+    return Status::Ok();
+  }
 };
 
 struct Fixture {

@@ -63,6 +63,12 @@ std::string SetupTls(SSL_CTX& ctx, const HttpServerOptions& options) {
   STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.client_ca.c_str());
   if (names != nullptr) SSL_CTX_set_client_CA_list(&ctx, names);
   SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  // With client verification OpenSSL refuses to resume a session without a session id
+  // context, with an "internal error" alert: every reconnect of a client that offers its
+  // cached session (libcurl does, e.g. after httplib's keep-alive limit of 5 requests)
+  // would fail once.
+  static constexpr unsigned char kSessionContext[] = "tidegate-collector";
+  SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof(kSessionContext) - 1);
   return {};
 }
 
@@ -224,6 +230,20 @@ void HttpServer::Stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   impl_->server->stop();
+}
+
+void HttpServer::ServeOpamp(OpampEndpoint& opamp) {
+  Impl* impl = impl_.get();
+  impl->server->Post(
+      "/v1/opamp", [impl, &opamp](const httplib::Request& req, httplib::Response& res) {
+        // httplib has read the body, bounded by payload_max_length; the endpoint bounds it again.
+        if (impl->options.client_ca.empty()) {
+          Send(res, opamp.Handle(req.get_header_value("Content-Type"), req.body));
+          return;
+        }
+        std::vector<std::string> identities = PeerIdentities(req.ssl);
+        Send(res, opamp.Handle(req.get_header_value("Content-Type"), req.body, &identities));
+      });
 }
 
 bool HttpServer::tls() const { return !impl_->options.tls_cert.empty(); }

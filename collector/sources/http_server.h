@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // HttpServer: the collector's HTTP(S) front, the only file that includes cpp-httplib. It
-// routes /v1/batches, /v1/stats and /healthz to a BatchEndpoint, terminates TLS (optionally
+// routes /v1/batches, /v1/stats and /healthz to a BatchEndpoint (and /v1/opamp to an
+// OpampEndpoint), terminates TLS (optionally
 // requiring client certificates) and logs one debug line per request. Run() blocks on the
 // calling thread and serves from httplib's worker pool; Stop() may be called from any thread.
 #pragma once
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "collector/sources/batch_endpoint.h"
+#include "collector/sources/opamp_endpoint.h"
 #include "common/status.h"
 
 namespace tidegate::collector {
@@ -32,6 +34,10 @@ class HttpServer {
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
+
+  // Also routes POST /v1/opamp to `opamp` (serve --config-dir), behind the same client
+  // certificate check. `opamp` must outlive the server. REQUIRES: called before Bind().
+  void ServeOpamp(OpampEndpoint& opamp);
 
   // Binds and listens; returns the port. kUnavailable if the address cannot be bound.
   Result<int> Bind();

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -53,6 +54,22 @@ struct LandedAggregate {
   std::string measures_json;  // {"<field>":{"<stat>":value,...}}, already rendered
 };
 
+// One OpAMP agent instance as it last reported itself on POST /v1/opamp (the agents table).
+// Every field has a default member initializer so designated initializers may omit any.
+struct AgentRecord {
+  std::string instance_uid = {};   // 32 lower-case hex digits: the key
+  std::string agent_id = {};       // the client certificate's identity, or service.instance.id
+  int64_t last_seen = 0;           // Unix ms of the last AgentToServer
+  uint64_t sequence_num = 0;       // of the last AgentToServer
+  std::string config_status = {};  // "unset", "applied", "applying" or "failed"
+  std::string config_hash = {};    // last_remote_config_hash, hex
+  std::string config_error = {};   // the agent's reason for "failed" (bounded, printable)
+  bool healthy = false;
+  std::string health_status = {};          // ComponentHealth.status (bounded, printable)
+  std::string effective_config_hash = {};  // SHA-256 hex of the reported effective config
+  bool operator==(const AgentRecord&) const = default;
+};
+
 class LandingStore {
  public:
   virtual ~LandingStore() = default;
@@ -74,6 +91,14 @@ class LandingStore {
   // by (agent_id, name, group_key, window_start). Stops at and returns fn's first error.
   virtual Status ForEachEvent(const std::function<Status(const LandedEvent&)>& fn) = 0;
   virtual Status ForEachAggregate(const std::function<Status(const LandedAggregate&)>& fn) = 0;
+
+  // The agents table (POST /v1/opamp). UpsertAgent writes the whole row keyed by
+  // instance_uid; FindAgent returns nullopt for an unknown instance; ForEachAgent calls fn in
+  // (agent_id, instance_uid) order. A store from before the table existed (read-only) has
+  // no agents. Errors as for Land.
+  virtual Status UpsertAgent(const AgentRecord& agent) = 0;
+  virtual Result<std::optional<AgentRecord>> FindAgent(const std::string& instance_uid) = 0;
+  virtual Status ForEachAgent(const std::function<Status(const AgentRecord&)>& fn) = 0;
 };
 
 }  // namespace tidegate::collector

@@ -141,7 +141,8 @@ Status CreateSchemaLocked(PGconn* conn) {
   TG_RETURN_IF_ERROR(Exec(conn, pg::kCreateSchema, "create schema"));
   TG_ASSIGN_OR_RETURN(int version, SchemaVersion(conn));
   TG_RETURN_IF_ERROR(CheckNotNewer(version));
-  if (version == 0) {
+  if (version < 2) TG_RETURN_IF_ERROR(Exec(conn, pg::kMigrateV1ToV2, "migrate schema v1 to v2"));
+  if (version < pg::kSchemaVersion) {
     Params v;
     v.Add(pg::kSchemaVersion);
     TG_RETURN_IF_ERROR(
@@ -283,6 +284,19 @@ Status StreamRows(PGconn* conn, const char* sql, std::string_view what,
   return status;
 }
 
+AgentRecord ReadAgent(const PGresult* r, int row) {
+  return AgentRecord{.instance_uid = TextValue(r, row, 0),
+                     .agent_id = TextValue(r, row, 1),
+                     .last_seen = IntValue(r, row, 2),
+                     .sequence_num = static_cast<uint64_t>(IntValue(r, row, 3)),
+                     .config_status = TextValue(r, row, 4),
+                     .config_hash = TextValue(r, row, 5),
+                     .config_error = TextValue(r, row, 6),
+                     .healthy = TextValue(r, row, 7) == "t",
+                     .health_status = TextValue(r, row, 8),
+                     .effective_config_hash = TextValue(r, row, 9)};
+}
+
 }  // namespace
 
 PostgresLandingStore::PostgresLandingStore(std::unique_ptr<pg::PgPool> pool, Clock* clock)
@@ -400,6 +414,51 @@ Status PostgresLandingStore::ForEachAggregate(
         a.measures_json = TextValue(r, 0, 7);
         return fn(a);
       });
+  if (!s.ok() && !Recover(lease.get())) lease.Discard();
+  return s;
+}
+
+Status PostgresLandingStore::UpsertAgent(const AgentRecord& a) {
+  if (clock_ == nullptr) return Internal("postgres: store is open read-only");
+  TG_ASSIGN_OR_RETURN(pg::PgPool::Lease lease, pool_->Acquire());
+  Params p;
+  p.Add(a.instance_uid).Add(a.agent_id).Add(a.last_seen);
+  p.Add(static_cast<int64_t>(a.sequence_num)).Add(a.config_status).Add(a.config_hash);
+  p.Add(a.config_error).Add(std::string(a.healthy ? "true" : "false")).Add(a.health_status);
+  p.Add(a.effective_config_hash);
+  Status s =
+      ExecParams(lease.get(), pg::kUpsertAgent, p, PGRES_COMMAND_OK, "upsert agent").status();
+  if (!s.ok() && !Recover(lease.get())) lease.Discard();
+  return s;
+}
+
+Result<std::optional<AgentRecord>> PostgresLandingStore::FindAgent(
+    const std::string& instance_uid) {
+  TG_ASSIGN_OR_RETURN(pg::PgPool::Lease lease, pool_->Acquire());
+  Params p;
+  p.Add(instance_uid);
+  Result<ResultPtr> res =
+      ExecParams(lease.get(), pg::kSelectAgent, p, PGRES_TUPLES_OK, "read agent");
+  if (!res.ok()) {
+    if (!Recover(lease.get())) lease.Discard();
+    return res.status();
+  }
+  if (PQntuples(res->get()) == 0) return std::optional<AgentRecord>();
+  return std::optional<AgentRecord>(ReadAgent(res->get(), 0));
+}
+
+Status PostgresLandingStore::ForEachAgent(const std::function<Status(const AgentRecord&)>& fn) {
+  TG_ASSIGN_OR_RETURN(pg::PgPool::Lease lease, pool_->Acquire());
+  Params none;
+  Result<ResultPtr> has =
+      ExecParams(lease.get(), pg::kHasAgentsTable, none, PGRES_TUPLES_OK, "look for agents");
+  if (!has.ok()) {
+    if (!Recover(lease.get())) lease.Discard();
+    return has.status();
+  }
+  if (PQgetisnull(has->get(), 0, 0)) return Status::Ok();  // a schema from before version 2
+  Status s = StreamRows(lease.get(), pg::kSelectAgents, "read agents",
+                        [&](const PGresult* r) { return fn(ReadAgent(r, 0)); });
   if (!s.ok() && !Recover(lease.get())) lease.Discard();
   return s;
 }

@@ -39,6 +39,9 @@ class PostgresLandingStore final : public LandingStore {
   Result<LandingCounts> Counts() override;
   Status ForEachEvent(const std::function<Status(const LandedEvent&)>& fn) override;
   Status ForEachAggregate(const std::function<Status(const LandedAggregate&)>& fn) override;
+  Status UpsertAgent(const AgentRecord& agent) override;
+  Result<std::optional<AgentRecord>> FindAgent(const std::string& instance_uid) override;
+  Status ForEachAgent(const std::function<Status(const AgentRecord&)>& fn) override;
 
  private:
   PostgresLandingStore(std::unique_ptr<pg::PgPool> pool, Clock* clock);

@@ -15,6 +15,7 @@
 #include "collector/dump_command.h"
 #include "collector/intake/batch_intake.h"
 #include "collector/store/open_landing_store.h"
+#include "collector/store/postgres_sql.h"
 #include "collector/store/sqlite_landing_store.h"
 #include "collector/test_util.h"
 #include "tests/support/postgres_server.h"
@@ -393,6 +394,80 @@ TEST_CASE("dump prints the same bytes from SQLite and PostgreSQL", "[postgres]")
   CHECK(pg_events.size() > 500);
   CHECK(pg_events == DumpToString(dir.path(), "events"));
   CHECK(pg_aggregates == DumpToString(dir.path(), "aggregates"));
+}
+
+std::vector<AgentRecord> Agents(LandingStore& store) {
+  std::vector<AgentRecord> out;
+  REQUIRE(store
+              .ForEachAgent([&](const AgentRecord& a) {
+                out.push_back(a);
+                return Status::Ok();
+              })
+              .ok());
+  return out;
+}
+
+TEST_CASE("PostgresLandingStore keeps one agents row per OpAMP instance", "[postgres]") {
+  std::string url = FreshDb();
+  FixedClock clock;
+  auto store = OpenPg(url, clock);
+  auto missing = store->FindAgent("00");
+  REQUIRE(missing.ok());
+  CHECK_FALSE(missing->has_value());
+  AgentRecord a{.instance_uid = "0a",
+                .agent_id = "gw-a",
+                .last_seen = 1000,
+                .sequence_num = 7,
+                .config_status = "failed",
+                .config_hash = "ab01",
+                .config_error = "signature does not verify",
+                .healthy = true,
+                .health_status = "ready",
+                .effective_config_hash = "cd02"};
+  AgentRecord b = a;
+  b.instance_uid = "0b";
+  b.agent_id = "gw-B";  // byte order: upper case before lower case, as SQLite sorts
+  REQUIRE(store->UpsertAgent(a).ok());
+  REQUIRE(store->UpsertAgent(b).ok());
+  a.sequence_num = 8;
+  a.config_status = "applied";
+  a.config_error.clear();
+  a.healthy = false;
+  REQUIRE(store->UpsertAgent(a).ok());
+  auto found = store->FindAgent("0a");
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  CHECK(**found == a);
+  std::vector<AgentRecord> all = Agents(*store);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0] == b);
+  CHECK(all[1] == a);
+  auto reader = PostgresLandingStore::OpenReadOnly(url);
+  REQUIRE(reader.ok());
+  CHECK(Agents(**reader).size() == 2);
+}
+
+TEST_CASE("PostgresLandingStore migrates a version 1 schema to version 2 with an agents table",
+          "[postgres]") {
+  std::string url = FreshDb();
+  {
+    PgConnPtr conn = Connect(url);
+    Query(conn.get(), pg::kCreateSchema);
+    Query(conn.get(), "INSERT INTO tidegate_schema (version) VALUES (1)");
+    Query(conn.get(), "INSERT INTO counters VALUES ('events', 5)");
+    auto old_reader = PostgresLandingStore::OpenReadOnly(url);
+    REQUIRE(old_reader.ok());
+    CHECK(Agents(**old_reader).empty());  // no agents table yet: no agents
+  }
+  FixedClock clock;
+  auto store = OpenPg(url, clock);
+  PgConnPtr conn = Connect(url);
+  CHECK(Query(conn.get(), "SELECT max(version) FROM tidegate_schema") == "2");
+  auto counts = store->Counts();
+  REQUIRE(counts.ok());
+  CHECK(counts->events == 5);
+  REQUIRE(store->UpsertAgent({.instance_uid = "0a", .agent_id = "gw-a"}).ok());
+  CHECK(Agents(*store).size() == 1);
 }
 
 }  // namespace

@@ -3,10 +3,10 @@
 // schema can be read in one place. Used only by postgres_landing_store.cc.
 //
 // COMPATIBILITY
-// - tidegate_schema holds one row with the schema version (1: this file as first
-//   released). A change is a new migration step plus a version bump; a database a newer
-//   collector made is refused. Creation runs under a transaction-level advisory lock, so
-//   collectors starting at once on one database create it once.
+// - tidegate_schema holds one row per schema version reached (1: this file as first
+//   released; 2: the agents table, OpAMP agents' last reported state). A change is a new migration
+//   step plus a version bump; a database a newer collector made is refused. Creation runs under a
+//   transaction-level advisory lock, so collectors starting at once on one database create it once.
 // - Row order of the dump queries uses COLLATE "C" (byte order), the order SQLite's BINARY
 //   collation gives, so `dump` prints the same bytes from either store.
 // - Integers: uint64 seq are stored as the same 64 bits in bigint, as in SQLite.
@@ -18,7 +18,7 @@
 
 namespace tidegate::collector::pg {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // Any fixed number: the key of the advisory lock held while creating the schema.
 inline constexpr int64_t kSchemaLockKey = 0x7469646567617465;  // "tidegate"
@@ -67,6 +67,42 @@ CREATE TABLE IF NOT EXISTS counters (
   value bigint NOT NULL
 );
 )sql";
+
+// Version 1 -> 2 (run under the same lock, after kCreateSchema).
+inline constexpr char kMigrateV1ToV2[] = R"sql(
+CREATE TABLE IF NOT EXISTS agents (
+  instance_uid          text PRIMARY KEY,
+  agent_id              text NOT NULL,
+  last_seen             bigint NOT NULL,
+  sequence_num          bigint NOT NULL,
+  config_status         text NOT NULL,
+  config_hash           text NOT NULL,
+  config_error          text NOT NULL,
+  healthy               boolean NOT NULL,
+  health_status         text NOT NULL,
+  effective_config_hash text NOT NULL
+);
+)sql";
+
+inline constexpr char kUpsertAgent[] =
+    "INSERT INTO agents (instance_uid, agent_id, last_seen, sequence_num, config_status,"
+    " config_hash, config_error, healthy, health_status, effective_config_hash)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    " ON CONFLICT (instance_uid) DO UPDATE SET agent_id = excluded.agent_id,"
+    " last_seen = excluded.last_seen, sequence_num = excluded.sequence_num,"
+    " config_status = excluded.config_status, config_hash = excluded.config_hash,"
+    " config_error = excluded.config_error, healthy = excluded.healthy,"
+    " health_status = excluded.health_status,"
+    " effective_config_hash = excluded.effective_config_hash";
+inline constexpr char kSelectAgent[] =
+    "SELECT instance_uid, agent_id, last_seen, sequence_num, config_status, config_hash,"
+    " config_error, healthy, health_status, effective_config_hash FROM agents"
+    " WHERE instance_uid = $1";
+inline constexpr char kSelectAgents[] =
+    "SELECT instance_uid, agent_id, last_seen, sequence_num, config_status, config_hash,"
+    " config_error, healthy, health_status, effective_config_hash FROM agents"
+    " ORDER BY agent_id COLLATE \"C\", instance_uid COLLATE \"C\"";
+inline constexpr char kHasAgentsTable[] = "SELECT to_regclass('agents')";
 
 inline constexpr char kLockSchema[] = "SELECT pg_advisory_xact_lock($1::bigint)";
 inline constexpr char kSelectVersion[] = "SELECT max(version) FROM tidegate_schema";

@@ -8,13 +8,14 @@
 //   version bump; a database from a newer collector is refused rather than guessed at.
 //   Version 1: batches keyed by batch_id alone. Version 2: batches keyed (agent_id,
 //   batch_id), so one gateway's batch id never suppresses another gateway's batch.
+//   Version 3: the agents table (OpAMP agents' last reported state, POST /v1/opamp).
 // - events deliberately has no uniqueness on (agent_id, seq): dedup is by batch only,
 //   so a duplicate that slipped past the agent's ingest dedup stays visible to tests.
 #pragma once
 
 namespace tidegate::collector::sql {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 inline constexpr char kPragmas[] =
     "PRAGMA journal_mode=WAL;"
@@ -86,6 +87,44 @@ DROP TABLE batches;
 ALTER TABLE batches_v2 RENAME TO batches;
 PRAGMA user_version = 2;
 )sql";
+
+inline constexpr char kMigrateV2ToV3[] = R"sql(
+CREATE TABLE agents (
+  instance_uid          TEXT PRIMARY KEY,
+  agent_id              TEXT NOT NULL,
+  last_seen             INTEGER NOT NULL,
+  sequence_num          INTEGER NOT NULL,
+  config_status         TEXT NOT NULL,
+  config_hash           TEXT NOT NULL,
+  config_error          TEXT NOT NULL,
+  healthy               INTEGER NOT NULL,
+  health_status         TEXT NOT NULL,
+  effective_config_hash TEXT NOT NULL
+);
+PRAGMA user_version = 3;
+)sql";
+
+inline constexpr char kUpsertAgent[] =
+    "INSERT INTO agents (instance_uid, agent_id, last_seen, sequence_num, config_status,"
+    " config_hash, config_error, healthy, health_status, effective_config_hash)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    " ON CONFLICT (instance_uid) DO UPDATE SET agent_id = excluded.agent_id,"
+    " last_seen = excluded.last_seen, sequence_num = excluded.sequence_num,"
+    " config_status = excluded.config_status, config_hash = excluded.config_hash,"
+    " config_error = excluded.config_error, healthy = excluded.healthy,"
+    " health_status = excluded.health_status,"
+    " effective_config_hash = excluded.effective_config_hash;";
+
+inline constexpr char kSelectAgent[] =
+    "SELECT instance_uid, agent_id, last_seen, sequence_num, config_status, config_hash,"
+    " config_error, healthy, health_status, effective_config_hash FROM agents"
+    " WHERE instance_uid = ?1;";
+inline constexpr char kSelectAgents[] =
+    "SELECT instance_uid, agent_id, last_seen, sequence_num, config_status, config_hash,"
+    " config_error, healthy, health_status, effective_config_hash FROM agents"
+    " ORDER BY agent_id, instance_uid;";
+inline constexpr char kHasAgentsTable[] =
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'agents';";
 
 inline constexpr char kUserVersion[] = "PRAGMA user_version;";
 

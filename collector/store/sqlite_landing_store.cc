@@ -127,6 +127,7 @@ Status MigrateLocked(sqlite3* db, const std::string& path) {
   TG_RETURN_IF_ERROR(CheckNotNewer(version, path));
   if (version < 1) TG_RETURN_IF_ERROR(Exec(db, sql::kCreateSchemaV1, "create schema v1"));
   if (version < 2) TG_RETURN_IF_ERROR(Exec(db, sql::kMigrateV1ToV2, "migrate schema v1 to v2"));
+  if (version < 3) TG_RETURN_IF_ERROR(Exec(db, sql::kMigrateV2ToV3, "migrate schema v2 to v3"));
   return Status::Ok();
 }
 
@@ -142,6 +143,19 @@ Status Migrate(sqlite3* db, const std::string& path) {
     static_cast<void>(Exec(db, sql::kRollback, "rollback migration"));
   }
   return s;
+}
+
+AgentRecord ReadAgent(sqlite3_stmt* st) {
+  return AgentRecord{.instance_uid = ColumnText(st, 0),
+                     .agent_id = ColumnText(st, 1),
+                     .last_seen = sqlite3_column_int64(st, 2),
+                     .sequence_num = static_cast<uint64_t>(sqlite3_column_int64(st, 3)),
+                     .config_status = ColumnText(st, 4),
+                     .config_hash = ColumnText(st, 5),
+                     .config_error = ColumnText(st, 6),
+                     .healthy = sqlite3_column_int(st, 7) != 0,
+                     .health_status = ColumnText(st, 8),
+                     .effective_config_hash = ColumnText(st, 9)};
 }
 
 }  // namespace
@@ -190,7 +204,7 @@ Result<std::unique_ptr<SqliteLandingStore>> SqliteLandingStore::OpenReadOnly(
   TG_ASSIGN_OR_RETURN(int version, ReadUserVersion(db.get()));
   if (version == 0) return Corruption(path + " is not a tidegate landing database");
   // Reading works on every version up to ours: the migrations so far left the events and
-  // aggregates tables as they were.
+  // aggregates tables as they were (before version 3 there is no agents table: no agents).
   TG_RETURN_IF_ERROR(CheckNotNewer(version, path));
   return std::unique_ptr<SqliteLandingStore>(new SqliteLandingStore(std::move(db), nullptr, path));
 }
@@ -349,6 +363,45 @@ Status SqliteLandingStore::ForEachAggregate(
     TG_RETURN_IF_ERROR(fn(a));
   }
   return rc == SQLITE_DONE ? Status::Ok() : SqliteError(db_.get(), rc, "read aggregates");
+}
+
+Status SqliteLandingStore::UpsertAgent(const AgentRecord& a) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stmt_ == nullptr) return Internal(path_ + " is open read-only");
+  TG_ASSIGN_OR_RETURN(StmtPtr st, PrepareStmt(db_.get(), sql::kUpsertAgent));
+  TG_RETURN_IF_ERROR(CheckBinds(
+      db_.get(),
+      {BindText(st.get(), 1, a.instance_uid), BindText(st.get(), 2, a.agent_id),
+       sqlite3_bind_int64(st.get(), 3, a.last_seen), BindU64(st.get(), 4, a.sequence_num),
+       BindText(st.get(), 5, a.config_status), BindText(st.get(), 6, a.config_hash),
+       BindText(st.get(), 7, a.config_error), sqlite3_bind_int(st.get(), 8, a.healthy ? 1 : 0),
+       BindText(st.get(), 9, a.health_status), BindText(st.get(), 10, a.effective_config_hash)},
+      "bind agent"));
+  return StepDone(db_.get(), st.get(), "upsert agent");
+}
+
+Result<std::optional<AgentRecord>> SqliteLandingStore::FindAgent(const std::string& instance_uid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TG_ASSIGN_OR_RETURN(StmtPtr st, PrepareStmt(db_.get(), sql::kSelectAgent));
+  TG_RETURN_IF_ERROR(CheckBinds(db_.get(), {BindText(st.get(), 1, instance_uid)}, "bind agent"));
+  int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_DONE) return std::optional<AgentRecord>();
+  if (rc != SQLITE_ROW) return SqliteError(db_.get(), rc, "read agent");
+  return std::optional<AgentRecord>(ReadAgent(st.get()));
+}
+
+Status SqliteLandingStore::ForEachAgent(const std::function<Status(const AgentRecord&)>& fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  {
+    TG_ASSIGN_OR_RETURN(StmtPtr has, PrepareStmt(db_.get(), sql::kHasAgentsTable));
+    int rc = sqlite3_step(has.get());
+    if (rc == SQLITE_DONE) return Status::Ok();  // a read-only store of schema version < 3
+    if (rc != SQLITE_ROW) return SqliteError(db_.get(), rc, "look for the agents table");
+  }
+  TG_ASSIGN_OR_RETURN(StmtPtr st, PrepareStmt(db_.get(), sql::kSelectAgents));
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) TG_RETURN_IF_ERROR(fn(ReadAgent(st.get())));
+  return rc == SQLITE_DONE ? Status::Ok() : SqliteError(db_.get(), rc, "read agents");
 }
 
 }  // namespace tidegate::collector

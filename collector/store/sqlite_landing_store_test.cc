@@ -299,5 +299,93 @@ TEST_CASE("LandingStore migrates a version 1 landing.db keeping its batches and 
   }
 }
 
+AgentRecord SampleAgent(std::string uid, std::string agent_id) {
+  return {.instance_uid = std::move(uid),
+          .agent_id = std::move(agent_id),
+          .last_seen = 1000,
+          .sequence_num = 7,
+          .config_status = "failed",
+          .config_hash = "ab01",
+          .config_error = "signature does not verify",
+          .healthy = true,
+          .health_status = "ready",
+          .effective_config_hash = "cd02"};
+}
+
+std::vector<AgentRecord> Agents(LandingStore& store) {
+  std::vector<AgentRecord> out;
+  REQUIRE(store
+              .ForEachAgent([&](const AgentRecord& a) {
+                out.push_back(a);
+                return Status::Ok();
+              })
+              .ok());
+  return out;
+}
+
+TEST_CASE("LandingStore keeps one agents row per OpAMP instance", "[collector]") {
+  ScratchDir dir;
+  FakeClock clock;
+  auto store = OpenStore(dir, clock);
+  auto missing = store->FindAgent("00");
+  REQUIRE(missing.ok());
+  CHECK_FALSE(missing->has_value());
+  AgentRecord b = SampleAgent("0b", "gw-b");
+  AgentRecord a = SampleAgent("0a", "gw-a");
+  REQUIRE(store->UpsertAgent(b).ok());
+  REQUIRE(store->UpsertAgent(a).ok());
+  a.sequence_num = 8;
+  a.config_status = "applied";
+  a.config_error.clear();
+  a.healthy = false;
+  a.last_seen = 2000;
+  REQUIRE(store->UpsertAgent(a).ok());
+  auto found = store->FindAgent("0a");
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  CHECK(**found == a);
+  std::vector<AgentRecord> all = Agents(*store);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0] == a);  // ordered by agent_id
+  CHECK(all[1] == b);
+  store.reset();
+  auto reader = SqliteLandingStore::OpenReadOnly(dir.path());
+  REQUIRE(reader.ok());
+  CHECK(Agents(**reader).size() == 2);
+  CHECK_FALSE((*reader)->UpsertAgent(a).ok());
+}
+
+TEST_CASE("a read-only landing.db from before version 3 lists no agents", "[collector]") {
+  ScratchDir dir;
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(dir.File(kLandingDbName).c_str(), &db) == SQLITE_OK);
+    ExecOrFail(db, sql::kCreateSchemaV1);
+    ExecOrFail(db, sql::kMigrateV1ToV2);
+    sqlite3_close(db);
+  }
+  auto reader = SqliteLandingStore::OpenReadOnly(dir.path());
+  REQUIRE(reader.ok());
+  CHECK(Agents(**reader).empty());
+}
+
+TEST_CASE("LandingStore migrates a version 2 landing.db to version 3 with an agents table",
+          "[collector]") {
+  ScratchDir dir;
+  FakeClock clock;
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(dir.File(kLandingDbName).c_str(), &db) == SQLITE_OK);
+    ExecOrFail(db, sql::kCreateSchemaV1);
+    ExecOrFail(db, sql::kMigrateV1ToV2);
+    sqlite3_close(db);
+  }
+  REQUIRE(UserVersion(dir.File(kLandingDbName)) == 2);
+  auto store = OpenStore(dir, clock);
+  CHECK(UserVersion(dir.File(kLandingDbName)) == 3);
+  REQUIRE(store->UpsertAgent(SampleAgent("0a", "gw-a")).ok());
+  CHECK(Agents(*store).size() == 1);
+}
+
 }  // namespace
 }  // namespace tidegate::collector

@@ -244,7 +244,11 @@ TEST_CASE("every subcommand's --help exits 0, and bad usage exits 2", "[integrat
   CommandResult serve = Run({BinaryPath("tidegate-collector"), "serve", "--help"});
   CHECK(serve.exit_code == 0);
   CHECK_THAT(serve.stdout_text, Catch::Contains("--keep-raw"));
+  CHECK_THAT(serve.stdout_text, Catch::Contains("--config-dir"));
+  CHECK_THAT(serve.stdout_text, Catch::Contains("POST /v1/opamp"));
   CHECK(Run({BinaryPath("tidegate-collector"), "dump", "--help"}).exit_code == 0);
+  CHECK(Run({BinaryPath("tidegate-collector"), "agents", "--help"}).exit_code == 0);
+  CHECK(Run({BinaryPath("tidegate-collector"), "agents"}).exit_code == 2);  // --store required
 }
 
 }  // namespace

@@ -58,7 +58,8 @@ expect_line "$info" '^ Package: tidegate$' "deb control"
 expect_line "$info" "^ Architecture: ${PACKAGE_ARCH:-$(dpkg --print-architecture)}$" \
   "deb control (PACKAGE_ARCH, or this machine's for a native build)"
 expect_line "$info" '^ Depends: .*adduser' "deb Depends"
-for lib in libmosquitto1 libsqlite3-0 libsodium23 libzstd1 libcurl4 libssl3 libyaml-cpp; do
+for lib in libmosquitto1 libsqlite3-0 libsodium23 libzstd1 libcurl4 libssl3 libyaml-cpp \
+  libprotobuf-lite32; do
   expect_line "$info" "^ Depends: .*$lib" "deb Depends (dpkg-shlibdeps)"
 done
 ok "deb control: name, architecture and library dependencies"
