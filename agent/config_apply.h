@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+// ConfigApplier: the one place a new config enters a running agent, from SIGHUP (the local
+// -c FILE) or from a remote-config channel (a signed bundle, through handler()). It
+// validates as `config check` does, refuses what cannot change while running, writes an
+// accepted bundle's config over FILE atomically (the previous file kept as FILE.last-good),
+// records the bundle version, and hands the config to the agent's live-apply callback.
+// Thread-safe: calls are serialised by one mutex (SIGHUP on the main thread, channels on
+// their own); metrics may be read from any thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/config.h"
+#include "common/status.h"
+#include "remote/bundle_verifier.h"
+#include "remote/config_channel.h"
+#include "remote/version_store.h"
+
+namespace tidegate::agent {
+
+// Validates config text as `config check` does (files opened and mode-checked); every error
+// one line, "source_name:LINE: key: message".
+Result<Config> ValidateConfigText(std::string_view text, const std::string& source_name);
+
+// The first section or key of `next` that differs from `running` and that this build can
+// only take at a restart: "" if the change can be applied live. Live today: privacy (rules
+// and keys; token and recipient key files are re-read on every apply) and remote_config.
+std::string RestartRequiredKey(const Config& running, const Config& next);
+
+// The first line of a config file written from bundle vN: "# tidegate: remote config
+// bundle vN". Returns N, or 0 for a file that does not start with it.
+int64_t BundleVersionOfFile(std::string_view text);
+
+class ConfigApplier {
+ public:
+  // Applies next to the running pipeline; an error leaves the old config running.
+  using LiveApply = std::function<Status(const Config& next)>;
+
+  // running: the config the agent started with from config_path. With remote_config
+  // enabled, reads the signing public key and state_dir's version record (errors are
+  // kInvalidArgument / kCorruption naming the file).
+  static Result<std::unique_ptr<ConfigApplier>> Create(std::string config_path,
+                                                       const Config& running, LiveApply apply);
+
+  // SIGHUP: re-reads config_path. A refused file is logged with the validator's message
+  // and counted; the agent keeps running on the old config.
+  remote::ApplyOutcome ReloadLocal();
+
+  // One received bundle (remote_config must be enabled, else refused as "disabled").
+  remote::ApplyOutcome HandleBundle(std::string_view bundle_bytes);
+
+  // For a channel. The applier must outlive every call.
+  remote::BundleHandler handler() {
+    return [this](std::string_view bytes) { return HandleBundle(bytes); };
+  }
+
+  // tidegate_config_version, tidegate_config_rejected_total{reason},
+  // tidegate_config_rollbacks_total in Prometheus text.
+  void AppendMetrics(std::string* out) const;
+
+ private:
+  ConfigApplier(std::string config_path, const Config& running, LiveApply apply)
+      : path_(std::move(config_path)), apply_(std::move(apply)), running_(running) {}
+
+  // REQUIRES: mu_ held. Refuses or applies next; on success running_ becomes next.
+  std::string ApplyValidated(const Config& next);
+  remote::ApplyOutcome Refused(std::string reason, const std::string& detail, int64_t version);
+  Status WriteBundleConfig(const remote::Bundle& bundle);
+
+  const std::string path_;
+  const LiveApply apply_;
+  std::mutex mu_;
+  Config running_;                                    // guarded by mu_
+  std::optional<remote::VersionStore> versions_;      // guarded by mu_
+  std::unique_ptr<remote::BundleVerifier> verifier_;  // guarded by mu_
+
+  std::atomic<int64_t> version_{0};
+  std::atomic<uint64_t> rollbacks_{0};
+  mutable std::mutex metrics_mu_;
+  std::map<std::string, uint64_t> rejected_;  // guarded by metrics_mu_; reason category
+};
+
+}  // namespace tidegate::agent
