@@ -90,6 +90,7 @@ std::string ConfigApplier::ApplyValidated(const Config& next) {
     return "apply_failed";
   }
   running_ = next;
+  applied_.fetch_add(1);
   return "";
 }
 
@@ -168,6 +169,10 @@ void ConfigApplier::AppendMetrics(std::string* out) const {
       "# HELP tidegate_config_version Version of the bundle the running config came from "
       "(0: a local file).\n# TYPE tidegate_config_version gauge\ntidegate_config_version " +
       std::to_string(version_.load()) + "\n";
+  *out +=
+      "# HELP tidegate_config_applied_total Configs applied live (SIGHUP or bundle).\n"
+      "# TYPE tidegate_config_applied_total counter\ntidegate_config_applied_total " +
+      std::to_string(applied_.load()) + "\n";
   *out +=
       "# HELP tidegate_config_rejected_total Configs refused (SIGHUP or bundle), by reason.\n"
       "# TYPE tidegate_config_rejected_total counter\n";

@@ -61,13 +61,13 @@ class ConfigApplier {
     return [this](std::string_view bytes) { return HandleBundle(bytes); };
   }
 
-  // tidegate_config_version, tidegate_config_rejected_total{reason},
-  // tidegate_config_rollbacks_total in Prometheus text.
+  // tidegate_config_version, tidegate_config_applied_total,
+  // tidegate_config_rejected_total{reason}, tidegate_config_rollbacks_total in Prometheus text.
   void AppendMetrics(std::string* out) const;
 
  private:
-  ConfigApplier(std::string config_path, const Config& running, LiveApply apply)
-      : path_(std::move(config_path)), apply_(std::move(apply)), running_(running) {}
+  ConfigApplier(std::string config_path, Config running, LiveApply apply)
+      : path_(std::move(config_path)), apply_(std::move(apply)), running_(std::move(running)) {}
 
   // REQUIRES: mu_ held. Refuses or applies next; on success running_ becomes next.
   std::string ApplyValidated(const Config& next);
@@ -82,6 +82,7 @@ class ConfigApplier {
   std::unique_ptr<remote::BundleVerifier> verifier_;  // guarded by mu_
 
   std::atomic<int64_t> version_{0};
+  std::atomic<uint64_t> applied_{0};
   std::atomic<uint64_t> rollbacks_{0};
   mutable std::mutex metrics_mu_;
   std::map<std::string, uint64_t> rejected_;  // guarded by metrics_mu_; reason category

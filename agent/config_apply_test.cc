@@ -93,6 +93,7 @@ TEST_CASE("an accepted bundle is written atomically, recorded and applied live",
   CHECK(ReadFile(gw.config_path + ".last-good") == before);
   CHECK(ReadFile(gw.dir.path() + "/remote_config.version") == "7\n");
   CHECK(Metrics(*applier).find("tidegate_config_version 7\n") != std::string::npos);
+  CHECK(Metrics(*applier).find("tidegate_config_applied_total 1\n") != std::string::npos);
 
   SECTION("after a restart the same version is a replay, and the gauge still shows it") {
     auto restarted = gw.Applier();

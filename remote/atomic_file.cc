@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
+#include <system_error>
 
 namespace tidegate::remote {
 namespace {
@@ -33,7 +33,7 @@ class Fd {
 };
 
 Status Errno(const std::string& what, const std::string& path) {
-  return IOError(what + " " + path + ": " + std::strerror(errno));
+  return IOError(what + " " + path + ": " + std::generic_category().message(errno));
 }
 
 Status WriteAll(int fd, std::string_view bytes, const std::string& path) {

@@ -154,11 +154,11 @@ Result<Bundle> ParseBundle(std::string_view json) {
 }
 
 std::string SerializeBundle(const Bundle& bundle) {
-  std::string out = "{\"agent_id\":";
+  std::string out = R"({"agent_id":)";
   AppendJsonString(&out, bundle.agent_id);
-  out += ",\"version\":" + std::to_string(bundle.version) + ",\"config\":";
+  out += R"(,"version":)" + std::to_string(bundle.version) + R"(,"config":)";
   AppendJsonString(&out, bundle.config);
-  out += ",\"signature\":\"" + Base64(bundle.signature) + "\"}";
+  out += R"(,"signature":")" + Base64(bundle.signature) + R"("})";
   return out;
 }
 

@@ -4,7 +4,7 @@
 namespace tidegate::remote {
 namespace {
 
-Verdict Refuse(std::string reason, int64_t version, std::string detail = "") {
+Verdict Refuse(std::string reason, int64_t version, const std::string& detail = "") {
   Verdict verdict;
   verdict.detail = detail.empty() ? reason : reason + " (" + detail + ")";
   verdict.reason = std::move(reason);
