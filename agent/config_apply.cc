@@ -134,6 +134,12 @@ Status ConfigApplier::WriteBundleConfig(const remote::Bundle& bundle) {
   return remote::WriteFileAtomically(path_, text, 0600);
 }
 
+Status ConfigApplier::RestoreLastGood() {
+  TG_ASSIGN_OR_RETURN(std::string text,
+                      remote::ReadWholeFile(path_ + ".last-good", kMaxConfigFileBytes));
+  return remote::WriteFileAtomically(path_, text, 0600);
+}
+
 remote::ApplyOutcome ConfigApplier::HandleBundle(std::string_view bundle_bytes) {
   const std::lock_guard<std::mutex> lock(mu_);
   std::string hash(crypto_hash_sha256_BYTES, '\0');
@@ -155,7 +161,14 @@ remote::ApplyOutcome ConfigApplier::HandleBundle(std::string_view bundle_bytes) 
       return Refused("write_failed", recorded.ToString(), verdict.version);
     }
     const std::string refused = ApplyValidated(*verdict.config);
-    if (!refused.empty()) return Refused(refused, refused, verdict.version);
+    if (!refused.empty()) {
+      // The agent runs the old config: the file goes back to it, so a restart runs it too.
+      // The version stays consumed; the sender signs a corrected bundle with a new one.
+      if (Status restored = RestoreLastGood(); !restored.ok()) {
+        spdlog::error("config: cannot restore {}: {}", path_, restored.ToString());
+      }
+      return Refused(refused, refused, verdict.version);
+    }
     version_.store(verdict.version);
     spdlog::info("config: applied bundle v{}", verdict.version);
     return Applied(verdict.version);

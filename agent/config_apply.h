@@ -73,6 +73,8 @@ class ConfigApplier {
   std::string ApplyValidated(const Config& next);
   remote::ApplyOutcome Refused(std::string reason, const std::string& detail, int64_t version);
   Status WriteBundleConfig(const remote::Bundle& bundle);
+  // Puts FILE.last-good back as FILE (after a bundle that was written but not applied).
+  Status RestoreLastGood();
 
   const std::string path_;
   const LiveApply apply_;

@@ -126,6 +126,20 @@ TEST_CASE("a refused bundle changes nothing", "[config]") {
   CHECK(ReadFile(gw.dir.path() + "/remote_config.version").empty());
 }
 
+TEST_CASE("a bundle that cannot be applied puts the old file back", "[config]") {
+  Gateway gw;
+  const std::string before = ReadFile(gw.config_path);
+  auto config = ValidateConfigText(before, gw.config_path);
+  REQUIRE(config.ok());
+  auto applier = ConfigApplier::Create(gw.config_path, *config,
+                                       [](const Config&) { return InvalidArgument("no"); });
+  REQUIRE(applier.ok());
+  const remote::ApplyOutcome outcome = (*applier)->HandleBundle(gw.Bundle(3, gw.Yaml(kDropRule)));
+  CHECK(outcome.reason == "apply_failed");
+  CHECK(ReadFile(gw.config_path) == before);
+  CHECK((*applier)->HandleBundle(gw.Bundle(3, gw.Yaml(kDropRule))).reason == "replayed_version");
+}
+
 TEST_CASE("SIGHUP applies a valid local file and refuses a bad one", "[config]") {
   Gateway gw;
   auto applier = gw.Applier();
