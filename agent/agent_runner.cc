@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <ctime>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -56,9 +57,14 @@ sigset_t BlockStopSignals() {
 
 // Returns the stop signal. Between signals, gives the monitor its turns (READY, STATUS and
 // the watchdog pings are sent from this thread).
-int WaitForStopSignal(const sigset_t& set, ServiceMonitor& monitor, ConfigApplier& applier) {
+// Each turn also lets the applier judge a rollback: uplink_failing_for_ms reads the uplink.
+int WaitForStopSignal(const sigset_t& set, ServiceMonitor& monitor, ConfigApplier& applier,
+                      const std::function<int64_t()>& uplink_failing_for_ms) {
   while (true) {
-    const Millis wait = monitor.Tick();
+    // At least every 5 s, so a rollback comes within seconds of rollback_after.
+    const Millis wait = std::min(monitor.Tick(), Millis(5'000));
+    applier.CheckRollback(uplink_failing_for_ms(), std::chrono::duration_cast<Millis>(
+                                                       RealClock().Monotonic().time_since_epoch()));
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
     const timespec timeout{.tv_sec = static_cast<time_t>(secs.count()),
                            .tv_nsec = static_cast<long>((wait - secs).count() * 1'000'000)};
@@ -118,6 +124,9 @@ class Agent {
   std::optional<int> OpenBuffer();
   void BuildPipeline();
   std::optional<int> Start();
+  int64_t UplinkFailingForMs() const {
+    return ReadUplinkHealth(uplink_->stats(), clock_).failing_for_ms;
+  }
   MonitoredParts monitored_parts() const {
     return {.source = *source_, .committer = *committer_, .uplink = *uplink_, .store = *store_};
   }
@@ -333,7 +342,8 @@ int RunAgent(const Config& config, const std::string& config_path) {
   if (auto code = agent.Start()) return *code;
   ServiceNotifier notifier;
   ServiceMonitor monitor(notifier, agent.monitored_parts(), config, RealClock());
-  const int sig = WaitForStopSignal(stop_signals, monitor, **applier);
+  const int sig = WaitForStopSignal(stop_signals, monitor, **applier,
+                                    [&agent] { return agent.UplinkFailingForMs(); });
   monitor.Stopping();
   return agent.Shutdown(sig);
 }

@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "agent/config_loader.h"
@@ -170,11 +171,63 @@ remote::ApplyOutcome ConfigApplier::HandleBundle(std::string_view bundle_bytes) 
       return Refused(refused, refused, verdict.version);
     }
     version_.store(verdict.version);
+    rollback_armed_ = true;
+    watch_since_.reset();
     spdlog::info("config: applied bundle v{}", verdict.version);
     return Applied(verdict.version);
   }();
   outcome.bundle_hash = std::move(hash);
   return outcome;
+}
+
+void ConfigApplier::SetRollbackReporter(std::function<void(const remote::ApplyOutcome&)> reporter) {
+  const std::lock_guard<std::mutex> lock(mu_);
+  rollback_reporter_ = std::move(reporter);
+}
+
+remote::ApplyOutcome ConfigApplier::RollBack() {
+  const int64_t bad_version = version_.load();
+  remote::ApplyOutcome outcome;
+  outcome.version = bad_version;
+  auto text = remote::ReadWholeFile(path_ + ".last-good", kMaxConfigFileBytes);
+  auto config = text.ok() ? ValidateConfigText(*text, path_ + ".last-good") : text.status();
+  if (!config.ok()) {
+    spdlog::error("config: cannot roll back to {}.last-good: {}", path_, config.status().message());
+    outcome.reason = "rollback_failed";
+    return outcome;
+  }
+  const std::string refused = ApplyValidated(*config);
+  if (!refused.empty()) {
+    spdlog::error("config: cannot roll back to {}.last-good: {}", path_, refused);
+    outcome.reason = "rollback_failed";
+    return outcome;
+  }
+  if (Status written = remote::WriteFileAtomically(path_, *text, 0600); !written.ok()) {
+    spdlog::error("config: rolled back, but cannot write {}: {}", path_, written.ToString());
+  }
+  version_.store(BundleVersionOfFile(*text));
+  rollbacks_.fetch_add(1);
+  spdlog::warn("config: bundle v{} left the uplink failing for {} s; rolled back to {}.last-good",
+               bad_version, running_.remote_config.rollback_after.count() / 1000, path_);
+  outcome.state = remote::ApplyOutcome::State::kRolledBack;
+  outcome.reason = "uplink_failing";
+  return outcome;
+}
+
+void ConfigApplier::CheckRollback(int64_t uplink_failing_for_ms, Millis now) {
+  const std::lock_guard<std::mutex> lock(mu_);
+  if (!rollback_armed_) return;
+  if (!watch_since_) watch_since_ = now;
+  const Millis window = running_.remote_config.rollback_after;
+  const int64_t watched_ms = (now - *watch_since_).count();
+  if (uplink_failing_for_ms < 0) {
+    if (watched_ms >= window.count()) rollback_armed_ = false;
+    return;
+  }
+  if (std::min(uplink_failing_for_ms, watched_ms) < window.count()) return;
+  rollback_armed_ = false;
+  const remote::ApplyOutcome outcome = RollBack();
+  if (rollback_reporter_) rollback_reporter_(outcome);
 }
 
 void ConfigApplier::AppendMetrics(std::string* out) const {

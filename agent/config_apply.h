@@ -61,6 +61,18 @@ class ConfigApplier {
     return [this](std::string_view bytes) { return HandleBundle(bytes); };
   }
 
+  // Where a channel hears of a rollback (the last handler's reporter): called on the thread
+  // of CheckRollback, outside no lock but this applier's.
+  void SetRollbackReporter(std::function<void(const remote::ApplyOutcome&)> reporter);
+
+  // Main thread, on every monitor tick; now is monotonic. After a bundle is applied, watches
+  // the uplink for remote_config.rollback_after: if it has failed for that long since the
+  // apply (uplink_failing_for_ms, -1 while delivering), FILE.last-good is validated, applied
+  // live and written back as FILE, counted, and reported as kRolledBack "uplink_failing".
+  // The version record keeps the rolled-back version (no replay of it). A watch ends after
+  // rollback_after without such a failure.
+  void CheckRollback(int64_t uplink_failing_for_ms, Millis now);
+
   // tidegate_config_version, tidegate_config_applied_total,
   // tidegate_config_rejected_total{reason}, tidegate_config_rollbacks_total in Prometheus text.
   void AppendMetrics(std::string* out) const;
@@ -75,6 +87,8 @@ class ConfigApplier {
   Status WriteBundleConfig(const remote::Bundle& bundle);
   // Puts FILE.last-good back as FILE (after a bundle that was written but not applied).
   Status RestoreLastGood();
+  // REQUIRES: mu_ held. Applies FILE.last-good; the outcome to report.
+  remote::ApplyOutcome RollBack();
 
   const std::string path_;
   const LiveApply apply_;
@@ -82,6 +96,10 @@ class ConfigApplier {
   Config running_;                                    // guarded by mu_
   std::optional<remote::VersionStore> versions_;      // guarded by mu_
   std::unique_ptr<remote::BundleVerifier> verifier_;  // guarded by mu_
+  // The rollback watch: armed by an applied bundle; watch_since_ is set at the first tick.
+  bool rollback_armed_ = false;                                         // guarded by mu_
+  std::optional<Millis> watch_since_;                                   // guarded by mu_
+  std::function<void(const remote::ApplyOutcome&)> rollback_reporter_;  // guarded by mu_
 
   std::atomic<int64_t> version_{0};
   std::atomic<uint64_t> applied_{0};

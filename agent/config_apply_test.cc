@@ -177,3 +177,47 @@ TEST_CASE("BundleVersionOfFile reads only the exact marker line", "[config]") {
 }
 
 }  // namespace tidegate::agent
+
+namespace tidegate::agent {
+
+TEST_CASE("a bundle that leaves the uplink failing for rollback_after is rolled back", "[config]") {
+  Gateway gw;
+  const std::string before = ReadFile(gw.config_path);
+  auto applier = gw.Applier();
+  std::vector<remote::ApplyOutcome> reported;
+  applier->SetRollbackReporter([&](const remote::ApplyOutcome& o) { reported.push_back(o); });
+  REQUIRE(applier->HandleBundle(gw.Bundle(4, gw.Yaml(kDropRule))).reason.empty());
+  REQUIRE(gw.last_applied.privacy.rules.size() == 1);
+  const Millis t0(1'000'000);
+  const int64_t five_min = 300'000;
+  SECTION("failing since the apply: rolled back once the window has passed") {
+    applier->CheckRollback(-1, t0);
+    applier->CheckRollback(five_min - 1, t0 + Millis(five_min - 1));
+    CHECK(reported.empty());
+    // A failure older than the apply counts only from the apply.
+    applier->CheckRollback(10 * five_min, t0 + Millis(five_min - 1));
+    CHECK(reported.empty());
+    applier->CheckRollback(five_min, t0 + Millis(five_min));
+    REQUIRE(reported.size() == 1);
+    CHECK(reported[0].state == remote::ApplyOutcome::State::kRolledBack);
+    CHECK(reported[0].reason == "uplink_failing");
+    CHECK(reported[0].version == 4);
+    CHECK(gw.last_applied.privacy.rules.empty());
+    CHECK(ReadFile(gw.config_path) == before);
+    CHECK(Metrics(*applier).find("tidegate_config_rollbacks_total 1\n") != std::string::npos);
+    CHECK(Metrics(*applier).find("tidegate_config_version 0\n") != std::string::npos);
+    // Once only, and the rolled-back version stays consumed.
+    applier->CheckRollback(2 * five_min, t0 + Millis(2 * five_min));
+    CHECK(reported.size() == 1);
+    CHECK(applier->HandleBundle(gw.Bundle(4, gw.Yaml(kDropRule))).reason == "replayed_version");
+  }
+  SECTION("delivering for the whole window: the watch ends") {
+    applier->CheckRollback(-1, t0);
+    applier->CheckRollback(-1, t0 + Millis(five_min));
+    applier->CheckRollback(five_min, t0 + Millis(3 * five_min));
+    CHECK(reported.empty());
+    CHECK(gw.last_applied.privacy.rules.size() == 1);
+  }
+}
+
+}  // namespace tidegate::agent
