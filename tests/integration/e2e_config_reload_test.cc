@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // SIGHUP reloads the agent's config file while events stream (SPEC "Remote config"): a valid
 // file's new privacy rule takes effect between two messages and every event still lands
-// exactly once; an invalid file is refused, counted, and the agent keeps delivering.
+// exactly once, and an aggregation the reload did not change keeps its windows (they equal
+// the reference computation of tests/integration/aggregate_reference.h); an invalid file is
+// refused, counted, and the agent keeps delivering.
 #include <signal.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
 
+#include "tests/integration/aggregate_reference.h"
 #include "tests/integration/e2e_fixture.h"
 #include "tests/support/files.h"
 #include "tests/support/wait.h"
@@ -14,12 +21,23 @@
 namespace tidegate::testing {
 namespace {
 
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 constexpr int kEvents = 3000;
 
 const std::string kDropEmail =
     "privacy:\n  rules:\n    - match: devices/+/telemetry\n      drop: [/user/email]\n";
+
+const std::string kAggregate = R"(aggregate:
+  - name: temp_10s
+    match: devices/+/telemetry
+    group_by: [device_id]
+    window: {tumbling: 10s}
+    measures:
+      /temp: [count, sum, min, max, avg]
+    watermark: {max_out_of_order: 2s, idle_timeout: 3s}
+)";
 
 bool HasEmail(const LandedEvent& e) { return e.payload.find("\"email\"") != std::string::npos; }
 
@@ -96,6 +114,46 @@ TEST_CASE("SIGHUP with an invalid file is refused, counted, and delivery goes on
   for (const LandedEvent& e : landed) without_email += !HasEmail(e);
   CHECK(without_email == 0);
   CHECK(ReadFile(stack.AgentLogPath()).find("privacy.rules") != std::string::npos);
+}
+
+}  // namespace tidegate::testing
+
+namespace tidegate::testing {
+
+TEST_CASE("SIGHUP keeps the windows of an unchanged aggregation", "[integration][aggregate]") {
+  E2eStack stack("config-reload-aggregate");
+  stack.mutable_options().extra_agent_yaml = kAggregate;
+  RequireOk(stack.Start(), &stack);
+  std::vector<LandedEvent> landed = StreamAndReload(stack, 300, [&] {
+    stack.mutable_options().extra_agent_yaml = kAggregate + kDropEmail;
+    RequireOk(stack.RewriteAgentConfig());
+  });
+  CHECK(stack.Metric("tidegate_config_applied_total") == 1.0);
+  Result<std::vector<PublishedEvent>> published = ReadPublishLog(stack.PublishLogPath());
+  RequireOk(published.status());
+  std::vector<Reading> readings;
+  for (const PublishedEvent& p : *published) {
+    if (!p.duplicate) readings.push_back({p.device_id, p.ts_ms, p.payload});
+  }
+  const ReferenceOptions options{.name = "temp_10s",
+                                 .window_ms = 10'000,
+                                 .fields = {{"temp", {"count", "sum", "min", "max", "avg"}}}};
+  ComparisonReport report;
+  WaitUntil(
+      [&] {
+        Result<CommandResult> dump = RunCommand({BinaryPath("tidegate-collector"), "dump",
+                                                 "--store", stack.CollectorStore(), "aggregates"},
+                                                seconds(30));
+        if (!dump.ok() || dump->exit_code != 0) return false;
+        auto aggregates = ParseLandedAggregates(dump->stdout_text);
+        if (!aggregates.ok()) return false;
+        report = CompareWithReference(readings, *aggregates, options);
+        return report.mismatches.empty();
+      },
+      seconds(60), milliseconds(500));
+  INFO(report.Summary());
+  CHECK(report.mismatches.empty());
+  CHECK(report.reference_windows >= 20);
 }
 
 }  // namespace tidegate::testing
