@@ -168,6 +168,7 @@ std::optional<int> Agent::LoadPrivacy() {
 Status Agent::ApplyLive(const Config& next) {
   TG_ASSIGN_OR_RETURN(std::shared_ptr<PrivacyStage> stage, BuildPrivacyStage(next, RealClock()));
   pipeline_->SetPrivacy(stage);
+  source_->SetTopics(next.mqtt.topics);
   const std::lock_guard<std::mutex> lock(privacy_mu_);
   privacy_ = std::move(stage);
   return Status::Ok();

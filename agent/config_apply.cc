@@ -45,7 +45,9 @@ Result<Config> ValidateConfigText(std::string_view text, const std::string& sour
 
 std::string RestartRequiredKey(const Config& running, const Config& next) {
   if (!(next.agent == running.agent)) return "agent";
-  if (!(next.mqtt == running.mqtt)) return "source.mqtt";
+  MqttSourceSection next_mqtt = next.mqtt;
+  next_mqtt.topics = running.mqtt.topics;  // topics change live
+  if (!(next_mqtt == running.mqtt)) return "source.mqtt";
   if (!(next.events == running.events)) return "events";
   if (!(next.dedup == running.dedup)) return "dedup";
   if (!(next.aggregates == running.aggregates)) return "aggregate";

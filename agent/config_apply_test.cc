@@ -161,6 +161,7 @@ TEST_CASE("RestartRequiredKey names the first section that cannot change live", 
   Config b = a;
   CHECK(RestartRequiredKey(a, b).empty());
   b.privacy.key_file = "/k";
+  b.mqtt.topics.push_back({.filter = "x/#"});
   b.remote_config.rollback_after = Millis(60'000);
   CHECK(RestartRequiredKey(a, b).empty());
   b.buffer.max_events = 5;

@@ -29,7 +29,7 @@ IngestPipeline::IngestPipeline(const Config& config, buffer::GroupCommitter& com
       dedup_(config.dedup.window) {}
 
 int IngestPipeline::PriorityOf(std::string_view topic) const {
-  for (const TopicSpec& spec : config_.mqtt.topics) {
+  for (const TopicSpec& spec : privacy_->topics) {
     if (TopicMatches(spec.filter, topic)) return spec.priority;
   }
   return 5;

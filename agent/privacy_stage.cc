@@ -8,6 +8,7 @@ namespace tidegate::agent {
 Result<std::shared_ptr<PrivacyStage>> BuildPrivacyStage(const Config& config, Clock& clock) {
   auto stage = std::make_shared<PrivacyStage>();
   stage->section = config.privacy;
+  stage->topics = config.mqtt.topics;
   if (stage->section.rules.empty()) return stage;
   if (!stage->section.key_file.empty()) {
     TG_ASSIGN_OR_RETURN(stage->keys, filters::TokenKeySet::Load(stage->section.key_file));

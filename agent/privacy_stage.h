@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/config.h"
@@ -21,6 +22,9 @@ struct PrivacyStage {
   PrivacySection section;  // the filter refers to it: never changed after Build
   std::optional<filters::TokenKeySet> keys;
   std::unique_ptr<filters::PrivacyFilter> filter;  // null when there are no rules
+  // source.mqtt.topics, for the priority of each event: swapped with the privacy rules, so
+  // a reload that subscribes a new filter gives its events their configured priority.
+  std::vector<TopicSpec> topics;
 
   PrivacyStage() = default;
   PrivacyStage(const PrivacyStage&) = delete;

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -154,6 +155,62 @@ TEST_CASE("SIGHUP keeps the windows of an unchanged aggregation", "[integration]
   INFO(report.Summary());
   CHECK(report.mismatches.empty());
   CHECK(report.reference_windows >= 20);
+}
+
+}  // namespace tidegate::testing
+
+namespace tidegate::testing {
+
+TEST_CASE("SIGHUP resubscribes changed topics on the same MQTT session", "[integration]") {
+  E2eStack stack("config-reload-topics");
+  RequireOk(stack.Start(), &stack);
+  const uint64_t seed = TestSeed();
+  INFO("simulator seed " << seed);
+  RequireOk(stack.StartSim({"--count", std::to_string(kEvents), "--rate", "300", "--devices", "20",
+                            "--topic", "devices/{device}/telemetry", "--topic",
+                            "devices/{device}/alarms", "--seed", std::to_string(seed)}),
+            &stack);
+  if (!stack.WaitForLanded(200, seconds(60))) FAIL("no events\n" << stack.Diagnostics());
+  stack.mutable_options().topics_yaml = "      - {filter: devices/+/alarms, qos: 1, priority: 7}\n";
+  RequireOk(stack.RewriteAgentConfig());
+  REQUIRE(::kill(stack.AgentPid(), SIGHUP) == 0);
+  Result<int> sim_exit = stack.WaitSim(seconds(90));
+  RequireOk(sim_exit.status(), &stack);
+  REQUIRE(*sim_exit == 0);
+  Result<std::vector<PublishedEvent>> published = ReadPublishLog(stack.PublishLogPath());
+  RequireOk(published.status());
+  // The last 300 published: every alarm lands, no telemetry does.
+  std::set<std::string> late_alarms, late_telemetry;
+  for (size_t i = published->size() - 300; i < published->size(); ++i) {
+    const PublishedEvent& p = (*published)[i];
+    (p.topic.find("/alarms") != std::string::npos ? late_alarms : late_telemetry).insert(p.msg_id);
+  }
+  REQUIRE(!late_alarms.empty());
+  REQUIRE(!late_telemetry.empty());
+  std::vector<LandedEvent> landed;
+  const bool all_alarms = WaitUntil(
+      [&] {
+        auto dump = stack.DumpEvents();
+        if (!dump.ok()) return false;
+        landed = std::move(dump).value();
+        size_t found = 0;
+        for (const LandedEvent& e : landed) found += late_alarms.count(e.msg_id);
+        return found == late_alarms.size();
+      },
+      seconds(60), milliseconds(500));
+  INFO(stack.Diagnostics());
+  CHECK(all_alarms);
+  size_t telemetry_after = 0, early_alarms = 0;
+  std::set<std::string> ids;
+  for (const LandedEvent& e : landed) {
+    telemetry_after += late_telemetry.count(e.msg_id);
+    early_alarms += e.topic.find("/alarms") != std::string::npos && !late_alarms.count(e.msg_id);
+    CHECK(ids.insert(e.msg_id).second);  // each at most once
+  }
+  CHECK(telemetry_after == 0);
+  CHECK(early_alarms > 0);  // alarms published between the reload and the last 300
+  CHECK(stack.Metric("tidegate_mqtt_connects_total") == 1.0);
+  CHECK(stack.Metric("tidegate_config_applied_total") == 1.0);
 }
 
 }  // namespace tidegate::testing
