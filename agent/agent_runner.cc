@@ -7,11 +7,14 @@
 #include <chrono>
 #include <csignal>
 #include <ctime>
+#include <functional>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "agent/aggregate_stage.h"
+#include "agent/config_apply.h"
 #include "agent/health.h"
 #include "agent/ingest_pipeline.h"
 #include "agent/metrics_aggregate.h"
@@ -19,6 +22,7 @@
 #include "agent/metrics_page.h"
 #include "agent/metrics_server.h"
 #include "agent/mqtt_source.h"
+#include "agent/privacy_stage.h"
 #include "agent/service_monitor.h"
 #include "agent/service_notifier.h"
 #include "agent/startup_summary.h"
@@ -53,16 +57,21 @@ sigset_t BlockStopSignals() {
 
 // Returns the stop signal. Between signals, gives the monitor its turns (READY, STATUS and
 // the watchdog pings are sent from this thread).
-int WaitForStopSignal(const sigset_t& set, ServiceMonitor& monitor) {
+// Each turn also lets the applier judge a rollback: uplink_failing_for_ms reads the uplink.
+int WaitForStopSignal(const sigset_t& set, ServiceMonitor& monitor, ConfigApplier& applier,
+                      const std::function<int64_t()>& uplink_failing_for_ms) {
   while (true) {
-    const Millis wait = monitor.Tick();
+    // At least every 5 s, so a rollback comes within seconds of rollback_after.
+    const Millis wait = std::min(monitor.Tick(), Millis(5'000));
+    applier.CheckRollback(uplink_failing_for_ms(), std::chrono::duration_cast<Millis>(
+                                                       RealClock().Monotonic().time_since_epoch()));
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
     const timespec timeout{.tv_sec = static_cast<time_t>(secs.count()),
                            .tv_nsec = static_cast<long>((wait - secs).count() * 1'000'000)};
     const int sig = sigtimedwait(&set, nullptr, &timeout);
     if (sig < 0) continue;  // the timeout (EAGAIN), or EINTR
     if (sig == SIGHUP) {
-      spdlog::info("SIGHUP received; reloading the local config is not supported yet, ignored");
+      (void)applier.ReloadLocal();
       continue;
     }
     return sig;
@@ -87,29 +96,6 @@ bool RefuseUnsupported(const Config& config) {
   return !unsupported.empty();
 }
 
-// Loads the privacy keys and builds the privacy stage, or null when there are no rules.
-// *keys must outlive the filter.
-Result<std::unique_ptr<filters::PrivacyFilter>> MakePrivacyFilter(
-    const Config& config, std::optional<filters::TokenKeySet>* keys) {
-  if (config.privacy.rules.empty()) return std::unique_ptr<filters::PrivacyFilter>();
-  if (!config.privacy.key_file.empty()) {
-    TG_ASSIGN_OR_RETURN(*keys, filters::TokenKeySet::Load(config.privacy.key_file));
-  }
-  std::optional<schema::PublicKey> recipient;
-  if (!config.privacy.recipient_public_key.empty()) {
-    TG_ASSIGN_OR_RETURN(std::string text,
-                        filters::ReadSmallFile(config.privacy.recipient_public_key));
-    auto parsed = schema::ParsePublicKeyHex(text);
-    if (!parsed.ok()) {
-      return InvalidArgument(config.privacy.recipient_public_key + ": " +
-                             parsed.status().message());
-    }
-    recipient = *parsed;
-  }
-  return filters::PrivacyFilter::Create(config.privacy, keys->has_value() ? &**keys : nullptr,
-                                        recipient, RealClock());
-}
-
 Result<std::unique_ptr<buffer::SqliteStore>> OpenStore(const Config& config, Clock& clock) {
   return buffer::SqliteStore::Open(buffer::StoreOptions{.state_dir = config.agent.state_dir,
                                                         .sync = config.buffer.sync,
@@ -130,10 +116,17 @@ class Agent {
 
   // Each step returns nullopt to go on, or the exit code to stop with.
   std::optional<int> LoadPrivacy();
+  // The live part of a config reload (ConfigApplier::LiveApply): a new privacy stage, picked
+  // up by the ingest thread before its next message.
+  Status ApplyLive(const Config& next);
+  void set_applier(ConfigApplier* applier) { applier_ = applier; }
   void LogSecuritySummary() const;
   std::optional<int> OpenBuffer();
   void BuildPipeline();
   std::optional<int> Start();
+  int64_t UplinkFailingForMs() const {
+    return ReadUplinkHealth(uplink_->stats(), clock_).failing_for_ms;
+  }
   MonitoredParts monitored_parts() const {
     return {.source = *source_, .committer = *committer_, .uplink = *uplink_, .store = *store_};
   }
@@ -145,8 +138,10 @@ class Agent {
 
   const Config& config_;
   Clock& clock_;
-  std::optional<filters::TokenKeySet> token_keys_;
-  std::unique_ptr<filters::PrivacyFilter> privacy_;
+  // The privacy stage the metrics page reads; the pipeline holds its own reference.
+  mutable std::mutex privacy_mu_;
+  std::shared_ptr<PrivacyStage> privacy_;  // guarded by privacy_mu_
+  ConfigApplier* applier_ = nullptr;
   std::unique_ptr<buffer::SqliteStore> store_;
   // Exactly one of the two, by uplink.transport.
   std::unique_ptr<uplink::HttpsTransport> transport_;
@@ -161,7 +156,7 @@ class Agent {
 };
 
 std::optional<int> Agent::LoadPrivacy() {
-  auto privacy = MakePrivacyFilter(config_, &token_keys_);
+  auto privacy = BuildPrivacyStage(config_, RealClock());
   if (!privacy.ok()) {
     spdlog::error("privacy: {}", privacy.status().message());
     return kExitBadConfig;
@@ -170,9 +165,18 @@ std::optional<int> Agent::LoadPrivacy() {
   return std::nullopt;
 }
 
+Status Agent::ApplyLive(const Config& next) {
+  TG_ASSIGN_OR_RETURN(std::shared_ptr<PrivacyStage> stage, BuildPrivacyStage(next, RealClock()));
+  pipeline_->SetPrivacy(stage);
+  source_->SetTopics(next.mqtt.topics);
+  const std::lock_guard<std::mutex> lock(privacy_mu_);
+  privacy_ = std::move(stage);
+  return Status::Ok();
+}
+
 void Agent::LogSecuritySummary() const {
   for (const std::string& line :
-       SecuritySummary(config_, token_keys_.has_value() ? &*token_keys_ : nullptr)) {
+       SecuritySummary(config_, privacy_->keys.has_value() ? &*privacy_->keys : nullptr)) {
     spdlog::info("{}", line);
   }
 }
@@ -225,8 +229,7 @@ void Agent::BuildPipeline() {
                                                          config_.agent.id, clock_, RandomSeed())
                 : std::make_unique<uplink::UplinkWorker>(*store_, *transport_, config_.uplink,
                                                          config_.agent.id, clock_, RandomSeed());
-  pipeline_ =
-      std::make_unique<IngestPipeline>(config_, *committer_, store_->age_clock(), privacy_.get());
+  pipeline_ = std::make_unique<IngestPipeline>(config_, *committer_, store_->age_clock(), privacy_);
   if (auto keys = store_->LoadDedupKeys(store_->age_clock().Now().age_ms); keys.ok()) {
     pipeline_->LoadDedupKeys(*keys);
   } else {
@@ -240,8 +243,14 @@ void Agent::BuildPipeline() {
 }
 
 std::string Agent::RenderMetricsPage() const {
-  std::string page = RenderMetrics(config_, pipeline_->metrics(), privacy_.get(), *committer_,
-                                   uplink_->stats(), *store_);
+  std::shared_ptr<PrivacyStage> privacy;
+  {
+    const std::lock_guard<std::mutex> lock(privacy_mu_);
+    privacy = privacy_;
+  }
+  std::string page = RenderMetrics(config_, pipeline_->metrics(), privacy->filter.get(),
+                                   *committer_, uplink_->stats(), *store_);
+  if (applier_ != nullptr) applier_->AppendMetrics(&page);
   AppendAggregationMetrics(*aggregator_, &page);
   AppendMqttMetrics(*source_, &page);
   AppendUplinkFailingMetrics(ReadUplinkHealth(uplink_->stats(), clock_), &page);
@@ -303,15 +312,13 @@ int Agent::Shutdown(int sig) {
 }  // namespace
 
 std::vector<UnsupportedFeature> UnsupportedFeatures(const Config& config) {
-  std::vector<UnsupportedFeature> unsupported;
-  if (config.remote_config.enabled) {
-    unsupported.push_back(
-        {"remote_config.enabled", "remote_config is not supported by this build yet"});
-  }
-  return unsupported;
+  // None today: remote_config.enabled is accepted (bundles reach ConfigApplier::handler()
+  // once a channel is built; RunAgent logs that none is yet).
+  (void)config;
+  return {};
 }
 
-int RunAgent(const Config& config) {
+int RunAgent(const Config& config, const std::string& config_path) {
   if (RefuseUnsupported(config)) return kExitBadConfig;
   if (std::optional<std::string> hook = ArmTestStallFromEnvironment()) spdlog::warn("{}", *hook);
   sigset_t stop_signals = BlockStopSignals();
@@ -321,10 +328,23 @@ int RunAgent(const Config& config) {
   IgnoreFatalSignals();
   if (auto code = agent.OpenBuffer()) return *code;
   agent.BuildPipeline();
+  auto applier = ConfigApplier::Create(
+      config_path, config, [&agent](const Config& next) { return agent.ApplyLive(next); });
+  if (!applier.ok()) {
+    spdlog::error("remote_config: {}", applier.status().message());
+    return kExitBadConfig;
+  }
+  if (config.remote_config.enabled) {
+    spdlog::warn(
+        "remote_config.enabled: this build has no remote-config channel yet; bundles "
+        "are verified and applied only through the agent's bundle handler");
+  }
+  agent.set_applier(applier->get());
   if (auto code = agent.Start()) return *code;
   ServiceNotifier notifier;
   ServiceMonitor monitor(notifier, agent.monitored_parts(), config, RealClock());
-  const int sig = WaitForStopSignal(stop_signals, monitor);
+  const int sig = WaitForStopSignal(stop_signals, monitor, **applier,
+                                    [&agent] { return agent.UplinkFailingForMs(); });
   monitor.Stopping();
   return agent.Shutdown(sig);
 }

@@ -22,7 +22,8 @@ struct UnsupportedFeature {
 std::vector<UnsupportedFeature> UnsupportedFeatures(const Config& config);
 
 // Returns the process exit code: 0 after a clean shutdown, 1 on a runtime failure,
-// 2 for a config the agent cannot run with.
-int RunAgent(const Config& config);
+// 2 for a config the agent cannot run with. config was loaded from config_path, which
+// SIGHUP re-reads and an accepted remote-config bundle replaces.
+int RunAgent(const Config& config, const std::string& config_path);
 
 }  // namespace tidegate::agent

@@ -512,19 +512,22 @@ constexpr ConfigKey kKeys[] = {
              "bytes (counted as a retry). Shorter recovers sooner from a vanished collector."),
 
     Key("remote_config", kSection)
-        .Doc("Signed config updates from the cloud. Off unless enabled here; not in this build "
-             "yet: the agent refuses to start with it enabled."),
+        .Doc("Signed config updates from the cloud (docs/remote-config.md). Off unless enabled "
+             "here; SIGHUP reloads the local file with the same validation either way."),
     Key("remote_config.enabled", kBool)
         .Needs("remote_config.signing_public_key")
         .Default("false")
         .Example("true")
-        .Doc("Accept signed configs from url or topic."),
+        .Doc("Accept signed config bundles on channel. A bundle cannot turn this off."),
+    Key("remote_config.channel", kChoice)
+        .Choices("opamp, mqtt")
+        .Default("opamp")
+        .Example("opamp")
+        .Doc("opamp: poll url (OpAMP over HTTP). mqtt: the retained topic "
+             "tidegate/<agent.id>/config on the uplink broker, status on .../config/status."),
     Key("remote_config.url", kString)
         .Example("https://config.example.net/v1/opamp")
-        .Doc("OpAMP endpoint to poll for config bundles."),
-    Key("remote_config.topic", kString)
-        .Example("tidegate/gateway-1/config")
-        .Doc("Retained MQTT topic on the uplink broker carrying config bundles."),
+        .Doc("OpAMP endpoint to poll for config bundles (channel opamp)."),
     Key("remote_config.poll_interval", kDuration)
         .Range(kSecond, kDay)
         .Default("1m")
@@ -533,7 +536,17 @@ constexpr ConfigKey kKeys[] = {
     Key("remote_config.signing_public_key", kFile)
         .Example("/etc/tidegate/keys/signing.pub")
         .Doc("Ed25519 public key bundles must be signed with (from `tidegate keys init`); "
-             "required when enabled."),
+             "required when enabled. A bundle may change it only to next_signing_public_key."),
+    Key("remote_config.next_signing_public_key", kFile)
+        .Example("/etc/tidegate/keys/signing-2.pub")
+        .Doc("Key rotation: the one other public key file a bundle (signed with the current "
+             "key) may make the signing_public_key. Place the file on the gateway first."),
+    Key("remote_config.rollback_after", kDuration)
+        .Range(kMinute, kDay)
+        .Default("5m")
+        .Example("5m")
+        .Doc("An applied bundle that leaves the uplink failing this long is rolled back to the "
+             "last good config, and reported."),
 };
 
 }  // namespace

@@ -278,10 +278,14 @@ void ReadUplink(MapReader& root, UplinkSection* uplink) {
 void ReadRemoteConfig(MapReader& root, RemoteConfigSection* remote) {
   MapReader r(root.Child("remote_config"), "remote_config", root.errors());
   r.Bool("enabled", &remote->enabled);
+  int channel = 0;
+  r.Enum("channel", &channel);
+  remote->channel = static_cast<RemoteChannel>(channel);
   r.Str("url", &remote->url);
-  r.Str("topic", &remote->topic);
   r.Duration("poll_interval", &remote->poll_interval);
   r.Str("signing_public_key", &remote->signing_public_key);
+  r.Str("next_signing_public_key", &remote->next_signing_public_key);
+  r.Duration("rollback_after", &remote->rollback_after);
   r.Finish();
   if (remote->enabled && remote->signing_public_key.empty()) {
     root.errors()->Add(r.MarkOf("signing_public_key"), "remote_config.signing_public_key",

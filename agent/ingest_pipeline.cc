@@ -20,16 +20,16 @@ std::string PrintableTopic(std::string_view topic) {
 }  // namespace
 
 IngestPipeline::IngestPipeline(const Config& config, buffer::GroupCommitter& committer,
-                               AgeClock& clock, filters::PrivacyFilter* privacy)
+                               AgeClock& clock, std::shared_ptr<PrivacyStage> privacy)
     : config_(config),
       committer_(committer),
       clock_(clock),
       parser_(config.events, config.mqtt.max_payload_bytes),
-      privacy_(privacy),
+      privacy_(std::move(privacy)),
       dedup_(config.dedup.window) {}
 
 int IngestPipeline::PriorityOf(std::string_view topic) const {
-  for (const TopicSpec& spec : config_.mqtt.topics) {
+  for (const TopicSpec& spec : privacy_->topics) {
     if (TopicMatches(spec.filter, topic)) return spec.priority;
   }
   return 5;
@@ -63,6 +63,46 @@ bool IngestPipeline::IsDuplicate(std::string_view topic, std::string_view payloa
   return false;
 }
 
+void IngestPipeline::SetPrivacy(std::shared_ptr<PrivacyStage> stage) {
+  const std::lock_guard<std::mutex> lock(privacy_mu_);
+  pending_privacy_ = std::move(stage);
+  privacy_generation_.fetch_add(1, std::memory_order_release);
+}
+
+void IngestPipeline::PickUpPrivacy() {
+  const uint64_t generation = privacy_generation_.load(std::memory_order_acquire);
+  if (generation == privacy_seen_) return;
+  std::shared_ptr<PrivacyStage> next;
+  {
+    const std::lock_guard<std::mutex> lock(privacy_mu_);
+    next = std::move(pending_privacy_);
+  }
+  privacy_seen_ = generation;
+  if (next) privacy_ = std::move(next);
+}
+
+void IngestPipeline::ApplyPrivacy(std::string_view topic, size_t payload_size, bool* dropped) {
+  *dropped = false;
+  event_.key_epoch = 0;
+  filters::PrivacyFilter* privacy = privacy_->filter.get();
+  if (privacy == nullptr) return;
+  filters::PrivacyResult result = privacy->Apply(topic, event_.payload, &filtered_);
+  if (result.failed) {
+    event_.payload.clear();
+    DeadLetter(topic, filters::DropReason::kPrivacyFailed, payload_size);
+    *dropped = true;
+    return;
+  }
+  if (result.rewritten) event_.payload.swap(filtered_);
+  event_.key_epoch = result.key_epoch;
+  if (result.started_epoch) {
+    committer_.AddKeyEpoch(
+        buffer::SealedKeyEpoch{.epoch = result.started_epoch->epoch,
+                               .sealed = std::move(result.started_epoch->sealed),
+                               .created_at_ms = result.started_epoch->created_at_ms});
+  }
+}
+
 void IngestPipeline::OnMessage(std::string_view topic, std::string_view payload) {
   metrics_.received.fetch_add(1, std::memory_order_relaxed);
   // ingest_time is the wall clock (it jumps with a step); the age stamp and the dedup window
@@ -75,23 +115,10 @@ void IngestPipeline::OnMessage(std::string_view topic, std::string_view payload)
   }
   event_.age_ms = now.age_ms;
   if (IsDuplicate(topic, payload, now.age_ms)) return;
-  event_.key_epoch = 0;
-  if (privacy_) {
-    filters::PrivacyResult result = privacy_->Apply(topic, event_.payload, &filtered_);
-    if (result.failed) {
-      event_.payload.clear();
-      DeadLetter(topic, filters::DropReason::kPrivacyFailed, payload.size());
-      return;
-    }
-    if (result.rewritten) event_.payload.swap(filtered_);
-    event_.key_epoch = result.key_epoch;
-    if (result.started_epoch) {
-      committer_.AddKeyEpoch(
-          buffer::SealedKeyEpoch{.epoch = result.started_epoch->epoch,
-                                 .sealed = std::move(result.started_epoch->sealed),
-                                 .created_at_ms = result.started_epoch->created_at_ms});
-    }
-  }
+  PickUpPrivacy();
+  bool dropped = false;
+  ApplyPrivacy(topic, payload.size(), &dropped);
+  if (dropped) return;
   event_.priority = PriorityOf(topic);
   auto start = clock_.clock().Monotonic();
   Event staged = event_;  // the committer takes ownership; event_ keeps its buffers

@@ -5,9 +5,13 @@
 // counted. Used by the ingest thread only; metrics are atomics readable anywhere.
 #pragma once
 
+#include <atomic>
+#include <memory>
+#include <mutex>
 #include <string_view>
 
 #include "agent/ingest_metrics.h"
+#include "agent/privacy_stage.h"
 #include "buffer/group_committer.h"
 #include "common/age_clock.h"
 #include "common/clock.h"
@@ -20,13 +24,18 @@ namespace tidegate::agent {
 
 class IngestPipeline {
  public:
-  // config, committer, clock (the buffer's, SqliteStore::age_clock) and privacy (null when
-  // no rules are configured) must outlive this object.
+  // config, committer and clock (the buffer's, SqliteStore::age_clock) must outlive this
+  // object. privacy must not be null (its filter is null when no rules are configured).
   IngestPipeline(const Config& config, buffer::GroupCommitter& committer, AgeClock& clock,
-                 filters::PrivacyFilter* privacy);
+                 std::shared_ptr<PrivacyStage> privacy);
 
   // Handles one message. May block while the buffer applies backpressure.
   void OnMessage(std::string_view topic, std::string_view payload);
+
+  // Any thread: the next message (not one in progress) is filtered by stage, so every event
+  // sees exactly one privacy config, whole. The old stage is released on the ingest thread
+  // (or by whoever else still holds it). REQUIRES: stage not null.
+  void SetPrivacy(std::shared_ptr<PrivacyStage> stage);
 
   const IngestMetrics& metrics() const { return metrics_; }
   // Restores the dedup keys of an earlier run (from SqliteStore::LoadDedupKeys).
@@ -38,12 +47,23 @@ class IngestPipeline {
   // True if the message is a repeat within dedup.window (counted, not stored). age_ms: the
   // age line, so a wall-clock step neither expires keys nor keeps them.
   bool IsDuplicate(std::string_view topic, std::string_view payload, int64_t age_ms);
+  // Ingest thread: picks up a stage SetPrivacy left, if any.
+  void PickUpPrivacy();
+  void ApplyPrivacy(std::string_view topic, size_t payload_size, bool* dropped);
 
   const Config& config_;
   buffer::GroupCommitter& committer_;
   AgeClock& clock_;
   filters::EventParser parser_;
-  filters::PrivacyFilter* privacy_;
+  // The live swap: SetPrivacy leaves a stage in pending_privacy_ and raises
+  // privacy_generation_; the ingest thread compares it with its own count before each message
+  // (one relaxed-cost atomic load) and only then takes the mutex. privacy_ is the ingest
+  // thread's own.
+  std::shared_ptr<PrivacyStage> privacy_;
+  uint64_t privacy_seen_ = 0;
+  std::atomic<uint64_t> privacy_generation_{0};
+  std::mutex privacy_mu_;
+  std::shared_ptr<PrivacyStage> pending_privacy_;  // guarded by privacy_mu_
   filters::DedupIndex dedup_;
   Event event_;           // reused between messages to keep its string capacity
   std::string filtered_;  // privacy output, reused

@@ -15,6 +15,7 @@
 #include "agent/config_reference.h"
 #include "agent/config_semantics.h"
 #include "agent/keys_command.h"
+#include "agent/sign_command.h"
 #include "agent/state_dir_lock.h"
 #include "agent/status_command.h"
 #include "buffer/sqlite_store.h"
@@ -68,7 +69,7 @@ int CmdRun(const std::string& path, const std::string& log_format) {
     spdlog::error("{}", lock.status().message());
     return 1;
   }
-  return tidegate::agent::RunAgent(config);
+  return tidegate::agent::RunAgent(config, path);
 }
 
 int CmdConfigCheck(const std::string& path, bool check_files) {
@@ -153,11 +154,13 @@ int CmdBufferStats(const std::string& path) {
 // The options of every subcommand, and the subcommands, to tell which one was parsed.
 struct Cli {
   std::string config_path, batch_path, keys_dir, key_id = "k1", key_file, log_format;
+  tidegate::agent::SignOptions sign;
   bool no_files = false;
   bool force = false;
   CLI::App* run = nullptr;
   CLI::App* check = nullptr;
   CLI::App* reference = nullptr;
+  CLI::App* sign_cmd = nullptr;
   CLI::App* inspect = nullptr;
   CLI::App* keys_init = nullptr;
   CLI::App* keys_rotate = nullptr;
@@ -183,6 +186,36 @@ void AddRunCommand(CLI::App& app, Cli& cli) {
       ->type_name("FORMAT");
 }
 
+void AddSignCommand(CLI::App& config, Cli& cli) {
+  cli.sign_cmd = config.add_subcommand(
+      "sign",
+      "Wrap a config file into a signed remote-config bundle and print it on stdout (one\n"
+      "line of JSON: {\"agent_id\",\"version\",\"config\",\"signature\"}; format and\n"
+      "signature in docs/remote-config.md). Run it where the signing key lives, never on a\n"
+      "gateway. The config is validated first as `config check --no-files` would.\n"
+      "An agent accepts a bundle only if the signature verifies under its\n"
+      "remote_config.signing_public_key, it names the agent (or '*'), and its version is\n"
+      "above every version that agent accepted before.\n\n"
+      "Exit codes: 0 printed; 2 bad usage, an unreadable key or config file, a key file\n"
+      "readable by others (it must be mode 0600), or an invalid config; 1 output failed.");
+  cli.sign_cmd
+      ->add_option("--key", cli.sign.key_file,
+                   "Ed25519 secret key file (signing.key from `tidegate keys init`), mode 0600")
+      ->required()
+      ->type_name("SK");
+  cli.sign_cmd
+      ->add_option("--version", cli.sign.version,
+                   "Bundle version, 1..2^53; must rise with every bundle (agents refuse a\n"
+                   "version not above the highest they accepted)")
+      ->required()
+      ->type_name("N");
+  cli.sign_cmd
+      ->add_option("--agent", cli.sign.agent,
+                   "The agent.id the bundle is for, or '*' for every agent (default '*')")
+      ->type_name("ID|*");
+  cli.sign_cmd->add_option("FILE", cli.sign.config_file, "Config file to sign")->required();
+}
+
 void AddConfigCommands(CLI::App& app, Cli& cli) {
   auto* config = app.add_subcommand("config", "Work with config files.");
   config->require_subcommand(1);
@@ -203,6 +236,7 @@ void AddConfigCommands(CLI::App& app, Cli& cli) {
       "reference",
       "Print every config key: type, allowed values, default, what it does and an example,\n"
       "grouped by section (Markdown; the same text as docs/config-reference.md).");
+  AddSignCommand(*config, cli);
 }
 
 void AddKeysCommands(CLI::App& app, Cli& cli) {
@@ -279,6 +313,7 @@ int Dispatch(const Cli& cli) {
     std::cout << tidegate::agent::ConfigReference();
     return 0;
   }
+  if (cli.sign_cmd->parsed()) return tidegate::agent::ConfigSign(cli.sign);
   if (cli.inspect->parsed()) return CmdInspect(cli.batch_path);
   if (cli.stats->parsed()) return CmdBufferStats(cli.config_path);
   if (cli.status->parsed()) return CmdStatus(cli.config_path);

@@ -97,6 +97,7 @@ MqttSource::MqttSource(const MqttSourceSection& config, MessageHandler handler)
     : config_(config),
       handler_(std::move(handler)),
       progress_(steady_clock::now()),
+      topics_(config.topics),
       backoff_(kReconnectMin, kReconnectMax),
       log_limiter_(kLogEveryNthFailure) {}
 
@@ -220,6 +221,7 @@ void MqttSource::ServeUntilClosed(Attempt* attempt) {
     rc = mosquitto_loop(mosq_, kLoopTimeoutMs, 1);
     err = errno;
     attempt->was_connected = connects_ > connects_before;
+    if (connected_) (void)ApplyPendingTopics(true);
     if (Stopping()) {
       attempt->stopped = true;
       if (connected_) mosquitto_disconnect(mosq_);
@@ -280,10 +282,48 @@ milliseconds MqttSource::OnAttemptEnded(const Attempt& attempt) {
   return delay;
 }
 
+void MqttSource::SetTopics(std::vector<TopicSpec> topics) {
+  const std::lock_guard<std::mutex> lock(mu_);
+  pending_topics_ = std::move(topics);
+}
+
+bool MqttSource::ApplyPendingTopics(bool connected) {
+  std::optional<std::vector<TopicSpec>> next;
+  {
+    const std::lock_guard<std::mutex> lock(mu_);
+    next.swap(pending_topics_);
+  }
+  if (!next) return false;
+  auto find = [](const std::vector<TopicSpec>& list, const std::string& filter) {
+    return std::find_if(list.begin(), list.end(),
+                        [&](const TopicSpec& t) { return t.filter == filter; });
+  };
+  // Removed filters leave the persistent session even when we are offline now: the next
+  // connection unsubscribes them (Subscribe calls this first).
+  for (const TopicSpec& old : topics_) {
+    if (find(*next, old.filter) != next->end()) continue;
+    const int rc = mosquitto_unsubscribe(mosq_, nullptr, old.filter.c_str());
+    spdlog::info("mqtt: unsubscribe {}{}", old.filter,
+                 rc == MOSQ_ERR_SUCCESS ? "" : std::string(" failed: ") + mosquitto_strerror(rc));
+  }
+  if (connected) {
+    for (const TopicSpec& topic : *next) {
+      const auto old = find(topics_, topic.filter);
+      if (old != topics_.end() && old->qos == topic.qos) continue;
+      const int rc = mosquitto_subscribe(mosq_, nullptr, topic.filter.c_str(), topic.qos);
+      spdlog::info("mqtt: subscribe {}{}", topic.filter,
+                   rc == MOSQ_ERR_SUCCESS ? "" : std::string(" failed: ") + mosquitto_strerror(rc));
+    }
+  }
+  topics_ = std::move(*next);
+  return true;
+}
+
 void MqttSource::Subscribe() {
+  (void)ApplyPendingTopics(false);
   subscribed_ = false;
   subacks_pending_ = 0;
-  for (const TopicSpec& topic : config_.topics) {
+  for (const TopicSpec& topic : topics_) {
     int rc = mosquitto_subscribe(mosq_, nullptr, topic.filter.c_str(), topic.qos);
     if (rc != MOSQ_ERR_SUCCESS) {
       spdlog::error("mqtt: subscribe {} failed: {}", topic.filter, mosquitto_strerror(rc));
@@ -330,7 +370,7 @@ void MqttSource::OnSubscribe(mosquitto*, void* self_ptr, int, int qos_count,
     }
   }
   if (self->subacks_pending_ == 0 || --self->subacks_pending_ > 0) return;
-  spdlog::info("mqtt: the broker acknowledged {} subscription(s)", self->config_.topics.size());
+  spdlog::info("mqtt: the broker acknowledged {} subscription(s)", self->topics_.size());
   self->subscribed_ = true;
 }
 

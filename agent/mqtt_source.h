@@ -17,9 +17,11 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "agent/mqtt_reconnect.h"
 #include "common/config.h"
@@ -47,6 +49,11 @@ class MqttSource {
   // blocked); no handler call runs after it returns.
   void Stop();
 
+  // Any thread: the subscriptions become `topics` on the same session (no reconnect, no
+  // clean start): the network thread unsubscribes removed filters and subscribes new or
+  // changed ones at its next turn (within ~100 ms), or at the next connection.
+  void SetTopics(std::vector<TopicSpec> topics);
+
   bool connected() const { return connected_; }
   // True once the broker has acknowledged (SUBACK) every subscription of the current
   // connection; false again when it ends. A filter the broker refuses is logged and counts
@@ -71,6 +78,9 @@ class MqttSource {
   Attempt ConnectAndServe();
   void ServeUntilClosed(Attempt* attempt);
   void Subscribe();
+  // Network thread: takes a SetTopics change, if any; while connected, (un)subscribes the
+  // difference. Returns true if topics_ changed.
+  bool ApplyPendingTopics(bool connected);
   // Counts and logs a failure (or a lost connection); returns the wait before the next try.
   std::chrono::milliseconds OnAttemptEnded(const Attempt& attempt);
   void SetNotConnectedReason(std::string reason);
@@ -99,9 +109,12 @@ class MqttSource {
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  bool stopping_ = false;             // guarded by mu_
-  std::string not_connected_reason_;  // guarded by mu_
+  bool stopping_ = false;                                 // guarded by mu_
+  std::string not_connected_reason_;                      // guarded by mu_
+  std::optional<std::vector<TopicSpec>> pending_topics_;  // guarded by mu_
 
+  // Network thread only: the subscriptions (config_.topics until SetTopics).
+  std::vector<TopicSpec> topics_;
   // Network thread only: filled by the libmosquitto callbacks during an attempt.
   int connack_rc_ = -1;             // -1: no CONNACK yet
   std::string library_error_;       // the last error libmosquitto logged (OpenSSL's text)

@@ -166,12 +166,20 @@ struct UplinkSection {
   bool operator==(const UplinkSection&) const = default;
 };
 
+enum class RemoteChannel { kOpamp, kMqtt };
+
 struct RemoteConfigSection {
   bool enabled = false;
+  // opamp: poll url; mqtt: the retained topic tidegate/<agent.id>/config on the uplink broker.
+  RemoteChannel channel = RemoteChannel::kOpamp;
   std::string url;
-  std::string topic;
   Millis poll_interval{60'000};
+  // Ed25519 public key file bundles must be signed with.
   std::string signing_public_key;
+  // The one other key file a bundle may switch signing_public_key to (key rotation); "" = none.
+  std::string next_signing_public_key;
+  // An applied config that leaves the uplink failing this long is rolled back. Default 5m.
+  Millis rollback_after{300'000};
 
   bool operator==(const RemoteConfigSection&) const = default;
 };

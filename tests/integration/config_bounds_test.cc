@@ -44,6 +44,7 @@ const char* const kDurationKeys[] = {
     "uplink.connect_timeout",
     "uplink.request_timeout",
     "remote_config.poll_interval",
+    "remote_config.rollback_after",
 };
 
 struct Checked {

@@ -41,7 +41,8 @@ std::string MaxDurationsYaml(const std::string& keys) {
          "    watermark: {max_out_of_order: 1d, idle_timeout: 7d}\n"
          "    allowed_lateness: 7d\n"
          "remote_config:\n"
-         "  poll_interval: 1d\n";
+         "  poll_interval: 1d\n"
+         "  rollback_after: 1d\n";
 }
 
 TEST_CASE("with every duration at its maximum, full batches land at once and nothing overflows",
