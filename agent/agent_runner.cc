@@ -17,6 +17,7 @@
 #include "agent/metrics_aggregate.h"
 #include "agent/metrics_mqtt.h"
 #include "agent/metrics_page.h"
+#include "agent/metrics_schema.h"
 #include "agent/metrics_server.h"
 #include "agent/mqtt_source.h"
 #include "agent/service_monitor.h"
@@ -243,6 +244,7 @@ std::string Agent::RenderMetricsPage() const {
   std::string page = RenderMetrics(config_, pipeline_->metrics(), privacy_.get(), *committer_,
                                    uplink_->stats(), *store_);
   AppendAggregationMetrics(*aggregator_, &page);
+  AppendSchemaMetrics(*pipeline_, &page);
   AppendMqttMetrics(*source_, &page);
   AppendUplinkFailingMetrics(ReadUplinkHealth(uplink_->stats(), clock_), &page);
   return page;
