@@ -204,8 +204,10 @@ TEST_CASE("broken firmware: schema violations are dead-lettered, counted exactly
       if (e.payload.find(canary) != std::string::npos) found.push_back(canary + " in the dump");
     }
   }
+  std::string first_leaks;
+  for (size_t i = 0; i < found.size() && i < 5; ++i) first_leaks += found[i] + "\n";
+  INFO(first_leaks);
   CHECK(found.empty());
-  for (size_t i = 0; i < found.size() && i < 5; ++i) INFO(found[i]);
 }
 
 }  // namespace tidegate::testing
