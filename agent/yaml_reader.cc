@@ -88,7 +88,7 @@ std::string ConfigErrors::Text() const {
   return all;
 }
 
-MapReader::MapReader(const YAML::Node& node, std::string path, ConfigErrors* errors)
+MapReader::MapReader(const YAML::Node& node, const std::string& path, ConfigErrors* errors)
     : MapReader(node, path, TablePath(path), errors) {}
 
 MapReader::MapReader(const YAML::Node& node, std::string path, std::string table_path,

@@ -51,7 +51,7 @@ struct ConfigErrors {
 class MapReader {
  public:
   // node may be null/undefined (an absent section: every read keeps its default).
-  MapReader(const YAML::Node& node, std::string path, ConfigErrors* errors);
+  MapReader(const YAML::Node& node, const std::string& path, ConfigErrors* errors);
   // The same, with the key table's path of this mapping given: for a mapping below a key
   // the user chose ("schemas[].fields.<pointer>" for "schemas[0].fields./temp"), whose
   // JSON Pointer may hold '.' or '['.

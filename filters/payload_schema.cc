@@ -144,15 +144,14 @@ std::string SchemaEvolutionProblem(const SchemaSpec& older, const SchemaSpec& ne
   std::string where = fmt::format("version {} after version {}: ", newer.version, older.version);
   for (const SchemaFieldSpec& was : older.fields) {
     const SchemaFieldSpec* now = FindField(newer, was.path);
-    if (now == nullptr) return where + "field " + was.path + " was removed";
+    if (now == nullptr) return fmt::format("{}field {} was removed", where, was.path);
     std::string change = FieldChange(was, *now);
-    if (!change.empty()) return where + "field " + was.path + ": " + change;
+    if (!change.empty()) return fmt::format("{}field {}: {}", where, was.path, change);
   }
   for (const SchemaFieldSpec& now : newer.fields) {
     if (now.required && FindField(older, now.path) == nullptr) {
-      return where + "new field " + now.path +
-             " is required (a new version may only add "
-             "optional fields)";
+      return fmt::format("{}new field {} is required (a new version may only add optional fields)",
+                         where, now.path);
     }
   }
   if (older.other_fields != newer.other_fields) return where + "other_fields changed";

@@ -48,8 +48,8 @@ struct Outcome {
 };
 
 Outcome Run(const PayloadSchema& schema, const std::string& body) {
-  static const EventsSection events;
-  EventParser parser(events, 1 << 16);
+  static const EventsSection kEvents;
+  EventParser parser(kEvents, 1 << 16);
   Event event;
   const std::string payload =
       R"({"device_id":"d","ts":1764000000000)" + std::string(body.empty() ? "" : ",") + body + "}";
