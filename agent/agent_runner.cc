@@ -20,6 +20,7 @@
 #include "agent/metrics_aggregate.h"
 #include "agent/metrics_mqtt.h"
 #include "agent/metrics_page.h"
+#include "agent/metrics_schema.h"
 #include "agent/metrics_server.h"
 #include "agent/mqtt_source.h"
 #include "agent/privacy_stage.h"
@@ -252,6 +253,7 @@ std::string Agent::RenderMetricsPage() const {
                                    *committer_, uplink_->stats(), *store_);
   if (applier_ != nullptr) applier_->AppendMetrics(&page);
   AppendAggregationMetrics(*aggregator_, &page);
+  AppendSchemaMetrics(*pipeline_, &page);
   AppendMqttMetrics(*source_, &page);
   AppendUplinkFailingMetrics(ReadUplinkHealth(uplink_->stats(), clock_), &page);
   return page;

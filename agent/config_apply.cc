@@ -50,6 +50,7 @@ std::string RestartRequiredKey(const Config& running, const Config& next) {
   if (!(next_mqtt == running.mqtt)) return "source.mqtt";
   if (!(next.events == running.events)) return "events";
   if (!(next.dedup == running.dedup)) return "dedup";
+  if (!(next.schemas == running.schemas)) return "schemas";
   if (!(next.aggregates == running.aggregates)) return "aggregate";
   if (!(next.buffer == running.buffer)) return "buffer";
   if (!(next.uplink == running.uplink)) return "uplink";

@@ -267,6 +267,74 @@ constexpr ConfigKey kKeys[] = {
              "catches later resends at ~40 bytes of memory per event in the window (at most 1M "
              "keys); 0 turns dedup off."),
 
+    Key("schemas", kSectionList)
+        .Doc("Typed, versioned payload schemas (docs/schemas.md). An event whose topic has a "
+             "schema is validated after parsing and before the privacy filter; a violation is "
+             "dead-lettered (reason schema_violation, with schema, path and rule, never the "
+             "value) and counted. At most 64 entries."),
+    Key("schemas[].name", kString)
+        .Required()
+        .Example("thermo")
+        .Doc("The schema's name: 1-63 characters of a-z, 0-9 and '_' (it names a table in the "
+             "receiving database). Versions of one name describe one evolving payload."),
+    Key("schemas[].version", kInteger)
+        .Range(1, 1'000'000)
+        .Default("1")
+        .Example("1")
+        .Doc("A newer version may only add optional fields or widen integer to number; any "
+             "other change needs a new name. A topic uses the highest version whose match "
+             "fits it."),
+    Key("schemas[].match", kTopicFilter)
+        .Default("\"#\"")
+        .Example("devices/+/telemetry")
+        .Doc("Topic filter of the events the schema applies to. Two schemas at the same "
+             "version must not both match any one topic."),
+    Key("schemas[].other_fields", kChoice)
+        .Choices("keep, drop, reject")
+        .Default("keep")
+        .Example("keep")
+        .Doc("A top-level field that no declared path starts with: kept, removed from the "
+             "payload, or a violation (rule other_fields)."),
+    Key("schemas[].fields", kSection)
+        .Doc("Declared fields by JSON Pointer; at most 256. A path may not lie inside another "
+             "declared path."),
+    Key("schemas[].fields.<pointer>", kSection)
+        .ExampleKey("/temperature")
+        .Doc("One declared field and its rules."),
+    Key("schemas[].fields.<pointer>.type", kChoice)
+        .Choices("number, integer, string, boolean, timestamp")
+        .Required()
+        .ExampleKey("/temperature")
+        .Example("number")
+        .Doc("number: any JSON number; integer: a JSON integer literal (no fraction or "
+             "exponent) within 64 bits; string; boolean; timestamp: RFC 3339 text or integer "
+             "unix milliseconds, years 0000-9999. null is no type's value."),
+    Key("schemas[].fields.<pointer>.required", kBool)
+        .Default("false")
+        .ExampleKey("/temperature")
+        .Example("true")
+        .Doc("An event without the field is a violation (rule required). An optional field "
+             "may be absent, but if present it must follow the rules."),
+    Key("schemas[].fields.<pointer>.min", kNumber)
+        .ExampleKey("/temperature")
+        .Example("-40")
+        .Doc("Smallest allowed value (number and integer only)."),
+    Key("schemas[].fields.<pointer>.max", kNumber)
+        .ExampleKey("/temperature")
+        .Example("85")
+        .Doc("Largest allowed value (number and integer only); not below min."),
+    Key("schemas[].fields.<pointer>.max_length", kInteger)
+        .Range(0, 1 << 20)
+        .ExampleKey("/temperature")
+        .Example("64")
+        .Doc("Longest allowed string in Unicode code points, not bytes (string only)."),
+    Key("schemas[].fields.<pointer>.enum", kStringList)
+        .Default("[]")
+        .ExampleKey("/temperature")
+        .Example("[20, 21, 22]")
+        .Doc("The allowed values, of the field's type (string, integer or number); at most "
+             "256. [] allows any."),
+
     Key("aggregate", kSectionList)
         .Doc("Event-time aggregations: measures over windows per group, sent as window results "
              "beside the raw events."),

@@ -24,6 +24,7 @@ enum class KeyType {
   kTopicFilter,  // an MQTT topic filter ("devices/+/telemetry")
   kBool,
   kInteger,
+  kNumber,    // a decimal number, such as -40 or 12.5 (schema bounds)
   kDuration,  // "500ms", "30s", "5m", "2h", "7d"
   kSize,      // "512", "64KiB", "256MiB"
   kChoice,    // one of `choices`

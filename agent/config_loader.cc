@@ -10,6 +10,7 @@
 #include <memory>
 #include <system_error>
 
+#include "agent/config_schemas.h"
 #include "agent/yaml_limits.h"
 #include "agent/yaml_reader.h"
 
@@ -238,6 +239,7 @@ Result<Config> ParseConfig(std::string_view yaml_text, const std::string& source
     ReadSource(root, &config.mqtt);
     ReadEvents(root, &config.events);
     ReadPrivacy(root, &config.privacy);
+    ReadSchemas(root, &config.schemas);
     ReadAggregates(root, &config.aggregates);
     ReadDedup(root, &config.dedup);
     ReadBuffer(root, &config.buffer);

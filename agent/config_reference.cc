@@ -72,6 +72,8 @@ std::string TypeText(const ConfigKey& key) {
       return "true or false";
     case KeyType::kInteger:
       return "integer " + RangeText(key);
+    case KeyType::kNumber:
+      return "number";
     case KeyType::kDuration:
       return "duration " + RangeText(key);
     case KeyType::kSize:

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "agent/agent_runner.h"
+#include "agent/config_schemas.h"
 #include "common/topic_filter.h"
 #include "filters/token_keys.h"
 #include "schema/sealed_value.h"
@@ -189,6 +190,7 @@ std::vector<ConfigProblem> CheckConfigSemantics(const Config& config,
   }
   CheckTopics(problems, config);
   CheckDeviceIdLevel(problems, config);
+  for (auto& [key, message] : CheckSchemas(config)) problems.Error(key, std::move(message));
   for (const UnsupportedFeature& feature : UnsupportedFeatures(config)) {
     problems.Error(feature.key, feature.message);
   }

@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/json_escape.h"
 #include "common/topic_filter.h"
 
@@ -26,7 +28,21 @@ IngestPipeline::IngestPipeline(const Config& config, buffer::GroupCommitter& com
       clock_(clock),
       parser_(config.events, config.mqtt.max_payload_bytes),
       privacy_(std::move(privacy)),
-      dedup_(config.dedup.window) {}
+      dedup_(config.dedup.window) {
+  for (const SchemaSpec& spec : config.schemas) {
+    auto compiled = filters::PayloadSchema::Compile(spec);
+    if (!compiled.ok()) {  // the config loader refuses such a schema: not reached
+      spdlog::error("ingest: schema {} v{} not used: {}", spec.name, spec.version,
+                    compiled.status().ToString());
+      continue;
+    }
+    auto it = std::find(schema_names_.begin(), schema_names_.end(), spec.name);
+    schema_name_index_.push_back(static_cast<size_t>(it - schema_names_.begin()));
+    if (it == schema_names_.end()) schema_names_.push_back(spec.name);
+    schemas_.push_back(std::move(compiled).value());
+  }
+  schema_violations_ = std::vector<RuleCounters>(schema_names_.size());
+}
 
 int IngestPipeline::PriorityOf(std::string_view topic) const {
   for (const TopicSpec& spec : privacy_->topics) {
@@ -35,17 +51,29 @@ int IngestPipeline::PriorityOf(std::string_view topic) const {
   return 5;
 }
 
-void IngestPipeline::DeadLetter(std::string_view topic, filters::DropReason reason, size_t size) {
+void IngestPipeline::DeadLetter(std::string_view topic, filters::DropReason reason, size_t size,
+                                std::string detail) {
   metrics_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
   metrics_.dead_letters_by_reason[static_cast<size_t>(reason)].fetch_add(1,
                                                                          std::memory_order_relaxed);
   std::string printable = PrintableTopic(topic);
-  spdlog::debug("ingest: dead letter topic={} reason={} size={}", printable,
-                filters::DropReasonName(reason), size);
+  spdlog::debug("ingest: dead letter topic={} reason={} size={} {}", printable,
+                filters::DropReasonName(reason), size, detail);
   committer_.AddDeadLetter(buffer::DeadLetter{.time_ms = clock_.clock().NowUnixMs(),
                                               .topic = std::move(printable),
                                               .reason = filters::DropReasonName(reason),
-                                              .size = size});
+                                              .size = size,
+                                              .detail = std::move(detail)});
+}
+
+void IngestPipeline::SchemaDeadLetter(std::string_view topic, const filters::PayloadSchema& schema,
+                                      size_t size) {
+  const filters::SchemaViolation& v = parser_.last_violation();
+  const auto index = static_cast<size_t>(&schema - schemas_.data());
+  schema_violations_[schema_name_index_[index]][static_cast<size_t>(v.rule)].fetch_add(
+      1, std::memory_order_relaxed);
+  DeadLetter(topic, filters::DropReason::kSchemaViolation, size,
+             filters::ViolationDetail(schema, v));
 }
 
 bool IngestPipeline::IsDuplicate(std::string_view topic, std::string_view payload, int64_t age_ms) {
@@ -108,7 +136,12 @@ void IngestPipeline::OnMessage(std::string_view topic, std::string_view payload)
   // ingest_time is the wall clock (it jumps with a step); the age stamp and the dedup window
   // are on the age line.
   const TimeReading now = clock_.Now();
-  filters::DropReason reason = parser_.Parse(topic, payload, now.wall_ms, &event_);
+  const filters::PayloadSchema* schema = filters::SelectSchema(schemas_, topic);
+  filters::DropReason reason = parser_.Parse(topic, payload, now.wall_ms, &event_, schema);
+  if (reason == filters::DropReason::kSchemaViolation) {
+    SchemaDeadLetter(topic, *schema, payload.size());
+    return;
+  }
   if (reason != filters::DropReason::kNone) {
     DeadLetter(topic, reason, payload.size());
     return;

@@ -5,10 +5,12 @@
 // counted. Used by the ingest thread only; metrics are atomics readable anywhere.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <vector>
 
 #include "agent/ingest_metrics.h"
 #include "agent/privacy_stage.h"
@@ -18,6 +20,7 @@
 #include "common/config.h"
 #include "filters/dedup_index.h"
 #include "filters/event_parser.h"
+#include "filters/payload_schema.h"
 #include "filters/privacy_filter.h"
 
 namespace tidegate::agent {
@@ -38,12 +41,21 @@ class IngestPipeline {
   void SetPrivacy(std::shared_ptr<PrivacyStage> stage);
 
   const IngestMetrics& metrics() const { return metrics_; }
+
+  // Schema violations by schema name (all versions of a name together) and rule, for
+  // tidegate_schema_violations_total: at most kMaxSchemas names x a fixed set of rules.
+  using RuleCounters =
+      std::array<std::atomic<uint64_t>, static_cast<size_t>(filters::SchemaRule::kCount)>;
+  const std::vector<std::string>& schema_names() const { return schema_names_; }
+  const std::vector<RuleCounters>& schema_violations() const { return schema_violations_; }
   // Restores the dedup keys of an earlier run (from SqliteStore::LoadDedupKeys).
   void LoadDedupKeys(const std::vector<std::pair<uint64_t, int64_t>>& keys) { dedup_.Load(keys); }
 
  private:
   int PriorityOf(std::string_view topic) const;
-  void DeadLetter(std::string_view topic, filters::DropReason reason, size_t size);
+  void DeadLetter(std::string_view topic, filters::DropReason reason, size_t size,
+                  std::string detail = {});
+  void SchemaDeadLetter(std::string_view topic, const filters::PayloadSchema& schema, size_t size);
   // True if the message is a repeat within dedup.window (counted, not stored). age_ms: the
   // age line, so a wall-clock step neither expires keys nor keeps them.
   bool IsDuplicate(std::string_view topic, std::string_view payload, int64_t age_ms);
@@ -64,6 +76,10 @@ class IngestPipeline {
   std::atomic<uint64_t> privacy_generation_{0};
   std::mutex privacy_mu_;
   std::shared_ptr<PrivacyStage> pending_privacy_;  // guarded by privacy_mu_
+  std::vector<filters::PayloadSchema> schemas_;  // compiled config.schemas
+  std::vector<size_t> schema_name_index_;        // schemas_[i]'s index in schema_names_
+  std::vector<std::string> schema_names_;
+  std::vector<RuleCounters> schema_violations_;  // by schema_names_ index
   filters::DedupIndex dedup_;
   Event event_;           // reused between messages to keep its string capacity
   std::string filtered_;  // privacy output, reused

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <limits>
 
 #include "common/json_pointer.h"
@@ -86,8 +88,12 @@ std::string ConfigErrors::Text() const {
   return all;
 }
 
-MapReader::MapReader(const YAML::Node& node, std::string path, ConfigErrors* errors)
-    : node_(node), path_(std::move(path)), errors_(errors) {
+MapReader::MapReader(const YAML::Node& node, const std::string& path, ConfigErrors* errors)
+    : MapReader(node, path, TablePath(path), errors) {}
+
+MapReader::MapReader(const YAML::Node& node, std::string path, std::string table_path,
+                     ConfigErrors* errors)
+    : node_(node), path_(std::move(path)), table_path_(std::move(table_path)), errors_(errors) {
   if (!node_.IsDefined() || node_.IsNull()) return;
   // A list item's own line (its keys' lines follow below); a key's line stays its key's.
   if (!path_.empty()) errors_->key_lines.emplace(path_, node_.Mark().line + 1);
@@ -113,7 +119,7 @@ MapReader::MapReader(const YAML::Node& node, std::string path, ConfigErrors* err
 
 const ConfigKey* MapReader::Lookup(const std::string& key,
                                    std::initializer_list<KeyType> types) const {
-  const ConfigKey* entry = FindChildKey(TablePath(path_), key);
+  const ConfigKey* entry = FindChildKey(table_path_, key);
   for (KeyType type : types) {
     if (entry != nullptr && entry->type == type) return entry;
   }
@@ -129,8 +135,8 @@ const ConfigKey* MapReader::Lookup(const std::string& key,
 bool MapReader::Has(const std::string& key) const {
   Lookup(key, {KeyType::kSection, KeyType::kSectionList, KeyType::kString, KeyType::kFile,
                KeyType::kPointer, KeyType::kTopicFilter, KeyType::kBool, KeyType::kInteger,
-               KeyType::kDuration, KeyType::kSize, KeyType::kChoice, KeyType::kStringList,
-               KeyType::kPointerList, KeyType::kChoiceList});
+               KeyType::kNumber, KeyType::kDuration, KeyType::kSize, KeyType::kChoice,
+               KeyType::kStringList, KeyType::kPointerList, KeyType::kChoiceList});
   return key_marks_.count(key) > 0;
 }
 
@@ -207,6 +213,20 @@ void MapReader::Int(const std::string& key, int* out) {
   int64_t value = *out;
   Int(key, &value);
   *out = static_cast<int>(value);  // the table keeps every int key's range within int
+}
+
+void MapReader::Number(const std::string& key, std::optional<double>* out) {
+  const ConfigKey* entry = nullptr;
+  std::string text;
+  if (!TypedScalar(key, KeyType::kNumber, &entry, &text)) return;
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+      !std::isfinite(value)) {
+    errors_->Add(MarkOf(key), KeyPath(key), "expected a number, got '" + text + "'");
+  } else {
+    *out = value;
+  }
 }
 
 void MapReader::Bool(const std::string& key, bool* out) {
@@ -291,7 +311,7 @@ void MapReader::Enum(const std::string& key, int* out) {
 void MapReader::Enum(const std::string& key, std::string* out) {
   int index = -1;
   Enum(key, &index);
-  const ConfigKey* entry = FindChildKey(TablePath(path_), key);
+  const ConfigKey* entry = FindChildKey(table_path_, key);
   if (index >= 0 && entry != nullptr) *out = ChoiceList(*entry)[static_cast<size_t>(index)];
 }
 
@@ -327,7 +347,7 @@ std::string MapReader::Suggestion(const std::string& key) const {
   size_t best = key.size() < 4 ? 1 : 2;
   std::string_view nearest;
   if (key.size() > kMaxSuggestedKey) return "";
-  for (const ConfigKey* entry : ChildKeys(TablePath(path_))) {
+  for (const ConfigKey* entry : ChildKeys(table_path_)) {
     const std::string_view name = LeafName(entry->path);
     if (name.empty() || name.front() == '<') continue;
     if (name.size() > key.size() + best || key.size() > name.size() + best) continue;

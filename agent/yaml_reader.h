@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -50,7 +51,11 @@ struct ConfigErrors {
 class MapReader {
  public:
   // node may be null/undefined (an absent section: every read keeps its default).
-  MapReader(const YAML::Node& node, std::string path, ConfigErrors* errors);
+  MapReader(const YAML::Node& node, const std::string& path, ConfigErrors* errors);
+  // The same, with the key table's path of this mapping given: for a mapping below a key
+  // the user chose ("schemas[].fields.<pointer>" for "schemas[0].fields./temp"), whose
+  // JSON Pointer may hold '.' or '['.
+  MapReader(const YAML::Node& node, std::string path, std::string table_path, ConfigErrors* errors);
 
   bool Has(const std::string& key) const;
   YAML::Node Child(const std::string& key);  // marks key known; undefined if absent
@@ -63,6 +68,8 @@ class MapReader {
   void Int(const std::string& key, int64_t* out);
   void Int(const std::string& key, int* out);
   void Bool(const std::string& key, bool* out);
+  // A decimal number (kNumber); left unchanged when absent.
+  void Number(const std::string& key, std::optional<double>* out);
   void Duration(const std::string& key, std::chrono::milliseconds* out);
   void Size(const std::string& key, uint64_t* out);
   void StrList(const std::string& key, std::vector<std::string>* out);
@@ -94,6 +101,7 @@ class MapReader {
 
   YAML::Node node_;
   std::string path_;
+  std::string table_path_;
   ConfigErrors* errors_;
   std::map<std::string, YAML::Mark> key_marks_;
   std::set<std::string> known_;

@@ -63,7 +63,7 @@ bool GroupCommitter::Add(Event&& event) {
 void GroupCommitter::AddDeadLetter(DeadLetter&& dead_letter) {
   std::lock_guard<std::mutex> lock(mu_);
   staged_counters_["dead_letter." + std::string(dead_letter.reason)] += 1;
-  staged_bytes_ += dead_letter.topic.size() + 64;
+  staged_bytes_ += dead_letter.topic.size() + dead_letter.detail.size() + 64;
   staged_dead_.push_back(std::move(dead_letter));
   ++staged_gen_;
   work_cv_.notify_one();

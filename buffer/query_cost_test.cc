@@ -55,10 +55,10 @@ DbHandle OpenWithBacklog(int64_t backlog) {
       ") INSERT INTO events(seq, priority, kind, event_time, ingest_time, topic, device_id,"
       " flags, key_epoch, payload, age_ms) SELECT x + 100, 5, 0, x, x, 't', 'd', 0, 0,"
       " zeroblob(100), x FROM n;"
-      "INSERT INTO events VALUES(1, 2, 0, 1, 1, 't', 'd', 0, 0, x'00', 1);"
-      "INSERT INTO events VALUES(2, 7, 0, 1, 1, 't', 'd', 0, 0, x'00', 1);"
-      "INSERT INTO events VALUES(3, 7, 0, 1, 1, 't', 'd', 0, 0, x'00', 1);"
-      "INSERT INTO events VALUES(4, 10, 1, 1, 1, 't', 'd', 0, 0, x'00', 1);";
+      "INSERT INTO events VALUES(1, 2, 0, 1, 1, 't', 'd', 0, 0, x'00', 1, '', 0);"
+      "INSERT INTO events VALUES(2, 7, 0, 1, 1, 't', 'd', 0, 0, x'00', 1, '', 0);"
+      "INSERT INTO events VALUES(3, 7, 0, 1, 1, 't', 'd', 0, 0, x'00', 1, '', 0);"
+      "INSERT INTO events VALUES(4, 10, 1, 1, 1, 't', 'd', 0, 0, x'00', 1, '', 0);";
   REQUIRE(sqlite3_exec(raw, fill.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
   return db;
 }

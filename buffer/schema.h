@@ -15,6 +15,9 @@
 //   wall clock cannot expire records. meta.age_ms persists the age line; dedup_log.expires_at
 //   is on it too. An upgraded database starts its age line at the wall clock, so the rows it
 //   had take their ingest_time as age stamp and its dedup expiries keep their meaning.
+// - Version 5: events.schema_name and events.schema_version (the payload schema an event
+//   passed; '' and 0 for none, which is what upgraded rows get) and dead_letters.detail
+//   (why, without values: the schema, path and rule of a schema_violation; '' before).
 #pragma once
 
 #include <array>
@@ -22,7 +25,7 @@
 
 namespace tidegate::buffer::sql {
 
-inline constexpr std::array<std::string_view, 4> kMigrations = {
+inline constexpr std::array<std::string_view, 5> kMigrations = {
     R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 -- One row per buffered record (raw event or window result), in arrival order. seq is
@@ -94,13 +97,19 @@ DROP TABLE dedup_keys;
 ALTER TABLE events ADD COLUMN age_ms INTEGER NOT NULL DEFAULT 0;
 UPDATE events SET age_ms = ingest_time;
 )sql",
+    R"sql(
+ALTER TABLE events ADD COLUMN schema_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN schema_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE dead_letters ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 inline constexpr std::string_view kInsertEvent =
     "INSERT INTO events(seq, priority, kind, event_time, ingest_time, topic, device_id, flags,"
-    " key_epoch, payload, age_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    " key_epoch, payload, age_ms, schema_name, schema_version)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 inline constexpr std::string_view kInsertDeadLetter =
-    "INSERT INTO dead_letters(time, topic, reason, size) VALUES(?1, ?2, ?3, ?4)";
+    "INSERT INTO dead_letters(time, topic, reason, size, detail) VALUES(?1, ?2, ?3, ?4, ?5)";
 inline constexpr std::string_view kAddCounter =
     "INSERT INTO counters(name, value) VALUES(?1, ?2)"
     " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value";
@@ -118,10 +127,12 @@ inline constexpr std::string_view kPriorityBelow =
     "SELECT max(priority) FROM events WHERE priority < ?1";
 inline constexpr std::string_view kSelectFromPriority =
     "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,"
-    " payload, age_ms FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+    " payload, age_ms, schema_name, schema_version FROM events WHERE priority = ?1 AND seq > ?2"
+    " ORDER BY seq LIMIT ?3";
 inline constexpr std::string_view kSelectRange =
     "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,"
-    " payload, age_ms FROM events WHERE priority = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq";
+    " payload, age_ms, schema_name, schema_version FROM events WHERE priority = ?1"
+    " AND seq BETWEEN ?2 AND ?3 ORDER BY seq";
 inline constexpr std::string_view kDeleteRange =
     "DELETE FROM events WHERE priority = ?1 AND seq BETWEEN ?2 AND ?3";
 inline constexpr std::string_view kInsertInflight =

@@ -293,7 +293,9 @@ Status SqliteStore::WriteRecords(const std::vector<Event>& records, int64_t now,
         .Bind(8, int64_t{e.flags})
         .Bind(9, static_cast<int64_t>(e.key_epoch))
         .BindBlob(10, e.payload)
-        .Bind(11, e.age_ms != 0 ? e.age_ms : now);
+        .Bind(11, e.age_ms != 0 ? e.age_ms : now)
+        .Bind(12, e.schema_name)
+        .Bind(13, e.schema_version);
     TG_RETURN_IF_ERROR(insert_event_.Run());
     ++d.records;
   }
@@ -316,7 +318,8 @@ Status SqliteStore::WriteDeadLetters(const std::vector<DeadLetter>& dead_letters
     insert_dead_letter_.Bind(1, dl.time_ms)
         .Bind(2, dl.topic)
         .Bind(3, dl.reason)
-        .Bind(4, static_cast<int64_t>(dl.size));
+        .Bind(4, static_cast<int64_t>(dl.size))
+        .Bind(5, dl.detail);
     TG_RETURN_IF_ERROR(insert_dead_letter_.Run());
   }
   return Status::Ok();
@@ -369,6 +372,8 @@ Result<std::vector<BufferedRecord>> SqliteStore::ReadRows(Stmt& stmt) {
     r.event.key_epoch = static_cast<uint64_t>(stmt.Int(8));
     r.event.payload = std::string(stmt.Text(9));
     r.event.age_ms = stmt.Int(10);
+    r.event.schema_name = std::string(stmt.Text(11));
+    r.event.schema_version = stmt.Int(12);
   }
   stmt.Reset();
   return rows;

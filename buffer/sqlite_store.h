@@ -52,6 +52,9 @@ struct DeadLetter {
   std::string topic;        // made printable by the caller if it was not UTF-8
   std::string_view reason;  // a static name, e.g. "malformed_json"
   uint64_t size = 0;
+  // What was wrong, without values: e.g. "schema=thermo v1 path=/temperature rule=type
+  // want=number" for schema_violation; "" for most reasons.
+  std::string detail;
 };
 
 // The sealed data key of one privacy key epoch (see filters/envelope.h).

@@ -207,7 +207,8 @@ TEST_CASE("a rejected batch is recorded and its records removed", "[buffer]") {
 TEST_CASE("dead letters and counters are stored without payloads", "[buffer]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  DeadLetter dl{.time_ms = 7, .topic = "devices/x", .reason = "malformed_json", .size = 99};
+  DeadLetter dl{
+      .time_ms = 7, .topic = "devices/x", .reason = "malformed_json", .size = 99, .detail = ""};
   REQUIRE(store->Append({}, {dl}, {{"dead_letter.malformed_json", 1}}).ok());
   auto stats = store->Stats();
   CHECK(stats->dead_letters == 1);
@@ -322,6 +323,50 @@ TEST_CASE("a release-1 database upgrades in place and keeps its records", "[buff
   auto appended = (*store)->ReadRange(all);
   REQUIRE(appended.ok());
   CHECK(appended->size() == 1);
+
+  // Version 5: upgraded rows passed no schema and their dead letters have no detail.
+  for (const auto& r : *resent) {
+    CHECK(r.event.schema_name.empty());
+    CHECK(r.event.schema_version == 0);
+  }
+  REQUIRE((*store)
+              ->Append({},
+                       {DeadLetter{.time_ms = 1,
+                                   .topic = "t",
+                                   .reason = "schema_violation",
+                                   .size = 3,
+                                   .detail = "schema=s v1 path=/a rule=type want=number"}},
+                       {})
+              .ok());
+  CHECK((*store)->Stats()->dead_letters == 2);
+}
+
+TEST_CASE("an event keeps the schema it passed; a dead letter its detail", "[buffer][schema]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  Event e = MakeEvent(5, 0);
+  e.schema_name = "thermo";
+  e.schema_version = 3;
+  Event plain = MakeEvent(5, 1);
+  REQUIRE(store
+              ->Append({e, plain},
+                       {DeadLetter{.time_ms = 7,
+                                   .topic = "devices/x",
+                                   .reason = "schema_violation",
+                                   .size = 9,
+                                   .detail = "schema=thermo v3 path=/t rule=max"}},
+                       {{"dead_letter.schema_violation", 1}})
+              .ok());
+  auto rows = store->ReadNext(10, 1 << 20);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 2);
+  CHECK((*rows)[0].event.schema_name == "thermo");
+  CHECK((*rows)[0].event.schema_version == 3);
+  CHECK((*rows)[1].event.schema_name.empty());
+  CHECK((*rows)[1].event.schema_version == 0);
+  auto stats = store->Stats();
+  REQUIRE(stats.ok());
+  CHECK(stats->dead_letters == 1);
 }
 
 TEST_CASE("OpenReadOnly creates nothing where there is no buffer", "[buffer][read-only]") {

@@ -117,6 +117,31 @@ struct AggregateSpec {
   bool operator==(const AggregateSpec&) const = default;
 };
 
+// Payload schemas (`schemas[]`, filters/payload_schema.h compiles them).
+enum class FieldType { kNumber, kInteger, kString, kBoolean, kTimestamp };
+enum class OtherFields { kKeep, kDrop, kReject };
+
+struct SchemaFieldSpec {
+  std::string path;  // JSON Pointer
+  FieldType type = FieldType::kString;
+  bool required = false;
+  std::optional<double> min, max;        // number and integer only
+  std::optional<uint64_t> max_length;    // string only, in code points
+  std::vector<std::string> enum_values;  // as written; parsed per type by the compiler
+
+  bool operator==(const SchemaFieldSpec&) const = default;
+};
+
+struct SchemaSpec {
+  std::string name;  // [a-z0-9_], 1-63 characters (a PostgreSQL table name later)
+  int64_t version = 1;
+  std::string match = "#";
+  std::vector<SchemaFieldSpec> fields;  // in the order written
+  OtherFields other_fields = OtherFields::kKeep;
+
+  bool operator==(const SchemaSpec&) const = default;
+};
+
 enum class WhenFull { kDropOldest, kBlock };
 enum class SyncMode { kNormal, kFull };
 
@@ -194,6 +219,7 @@ struct Config {
   EventsSection events;
   PrivacySection privacy;
   DedupSection dedup;
+  std::vector<SchemaSpec> schemas;
   std::vector<AggregateSpec> aggregates;
   BufferSection buffer;
   UplinkSection uplink;
@@ -202,8 +228,9 @@ struct Config {
   // The same settings; where they were written (source_file, key_lines) does not count.
   bool operator==(const Config& other) const {
     return agent == other.agent && mqtt == other.mqtt && events == other.events &&
-           privacy == other.privacy && dedup == other.dedup && aggregates == other.aggregates &&
-           buffer == other.buffer && uplink == other.uplink && remote_config == other.remote_config;
+           privacy == other.privacy && dedup == other.dedup && schemas == other.schemas &&
+           aggregates == other.aggregates && buffer == other.buffer && uplink == other.uplink &&
+           remote_config == other.remote_config;
   }
 };
 

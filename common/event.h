@@ -34,7 +34,10 @@ struct Event {
   uint64_t dedup_key = 0;        // ingest dedup hash, 0 if dedup is off
   int64_t dedup_expires_ms = 0;  // when the dedup key stops mattering
   bool store = true;             // false: aggregated only (forward_raw: false), not buffered
-  std::string payload;           // JSON after privacy filtering (kEvent), encoded result otherwise
+  // The payload schema the event passed (schemas[]); "" and 0 when its topic has none.
+  std::string schema_name;
+  int64_t schema_version = 0;
+  std::string payload;  // JSON after privacy filtering (kEvent), encoded result otherwise
 };
 
 }  // namespace tidegate

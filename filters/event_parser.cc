@@ -137,6 +137,8 @@ std::string_view DropReasonName(DropReason reason) {
       return "privacy_failed";
     case DropReason::kBadDeviceId:
       return "bad_device_id";
+    case DropReason::kSchemaViolation:
+      return "schema_violation";
     case DropReason::kCount:
       break;
   }
@@ -158,7 +160,7 @@ EventParser::EventParser(const EventsSection& events, uint64_t max_payload_bytes
     : events_(events), max_payload_bytes_(max_payload_bytes) {}
 
 DropReason EventParser::Parse(std::string_view topic, std::string_view payload,
-                              int64_t ingest_time_ms, Event* event) {
+                              int64_t ingest_time_ms, Event* event, const PayloadSchema* schema) {
   if (payload.size() > max_payload_bytes_) return DropReason::kPayloadTooLarge;
   if (!IsValidUtf8(topic)) return DropReason::kInvalidUtf8Topic;
   padded_.assign(payload);
@@ -181,7 +183,25 @@ DropReason EventParser::Parse(std::string_view topic, std::string_view payload,
   event->ingest_time_ms = ingest_time_ms;
   event->flags = 0;
   event->kind = RecordKind::kEvent;
-  event->payload.assign(payload);
+  if (schema == nullptr) {
+    event->schema_name.clear();
+    event->schema_version = 0;
+    event->payload.assign(payload);
+    return DropReason::kNone;
+  }
+  switch (validator_.Validate(doc, std::string_view(padded_.data(), payload.size()), *schema,
+                              &violation_)) {
+    case SchemaVerdict::kViolation:
+      return DropReason::kSchemaViolation;
+    case SchemaVerdict::kPassRewritten:
+      event->payload.assign(validator_.rewritten());
+      break;
+    case SchemaVerdict::kPass:
+      event->payload.assign(payload);
+      break;
+  }
+  event->schema_name.assign(schema->name());
+  event->schema_version = schema->version();
   return DropReason::kNone;
 }
 

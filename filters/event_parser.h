@@ -15,6 +15,8 @@
 #include "common/config.h"
 #include "common/event.h"
 #include "common/status.h"
+#include "filters/payload_schema.h"
+#include "filters/schema_validator.h"
 
 namespace tidegate::filters {
 
@@ -32,9 +34,10 @@ enum class DropReason {
   kBadEventTime,
   kEventTimeOutOfRange,  // before year 0000 or after 9999: not writable as RFC 3339
   kMissingDeviceId,
-  kPrivacyFailed,  // the privacy stage could not rewrite it: never stored unfiltered
-  kBadDeviceId,    // the device id holds a NUL byte (e.g. JSON "\u0000"): no store holds it
-  kCount,          // number of reasons; keep last
+  kPrivacyFailed,    // the privacy stage could not rewrite it: never stored unfiltered
+  kBadDeviceId,      // the device id holds a NUL byte (e.g. JSON "\u0000"): no store holds it
+  kSchemaViolation,  // the payload breaks its topic's schema (filters/schema_validator.h)
+  kCount,            // number of reasons; keep last
 };
 
 std::string_view DropReasonName(DropReason reason);
@@ -45,10 +48,16 @@ class EventParser {
   EventParser(const EventsSection& events, uint64_t max_payload_bytes);
 
   // Parses payload received on topic at ingest_time_ms. On kNone, *event holds topic,
-  // device id, event time, ingest time and the payload bytes (still unfiltered: the caller
-  // runs the privacy stage next). Otherwise *event is unspecified.
+  // device id, event time, ingest time, schema and the payload bytes (still unfiltered: the
+  // caller runs the privacy stage next). Otherwise *event is unspecified. With a schema
+  // (the topic's, SelectSchema), a message that parses is then validated against it on
+  // the same document: kSchemaViolation with last_violation() set, or the payload without
+  // undeclared fields when its other_fields is drop.
   DropReason Parse(std::string_view topic, std::string_view payload, int64_t ingest_time_ms,
-                   Event* event);
+                   Event* event, const PayloadSchema* schema = nullptr);
+
+  // Why the last kSchemaViolation happened.
+  const SchemaViolation& last_violation() const { return violation_; }
 
   // The events.id value of the last accepted message ("" when not configured or absent).
   const std::string& last_id() const { return id_; }
@@ -65,6 +74,8 @@ class EventParser {
 
   std::string padded_;  // payload copy with SIMDJSON_PADDING spare bytes, reused
   std::string id_;      // last events.id value
+  SchemaValidator validator_;
+  SchemaViolation violation_;
 };
 
 // The topic level `level` (0-based) of topic, or "" if it has fewer levels.

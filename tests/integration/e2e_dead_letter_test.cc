@@ -193,7 +193,7 @@ TEST_CASE(
     for (const auto& row : Query(db.get(), "SELECT name FROM pragma_table_info('dead_letters')")) {
       columns.insert(row[0]);
     }
-    CHECK(columns == std::set<std::string>{"id", "time", "topic", "reason", "size"});
+    CHECK(columns == std::set<std::string>{"id", "time", "topic", "reason", "size", "detail"});
   }
 
   {  // no byte of a bad payload reaches the buffer's files, the logs or the receiver

@@ -22,6 +22,7 @@ YamlTree MinimalConfigWith(std::string_view path, const std::string& value,
     t.Set("uplink.retry.initial", value);
     t.Set("uplink.retry.max", value);
   }
+  if (path.rfind("schemas[].", 0) == 0) t.Set("schemas[].name", "s1");  // required beside it
   t.Set(path, value);
   return t;
 }

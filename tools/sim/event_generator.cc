@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <iterator>
 #include <utility>
 
@@ -26,6 +27,8 @@ constexpr uint64_t kDeviceSalt = 0x6465766963657321ull;
 constexpr uint64_t kEventSalt = 0x6576656e74737472ull;
 constexpr uint64_t kIdSalt = 0x6d73672d69642d31ull;
 constexpr uint64_t kTopicSalt = 0x746f7069632d7331ull;
+constexpr uint64_t kFirmwareSalt = 0x6669726d77617265ull;
+constexpr uint64_t kBrokenSalt = 0x62726f6b656e2d31ull;
 
 std::vector<TopicTemplate> TopicsOf(const GeneratorOptions& options) {
   if (!options.topics.empty()) return options.topics;
@@ -54,6 +57,20 @@ Result<TimeFormat> ParseTimeFormat(std::string_view name) {
                          "': expected unix_ms, unix_s or rfc3339");
 }
 
+std::string_view BreakageName(Breakage breakage) {
+  switch (breakage) {
+    case Breakage::kNone:
+      return "";
+    case Breakage::kNumbersAsStrings:
+      return "numbers_as_strings";
+    case Breakage::kMissingRequired:
+      return "missing_required";
+    case Breakage::kOutOfRange:
+      return "out_of_range";
+  }
+  return "";
+}
+
 std::string DeviceId(uint32_t index) { return fmt::format("dev-{:04}", uint64_t{index} + 1); }
 
 EventGenerator::EventGenerator(GeneratorOptions options, uint64_t seed, Clock& clock)
@@ -61,6 +78,7 @@ EventGenerator::EventGenerator(GeneratorOptions options, uint64_t seed, Clock& c
       event_key_(Mix64(seed ^ kEventSalt)),
       id_key_(Mix64(seed ^ kIdSalt)),
       topic_key_(Mix64(seed ^ kTopicSalt)),
+      broken_key_(Mix64(seed ^ kBrokenSalt)),
       topics_(TopicsOf(options_)),
       clock_(clock) {
   assert(options_.devices >= 1);
@@ -75,6 +93,21 @@ EventGenerator::EventGenerator(GeneratorOptions options, uint64_t seed, Clock& c
     device.humidity_deci = 300 + static_cast<int32_t>(rng.Uniform(501));
     device.battery = 60 + static_cast<int32_t>(rng.Uniform(41));
     device.owner = MakeIdentity(rng);
+  }
+  PickNewFirmware(seed);
+}
+
+// Exactly round(share x devices) devices, the ones whose seeded hash sorts first.
+void EventGenerator::PickNewFirmware(uint64_t seed) {
+  const auto count = static_cast<size_t>(
+      std::llround(options_.broken_firmware * static_cast<double>(options_.devices)));
+  if (count == 0) return;
+  const uint64_t key = Mix64(seed ^ kFirmwareSalt);
+  std::vector<std::pair<uint64_t, uint32_t>> order;
+  for (uint32_t i = 0; i < options_.devices; ++i) order.emplace_back(Mix64(key + i), i);
+  std::sort(order.begin(), order.end());
+  for (size_t i = 0; i < count && i < order.size(); ++i) {
+    devices_[order[i].second].new_firmware = true;
   }
 }
 
@@ -109,6 +142,9 @@ SimEvent EventGenerator::Next() {
           ? topics_.Pick(0)
           : topics_.Pick(Rng(Mix64(topic_key_ + event.index)).Uniform(topics_.total_weight()));
   event.topic = ExpandTopic(topic.pattern, DeviceId(event.device));
+  if (device.new_firmware) {  // a stream of its own: the sound devices' events stay the same
+    event.broken = static_cast<Breakage>(1 + Rng(Mix64(broken_key_ + event.index)).Uniform(3));
+  }
   event.payload = BuildPayload(event, device, rng);
   return event;
 }
@@ -139,11 +175,17 @@ std::string EventGenerator::BuildPayload(const SimEvent& event, const Device& de
   AppendJsonString(&out, event.msg_id);
   out += ",\"ts\":";
   AppendTimestamp(&out, event.event_time_ms);
-  // Readings are kept as scaled integers so the decimals printed are exact.
-  fmt::format_to(std::back_inserter(out),
-                 R"(,"seq":{},"temp":{}.{:02},"humidity":{}.{},"battery":{})", device.seq,
-                 device.temp_centi / 100, device.temp_centi % 100, device.humidity_deci / 10,
-                 device.humidity_deci % 10, device.battery);
+  // Readings are kept as scaled integers so the decimals printed are exact. New firmware
+  // quotes the numbers, forgets the battery or reports humidity out of range.
+  const char* quote = event.broken == Breakage::kNumbersAsStrings ? "\"" : "";
+  const int32_t humidity =
+      device.humidity_deci + (event.broken == Breakage::kOutOfRange ? 10'000 : 0);
+  fmt::format_to(std::back_inserter(out), R"(,"seq":{},"temp":{}{}.{:02}{},"humidity":{}{}.{}{})",
+                 device.seq, quote, device.temp_centi / 100, device.temp_centi % 100, quote, quote,
+                 humidity / 10, humidity % 10, quote);
+  if (event.broken != Breakage::kMissingRequired) {
+    fmt::format_to(std::back_inserter(out), R"(,"battery":{})", device.battery);
+  }
   if (options_.pii) {
     out += R"(,"user":{"email":)";
     AppendJsonString(&out, MakeEmail(device.owner, rng));

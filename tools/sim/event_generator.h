@@ -35,7 +35,15 @@ struct GeneratorOptions {
   std::chrono::milliseconds late_by{std::chrono::minutes(5)};
   bool pii = true;  // adds "user", "ip" and "note"
   TimeFormat time_format = TimeFormat::kUnixMs;
+  // [0, 1]: share of devices (round(share x devices), chosen by the seed) running a "new
+  // firmware" whose every event breaks the documented payload in one of three ways.
+  double broken_firmware = 0.0;
 };
+
+// How a new-firmware event breaks the payload (PAYLOAD in --help): temp and humidity as
+// strings, battery left out, or humidity out of range (+1000). Names go to the --log line.
+enum class Breakage { kNone = 0, kNumbersAsStrings, kMissingRequired, kOutOfRange };
+std::string_view BreakageName(Breakage breakage);
 
 // One generated event. The payload is a complete JSON object; a duplicate must be
 // published with exactly these bytes.
@@ -48,6 +56,7 @@ struct SimEvent {
   int64_t event_time_ms = 0;
   bool late = false;       // stamped late_by in the past
   bool duplicate = false;  // to be published a second time, unchanged
+  Breakage broken = Breakage::kNone;
 };
 
 // "dev-0001" for index 0; the width grows past 9999 devices.
@@ -71,16 +80,19 @@ class EventGenerator {
     int32_t humidity_deci = 0;  // tenths of a percent, kept in [150, 950]
     int32_t battery = 100;      // percent
     Identity owner;
+    bool new_firmware = false;  // --broken-firmware
   };
 
   static void Step(Device& device, Rng& rng);
   void AppendTimestamp(std::string* out, int64_t unix_ms) const;
   std::string BuildPayload(const SimEvent& event, const Device& device, Rng& rng) const;
+  void PickNewFirmware(uint64_t seed);
 
   GeneratorOptions options_;
-  uint64_t event_key_;  // derives each event's own Rng from its index
-  uint64_t id_key_;     // derives msg_id from the index, bijectively
-  uint64_t topic_key_;  // derives the topic choice from the index (several templates only)
+  uint64_t event_key_;   // derives each event's own Rng from its index
+  uint64_t id_key_;      // derives msg_id from the index, bijectively
+  uint64_t topic_key_;   // derives the topic choice from the index (several templates only)
+  uint64_t broken_key_;  // derives the breakage of a new-firmware event from the index
   TopicChooser topics_;
   Clock& clock_;
   std::vector<Device> devices_;

@@ -250,4 +250,48 @@ TEST_CASE("device ids and time format names", "[sim]") {
 }
 
 }  // namespace
+TEST_CASE("broken firmware: the chosen share of devices breaks every event, others none",
+          "[sim][schema]") {
+  GeneratorOptions options;
+  options.devices = 10;
+  options.broken_firmware = 0.3;
+  const std::vector<SimEvent> events = Generate(options, 7, 3000);
+  std::set<uint32_t> broken_devices;
+  std::map<Breakage, int> kinds;
+  GeneratorOptions sound = options;
+  sound.broken_firmware = 0;
+  const std::vector<SimEvent> same = Generate(sound, 7, 3000);
+  for (size_t i = 0; i < events.size(); ++i) {
+    const SimEvent& e = events[i];
+    CHECK(e.msg_id == same[i].msg_id);  // nothing else changes
+    CHECK(e.device == same[i].device);
+    if (e.broken == Breakage::kNone) {
+      CHECK(e.payload == same[i].payload);
+      continue;
+    }
+    broken_devices.insert(e.device);
+    ++kinds[e.broken];
+    switch (e.broken) {
+      case Breakage::kNumbersAsStrings:
+        CHECK(e.payload.find(R"("temp":")") != std::string::npos);
+        CHECK(e.payload.find(R"("humidity":")") != std::string::npos);
+        break;
+      case Breakage::kMissingRequired:
+        CHECK(e.payload.find(R"("battery":)") == std::string::npos);
+        break;
+      case Breakage::kOutOfRange:
+        CHECK(e.payload.find(R"("humidity":10)") != std::string::npos);
+        break;
+      case Breakage::kNone:
+        break;
+    }
+  }
+  CHECK(broken_devices.size() == 3);
+  for (const SimEvent& e : events) {
+    CHECK((broken_devices.count(e.device) == 1) == (e.broken != Breakage::kNone));
+  }
+  CHECK(kinds.size() == 3);
+  CHECK(BreakageName(Breakage::kOutOfRange) == "out_of_range");
+}
+
 }  // namespace tidegate::sim

@@ -22,6 +22,10 @@ inline constexpr const char* kHelpFooter = R"(PAYLOAD
   temp (18-30 C) and humidity walk per device; battery is an integer percentage. user, ip
   and note are left out with --no-pii. All personal data is fictional (example.com/.org/
   .net addresses, UK 020 7946 0xxx and US 555-01xx numbers, private IPv4 ranges).
+  --broken-firmware F puts round(F x devices) devices (chosen by the seed) on a "new
+  firmware" that breaks each of their events one of three ways, for schema tests:
+  numbers_as_strings ("temp":"23.47","humidity":"45.3"), missing_required (no battery),
+  out_of_range (humidity + 1000, e.g. 1045.3). The --log line says which: "broken":"...".
 
 TOPICS
   By default every event goes to <prefix>/<device_id>/telemetry (--topic-prefix, default
@@ -46,6 +50,7 @@ LOG (--log FILE)
   One line per message the broker acknowledged (QoS 1: PUBACK, QoS 2: PUBCOMP; QoS 0:
   accepted by libmosquitto), in the order the acknowledgements arrived:
     {"topic":"devices/dev-0007/telemetry","qos":1,"duplicate":false,"payload":{...}}
+  A new-firmware event (--broken-firmware) has ,"broken":"<how>" after "duplicate".
   payload is the published JSON object itself. A message never acknowledged is not logged.
 
 OUTPUT

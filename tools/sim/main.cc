@@ -218,6 +218,14 @@ void AddEventFlags(CLI::App& app, Flags& f) {
                  Wrap("Fraction of events whose event time is now - --late-by"))
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  app.add_option("--broken-firmware", f.generator.broken_firmware,
+                 Wrap("Fraction of devices (round(F x devices), chosen by --seed) on a new "
+                      "firmware that breaks every event's payload one of three ways: temp and "
+                      "humidity as strings, battery missing, or humidity + 1000 (out of range); "
+                      "logged with \"broken\":\"numbers_as_strings\", \"missing_required\" "
+                      "or \"out_of_range\""))
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   app.add_option("--late-by", f.late_by, Wrap("How far in the past late events are stamped"))
       ->check(DurationValidator())
       ->capture_default_str();

@@ -18,8 +18,8 @@ constexpr size_t kBufferBytes = 1 << 20;
 
 }  // namespace
 
-std::string FormatLogLine(std::string_view topic, int qos, bool duplicate,
-                          std::string_view payload) {
+std::string FormatLogLine(std::string_view topic, int qos, bool duplicate, std::string_view payload,
+                          std::string_view broken) {
   std::string line;
   line.reserve(topic.size() + payload.size() + 64);
   line += "{\"topic\":";
@@ -27,6 +27,10 @@ std::string FormatLogLine(std::string_view topic, int qos, bool duplicate,
   line += ",\"qos\":";
   line += static_cast<char>('0' + qos);
   line += duplicate ? ",\"duplicate\":true" : ",\"duplicate\":false";
+  if (!broken.empty()) {
+    line += ",\"broken\":";
+    AppendJsonString(&line, broken);
+  }
   line += ",\"payload\":";
   line += payload;
   line += "}\n";

@@ -18,8 +18,10 @@ namespace tidegate::sim {
 
 // {"topic":"...","qos":1,"duplicate":false,"payload":{...}} plus '\n'. payload must be a JSON
 // object; it is embedded as JSON, not as a string.
-std::string FormatLogLine(std::string_view topic, int qos, bool duplicate,
-                          std::string_view payload);
+// With broken (a Breakage name, tidegate-sim --broken-firmware), ,"broken":"<name>" follows
+// "duplicate"; sound events have no "broken" key.
+std::string FormatLogLine(std::string_view topic, int qos, bool duplicate, std::string_view payload,
+                          std::string_view broken = {});
 
 class PublishLog {
  public:

@@ -69,7 +69,8 @@ class MqttPublisher final : public Publisher {
   MqttPublisher& operator=(const MqttPublisher&) = delete;
 
   Status Connect();
-  Status Publish(const std::string& topic, const std::string& payload, bool duplicate) override;
+  Status Publish(const std::string& topic, const std::string& payload, bool duplicate,
+                 std::string_view broken) override;
   uint64_t Finish(milliseconds timeout) override;
   PublisherCounters counters() const override;
 
@@ -302,10 +303,10 @@ void MqttPublisher::Record(int mid, uint64_t epoch, std::string line) {
   }
 }
 
-Status MqttPublisher::Publish(const std::string& topic, const std::string& payload,
-                              bool duplicate) {
+Status MqttPublisher::Publish(const std::string& topic, const std::string& payload, bool duplicate,
+                              std::string_view broken) {
   std::string line =
-      options_.log != nullptr ? FormatLogLine(topic, options_.qos, duplicate, payload) : "";
+      options_.log != nullptr ? FormatLogLine(topic, options_.qos, duplicate, payload, broken) : "";
   for (;;) {
     uint64_t epoch = 0;
     {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 #include "tools/sim/publish_log.h"
@@ -33,7 +34,9 @@ class Publisher {
   // connection is down (QoS 1/2 messages queue inside libmosquitto and are resent on
   // reconnect). Returns kUnavailable without publishing if the stop flag is raised while
   // blocked; any other error (oversized payload, out of memory) is fatal for the run.
-  virtual Status Publish(const std::string& topic, const std::string& payload, bool duplicate) = 0;
+  // broken: the event's Breakage name ("" for a sound event), written to the log line.
+  virtual Status Publish(const std::string& topic, const std::string& payload, bool duplicate,
+                         std::string_view broken) = 0;
 
   // Waits up to timeout (or until the abort flag) for every outstanding acknowledgement,
   // then disconnects. Returns how many messages were never acknowledged; they are not in

@@ -57,12 +57,13 @@ bool Simulation::Offline(uint32_t device, TimePoint now) const {
 }
 
 Status Simulation::PublishEvent(const SimEvent& event) {
-  TG_RETURN_IF_ERROR(publisher_.Publish(event.topic, event.payload, /*duplicate=*/false));
+  const std::string_view broken = BreakageName(event.broken);
+  TG_RETURN_IF_ERROR(publisher_.Publish(event.topic, event.payload, /*duplicate=*/false, broken));
   ++stats_.events;
   if (event.late) ++stats_.late;
   if (event.duplicate) {
     // Right behind the original, as a device that missed its PUBACK would resend it.
-    TG_RETURN_IF_ERROR(publisher_.Publish(event.topic, event.payload, /*duplicate=*/true));
+    TG_RETURN_IF_ERROR(publisher_.Publish(event.topic, event.payload, /*duplicate=*/true, broken));
     ++stats_.duplicates;
   }
   return Status::Ok();

@@ -37,7 +37,8 @@ struct Message {
 
 class RecordingPublisher final : public Publisher {
  public:
-  Status Publish(const std::string& topic, const std::string& payload, bool duplicate) override {
+  Status Publish(const std::string& topic, const std::string& payload, bool duplicate,
+                 std::string_view /*broken*/) override {
     messages.push_back({topic, payload, duplicate});
     if (on_publish) on_publish();
     return Status::Ok();
