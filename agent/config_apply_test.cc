@@ -166,7 +166,9 @@ TEST_CASE("RestartRequiredKey names the first section that cannot change live", 
   CHECK(RestartRequiredKey(a, b).empty());
   b.buffer.max_events = 5;
   CHECK(RestartRequiredKey(a, b) == "buffer");
-  b.schemas.push_back({.name = "thermo", .version = 1, .match = "devices/+/telemetry"});
+  SchemaSpec schema;
+  schema.name = "thermo";
+  b.schemas.push_back(schema);
   CHECK(RestartRequiredKey(a, b) == "schemas");
   b.agent.id = "x";
   CHECK(RestartRequiredKey(a, b) == "agent");
