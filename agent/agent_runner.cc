@@ -24,6 +24,7 @@
 #include "agent/metrics_server.h"
 #include "agent/mqtt_source.h"
 #include "agent/privacy_stage.h"
+#include "agent/remote_channels.h"
 #include "agent/service_monitor.h"
 #include "agent/service_notifier.h"
 #include "agent/startup_summary.h"
@@ -127,6 +128,14 @@ class Agent {
   std::optional<int> Start();
   int64_t UplinkFailingForMs() const {
     return ReadUplinkHealth(uplink_->stats(), clock_).failing_for_ms;
+  }
+  // The uplink's MQTT transport (null for HTTPS), for the MQTT remote-config channel.
+  uplink::MqttTransport* mqtt_transport() const { return mqtt_transport_.get(); }
+  // Ready, or why not: what OpAMP reports as the agent's health.
+  remote::opamp::HealthReport Health() const {
+    std::string why;
+    const bool ready = Ready(&why);
+    return {.healthy = ready, .status = ready ? "ready" : why, .last_error = ready ? "" : why};
   }
   MonitoredParts monitored_parts() const {
     return {.source = *source_, .committer = *committer_, .uplink = *uplink_, .store = *store_};
@@ -314,9 +323,7 @@ int Agent::Shutdown(int sig) {
 }  // namespace
 
 std::vector<UnsupportedFeature> UnsupportedFeatures(const Config& config) {
-  // None today: remote_config.enabled is accepted (bundles reach ConfigApplier::handler()
-  // once a channel is built; RunAgent logs that none is yet).
-  (void)config;
+  (void)config;  // none today
   return {};
 }
 
@@ -324,6 +331,9 @@ int RunAgent(const Config& config, const std::string& config_path) {
   if (RefuseUnsupported(config)) return kExitBadConfig;
   if (std::optional<std::string> hook = ArmTestStallFromEnvironment()) spdlog::warn("{}", *hook);
   sigset_t stop_signals = BlockStopSignals();
+  // Declared before the agent so that it outlives the uplink transport's thread, which
+  // calls into the MQTT channel until the agent stops it.
+  std::unique_ptr<RemoteChannels> channels;
   Agent agent(config, RealClock());
   if (auto code = agent.LoadPrivacy()) return *code;
   agent.LogSecuritySummary();
@@ -336,18 +346,23 @@ int RunAgent(const Config& config, const std::string& config_path) {
     spdlog::error("remote_config: {}", applier.status().message());
     return kExitBadConfig;
   }
-  if (config.remote_config.enabled) {
-    spdlog::warn(
-        "remote_config.enabled: this build has no remote-config channel yet; bundles "
-        "are verified and applied only through the agent's bundle handler");
+  auto created = RemoteChannels::Create(
+      config, config_path, **applier, agent.mqtt_transport(), [&agent] { return agent.Health(); },
+      RealClock());
+  if (!created.ok()) {
+    spdlog::error("remote_config: {}", created.status().message());
+    return kExitBadConfig;
   }
+  channels = std::move(created).value();
   agent.set_applier(applier->get());
   if (auto code = agent.Start()) return *code;
+  if (channels) channels->Start();
   ServiceNotifier notifier;
   ServiceMonitor monitor(notifier, agent.monitored_parts(), config, RealClock());
   const int sig = WaitForStopSignal(stop_signals, monitor, **applier,
                                     [&agent] { return agent.UplinkFailingForMs(); });
   monitor.Stopping();
+  if (channels) channels->Stop();  // no apply while the pipeline stops
   return agent.Shutdown(sig);
 }
 

@@ -46,8 +46,9 @@ struct Gateway {
            "\nsource:\n  mqtt:\n    topics:\n      - filter: devices/+/telemetry\n"
            "uplink: {url: https://127.0.0.1:" +
            uplink_port +
-           "/v1/batches}\nremote_config:\n  enabled: true\n  signing_public_key: " + dir.path() +
-           "/signing.pub\n" + privacy;
+           "/v1/batches}\nremote_config:\n  enabled: true\n  url: https://127.0.0.1:9/v1/opamp\n"
+           "  signing_public_key: " +
+           dir.path() + "/signing.pub\n" + privacy;
   }
 
   std::unique_ptr<ConfigApplier> Applier() {
@@ -115,7 +116,7 @@ TEST_CASE("a refused bundle changes nothing", "[config]") {
   }
   SECTION("an invalid config") {
     CHECK(applier->HandleBundle(gw.Bundle(1, gw.Yaml("bogus: 1\n"))).reason ==
-          "invalid_config: bundle v1:12: bogus");
+          "invalid_config: bundle v1:13: bogus");
   }
   SECTION("a change this build applies only at a restart") {
     CHECK(applier->HandleBundle(gw.Bundle(1, gw.Yaml("", "9443"))).reason ==
@@ -149,7 +150,7 @@ TEST_CASE("SIGHUP applies a valid local file and refuses a bad one", "[config]")
   REQUIRE(WriteFile(gw.config_path, gw.Yaml("privacy: {rules: 3}\n"), 0600).ok());
   const remote::ApplyOutcome bad = applier->ReloadLocal();
   CHECK(bad.state == remote::ApplyOutcome::State::kFailed);
-  CHECK(bad.reason.rfind("invalid_config: " + gw.config_path + ":12: privacy.rules", 0) == 0);
+  CHECK(bad.reason.rfind("invalid_config: " + gw.config_path + ":13: privacy.rules", 0) == 0);
   CHECK(gw.applied == 1);
   CHECK(Metrics(*applier).find("tidegate_config_rejected_total{reason=\"invalid_config\"} 1") !=
         std::string::npos);

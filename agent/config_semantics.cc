@@ -156,6 +156,22 @@ void CheckTopics(Problems& problems, const Config& config) {
 
 // A device id read from a topic level no subscribed topic has: every event of that
 // subscription is dropped as missing_device_id.
+// The channel's own needs: OpAMP polls an http(s) url; MQTT rides the uplink's connection.
+void CheckRemoteChannel(Problems& problems, const Config& config) {
+  const RemoteConfigSection& remote = config.remote_config;
+  if (!remote.enabled) return;
+  if (remote.channel == RemoteChannel::kOpamp && remote.url.rfind("http://", 0) != 0 &&
+      remote.url.rfind("https://", 0) != 0) {
+    problems.Error("remote_config.url",
+                   "channel opamp needs the OpAMP server's http:// or https:// url");
+  }
+  if (remote.channel == RemoteChannel::kMqtt && config.uplink.transport != Transport::kMqtt) {
+    problems.Error("remote_config.channel",
+                   "channel mqtt rides the uplink's MQTT connection: it needs uplink.transport "
+                   "mqtt");
+  }
+}
+
 void CheckDeviceIdLevel(Problems& problems, const Config& config) {
   if (!config.events.device_id_topic_level) return;
   const auto level = static_cast<size_t>(*config.events.device_id_topic_level);
@@ -190,6 +206,7 @@ std::vector<ConfigProblem> CheckConfigSemantics(const Config& config,
   }
   CheckTopics(problems, config);
   CheckDeviceIdLevel(problems, config);
+  CheckRemoteChannel(problems, config);
   for (auto& [key, message] : CheckSchemas(config)) problems.Error(key, std::move(message));
   for (const UnsupportedFeature& feature : UnsupportedFeatures(config)) {
     problems.Error(feature.key, feature.message);

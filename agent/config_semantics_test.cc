@@ -219,9 +219,17 @@ TEST_CASE("a device id topic level that subscribed topics lack is a warning", "[
   CHECK(Check(kBase + "events:\n  device_id: {from_topic: 1}\n").empty());
 }
 
-TEST_CASE("remote_config enabled is accepted (no channel is built yet)", "[config]") {
-  const std::string yaml = kBase + "remote_config: {enabled: true, signing_public_key: k}\n";
-  CHECK(Check(yaml).empty());
+TEST_CASE("remote_config: each channel's needs", "[config]") {
+  const std::string on = "remote_config: {enabled: true, signing_public_key: k, ";
+  CHECK(Check(kBase + on + "url: 'https://fleet.example/v1/opamp'}\n").empty());
+  CHECK(Check(kBase + on + "url: 'ftp://fleet.example/'}\n") ==
+        Lines{"t.yaml:10: remote_config.url: channel opamp needs the OpAMP server's http:// or "
+              "https:// url"});
+  // kBase's uplink is HTTPS: the MQTT channel has no connection to ride.
+  CHECK(Check(kBase + on + "channel: mqtt}\n") ==
+        Lines{"t.yaml:10: remote_config.channel: channel mqtt rides the uplink's MQTT "
+              "connection: it needs uplink.transport mqtt"});
+  CHECK(Check(kBase + "remote_config: {enabled: false, url: 'ftp://x'}\n").empty());
 }
 
 }  // namespace tidegate::agent

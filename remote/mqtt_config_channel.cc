@@ -72,6 +72,13 @@ void MqttConfigChannel::OnConnected() {
   cv_.notify_all();
 }
 
+void MqttConfigChannel::Report(const ApplyOutcome& outcome) {
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = StatusJson(agent_id_, outcome);
+  publish_now_ = true;
+  cv_.notify_all();
+}
+
 MqttConfigChannel::Stats MqttConfigChannel::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;

@@ -58,6 +58,8 @@ class MqttConfigChannel final : public uplink::MqttSideChannel {
   const std::string& status_topic() const { return status_topic_; }
   void OnMessage(std::string_view payload, bool retained) override;
   void OnConnected() override;
+  // Publishes an outcome that did not come from a bundle just received (a rollback).
+  void Report(const ApplyOutcome& outcome);
 
   Stats stats() const;
 

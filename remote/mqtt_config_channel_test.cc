@@ -161,11 +161,21 @@ TEST_CASE("MQTT config channel: a status that could not go out is published afte
   channel.OnConnected();
   REQUIRE(Eventually([&] { return link.count() == 1; }));
   CHECK(link.last().find("\"status\":\"applied\"") != std::string::npos);
+  // A rollback is reported on the same topic.
+  ApplyOutcome rolled_back{.state = ApplyOutcome::State::kRolledBack,
+                           .reason = "uplink_failing",
+                           .version = 1,
+                           .bundle_hash = "h"};
+  channel.Report(rolled_back);
+  REQUIRE(Eventually([&] { return link.count() == 2; }));
+  CHECK(link.last() ==
+        R"({"agent_id":"gw-1","version":1,"status":"rolled_back","reason":"uplink_failing",)"
+        R"("bundle_sha256":"h"})");
   // Published once: another reconnect does not repeat it.
   channel.OnConnected();
   channel.Stop();
-  CHECK(link.count() == 1);
-  CHECK(channel.stats().statuses_published == 1);
+  CHECK(link.count() == 2);
+  CHECK(channel.stats().statuses_published == 2);
 }
 
 }  // namespace

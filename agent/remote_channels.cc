@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "agent/remote_channels.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "agent/effective_config.h"
+
+namespace tidegate::agent {
+namespace {
+
+// The config file as it is now (a bundle may have replaced it), redacted for reporting.
+std::string EffectiveConfigOf(const std::string& config_path) {
+  std::ifstream in(config_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto redacted = RedactEffectiveConfig(text.str());
+  return redacted.ok() ? *redacted : std::string();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RemoteChannels>> RemoteChannels::Create(const Config& config,
+                                                               const std::string& config_path,
+                                                               ConfigApplier& applier,
+                                                               uplink::MqttTransport* transport,
+                                                               HealthSource health, Clock& clock) {
+  if (!config.remote_config.enabled) return std::unique_ptr<RemoteChannels>();
+  std::unique_ptr<RemoteChannels> channels(new RemoteChannels());
+  if (config.remote_config.channel == RemoteChannel::kMqtt) {
+    if (transport == nullptr) {
+      return InvalidArgument("remote_config.channel mqtt needs uplink.transport mqtt");
+    }
+    channels->mqtt_ = std::make_unique<remote::MqttConfigChannel>(
+        config.agent.id, applier.handler(),
+        [transport](const std::string& topic, std::string_view payload, bool retain) {
+          return transport->PublishSide(topic, payload, retain);
+        });
+    transport->AttachSideChannel(channels->mqtt_.get());
+    remote::MqttConfigChannel* mqtt = channels->mqtt_.get();
+    applier.SetRollbackReporter(
+        [mqtt](const remote::ApplyOutcome& outcome) { mqtt->Report(outcome); });
+    return channels;
+  }
+  remote::opamp::OpampClientSettings settings;
+  settings.url = config.remote_config.url;
+  settings.poll_interval = config.remote_config.poll_interval;
+  settings.tls = config.uplink.tls;
+  settings.state_dir = config.agent.state_dir;
+  settings.agent_id = config.agent.id;
+  TG_ASSIGN_OR_RETURN(
+      channels->opamp_,
+      remote::opamp::OpampClient::Create(
+          settings, applier.handler(), [config_path] { return EffectiveConfigOf(config_path); },
+          std::move(health), clock));
+  // OpAMP reports the outcome of the bundle it handed over; a later rollback shows in
+  // tidegate_config_rollbacks_total and the log, and in the next bundle's status.
+  applier.SetRollbackReporter([](const remote::ApplyOutcome& outcome) {
+    spdlog::warn("remote config (opamp): bundle version {} rolled back: {}", outcome.version,
+                 outcome.reason);
+  });
+  return channels;
+}
+
+RemoteChannels::~RemoteChannels() { Stop(); }
+
+void RemoteChannels::Start() {
+  if (mqtt_) mqtt_->Start();
+  if (opamp_) opamp_->Start();
+}
+
+void RemoteChannels::Stop() {
+  if (opamp_) opamp_->Stop();
+  if (mqtt_) mqtt_->Stop();
+}
+
+}  // namespace tidegate::agent
