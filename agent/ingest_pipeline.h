@@ -76,8 +76,8 @@ class IngestPipeline {
   std::atomic<uint64_t> privacy_generation_{0};
   std::mutex privacy_mu_;
   std::shared_ptr<PrivacyStage> pending_privacy_;  // guarded by privacy_mu_
-  std::vector<filters::PayloadSchema> schemas_;  // compiled config.schemas
-  std::vector<size_t> schema_name_index_;        // schemas_[i]'s index in schema_names_
+  std::vector<filters::PayloadSchema> schemas_;    // compiled config.schemas
+  std::vector<size_t> schema_name_index_;          // schemas_[i]'s index in schema_names_
   std::vector<std::string> schema_names_;
   std::vector<RuleCounters> schema_violations_;  // by schema_names_ index
   filters::DedupIndex dedup_;
