@@ -23,8 +23,7 @@ std::string PrintableTopic(std::string_view topic) {
 
 IngestPipeline::IngestPipeline(const Config& config, buffer::GroupCommitter& committer,
                                AgeClock& clock, std::shared_ptr<PrivacyStage> privacy)
-    : config_(config),
-      committer_(committer),
+    : committer_(committer),
       clock_(clock),
       parser_(config.events, config.mqtt.max_payload_bytes),
       privacy_(std::move(privacy)),

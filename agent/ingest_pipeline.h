@@ -63,7 +63,6 @@ class IngestPipeline {
   void PickUpPrivacy();
   void ApplyPrivacy(std::string_view topic, size_t payload_size, bool* dropped);
 
-  const Config& config_;
   buffer::GroupCommitter& committer_;
   AgeClock& clock_;
   filters::EventParser parser_;
