@@ -341,7 +341,7 @@ TEST_CASE("a release-1 database upgrades in place and keeps its records", "[buff
   CHECK((*store)->Stats()->dead_letters == 2);
 }
 
-TEST_CASE("an event keeps the schema it passed; a dead letter its detail", "[buffer][schema]") {
+TEST_CASE("an event keeps the schema it passed, a dead letter its detail", "[buffer][schema]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
   Event e = MakeEvent(5, 0);
