@@ -62,7 +62,7 @@ DeliveryReport FinishAndCompare(E2eStack& stack, size_t expected) {
 }
 
 TEST_CASE(
-    "a collector killed between landing into PostgreSQL and acknowledging: the "
+    "a collector killed between landing into PostgreSQL and acknowledging, the "
     "agent's retry lands nothing new",
     "[integration][postgres]") {
   const std::string url = PostgresUrl();
