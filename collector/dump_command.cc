@@ -6,41 +6,23 @@
 #include <iterator>
 
 #include "collector/exit_codes.h"
-#include "collector/store/open_landing_store.h"
-#include "common/clock.h"
-#include "common/json_escape.h"
+#include "collector/ndjson_output.h"
 #include "common/time_format.h"
 #include "schema/batch_view.h"
 
 namespace tidegate::collector {
-namespace {
-
-void AppendField(std::string* out, std::string_view key, std::string_view text) {
-  AppendJsonString(out, key);
-  out->push_back(':');
-  AppendJsonString(out, text);
-}
-
-Status WriteLine(std::FILE* out, const std::string& line) {
-  if (std::fwrite(line.data(), 1, line.size(), out) != line.size()) {
-    return IOError("writing to stdout failed");
-  }
-  return Status::Ok();
-}
-
-}  // namespace
 
 std::string EventToNdjson(const LandedEvent& e) {
   std::string out = "{";
-  AppendField(&out, "agent_id", e.agent_id);
+  AppendJsonField(&out, "agent_id", e.agent_id);
   fmt::format_to(std::back_inserter(out), ",\"seq\":{},", e.seq);
-  AppendField(&out, "topic", e.topic);
+  AppendJsonField(&out, "topic", e.topic);
   out.push_back(',');
-  AppendField(&out, "device_id", e.device_id);
+  AppendJsonField(&out, "device_id", e.device_id);
   out.push_back(',');
-  AppendField(&out, "event_time", FormatRfc3339Ms(e.event_time));
+  AppendJsonField(&out, "event_time", FormatRfc3339Ms(e.event_time));
   out.push_back(',');
-  AppendField(&out, "ingest_time", FormatRfc3339Ms(e.ingest_time));
+  AppendJsonField(&out, "ingest_time", FormatRfc3339Ms(e.ingest_time));
   fmt::format_to(std::back_inserter(out), R"(,"late":{},"payload":)",
                  (e.flags & schema::kEventFlagLate) != 0);
   schema::AppendJsonPayload(&out, e.payload);
@@ -50,15 +32,15 @@ std::string EventToNdjson(const LandedEvent& e) {
 
 std::string AggregateToNdjson(const LandedAggregate& a) {
   std::string out = "{";
-  AppendField(&out, "agent_id", a.agent_id);
+  AppendJsonField(&out, "agent_id", a.agent_id);
   out.push_back(',');
-  AppendField(&out, "name", a.name);
+  AppendJsonField(&out, "name", a.name);
   out.push_back(',');
-  AppendField(&out, "key", a.group_key);
+  AppendJsonField(&out, "key", a.group_key);
   out.push_back(',');
-  AppendField(&out, "window_start", FormatRfc3339Ms(a.window_start));
+  AppendJsonField(&out, "window_start", FormatRfc3339Ms(a.window_start));
   out.push_back(',');
-  AppendField(&out, "window_end", FormatRfc3339Ms(a.window_end));
+  AppendJsonField(&out, "window_end", FormatRfc3339Ms(a.window_end));
   fmt::format_to(std::back_inserter(out), R"(,"revision":{},"final":{},"measures":)", a.revision,
                  a.final);
   // Rendered by schema::AppendMeasuresJson when landed: already compact JSON.
@@ -73,23 +55,15 @@ int RunDump(const DumpOptions& options, std::FILE* out, std::FILE* err) {
                options.what);
     return kExitUsage;
   }
-  Result<std::unique_ptr<LandingStore>> store = OpenLandingStore(options.store, RealClock(), true);
-  if (!store.ok()) {
-    fmt::print(err, "tidegate-collector: dump: {}\n", store.status().ToString());
-    return kExitFailure;
-  }
-  Status s = options.what == "events" ? (*store)->ForEachEvent([out](const LandedEvent& e) {
-    return WriteLine(out, EventToNdjson(e));
-  })
-                                      : (*store)->ForEachAggregate([out](const LandedAggregate& a) {
-                                          return WriteLine(out, AggregateToNdjson(a));
-                                        });
-  if (s.ok() && std::fflush(out) != 0) s = IOError("writing to stdout failed");
-  if (!s.ok()) {
-    fmt::print(err, "tidegate-collector: dump: {}\n", s.ToString());
-    return kExitFailure;
-  }
-  return kExitOk;
+  const bool events = options.what == "events";
+  return PrintStoreNdjson(
+      options.store, "dump", out, err, [events](LandingStore& store, const LineSink& write) {
+        if (events) {
+          return store.ForEachEvent([&](const LandedEvent& e) { return write(EventToNdjson(e)); });
+        }
+        return store.ForEachAggregate(
+            [&](const LandedAggregate& a) { return write(AggregateToNdjson(a)); });
+      });
 }
 
 }  // namespace tidegate::collector
