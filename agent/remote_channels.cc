@@ -3,20 +3,19 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "agent/effective_config.h"
+#include "remote/atomic_file.h"
+#include "remote/bundle.h"
 
 namespace tidegate::agent {
 namespace {
 
-// The config file as it is now (a bundle may have replaced it), redacted for reporting.
+// The config file as it is now (a bundle may have replaced it), redacted for reporting;
+// bounded like a bundle, whose config it may be.
 std::string EffectiveConfigOf(const std::string& config_path) {
-  std::ifstream in(config_path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto redacted = RedactEffectiveConfig(text.str());
+  auto text = remote::ReadWholeFile(config_path, remote::kMaxBundleBytes);
+  if (!text.ok()) return {};
+  auto redacted = RedactEffectiveConfig(*text);
   return redacted.ok() ? *redacted : std::string();
 }
 
