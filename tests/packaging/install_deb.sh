@@ -115,8 +115,10 @@ ok "as tidegate: tidegate config check $conf (with the operator's CA)"
 conf_sum=$(sha256sum "$conf")
 
 echo "== a buffer holding events: the installed agent as tidegate, a broker, no receiver"
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt_port" \
-  >"$tmp/mosquitto.conf"
+# mosquitto's default max_queued_messages 1000 drops QoS 1 messages to a busy subscriber
+# (the 20,000-event burst below); a gateway broker is configured as configs/ ships it.
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n%s\n%s\n' \
+  "$mqtt_port" "max_queued_messages 1000000" "max_queued_bytes 0" >"$tmp/mosquitto.conf"
 mosquitto -c "$tmp/mosquitto.conf" >"$tmp/mosquitto.log" 2>&1 &
 broker_pid=$!
 # Not through the function: $! must be the agent itself (setpriv execs it).
