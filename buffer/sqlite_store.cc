@@ -33,6 +33,19 @@ Result<DbHandle> OpenConnection(const std::string& path, SyncMode sync) {
   return db;
 }
 
+// The whole-file check reads every page of the database (about 0.4 ms per 1,000 buffered
+// events with a warm page cache, far more from an SD card), which would put seconds between
+// start and READY with a large backlog. So it runs only after a run that did not close the
+// database: SQLite deletes the -wal file when the last connection closes, so a -wal file at
+// open means a crash, kill -9 or power cut, the moments a lying disk can tear a page. After
+// a clean stop, SQLite's own open checks remain: the header (SQLITE_NOTADB for a file that is
+// no database) and the header's page count against the file's length (SQLITE_CORRUPT for a
+// truncated file), both found by the first statement, which Migrate() runs.
+bool PreviousRunClosedCleanly(const std::string& path) {
+  std::error_code ec;
+  return !fs::exists(path + "-wal", ec) && !ec;
+}
+
 Status QuickCheck(sqlite3* db, const std::string& path) {
   TG_ASSIGN_OR_RETURN(Stmt check, Stmt::Prepare(db, "PRAGMA quick_check"));
   TG_ASSIGN_OR_RETURN(bool row, check.Step());
@@ -97,8 +110,9 @@ Status SqliteStore::Init(const StoreOptions& options) {
   options_ = options;
   limits_ = StoreLimits::For(options.max_bytes);
   path_ = (fs::path(options.state_dir) / "buffer.db").string();
+  const bool closed_cleanly = PreviousRunClosedCleanly(path_);
   TG_ASSIGN_OR_RETURN(write_db_, OpenConnection(path_, options.sync));
-  TG_RETURN_IF_ERROR(QuickCheck(write_db_.get(), path_));
+  if (!closed_cleanly) TG_RETURN_IF_ERROR(QuickCheck(write_db_.get(), path_));
   TG_RETURN_IF_ERROR(Migrate());
   TG_RETURN_IF_ERROR(LoadIdentity());
   TG_RETURN_IF_ERROR(StartAgeClock());

@@ -247,6 +247,33 @@ TEST_CASE("a garbage or truncated database is quarantined and replaced", "[buffe
   REQUIRE((*store)->Append({MakeEvent(5, 1)}, {}, {}).ok());
 }
 
+// A -wal file at open means the last run did not close the database (kill -9, crash, power
+// cut): then the whole file is checked, and a torn page in the middle of the events is found.
+TEST_CASE("after an unclean stop the whole file is checked", "[buffer]") {
+  TempDir dir;
+  const std::string db_path = dir.path() + "/buffer.db";
+  {
+    auto store = OpenStore(dir.path());
+    std::vector<Event> events;
+    events.reserve(4000);
+    for (int i = 0; i < 4000; ++i) events.push_back(MakeEvent(5, i));
+    REQUIRE(store->Append(events, {}, {}).ok());
+  }
+  REQUIRE_FALSE(std::filesystem::exists(db_path + "-wal"));  // closed cleanly
+  const auto size = std::filesystem::file_size(db_path);
+  {
+    std::fstream file(db_path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(size / 2 / 4096 * 4096));
+    file << std::string(4096, '\xff');
+  }
+  { std::ofstream wal(db_path + "-wal"); }  // what a crash leaves behind
+  std::string moved;
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path()}, &moved);
+  REQUIRE(store.ok());
+  CHECK_FALSE(moved.empty());
+  CHECK((*store)->Stats()->records == 0);
+}
+
 TEST_CASE("sealed key epochs are stored with records and found by epoch", "[buffer]") {
   TempDir dir;
   auto store = OpenStore(dir.path());

@@ -2,7 +2,12 @@
 #include "filters/dedup_index.h"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <deque>
 #include <limits>
+#include <random>
+#include <unordered_map>
+#include <utility>
 
 #include "common/age_clock.h"
 #include "tests/support/fake_clock.h"
@@ -88,4 +93,55 @@ TEST_CASE("a wall-clock step neither expires nor keeps dedup keys by itself",
   CHECK(index.SeenBefore(42, ages.Now().age_ms, &expires));
   clock.Advance(1'000);  // the real window is over
   CHECK_FALSE(index.SeenBefore(42, ages.Now().age_ms, &expires));
+}
+
+TEST_CASE("a million keys take at most 40 bytes each", "[filters][dedup]") {
+  DedupIndex index(Millis(600'000));
+  int64_t expires = 0;
+  for (uint64_t k = 1; k <= DedupIndex::kDefaultMaxKeys; ++k) {
+    REQUIRE_FALSE(index.SeenBefore(k * 0x2545f4914f6cdd1dull | 1, 1'000, &expires));
+  }
+  CHECK(index.size() == DedupIndex::kDefaultMaxKeys);
+  CHECK(index.memory_bytes() <= 40 * DedupIndex::kDefaultMaxKeys);
+  std::printf("dedup index: %zu keys in %zu bytes\n", index.size(), index.memory_bytes());
+}
+
+// The index against a model of its contract (a map of each key's newest expiry, and a FIFO of
+// every recording), over random keys from a small pool, clocks that go back and forth, reloads
+// and a small max_keys: every answer, size and eviction count must agree.
+TEST_CASE("the compact index answers as a map of expiries would", "[filters][dedup]") {
+  const uint32_t seed = GENERATE(1u, 2u, 3u, 20261206u);
+  std::printf("dedup model seed %u\n", seed);
+  std::mt19937_64 rng(seed);
+  const size_t max_keys = GENERATE(as<size_t>{}, 50, 100'000);
+  const uint64_t first_seq = GENERATE(as<uint64_t>{}, 0, (uint64_t{1} << 32) - 100'000);
+  DedupIndex index(Millis(1'000), max_keys, first_seq);
+  std::unordered_map<uint64_t, int64_t> newest;
+  std::deque<std::pair<int64_t, uint64_t>> fifo;
+  uint64_t model_evicted = 0;
+  auto model_expire = [&](int64_t now) {
+    while (!fifo.empty() && (fifo.front().first <= now || newest.size() >= max_keys)) {
+      if (fifo.front().first > now) ++model_evicted;
+      auto it = newest.find(fifo.front().second);
+      if (it != newest.end() && it->second == fifo.front().first) newest.erase(it);
+      fifo.pop_front();
+    }
+  };
+  int64_t now = 10'000;
+  for (int step = 0; step < 200'000; ++step) {
+    now += static_cast<int64_t>(rng() % 7) - 2;  // mostly forward, sometimes back
+    const uint64_t key = 1 + rng() % 300;
+    int64_t expires = 0;
+    const bool seen = index.SeenBefore(key, now, &expires);
+    model_expire(now);
+    auto it = newest.find(key);
+    const bool model_seen = it != newest.end() && it->second > now;
+    if (!model_seen) {
+      newest[key] = now + 1'000;
+      fifo.emplace_back(now + 1'000, key);
+    }
+    REQUIRE(seen == model_seen);
+    REQUIRE(index.size() == newest.size());
+    REQUIRE(index.evicted() == model_evicted);
+  }
 }
