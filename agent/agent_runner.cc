@@ -240,11 +240,15 @@ void Agent::BuildPipeline() {
                 : std::make_unique<uplink::UplinkWorker>(*store_, *transport_, config_.uplink,
                                                          config_.agent.id, clock_, RandomSeed());
   pipeline_ = std::make_unique<IngestPipeline>(config_, *committer_, store_->age_clock(), privacy_);
-  if (auto keys = store_->LoadDedupKeys(store_->age_clock().Now().age_ms); keys.ok()) {
-    pipeline_->LoadDedupKeys(*keys);
-  } else {
-    spdlog::error("cannot load dedup keys, the dedup window starts empty: {}",
-                  keys.status().ToString());
+  pipeline_->ReserveDedupKeys(static_cast<size_t>(std::max<int64_t>(store_->DedupKeyRows(), 0)));
+  Status keys =
+      store_->ForEachDedupKey(store_->age_clock().Now().age_ms,
+                              [pipeline = pipeline_.get()](uint64_t key, int64_t expires) {
+                                pipeline->RestoreDedupKey(key, expires);
+                              });
+  if (!keys.ok()) {
+    spdlog::error("cannot load dedup keys, the dedup window keeps what was read: {}",
+                  keys.ToString());
   }
   source_ = std::make_unique<MqttSource>(
       config_.mqtt, [pipeline = pipeline_.get()](std::string_view topic, std::string_view payload) {

@@ -48,8 +48,10 @@ class IngestPipeline {
       std::array<std::atomic<uint64_t>, static_cast<size_t>(filters::SchemaRule::kCount)>;
   const std::vector<std::string>& schema_names() const { return schema_names_; }
   const std::vector<RuleCounters>& schema_violations() const { return schema_violations_; }
-  // Restores the dedup keys of an earlier run (from SqliteStore::LoadDedupKeys).
-  void LoadDedupKeys(const std::vector<std::pair<uint64_t, int64_t>>& keys) { dedup_.Load(keys); }
+  // Restores the dedup keys of an earlier run (SqliteStore::ForEachDedupKey), before Start:
+  // Reserve once with how many will come, then one Restore per key.
+  void ReserveDedupKeys(size_t keys) { dedup_.Reserve(keys); }
+  void RestoreDedupKey(uint64_t key, int64_t expires) { dedup_.Restore(key, expires); }
 
  private:
   int PriorityOf(std::string_view topic) const;

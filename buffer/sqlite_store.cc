@@ -504,16 +504,27 @@ Result<std::vector<BufferedRecord>> SqliteStore::ReadRange(const BatchRange& ran
 }
 
 Result<std::vector<std::pair<uint64_t, int64_t>>> SqliteStore::LoadDedupKeys(int64_t age_ms) {
+  std::vector<std::pair<uint64_t, int64_t>> keys;
+  TG_RETURN_IF_ERROR(ForEachDedupKey(
+      age_ms, [&keys](uint64_t key, int64_t expires_at) { keys.emplace_back(key, expires_at); }));
+  return keys;
+}
+
+Status SqliteStore::ForEachDedupKey(
+    int64_t age_ms, const std::function<void(uint64_t key, int64_t expires_at)>& fn) {
   std::lock_guard<std::mutex> lock(read_mu_);
   TG_ASSIGN_OR_RETURN(Stmt load, Stmt::Prepare(read_db_.get(), sql::kLoadDedupKeys));
   load.Bind(1, age_ms);
-  std::vector<std::pair<uint64_t, int64_t>> keys;
   while (true) {
     TG_ASSIGN_OR_RETURN(bool row, load.Step());
-    if (!row) break;
-    keys.emplace_back(static_cast<uint64_t>(load.Int(0)), load.Int(1));
+    if (!row) return Status::Ok();
+    fn(static_cast<uint64_t>(load.Int(0)), load.Int(1));
   }
-  return keys;
+}
+
+int64_t SqliteStore::DedupKeyRows() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return dedup_rows_;
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::LoadState() {

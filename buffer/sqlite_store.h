@@ -154,6 +154,12 @@ class SqliteStore {
   // Dedup keys still valid at age_ms (age_clock()), oldest expiry first (ingest side, at
   // start). A key may be listed twice; the later expiry counts.
   Result<std::vector<std::pair<uint64_t, int64_t>>> LoadDedupKeys(int64_t age_ms);
+  // The same keys handed to fn one by one, in the same order, without a copy of them all
+  // (a million keys are 16 MB as a vector). DedupKeyRows() sizes the receiver beforehand.
+  Status ForEachDedupKey(int64_t age_ms,
+                         const std::function<void(uint64_t key, int64_t expires_at)>& fn);
+  // Rows in the dedup log (valid or not yet expired away): at most the keys ForEachDedupKey gives.
+  int64_t DedupKeyRows();
 
   // The sealed data key of an epoch (uplink side), kNotFound if unknown.
   Result<std::string> SealedKeyOf(uint64_t epoch);

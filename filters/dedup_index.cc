@@ -58,9 +58,14 @@ size_t SlotsFor(size_t keys) {
 }  // namespace
 
 void DedupIndex::Load(const std::vector<std::pair<uint64_t, int64_t>>& keys) {
-  if (ring_.size() - (tail_ - head_) < keys.size()) ResizeRing(tail_ - head_ + keys.size() + 1);
-  if (slots_.size() < SlotsFor(keys_ + keys.size())) ResizeSlots(SlotsFor(keys_ + keys.size()));
+  Reserve(keys.size());
   for (const auto& [key, expires] : keys) Record(key, expires);
+}
+
+void DedupIndex::Reserve(size_t keys) {
+  // +1: room for a filler entry should the sequence cross a 32-bit wrap.
+  if (ring_.size() - (tail_ - head_) < keys + 1) ResizeRing(tail_ - head_ + keys + 1);
+  if (slots_.size() < SlotsFor(keys_ + keys)) ResizeSlots(SlotsFor(keys_ + keys));
 }
 
 bool DedupIndex::SeenBefore(uint64_t key, int64_t now_ms, int64_t* expires_ms) {

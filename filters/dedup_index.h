@@ -38,6 +38,9 @@ class DedupIndex {
   bool enabled() const { return window_ms_ > 0; }
   // Restores keys saved by an earlier run (oldest expiry first).
   void Load(const std::vector<std::pair<uint64_t, int64_t>>& keys);
+  // The same one key at a time, after Reserve(how many will come) to size the index once.
+  void Reserve(size_t keys);
+  void Restore(uint64_t key, int64_t expires) { Record(key, expires); }
   // True if key was seen within the window before now_ms; otherwise records it (expiring at
   // now_ms + window, returned in *expires_ms).
   bool SeenBefore(uint64_t key, int64_t now_ms, int64_t* expires_ms);
