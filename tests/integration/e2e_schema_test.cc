@@ -5,7 +5,9 @@
 // letter naming the schema, path and rule, counted exactly per rule on /metrics; every
 // sound event lands once (published = landed + dead-lettered); and no broken event's msg_id
 // (a canary: each is unique) appears in the buffer's files, the debug log, /metrics or the
-// landing.
+// landing. The sound events' declared fields travel as typed columns (wire schema_version 2),
+// and the landing JSON of each is still the payload the simulator published, byte for byte.
+#include <simdjson.h>
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
@@ -14,10 +16,12 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "tests/integration/e2e_fixture.h"
+#include "tests/support/binaries.h"
 #include "tests/support/files.h"
 #include "tests/support/wait.h"
 
@@ -73,6 +77,46 @@ std::vector<LogEntry> ReadLog(const std::string& path) {
   return out;
 }
 
+// The text of the last member "payload" of an NDJSON line (the landing format and the
+// simulator's log both write it last, as the payload's own JSON text).
+std::string PayloadText(const std::string& line) {
+  const size_t at = line.find("\"payload\":");
+  if (at == std::string::npos || line.empty() || line.back() != '}') return "";
+  const size_t begin = at + 10;
+  return line.substr(begin, line.size() - 1 - begin);
+}
+
+// msg_id -> payload text of every sound event the simulator published.
+std::map<std::string, std::string> PublishedPayloads(const std::string& path) {
+  std::map<std::string, std::string> out;
+  for (const std::string& line : ReadLines(path)) {
+    const std::string head = line.substr(0, line.find("\"payload\":"));
+    if (!line.empty() && StringAfter(head, "broken").empty()) {
+      out[StringAfter(line, "msg_id")] = PayloadText(line);
+    }
+  }
+  return out;
+}
+
+// schema_version of each batch the collector kept (`tidegate inspect` on the raw bodies).
+std::multiset<uint64_t> RawBatchVersions(E2eStack& stack) {
+  std::multiset<uint64_t> versions;
+  simdjson::dom::parser parser;
+  for (const auto& entry : fs::directory_iterator(stack.RawDir())) {
+    const std::string name = entry.path().filename().string();
+    if (name.front() == '.') continue;
+    Result<CommandResult> inspect =
+        RunCommand({BinaryPath("tidegate"), "inspect", entry.path().string()});
+    RequireOk(inspect.status());
+    REQUIRE(inspect->exit_code == 0);
+    uint64_t version = 0;
+    REQUIRE_FALSE(
+        parser.parse(simdjson::padded_string(inspect->stdout_text))["schema_version"].get(version));
+    versions.insert(version);
+  }
+  return versions;
+}
+
 struct DbCloser {
   void operator()(sqlite3* db) const { sqlite3_close(db); }
 };
@@ -114,7 +158,8 @@ std::vector<std::pair<std::string, std::string>> Places(E2eStack& stack) {
 
 TEST_CASE("broken firmware: schema violations are dead-lettered, counted exactly, never leaked",
           "[integration][schema]") {
-  E2eStack stack("e2e-schema", {.log_level = "debug", .extra_agent_yaml = kSchemaYaml});
+  E2eStack stack("e2e-schema",
+                 {.keep_raw = true, .log_level = "debug", .extra_agent_yaml = kSchemaYaml});
   RequireOk(stack.Start(), &stack);
   const uint64_t seed = TestSeed();
   RequireOk(stack.StartSim({"--count", "600", "--rate", "400", "--devices", "10",
@@ -154,6 +199,27 @@ TEST_CASE("broken firmware: schema violations are dead-lettered, counted exactly
     for (const LandedEvent& e : *landed) ids.insert(e.msg_id);
     CHECK(ids == std::multiset<std::string>(sound_ids.begin(), sound_ids.end()));
     CHECK(log.size() == landed->size() + canaries.size());
+  }
+
+  {  // the columnar layout loses nothing: landing JSON == published payload, byte for byte
+    const std::map<std::string, std::string> published = PublishedPayloads(stack.PublishLogPath());
+    Result<CommandResult> dump = RunCommand(
+        {BinaryPath("tidegate-collector"), "dump", "--store", stack.CollectorStore(), "events"});
+    RequireOk(dump.status());
+    REQUIRE(dump->exit_code == 0);
+    size_t compared = 0;
+    std::istringstream lines(dump->stdout_text);
+    for (std::string line; std::getline(lines, line);) {
+      const std::string id = StringAfter(line, "msg_id");
+      INFO(id);
+      REQUIRE(published.count(id) == 1);
+      CHECK(PayloadText(line) == published.at(id));
+      ++compared;
+    }
+    CHECK(compared == sound_ids.size());
+    const std::multiset<uint64_t> versions = RawBatchVersions(stack);
+    CHECK(versions.count(2) == versions.size());
+    CHECK_FALSE(versions.empty());
   }
 
   {  // one dead letter per broken event, with schema, path and rule
