@@ -6,7 +6,8 @@
 // sound event lands once (published = landed + dead-lettered); and no broken event's msg_id
 // (a canary: each is unique) appears in the buffer's files, the debug log, /metrics or the
 // landing. The sound events' declared fields travel as typed columns (wire schema_version 2),
-// and the landing JSON of each is still the payload the simulator published, byte for byte.
+// and the landing JSON of each is still the payload the simulator published after the
+// privacy rule (a masked address), byte for byte.
 #include <simdjson.h>
 #include <sqlite3.h>
 
@@ -43,7 +44,23 @@ constexpr char kSchemaYaml[] = R"(schemas:
       /temp: {type: number, required: true, min: -40, max: 85}
       /humidity: {type: number, required: true, min: 0, max: 100}
       /battery: {type: integer, required: true, min: 0, max: 100}
+privacy:
+  rules:
+    - match: devices/+/telemetry
+      mask: {/ip: ipv4_prefix_24}
 )";
+
+// The simulator's payload as the privacy rule above leaves it: "ip":"a.b.c.d" -> "a.b.c.0/24".
+std::string AfterPrivacy(std::string payload) {
+  const std::string open = "\"ip\":\"";
+  const size_t at = payload.find(open);
+  if (at == std::string::npos) return payload;
+  const size_t begin = at + open.size();
+  const size_t end = payload.find('"', begin);
+  const size_t last_dot = payload.rfind('.', end);
+  payload.replace(last_dot + 1, end - last_dot - 1, "0/24");
+  return payload;
+}
 
 // The detail each breakage must produce, and the rule it counts under.
 const std::map<std::string, std::pair<std::string, std::string>> kExpected = {
@@ -92,7 +109,7 @@ std::map<std::string, std::string> PublishedPayloads(const std::string& path) {
   for (const std::string& line : ReadLines(path)) {
     const std::string head = line.substr(0, line.find("\"payload\":"));
     if (!line.empty() && StringAfter(head, "broken").empty()) {
-      out[StringAfter(line, "msg_id")] = PayloadText(line);
+      out[StringAfter(line, "msg_id")] = AfterPrivacy(PayloadText(line));
     }
   }
   return out;
@@ -201,7 +218,7 @@ TEST_CASE("broken firmware: schema violations are dead-lettered, counted exactly
     CHECK(log.size() == landed->size() + canaries.size());
   }
 
-  {  // the columnar layout loses nothing: landing JSON == published payload, byte for byte
+  {  // the columnar layout loses nothing: landing JSON == published payload after privacy
     const std::map<std::string, std::string> published = PublishedPayloads(stack.PublishLogPath());
     Result<CommandResult> dump = RunCommand(
         {BinaryPath("tidegate-collector"), "dump", "--store", stack.CollectorStore(), "events"});
