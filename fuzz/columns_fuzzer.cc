@@ -100,6 +100,25 @@ flatbuffers::Offset<wire::SchemaBlock> MakeBlock(flatbuffers::FlatBufferBuilder&
                                  b.CreateVector(row_layout));
 }
 
+// Every row of an accepted block is a compact JSON object again.
+void CheckRows(const tidegate::schema::DecodedSchemaBlock& block,
+               const tidegate::schema::DecodedBatch& batch) {
+  std::vector<tidegate::schema::PayloadMember> members;
+  for (uint32_t row : block.rows) {
+    TG_FUZZ_CHECK(row < batch.events.size());
+    TG_FUZZ_CHECK(tidegate::schema::SplitTopLevelMembers(batch.events[row].payload, &members));
+  }
+}
+
+// The invariants of a batch DecodeBatch accepted.
+void CheckAccepted(const tidegate::schema::DecodedBatch& batch) {
+  for (const auto& block : batch.schema_blocks) CheckRows(block, batch);
+  const std::string json = tidegate::schema::BatchToJson(batch);
+  static simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  TG_FUZZ_CHECK(parser.parse(json).get(doc) == simdjson::SUCCESS);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -122,16 +141,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     TG_FUZZ_CHECK(batch.status().code() == tidegate::StatusCode::kCorruption);
     return 0;
   }
-  std::vector<tidegate::schema::PayloadMember> members;
-  for (const auto& block : batch->schema_blocks) {
-    for (uint32_t row : block.rows) {
-      TG_FUZZ_CHECK(row < batch->events.size());
-      TG_FUZZ_CHECK(tidegate::schema::SplitTopLevelMembers(batch->events[row].payload, &members));
-    }
-  }
-  const std::string json = tidegate::schema::BatchToJson(*batch);
-  static simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  TG_FUZZ_CHECK(parser.parse(json).get(doc) == simdjson::SUCCESS);
+  CheckAccepted(*batch);
   return 0;
 }

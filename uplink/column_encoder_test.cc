@@ -195,7 +195,7 @@ TEST_CASE("random payloads survive the columnar round trip", "[uplink][schemas]"
       }
       payload += '}';
       const uint32_t pick = rng() % 4;
-      records.push_back(Record(static_cast<uint64_t>(i + 1), pick == 0 ? "" : "thermo",
+      records.push_back(Record(static_cast<uint64_t>(i) + 1, pick == 0 ? "" : "thermo",
                                pick == 3 ? 2 : 1, payload));
     }
     RoundTrip(encoder, records);

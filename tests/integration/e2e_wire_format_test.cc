@@ -204,6 +204,43 @@ std::string ColumnText(element column, size_t r) {
   return fmt::format("{}", value);
 }
 
+// The members of a remainder payload, each as "key":value, in order.
+std::vector<std::string> RemainderMembers(element event) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object remainder;
+  REQUIRE_FALSE(parser.parse(simdjson::padded_string(Get<std::string_view>(event, "payload")))
+                    .get(remainder));
+  std::vector<std::string> members;
+  for (simdjson::dom::key_value_pair m : remainder) {
+    members.push_back("\"" + std::string(m.key) + "\":" + simdjson::minify(m.value));
+  }
+  return members;
+}
+
+// Row r of block reassembled from flatc's JSON alone: the remainder's members (event's
+// payload) and the column values, in the order of the row's layout.
+std::string PayloadFromFlatc(element event, element block, size_t r) {
+  auto columns = Get<simdjson::dom::array>(block, "columns");
+  auto layouts = Get<simdjson::dom::array>(block, "layouts");
+  const auto layout = As<uint64_t>(Get<simdjson::dom::array>(block, "row_layout").at(r).value());
+  const std::vector<std::string> members = RemainderMembers(event);
+  size_t next = 0;
+  std::string payload = "{";
+  for (element slot : Get<simdjson::dom::array>(layouts.at(layout).value(), "slots")) {
+    const auto k = As<uint64_t>(slot);
+    if (payload.size() > 1) payload += ',';
+    if (k == 0) {
+      payload += next < members.size() ? members[next++] : "<missing member>";
+      continue;
+    }
+    element column = columns.at(k - 1).value();
+    payload += "\"" + std::string(Get<std::string_view>(column, "path").substr(1)) + "\":";
+    payload += ColumnText(column, r);
+  }
+  CHECK(next == members.size());
+  return payload + '}';
+}
+
 }  // namespace
 
 TEST_CASE("a columnar batch from the wire decodes with flatc and the public schema alone",
@@ -248,37 +285,10 @@ TEST_CASE("a columnar batch from the wire decodes with flatc and the public sche
     CHECK(Get<std::string_view>(block, "name") == "thermo");
     CHECK(Get<int64_t>(block, "version") == 1);
     auto rows = Get<simdjson::dom::array>(block, "rows");
-    auto columns = Get<simdjson::dom::array>(block, "columns");
-    auto layouts = Get<simdjson::dom::array>(block, "layouts");
-    auto row_layout = Get<simdjson::dom::array>(block, "row_layout");
     REQUIRE(rows.size() == events.size());  // every event of the sim passed the schema
     for (size_t r = 0; r < rows.size(); ++r) {
-      element event = events.at(As<uint64_t>(rows.at(r).value())).value();
-      // The remainder: the members no column holds (the simulator's PII fields).
-      simdjson::dom::parser remainder_parser;
-      simdjson::dom::object remainder;
-      REQUIRE_FALSE(
-          remainder_parser.parse(simdjson::padded_string(Get<std::string_view>(event, "payload")))
-              .get(remainder));
-      auto next_member = remainder.begin();
-      const auto layout = As<uint64_t>(row_layout.at(r).value());
-      std::string payload = "{";
-      for (element slot : Get<simdjson::dom::array>(layouts.at(layout).value(), "slots")) {
-        const auto k = As<uint64_t>(slot);
-        if (payload.size() > 1) payload += ',';
-        if (k == 0) {
-          REQUIRE(next_member != remainder.end());
-          payload += "\"" + std::string((*next_member).key) +
-                     "\":" + simdjson::minify((*next_member).value);
-          ++next_member;
-          continue;
-        }
-        element column = columns.at(k - 1).value();
-        payload += "\"" + std::string(Get<std::string_view>(column, "path").substr(1)) + "\":";
-        payload += ColumnText(column, r);
-      }
-      CHECK(next_member == remainder.end());
-      payload += '}';
+      const std::string payload =
+          PayloadFromFlatc(events.at(As<uint64_t>(rows.at(r).value())).value(), block, r);
       const size_t id = payload.find("\"msg_id\":\"");
       REQUIRE(id != std::string::npos);
       CHECK(payload == published_text[payload.substr(id + 10, 16)]);
