@@ -205,6 +205,15 @@ bool ColumnEncoder::Add(uint32_t row, const Event& event, std::string* remainder
   return true;
 }
 
+// A value written earlier in this column is referenced again (device ids repeat): cheaper
+// than the builder's CreateSharedString, which keeps a tree of every string in the buffer.
+flatbuffers::Offset<flatbuffers::String> ColumnEncoder::SharedString(
+    std::string_view value, flatbuffers::FlatBufferBuilder& builder) {
+  auto [it, inserted] = string_offsets_.try_emplace(value);
+  if (inserted) it->second = builder.CreateString(value);
+  return it->second;
+}
+
 flatbuffers::Offset<wire::SchemaBlock> ColumnEncoder::WriteBlock(
     const Block& block, flatbuffers::FlatBufferBuilder& builder) {
   std::vector<flatbuffers::Offset<wire::Column>> columns;
@@ -233,7 +242,8 @@ flatbuffers::Offset<wire::SchemaBlock> ColumnEncoder::WriteBlock(
       case ColumnType::kString:
         strings.clear();
         strings.reserve(data.strings.size());
-        for (std::string_view s : data.strings) strings.push_back(builder.CreateSharedString(s));
+        string_offsets_.clear();
+        for (std::string_view s : data.strings) strings.push_back(SharedString(s, builder));
         texts = builder.CreateVector(strings);
         break;
     }

@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/config.h"
@@ -79,6 +80,8 @@ class ColumnEncoder {
   Block& BlockFor(const SchemaDef* def);
   bool TakeValue(const FieldDef& field, std::string_view raw, ColumnData* column);
   static void PushNull(schema::ColumnType type, ColumnData* column);
+  flatbuffers::Offset<flatbuffers::String> SharedString(std::string_view value,
+                                                        flatbuffers::FlatBufferBuilder& builder);
   flatbuffers::Offset<wire::SchemaBlock> WriteBlock(const Block& block,
                                                     flatbuffers::FlatBufferBuilder& builder);
 
@@ -89,6 +92,8 @@ class ColumnEncoder {
   std::vector<uint16_t> slots_;
   std::vector<uint8_t> taken_;
   std::string rendered_;
+  // The strings of the column being written, by value (views into the events' payloads).
+  std::unordered_map<std::string_view, flatbuffers::Offset<flatbuffers::String>> string_offsets_;
 };
 
 }  // namespace tidegate::uplink
