@@ -5,10 +5,13 @@
 #include "uplink/column_encoder.h"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <random>
 
 #include "schema/batch_view.h"
 #include "schema/tidegate_batch_generated.h"
+#include "tests/support/binaries.h"
+#include "tests/support/files.h"
 #include "uplink/batch_encoder.h"
 
 namespace tidegate::uplink {
@@ -138,6 +141,34 @@ TEST_CASE("columnar batches give back every payload byte for byte", "[uplink][sc
   CHECK(fb->events()->Get(2)->payload()->string_view() == R"({"fw":"1.2"})");
   CHECK(fb->events()->Get(5)->payload()->string_view() == records[5].event.payload);
   CHECK(fb->events()->Get(7)->payload()->string_view() == R"({"device_id":"d2"})");
+}
+
+TEST_CASE("the columnar layout is pinned by a golden batch", "[uplink][schemas]") {
+  // tests/data/batch-v2-columnar.tgb: the uncompressed FlatBuffer of these records. A change
+  // that alters it changes the wire format: bump schema_version, keep the old file, and
+  // write the new one with TIDEGATE_WRITE_GOLDEN=1.
+  std::vector<BufferedRecord> records = {
+      Record(1, "thermo", 1, R"({"device_id":"d1","ts":1764000000000,"seq":1,"temp":21.50})"),
+      Record(2, "", 0, R"({"device_id":"d1","temp":21.5})"),
+      Record(3, "thermo", 2,
+             R"({"ts":"2026-12-06T02:00:00.000Z","temp":"tok:k1:AAAA","rssi":-70,"ok":true})"),
+  };
+  BatchEncoder encoder("gw-golden", 3);
+  encoder.SetSchemas({Thermo(1), Thermo(2)});
+  REQUIRE(encoder.Encode(RangeFor(records), records).ok());
+  const std::string path = testing::SourcePath("tests/data/batch-v2-columnar.tgb");
+  const std::string written(encoder.last_flatbuffer());
+  if (std::getenv("TIDEGATE_WRITE_GOLDEN") != nullptr) {
+    REQUIRE(testing::WriteFile(path, written).ok());
+  }
+  const std::string golden = testing::ReadFile(path);
+  CHECK(golden == written);
+  auto batch = schema::DecodeBatch(golden);
+  REQUIRE(batch.ok());
+  REQUIRE(batch->events.size() == records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    CHECK(batch->events[i].payload == records[i].event.payload);
+  }
 }
 
 TEST_CASE("a batch without schema events is schema_version 1 as before", "[uplink][schemas]") {
