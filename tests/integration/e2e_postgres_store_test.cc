@@ -67,18 +67,6 @@ std::vector<std::string> Rows(const std::string& url, const std::string& sql) {
   return out;
 }
 
-constexpr char kThermoV1[] = R"(  - name: thermo
-    match: devices/+/telemetry
-    fields:
-      /device_id: {type: string, required: true}
-      /msg_id: {type: string, required: true}
-      /ts: {type: timestamp, required: true}
-      /seq: {type: integer, required: true}
-      /temp: {type: number, required: true}
-      /humidity: {type: number, required: true}
-      /battery: {type: integer, required: true}
-)";
-// Version 2 adds an optional field the simulator does not send.
 constexpr char kThermoV2Extra[] = R"(      /rssi: {type: integer}
 )";
 
@@ -173,7 +161,7 @@ TEST_CASE(
 TEST_CASE("schema events land in a typed PostgreSQL table that migrates as versions arrive",
           "[integration][postgres][schema]") {
   const std::string url = PostgresUrl();
-  const std::string v1 = std::string("schemas:\n") + kThermoV1;
+  const std::string v1 = "schemas:\n" + ThermoSchemaEntry(1);
   E2eStack stack("e2e-pg-schemas", StackOptions{.extra_agent_yaml = v1, .collector_store = url});
   RequireOk(stack.Start(), &stack);
   const uint64_t seed = TestSeed();
@@ -208,10 +196,7 @@ TEST_CASE("schema events land in a typed PostgreSQL table that migrates as versi
 
   // Mid-run, the agent gets version 2 beside version 1 (a restart applies schemas).
   RequireOk(stack.StopAgent(), &stack);
-  stack.mutable_options().extra_agent_yaml =
-      v1 +
-      std::string(kThermoV1).replace(std::string(kThermoV1).find("match"), 0, "version: 2\n    ") +
-      kThermoV2Extra;
+  stack.mutable_options().extra_agent_yaml = v1 + ThermoSchemaEntry(2, kThermoV2Extra);
   RequireOk(stack.RewriteAgentConfig(), &stack);
   RequireOk(stack.StartAgent(), &stack);
   run_sim(seed + 1, 400);
@@ -225,8 +210,7 @@ TEST_CASE("schema events land in a typed PostgreSQL table that migrates as versi
 
   // Version 3 drops /battery: the collector refuses it, the agent dead-letters the batches.
   RequireOk(stack.StopAgent(), &stack);
-  std::string v3 = std::string("schemas:\n") + kThermoV1;
-  v3.replace(v3.find("match"), 0, "version: 3\n    ");
+  std::string v3 = "schemas:\n" + ThermoSchemaEntry(3);
   v3.erase(v3.find("      /battery"));
   stack.mutable_options().extra_agent_yaml = v3;
   RequireOk(stack.RewriteAgentConfig(), &stack);

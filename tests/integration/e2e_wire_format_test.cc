@@ -164,19 +164,6 @@ TEST_CASE("a batch captured from the wire decodes with flatc and the public sche
   CHECK(batch_ids.size() == files.size());
 }
 
-constexpr char kThermoSchema[] = R"(schemas:
-  - name: thermo
-    match: devices/+/telemetry
-    fields:
-      /device_id: {type: string, required: true}
-      /msg_id: {type: string, required: true}
-      /ts: {type: timestamp, required: true}
-      /seq: {type: integer, required: true}
-      /temp: {type: number, required: true}
-      /humidity: {type: number}
-      /battery: {type: integer}
-)";
-
 template <typename T>
 T As(element e) {
   T value{};
@@ -246,7 +233,8 @@ std::string PayloadFromFlatc(element event, element block, size_t r) {
 TEST_CASE("a columnar batch from the wire decodes with flatc and the public schema alone",
           "[integration][schema]") {
   // The simulator's default events: the declared fields plus PII ones no schema declares.
-  E2eStack stack("e2e-wire-columns", {.keep_raw = true, .extra_agent_yaml = kThermoSchema});
+  E2eStack stack("e2e-wire-columns",
+                 {.keep_raw = true, .extra_agent_yaml = "schemas:\n" + ThermoSchemaEntry(1)});
   RequireOk(stack.Start(), &stack);
   const uint64_t seed = TestSeed();
   INFO("simulator seed " << seed);
