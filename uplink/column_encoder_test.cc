@@ -158,7 +158,7 @@ TEST_CASE("the columnar layout is pinned by a golden batch", "[uplink][schemas]"
   REQUIRE(encoder.Encode(RangeFor(records), records).ok());
   const std::string path = testing::SourcePath("tests/data/batch-v2-columnar.tgb");
   const std::string written(encoder.last_flatbuffer());
-  if (std::getenv("TIDEGATE_WRITE_GOLDEN") != nullptr) {
+  if (std::getenv("TIDEGATE_WRITE_GOLDEN") != nullptr) {  // NOLINT(concurrency-mt-unsafe)
     REQUIRE(testing::WriteFile(path, written).ok());
   }
   const std::string golden = testing::ReadFile(path);
