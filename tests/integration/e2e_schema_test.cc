@@ -7,7 +7,7 @@
 // (a canary: each is unique) appears in the buffer's files, the debug log, /metrics or the
 // landing. The sound events' declared fields travel as typed columns (wire schema_version 2),
 // and the landing JSON of each is still the payload the simulator published after the
-// privacy rule (a masked address), byte for byte.
+// privacy rules (a tokenized declared string, a masked address), byte for byte.
 #include <simdjson.h>
 #include <sqlite3.h>
 
@@ -44,21 +44,35 @@ constexpr char kSchemaYaml[] = R"(schemas:
       /temp: {type: number, required: true, min: -40, max: 85}
       /humidity: {type: number, required: true, min: 0, max: 100}
       /battery: {type: integer, required: true, min: 0, max: 100}
-privacy:
-  rules:
-    - match: devices/+/telemetry
-      mask: {/ip: ipv4_prefix_24}
 )";
 
-// The simulator's payload as the privacy rule above leaves it: "ip":"a.b.c.d" -> "a.b.c.0/24".
-std::string AfterPrivacy(std::string payload) {
-  const std::string open = "\"ip\":\"";
-  const size_t at = payload.find(open);
-  if (at == std::string::npos) return payload;
+// A declared string tokenized (it travels in its string column as the token) and an
+// undeclared address masked (it travels in the remainder).
+std::string PrivacyYaml(const std::string& keys) {
+  return "privacy:\n  key_file: " + keys +
+         "/token.keys\n  rules:\n    - match: devices/+/telemetry\n"
+         "      tokenize: [/device_id]\n      mask: {/ip: ipv4_prefix_24}\n";
+}
+
+// Replaces the string value of "key" in payload with replacement; returns the old value.
+std::string ReplaceValue(std::string* payload, const std::string& key,
+                         const std::string& replacement) {
+  const std::string open = "\"" + key + "\":\"";
+  const size_t at = payload->find(open);
+  if (at == std::string::npos) return "";
   const size_t begin = at + open.size();
-  const size_t end = payload.find('"', begin);
-  const size_t last_dot = payload.rfind('.', end);
-  payload.replace(last_dot + 1, end - last_dot - 1, "0/24");
+  const size_t end = payload->find('"', begin);
+  std::string old = payload->substr(begin, end - begin);
+  payload->replace(begin, end - begin, replacement);
+  return old;
+}
+
+// The simulator's payload as the privacy rules above leave it, but for the token itself:
+// "ip":"a.b.c.d" -> "a.b.c.0/24", "device_id" -> "<token>".
+std::string AfterPrivacy(std::string payload) {
+  std::string ip = ReplaceValue(&payload, "ip", "");
+  ReplaceValue(&payload, "ip", ip.substr(0, ip.rfind('.') + 1) + "0/24");
+  ReplaceValue(&payload, "device_id", "<token>");
   return payload;
 }
 
@@ -175,8 +189,12 @@ std::vector<std::pair<std::string, std::string>> Places(E2eStack& stack) {
 
 TEST_CASE("broken firmware: schema violations are dead-lettered, counted exactly, never leaked",
           "[integration][schema]") {
-  E2eStack stack("e2e-schema",
-                 {.keep_raw = true, .log_level = "debug", .extra_agent_yaml = kSchemaYaml});
+  E2eStack stack("e2e-schema", {.keep_raw = true, .log_level = "debug"});
+  const std::string keys = stack.dir().File("keys");
+  Result<CommandResult> init = stack.RunTidegate({"keys", "init", "--dir", keys});
+  RequireOk(init.status());
+  REQUIRE(init->exit_code == 0);
+  stack.mutable_options().extra_agent_yaml = kSchemaYaml + PrivacyYaml(keys);
   RequireOk(stack.Start(), &stack);
   const uint64_t seed = TestSeed();
   RequireOk(stack.StartSim({"--count", "600", "--rate", "400", "--devices", "10",
@@ -230,7 +248,9 @@ TEST_CASE("broken firmware: schema violations are dead-lettered, counted exactly
       const std::string id = StringAfter(line, "msg_id");
       INFO(id);
       REQUIRE(published.count(id) == 1);
-      CHECK(PayloadText(line) == published.at(id));
+      std::string landed = PayloadText(line);
+      CHECK(ReplaceValue(&landed, "device_id", "<token>").rfind("tok:", 0) == 0);
+      CHECK(landed == published.at(id));
       ++compared;
     }
     CHECK(compared == sound_ids.size());
