@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "uplink/column_encoder.h"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 
@@ -205,13 +206,19 @@ bool ColumnEncoder::Add(uint32_t row, const Event& event, std::string* remainder
   return true;
 }
 
-// A value written earlier in this column is referenced again (device ids repeat): cheaper
-// than the builder's CreateSharedString, which keeps a tree of every string in the buffer.
+// A value among the last kRecentStrings distinct ones of this column is referenced again
+// (device ids repeat): no allocation per string, unlike a map or the builder's
+// CreateSharedString, and zstd still shortens the repeats it misses.
 flatbuffers::Offset<flatbuffers::String> ColumnEncoder::SharedString(
     std::string_view value, flatbuffers::FlatBufferBuilder& builder) {
-  auto [it, inserted] = string_offsets_.try_emplace(value);
-  if (inserted) it->second = builder.CreateString(value);
-  return it->second;
+  for (size_t i = 0; i < recent_count_; ++i) {
+    if (recent_[i].first == value) return recent_[i].second;
+  }
+  auto offset = builder.CreateString(value);
+  recent_[recent_next_] = {value, offset};
+  recent_next_ = (recent_next_ + 1) % kRecentStrings;
+  recent_count_ = std::min(recent_count_ + 1, kRecentStrings);
+  return offset;
 }
 
 flatbuffers::Offset<wire::SchemaBlock> ColumnEncoder::WriteBlock(
@@ -242,7 +249,8 @@ flatbuffers::Offset<wire::SchemaBlock> ColumnEncoder::WriteBlock(
       case ColumnType::kString:
         strings.clear();
         strings.reserve(data.strings.size());
-        string_offsets_.clear();
+        recent_count_ = 0;
+        recent_next_ = 0;
         for (std::string_view s : data.strings) strings.push_back(SharedString(s, builder));
         texts = builder.CreateVector(strings);
         break;

@@ -10,11 +10,11 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "common/config.h"
@@ -92,8 +92,12 @@ class ColumnEncoder {
   std::vector<uint16_t> slots_;
   std::vector<uint8_t> taken_;
   std::string rendered_;
-  // The strings of the column being written, by value (views into the events' payloads).
-  std::unordered_map<std::string_view, flatbuffers::Offset<flatbuffers::String>> string_offsets_;
+  // The last distinct strings of the column being written (views into the payloads).
+  static constexpr size_t kRecentStrings = 16;
+  std::array<std::pair<std::string_view, flatbuffers::Offset<flatbuffers::String>>, kRecentStrings>
+      recent_;
+  size_t recent_count_ = 0;
+  size_t recent_next_ = 0;
 };
 
 }  // namespace tidegate::uplink
