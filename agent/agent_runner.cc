@@ -239,6 +239,7 @@ void Agent::BuildPipeline() {
                                                          config_.agent.id, clock_, RandomSeed())
                 : std::make_unique<uplink::UplinkWorker>(*store_, *transport_, config_.uplink,
                                                          config_.agent.id, clock_, RandomSeed());
+  uplink_->SetSchemas(config_.schemas);
   pipeline_ = std::make_unique<IngestPipeline>(config_, *committer_, store_->age_clock(), privacy_);
   pipeline_->ReserveDedupKeys(static_cast<size_t>(std::max<int64_t>(store_->DedupKeyRows(), 0)));
   Status keys =

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -93,6 +94,50 @@ bool WriteBatches(const fs::path& corpus, const std::vector<Event>& windows) {
                std::string(1, '\1') + std::string(encoder.last_flatbuffer()));
 }
 
+// A schema_version 2 batch: events of schema "thermo" with their fields as typed columns.
+bool WriteColumnarBatch(const fs::path& corpus) {
+  tidegate::SchemaSpec spec;
+  spec.name = "thermo";
+  spec.match = "devices/+/telemetry";
+  const std::pair<const char*, tidegate::FieldType> fields[] = {
+      {"/device_id", tidegate::FieldType::kString},
+      {"/ts", tidegate::FieldType::kTimestamp},
+      {"/temp", tidegate::FieldType::kNumber},
+      {"/seq", tidegate::FieldType::kInteger},
+      {"/ok", tidegate::FieldType::kBoolean}};
+  for (const auto& [path, type] : fields) {
+    tidegate::SchemaFieldSpec& f = spec.fields.emplace_back();
+    f.path = path;
+    f.type = type;
+  }
+  std::vector<tidegate::buffer::BufferedRecord> records;
+  const char* payloads[] = {
+      R"({"device_id":"d1","ts":1764000000000,"temp":21.50,"seq":1,"ok":true,"fw":"1"})",
+      R"({"fw":"2","temp":"tok:1:abc","ts":"2026-12-06T02:00:00.000Z","ok":false})", R"({"a":1})",
+      R"({})"};
+  for (size_t i = 0; i < std::size(payloads); ++i) {
+    auto& r = records.emplace_back();
+    r.seq = 10 + i;
+    r.event.topic = "devices/d1/telemetry";
+    r.event.device_id = "d1";
+    r.event.payload = payloads[i];
+    r.event.schema_name = i == 2 ? "" : "thermo";
+    r.event.schema_version = 1;
+  }
+  const tidegate::buffer::BatchRange range{.batch_id = "seed-10-13",
+                                           .priority = 5,
+                                           .first_seq = 10,
+                                           .last_seq = 13,
+                                           .count = 4,
+                                           .created_at_ms = tidegate::fuzz::kCheckpointNowMs};
+  tidegate::uplink::BatchEncoder encoder("gw-seed", 3);
+  encoder.SetSchemas({spec});
+  auto encoded = encoder.Encode(range, records);
+  return encoded.ok() && encoded->schema_version == 2 &&
+         Write(corpus / "batch", "seed-columnar",
+               std::string(1, '\1') + std::string(encoder.last_flatbuffer()));
+}
+
 bool WriteSealedValue(const fs::path& corpus) {
   tidegate::schema::DataKey key;
   key.fill(9);  // not the fuzzer's key: a well-formed value it must still refuse
@@ -122,8 +167,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < windows.size() && i < 2; ++i) {
     ok = ok && Write(corpus / "window_result", "seed-" + std::to_string(i), windows[i].payload);
   }
-  ok = ok && WriteBatches(corpus, windows) && WriteSealedValue(corpus) &&
-       tidegate::fuzz::WriteConfigSeeds(corpus);
+  ok = ok && WriteBatches(corpus, windows) && WriteColumnarBatch(corpus) &&
+       WriteSealedValue(corpus) && tidegate::fuzz::WriteConfigSeeds(corpus);
   std::printf("seed_maker: %s (%zu checkpoint rows, %zu window results)\n",
               ok ? "wrote seeds" : "FAILED", state.size(), windows.size());
   return ok ? 0 : 1;

@@ -13,6 +13,7 @@
 
 #include "common/json_escape.h"
 #include "common/time_format.h"
+#include "schema/column_decoder.h"
 #include "schema/tidegate_batch_generated.h"
 
 namespace tidegate::schema {
@@ -114,7 +115,7 @@ Status DecodeHeader(const wire::Batch& in, DecodedBatch* out) {
   return Status::Ok();
 }
 
-Status DecodeVerified(const wire::Batch& in, DecodedBatch* out) {
+Status DecodeVerified(const wire::Batch& in, size_t size, DecodedBatch* out) {
   TG_RETURN_IF_ERROR(DecodeHeader(in, out));
   if (in.events() != nullptr) {
     out->events.resize(in.events()->size());
@@ -129,7 +130,7 @@ Status DecodeVerified(const wire::Batch& in, DecodedBatch* out) {
           DecodeWindowResult(*in.window_results()->Get(i), i, &out->window_results[i]));
     }
   }
-  return Status::Ok();
+  return ReassembleSchemaBlocks(in, size, out);
 }
 
 void AppendBase64(std::string* out, std::string_view bytes) {
@@ -285,7 +286,7 @@ Result<DecodedBatch> DecodeBatch(std::string_view flatbuffer_bytes) {
     return Corruption("batch: FlatBuffers verification failed");
   }
   DecodedBatch batch;
-  TG_RETURN_IF_ERROR(DecodeVerified(*wire::GetBatch(data), &batch));
+  TG_RETURN_IF_ERROR(DecodeVerified(*wire::GetBatch(data), flatbuffer_bytes.size(), &batch));
   return batch;
 }
 

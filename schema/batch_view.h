@@ -15,8 +15,8 @@
 
 namespace tidegate::schema {
 
-// The newest Batch.schema_version this code understands.
-inline constexpr uint32_t kSchemaVersion = 1;
+// The newest Batch.schema_version this code understands (2: schema blocks, typed columns).
+inline constexpr uint32_t kSchemaVersion = 2;
 
 // EventFlag::Late, repeated here so users of the decoded structs need not include the
 // generated header.
@@ -58,6 +58,31 @@ struct DecodedSealedKey {
   std::string sealed;  // crypto_box_seal output: binary, not text
 };
 
+// ColumnType of schema/tidegate_batch.fbs.
+enum class ColumnType : uint8_t { kNumber = 0, kInteger, kString, kBoolean, kTimestamp };
+
+// One typed column of a schema block, one entry per row of the block. Only the vector of
+// the column's type is filled; form[i] == 0 (null) means row i has no value here (the member
+// is absent, or travels in the payload, e.g. a tokenized number).
+struct DecodedColumn {
+  std::string path;  // a JSON Pointer of one token, e.g. "/temp"
+  ColumnType type = ColumnType::kString;
+  std::vector<uint8_t> form;         // ColumnForm per row
+  std::vector<double> numbers;       // kNumber
+  std::vector<int64_t> integers;     // kInteger, kTimestamp (ms since the Unix epoch)
+  std::vector<std::string> strings;  // kString
+  std::vector<uint8_t> bools;        // kBoolean
+};
+
+// A schema block of a schema_version 2 batch. Its rows' payloads are already reassembled in
+// DecodedBatch::events; this says which schema each of those events passed.
+struct DecodedSchemaBlock {
+  std::string name;
+  int64_t version = 0;
+  std::vector<uint32_t> rows;  // indices into DecodedBatch::events, ascending
+  std::vector<DecodedColumn> columns;
+};
+
 struct DecodedBatch {
   uint32_t schema_version = 0;
   std::string agent_id;  // never empty
@@ -68,6 +93,7 @@ struct DecodedBatch {
   std::vector<DecodedSealedKey> sealed_keys;
   std::vector<DecodedEvent> events;
   std::vector<DecodedWindowResult> window_results;
+  std::vector<DecodedSchemaBlock> schema_blocks;
 };
 
 // True if bytes start with the zstd frame magic number (28 B5 2F FD).
@@ -81,8 +107,9 @@ Result<std::string> DecompressBatch(std::string_view compressed, size_t max_byte
 
 // Verifies flatbuffer_bytes as a Batch with file identifier "TGB1" and copies it out.
 // Requires agent_id and batch_id to be present and non-empty, schema_version >= 1, and
-// every string to be valid UTF-8. Any failure is kCorruption; the message names the element
-// (e.g. "event 3: payload is not valid UTF-8") but never its content.
+// every string to be valid UTF-8. The payloads of events in schema blocks come back whole
+// (schema/column_decoder.h), byte for byte as the agent buffered them. Any failure is kCorruption;
+// the message names the element (e.g. "event 3: payload is not valid UTF-8") but never its content.
 Result<DecodedBatch> DecodeBatch(std::string_view flatbuffer_bytes);
 
 // A readable multi-line JSON rendering of a batch for `tidegate inspect`: times as RFC 3339

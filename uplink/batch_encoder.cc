@@ -10,6 +10,7 @@ namespace tidegate::uplink {
 namespace {
 
 constexpr uint32_t kWireSchemaVersion = 1;
+constexpr uint32_t kColumnarSchemaVersion = 2;
 
 }  // namespace
 
@@ -25,11 +26,16 @@ BatchEncoder::BatchEncoder(std::string agent_id, int level)
 
 BatchEncoder::~BatchEncoder() = default;
 
+void BatchEncoder::SetSchemas(const std::vector<SchemaSpec>& schemas) {
+  columns_ = ColumnEncoder(schemas);
+}
+
 Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
                                           const std::vector<buffer::BufferedRecord>& records,
                                           const std::vector<buffer::SealedKeyEpoch>& sealed_keys) {
   namespace wire = tidegate::wire;
   builder_.Clear();
+  columns_.Clear();
   std::vector<flatbuffers::Offset<wire::SealedKey>> keys;
   keys.reserve(sealed_keys.size());
   for (const buffer::SealedKeyEpoch& k : sealed_keys) {
@@ -55,20 +61,24 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
       }
       continue;
     }
-    events.push_back(wire::CreateEvent(
-        builder_, r.seq, builder_.CreateString(e.topic), builder_.CreateString(e.device_id),
-        e.event_time_ms, e.ingest_time_ms, e.flags, builder_.CreateString(e.payload)));
+    const auto row = static_cast<uint32_t>(events.size());
+    const std::string& payload = columns_.Add(row, e, &remainder_) ? remainder_ : e.payload;
+    events.push_back(wire::CreateEvent(builder_, r.seq, builder_.CreateString(e.topic),
+                                       builder_.CreateString(e.device_id), e.event_time_ms,
+                                       e.ingest_time_ms, e.flags, builder_.CreateString(payload)));
   }
+  const uint32_t schema_version = columns_.empty() ? kWireSchemaVersion : kColumnarSchemaVersion;
+  auto blocks = columns_.Finish(builder_);
   auto batch = wire::CreateBatch(
-      builder_, kWireSchemaVersion, builder_.CreateString(agent_id_),
+      builder_, schema_version, builder_.CreateString(agent_id_),
       builder_.CreateString(range.batch_id), range.first_seq, range.last_seq, range.created_at_ms,
       keys.empty() ? 0 : builder_.CreateVector(keys), builder_.CreateVector(events),
-      windows.empty() ? 0 : builder_.CreateVector(windows));
+      windows.empty() ? 0 : builder_.CreateVector(windows), blocks);
   wire::FinishBatchBuffer(builder_, batch);
 
   EncodedBatch out;
   out.batch_id = range.batch_id;
-  out.schema_version = kWireSchemaVersion;
+  out.schema_version = schema_version;
   out.uncompressed_bytes = builder_.GetSize();
   out.events = static_cast<uint32_t>(events.size());
   out.window_results = static_cast<uint32_t>(windows.size());

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "buffer/sqlite_store.h"
+#include "common/config.h"
 #include "common/status.h"
+#include "uplink/column_encoder.h"
 
 namespace tidegate::wire {
 struct WindowResult;
@@ -25,7 +27,7 @@ namespace tidegate::uplink {
 struct EncodedBatch {
   std::string batch_id;
   std::string body;             // zstd-compressed FlatBuffer: the HTTP body
-  uint32_t schema_version = 1;  // Batch.schema_version written into body
+  uint32_t schema_version = 1;  // Batch.schema_version written into body: 2 with schema blocks
   size_t uncompressed_bytes = 0;
   uint32_t events = 0;
   uint32_t window_results = 0;
@@ -40,6 +42,12 @@ class BatchEncoder {
   // level: zstd compression level (1 is fast, ~6x on JSON events).
   BatchEncoder(std::string agent_id, int level);
   ~BatchEncoder();
+
+  // The agent's schemas[]: events that passed one of them travel with its declared top-level
+  // fields as typed columns (wire schema_version 2, uplink/column_encoder.h). Without any
+  // (the default) every batch is schema_version 1. A record whose (schema, version) is not
+  // here travels whole.
+  void SetSchemas(const std::vector<SchemaSpec>& schemas);
 
   // Encodes records (all of range.priority, within range) as one batch, with the sealed
   // data keys of the key epochs its encrypted values use.
@@ -61,6 +69,8 @@ class BatchEncoder {
   const int level_;
   flatbuffers::FlatBufferBuilder builder_;
   std::unique_ptr<ZSTD_CCtx, ZstdFree> cctx_;
+  ColumnEncoder columns_;
+  std::string remainder_;  // scratch for one event's remainder payload
 };
 
 }  // namespace tidegate::uplink

@@ -81,6 +81,10 @@ class UplinkWorker {
   ~UplinkWorker();
 
   void Start();
+
+  // The agent's schemas[], for the columnar layout (BatchEncoder::SetSchemas).
+  // REQUIRES: called before Start.
+  void SetSchemas(const std::vector<SchemaSpec>& schemas) { encoder_.SetSchemas(schemas); }
   // Interrupts a send or wait in progress and joins the threads. Unacknowledged batches,
   // prepared or on the wire, stay recorded in flight for the next run.
   void Stop();

@@ -104,6 +104,10 @@ IntakeOutcome BatchIntake::Accept(std::string_view claimed_batch_id, std::string
   outcome.batch_id = batch->batch_id;
   outcome.agent_id = batch->agent_id;
   Result<LandOutcome> landed = store_.Land(*batch);
+  if (!landed.ok() && landed.status().code() == StatusCode::kInvalidArgument) {
+    // The store can never land it (an incompatible payload schema): nothing was written.
+    return Reject(RejectKind::kInvalid, landed.status().message(), &*batch);
+  }
   if (!landed.ok()) {
     spdlog::error("landing failed batch_id={} agent_id={}: {}", QuotedForLog(batch->batch_id),
                   QuotedForLog(batch->agent_id), landed.status().ToString());

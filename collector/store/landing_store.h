@@ -82,7 +82,9 @@ class LandingStore {
   // before is counted as a duplicate and nothing else is written; the same batch_id from
   // another agent is a different batch. Errors (kIOError, kResourceExhausted for a full
   // disk, kUnavailable when locked or disconnected) leave the store unchanged: the sender
-  // should retry. kInternal for a store opened read-only.
+  // should retry. kInternal for a store opened read-only. kInvalidArgument, with a reason,
+  // for a batch the store can never land (the PostgreSQL store: an incompatible payload
+  // schema); nothing was written and the receiver rejects the batch.
   virtual Result<LandOutcome> Land(const schema::DecodedBatch& batch) = 0;
 
   virtual Result<LandingCounts> Counts() = 0;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <iterator>
 
 namespace tidegate::collector::pg {
@@ -29,6 +30,22 @@ void ArrayLiteral::AddInt(int64_t value) {
 void ArrayLiteral::AddBool(bool value) {
   Separator();
   out_.push_back(value ? 't' : 'f');
+}
+
+void ArrayLiteral::AddNull() {
+  Separator();
+  out_.append("NULL");
+}
+
+void ArrayLiteral::AddDouble(double value) {
+  Separator();
+  if (std::isnan(value)) {
+    out_.append("NaN");
+  } else if (std::isinf(value)) {
+    out_.append(value > 0 ? "Infinity" : "-Infinity");
+  } else {
+    fmt::format_to(std::back_inserter(out_), "{}", value);
+  }
 }
 
 const std::string& ArrayLiteral::Finish() {

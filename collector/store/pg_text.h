@@ -19,6 +19,10 @@ class ArrayLiteral {
   void AddText(std::string_view text);
   void AddInt(int64_t value);
   void AddBool(bool value);
+  void AddNull();
+  // Shortest text that reads back the same double; NaN and infinities as PostgreSQL
+  // writes them.
+  void AddDouble(double value);
   // The literal; the builder may be reused after Clear().
   const std::string& Finish();
   void Clear();

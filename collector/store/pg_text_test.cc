@@ -2,6 +2,7 @@
 #include "collector/store/pg_text.h"
 
 #include <catch2/catch.hpp>
+#include <limits>
 
 namespace tidegate::collector::pg {
 namespace {
@@ -28,6 +29,17 @@ TEST_CASE("ArrayLiteral writes integers and booleans", "[collector]") {
   b.AddBool(true);
   b.AddBool(false);
   CHECK(b.Finish() == "{t,f}");
+}
+
+TEST_CASE("ArrayLiteral writes NULLs and doubles that read back the same", "[collector]") {
+  ArrayLiteral b;
+  b.AddDouble(21.5);
+  b.AddNull();
+  b.AddDouble(0.1);
+  b.AddDouble(-1e300);
+  b.AddDouble(std::numeric_limits<double>::quiet_NaN());
+  b.AddDouble(-std::numeric_limits<double>::infinity());
+  CHECK(b.Finish() == "{21.5,NULL,0.1,-1e+300,NaN,-Infinity}");
 }
 
 TEST_CASE("RedactConninfo hides passwords in URLs and key=value strings", "[collector]") {

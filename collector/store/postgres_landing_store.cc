@@ -11,93 +11,24 @@
 #include <utility>
 #include <vector>
 
+#include "collector/store/pg_exec.h"
 #include "collector/store/pg_text.h"
 #include "collector/store/postgres_sql.h"
+#include "collector/store/postgres_typed_tables.h"
 
 namespace tidegate::collector {
 namespace {
 
-struct ResultClear {
-  void operator()(PGresult* res) const { PQclear(res); }
-};
-using ResultPtr = std::unique_ptr<PGresult, ResultClear>;
-
-// The server's primary message and SQLSTATE only: DETAIL lines may quote row values
-// (payload bytes), which must not reach the logs.
-Status QueryError(PGconn* conn, const PGresult* res, std::string_view what) {
-  if (res == nullptr) return pg::ConnectionError(conn, what);
-  const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-  const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-  if (primary == nullptr) return pg::ConnectionError(conn, what);
-  return Unavailable(
-      fmt::format("postgres: {}: {} (SQLSTATE {})", what, primary, state != nullptr ? state : "?"));
-}
-
-Result<ResultPtr> Check(PGconn* conn, ResultPtr res, ExecStatusType expected,
-                        std::string_view what) {
-  if (res == nullptr || PQresultStatus(res.get()) != expected) {
-    return QueryError(conn, res.get(), what);
-  }
-  return res;
-}
-
-Status Exec(PGconn* conn, const char* sql, std::string_view what) {
-  return Check(conn, ResultPtr(PQexec(conn, sql)), PGRES_COMMAND_OK, what).status();
-}
-
-// Text-format parameters, as libpq wants them: an array of C strings.
-class Params {
- public:
-  Params& Add(std::string value) {
-    values_.push_back(std::move(value));
-    return *this;
-  }
-  Params& Add(int64_t value) { return Add(std::to_string(value)); }
-  int size() const { return static_cast<int>(values_.size()); }
-  const char* const* data() {
-    pointers_.clear();
-    for (const std::string& v : values_) pointers_.push_back(v.c_str());
-    return pointers_.data();
-  }
-
- private:
-  std::vector<std::string> values_;
-  std::vector<const char*> pointers_;
-};
-
-Result<ResultPtr> ExecPrepared(PGconn* conn, const char* name, Params& params,
-                               ExecStatusType expected, std::string_view what) {
-  return Check(
-      conn,
-      ResultPtr(PQexecPrepared(conn, name, params.size(), params.data(), nullptr, nullptr, 0)),
-      expected, what);
-}
-
-Result<ResultPtr> ExecParams(PGconn* conn, const char* sql, Params& params, ExecStatusType expected,
-                             std::string_view what) {
-  return Check(conn,
-               ResultPtr(PQexecParams(conn, sql, params.size(), nullptr, params.data(), nullptr,
-                                      nullptr, 0)),
-               expected, what);
-}
-
-int64_t Rows(PGresult* res) {
-  int64_t rows = 0;
-  std::string_view text = PQcmdTuples(res);
-  std::from_chars(text.data(), text.data() + text.size(), rows);
-  return rows;
-}
-
-int64_t IntValue(const PGresult* res, int row, int col) {
-  int64_t value = 0;
-  const char* text = PQgetvalue(res, row, col);
-  std::from_chars(text, text + PQgetlength(res, row, col), value);
-  return value;
-}
-
-std::string TextValue(const PGresult* res, int row, int col) {
-  return std::string(PQgetvalue(res, row, col), static_cast<size_t>(PQgetlength(res, row, col)));
-}
+using pg::Check;
+using pg::Exec;
+using pg::ExecParams;
+using pg::ExecPrepared;
+using pg::IntValue;
+using pg::Params;
+using pg::QueryError;
+using pg::ResultPtr;
+using pg::Rows;
+using pg::TextValue;
 
 Status Prepare(PGconn* conn) {
   const std::pair<const char*, const char*> statements[] = {
@@ -142,6 +73,7 @@ Status CreateSchemaLocked(PGconn* conn) {
   TG_ASSIGN_OR_RETURN(int version, SchemaVersion(conn));
   TG_RETURN_IF_ERROR(CheckNotNewer(version));
   if (version < 2) TG_RETURN_IF_ERROR(Exec(conn, pg::kMigrateV1ToV2, "migrate schema v1 to v2"));
+  if (version < 3) TG_RETURN_IF_ERROR(Exec(conn, pg::kMigrateV2ToV3, "migrate schema v2 to v3"));
   if (version < pg::kSchemaVersion) {
     Params v;
     v.Add(pg::kSchemaVersion);
@@ -255,6 +187,7 @@ Status LandInTransaction(PGconn* conn, const schema::DecodedBatch& batch, int64_
     return AddCounters(conn, {{"batches_duplicate", 1}});
   }
   TG_ASSIGN_OR_RETURN(int64_t events, InsertEvents(conn, batch));
+  TG_RETURN_IF_ERROR(pg::LandSchemaBlocks(conn, batch, received_at));
   TG_RETURN_IF_ERROR(UpsertWindows(conn, batch));
   auto windows = static_cast<int64_t>(batch.window_results.size());
   TG_RETURN_IF_ERROR(

@@ -18,6 +18,8 @@
 #include "collector/store/postgres_sql.h"
 #include "collector/store/sqlite_landing_store.h"
 #include "collector/test_util.h"
+#include "schema/payload_members.h"
+#include "schema/tidegate_batch_generated.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/wait.h"
 
@@ -462,7 +464,9 @@ TEST_CASE("PostgresLandingStore migrates a version 1 schema to version 2 with an
   FixedClock clock;
   auto store = OpenPg(url, clock);
   PgConnPtr conn = Connect(url);
-  CHECK(Query(conn.get(), "SELECT max(version) FROM tidegate_schema") == "2");
+  CHECK(Query(conn.get(), "SELECT max(version) FROM tidegate_schema") ==
+        std::to_string(pg::kSchemaVersion));
+  CHECK(Query(conn.get(), "SELECT to_regclass('payload_schemas')::text") == "payload_schemas");
   auto counts = store->Counts();
   REQUIRE(counts.ok());
   CHECK(counts->events == 5);
@@ -470,5 +474,226 @@ TEST_CASE("PostgresLandingStore migrates a version 1 schema to version 2 with an
   CHECK(Agents(*store).size() == 1);
 }
 
+namespace wire = ::tidegate::wire;
+
+// A typed column for BuildSchemaBatch: form 0 = null, values of its type only.
+struct TestColumn {
+  std::string path;
+  wire::ColumnType type = wire::ColumnType::Number;
+  std::vector<uint8_t> form;
+  std::vector<double> doubles = {};
+  std::vector<int64_t> longs = {};
+  std::vector<std::string> strings = {};
+};
+
+// A schema_version 2 batch of one block: every event is a row, its payload the columns with
+// a value, in column order (the remainder is {}).
+std::string BuildSchemaBatch(const std::string& batch_id, uint64_t first_seq,
+                             const std::string& name, int64_t version,
+                             const std::vector<TestColumn>& columns) {
+  namespace fb = ::flatbuffers;
+  fb::FlatBufferBuilder b;
+  const size_t rows = columns.front().form.size();
+  std::vector<fb::Offset<wire::Event>> events;
+  std::vector<uint32_t> row_index;
+  std::vector<fb::Offset<wire::Layout>> layouts;
+  std::vector<uint16_t> row_layout;
+  for (size_t r = 0; r < rows; ++r) {
+    events.push_back(wire::CreateEvent(b, first_seq + r, b.CreateString("devices/d1/telemetry"),
+                                       b.CreateString("d1"), 1764000000000 + int64_t(r),
+                                       1764000000500, 0, b.CreateString("{}")));
+    row_index.push_back(static_cast<uint32_t>(r));
+    std::vector<uint16_t> slots;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      if (columns[c].form[r] != 0) slots.push_back(static_cast<uint16_t>(c + 1));
+    }
+    layouts.push_back(wire::CreateLayout(b, b.CreateVector(slots)));
+    row_layout.push_back(static_cast<uint16_t>(r));
+  }
+  std::vector<fb::Offset<wire::Column>> cols;
+  for (const TestColumn& c : columns) {
+    cols.push_back(wire::CreateColumn(b, b.CreateString(c.path), c.type, b.CreateVector(c.form),
+                                      c.doubles.empty() ? 0 : b.CreateVector(c.doubles),
+                                      c.longs.empty() ? 0 : b.CreateVector(c.longs),
+                                      c.strings.empty() ? 0 : b.CreateVectorOfStrings(c.strings)));
+  }
+  std::vector<fb::Offset<wire::SchemaBlock>> blocks = {wire::CreateSchemaBlock(
+      b, b.CreateString(name), version, b.CreateVector(row_index), b.CreateVector(cols),
+      b.CreateVector(layouts), b.CreateVector(row_layout))};
+  wire::FinishBatchBuffer(
+      b, wire::CreateBatch(b, 2, b.CreateString("gw-01"), b.CreateString(batch_id), first_seq,
+                           first_seq + rows - 1, 1764000001000, 0, b.CreateVector(events), 0,
+                           b.CreateVector(blocks)));
+  return {reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()};
+}
+
+schema::DecodedBatch DecodeSchemaBatch(const std::string& flatbuffer) {
+  auto batch = schema::DecodeBatch(flatbuffer);
+  INFO(batch.status().ToString());
+  REQUIRE(batch.ok());
+  return std::move(batch).value();
+}
+
+// Every row of a query, columns joined with '|' (NULL as "-").
+std::vector<std::string> Rows(PGconn* conn, const std::string& sql) {
+  PGresult* res = PQexec(conn, sql.c_str());
+  INFO(sql << ": " << PQerrorMessage(conn));
+  REQUIRE(PQresultStatus(res) == PGRES_TUPLES_OK);
+  std::vector<std::string> out;
+  for (int r = 0; r < PQntuples(res); ++r) {
+    std::string line;
+    for (int c = 0; c < PQnfields(res); ++c) {
+      if (c > 0) line += '|';
+      line += PQgetisnull(res, r, c) ? "-" : PQgetvalue(res, r, c);
+    }
+    out.push_back(line);
+  }
+  PQclear(res);
+  return out;
+}
+
+std::vector<std::string> ColumnTypes(PGconn* conn, const std::string& table) {
+  return Rows(conn,
+              "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema ="
+              " 'tidegate_payload' AND table_name = '" +
+                  table + "' AND column_name NOT LIKE 'tg\\_%' ORDER BY column_name");
+}
+
+constexpr uint8_t kV = schema::kFormValue;
+
+std::vector<TestColumn> ThermoV1(std::vector<uint8_t> battery_form) {
+  return {
+      {.path = "/device_id",
+       .type = wire::ColumnType::String,
+       .form = {kV, kV},
+       .strings = {"d1", "tok:k1:AAAA"}},
+      {.path = "/ts",
+       .type = wire::ColumnType::Timestamp,
+       .form = {kV, schema::kFormRfc3339},
+       .longs = {1764000000000, 1764000000250}},
+      {.path = "/temp",
+       .type = wire::ColumnType::Number,
+       .form = {schema::kFormFixed0 + 2, 0},
+       .doubles = {21.5, 0}},
+      {.path = "/battery",
+       .type = wire::ColumnType::Integer,
+       .form = std::move(battery_form),
+       .longs = {97, 96}},
+  };
+}
+
 }  // namespace
+
+TEST_CASE("PostgresLandingStore lands schema version 1 into typed columns", "[postgres][schemas]") {
+  std::string url = FreshDb();
+  FixedClock clock;
+  auto store = OpenPg(url, clock);
+  testing::ScratchDir dir;
+  auto sqlite = SqliteLandingStore::Open(dir.path(), clock);
+  REQUIRE(sqlite.ok());
+  const std::string batch = BuildSchemaBatch("b1", 1, "thermo", 1, ThermoV1({kV, kV}));
+  REQUIRE(store->Land(DecodeSchemaBatch(batch)).ok());
+  REQUIRE((*sqlite)->Land(DecodeSchemaBatch(batch)).ok());
+  REQUIRE(store->Land(DecodeSchemaBatch(batch)).ok());  // a duplicate adds no row
+  PgConnPtr conn = Connect(url);
+  CHECK(ColumnTypes(conn.get(), "thermo") ==
+        std::vector<std::string>{"battery|bigint", "device_id|text", "temp|double precision",
+                                 "ts|timestamp with time zone"});
+  CHECK(Rows(conn.get(),
+             "SET TIME ZONE 'UTC'; SELECT tg_agent_id, tg_seq, tg_device_id, tg_schema_version,"
+             " device_id, ts, temp, battery FROM tidegate_payload.thermo ORDER BY tg_seq") ==
+        std::vector<std::string>{
+            "gw-01|1|d1|1|d1|2025-11-24 16:00:00+00|21.5|97",
+            "gw-01|2|d1|1|tok:k1:AAAA|2025-11-24 16:00:00.25+00|-|96",
+        });
+  CHECK(Rows(conn.get(), "SELECT name, version, definition FROM payload_schemas") ==
+        std::vector<std::string>{
+            R"(thermo|1|[{"path":"/device_id","type":"string"},{"path":"/ts","type":"timestamp"},)"
+            R"({"path":"/temp","type":"number"},{"path":"/battery","type":"integer"}])"});
+  // The events table and dump are as before: the whole payloads, as SQLite lands them.
+  const std::string dumped = DumpToString(url, "events");
+  CHECK(dumped.find(R"("payload":{"device_id":"d1","ts":1764000000000,"temp":21.50,)"
+                    R"("battery":97}})") != std::string::npos);
+  CHECK(dumped == DumpToString(dir.path(), "events"));
+}
+
+TEST_CASE("PostgresLandingStore migrates a schema table when version 2 adds and widens fields",
+          "[postgres][schemas]") {
+  std::string url = FreshDb();
+  FixedClock clock;
+  auto store = OpenPg(url, clock);
+  REQUIRE(store->Land(DecodeSchemaBatch(BuildSchemaBatch("b1", 1, "thermo", 1, ThermoV1({kV, kV}))))
+              .ok());
+  // Version 2: battery widened integer -> number, an optional rssi added (absent in row 2).
+  std::vector<TestColumn> v2 = ThermoV1({kV, kV});
+  v2[3] = {.path = "/battery",
+           .type = wire::ColumnType::Number,
+           .form = {kV, kV},
+           .doubles = {95.5, 95}};
+  v2.push_back(
+      {.path = "/rssi", .type = wire::ColumnType::Integer, .form = {kV, 0}, .longs = {-71, 0}});
+  REQUIRE(store->Land(DecodeSchemaBatch(BuildSchemaBatch("b2", 3, "thermo", 2, v2))).ok());
+  // Version 1 still arrives (another gateway not yet updated): it lands in the same table.
+  REQUIRE(store->Land(DecodeSchemaBatch(BuildSchemaBatch("b3", 5, "thermo", 1, ThermoV1({kV, 0}))))
+              .ok());
+  PgConnPtr conn = Connect(url);
+  CHECK(ColumnTypes(conn.get(), "thermo") ==
+        std::vector<std::string>{"battery|double precision", "device_id|text", "rssi|bigint",
+                                 "temp|double precision", "ts|timestamp with time zone"});
+  CHECK(Rows(conn.get(),
+             "SELECT tg_seq, tg_schema_version, battery, rssi FROM tidegate_payload.thermo"
+             " ORDER BY tg_seq") == std::vector<std::string>{"1|1|97|-", "2|1|96|-", "3|2|95.5|-71",
+                                                             "4|2|95|-", "5|1|97|-", "6|1|-|-"});
+  CHECK(Rows(conn.get(), "SELECT version FROM payload_schemas ORDER BY version") ==
+        std::vector<std::string>{"1", "2"});
+}
+
+TEST_CASE("PostgresLandingStore refuses an incompatible schema redefinition whole",
+          "[postgres][schemas]") {
+  std::string url = FreshDb();
+  FixedClock clock;
+  auto store = OpenPg(url, clock);
+  REQUIRE(store->Land(DecodeSchemaBatch(BuildSchemaBatch("b1", 1, "thermo", 1, ThermoV1({kV, kV}))))
+              .ok());
+  std::vector<TestColumn> bad = ThermoV1({kV, kV});
+  std::string want;
+  int64_t version = 2;
+  SECTION("a type narrowed or changed") {
+    bad[2] = {.path = "/temp",
+              .type = wire::ColumnType::String,
+              .form = {kV, kV},
+              .strings = {"21.5", "x"}};
+    want =
+        "schema thermo v2 is incompatible with v1: field /temp changes type from number to "
+        "string";
+  }
+  SECTION("a field removed") {
+    bad.pop_back();
+    want = "schema thermo v2 is incompatible with v1: field /battery is removed";
+  }
+  SECTION("the same version with another definition") {
+    bad.pop_back();
+    version = 1;
+    want = "schema thermo v1 was first seen with another definition";
+  }
+  const std::string batch = BuildSchemaBatch("b2", 3, "thermo", version, bad);
+  auto landed = store->Land(DecodeSchemaBatch(batch));
+  REQUIRE_FALSE(landed.ok());
+  CHECK(landed.status().code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(landed.status().message(), Catch::Matchers::StartsWith(want));
+  // Never half-landed: no batch row, no event, no typed row, no registry row, no migration.
+  PgConnPtr conn = Connect(url);
+  CHECK(Query(conn.get(), "SELECT count(*) FROM batches") == "1");
+  CHECK(Query(conn.get(), "SELECT count(*) FROM events") == "2");
+  CHECK(Query(conn.get(), "SELECT count(*) FROM tidegate_payload.thermo") == "2");
+  CHECK(Query(conn.get(), "SELECT count(*) FROM payload_schemas") == "1");
+  CHECK(ColumnTypes(conn.get(), "thermo")[2] == "temp|double precision");
+  // The collector rejects it (the agent dead-letters it) rather than asking for a retry.
+  BatchIntake intake(*store, {}, nullptr, nullptr);
+  IntakeOutcome out = intake.Accept("b2", testing::Zstd(batch), nullptr);
+  CHECK(out.verdict == IntakeVerdict::kRejected);
+  CHECK_THAT(out.reason, Catch::Matchers::Contains(want));
+  CHECK(Query(conn.get(), "SELECT count(*) FROM events") == "2");
+}
+
 }  // namespace tidegate::collector

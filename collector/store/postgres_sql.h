@@ -4,9 +4,11 @@
 //
 // COMPATIBILITY
 // - tidegate_schema holds one row per schema version reached (1: this file as first
-//   released; 2: the agents table, OpAMP agents' last reported state). A change is a new migration
-//   step plus a version bump; a database a newer collector made is refused. Creation runs under a
-//   transaction-level advisory lock, so collectors starting at once on one database create it once.
+//   released; 2: the agents table, OpAMP agents' last reported state; 3: the payload schema
+//   registry payload_schemas and the namespace tidegate_payload of the per-schema tables). A change
+//   is a new migration step plus a version bump; a database a newer collector made is refused.
+//   Creation runs under a transaction-level advisory lock, so collectors starting at once on one
+//   database create it once.
 // - Row order of the dump queries uses COLLATE "C" (byte order), the order SQLite's BINARY
 //   collation gives, so `dump` prints the same bytes from either store.
 // - Integers: uint64 seq are stored as the same 64 bits in bigint, as in SQLite.
@@ -18,7 +20,7 @@
 
 namespace tidegate::collector::pg {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Any fixed number: the key of the advisory lock held while creating the schema.
 inline constexpr int64_t kSchemaLockKey = 0x7469646567617465;  // "tidegate"
@@ -83,6 +85,39 @@ CREATE TABLE IF NOT EXISTS agents (
   effective_config_hash text NOT NULL
 );
 )sql";
+
+// Version 2 -> 3: payload schemas (wire schema_version 2). Each schema name gets a table
+// tidegate_payload."<name>" (postgres_typed_tables.h) created and migrated as its versions
+// arrive; payload_schemas holds each (name, version) with the columns it declared.
+inline constexpr char kMigrateV2ToV3[] = R"sql(
+CREATE SCHEMA IF NOT EXISTS tidegate_payload;
+CREATE TABLE IF NOT EXISTS payload_schemas (
+  name       text NOT NULL,
+  version    bigint NOT NULL,
+  definition text NOT NULL,
+  first_seen bigint NOT NULL,
+  PRIMARY KEY (name, version)
+);
+)sql";
+
+// Serializes the registry check and migration of one schema name across collectors.
+inline constexpr char kLockPayloadSchema[] =
+    "SELECT pg_advisory_xact_lock(hashtext('tidegate_payload.' || $1))";
+inline constexpr char kSelectPayloadSchemas[] =
+    "SELECT version, definition FROM payload_schemas WHERE name = $1 ORDER BY version";
+inline constexpr char kInsertPayloadSchema[] =
+    "INSERT INTO payload_schemas (name, version, definition, first_seen)"
+    " VALUES ($1, $2::bigint, $3, $4::bigint)";
+inline constexpr char kSelectTypedColumns[] =
+    "SELECT column_name, data_type FROM information_schema.columns"
+    " WHERE table_schema = 'tidegate_payload' AND table_name = $1";
+// The common event columns of every per-schema table (declared fields may not start with
+// tg_); followed by one column per declared field. Times are timestamptz.
+inline constexpr char kTypedTableCommonColumns[] =
+    "tg_agent_id text NOT NULL, tg_seq bigint NOT NULL, tg_topic text NOT NULL,"
+    " tg_device_id text NOT NULL, tg_event_time timestamptz NOT NULL,"
+    " tg_ingest_time timestamptz NOT NULL, tg_schema_version bigint NOT NULL,"
+    " tg_batch_id text NOT NULL, PRIMARY KEY (tg_agent_id, tg_seq)";
 
 inline constexpr char kUpsertAgent[] =
     "INSERT INTO agents (instance_uid, agent_id, last_seen, sequence_num, config_status,"

@@ -226,6 +226,19 @@ DeliveryReport CompareByMsgId(const std::vector<PublishedEvent>& published,
   return r;
 }
 
+std::string ThermoSchemaEntry(int64_t version, const std::string& extra_fields) {
+  return "  - name: thermo\n    version: " + std::to_string(version) +
+         "\n    match: devices/+/telemetry\n    fields:\n"
+         "      /device_id: {type: string, required: true}\n"
+         "      /msg_id: {type: string, required: true}\n"
+         "      /ts: {type: timestamp, required: true}\n"
+         "      /seq: {type: integer, required: true}\n"
+         "      /temp: {type: number, required: true}\n"
+         "      /humidity: {type: number, required: true}\n"
+         "      /battery: {type: integer, required: true}\n" +
+         extra_fields;
+}
+
 Result<std::string> CanonicalJson(std::string_view json) {
   simdjson::dom::parser parser;
   element doc;

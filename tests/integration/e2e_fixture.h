@@ -132,6 +132,11 @@ DeliveryReport CompareByMsgId(const std::vector<PublishedEvent>& published,
 // two texts of the same value compare equal. kInvalidArgument if it is not JSON.
 Result<std::string> CanonicalJson(std::string_view json);
 
+// One schemas[] entry (name thermo, match devices/+/telemetry) declaring every field of the
+// simulator's default payload with its type (no range rules), for extra_agent_yaml after a
+// "schemas:" line; extra_fields (lines of "      /path: {...}") are appended to it.
+std::string ThermoSchemaEntry(int64_t version, const std::string& extra_fields = "");
+
 // Parses the simulator's publish log (NDJSON). kInvalidArgument names the bad line.
 Result<std::vector<PublishedEvent>> ReadPublishLog(const std::string& path);
 

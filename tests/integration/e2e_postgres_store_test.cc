@@ -4,6 +4,9 @@
 // over TLS. A collector that dies after landing a batch but before acknowledging it makes
 // the agent resend a batch that is already landed: it must land nothing new. Two
 // collectors on one database (the agent moved from one to the other) land every event once.
+// Payload schemas: the simulator's events land in a typed table per schema, migrated when
+// a version that adds a field arrives mid-run; a version that removes one is rejected by the
+// collector and dead-lettered by the agent, landing nothing.
 // Simulator seeds: TestSeed() (printed).
 #include <libpq-fe.h>
 
@@ -44,6 +47,28 @@ int64_t Counter(const std::string& url, const std::string& name) {
   PQclear(res);
   return value;
 }
+
+// Every row of a query, columns joined with '|' (NULL as "-").
+std::vector<std::string> Rows(const std::string& url, const std::string& sql) {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url.c_str()), &PQfinish);
+  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn.get(), sql.c_str()), &PQclear);
+  INFO(sql << ": " << PQerrorMessage(conn.get()));
+  REQUIRE(PQresultStatus(res.get()) == PGRES_TUPLES_OK);
+  std::vector<std::string> out;
+  for (int r = 0; r < PQntuples(res.get()); ++r) {
+    std::string line;
+    for (int c = 0; c < PQnfields(res.get()); ++c) {
+      if (c > 0) line += '|';
+      line += PQgetisnull(res.get(), r, c) ? "-" : PQgetvalue(res.get(), r, c);
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+constexpr char kThermoV2Extra[] = R"(      /rssi: {type: integer}
+)";
 
 DeliveryReport FinishAndCompare(E2eStack& stack, size_t expected) {
   Result<int> sim_exit = stack.WaitSim(seconds(60));
@@ -131,6 +156,76 @@ TEST_CASE(
   CHECK(report.ExactlyOnce());
   CHECK(Counter(url, "events") == 4000);
   CHECK(second.Terminate(seconds(10)) == 0);
+}
+
+TEST_CASE("schema events land in a typed PostgreSQL table that migrates as versions arrive",
+          "[integration][postgres][schema]") {
+  const std::string url = PostgresUrl();
+  const std::string v1 = "schemas:\n" + ThermoSchemaEntry(1);
+  E2eStack stack("e2e-pg-schemas", StackOptions{.extra_agent_yaml = v1, .collector_store = url});
+  RequireOk(stack.Start(), &stack);
+  const uint64_t seed = TestSeed();
+  INFO("simulator seed " << seed);
+  auto run_sim = [&](uint64_t sim_seed, size_t landed_after) {
+    RequireOk(stack.StartSim({"--count", "200", "--rate", "1000", "--devices", "4", "--seed",
+                              std::to_string(sim_seed)}),
+              &stack);
+    Result<int> sim_exit = stack.WaitSim(seconds(30));
+    RequireOk(sim_exit.status(), &stack);
+    REQUIRE(*sim_exit == 0);
+    if (!stack.WaitForLanded(landed_after, seconds(30))) FAIL(stack.Diagnostics());
+    REQUIRE(stack.WaitForDrained(seconds(30)));
+  };
+  run_sim(seed, 200);
+  const std::string types =
+      "SELECT column_name || ' ' || data_type FROM information_schema.columns WHERE"
+      " table_schema = 'tidegate_payload' AND table_name = 'thermo' AND column_name NOT LIKE"
+      " 'tg\\_%' ORDER BY column_name";
+  CHECK(Rows(url, types) == std::vector<std::string>{"battery bigint", "device_id text",
+                                                     "humidity double precision", "msg_id text",
+                                                     "seq bigint", "temp double precision",
+                                                     "ts timestamp with time zone"});
+  // The typed row of an event holds what its landed payload says.
+  CHECK(Rows(url,
+             "SELECT count(*) FROM tidegate_payload.thermo t JOIN events e ON"
+             " e.agent_id = t.tg_agent_id AND e.seq = t.tg_seq WHERE e.payload LIKE"
+             " '%\"msg_id\":\"' || t.msg_id || '\"%' AND (e.payload::json->>'temp')::float8 ="
+             " t.temp AND (e.payload::json->>'battery')::bigint = t.battery AND"
+             " (e.payload::json->>'ts')::bigint = extract(epoch FROM t.ts) * 1000") ==
+        std::vector<std::string>{"200"});
+
+  // Mid-run, the agent gets version 2 beside version 1 (a restart applies schemas).
+  RequireOk(stack.StopAgent(), &stack);
+  stack.mutable_options().extra_agent_yaml = v1 + ThermoSchemaEntry(2, kThermoV2Extra);
+  RequireOk(stack.RewriteAgentConfig(), &stack);
+  RequireOk(stack.StartAgent(), &stack);
+  run_sim(seed + 1, 400);
+  CHECK(Rows(url, types).size() == 8);
+  CHECK(Rows(url, types)[4] == "rssi bigint");
+  CHECK(Rows(url,
+             "SELECT tg_schema_version, count(*), count(rssi) FROM tidegate_payload.thermo"
+             " GROUP BY 1 ORDER BY 1") == std::vector<std::string>{"1|200|0", "2|200|0"});
+  CHECK(Rows(url, "SELECT name, version FROM payload_schemas ORDER BY version") ==
+        std::vector<std::string>{"thermo|1", "thermo|2"});
+
+  // Version 3 drops /battery: the collector refuses it, the agent dead-letters the batches.
+  RequireOk(stack.StopAgent(), &stack);
+  std::string v3 = "schemas:\n" + ThermoSchemaEntry(3);
+  v3.erase(v3.find("      /battery"));
+  stack.mutable_options().extra_agent_yaml = v3;
+  RequireOk(stack.RewriteAgentConfig(), &stack);
+  RequireOk(stack.StartAgent(), &stack);
+  RequireOk(stack.StartSim({"--count", "50", "--rate", "1000", "--devices", "4", "--seed",
+                            std::to_string(seed + 2)}),
+            &stack);
+  REQUIRE(*stack.WaitSim(seconds(30)) == 0);
+  REQUIRE(WaitUntil([&] { return stack.Metric("tidegate_batches_rejected_total") >= 1.0; },
+                    seconds(30)));
+  REQUIRE(stack.WaitForDrained(seconds(30)));
+  CHECK(Counter(url, "events") == 400);
+  CHECK(Rows(url, "SELECT count(*) FROM tidegate_payload.thermo") ==
+        std::vector<std::string>{"400"});
+  CHECK(Rows(url, "SELECT count(*) FROM payload_schemas") == std::vector<std::string>{"2"});
 }
 
 }  // namespace

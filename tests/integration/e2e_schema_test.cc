@@ -5,7 +5,10 @@
 // letter naming the schema, path and rule, counted exactly per rule on /metrics; every
 // sound event lands once (published = landed + dead-lettered); and no broken event's msg_id
 // (a canary: each is unique) appears in the buffer's files, the debug log, /metrics or the
-// landing.
+// landing. The sound events' declared fields travel as typed columns (wire schema_version 2),
+// and the landing JSON of each is still the payload the simulator published after the
+// privacy rules (a tokenized declared string, a masked address), byte for byte.
+#include <simdjson.h>
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
@@ -14,10 +17,12 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "tests/integration/e2e_fixture.h"
+#include "tests/support/binaries.h"
 #include "tests/support/files.h"
 #include "tests/support/wait.h"
 
@@ -40,6 +45,36 @@ constexpr char kSchemaYaml[] = R"(schemas:
       /humidity: {type: number, required: true, min: 0, max: 100}
       /battery: {type: integer, required: true, min: 0, max: 100}
 )";
+
+// A declared string tokenized (it travels in its string column as the token) and an
+// undeclared address masked (it travels in the remainder).
+std::string PrivacyYaml(const std::string& keys) {
+  return "privacy:\n  key_file: " + keys +
+         "/token.keys\n  rules:\n    - match: devices/+/telemetry\n"
+         "      tokenize: [/device_id]\n      mask: {/ip: ipv4_prefix_24}\n";
+}
+
+// Replaces the string value of "key" in payload with replacement; returns the old value.
+std::string ReplaceValue(std::string* payload, const std::string& key,
+                         const std::string& replacement) {
+  const std::string open = "\"" + key + "\":\"";
+  const size_t at = payload->find(open);
+  if (at == std::string::npos) return "";
+  const size_t begin = at + open.size();
+  const size_t end = payload->find('"', begin);
+  std::string old = payload->substr(begin, end - begin);
+  payload->replace(begin, end - begin, replacement);
+  return old;
+}
+
+// The simulator's payload as the privacy rules above leave it, but for the token itself:
+// "ip":"a.b.c.d" -> "a.b.c.0/24", "device_id" -> "<token>".
+std::string AfterPrivacy(std::string payload) {
+  std::string ip = ReplaceValue(&payload, "ip", "");
+  ReplaceValue(&payload, "ip", ip.substr(0, ip.rfind('.') + 1) + "0/24");
+  ReplaceValue(&payload, "device_id", "<token>");
+  return payload;
+}
 
 // The detail each breakage must produce, and the rule it counts under.
 const std::map<std::string, std::pair<std::string, std::string>> kExpected = {
@@ -71,6 +106,46 @@ std::vector<LogEntry> ReadLog(const std::string& path) {
     out.push_back({StringAfter(line, "msg_id"), StringAfter(head, "broken")});
   }
   return out;
+}
+
+// The text of the last member "payload" of an NDJSON line (the landing format and the
+// simulator's log both write it last, as the payload's own JSON text).
+std::string PayloadText(const std::string& line) {
+  const size_t at = line.find("\"payload\":");
+  if (at == std::string::npos || line.empty() || line.back() != '}') return "";
+  const size_t begin = at + 10;
+  return line.substr(begin, line.size() - 1 - begin);
+}
+
+// msg_id -> payload text of every sound event the simulator published.
+std::map<std::string, std::string> PublishedPayloads(const std::string& path) {
+  std::map<std::string, std::string> out;
+  for (const std::string& line : ReadLines(path)) {
+    const std::string head = line.substr(0, line.find("\"payload\":"));
+    if (!line.empty() && StringAfter(head, "broken").empty()) {
+      out[StringAfter(line, "msg_id")] = AfterPrivacy(PayloadText(line));
+    }
+  }
+  return out;
+}
+
+// schema_version of each batch the collector kept (`tidegate inspect` on the raw bodies).
+std::multiset<uint64_t> RawBatchVersions(E2eStack& stack) {
+  std::multiset<uint64_t> versions;
+  simdjson::dom::parser parser;
+  for (const auto& entry : fs::directory_iterator(stack.RawDir())) {
+    const std::string name = entry.path().filename().string();
+    if (name.front() == '.') continue;
+    Result<CommandResult> inspect =
+        RunCommand({BinaryPath("tidegate"), "inspect", entry.path().string()});
+    RequireOk(inspect.status());
+    REQUIRE(inspect->exit_code == 0);
+    uint64_t version = 0;
+    REQUIRE_FALSE(
+        parser.parse(simdjson::padded_string(inspect->stdout_text))["schema_version"].get(version));
+    versions.insert(version);
+  }
+  return versions;
 }
 
 struct DbCloser {
@@ -114,7 +189,12 @@ std::vector<std::pair<std::string, std::string>> Places(E2eStack& stack) {
 
 TEST_CASE("broken firmware: schema violations are dead-lettered, counted exactly, never leaked",
           "[integration][schema]") {
-  E2eStack stack("e2e-schema", {.log_level = "debug", .extra_agent_yaml = kSchemaYaml});
+  E2eStack stack("e2e-schema", {.keep_raw = true, .log_level = "debug"});
+  const std::string keys = stack.dir().File("keys");
+  Result<CommandResult> init = stack.RunTidegate({"keys", "init", "--dir", keys});
+  RequireOk(init.status());
+  REQUIRE(init->exit_code == 0);
+  stack.mutable_options().extra_agent_yaml = kSchemaYaml + PrivacyYaml(keys);
   RequireOk(stack.Start(), &stack);
   const uint64_t seed = TestSeed();
   RequireOk(stack.StartSim({"--count", "600", "--rate", "400", "--devices", "10",
@@ -154,6 +234,29 @@ TEST_CASE("broken firmware: schema violations are dead-lettered, counted exactly
     for (const LandedEvent& e : *landed) ids.insert(e.msg_id);
     CHECK(ids == std::multiset<std::string>(sound_ids.begin(), sound_ids.end()));
     CHECK(log.size() == landed->size() + canaries.size());
+  }
+
+  {  // the columnar layout loses nothing: landing JSON == published payload after privacy
+    const std::map<std::string, std::string> published = PublishedPayloads(stack.PublishLogPath());
+    Result<CommandResult> dump = RunCommand(
+        {BinaryPath("tidegate-collector"), "dump", "--store", stack.CollectorStore(), "events"});
+    RequireOk(dump.status());
+    REQUIRE(dump->exit_code == 0);
+    size_t compared = 0;
+    std::istringstream lines(dump->stdout_text);
+    for (std::string line; std::getline(lines, line);) {
+      const std::string id = StringAfter(line, "msg_id");
+      INFO(id);
+      REQUIRE(published.count(id) == 1);
+      std::string landed = PayloadText(line);
+      CHECK(ReplaceValue(&landed, "device_id", "<token>").rfind("tok:", 0) == 0);
+      CHECK(landed == published.at(id));
+      ++compared;
+    }
+    CHECK(compared == sound_ids.size());
+    const std::multiset<uint64_t> versions = RawBatchVersions(stack);
+    CHECK(versions.count(2) == versions.size());
+    CHECK_FALSE(versions.empty());
   }
 
   {  // one dead letter per broken event, with schema, path and rule
