@@ -105,6 +105,7 @@ inline constexpr char kLockPayloadSchema[] =
     "SELECT pg_advisory_xact_lock(hashtext('tidegate_payload.' || $1))";
 inline constexpr char kSelectPayloadSchemas[] =
     "SELECT version, definition FROM payload_schemas WHERE name = $1 ORDER BY version";
+inline constexpr char kCountPayloadSchemas[] = "SELECT count(*) FROM payload_schemas";
 inline constexpr char kInsertPayloadSchema[] =
     "INSERT INTO payload_schemas (name, version, definition, first_seen)"
     " VALUES ($1, $2::bigint, $3, $4::bigint)";

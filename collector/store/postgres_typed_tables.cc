@@ -22,6 +22,11 @@ namespace {
 using schema::ColumnType;
 
 constexpr size_t kMaxIdentifierBytes = 63;  // PostgreSQL's NAMEDATALEN - 1
+// Agents are authenticated but not trusted with the database's shape: at most this many
+// (name, version) pairs are registered, each a table or a migration (an agent's config
+// declares at most 64 schemas of at most 256 fields, filters/payload_schema.h).
+constexpr int64_t kMaxRegisteredVersions = 1024;
+constexpr size_t kMaxColumns = 256;
 
 std::string_view TypeName(ColumnType type) {
   switch (type) {
@@ -77,6 +82,9 @@ std::string Ident(PGconn* conn, std::string_view name) {
 Status ColumnKeys(const schema::DecodedSchemaBlock& block, const std::string& where,
                   std::vector<std::string>* keys) {
   keys->clear();
+  if (block.columns.size() > kMaxColumns) {
+    return InvalidArgument(fmt::format("{}: more than {} fields", where, kMaxColumns));
+  }
   for (const schema::DecodedColumn& c : block.columns) {
     std::string key;
     if (!schema::ColumnKeyFromPath(c.path, &key) || key.empty() ||
@@ -141,6 +149,14 @@ Status RegisterVersion(PGconn* conn, const schema::DecodedSchemaBlock& block,
     }
   }
   if (known) return Status::Ok();
+  Params none;
+  TG_ASSIGN_OR_RETURN(ResultPtr count, ExecParams(conn, kCountPayloadSchemas, none, PGRES_TUPLES_OK,
+                                                  "count payload schemas"));
+  if (IntValue(count.get(), 0, 0) >= kMaxRegisteredVersions) {
+    return InvalidArgument(fmt::format(
+        "{} is not registered: the registry already holds {} schema versions, its bound", where,
+        kMaxRegisteredVersions));
+  }
   Params p;
   p.Add(block.name).Add(block.version).Add(definition).Add(received_at);
   return ExecParams(conn, kInsertPayloadSchema, p, PGRES_COMMAND_OK, "register payload schema")
