@@ -296,11 +296,16 @@ TEST_CASE("a receiver that hangs is given up after request_timeout and the retry
   DeliveryReport report = FinishAndCompare(*rs.stack, 500, seconds(30));
   auto requests = rs.receiver->Requests();
   REQUIRE(requests.size() >= 2);
-  const double gap_ms = Ms(requests[1].at - requests[0].at);
+  // Other connections may send later batches meanwhile: the retry is the next request with
+  // the hung one's batch id.
+  auto retry = std::find_if(requests.begin() + 1, requests.end(), [&](const auto& r) {
+    return r.idempotency_key == requests[0].idempotency_key;
+  });
+  REQUIRE(retry != requests.end());
+  const double gap_ms = Ms(retry->at - requests[0].at);
   PrintCounts("hang", report, *rs.stack, "hung_request_retried_after_ms=" + std::to_string(gap_ms));
   INFO(report.ToString());
   CHECK(report.ExactlyOnce());
-  CHECK(requests[1].idempotency_key == requests[0].idempotency_key);
   // Given up at request_timeout (2 s), retried after at most one backoff (<= 1 s here).
   CHECK(gap_ms >= 1900);
   CHECK(gap_ms < 4500);
@@ -427,9 +432,14 @@ TEST_CASE("after a long outage the backlog drains oldest first while ingestion c
   DeliveryReport report = FinishAndCompare(stack, 12000, seconds(30));
   Db landing(stack.CollectorDataDir() + "/landing.db");
   auto batches = landing.Ints("SELECT first_seq, last_seq FROM batches ORDER BY rowid");
+  // Oldest first, over several connections: a batch lands at most behind the newer batches
+  // the other connections (uplink::kHttpsConnections, 4: 3 others) carried while it was on
+  // the wire, at most two round trips each (one when they all start together).
   size_t out_of_order = 0;
   for (size_t i = 1; i < batches.size(); ++i) {
-    if (batches[i][0] <= batches[i - 1][1]) ++out_of_order;
+    size_t newer_before = 0;
+    for (size_t j = 0; j < i; ++j) newer_before += batches[j][0] > batches[i][1] ? 1 : 0;
+    out_of_order = std::max(out_of_order, newer_before);
   }
   // Ingestion never paused: no gap over 1 s between consecutive ingest times.
   Result<std::vector<LandedEvent>> landed = stack.DumpEvents();
@@ -441,7 +451,8 @@ TEST_CASE("after a long outage the backlog drains oldest first while ingestion c
   for (size_t i = 1; i < ingest.size(); ++i) max_gap = std::max(max_gap, ingest[i] - ingest[i - 1]);
   char extra[200];
   std::snprintf(extra, sizeof(extra),
-                "backlog_at_restore=%.0f batches=%zu out_of_order=%zu ingested_during_first_1s="
+                "backlog_at_restore=%.0f batches=%zu most_newer_landed_before_a_batch=%zu "
+                "ingested_during_first_1s="
                 "%.0f max_ingest_gap_ms=%lld",
                 backlog, batches.size(), out_of_order, ingested_after - ingested_at_restore,
                 static_cast<long long>(max_gap));
@@ -449,7 +460,7 @@ TEST_CASE("after a long outage the backlog drains oldest first while ingestion c
   INFO(report.ToString() << "\n" << extra);
   CHECK(report.ExactlyOnce());
   CHECK(backlog >= 3000);
-  CHECK(out_of_order == 0);
+  CHECK(out_of_order <= 2 * 3);
   CHECK(sim_running_at_restore);
   CHECK(ingested_after - ingested_at_restore >= 200);
   CHECK(max_gap < 1000);
