@@ -188,28 +188,31 @@ TEST_CASE("a stop leaves prepared batches in flight and the next run resends the
   CHECK(sent[3] == MakeBatchId((*store)->buffer_id(), 31, 40));
 }
 
+// Runs a worker with a slow transport that never answers and a fast one, until the fast one
+// has acked every batch but the one the slow one holds; stops it and returns the held id.
+std::string AckPastAHeldBatch(const std::string& dir) {
+  auto store = OpenStoreWith(dir, 50);  // five batches of 10
+  ScriptedTransport slow, fast;
+  slow.Open(false);
+  UplinkWorker worker(*store, std::vector<Transport*>{&slow, &fast}, Config(), "agent", RealClock(),
+                      1);
+  worker.Start();
+  REQUIRE(Eventually([&] { return worker.stats().events_acked.load() == 40; }));
+  const std::string held = slow.WaitForAttempts(1).front();
+  auto inflight = store->LoadInflight();
+  REQUIRE(inflight.ok());
+  REQUIRE(inflight->size() == 1);
+  CHECK(inflight->front().batch_id == held);
+  CHECK(store->Stats()->records == 10);  // only the held batch's records are left
+  const std::vector<std::string> landed = fast.WaitForAttempts(4);
+  CHECK(std::find(landed.begin(), landed.end(), held) == landed.end());
+  worker.Stop();  // the held send is interrupted, never acknowledged
+  return held;
+}
+
 TEST_CASE("with several transports later batches are acked past a held one", "[uplink]") {
   TempDir dir;
-  std::string held;
-  {
-    auto store = OpenStoreWith(dir.path(), 50);  // five batches of 10
-    ScriptedTransport slow, fast;
-    slow.Open(false);
-    UplinkWorker worker(*store, std::vector<Transport*>{&slow, &fast}, Config(), "agent",
-                        RealClock(), 1);
-    worker.Start();
-    // The slow connection holds one batch; the fast one lands the other four around it.
-    REQUIRE(Eventually([&] { return worker.stats().events_acked.load() == 40; }));
-    held = slow.WaitForAttempts(1).front();
-    auto inflight = store->LoadInflight();
-    REQUIRE(inflight.ok());
-    REQUIRE(inflight->size() == 1);
-    CHECK(inflight->front().batch_id == held);
-    CHECK(store->Stats()->records == 10);  // only the held batch's records are left
-    const std::vector<std::string> landed = fast.WaitForAttempts(4);
-    CHECK(std::find(landed.begin(), landed.end(), held) == landed.end());
-    worker.Stop();  // the held send is interrupted, never acknowledged
-  }
+  const std::string held = AckPastAHeldBatch(dir.path());
   // The next run sends the held batch again under the same id, and nothing else.
   auto store = buffer::SqliteStore::Open(buffer::StoreOptions{.state_dir = dir.path()});
   REQUIRE(store.ok());
