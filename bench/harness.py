@@ -631,6 +631,7 @@ class Bench:
                    self.wait_budget(count), what, [agent, coll])
         self.wait_landed(cport, count, what, [agent, coll])
         cpu1 = cpu_ticks(agent.pid)
+        coll_cpu = cpu_ticks(coll.pid)  # since its start: decode, landing, TLS
         m = scrape(metrics)
         peak = proc_status(agent.pid)
         time.sleep(self.s.idle_wait)
@@ -642,6 +643,7 @@ class Bench:
         shutil.rmtree(state, ignore_errors=True)
         return {"events_per_s": count / max(1e-3, a["last_landed_ms"] / 1e3 - t0),
                 "agent_cpu_us_per_event": (cpu1 - cpu0) / CLK_TCK * 1e6 / count,
+                "collector_cpu_us_per_event": coll_cpu / CLK_TCK * 1e6 / count,
                 "peak_rss_mb": peak["VmHWM"] / 1024, "idle_rss_mb": idle["VmRSS"] / 1024,
                 "threads": peak["Threads"],
                 "wire_bytes_per_event": m.get("tidegate_uplink_bytes_total", 0) / count,
@@ -899,6 +901,7 @@ TABLE_ROWS = [("events_per_s", "events/s ingested (drain: landed)"),
               ("landed_per_s", "events/s landed"),
               ("agent_cpu_us_per_event", "agent CPU us/event"),
               ("cpu_us_per_event", "CPU us/event"),
+              ("collector_cpu_us_per_event", "collector CPU us/event"),
               ("peak_rss_mb", "peak RSS MB (VmHWM)"), ("idle_rss_mb", "idle RSS MB"),
               ("threads", "threads"), ("wire_bytes_per_event", "wire bytes/event"),
               ("ingest_p50_ms", "publish->ingest p50 ms"), ("ingest_p99_ms", "publish->ingest p99 ms"),
