@@ -473,7 +473,7 @@ TEST_CASE("after a long outage the backlog drains oldest first while ingestion c
   INFO(report.ToString() << "\n" << extra);
   CHECK(report.ExactlyOnce());
   CHECK(backlog >= 3000);
-  CHECK(out_of_order <= 2 * 3);
+  CHECK(out_of_order <= size_t{2} * 3);
   CHECK(sim_running_at_restore);
   CHECK(ingested_after - ingested_at_restore >= 200);
   CHECK(max_gap < 1000);
