@@ -145,6 +145,11 @@ class Agent {
  private:
   std::string RenderMetricsPage() const;
   bool Ready(std::string* why) const;
+  std::vector<uplink::Transport*> HttpsSenders() const {
+    std::vector<uplink::Transport*> senders;
+    for (const auto& t : transports_) senders.push_back(t.get());
+    return senders;
+  }
 
   const Config& config_;
   Clock& clock_;
@@ -154,7 +159,7 @@ class Agent {
   ConfigApplier* applier_ = nullptr;
   std::unique_ptr<buffer::SqliteStore> store_;
   // Exactly one of the two, by uplink.transport.
-  std::unique_ptr<uplink::HttpsTransport> transport_;
+  std::vector<std::unique_ptr<uplink::HttpsTransport>> transports_;  // one per connection
   std::unique_ptr<uplink::MqttTransport> mqtt_transport_;
   std::unique_ptr<filters::Aggregator> aggregator_;
   std::unique_ptr<AggregateStage> aggregate_stage_;
@@ -207,12 +212,14 @@ std::optional<int> Agent::OpenBuffer() {
     }
     mqtt_transport_ = std::move(transport).value();
   } else {
-    auto transport = uplink::HttpsTransport::Create(config_.uplink);
-    if (!transport.ok()) {
-      spdlog::error("cannot set up the uplink: {}", transport.status().ToString());
-      return kExitFailure;
+    for (size_t i = 0; i < uplink::HttpsConnections(config_.uplink); ++i) {
+      auto transport = uplink::HttpsTransport::Create(config_.uplink);
+      if (!transport.ok()) {
+        spdlog::error("cannot set up the uplink: {}", transport.status().ToString());
+        return kExitFailure;
+      }
+      transports_.push_back(std::move(transport).value());
     }
-    transport_ = std::move(transport).value();
   }
   aggregator_ = std::make_unique<filters::Aggregator>(config_);
   aggregate_stage_ = std::make_unique<AggregateStage>(*aggregator_);
@@ -237,7 +244,7 @@ void Agent::BuildPipeline() {
   uplink_ = mqtt_transport_
                 ? std::make_unique<uplink::UplinkWorker>(*store_, *mqtt_transport_, config_.uplink,
                                                          config_.agent.id, clock_, RandomSeed())
-                : std::make_unique<uplink::UplinkWorker>(*store_, *transport_, config_.uplink,
+                : std::make_unique<uplink::UplinkWorker>(*store_, HttpsSenders(), config_.uplink,
                                                          config_.agent.id, clock_, RandomSeed());
   uplink_->SetSchemas(config_.schemas);
   pipeline_ = std::make_unique<IngestPipeline>(config_, *committer_, store_->age_clock(), privacy_);

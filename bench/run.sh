@@ -52,6 +52,10 @@ SCENARIOS
     drain1m      A backlog of DRAIN_COUNT events is built once with the uplink unreachable
                  (then copied for each run); each run restarts the agent on it with no
                  broker, starts the collector and times collector start -> last landing.
+                 Also events/s from the first batch landed to the last (without the
+                 collector's start and the agent's reconnect backoff, which dominate a
+                 short drain) and the collector's CPU us/event (its utime+stime from
+                 start to the last landing: TLS, decode, landing).
     ready1m      Process start -> first 200 from GET /readyz with READY_COUNT events
                  buffered, vs an empty buffer (broker up, collector down).
     backlog5m    Builds BIG_COUNT buffered events (RSS sampled against events buffered) and

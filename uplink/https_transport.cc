@@ -67,6 +67,10 @@ std::string Printable(std::string_view text) {
 
 }  // namespace
 
+size_t HttpsConnections(const UplinkSection& config) {
+  return config.max_bytes_per_second > 0 ? 1 : kHttpsConnections;
+}
+
 SendResult::Kind ClassifyHttpStatus(long status) {
   if (status >= 200 && status < 300) return SendResult::Kind::kAcked;
   if (status == 408 || status == 429 || status >= 500) return SendResult::Kind::kRetry;

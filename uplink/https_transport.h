@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include <atomic>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <utility>
@@ -40,6 +41,14 @@ class HttpsTransport final : public Transport {
   std::atomic<bool> interrupted_{false};
   TlsHandshakeWatch handshake_;  // what the receiver said in the last send's handshake
 };
+
+// How many HttpsTransports (connections, each with its own sending thread) the uplink uses:
+// kHttpsConnections, so several batches are on the wire while a backlog drains and the
+// receiver lands one while it decodes the next; 1 with uplink.max_bytes_per_second, whose
+// pacing is per connection in libcurl. Each costs a thread, a TLS session and one encoded
+// batch in memory. A constant, not a config key: the SPEC has none for HTTPS.
+inline constexpr size_t kHttpsConnections = 4;
+size_t HttpsConnections(const UplinkSection& config);
 
 // Classifies an HTTP status: 2xx acked; 408, 429 and 5xx retried; other 4xx rejected.
 SendResult::Kind ClassifyHttpStatus(long status);

@@ -26,26 +26,43 @@ int64_t MonotonicMs(std::chrono::steady_clock::time_point t) {
 UplinkWorker::UplinkWorker(buffer::SqliteStore& store, Transport& transport,
                            const UplinkSection& config, std::string agent_id, Clock& clock,
                            uint64_t rng_seed)
-    : UplinkWorker(store, &transport, nullptr, config, std::move(agent_id), clock, rng_seed) {}
+    : UplinkWorker(store, std::vector<Transport*>{&transport}, nullptr, config, std::move(agent_id),
+                   clock, rng_seed) {}
+
+UplinkWorker::UplinkWorker(buffer::SqliteStore& store, std::vector<Transport*> transports,
+                           const UplinkSection& config, std::string agent_id, Clock& clock,
+                           uint64_t rng_seed)
+    : UplinkWorker(store, std::move(transports), nullptr, config, std::move(agent_id), clock,
+                   rng_seed) {}
 
 UplinkWorker::UplinkWorker(buffer::SqliteStore& store, AsyncTransport& transport,
                            const UplinkSection& config, std::string agent_id, Clock& clock,
                            uint64_t rng_seed)
-    : UplinkWorker(store, nullptr, &transport, config, std::move(agent_id), clock, rng_seed) {}
+    : UplinkWorker(store, {}, &transport, config, std::move(agent_id), clock, rng_seed) {}
 
-UplinkWorker::UplinkWorker(buffer::SqliteStore& store, Transport* sync, AsyncTransport* async,
-                           const UplinkSection& config, std::string agent_id, Clock& clock,
-                           uint64_t rng_seed)
+UplinkWorker::UplinkWorker(buffer::SqliteStore& store, std::vector<Transport*> sync,
+                           AsyncTransport* async, const UplinkSection& config, std::string agent_id,
+                           Clock& clock, uint64_t rng_seed)
     : store_(store),
-      transport_(sync),
+      transports_(std::move(sync)),
       async_(async),
       config_(config),
       clock_(clock),
-      rng_(rng_seed),
       encoder_(std::move(agent_id), config.compression_level),
-      backoff_(config.retry_initial),
       prepare_beat_(clock.Monotonic()),
-      send_beat_(clock.Monotonic()) {}
+      rng_(rng_seed),
+      backoff_(config.retry_initial) {
+  const size_t senders = async_ != nullptr ? 1 : transports_.size();
+  for (size_t i = 0; i < senders; ++i) {
+    send_beats_.push_back(std::make_unique<Heartbeat>(clock.Monotonic()));
+  }
+}
+
+std::chrono::steady_clock::time_point UplinkWorker::last_progress() const {
+  auto oldest = prepare_beat_.last();
+  for (const auto& beat : send_beats_) oldest = std::min(oldest, beat->last());
+  return oldest;
+}
 
 UplinkWorker::~UplinkWorker() { Stop(); }
 
@@ -56,7 +73,9 @@ void UplinkWorker::Start() {
     ready_.clear();
   }
   prepare_thread_ = std::thread([this] { PrepareLoop(); });
-  send_thread_ = std::thread([this] { SendLoop(); });
+  for (size_t i = 0; i < send_beats_.size(); ++i) {
+    send_threads_.emplace_back([this, i] { SendLoop(i); });
+  }
 }
 
 void UplinkWorker::Stop() {
@@ -65,10 +84,11 @@ void UplinkWorker::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (transport_ != nullptr) transport_->Interrupt();
+  for (Transport* transport : transports_) transport->Interrupt();
   if (async_ != nullptr) async_->Interrupt();
   if (prepare_thread_.joinable()) prepare_thread_.join();
-  if (send_thread_.joinable()) send_thread_.join();
+  for (std::thread& sender : send_threads_) sender.join();
+  send_threads_.clear();
   // What was prepared and not sent stays recorded in flight: the next run resends it.
   std::lock_guard<std::mutex> lock(mu_);
   ready_.clear();
@@ -91,13 +111,19 @@ bool UplinkWorker::SleepFor(Heartbeat& beat, std::chrono::milliseconds d) {
   return false;
 }
 
-void UplinkWorker::BeatSend() {
+void UplinkWorker::BeatSend(Heartbeat& beat) {
   TestStallPoint(StallPoint::kUplink);
-  send_beat_.Beat(clock_.Monotonic());
+  beat.Beat(clock_.Monotonic());
+}
+
+void UplinkWorker::ResetBackoff() {
+  std::lock_guard<std::mutex> lock(pace_mu_);
+  backoff_ = config_.retry_initial;
 }
 
 std::chrono::milliseconds UplinkWorker::NextBackoff() {
   // Full jitter: uniform in [backoff/2, backoff], then double up to retry_max.
+  std::lock_guard<std::mutex> lock(pace_mu_);
   auto current = backoff_;
   backoff_ = backoff_ >= config_.retry_max / 2 ? config_.retry_max : backoff_ * 2;
   auto half = current.count() / 2;
@@ -105,17 +131,22 @@ std::chrono::milliseconds UplinkWorker::NextBackoff() {
       half + static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(half) + 1)));
 }
 
-bool UplinkWorker::WaitForBandwidth() {
+bool UplinkWorker::WaitForBandwidth(Heartbeat& beat) {
   if (config_.max_bytes_per_second == 0) return true;
-  auto now = clock_.Monotonic();
-  if (now >= next_send_at_) return true;
-  auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_send_at_ - now);
+  std::chrono::milliseconds wait{0};
+  {
+    std::lock_guard<std::mutex> lock(pace_mu_);
+    auto now = clock_.Monotonic();
+    if (now >= next_send_at_) return true;
+    wait = std::chrono::ceil<std::chrono::milliseconds>(next_send_at_ - now);
+  }
   stats_.throttled_ms += static_cast<uint64_t>(wait.count());
-  return SleepFor(send_beat_, wait);
+  return SleepFor(beat, wait);
 }
 
 void UplinkWorker::ChargeBandwidth(std::chrono::steady_clock::time_point start, size_t body_bytes) {
   if (config_.max_bytes_per_second == 0) return;
+  std::lock_guard<std::mutex> lock(pace_mu_);
   // A link idle for a while gives no credit: the budget restarts from this send.
   auto from = std::max(start, next_send_at_);
   auto cost = std::chrono::microseconds(
@@ -204,15 +235,36 @@ void UplinkWorker::PrepareLoop() {
   }
 }
 
-void UplinkWorker::SendLoop() {
+void UplinkWorker::SendLoop(size_t i) {
   if (async_ != nullptr) {
     AsyncSendLoop();
     return;
   }
   Prepared batch;
-  while (Pop(&batch)) {
-    if (!Deliver(batch)) return;
+  while (Pop(*send_beats_[i], &batch)) {
+    if (!Deliver(i, batch)) return;
   }
+}
+
+bool UplinkWorker::WaitForTurn(size_t i) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!cv_.wait_for(lock, kBeatEvery,
+                       [&] { return stop_ || prober_ == kNoProber || prober_ == i; })) {
+    lock.unlock();
+    BeatSend(*send_beats_[i]);
+    lock.lock();
+  }
+  return !stop_;
+}
+
+bool UplinkWorker::UpdateProber(size_t i, bool retry) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (retry && prober_ == kNoProber) prober_ = i;
+  if (!retry && prober_ == i) {
+    prober_ = kNoProber;
+    cv_.notify_all();
+  }
+  return prober_ == i;
 }
 
 bool UplinkWorker::WaitForRoom() {
@@ -224,11 +276,11 @@ bool UplinkWorker::WaitForRoom() {
   return !stop_;
 }
 
-bool UplinkWorker::Pop(Prepared* batch) {
+bool UplinkWorker::Pop(Heartbeat& beat, Prepared* batch) {
   std::unique_lock<std::mutex> lock(mu_);
   while (!cv_.wait_for(lock, kBeatEvery, [&] { return stop_ || !ready_.empty(); })) {
     lock.unlock();
-    BeatSend();
+    BeatSend(beat);
     lock.lock();
   }
   if (stop_) return false;
@@ -325,21 +377,23 @@ bool UplinkWorker::NextBatch(buffer::BatchRange* range,
                       [&] { return store_.MarkInflight(*range); });
 }
 
-bool UplinkWorker::Deliver(const Prepared& batch) {
+bool UplinkWorker::Deliver(size_t i, const Prepared& batch) {
   const buffer::BatchRange& range = batch.range;
   const EncodedBatch& encoded = batch.encoded;
+  Heartbeat& beat = *send_beats_[i];
   while (true) {
-    BeatSend();
-    if (!WaitForBandwidth()) return false;
+    BeatSend(beat);
+    if (!WaitForTurn(i) || !WaitForBandwidth(beat)) return false;
     stats_.batches_sent++;
     stats_.bytes_sent += encoded.body.size();
     const auto started = clock_.Monotonic();
     // The transport gives up after uplink.request_timeout (curl's CURLOPT_TIMEOUT_MS covers
     // connect and transfer): a send that long is a turn of the loop, not a stall, so the
     // watchdog's threshold need not exceed the longest request_timeout (1 h).
-    send_beat_.Beat(started + config_.request_timeout);
-    SendResult result = transport_->Send(encoded);
-    send_beat_.Beat(clock_.Monotonic());
+    beat.Beat(started + config_.request_timeout);
+    SendResult result = transports_[i]->Send(encoded);
+    beat.Beat(clock_.Monotonic());
+    const bool prober = UpdateProber(i, result.kind == SendResult::Kind::kRetry);
     ChargeBandwidth(started, encoded.body.size());
     stats_.last_http_status = result.http_status;
     if (result.kind != SendResult::Kind::kRetry) {
@@ -347,20 +401,20 @@ bool UplinkWorker::Deliver(const Prepared& batch) {
     } else if (stats_.failing_since_ms.load() == UplinkStats::kNotFailing) {
       stats_.failing_since_ms = MonotonicMs(started);
     }
-    if (result.kind != SendResult::Kind::kRetry) return FinishBatch(batch, result);
+    if (result.kind != SendResult::Kind::kRetry) return FinishBatch(beat, batch, result);
     stats_.batches_retried++;
-    auto wait = std::max(NextBackoff(), result.after);
+    auto wait = prober ? std::max(NextBackoff(), result.after) : std::chrono::milliseconds(0);
     ReportFailure(range, result, wait);
-    if (!SleepFor(send_beat_, wait)) return false;
+    if (!SleepFor(beat, wait)) return false;
   }
 }
 
-bool UplinkWorker::FinishBatch(const Prepared& batch, const SendResult& result) {
+bool UplinkWorker::FinishBatch(Heartbeat& beat, const Prepared& batch, const SendResult& result) {
   const buffer::BatchRange& range = batch.range;
   stats_.peer_untrusted = false;
   stats_.client_cert_refused = false;
   if (result.kind == SendResult::Kind::kAcked) {
-    if (!RetryStoreOp(send_beat_, "acknowledging the batch", [&] { return store_.Ack(range); })) {
+    if (!RetryStoreOp(beat, "acknowledging the batch", [&] { return store_.Ack(range); })) {
       return false;
     }
     stats_.batches_acked++;
@@ -368,12 +422,12 @@ bool UplinkWorker::FinishBatch(const Prepared& batch, const SendResult& result) 
     if (stats_.consecutive_failures.exchange(0) > 0) {
       spdlog::info("uplink: receiver is back, batch {} acknowledged", range.batch_id);
     }
-    backoff_ = config_.retry_initial;
+    ResetBackoff();
     return true;
   }
   spdlog::error("uplink: batch {} ({} records) rejected permanently, dead-lettered: {}",
                 range.batch_id, batch.records, result.reason);
-  if (!RetryStoreOp(send_beat_, "dead-lettering the batch",
+  if (!RetryStoreOp(beat, "dead-lettering the batch",
                     [&] { return store_.Reject(range, result.http_status, result.reason); })) {
     return false;
   }

@@ -1,26 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
-// UplinkWorker: the uplink, two threads in a pipeline. The preparing thread resends batches
-// left in flight by an earlier run (same id, same records), then repeatedly takes the oldest
+// UplinkWorker: the uplink, threads in a pipeline. The preparing thread resends batches left
+// in flight by an earlier run (same id, same records), then repeatedly takes the oldest
 // records of the highest priority not yet in flight, records the batch as in flight and
-// encodes it, up to kPipelineDepth batches ahead; the sending thread sends them in that order,
-// each until the receiver acknowledges it (records deleted) or permanently rejects it
-// (dead-lettered). So reading and encoding the next batch overlaps the round trip of this
-// one, and the backlog still drains oldest first, one batch on the wire at a time. Failures back
-// off exponentially with full jitter, honouring Retry-After, and sends are paced to
-// uplink.max_bytes_per_second (all attempts, body plus an estimate of the request's own
-// overhead) so that a metered link is never used above its cap. Never blocks ingest: a slow or dead
-// receiver only grows the backlog. Start/Stop/stats from the owning thread; stats are atomic.
+// encodes it, up to kPipelineDepth batches ahead; one sending thread per synchronous
+// transport (each its own HTTPS connection) takes them in that order and sends each until the
+// receiver acknowledges it (its records deleted) or permanently rejects it (dead-lettered).
+// So reading and encoding the next batch overlaps the round trips, several batches can be on
+// the wire at once, and acknowledgements may come back in any order: the buffer deletes
+// exactly the acknowledged batch's range, and batch ids stay stable. The backlog is taken
+// oldest first; with several senders a batch may land before an older one still being
+// retried. Failures back off exponentially with full jitter, honouring Retry-After, and
+// sends are paced to uplink.max_bytes_per_second (all attempts, body plus an estimate of the
+// request's own overhead) so that a metered link is never used above its cap (the agent gives
+// a capped uplink a single sender). Never blocks ingest: a slow or dead receiver only grows
+// the backlog. Start/Stop/stats from the owning thread; stats are atomic.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "buffer/sqlite_store.h"
 #include "common/clock.h"
@@ -71,11 +78,14 @@ class UplinkWorker {
   // the pipeline holds; 2 keeps the sender busy while the next batch is prepared.
   static constexpr size_t kPipelineDepth = 2;
 
-  // store and transport must outlive this object. With a Transport one batch is on the
-  // wire at a time (HTTPS); with an AsyncTransport up to its max_inflight() (MQTT), each
-  // republished after uplink.mqtt_ack_timeout without an outcome.
+  // store and the transports must outlive this object. With Transports one batch is on the
+  // wire per transport, each sent by its own thread (HTTPS; REQUIRES: at least one); with an
+  // AsyncTransport up to its max_inflight() (MQTT), each republished after
+  // uplink.mqtt_ack_timeout without an outcome.
   UplinkWorker(buffer::SqliteStore& store, Transport& transport, const UplinkSection& config,
                std::string agent_id, Clock& clock, uint64_t rng_seed);
+  UplinkWorker(buffer::SqliteStore& store, std::vector<Transport*> transports,
+               const UplinkSection& config, std::string agent_id, Clock& clock, uint64_t rng_seed);
   UplinkWorker(buffer::SqliteStore& store, AsyncTransport& transport, const UplinkSection& config,
                std::string agent_id, Clock& clock, uint64_t rng_seed);
   ~UplinkWorker();
@@ -91,20 +101,19 @@ class UplinkWorker {
 
   const UplinkStats& stats() const { return stats_; }
 
-  // The older of the two threads' last turn round their loops (any thread may ask). Both
+  // The oldest of the threads' last turns round their loops (any thread may ask). All
   // wait in slices of at most kBeatEvery, also while idle or backing off; a send counts as
   // a turn until uplink.request_timeout has passed. So only a stuck thread falls behind.
   static constexpr std::chrono::milliseconds kBeatEvery{1'000};
-  std::chrono::steady_clock::time_point last_progress() const {
-    return std::min(prepare_beat_.last(), send_beat_.last());
-  }
+  std::chrono::steady_clock::time_point last_progress() const;
 
  private:
   using Prepared = PreparedBatch;
-  UplinkWorker(buffer::SqliteStore& store, Transport* sync, AsyncTransport* async,
+  UplinkWorker(buffer::SqliteStore& store, std::vector<Transport*> sync, AsyncTransport* async,
                const UplinkSection& config, std::string agent_id, Clock& clock, uint64_t rng_seed);
   void PrepareLoop();
-  void SendLoop();
+  // Sends with transports_[i], beating send_beats_[i].
+  void SendLoop(size_t i);
   // The sending thread with an AsyncTransport (uplink_worker_async.cc).
   void AsyncSendLoop();
   // Moves prepared batches into the window while it has room.
@@ -113,7 +122,7 @@ class UplinkWorker {
   bool PublishDue(InflightWindow& window);
   // Applies one outcome; false if stopped.
   bool Complete(InflightWindow& window, const Completion& completion);
-  bool FinishBatch(const Prepared& batch, const SendResult& result);
+  bool FinishBatch(Heartbeat& beat, const Prepared& batch, const SendResult& result);
   void MirrorHealth(const InflightWindow& window);
   bool Stopping();
   // Reads, records in flight and encodes the next batch; false if there is none yet (or it
@@ -121,9 +130,16 @@ class UplinkWorker {
   bool Prepare(Prepared* out);
   // Waits for room in (or a batch from) the pipeline; false if stopped first.
   bool WaitForRoom();
-  bool Pop(Prepared* batch);
-  // Sends one batch until it is acked or rejected; false if stopped first.
-  bool Deliver(const Prepared& batch);
+  bool Pop(Heartbeat& beat, Prepared* batch);
+  // Sends one batch with transports_[i] until it is acked or rejected; false if stopped first.
+  bool Deliver(size_t i, const Prepared& batch);
+  // Waits until sender i may send: no other sender is probing a failing receiver. False if
+  // stopped first.
+  bool WaitForTurn(size_t i);
+  // After sender i's attempt: a retry makes it the prober (unless another one is), an answer
+  // ends its probe. Returns whether i is the prober: only the prober backs off; the others
+  // wait for their turn (WaitForTurn) and resend as soon as the receiver has answered it.
+  bool UpdateProber(size_t i, bool retry);
   // Next batch to encode: one left in flight by an earlier run (*resend true), or new
   // records once there are enough or they have lingered. False if there is nothing yet.
   bool NextBatch(buffer::BatchRange* range, std::vector<buffer::BufferedRecord>* records,
@@ -133,13 +149,14 @@ class UplinkWorker {
       const buffer::BatchRange& range, const std::vector<buffer::BufferedRecord>& records);
   // Sleeps up to d unless stopped, beating `beat` (the calling thread's); false if stopped.
   bool SleepFor(Heartbeat& beat, std::chrono::milliseconds d);
-  // Beats the sending thread's heartbeat (and is where the stall test hook bites).
-  void BeatSend();
+  // Beats a sending thread's heartbeat (and is where the stall test hook bites).
+  void BeatSend(Heartbeat& beat);
   // Runs op until it succeeds or the worker stops (a store write that must not be lost).
   bool RetryStoreOp(Heartbeat& beat, const char* what, const std::function<Status()>& op);
   std::chrono::milliseconds NextBackoff();
+  void ResetBackoff();
   // Waits until uplink.max_bytes_per_second allows the next send; false if stopped.
-  bool WaitForBandwidth();
+  bool WaitForBandwidth(Heartbeat& beat);
   // Charges a send of body_bytes that started at `start` against max_bytes_per_second.
   void ChargeBandwidth(std::chrono::steady_clock::time_point start, size_t body_bytes);
   void ReportFailure(const buffer::BatchRange& range, const SendResult& result,
@@ -149,25 +166,34 @@ class UplinkWorker {
                                std::chrono::milliseconds wait, uint64_t failures);
 
   buffer::SqliteStore& store_;
-  Transport* transport_;  // exactly one of transport_ and async_ is set
+  std::vector<Transport*> transports_;  // exactly one of transports_ and async_ is set
   AsyncTransport* async_;
   const UplinkSection config_;
   Clock& clock_;
-  Rng rng_;                                               // sending thread only
-  BatchEncoder encoder_;                                  // preparing thread only
-  std::vector<buffer::BatchRange> resend_;                // preparing thread only
-  std::chrono::milliseconds backoff_;                     // sending thread only
-  std::chrono::steady_clock::time_point next_send_at_{};  // sending thread only
+  BatchEncoder encoder_;                    // preparing thread only
+  std::vector<buffer::BatchRange> resend_;  // preparing thread only
   UplinkStats stats_;
   Heartbeat prepare_beat_;  // beaten by the preparing thread
-  Heartbeat send_beat_;     // beaten by the sending thread
+  // One per sending thread, beaten by it (a vector of pointers: Heartbeat does not move).
+  std::vector<std::unique_ptr<Heartbeat>> send_beats_;
+
+  // Shared by the sending threads: the backoff sequence and the bandwidth budget.
+  std::mutex pace_mu_;
+  Rng rng_;                                               // guarded by pace_mu_
+  std::chrono::milliseconds backoff_;                     // guarded by pace_mu_
+  std::chrono::steady_clock::time_point next_send_at_{};  // guarded by pace_mu_
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;           // guarded by mu_
+  bool stop_ = false;  // guarded by mu_
+  // The sender whose batch the receiver last asked to retry, or kNoProber. While there is one,
+  // only it sends: a struggling receiver sees one request at a time, as over one connection,
+  // and a Retry-After holds back the whole uplink, not just one connection.
+  static constexpr size_t kNoProber = SIZE_MAX;
+  size_t prober_ = kNoProber;   // guarded by mu_
   std::deque<Prepared> ready_;  // guarded by mu_; at most kPipelineDepth
   std::thread prepare_thread_;
-  std::thread send_thread_;
+  std::vector<std::thread> send_threads_;
 };
 
 }  // namespace tidegate::uplink

@@ -31,7 +31,7 @@ bool UplinkWorker::Stopping() {
 void UplinkWorker::AsyncSendLoop() {
   InflightWindow window(std::max<size_t>(1, async_->max_inflight()), config_.mqtt_ack_timeout);
   while (!Stopping()) {
-    BeatSend();
+    BeatSend(*send_beats_[0]);
     FillWindow(window);
     for (const Completion& early : window.TakeMatchedEarly()) {
       if (!Complete(window, early)) return;
@@ -64,7 +64,7 @@ void UplinkWorker::FillWindow(InflightWindow& window) {
 
 bool UplinkWorker::PublishDue(InflightWindow& window) {
   while (InflightWindow::Entry* entry = window.NextDue(clock_.Monotonic())) {
-    if (!WaitForBandwidth()) return false;
+    if (!WaitForBandwidth(*send_beats_[0])) return false;
     const bool republish = entry->state == InflightWindow::State::kAwaitingAck;
     const EncodedBatch& encoded = entry->batch.encoded;
     const auto started = clock_.Monotonic();
@@ -82,7 +82,7 @@ bool UplinkWorker::PublishDue(InflightWindow& window) {
                    encoded.batch_id, config_.mqtt_ack_timeout.count(), entry->publishes + 1);
     }
     window.Published(*entry, clock_.Monotonic());
-    BeatSend();
+    BeatSend(*send_beats_[0]);
   }
   return true;
 }
@@ -110,7 +110,7 @@ bool UplinkWorker::Complete(InflightWindow& window, const Completion& completion
   }
   std::optional<PreparedBatch> batch = window.Remove(completion.batch_id);
   stats_.failing_since_ms = UplinkStats::kNotFailing;
-  const bool ok = FinishBatch(*batch, result);
+  const bool ok = FinishBatch(*send_beats_[0], *batch, result);
   stats_.inflight = window.size();
   return ok;
 }

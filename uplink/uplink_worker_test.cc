@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // The uplink pipeline against a scripted transport (a unit-test fake; the integration tests
-// run the real collector): batches go out oldest first, one on the wire at a time, while the
-// next ones are prepared and recorded in flight; a retry holds back the batches behind it;
+// run the real collector): batches go out oldest first, one on the wire per transport, while
+// the next ones are prepared and recorded in flight; a retry holds back the batches behind it
+// on its transport, while other transports ack later batches past it;
 // a stop leaves every prepared batch in flight, and the next run resends them under the same
 // ids before anything new.
 #include "uplink/uplink_worker.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
@@ -184,6 +186,44 @@ TEST_CASE("a stop leaves prepared batches in flight and the next run resends the
   // The same ids (same records), oldest first, then the one batch never prepared.
   CHECK(std::vector<std::string>(sent.begin(), sent.begin() + 3) == before);
   CHECK(sent[3] == MakeBatchId((*store)->buffer_id(), 31, 40));
+}
+
+// Runs a worker with a slow transport that never answers and a fast one, until the fast one
+// has acked every batch but the one the slow one holds; stops it and returns the held id.
+std::string AckPastAHeldBatch(const std::string& dir) {
+  auto store = OpenStoreWith(dir, 50);  // five batches of 10
+  ScriptedTransport slow, fast;
+  slow.Open(false);
+  UplinkWorker worker(*store, std::vector<Transport*>{&slow, &fast}, Config(), "agent", RealClock(),
+                      1);
+  worker.Start();
+  REQUIRE(Eventually([&] { return worker.stats().events_acked.load() == 40; }));
+  const std::string held = slow.WaitForAttempts(1).front();
+  auto inflight = store->LoadInflight();
+  REQUIRE(inflight.ok());
+  REQUIRE(inflight->size() == 1);
+  CHECK(inflight->front().batch_id == held);
+  CHECK(store->Stats()->records == 10);  // only the held batch's records are left
+  const std::vector<std::string> landed = fast.WaitForAttempts(4);
+  CHECK(std::find(landed.begin(), landed.end(), held) == landed.end());
+  worker.Stop();  // the held send is interrupted, never acknowledged
+  return held;
+}
+
+TEST_CASE("with several transports later batches are acked past a held one", "[uplink]") {
+  TempDir dir;
+  const std::string held = AckPastAHeldBatch(dir.path());
+  // The next run sends the held batch again under the same id, and nothing else.
+  auto store = buffer::SqliteStore::Open(buffer::StoreOptions{.state_dir = dir.path()});
+  REQUIRE(store.ok());
+  ScriptedTransport transport;
+  UplinkWorker worker(**store, transport, Config(), "agent", RealClock(), 2);
+  worker.Start();
+  REQUIRE(Eventually([&] { return worker.stats().events_acked.load() == 10; }));
+  worker.Stop();
+  CHECK(transport.WaitForAttempts(1) == std::vector<std::string>{held});
+  CHECK((*store)->Stats()->records == 0);
+  CHECK((*store)->LoadInflight()->empty());
 }
 
 }  // namespace

@@ -72,6 +72,9 @@ std::string SetupTls(SSL_CTX& ctx, const HttpServerOptions& options) {
   return {};
 }
 
+// Requests one kept-alive connection may carry before the server closes it.
+constexpr size_t kKeepAliveMaxRequests = 1000;
+
 std::optional<uint64_t> ContentLength(const httplib::Request& req) {
   if (!req.has_header("Content-Length")) return std::nullopt;
   std::string value = req.get_header_value("Content-Length");
@@ -122,6 +125,9 @@ void HttpServer::Impl::Route() {
   // httplib writes an answer's headers and body separately: with Nagle on, the body waits
   // for the client's delayed ACK (40 ms on Linux) and every batch round trip with it.
   server->set_tcp_nodelay(true);
+  // httplib closes a kept-alive connection after 5 requests by default: an agent draining a
+  // backlog would then pay a TLS handshake every 5 batches.
+  server->set_keep_alive_max_count(kKeepAliveMaxRequests);
 }
 
 void HttpServer::Impl::HandleBatch(const httplib::Request& req, httplib::Response& res,

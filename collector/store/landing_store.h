@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // LandingStore: where the collector lands decoded batches, as an interface with one
 // implementation per database (sqlite_landing_store.h; OpenLandingStore picks one from a
-// --store spec). Every implementation lands a batch in one transaction, deduplicating on
-// (agent_id, batch_id), upserts window results keeping the highest revision, keeps
-// persistent counters, and streams rows for `dump` in the same order.
+// --store spec). Every implementation lands a batch atomically (its own transaction, or its
+// own savepoint in a transaction shared with batches landing at the same time, committed
+// before Land returns), deduplicating on (agent_id, batch_id), upserts window results keeping the
+// highest revision, keeps persistent counters, and streams rows for `dump` in the same order.
 // Implementations are thread-safe: sources call them from several threads.
 #pragma once
 

@@ -133,6 +133,10 @@ inline constexpr char kUserVersion[] = "PRAGMA user_version;";
 inline constexpr char kBegin[] = "BEGIN IMMEDIATE;";
 inline constexpr char kCommit[] = "COMMIT;";
 inline constexpr char kRollback[] = "ROLLBACK;";
+// Each batch of a group-committed transaction lands inside its own savepoint.
+inline constexpr char kSavepoint[] = "SAVEPOINT land_batch;";
+inline constexpr char kRollbackToSavepoint[] = "ROLLBACK TO land_batch;";
+inline constexpr char kReleaseSavepoint[] = "RELEASE land_batch;";
 
 // Zero changes means this agent's batch id was already landed: the batch is a duplicate.
 inline constexpr char kInsertBatch[] =

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <filesystem>
 #include <initializer_list>
 #include <string_view>
@@ -219,21 +221,72 @@ Status SqliteLandingStore::Prepare() {
   return Status::Ok();
 }
 
+struct SqliteLandingStore::PendingLand {
+  const schema::DecodedBatch* batch = nullptr;
+  Result<LandOutcome> result = Internal("not landed");
+  bool done = false;  // guarded by queue_mu_
+};
+
+// The leader/follower queue of LevelDB's DBImpl::Write: the caller at the front lands itself
+// and the callers queued behind it, then wakes them.
 Result<LandOutcome> SqliteLandingStore::Land(const schema::DecodedBatch& batch) {
+  PendingLand me;
+  me.batch = &batch;
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  queue_.push_back(&me);
+  queue_cv_.wait(lock, [&] { return me.done || queue_.front() == &me; });
+  if (me.done) return std::move(me.result);
+  const size_t n = std::min(queue_.size(), kMaxGroup);
+  std::vector<PendingLand*> group(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+  lock.unlock();
+  LandGroup(group);
+  lock.lock();
+  for (PendingLand* p : group) {
+    queue_.pop_front();
+    p->done = true;
+  }
+  queue_cv_.notify_all();
+  return std::move(me.result);
+}
+
+void SqliteLandingStore::LandGroup(const std::vector<PendingLand*>& group) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (stmt_ == nullptr) return Internal(path_ + " is open read-only");
-  TG_RETURN_IF_ERROR(Exec(db_.get(), sql::kBegin, "begin"));
-  LandOutcome outcome;
-  Status s = LandLocked(batch, &outcome);
-  if (s.ok()) s = Exec(db_.get(), sql::kCommit, "commit batch " + batch.batch_id);
+  auto fail_all = [&](const Status& s) {
+    for (PendingLand* p : group) p->result = s;
+  };
+  if (stmt_ == nullptr) return fail_all(Internal(path_ + " is open read-only"));
+  if (Status s = Exec(db_.get(), sql::kBegin, "begin"); !s.ok()) return fail_all(s);
+  for (PendingLand* p : group) {
+    // Some errors (a full disk, I/O) make SQLite roll the whole transaction back: the rest
+    // of the group must not land outside it.
+    p->result = sqlite3_get_autocommit(db_.get()) == 0
+                    ? LandInSavepoint(*p->batch)
+                    : IOError("landing db: the transaction ended at an earlier batch's error");
+  }
+  Status s = Exec(
+      db_.get(), sql::kCommit,
+      fmt::format("commit {} batch(es) from {}", group.size(), group.front()->batch->batch_id));
   if (!s.ok()) {
     // Only roll back a transaction that is still open (a failed COMMIT may have ended it);
-    // the landing error is what the caller reports, a failing rollback adds nothing.
+    // the landing error is what the callers report, a failing rollback adds nothing.
     if (sqlite3_get_autocommit(db_.get()) == 0) {
       static_cast<void>(Exec(db_.get(), sql::kRollback, "rollback"));
     }
-    return s;
+    fail_all(s);
   }
+}
+
+Result<LandOutcome> SqliteLandingStore::LandInSavepoint(const schema::DecodedBatch& batch) {
+  TG_RETURN_IF_ERROR(Exec(db_.get(), sql::kSavepoint, "savepoint"));
+  LandOutcome outcome;
+  Status s = LandLocked(batch, &outcome);
+  if (!s.ok()) {
+    // Undoes this batch only; the transaction goes on with the others.
+    static_cast<void>(Exec(db_.get(), sql::kRollbackToSavepoint, "rollback to savepoint"));
+  }
+  Status released = Exec(db_.get(), sql::kReleaseSavepoint, "release savepoint");
+  if (!s.ok()) return s;
+  if (!released.ok()) return released;
   return outcome;
 }
 

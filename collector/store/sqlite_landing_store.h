@@ -2,11 +2,18 @@
 // SqliteLandingStore: the LandingStore in a SQLite database DIR/landing.db (WAL), the
 // collector's default. Opening for writing creates the schema or migrates an older one
 // (sqlite_landing_sql.h). Thread-safe: every public method takes the store's mutex.
+// Land is group-committed: batches that arrive while one transaction is landing wait in a
+// queue, and the first of them then lands them all (up to kMaxGroup) in one transaction, each
+// in its own savepoint; every caller returns only once its batch is committed (or failed).
 #pragma once
 
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "collector/store/landing_store.h"
 #include "common/clock.h"
@@ -39,6 +46,9 @@ class SqliteLandingStore final : public LandingStore {
 
   ~SqliteLandingStore() override;
 
+  // Batches landed in one transaction at most.
+  static constexpr size_t kMaxGroup = 16;
+
   Result<LandOutcome> Land(const schema::DecodedBatch& batch) override;
   Result<LandingCounts> Counts() override;
   Status ForEachEvent(const std::function<Status(const LandedEvent&)>& fn) override;
@@ -49,14 +59,22 @@ class SqliteLandingStore final : public LandingStore {
 
  private:
   struct Statements;
+  struct PendingLand;  // a Land call waiting in queue_
 
   SqliteLandingStore(DbPtr db, Clock* clock, std::string path);
   Status Prepare();
   Status LandLocked(const schema::DecodedBatch& batch, LandOutcome* outcome);
+  // Lands the group in one transaction, setting each one's result (mu_ taken here).
+  void LandGroup(const std::vector<PendingLand*>& group);
+  // One batch of a group in its own savepoint: its failure leaves the others. mu_ held.
+  Result<LandOutcome> LandInSavepoint(const schema::DecodedBatch& batch);
   Status InsertEvents(const schema::DecodedBatch& batch);
   Status UpsertWindowResults(const schema::DecodedBatch& batch);
   Status AddCounter(const char* name, int64_t delta);
 
+  std::mutex queue_mu_;  // before mu_, never after
+  std::condition_variable queue_cv_;
+  std::deque<PendingLand*> queue_;  // guarded by queue_mu_; the front one leads the next group
   std::mutex mu_;
   DbPtr db_;                          // guarded by mu_
   std::unique_ptr<Statements> stmt_;  // guarded by mu_; null when opened read-only

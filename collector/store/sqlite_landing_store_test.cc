@@ -3,8 +3,11 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "collector/store/sqlite_landing_sql.h"
@@ -85,6 +88,48 @@ TEST_CASE("LandingStore lands every event and window result of a batch", "[colle
   CHECK(counts->batches_landed == 1);
   CHECK(counts->events == 3);
   CHECK(counts->window_results == 1);
+}
+
+TEST_CASE("concurrent Land calls are group-committed and land each batch once", "[collector]") {
+  ScratchDir dir;
+  FakeClock clock;
+  auto store = OpenStore(dir, clock);
+  constexpr int kThreads = 8, kBatches = 20;
+  constexpr int64_t kLanded = int64_t{kThreads} * kBatches;
+  // Each thread lands its own batches, then one of the next thread's again (a duplicate
+  // that may share a transaction with the original).
+  auto spec_of = [](int thread, int k) {
+    TestBatch spec;
+    spec.batch_id = "gw-01-" + std::to_string(thread) + "-" + std::to_string(k);
+    spec.first_seq = 1 + 3 * static_cast<uint64_t>(thread * kBatches + k);
+    return spec;
+  };
+  std::vector<schema::DecodedBatch> batches, again;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int k = 0; k < kBatches; ++k) batches.push_back(Decode(spec_of(t, k)));
+    again.push_back(Decode(spec_of((t + 1) % kThreads, 0)));
+  }
+  std::atomic<int> failed{0}, landed{0}, duplicate{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k <= kBatches; ++k) {
+        auto outcome = store->Land(k < kBatches ? batches[t * kBatches + k] : again[t]);
+        if (!outcome.ok()) failed++;
+        if (outcome.ok()) (outcome->duplicate ? duplicate : landed)++;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  CHECK(failed == 0);
+  CHECK(landed == kLanded);
+  CHECK(duplicate == kThreads);
+  CHECK(Events(*store).size() == static_cast<size_t>(3 * kLanded));
+  auto counts = store->Counts();
+  REQUIRE(counts.ok());
+  CHECK(counts->batches_landed == kLanded);
+  CHECK(counts->batches_duplicate == kThreads);
+  CHECK(counts->events == 3 * kLanded);
 }
 
 TEST_CASE("LandingStore answers a repeated batch id as a duplicate and lands nothing",

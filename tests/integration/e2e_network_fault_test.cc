@@ -222,17 +222,30 @@ TEST_CASE("429 and 503 with Retry-After are honoured: no retry comes before the 
 
   auto requests = rs.receiver->Requests();
   REQUIRE(requests.size() >= 4);
+  // Another connection may have sent a later batch before the first 429 came back; it then
+  // waits for the first batch's retries. Every retry of a batch comes after the delay its last
+  // answer asked for; the first batch's retries (the probe) come no later than one backoff.
+  const std::string first_key = requests[0].idempotency_key;
   std::string gaps;
-  for (size_t i = 0; i + 1 < requests.size() && i < 3; ++i) {
-    const double gap_ms = Ms(requests[i + 1].at - requests[i].at);
+  size_t retries = 0;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (requests[i].status != 429 && requests[i].status != 503) continue;
+    auto next = std::find_if(
+        requests.begin() + static_cast<std::ptrdiff_t>(i) + 1, requests.end(),
+        [&](const auto& r) { return r.idempotency_key == requests[i].idempotency_key; });
+    REQUIRE(next != requests.end());
+    const double gap_ms = Ms(next->at - requests[i].at);
     const double asked_ms = requests[i].status == 429 ? 2000 : 1000;
-    gaps += std::to_string(requests[i].status) + "->next " + std::to_string(gap_ms) + "ms ";
-    INFO("request " << i << " answered " << requests[i].status << ", next after " << gap_ms
+    gaps += std::to_string(requests[i].status) + "->retry " + std::to_string(gap_ms) + "ms ";
+    INFO("request " << i << " answered " << requests[i].status << ", its retry after " << gap_ms
                     << " ms");
     CHECK(gap_ms >= asked_ms);
-    CHECK(gap_ms < asked_ms + 1500);  // honoured, not stretched by an unrelated backoff
-    CHECK(requests[i + 1].idempotency_key == requests[i].idempotency_key);
+    if (requests[i].idempotency_key == first_key) {
+      CHECK(gap_ms < asked_ms + 1500);  // honoured, not stretched by an unrelated backoff
+      ++retries;
+    }
   }
+  CHECK(retries >= 2);  // 3 answers asked for a retry; one may have gone to a later batch
   PrintCounts("retry-after", report, *rs.stack, "gaps: " + gaps);
   INFO(report.ToString());
   CHECK(report.ExactlyOnce());
@@ -296,11 +309,16 @@ TEST_CASE("a receiver that hangs is given up after request_timeout and the retry
   DeliveryReport report = FinishAndCompare(*rs.stack, 500, seconds(30));
   auto requests = rs.receiver->Requests();
   REQUIRE(requests.size() >= 2);
-  const double gap_ms = Ms(requests[1].at - requests[0].at);
+  // Other connections may send later batches meanwhile: the retry is the next request with
+  // the hung one's batch id.
+  auto retry = std::find_if(requests.begin() + 1, requests.end(), [&](const auto& r) {
+    return r.idempotency_key == requests[0].idempotency_key;
+  });
+  REQUIRE(retry != requests.end());
+  const double gap_ms = Ms(retry->at - requests[0].at);
   PrintCounts("hang", report, *rs.stack, "hung_request_retried_after_ms=" + std::to_string(gap_ms));
   INFO(report.ToString());
   CHECK(report.ExactlyOnce());
-  CHECK(requests[1].idempotency_key == requests[0].idempotency_key);
   // Given up at request_timeout (2 s), retried after at most one backoff (<= 1 s here).
   CHECK(gap_ms >= 1900);
   CHECK(gap_ms < 4500);
@@ -427,9 +445,16 @@ TEST_CASE("after a long outage the backlog drains oldest first while ingestion c
   DeliveryReport report = FinishAndCompare(stack, 12000, seconds(30));
   Db landing(stack.CollectorDataDir() + "/landing.db");
   auto batches = landing.Ints("SELECT first_seq, last_seq FROM batches ORDER BY rowid");
+  // Oldest first, over several connections: a batch lands only behind the newer batches the
+  // other connections (uplink::kHttpsConnections, 4: 3 others) carried while it was on the
+  // wire. After the outage each connection reconnects (TCP and TLS) before its held batch goes
+  // again while the first one back already lands more: seen up to 5 here; 4 round trips each
+  // is the bound. Newest first would put ~100 batches before the oldest.
   size_t out_of_order = 0;
   for (size_t i = 1; i < batches.size(); ++i) {
-    if (batches[i][0] <= batches[i - 1][1]) ++out_of_order;
+    size_t newer_before = 0;
+    for (size_t j = 0; j < i; ++j) newer_before += batches[j][0] > batches[i][1] ? 1 : 0;
+    out_of_order = std::max(out_of_order, newer_before);
   }
   // Ingestion never paused: no gap over 1 s between consecutive ingest times.
   Result<std::vector<LandedEvent>> landed = stack.DumpEvents();
@@ -441,7 +466,8 @@ TEST_CASE("after a long outage the backlog drains oldest first while ingestion c
   for (size_t i = 1; i < ingest.size(); ++i) max_gap = std::max(max_gap, ingest[i] - ingest[i - 1]);
   char extra[200];
   std::snprintf(extra, sizeof(extra),
-                "backlog_at_restore=%.0f batches=%zu out_of_order=%zu ingested_during_first_1s="
+                "backlog_at_restore=%.0f batches=%zu most_newer_landed_before_a_batch=%zu "
+                "ingested_during_first_1s="
                 "%.0f max_ingest_gap_ms=%lld",
                 backlog, batches.size(), out_of_order, ingested_after - ingested_at_restore,
                 static_cast<long long>(max_gap));
@@ -449,7 +475,7 @@ TEST_CASE("after a long outage the backlog drains oldest first while ingestion c
   INFO(report.ToString() << "\n" << extra);
   CHECK(report.ExactlyOnce());
   CHECK(backlog >= 3000);
-  CHECK(out_of_order == 0);
+  CHECK(out_of_order <= size_t{4} * 3);
   CHECK(sim_running_at_restore);
   CHECK(ingested_after - ingested_at_restore >= 200);
   CHECK(max_gap < 1000);
