@@ -119,7 +119,8 @@ class Agent {
   // Each step returns nullopt to go on, or the exit code to stop with.
   std::optional<int> LoadPrivacy();
   // The live part of a config reload (ConfigApplier::LiveApply): a new privacy stage, picked
-  // up by the ingest thread before its next message.
+  // up by the ingest thread before its next message, the topics, and a changed HTTPS uplink
+  // (ReplaceUplink). Everything that can fail is built before anything changes.
   Status ApplyLive(const Config& next);
   void set_applier(ConfigApplier* applier) { applier_ = applier; }
   void LogSecuritySummary() const;
@@ -145,6 +146,11 @@ class Agent {
  private:
   std::string RenderMetricsPage() const;
   bool Ready(std::string* why) const;
+  // Stops the uplink worker (its unacknowledged batches stay recorded in flight), points it
+  // at `transport` and `uplink`, and starts it again: it resends those batches, same ids,
+  // to the new endpoint before any new one. The buffer is not touched.
+  void ReplaceUplink(std::unique_ptr<uplink::HttpsTransport> transport,
+                     const UplinkSection& uplink);
 
   const Config& config_;
   Clock& clock_;
@@ -156,7 +162,9 @@ class Agent {
   // Exactly one of the two, by uplink.transport.
   std::unique_ptr<uplink::HttpsTransport> transport_;
   std::unique_ptr<uplink::MqttTransport> mqtt_transport_;
-  std::unique_ptr<filters::Aggregator> aggregator_;
+  UplinkSection uplink_config_;  // the running uplink section; changed by ReplaceUplink
+  // The running aggregations (changed by ApplyLive).
+  std::vector<AggregateSpec> aggregates_config_;
   std::unique_ptr<AggregateStage> aggregate_stage_;
   std::unique_ptr<buffer::GroupCommitter> committer_;
   std::unique_ptr<uplink::UplinkWorker> uplink_;
@@ -177,11 +185,35 @@ std::optional<int> Agent::LoadPrivacy() {
 
 Status Agent::ApplyLive(const Config& next) {
   TG_ASSIGN_OR_RETURN(std::shared_ptr<PrivacyStage> stage, BuildPrivacyStage(next, RealClock()));
+  std::unique_ptr<uplink::HttpsTransport> transport;
+  if (!(next.uplink == uplink_config_)) {
+    if (!transport_ || next.uplink.transport != Transport::kHttps) {
+      return InvalidArgument("only an HTTPS uplink changes live");  // RestartRequiredKey's rule
+    }
+    TG_ASSIGN_OR_RETURN(transport, uplink::HttpsTransport::Create(next.uplink));
+  }
   pipeline_->SetPrivacy(stage);
   source_->SetTopics(next.mqtt.topics);
+  if (transport) ReplaceUplink(std::move(transport), next.uplink);
+  if (!(next.aggregates == aggregates_config_)) {
+    aggregate_stage_->Reconfigure(next);
+    aggregates_config_ = next.aggregates;
+  }
   const std::lock_guard<std::mutex> lock(privacy_mu_);
   privacy_ = std::move(stage);
   return Status::Ok();
+}
+
+void Agent::ReplaceUplink(std::unique_ptr<uplink::HttpsTransport> transport,
+                          const UplinkSection& uplink) {
+  uplink_->Stop();
+  uplink_->Rebind(*transport, uplink);
+  // The old transport is destroyed at the end of this scope, after the worker let go of it.
+  std::swap(transport_, transport);
+  uplink_config_ = uplink;
+  uplink_->Start();
+  spdlog::info("uplink: now delivering to {}; batches in flight are resent there first",
+               UrlHostPort(uplink.url));
 }
 
 void Agent::LogSecuritySummary() const {
@@ -199,6 +231,8 @@ std::optional<int> Agent::OpenBuffer() {
     return kExitFailure;
   }
   store_ = std::move(store).value();
+  uplink_config_ = config_.uplink;
+  aggregates_config_ = config_.aggregates;
   if (config_.uplink.transport == Transport::kMqtt) {
     auto transport = uplink::MqttTransport::Create(config_.uplink, config_.agent.id, RandomSeed());
     if (!transport.ok()) {
@@ -214,10 +248,10 @@ std::optional<int> Agent::OpenBuffer() {
     }
     transport_ = std::move(transport).value();
   }
-  aggregator_ = std::make_unique<filters::Aggregator>(config_);
-  aggregate_stage_ = std::make_unique<AggregateStage>(*aggregator_);
+  aggregate_stage_ = std::make_unique<AggregateStage>(config_, *store_);
   // Also when no aggregation is configured any more: its old checkpoint rows are erased.
-  if (Status restored = RestoreAggregation(*aggregator_, *store_); !restored.ok()) {
+  if (Status restored = RestoreAggregation(aggregate_stage_->writer_aggregator(), *store_);
+      !restored.ok()) {
     spdlog::error("cannot restore the aggregation checkpoint: {}", restored.ToString());
     return kExitFailure;
   }
@@ -232,7 +266,8 @@ void Agent::BuildPipeline() {
                    // Clamped: size_t is 32 bits on armhf, the limit may be larger.
                    .max_staged_bytes = static_cast<size_t>(std::min<uint64_t>(
                        store_->limits().staging_bytes, std::numeric_limits<size_t>::max())),
-                   .stage = aggregator_->empty() ? nullptr : aggregate_stage_.get(),
+                   // Also without aggregations: a live apply may add one.
+                   .stage = aggregate_stage_.get(),
                });
   uplink_ = mqtt_transport_
                 ? std::make_unique<uplink::UplinkWorker>(*store_, *mqtt_transport_, config_.uplink,
@@ -261,7 +296,7 @@ std::string Agent::RenderMetricsPage() const {
   std::string page = RenderMetrics(config_, pipeline_->metrics(), privacy->filter.get(),
                                    *committer_, uplink_->stats(), *store_);
   if (applier_ != nullptr) applier_->AppendMetrics(&page);
-  AppendAggregationMetrics(*aggregator_, &page);
+  AppendAggregationMetrics(*aggregate_stage_->aggregator(), &page);
   AppendSchemaMetrics(*pipeline_, &page);
   AppendMqttMetrics(*source_, &page);
   AppendUplinkFailingMetrics(ReadUplinkHealth(uplink_->stats(), clock_), &page);

@@ -51,9 +51,12 @@ std::string RestartRequiredKey(const Config& running, const Config& next) {
   if (!(next.events == running.events)) return "events";
   if (!(next.dedup == running.dedup)) return "dedup";
   if (!(next.schemas == running.schemas)) return "schemas";
-  if (!(next.aggregates == running.aggregates)) return "aggregate";
   if (!(next.buffer == running.buffer)) return "buffer";
-  if (!(next.uplink == running.uplink)) return "uplink";
+  // An HTTPS uplink changes live (endpoint, TLS, batching, retry); the MQTT transport also
+  // carries the MQTT config channel and needs a restart, as does a change of transport.
+  const bool https_both =
+      running.uplink.transport == Transport::kHttps && next.uplink.transport == Transport::kHttps;
+  if (!https_both && !(next.uplink == running.uplink)) return "uplink";
   return "";
 }
 

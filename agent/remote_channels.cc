@@ -54,11 +54,13 @@ Result<std::unique_ptr<RemoteChannels>> RemoteChannels::Create(const Config& con
       remote::opamp::OpampClient::Create(
           settings, applier.handler(), [config_path] { return EffectiveConfigOf(config_path); },
           std::move(health), clock));
-  // OpAMP reports the outcome of the bundle it handed over; a later rollback shows in
-  // tidegate_config_rollbacks_total and the log, and in the next bundle's status.
-  applier.SetRollbackReporter([](const remote::ApplyOutcome& outcome) {
+  // A rollback is reported as the RemoteConfigStatus of the bundle it undid (FAILED,
+  // "rolled back: uplink_failing"), in the next exchange, which starts at once.
+  remote::opamp::OpampClient* opamp = channels->opamp_.get();
+  applier.SetRollbackReporter([opamp](const remote::ApplyOutcome& outcome) {
     spdlog::warn("remote config (opamp): bundle version {} rolled back: {}", outcome.version,
                  outcome.reason);
+    opamp->ReportLaterOutcome(outcome);
   });
   return channels;
 }

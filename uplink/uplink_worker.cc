@@ -41,13 +41,22 @@ UplinkWorker::UplinkWorker(buffer::SqliteStore& store, Transport* sync, AsyncTra
       async_(async),
       config_(config),
       clock_(clock),
+      agent_id_(std::move(agent_id)),
       rng_(rng_seed),
-      encoder_(std::move(agent_id), config.compression_level),
+      encoder_(std::make_unique<BatchEncoder>(agent_id_, config.compression_level)),
       backoff_(config.retry_initial),
       prepare_beat_(clock.Monotonic()),
       send_beat_(clock.Monotonic()) {}
 
 UplinkWorker::~UplinkWorker() { Stop(); }
+
+void UplinkWorker::Rebind(Transport& transport, const UplinkSection& config) {
+  transport_ = &transport;
+  config_ = config;
+  encoder_ = std::make_unique<BatchEncoder>(agent_id_, config.compression_level);
+  backoff_ = config.retry_initial;
+  next_send_at_ = {};
+}
 
 void UplinkWorker::Start() {
   {
@@ -242,7 +251,7 @@ bool UplinkWorker::Prepare(Prepared* out) {
   std::vector<buffer::BufferedRecord> records;
   bool resend = false;
   if (!NextBatch(&out->range, &records, &resend)) return false;
-  auto encoded = encoder_.Encode(out->range, records, SealedKeysFor(out->range, records));
+  auto encoded = encoder_->Encode(out->range, records, SealedKeysFor(out->range, records));
   if (!encoded.ok()) {
     // Recorded in flight already: it stays first in line (resend_) and is encoded again.
     spdlog::error("uplink: {}", encoded.status().ToString());

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -85,6 +86,11 @@ class UplinkWorker {
   // prepared or on the wire, stay recorded in flight for the next run.
   void Stop();
 
+  // Points a stopped worker at another transport and uplink section (a live config apply):
+  // the next Start() resends the batches left in flight, same ids and records, through it,
+  // before any new one. Stats carry on. REQUIRES: stopped; a worker built with a Transport.
+  void Rebind(Transport& transport, const UplinkSection& config);
+
   const UplinkStats& stats() const { return stats_; }
 
   // The older of the two threads' last turn round their loops (any thread may ask). Both
@@ -147,10 +153,11 @@ class UplinkWorker {
   buffer::SqliteStore& store_;
   Transport* transport_;  // exactly one of transport_ and async_ is set
   AsyncTransport* async_;
-  const UplinkSection config_;
+  UplinkSection config_;  // changed only by Rebind, while stopped
   Clock& clock_;
+  const std::string agent_id_;
   Rng rng_;                                               // sending thread only
-  BatchEncoder encoder_;                                  // preparing thread only
+  std::unique_ptr<BatchEncoder> encoder_;                 // preparing thread only
   std::vector<buffer::BatchRange> resend_;                // preparing thread only
   std::chrono::milliseconds backoff_;                     // sending thread only
   std::chrono::steady_clock::time_point next_send_at_{};  // sending thread only
