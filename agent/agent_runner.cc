@@ -112,7 +112,7 @@ Result<std::unique_ptr<buffer::SqliteStore>> OpenStore(const Config& config, Clo
 // so they are destroyed in the reverse: metrics and MQTT first, the buffer last. Built and
 // stopped on RunAgent's thread; the metrics server's thread calls RenderMetricsPage and
 // Ready, which read only the stages' thread-safe stats.
-class Agent {
+class Agent final : public MqttUplinkLink {
  public:
   Agent(const Config& config, Clock& clock) : config_(config), clock_(clock) {}
 
@@ -130,8 +130,10 @@ class Agent {
   int64_t UplinkFailingForMs() const {
     return ReadUplinkHealth(uplink_->stats(), clock_).failing_for_ms;
   }
-  // The uplink's MQTT transport (null for HTTPS), for the MQTT remote-config channel.
-  uplink::MqttTransport* mqtt_transport() const { return mqtt_transport_.get(); }
+  // The uplink's MQTT connection (null for HTTPS), for the MQTT remote-config channel.
+  MqttUplinkLink* mqtt_link() { return mqtt_transport_ ? this : nullptr; }
+  void AttachSideChannel(uplink::MqttSideChannel* channel) override;
+  Status PublishSide(const std::string& topic, std::string_view payload, bool retain) override;
   // Ready, or why not: what OpAMP reports as the agent's health.
   remote::opamp::HealthReport Health() const {
     std::string why;
@@ -151,6 +153,10 @@ class Agent {
   // to the new endpoint before any new one. The buffer is not touched.
   void ReplaceUplink(std::unique_ptr<uplink::HttpsTransport> transport,
                      const UplinkSection& uplink);
+  // The same for the MQTT transport: the old connection is closed, the new one (with the
+  // MQTT config channel attached) started; batches in flight are republished, same ids.
+  void ReplaceMqttUplink(std::shared_ptr<uplink::MqttTransport> transport,
+                         const UplinkSection& uplink);
 
   const Config& config_;
   Clock& clock_;
@@ -161,7 +167,11 @@ class Agent {
   std::unique_ptr<buffer::SqliteStore> store_;
   // Exactly one of the two, by uplink.transport.
   std::unique_ptr<uplink::HttpsTransport> transport_;
-  std::unique_ptr<uplink::MqttTransport> mqtt_transport_;
+  // Replaced by ReplaceMqttUplink (under mqtt_mu_); PublishSide holds a reference while it
+  // publishes, from the config channel's thread.
+  std::shared_ptr<uplink::MqttTransport> mqtt_transport_;
+  mutable std::mutex mqtt_mu_;
+  uplink::MqttSideChannel* side_channel_ = nullptr;
   UplinkSection uplink_config_;  // the running uplink section; changed by ReplaceUplink
   // The running aggregations (changed by ApplyLive).
   std::vector<AggregateSpec> aggregates_config_;
@@ -186,15 +196,22 @@ std::optional<int> Agent::LoadPrivacy() {
 Status Agent::ApplyLive(const Config& next) {
   TG_ASSIGN_OR_RETURN(std::shared_ptr<PrivacyStage> stage, BuildPrivacyStage(next, RealClock()));
   std::unique_ptr<uplink::HttpsTransport> transport;
+  std::shared_ptr<uplink::MqttTransport> mqtt_transport;
   if (!(next.uplink == uplink_config_)) {
-    if (!transport_ || next.uplink.transport != Transport::kHttps) {
-      return InvalidArgument("only an HTTPS uplink changes live");  // RestartRequiredKey's rule
+    if (next.uplink.transport != uplink_config_.transport) {
+      return InvalidArgument("the uplink transport changes only at a restart");
     }
-    TG_ASSIGN_OR_RETURN(transport, uplink::HttpsTransport::Create(next.uplink));
+    if (transport_) {
+      TG_ASSIGN_OR_RETURN(transport, uplink::HttpsTransport::Create(next.uplink));
+    } else {
+      TG_ASSIGN_OR_RETURN(mqtt_transport, uplink::MqttTransport::Create(
+                                              next.uplink, config_.agent.id, RandomSeed()));
+    }
   }
   pipeline_->SetPrivacy(stage);
   source_->SetTopics(next.mqtt.topics);
   if (transport) ReplaceUplink(std::move(transport), next.uplink);
+  if (mqtt_transport) ReplaceMqttUplink(std::move(mqtt_transport), next.uplink);
   if (!(next.aggregates == aggregates_config_)) {
     aggregate_stage_->Reconfigure(next);
     aggregates_config_ = next.aggregates;
@@ -214,6 +231,42 @@ void Agent::ReplaceUplink(std::unique_ptr<uplink::HttpsTransport> transport,
   uplink_->Start();
   spdlog::info("uplink: now delivering to {}; batches in flight are resent there first",
                UrlHostPort(uplink.url));
+}
+
+void Agent::ReplaceMqttUplink(std::shared_ptr<uplink::MqttTransport> transport,
+                              const UplinkSection& uplink) {
+  uplink_->Stop();
+  std::shared_ptr<uplink::MqttTransport> old;
+  {
+    const std::lock_guard<std::mutex> lock(mqtt_mu_);
+    old = mqtt_transport_;
+  }
+  old->Stop();
+  transport->AttachSideChannel(side_channel_);
+  uplink_->Rebind(*transport, uplink);
+  {
+    const std::lock_guard<std::mutex> lock(mqtt_mu_);
+    mqtt_transport_ = transport;
+  }
+  uplink_config_ = uplink;
+  transport->Start();
+  uplink_->Start();
+  spdlog::info("uplink: now publishing to {}; batches in flight are republished there first",
+               UrlHostPort(uplink.url));
+}
+
+void Agent::AttachSideChannel(uplink::MqttSideChannel* channel) {
+  side_channel_ = channel;
+  mqtt_transport_->AttachSideChannel(channel);
+}
+
+Status Agent::PublishSide(const std::string& topic, std::string_view payload, bool retain) {
+  std::shared_ptr<uplink::MqttTransport> transport;
+  {
+    const std::lock_guard<std::mutex> lock(mqtt_mu_);
+    transport = mqtt_transport_;
+  }
+  return transport->PublishSide(topic, payload, retain);
 }
 
 void Agent::LogSecuritySummary() const {
@@ -382,7 +435,7 @@ int RunAgent(const Config& config, const std::string& config_path) {
     return kExitBadConfig;
   }
   auto created = RemoteChannels::Create(
-      config, config_path, **applier, agent.mqtt_transport(), [&agent] { return agent.Health(); },
+      config, config_path, **applier, agent.mqtt_link(), [&agent] { return agent.Health(); },
       RealClock());
   if (!created.ok()) {
     spdlog::error("remote_config: {}", created.status().message());

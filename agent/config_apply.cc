@@ -52,11 +52,9 @@ std::string RestartRequiredKey(const Config& running, const Config& next) {
   if (!(next.dedup == running.dedup)) return "dedup";
   if (!(next.schemas == running.schemas)) return "schemas";
   if (!(next.buffer == running.buffer)) return "buffer";
-  // An HTTPS uplink changes live (endpoint, TLS, batching, retry); the MQTT transport also
-  // carries the MQTT config channel and needs a restart, as does a change of transport.
-  const bool https_both =
-      running.uplink.transport == Transport::kHttps && next.uplink.transport == Transport::kHttps;
-  if (!https_both && !(next.uplink == running.uplink)) return "uplink";
+  // The uplink changes live (endpoint, TLS, batching, retry) on the same transport; a change
+  // of transport needs a restart.
+  if (next.uplink.transport != running.uplink.transport) return "uplink";
   return "";
 }
 

@@ -175,7 +175,7 @@ TEST_CASE("RestartRequiredKey names the first section that cannot change live", 
   CHECK(RestartRequiredKey(a, b).empty());
   b.uplink.url = "https://other:8443/v1/batches";
   b.uplink.tls.ca_file = "/ca.pem";
-  CHECK(RestartRequiredKey(a, b).empty());  // an HTTPS uplink changes live
+  CHECK(RestartRequiredKey(a, b).empty());  // the uplink changes live on the same transport
   b.uplink.transport = Transport::kMqtt;
   CHECK(RestartRequiredKey(a, b) == "uplink");
   b.uplink = a.uplink;

@@ -51,7 +51,16 @@ UplinkWorker::UplinkWorker(buffer::SqliteStore& store, Transport* sync, AsyncTra
 UplinkWorker::~UplinkWorker() { Stop(); }
 
 void UplinkWorker::Rebind(Transport& transport, const UplinkSection& config) {
-  transport_ = &transport;
+  if (transport_ != nullptr) transport_ = &transport;  // never a sync worker made async
+  RebindConfig(config);
+}
+
+void UplinkWorker::Rebind(AsyncTransport& transport, const UplinkSection& config) {
+  if (async_ != nullptr) async_ = &transport;
+  RebindConfig(config);
+}
+
+void UplinkWorker::RebindConfig(const UplinkSection& config) {
   config_ = config;
   encoder_ = std::make_unique<BatchEncoder>(agent_id_, config.compression_level);
   backoff_ = config.retry_initial;

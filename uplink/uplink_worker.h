@@ -88,8 +88,10 @@ class UplinkWorker {
 
   // Points a stopped worker at another transport and uplink section (a live config apply):
   // the next Start() resends the batches left in flight, same ids and records, through it,
-  // before any new one. Stats carry on. REQUIRES: stopped; a worker built with a Transport.
+  // before any new one. Stats carry on. REQUIRES: stopped; a transport of the kind (Transport
+  // or AsyncTransport) the worker was built with.
   void Rebind(Transport& transport, const UplinkSection& config);
+  void Rebind(AsyncTransport& transport, const UplinkSection& config);
 
   const UplinkStats& stats() const { return stats_; }
 
@@ -105,6 +107,7 @@ class UplinkWorker {
   using Prepared = PreparedBatch;
   UplinkWorker(buffer::SqliteStore& store, Transport* sync, AsyncTransport* async,
                const UplinkSection& config, std::string agent_id, Clock& clock, uint64_t rng_seed);
+  void RebindConfig(const UplinkSection& config);
   void PrepareLoop();
   void SendLoop();
   // The sending thread with an AsyncTransport (uplink_worker_async.cc).
