@@ -155,7 +155,7 @@ class Agent final : public MqttUplinkLink {
                      const UplinkSection& uplink);
   // The same for the MQTT transport: the old connection is closed, the new one (with the
   // MQTT config channel attached) started; batches in flight are republished, same ids.
-  void ReplaceMqttUplink(std::shared_ptr<uplink::MqttTransport> transport,
+  void ReplaceMqttUplink(const std::shared_ptr<uplink::MqttTransport>& transport,
                          const UplinkSection& uplink);
 
   const Config& config_;
@@ -211,7 +211,7 @@ Status Agent::ApplyLive(const Config& next) {
   pipeline_->SetPrivacy(stage);
   source_->SetTopics(next.mqtt.topics);
   if (transport) ReplaceUplink(std::move(transport), next.uplink);
-  if (mqtt_transport) ReplaceMqttUplink(std::move(mqtt_transport), next.uplink);
+  if (mqtt_transport) ReplaceMqttUplink(mqtt_transport, next.uplink);
   if (!(next.aggregates == aggregates_config_)) {
     aggregate_stage_->Reconfigure(next);
     aggregates_config_ = next.aggregates;
@@ -233,7 +233,7 @@ void Agent::ReplaceUplink(std::unique_ptr<uplink::HttpsTransport> transport,
                UrlHostPort(uplink.url));
 }
 
-void Agent::ReplaceMqttUplink(std::shared_ptr<uplink::MqttTransport> transport,
+void Agent::ReplaceMqttUplink(const std::shared_ptr<uplink::MqttTransport>& transport,
                               const UplinkSection& uplink) {
   uplink_->Stop();
   std::shared_ptr<uplink::MqttTransport> old;
