@@ -39,6 +39,7 @@ std::shared_ptr<const filters::Aggregator> AggregateStage::aggregator() const {
 }
 
 void AggregateStage::SwapIfPending(const TimeReading& now, buffer::CommitExtras& extras) {
+  if (!last_commit_ok_) return;  // the checkpoint lacks the failed commit's state changes
   std::optional<Config> next;
   {
     const std::lock_guard<std::mutex> lock(mu_);
@@ -46,8 +47,8 @@ void AggregateStage::SwapIfPending(const TimeReading& now, buffer::CommitExtras&
   }
   if (!next) return;
   std::shared_ptr<filters::Aggregator> fresh = MakeAggregator(*next);
-  // Everything the running aggregator did is committed (Process runs before each commit and
-  // its output is committed with it), so the checkpoint is its state.
+  // Everything the running aggregator did is committed (the last commit succeeded), so the
+  // checkpoint is its state.
   auto rows = store_.LoadState();
   auto stats = store_.Stats();
   if (!rows.ok() || !stats.ok()) {

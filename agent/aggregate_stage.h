@@ -30,6 +30,7 @@ class AggregateStage : public buffer::CommitStage {
 
   void Process(std::vector<Event>& records, const TimeReading& now,
                buffer::CommitExtras& extras) override;
+  void Committed(bool ok) override { last_commit_ok_ = ok; }
 
   // The aggregations of `next` take over at the start of the writer's next group (within
   // the commit interval, or the writer's idle tick). Until then the old ones run.
@@ -41,12 +42,14 @@ class AggregateStage : public buffer::CommitStage {
   filters::Aggregator& writer_aggregator() { return *current_; }
 
  private:
-  // Writer thread: replaces current_ by the pending aggregations, if any. A store error
-  // keeps the old ones running and the new ones pending (logged, tried again next group).
+  // Writer thread: replaces current_ by the pending aggregations, if any. Waits while the
+  // last commit failed (its output, state changes included, is not in the store yet); a
+  // store error keeps the old ones running and the new ones pending (logged, tried again).
   void SwapIfPending(const TimeReading& now, buffer::CommitExtras& extras);
 
   buffer::SqliteStore& store_;
   std::vector<filters::StateChange> changes_;  // reused; writer thread only
+  bool last_commit_ok_ = true;                 // writer thread only
   mutable std::mutex mu_;
   // Replaced only by the writer thread (under mu_), which reads it without the lock.
   std::shared_ptr<filters::Aggregator> current_;
