@@ -24,10 +24,11 @@ median, max (all N). Exit status 0 if every agent applied, 1 if not, 2 for bad u
 import argparse
 import hashlib
 import json
-import selectors
+import queue
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -153,20 +154,25 @@ remote_config:
                                     "-t", "tidegate/+/config/status", "-v"],
                                    stdout=subprocess.PIPE, text=True, errors="replace",
                                    bufsize=1)
-        time.sleep(1)  # let the watcher subscribe (retained statuses would arrive anyway)
+        time.sleep(1)  # lets the watcher subscribe first: only the figures depend on it
         start = time.monotonic()
         for agent, bundle in bundles.items():
             subprocess.run(["mosquitto_pub", *tls, "-i", "config-publisher", "-q", "1", "-r",
                             "-t", f"tidegate/{agent}/config", "-s"], input=bundle, text=True,
                            check=True)
         done = {}
-        sel = selectors.DefaultSelector()
-        sel.register(watcher.stdout, selectors.EVENT_READ)
+        # A thread reads the watcher's lines (a select on a buffered pipe could miss lines
+        # already read into the buffer); the statuses are retained, so a late subscription
+        # only delays the figures.
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in watcher.stdout],
+                         daemon=True).start()
         with open(status_log, "w") as out:
             while len(done) < len(self.agents) and time.monotonic() - start < self.args.timeout:
-                if not sel.select(timeout=1):
+                try:
+                    line = lines.get(timeout=1)
+                except queue.Empty:
                     continue
-                line = watcher.stdout.readline()
                 out.write(line)
                 topic, _, payload = line.partition(" ")
                 agent = topic.split("/")[1] if topic.count("/") == 3 else ""
