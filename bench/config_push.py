@@ -154,33 +154,35 @@ remote_config:
                                     "-t", "tidegate/+/config/status", "-v"],
                                    stdout=subprocess.PIPE, text=True, errors="replace",
                                    bufsize=1)
-        time.sleep(1)  # lets the watcher subscribe first: only the figures depend on it
-        start = time.monotonic()
-        for agent, bundle in bundles.items():
-            subprocess.run(["mosquitto_pub", *tls, "-i", "config-publisher", "-q", "1", "-r",
-                            "-t", f"tidegate/{agent}/config", "-s"], input=bundle, text=True,
-                           check=True)
         done = {}
-        # A thread reads the watcher's lines (a select on a buffered pipe could miss lines
-        # already read into the buffer); the statuses are retained, so a late subscription
-        # only delays the figures.
-        lines = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in watcher.stdout],
-                         daemon=True).start()
-        with open(status_log, "w") as out:
-            while len(done) < len(self.agents) and time.monotonic() - start < self.args.timeout:
-                try:
-                    line = lines.get(timeout=1)
-                except queue.Empty:
-                    continue
-                out.write(line)
-                topic, _, payload = line.partition(" ")
-                agent = topic.split("/")[1] if topic.count("/") == 3 else ""
-                if agent in bundles and agent not in done and '"status":"applied"' in payload \
-                        and '"version":2' in payload:
-                    done[agent] = time.monotonic() - start
-        watcher.terminate()
-        watcher.wait()
+        try:
+            time.sleep(1)  # lets the watcher subscribe first: only the figures depend on it
+            start = time.monotonic()
+            for agent, bundle in bundles.items():
+                subprocess.run(["mosquitto_pub", *tls, "-i", "config-publisher", "-q", "1", "-r",
+                                "-t", f"tidegate/{agent}/config", "-s"], input=bundle, text=True,
+                               check=True)
+            # A thread reads the watcher's lines (a select on a buffered pipe could miss lines
+            # already read into the buffer); the statuses are retained, so a late subscription
+            # only delays the figures.
+            lines = queue.Queue()
+            threading.Thread(target=lambda: [lines.put(line) for line in watcher.stdout],
+                             daemon=True).start()
+            with open(status_log, "w") as out:
+                while len(done) < len(self.agents) and time.monotonic() - start < self.args.timeout:
+                    try:
+                        line = lines.get(timeout=1)
+                    except queue.Empty:
+                        continue
+                    out.write(line)
+                    topic, _, payload = line.partition(" ")
+                    agent = topic.split("/")[1] if topic.count("/") == 3 else ""
+                    if agent in bundles and agent not in done and '"status":"applied"' in payload \
+                            and '"version":2' in payload:
+                        done[agent] = time.monotonic() - start
+        finally:
+            watcher.terminate()
+            watcher.wait()
         return done
 
 
