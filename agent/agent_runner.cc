@@ -112,14 +112,15 @@ Result<std::unique_ptr<buffer::SqliteStore>> OpenStore(const Config& config, Clo
 // so they are destroyed in the reverse: metrics and MQTT first, the buffer last. Built and
 // stopped on RunAgent's thread; the metrics server's thread calls RenderMetricsPage and
 // Ready, which read only the stages' thread-safe stats.
-class Agent {
+class Agent final : public MqttUplinkLink {
  public:
   Agent(const Config& config, Clock& clock) : config_(config), clock_(clock) {}
 
   // Each step returns nullopt to go on, or the exit code to stop with.
   std::optional<int> LoadPrivacy();
   // The live part of a config reload (ConfigApplier::LiveApply): a new privacy stage, picked
-  // up by the ingest thread before its next message.
+  // up by the ingest thread before its next message, the topics, and a changed HTTPS uplink
+  // (ReplaceUplink). Everything that can fail is built before anything changes.
   Status ApplyLive(const Config& next);
   void set_applier(ConfigApplier* applier) { applier_ = applier; }
   void LogSecuritySummary() const;
@@ -129,8 +130,10 @@ class Agent {
   int64_t UplinkFailingForMs() const {
     return ReadUplinkHealth(uplink_->stats(), clock_).failing_for_ms;
   }
-  // The uplink's MQTT transport (null for HTTPS), for the MQTT remote-config channel.
-  uplink::MqttTransport* mqtt_transport() const { return mqtt_transport_.get(); }
+  // The uplink's MQTT connection (null for HTTPS), for the MQTT remote-config channel.
+  MqttUplinkLink* mqtt_link() { return mqtt_transport_ ? this : nullptr; }
+  void AttachSideChannel(uplink::MqttSideChannel* channel) override;
+  Status PublishSide(const std::string& topic, std::string_view payload, bool retain) override;
   // Ready, or why not: what OpAMP reports as the agent's health.
   remote::opamp::HealthReport Health() const {
     std::string why;
@@ -150,6 +153,16 @@ class Agent {
     for (const auto& t : transports_) senders.push_back(t.get());
     return senders;
   }
+  // Stops the uplink worker (its unacknowledged batches stay recorded in flight), points it
+  // at `transports` (one per HTTPS connection) and `uplink`, and starts it again: it resends
+  // those batches, same ids, to the new endpoint before any new one. The buffer is not
+  // touched.
+  void ReplaceUplink(std::vector<std::unique_ptr<uplink::HttpsTransport>> transports,
+                     const UplinkSection& uplink);
+  // The same for the MQTT transport: the old connection is closed, the new one (with the
+  // MQTT config channel attached) started; batches in flight are republished, same ids.
+  void ReplaceMqttUplink(const std::shared_ptr<uplink::MqttTransport>& transport,
+                         const UplinkSection& uplink);
 
   const Config& config_;
   Clock& clock_;
@@ -160,8 +173,14 @@ class Agent {
   std::unique_ptr<buffer::SqliteStore> store_;
   // Exactly one of the two, by uplink.transport.
   std::vector<std::unique_ptr<uplink::HttpsTransport>> transports_;  // one per connection
-  std::unique_ptr<uplink::MqttTransport> mqtt_transport_;
-  std::unique_ptr<filters::Aggregator> aggregator_;
+  // Replaced by ReplaceMqttUplink (under mqtt_mu_); PublishSide holds a reference while it
+  // publishes, from the config channel's thread.
+  std::shared_ptr<uplink::MqttTransport> mqtt_transport_;
+  mutable std::mutex mqtt_mu_;
+  uplink::MqttSideChannel* side_channel_ = nullptr;
+  UplinkSection uplink_config_;  // the running uplink section; changed by ReplaceUplink
+  // The running aggregations (changed by ApplyLive).
+  std::vector<AggregateSpec> aggregates_config_;
   std::unique_ptr<AggregateStage> aggregate_stage_;
   std::unique_ptr<buffer::GroupCommitter> committer_;
   std::unique_ptr<uplink::UplinkWorker> uplink_;
@@ -182,11 +201,81 @@ std::optional<int> Agent::LoadPrivacy() {
 
 Status Agent::ApplyLive(const Config& next) {
   TG_ASSIGN_OR_RETURN(std::shared_ptr<PrivacyStage> stage, BuildPrivacyStage(next, RealClock()));
+  std::vector<std::unique_ptr<uplink::HttpsTransport>> transports;
+  std::shared_ptr<uplink::MqttTransport> mqtt_transport;
+  if (!(next.uplink == uplink_config_)) {
+    if (next.uplink.transport != uplink_config_.transport) {
+      return InvalidArgument("the uplink transport changes only at a restart");
+    }
+    if (!transports_.empty()) {
+      for (size_t i = 0; i < uplink::HttpsConnections(next.uplink); ++i) {
+        TG_ASSIGN_OR_RETURN(auto transport, uplink::HttpsTransport::Create(next.uplink));
+        transports.push_back(std::move(transport));
+      }
+    } else {
+      TG_ASSIGN_OR_RETURN(mqtt_transport, uplink::MqttTransport::Create(
+                                              next.uplink, config_.agent.id, RandomSeed()));
+    }
+  }
   pipeline_->SetPrivacy(stage);
   source_->SetTopics(next.mqtt.topics);
+  if (!transports.empty()) ReplaceUplink(std::move(transports), next.uplink);
+  if (mqtt_transport) ReplaceMqttUplink(mqtt_transport, next.uplink);
+  if (!(next.aggregates == aggregates_config_)) {
+    aggregate_stage_->Reconfigure(next);
+    aggregates_config_ = next.aggregates;
+  }
   const std::lock_guard<std::mutex> lock(privacy_mu_);
   privacy_ = std::move(stage);
   return Status::Ok();
+}
+
+void Agent::ReplaceUplink(std::vector<std::unique_ptr<uplink::HttpsTransport>> transports,
+                          const UplinkSection& uplink) {
+  uplink_->Stop();
+  // The old transports are destroyed at the end of this scope, after the worker let go of them.
+  std::swap(transports_, transports);
+  uplink_->Rebind(HttpsSenders(), uplink);
+  uplink_config_ = uplink;
+  uplink_->Start();
+  spdlog::info("uplink: now delivering to {}; batches in flight are resent there first",
+               UrlHostPort(uplink.url));
+}
+
+void Agent::ReplaceMqttUplink(const std::shared_ptr<uplink::MqttTransport>& transport,
+                              const UplinkSection& uplink) {
+  uplink_->Stop();
+  std::shared_ptr<uplink::MqttTransport> old;
+  {
+    const std::lock_guard<std::mutex> lock(mqtt_mu_);
+    old = mqtt_transport_;
+  }
+  old->Stop();
+  transport->AttachSideChannel(side_channel_);
+  uplink_->Rebind(*transport, uplink);
+  {
+    const std::lock_guard<std::mutex> lock(mqtt_mu_);
+    mqtt_transport_ = transport;
+  }
+  uplink_config_ = uplink;
+  transport->Start();
+  uplink_->Start();
+  spdlog::info("uplink: now publishing to {}; batches in flight are republished there first",
+               UrlHostPort(uplink.url));
+}
+
+void Agent::AttachSideChannel(uplink::MqttSideChannel* channel) {
+  side_channel_ = channel;
+  mqtt_transport_->AttachSideChannel(channel);
+}
+
+Status Agent::PublishSide(const std::string& topic, std::string_view payload, bool retain) {
+  std::shared_ptr<uplink::MqttTransport> transport;
+  {
+    const std::lock_guard<std::mutex> lock(mqtt_mu_);
+    transport = mqtt_transport_;
+  }
+  return transport->PublishSide(topic, payload, retain);
 }
 
 void Agent::LogSecuritySummary() const {
@@ -204,6 +293,8 @@ std::optional<int> Agent::OpenBuffer() {
     return kExitFailure;
   }
   store_ = std::move(store).value();
+  uplink_config_ = config_.uplink;
+  aggregates_config_ = config_.aggregates;
   if (config_.uplink.transport == Transport::kMqtt) {
     auto transport = uplink::MqttTransport::Create(config_.uplink, config_.agent.id, RandomSeed());
     if (!transport.ok()) {
@@ -221,10 +312,10 @@ std::optional<int> Agent::OpenBuffer() {
       transports_.push_back(std::move(transport).value());
     }
   }
-  aggregator_ = std::make_unique<filters::Aggregator>(config_);
-  aggregate_stage_ = std::make_unique<AggregateStage>(*aggregator_);
+  aggregate_stage_ = std::make_unique<AggregateStage>(config_, *store_);
   // Also when no aggregation is configured any more: its old checkpoint rows are erased.
-  if (Status restored = RestoreAggregation(*aggregator_, *store_); !restored.ok()) {
+  if (Status restored = RestoreAggregation(aggregate_stage_->writer_aggregator(), *store_);
+      !restored.ok()) {
     spdlog::error("cannot restore the aggregation checkpoint: {}", restored.ToString());
     return kExitFailure;
   }
@@ -239,7 +330,8 @@ void Agent::BuildPipeline() {
                    // Clamped: size_t is 32 bits on armhf, the limit may be larger.
                    .max_staged_bytes = static_cast<size_t>(std::min<uint64_t>(
                        store_->limits().staging_bytes, std::numeric_limits<size_t>::max())),
-                   .stage = aggregator_->empty() ? nullptr : aggregate_stage_.get(),
+                   // Also without aggregations: a live apply may add one.
+                   .stage = aggregate_stage_.get(),
                });
   uplink_ = mqtt_transport_
                 ? std::make_unique<uplink::UplinkWorker>(*store_, *mqtt_transport_, config_.uplink,
@@ -273,7 +365,7 @@ std::string Agent::RenderMetricsPage() const {
   std::string page = RenderMetrics(config_, pipeline_->metrics(), privacy->filter.get(),
                                    *committer_, uplink_->stats(), *store_);
   if (applier_ != nullptr) applier_->AppendMetrics(&page);
-  AppendAggregationMetrics(*aggregator_, &page);
+  AppendAggregationMetrics(*aggregate_stage_->aggregator(), &page);
   AppendSchemaMetrics(*pipeline_, &page);
   AppendMqttMetrics(*source_, &page);
   AppendUplinkFailingMetrics(ReadUplinkHealth(uplink_->stats(), clock_), &page);
@@ -359,7 +451,7 @@ int RunAgent(const Config& config, const std::string& config_path) {
     return kExitBadConfig;
   }
   auto created = RemoteChannels::Create(
-      config, config_path, **applier, agent.mqtt_transport(), [&agent] { return agent.Health(); },
+      config, config_path, **applier, agent.mqtt_link(), [&agent] { return agent.Health(); },
       RealClock());
   if (!created.ok()) {
     spdlog::error("remote_config: {}", created.status().message());

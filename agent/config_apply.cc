@@ -51,9 +51,10 @@ std::string RestartRequiredKey(const Config& running, const Config& next) {
   if (!(next.events == running.events)) return "events";
   if (!(next.dedup == running.dedup)) return "dedup";
   if (!(next.schemas == running.schemas)) return "schemas";
-  if (!(next.aggregates == running.aggregates)) return "aggregate";
   if (!(next.buffer == running.buffer)) return "buffer";
-  if (!(next.uplink == running.uplink)) return "uplink";
+  // The uplink changes live (endpoint, TLS, batching, retry) on the same transport; a change
+  // of transport needs a restart.
+  if (next.uplink.transport != running.uplink.transport) return "uplink";
   return "";
 }
 

@@ -32,7 +32,9 @@ Result<Config> ValidateConfigText(std::string_view text, const std::string& sour
 // The first section or key of `next` that differs from `running` and that this build can
 // only take at a restart: "" if the change can be applied live. Live today: privacy (rules
 // and keys; token and recipient key files are re-read on every apply), source.mqtt.topics
-// (resubscribed on the same session) and remote_config.
+// (resubscribed on the same session), remote_config, aggregate (an unchanged aggregation
+// keeps its state, a changed one starts fresh), and uplink unless uplink.transport changes
+// (the uplink worker is rebound to a new transport).
 std::string RestartRequiredKey(const Config& running, const Config& next);
 
 // The first line of a config file written from bundle vN: "# tidegate: remote config

@@ -119,12 +119,20 @@ TEST_CASE("a refused bundle changes nothing", "[config]") {
           "invalid_config: bundle v1:13: bogus");
   }
   SECTION("a change this build applies only at a restart") {
-    CHECK(applier->HandleBundle(gw.Bundle(1, gw.Yaml("", "9443"))).reason ==
-          "restart_required: uplink");
+    CHECK(applier->HandleBundle(gw.Bundle(1, gw.Yaml("events: {id: {field: /msg_id}}\n"))).reason ==
+          "restart_required: events");
   }
   CHECK(gw.applied == 0);
   CHECK(ReadFile(gw.config_path) == before);
   CHECK(ReadFile(gw.dir.path() + "/remote_config.version").empty());
+}
+
+TEST_CASE("a bundle may change the HTTPS uplink live", "[config]") {
+  Gateway gw;
+  auto applier = gw.Applier();
+  const remote::ApplyOutcome outcome = applier->HandleBundle(gw.Bundle(2, gw.Yaml("", "9443")));
+  CHECK(outcome.state == remote::ApplyOutcome::State::kApplied);
+  CHECK(gw.last_applied.uplink.url == "https://127.0.0.1:9443/v1/batches");
 }
 
 TEST_CASE("a bundle that cannot be applied puts the old file back", "[config]") {
@@ -165,6 +173,12 @@ TEST_CASE("RestartRequiredKey names the first section that cannot change live", 
   b.mqtt.topics.push_back({.filter = "x/#"});
   b.remote_config.rollback_after = Millis(60'000);
   CHECK(RestartRequiredKey(a, b).empty());
+  b.uplink.url = "https://other:8443/v1/batches";
+  b.uplink.tls.ca_file = "/ca.pem";
+  CHECK(RestartRequiredKey(a, b).empty());  // the uplink changes live on the same transport
+  b.uplink.transport = Transport::kMqtt;
+  CHECK(RestartRequiredKey(a, b) == "uplink");
+  b.uplink = a.uplink;
   b.buffer.max_events = 5;
   CHECK(RestartRequiredKey(a, b) == "buffer");
   SchemaSpec schema;

@@ -24,20 +24,20 @@ std::string EffectiveConfigOf(const std::string& config_path) {
 Result<std::unique_ptr<RemoteChannels>> RemoteChannels::Create(const Config& config,
                                                                const std::string& config_path,
                                                                ConfigApplier& applier,
-                                                               uplink::MqttTransport* transport,
+                                                               MqttUplinkLink* link,
                                                                HealthSource health, Clock& clock) {
   if (!config.remote_config.enabled) return std::unique_ptr<RemoteChannels>();
   std::unique_ptr<RemoteChannels> channels(new RemoteChannels());
   if (config.remote_config.channel == RemoteChannel::kMqtt) {
-    if (transport == nullptr) {
+    if (link == nullptr) {
       return InvalidArgument("remote_config.channel mqtt needs uplink.transport mqtt");
     }
     channels->mqtt_ = std::make_unique<remote::MqttConfigChannel>(
         config.agent.id, applier.handler(),
-        [transport](const std::string& topic, std::string_view payload, bool retain) {
-          return transport->PublishSide(topic, payload, retain);
+        [link](const std::string& topic, std::string_view payload, bool retain) {
+          return link->PublishSide(topic, payload, retain);
         });
-    transport->AttachSideChannel(channels->mqtt_.get());
+    link->AttachSideChannel(channels->mqtt_.get());
     remote::MqttConfigChannel* mqtt = channels->mqtt_.get();
     applier.SetRollbackReporter(
         [mqtt](const remote::ApplyOutcome& outcome) { mqtt->Report(outcome); });
@@ -54,11 +54,13 @@ Result<std::unique_ptr<RemoteChannels>> RemoteChannels::Create(const Config& con
       remote::opamp::OpampClient::Create(
           settings, applier.handler(), [config_path] { return EffectiveConfigOf(config_path); },
           std::move(health), clock));
-  // OpAMP reports the outcome of the bundle it handed over; a later rollback shows in
-  // tidegate_config_rollbacks_total and the log, and in the next bundle's status.
-  applier.SetRollbackReporter([](const remote::ApplyOutcome& outcome) {
+  // A rollback is reported as the RemoteConfigStatus of the bundle it undid (FAILED,
+  // "rolled back: uplink_failing"), in the next exchange, which starts at once.
+  remote::opamp::OpampClient* opamp = channels->opamp_.get();
+  applier.SetRollbackReporter([opamp](const remote::ApplyOutcome& outcome) {
     spdlog::warn("remote config (opamp): bundle version {} rolled back: {}", outcome.version,
                  outcome.reason);
+    opamp->ReportLaterOutcome(outcome);
   });
   return channels;
 }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "agent/config_apply.h"
 #include "common/clock.h"
@@ -15,22 +16,34 @@
 #include "common/status.h"
 #include "remote/mqtt_config_channel.h"
 #include "remote/opamp/opamp_client.h"
-#include "uplink/mqtt_transport.h"
+#include "uplink/mqtt_side_channel.h"
 
 namespace tidegate::agent {
+
+// The uplink's MQTT connection as the mqtt channel uses it. The agent may replace the
+// transport behind it (a live uplink apply) and attaches the channel to the new one.
+class MqttUplinkLink {
+ public:
+  virtual ~MqttUplinkLink() = default;
+  // Attached before the transport starts, and to every transport that replaces it.
+  virtual void AttachSideChannel(uplink::MqttSideChannel* channel) = 0;
+  // Publishes on the current transport (kUnavailable while it is not connected).
+  virtual Status PublishSide(const std::string& topic, std::string_view payload, bool retain) = 0;
+};
 
 class RemoteChannels {
  public:
   // The agent's health as OpAMP reports it (ready, or why not).
   using HealthSource = std::function<remote::opamp::HealthReport()>;
 
-  // Null when remote_config is off. `transport`: the uplink's MQTT transport (the mqtt
-  // channel needs it; config check refuses channel mqtt without it), not started yet.
+  // Null when remote_config is off. `link`: the uplink's MQTT connection (the mqtt channel
+  // needs it; config check refuses channel mqtt without it), not started yet; null for an
+  // HTTPS uplink.
   static Result<std::unique_ptr<RemoteChannels>> Create(const Config& config,
                                                         const std::string& config_path,
                                                         ConfigApplier& applier,
-                                                        uplink::MqttTransport* transport,
-                                                        HealthSource health, Clock& clock);
+                                                        MqttUplinkLink* link, HealthSource health,
+                                                        Clock& clock);
   ~RemoteChannels();
   RemoteChannels(const RemoteChannels&) = delete;
   RemoteChannels& operator=(const RemoteChannels&) = delete;

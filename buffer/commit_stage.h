@@ -40,6 +40,9 @@ class CommitStage {
   // once a second while nothing arrives, so idle windows close.
   virtual void Process(std::vector<Event>& records, const TimeReading& now,
                        CommitExtras& extras) = 0;
+  // The outcome of the commit that carried the last Process's output: false keeps that
+  // output for the next attempt (not yet in the store). Writer thread.
+  virtual void Committed(bool ok) { (void)ok; }
 };
 
 }  // namespace tidegate::buffer

@@ -175,6 +175,7 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
   std::vector<StateWrite> state;
   RunStage(records, counters, state);
   if (records.empty() && dead.empty() && counters.empty() && key_epochs.empty() && state.empty()) {
+    if (options_.stage != nullptr) options_.stage->Committed(true);
     lock.lock();
     committed_gen_ = gen;
     return true;
@@ -182,6 +183,7 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
   auto start = SteadyClock::now();
   Status status = store_.Append(records, dead, counters, key_epochs, state);
   const auto elapsed = SteadyClock::now() - start;
+  if (options_.stage != nullptr) options_.stage->Committed(status.ok());
   lock.lock();
   if (status.ok()) {
     flush_requested_ = false;

@@ -74,7 +74,10 @@ void MqttConfigChannel::OnConnected() {
 
 void MqttConfigChannel::Report(const ApplyOutcome& outcome) {
   std::lock_guard<std::mutex> lock(mu_);
-  status_ = StatusJson(agent_id_, outcome);
+  ApplyOutcome reported = outcome;
+  // A later outcome (a rollback) is about the last bundle handled: its hash, in hex.
+  if (reported.bundle_hash.empty()) reported.bundle_hash = last_hash_;
+  status_ = StatusJson(agent_id_, reported);
   publish_now_ = true;
   cv_.notify_all();
 }
@@ -101,7 +104,8 @@ void MqttConfigChannel::Run() {
       stats_.handled++;
       lock.unlock();
       ApplyOutcome outcome = handler_(bundle);
-      if (outcome.bundle_hash.empty()) outcome.bundle_hash = std::move(hash);
+      // The status carries the hash in hex (the handler's may be raw bytes, as OpAMP wants).
+      outcome.bundle_hash = std::move(hash);
       spdlog::info("remote config (mqtt): bundle version {} {}{}{}", outcome.version,
                    StateName(outcome.state), outcome.reason.empty() ? "" : ": ", outcome.reason);
       lock.lock();

@@ -85,7 +85,7 @@ class MqttConfigChannel final : public uplink::MqttSideChannel {
   std::optional<std::string> status_;  // guarded by mu_: newest status not yet out
   bool publish_now_ = false;           // guarded by mu_: publish status_ now
   uint64_t connects_ = 0;              // guarded by mu_: OnConnected calls
-  std::string last_hash_;              // worker only
+  std::string last_hash_;              // guarded by mu_; hex, of the last bundle handled
   Stats stats_;                        // guarded by mu_
   std::thread thread_;
 };

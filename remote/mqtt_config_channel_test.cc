@@ -61,6 +61,7 @@ struct FakeHandler {
                                                                    : ApplyOutcome::State::kFailed;
       outcome.reason = outcome.state == ApplyOutcome::State::kFailed ? "bad_signature" : "";
       outcome.version = static_cast<int64_t>(seen.size());
+      outcome.bundle_hash = std::string(32, '\xcc');  // raw, as ConfigApplier gives it
       return outcome;
     };
   }
@@ -165,12 +166,14 @@ TEST_CASE("MQTT config channel: a status that could not go out is published afte
   ApplyOutcome rolled_back{.state = ApplyOutcome::State::kRolledBack,
                            .reason = "uplink_failing",
                            .version = 1,
-                           .bundle_hash = "h"};
+                           .bundle_hash = ""};
   channel.Report(rolled_back);
   REQUIRE(Eventually([&] { return link.count() == 2; }));
+  // The hash of the bundle it undid, in hex.
   CHECK(link.last() ==
         R"({"agent_id":"gw-1","version":1,"status":"rolled_back","reason":"uplink_failing",)"
-        R"("bundle_sha256":"h"})");
+        R"("bundle_sha256":")" +
+            MqttConfigChannel::Sha256Hex("bundle-1") + "\"}");
   // Published once: another reconnect does not repeat it.
   channel.OnConnected();
   channel.Stop();

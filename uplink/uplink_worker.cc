@@ -48,7 +48,8 @@ UplinkWorker::UplinkWorker(buffer::SqliteStore& store, std::vector<Transport*> s
       async_(async),
       config_(config),
       clock_(clock),
-      encoder_(std::move(agent_id), config.compression_level),
+      agent_id_(std::move(agent_id)),
+      encoder_(std::make_unique<BatchEncoder>(agent_id_, config.compression_level)),
       prepare_beat_(clock.Monotonic()),
       rng_(rng_seed),
       backoff_(config.retry_initial) {
@@ -65,6 +66,30 @@ std::chrono::steady_clock::time_point UplinkWorker::last_progress() const {
 }
 
 UplinkWorker::~UplinkWorker() { Stop(); }
+
+void UplinkWorker::Rebind(std::vector<Transport*> transports, const UplinkSection& config) {
+  if (transports_.empty()) return;  // never a sync worker made async
+  transports_ = std::move(transports);
+  send_beats_.clear();
+  for (size_t i = 0; i < transports_.size(); ++i) {
+    send_beats_.push_back(std::make_unique<Heartbeat>(clock_.Monotonic()));
+  }
+  RebindConfig(config);
+}
+
+void UplinkWorker::Rebind(AsyncTransport& transport, const UplinkSection& config) {
+  if (async_ != nullptr) async_ = &transport;
+  RebindConfig(config);
+}
+
+void UplinkWorker::RebindConfig(const UplinkSection& config) {
+  config_ = config;
+  encoder_ = std::make_unique<BatchEncoder>(agent_id_, config.compression_level);
+  encoder_->SetSchemas(schemas_);
+  std::lock_guard<std::mutex> lock(pace_mu_);
+  backoff_ = config.retry_initial;
+  next_send_at_ = {};
+}
 
 void UplinkWorker::Start() {
   {
@@ -294,7 +319,7 @@ bool UplinkWorker::Prepare(Prepared* out) {
   std::vector<buffer::BufferedRecord> records;
   bool resend = false;
   if (!NextBatch(&out->range, &records, &resend)) return false;
-  auto encoded = encoder_.Encode(out->range, records, SealedKeysFor(out->range, records));
+  auto encoded = encoder_->Encode(out->range, records, SealedKeysFor(out->range, records));
   if (!encoded.ok()) {
     // Recorded in flight already: it stays first in line (resend_) and is encoded again.
     spdlog::error("uplink: {}", encoded.status().ToString());

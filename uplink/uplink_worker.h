@@ -94,10 +94,20 @@ class UplinkWorker {
 
   // The agent's schemas[], for the columnar layout (BatchEncoder::SetSchemas).
   // REQUIRES: called before Start.
-  void SetSchemas(const std::vector<SchemaSpec>& schemas) { encoder_.SetSchemas(schemas); }
+  void SetSchemas(const std::vector<SchemaSpec>& schemas) {
+    schemas_ = schemas;
+    encoder_->SetSchemas(schemas_);
+  }
   // Interrupts a send or wait in progress and joins the threads. Unacknowledged batches,
   // prepared or on the wire, stay recorded in flight for the next run.
   void Stop();
+
+  // Points a stopped worker at another transport and uplink section (a live config apply):
+  // the next Start() resends the batches left in flight, same ids and records, through it,
+  // before any new one. Stats carry on. REQUIRES: stopped; a transport of the kind (Transport
+  // or AsyncTransport) the worker was built with.
+  void Rebind(std::vector<Transport*> transports, const UplinkSection& config);
+  void Rebind(AsyncTransport& transport, const UplinkSection& config);
 
   const UplinkStats& stats() const { return stats_; }
 
@@ -111,6 +121,7 @@ class UplinkWorker {
   using Prepared = PreparedBatch;
   UplinkWorker(buffer::SqliteStore& store, std::vector<Transport*> sync, AsyncTransport* async,
                const UplinkSection& config, std::string agent_id, Clock& clock, uint64_t rng_seed);
+  void RebindConfig(const UplinkSection& config);
   void PrepareLoop();
   // Sends with transports_[i], beating send_beats_[i].
   void SendLoop(size_t i);
@@ -168,9 +179,11 @@ class UplinkWorker {
   buffer::SqliteStore& store_;
   std::vector<Transport*> transports_;  // exactly one of transports_ and async_ is set
   AsyncTransport* async_;
-  const UplinkSection config_;
+  UplinkSection config_;  // changed only by Rebind, while stopped
   Clock& clock_;
-  BatchEncoder encoder_;                    // preparing thread only
+  const std::string agent_id_;
+  std::unique_ptr<BatchEncoder> encoder_;   // preparing thread only; replaced by Rebind
+  std::vector<SchemaSpec> schemas_;         // kept across Rebind (schemas need a restart)
   std::vector<buffer::BatchRange> resend_;  // preparing thread only
   UplinkStats stats_;
   Heartbeat prepare_beat_;  // beaten by the preparing thread

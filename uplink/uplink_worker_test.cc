@@ -226,5 +226,31 @@ TEST_CASE("with several transports later batches are acked past a held one", "[u
   CHECK((*store)->LoadInflight()->empty());
 }
 
+TEST_CASE("a worker rebound to another transport resends its batches in flight there", "[uplink]") {
+  TempDir dir;
+  auto store = OpenStoreWith(dir.path(), 40);
+  ScriptedTransport old_endpoint;
+  old_endpoint.Open(false);  // never answers: a batch stays on the wire
+  UplinkWorker worker(*store, old_endpoint, Config(), "agent", RealClock(), 3);
+  worker.Start();
+  REQUIRE(Eventually(
+      [&] { return store->LoadInflight()->size() == 1 + UplinkWorker::kPipelineDepth; }));
+  worker.Stop();
+  ScriptedTransport new_endpoint;
+  UplinkSection config = Config();
+  config.url = "https://other.example:8443/v1/batches";
+  worker.Rebind({&new_endpoint}, config);
+  worker.Start();
+  REQUIRE(Eventually([&] { return worker.stats().events_acked.load() == 40; }));
+  worker.Stop();
+  const std::string id = store->buffer_id();
+  // The batch on the old wire first, under its id, then the rest in order, each once.
+  CHECK(old_endpoint.WaitForAttempts(1) == std::vector<std::string>{MakeBatchId(id, 1, 10)});
+  CHECK(new_endpoint.WaitForAttempts(4) ==
+        std::vector<std::string>{MakeBatchId(id, 1, 10), MakeBatchId(id, 11, 20),
+                                 MakeBatchId(id, 21, 30), MakeBatchId(id, 31, 40)});
+  CHECK(store->Stats()->records == 0);
+}
+
 }  // namespace
 }  // namespace tidegate::uplink

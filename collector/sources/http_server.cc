@@ -28,6 +28,9 @@
 namespace tidegate::collector {
 namespace {
 
+// Connections served at once (see HttpServer::Create).
+constexpr size_t kWorkerThreads = 64;
+
 // Run()'s progress, for a Stop() that races with it (httplib ignores stop() until its
 // accept loop has started).
 enum RunState : int { kNotStarted, kRunning, kFinished };
@@ -195,6 +198,14 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& 
     }
     impl->server = std::move(ssl);
   }
+  // httplib serves a connection on one pool thread and holds the thread while the
+  // connection idles between requests (keep_alive_timeout, 5 s by default). OpAMP agents
+  // poll every few seconds on keep-alive connections: with the default pool (8 threads on a
+  // small machine) 20 agents polling every 5 s held every thread, and the others' TLS
+  // handshakes timed out (bench/config_push.py). A 1 s idle hold and a larger pool serve
+  // such a fleet; an idle thread costs only its stack.
+  impl->server->set_keep_alive_timeout(1);
+  impl->server->new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
   impl->Route();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

@@ -107,8 +107,22 @@ Status OpampClient::PollOnce() {
   return Exchange(&handled);
 }
 
+void OpampClient::ReportLaterOutcome(ApplyOutcome outcome) {
+  {
+    std::lock_guard lock(mu_);
+    later_outcome_ = std::move(outcome);
+  }
+  wake_.notify_all();
+}
+
 Status OpampClient::Exchange(bool* handled_bundle) {
   const RemoteConfigReport before = session_->remote_config_report();
+  std::optional<ApplyOutcome> later;
+  {
+    std::lock_guard lock(mu_);
+    later.swap(later_outcome_);
+  }
+  if (later) session_->ReportLaterOutcome(*later);
   std::string request = session_->BuildRequest();
   Result<PostReply> reply = poster_->Post(request);
   Status status;
@@ -178,7 +192,8 @@ void OpampClient::Run() {
       wait = std::min(backoff_.NextJitteredDelay(rng), settings_.backoff_max);
     }
     std::unique_lock lock(mu_);
-    if (wake_.wait_for(lock, wait, [this] { return stop_; })) return;
+    wake_.wait_for(lock, wait, [this] { return stop_ || later_outcome_.has_value(); });
+    if (stop_) return;
   }
 }
 

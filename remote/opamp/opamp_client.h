@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -79,6 +80,10 @@ class OpampClient {
 
   OpampClientSnapshot Snapshot() const;
 
+  // A later outcome of the last bundle (a rollback, from ConfigApplier's reporter): sent in
+  // the next exchange, which starts at once. Callable from any thread.
+  void ReportLaterOutcome(ApplyOutcome outcome);
+
  private:
   OpampClient(OpampClientSettings settings, std::unique_ptr<OpampSession> session,
               std::unique_ptr<HttpPoster> poster, const std::string& instance_uid);
@@ -93,7 +98,8 @@ class OpampClient {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;
-  OpampClientSnapshot snapshot_;  // guarded by mu_
+  std::optional<ApplyOutcome> later_outcome_;  // guarded by mu_; taken by the next exchange
+  OpampClientSnapshot snapshot_;               // guarded by mu_
   std::thread thread_;
 };
 

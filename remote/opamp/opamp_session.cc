@@ -147,4 +147,10 @@ Result<ResponseOutcome> OpampSession::HandleResponse(std::string_view bytes) {
   return outcome;
 }
 
+void OpampSession::ReportLaterOutcome(const ApplyOutcome& outcome) {
+  if (remote_status_.hash.empty()) return;  // no bundle handed over: nothing it belongs to
+  remote_status_ =
+      Failed(remote_status_.hash, Printable("rolled back: " + outcome.reason, kMaxReasonChars));
+}
+
 }  // namespace tidegate::remote::opamp

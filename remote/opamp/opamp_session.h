@@ -85,6 +85,10 @@ class OpampSession {
   // for the config_hash dedup).
   void RestoreRemoteConfigReport(RemoteConfigReport report) { remote_status_ = std::move(report); }
   const RemoteConfigReport& remote_config_report() const { return remote_status_; }
+  // What later became of the last bundle handed over (the agent rolled it back): reported as
+  // FAILED "rolled back: <reason>" under the same config_hash, so the server records it and
+  // does not offer that bundle again.
+  void ReportLaterOutcome(const ApplyOutcome& outcome);
   uint64_t sequence_num() const { return sequence_num_; }
 
  private:

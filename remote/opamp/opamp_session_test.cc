@@ -161,6 +161,26 @@ TEST_CASE("a bundle is handed over once per config_hash and its outcome reported
   CHECK(failed.remote_config_status().error_message() == "signature does not verify");
 }
 
+TEST_CASE("a rollback is reported as FAILED under the applied bundle's hash", "[opamp]") {
+  Fixture f;
+  f.Next();
+  REQUIRE(f.session.HandleResponse(Offer("{\"good\":1}", "hash-1")).ok());
+  REQUIRE(f.Next().remote_config_status().status() == pb::RemoteConfigStatuses_APPLIED);
+  f.session.ReportLaterOutcome({.state = ApplyOutcome::State::kRolledBack,
+                                .reason = "uplink_failing",
+                                .version = 1,
+                                .bundle_hash = {}});
+  pb::AgentToServer report = f.Next();
+  REQUIRE(report.has_remote_config_status());
+  CHECK(report.remote_config_status().last_remote_config_hash() == "hash-1");
+  CHECK(report.remote_config_status().status() == pb::RemoteConfigStatuses_FAILED);
+  CHECK(report.remote_config_status().error_message() == "rolled back: uplink_failing");
+  // The same bundle offered again is not handed over.
+  auto outcome = f.session.HandleResponse(Offer("{\"good\":1}", "hash-1"));
+  REQUIRE(outcome.ok());
+  CHECK_FALSE(outcome->bundle_handled);
+}
+
 TEST_CASE("remote configs without one bounded tidegate bundle are reported FAILED unread",
           "[opamp]") {
   Fixture f;

@@ -40,17 +40,27 @@ const std::string kAggregate = R"(aggregate:
     watermark: {max_out_of_order: 2s, idle_timeout: 3s}
 )";
 
+Result<std::vector<LandedAggregate>> DumpAggregates(E2eStack& stack) {
+  TG_ASSIGN_OR_RETURN(CommandResult dump,
+                      RunCommand({BinaryPath("tidegate-collector"), "dump", "--store",
+                                  stack.CollectorStore(), "aggregates"},
+                                 seconds(30)));
+  if (dump.exit_code != 0) return Internal("dump aggregates failed: " + dump.stderr_text);
+  return ParseLandedAggregates(dump.stdout_text);
+}
+
 bool HasEmail(const LandedEvent& e) { return e.payload.find("\"email\"") != std::string::npos; }
 
-// Streams kEvents at 300/s; once `landed_first` have landed, rewrites the config with
+// Streams `events` at `rate`/s; once `landed_first` have landed, rewrites the config with
 // extra_yaml (or writes `raw_text`) and sends SIGHUP. Returns the landed events once all
 // arrived.
 std::vector<LandedEvent> StreamAndReload(E2eStack& stack, size_t landed_first,
-                                         const std::function<void()>& rewrite) {
+                                         const std::function<void()>& rewrite, int events = kEvents,
+                                         int rate = 300) {
   const uint64_t seed = TestSeed();
   INFO("simulator seed " << seed);
-  RequireOk(stack.StartSim({"--count", std::to_string(kEvents), "--rate", "300", "--devices", "20",
-                            "--seed", std::to_string(seed)}),
+  RequireOk(stack.StartSim({"--count", std::to_string(events), "--rate", std::to_string(rate),
+                            "--devices", "20", "--seed", std::to_string(seed)}),
             &stack);
   if (!stack.WaitForLanded(landed_first, seconds(60))) FAIL("no events\n" << stack.Diagnostics());
   rewrite();
@@ -58,7 +68,7 @@ std::vector<LandedEvent> StreamAndReload(E2eStack& stack, size_t landed_first,
   Result<int> sim_exit = stack.WaitSim(seconds(90));
   RequireOk(sim_exit.status(), &stack);
   REQUIRE(*sim_exit == 0);
-  if (!stack.WaitForLanded(kEvents, seconds(60))) FAIL("not all landed\n" << stack.Diagnostics());
+  if (!stack.WaitForLanded(events, seconds(90))) FAIL("not all landed\n" << stack.Diagnostics());
   Result<std::vector<LandedEvent>> landed = stack.DumpEvents();
   RequireOk(landed.status());
   Result<std::vector<PublishedEvent>> published = ReadPublishLog(stack.PublishLogPath());
@@ -121,15 +131,11 @@ TEST_CASE("SIGHUP with an invalid file is refused, counted, and delivery goes on
 
 namespace tidegate::testing {
 
-TEST_CASE("SIGHUP keeps the windows of an unchanged aggregation", "[integration][aggregate]") {
-  E2eStack stack("config-reload-aggregate");
-  stack.mutable_options().extra_agent_yaml = kAggregate;
-  RequireOk(stack.Start(), &stack);
-  std::vector<LandedEvent> landed = StreamAndReload(stack, 300, [&] {
-    stack.mutable_options().extra_agent_yaml = kAggregate + kDropEmail;
-    RequireOk(stack.RewriteAgentConfig());
-  });
-  CHECK(stack.Metric("tidegate_config_applied_total") == 1.0);
+namespace {
+
+// The landed aggregates compared with the reference over every published reading, polled
+// until they agree or 60 s pass.
+ComparisonReport CompareTemp10s(E2eStack& stack) {
   Result<std::vector<PublishedEvent>> published = ReadPublishLog(stack.PublishLogPath());
   RequireOk(published.status());
   std::vector<Reading> readings;
@@ -142,19 +148,85 @@ TEST_CASE("SIGHUP keeps the windows of an unchanged aggregation", "[integration]
   ComparisonReport report;
   WaitUntil(
       [&] {
-        Result<CommandResult> dump = RunCommand({BinaryPath("tidegate-collector"), "dump",
-                                                 "--store", stack.CollectorStore(), "aggregates"},
-                                                seconds(30));
-        if (!dump.ok() || dump->exit_code != 0) return false;
-        auto aggregates = ParseLandedAggregates(dump->stdout_text);
+        auto aggregates = DumpAggregates(stack);
         if (!aggregates.ok()) return false;
         report = CompareWithReference(readings, *aggregates, options);
         return report.mismatches.empty();
       },
       seconds(60), milliseconds(500));
+  return report;
+}
+
+// The sum of `field`'s count over the landed windows of aggregation `name` (0 on an error).
+double LandedCount(E2eStack& stack, const std::string& name, const std::string& field) {
+  auto aggregates = DumpAggregates(stack);
+  if (!aggregates.ok()) return 0;
+  double count = 0;
+  for (const LandedAggregate& a : *aggregates) {
+    if (a.name == name) count += a.measures.at(field).at("count");
+  }
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("SIGHUP keeps the windows of an unchanged aggregation", "[integration][aggregate]") {
+  E2eStack stack("config-reload-aggregate");
+  stack.mutable_options().extra_agent_yaml = kAggregate;
+  RequireOk(stack.Start(), &stack);
+  std::vector<LandedEvent> landed = StreamAndReload(stack, 300, [&] {
+    stack.mutable_options().extra_agent_yaml = kAggregate + kDropEmail;
+    RequireOk(stack.RewriteAgentConfig());
+  });
+  CHECK(stack.Metric("tidegate_config_applied_total") == 1.0);
+  const ComparisonReport report = CompareTemp10s(stack);
   INFO(report.Summary());
   CHECK(report.mismatches.empty());
   CHECK(report.reference_windows >= 20);
+}
+
+// A new aggregation and a drop rule applied live while 20,000 events stream: every event
+// lands once, the unchanged aggregation equals the reference over all of them, and the new
+// one starts with fresh state at the apply (its windows count only what came after).
+TEST_CASE("a live apply adds an aggregation mid-stream, the unchanged one carries on",
+          "[integration][aggregate]") {
+  constexpr int kMany = 20'000;
+  const std::string added = R"(  - name: humidity_10s
+    match: devices/+/telemetry
+    group_by: [device_id]
+    window: {tumbling: 10s}
+    measures:
+      /humidity: [count]
+    watermark: {max_out_of_order: 2s, idle_timeout: 3s}
+)";
+  E2eStack stack("config-reload-aggregate-live");
+  stack.mutable_options().extra_agent_yaml = kAggregate;
+  RequireOk(stack.Start(), &stack);
+  const std::vector<LandedEvent> landed = StreamAndReload(
+      stack, kMany / 3,
+      [&] {
+        stack.mutable_options().extra_agent_yaml = kAggregate + added + kDropEmail;
+        RequireOk(stack.RewriteAgentConfig());
+      },
+      kMany, 2000);
+  CHECK(landed.size() == kMany);
+  CHECK(stack.Metric("tidegate_config_applied_total") == 1.0);
+  const ComparisonReport report = CompareTemp10s(stack);
+  INFO(report.Summary());
+  CHECK(report.mismatches.empty());
+  // The new aggregation landed windows, counting at most the readings ingested after the
+  // apply (which came once a third had landed): it started with fresh state.
+  double humidity_count = 0;
+  REQUIRE(WaitUntil(
+      [&] {
+        humidity_count = LandedCount(stack, "humidity_10s", "/humidity");
+        return humidity_count > 0;
+      },
+      seconds(60), milliseconds(500)));
+  constexpr int kAfterApplyAtMost = kMany - (kMany / 3);
+  CHECK(humidity_count <= kAfterApplyAtMost);
+  CHECK(ReadFile(stack.AgentLogPath()).find("aggregate: applied live, 2 aggregation(s)") !=
+        std::string::npos);
 }
 
 }  // namespace tidegate::testing

@@ -17,6 +17,7 @@
 #include "tests/integration/e2e_fixture.h"
 #include "tests/support/files.h"
 #include "tests/support/mqtt_test_client.h"
+#include "tests/support/net.h"
 #include "tests/support/wait.h"
 
 namespace tidegate::testing {
@@ -31,13 +32,16 @@ const std::string kStatusTopic = kConfigTopic + "/status";
 
 // The agent, its cloud broker and collector, a config publisher and a status watcher.
 struct Fleet {
-  E2eStack stack{"remote-config-mqtt", StackOptions{.agent_id = kAgent}};
+  E2eStack stack;
   std::unique_ptr<CloudBroker> cloud;
   std::unique_ptr<MqttCollector> collector;
   std::unique_ptr<MqttTestClient> publisher, watcher;
   std::string keys, other_keys;
 
-  Fleet() {
+  // remote_yaml: more keys of the remote_config section (indented two spaces).
+  explicit Fleet(const std::string& label = "remote-config-mqtt",
+                 const std::string& remote_yaml = {})
+      : stack(label, StackOptions{.agent_id = kAgent}) {
     RequireOk(stack.Prepare(), &stack);
     RequireOk(stack.StartBroker(), &stack);
     cloud = std::make_unique<CloudBroker>(&stack.certs());
@@ -56,7 +60,7 @@ struct Fleet {
     o.extra_agent_yaml =
         "remote_config:\n  enabled: true\n  channel: mqtt\n"
         "  signing_public_key: " +
-        keys + "/signing.pub\n";
+        keys + "/signing.pub\n" + remote_yaml;
     publisher = cloud->Connect(cloud->config_publisher(), "config-publisher");
     watcher = cloud->Connect(cloud->config_publisher(), "status-watcher");
     REQUIRE(RequireValue(watcher->Subscribe(kStatusTopic, 1)) == 1);
@@ -149,6 +153,67 @@ TEST_CASE(
             R"("status":"failed","reason":"replayed_version)"));
   CHECK(fleet.stack.Metric("tidegate_config_version") == 2.0);
   fleet.RequireDelivering(100, 13);
+}
+
+TEST_CASE("remote config over MQTT: a bundle that breaks the uplink is rolled back",
+          "[integration][remote-config]") {
+  Fleet fleet("remote-config-mqtt-rollback", "  rollback_after: 1m\n");
+  const uint64_t seed = TestSeed();
+  constexpr int kEvents = 4000;
+  // About 80 s of events: before the apply, the minute of the bad uplink, and after.
+  RequireOk(fleet.stack.StartSim({"--count", std::to_string(kEvents), "--rate", "50", "--seed",
+                                  std::to_string(seed), "--no-pii"}),
+            &fleet.stack);
+  REQUIRE(WaitUntil([&] { return fleet.collector->Events().size() >= 100; }, seconds(60),
+                    milliseconds(200)));
+  // Version 2: the uplink moved to a port nothing listens on, signed with the fleet's key.
+  const std::string good = ReadFile(fleet.stack.AgentConfigPath());
+  const std::string url = fleet.stack.options().uplink_url;
+  std::string bad = good;
+  const std::string dead = "mqtts://127.0.0.1:" + std::to_string(FreeTcpPort());
+  bad.replace(bad.find(url), url.size(), dead);
+  const std::string file = fleet.stack.dir().File("bad.yaml");
+  REQUIRE(WriteFile(file, bad).ok());
+  const CommandResult signed_bundle =
+      fleet.Tidegate({"config", "sign", "--key", fleet.keys + "/signing.key", "--version", "2",
+                      "--agent", kAgent, file});
+  REQUIRE(signed_bundle.exit_code == 0);
+  const int rc =
+      RequireValue(fleet.publisher->PublishRetained(kConfigTopic, signed_bundle.stdout_text));
+  REQUIRE((rc == 0 || rc == 0x10));
+  REQUIRE(WaitUntil([&] { return fleet.stack.Metric("tidegate_config_version") == 2.0; },
+                    seconds(30), milliseconds(200)));
+  CHECK(Has(ReadFile(fleet.stack.AgentLogPath()), "uplink: now publishing to 127.0.0.1:"));
+
+  // Rolled back after rollback_after; the status goes out once the old connection is back.
+  const bool rolled_back =
+      WaitUntil([&] { return fleet.stack.Metric("tidegate_config_rollbacks_total") == 1.0; },
+                seconds(120), milliseconds(500));
+  INFO(fleet.stack.Diagnostics());
+  REQUIRE(rolled_back);
+  CHECK(ReadFile(fleet.stack.AgentConfigPath()) == good);
+  CHECK(fleet.stack.Metric("tidegate_config_version") == 0.0);
+  REQUIRE(fleet.watcher->WaitForMessages(1, seconds(30)));
+  CHECK(Has(fleet.watcher->Messages().back().payload,
+            R"("version":2,"status":"rolled_back","reason":"uplink_failing")"));
+
+  REQUIRE(RequireValue(fleet.stack.WaitSim(seconds(120))) == 0);
+  const auto published = RequireValue(ReadPublishLog(fleet.stack.PublishLogPath()));
+  DeliveryReport report;
+  WaitUntil(
+      [&] {
+        Result<CommandResult> dump = RunCommand({BinaryPath("tidegate-collector"), "dump",
+                                                 "--store", fleet.collector->DataDir(), "events"});
+        if (!dump.ok() || dump->exit_code != 0) return false;
+        auto landed = ParseLandedEvents(dump->stdout_text);
+        if (!landed.ok()) return false;
+        report = CompareByMsgId(published, *landed);
+        return report.ExactlyOnce();
+      },
+      seconds(60), milliseconds(500));
+  INFO("seed " << seed << ": " << report.ToString());
+  CHECK(report.published == kEvents);
+  CHECK(report.ExactlyOnce());
 }
 
 }  // namespace
