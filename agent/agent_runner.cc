@@ -179,6 +179,7 @@ class Agent final : public MqttUplinkLink {
   mutable std::mutex mqtt_mu_;
   uplink::MqttSideChannel* side_channel_ = nullptr;
   UplinkSection uplink_config_;  // the running uplink section; changed by ReplaceUplink
+  BufferSection buffer_config_;  // the running buffer section; its bounds change live
   // The running aggregations (changed by ApplyLive).
   std::vector<AggregateSpec> aggregates_config_;
   std::unique_ptr<AggregateStage> aggregate_stage_;
@@ -216,6 +217,14 @@ Status Agent::ApplyLive(const Config& next) {
       TG_ASSIGN_OR_RETURN(mqtt_transport, uplink::MqttTransport::Create(
                                               next.uplink, config_.agent.id, RandomSeed()));
     }
+  }
+  if (!(next.buffer == buffer_config_)) {
+    // First of the changes: a failure here leaves everything as it was.
+    TG_RETURN_IF_ERROR(store_->SetBounds(buffer::StoreOptions{.max_bytes = next.buffer.max_bytes,
+                                                              .max_events = next.buffer.max_events,
+                                                              .max_age = next.buffer.max_age,
+                                                              .when_full = next.buffer.when_full}));
+    buffer_config_ = next.buffer;
   }
   pipeline_->SetPrivacy(stage);
   source_->SetTopics(next.mqtt.topics);
@@ -295,6 +304,7 @@ std::optional<int> Agent::OpenBuffer() {
   store_ = std::move(store).value();
   uplink_config_ = config_.uplink;
   aggregates_config_ = config_.aggregates;
+  buffer_config_ = config_.buffer;
   if (config_.uplink.transport == Transport::kMqtt) {
     auto transport = uplink::MqttTransport::Create(config_.uplink, config_.agent.id, RandomSeed());
     if (!transport.ok()) {

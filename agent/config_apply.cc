@@ -51,7 +51,14 @@ std::string RestartRequiredKey(const Config& running, const Config& next) {
   if (!(next.events == running.events)) return "events";
   if (!(next.dedup == running.dedup)) return "dedup";
   if (!(next.schemas == running.schemas)) return "schemas";
-  if (!(next.buffer == running.buffer)) return "buffer";
+  // The buffer's bounds change live (SqliteStore::SetBounds); sync, the commit interval and
+  // the aggregation state budget are fixed when the writer starts.
+  BufferSection next_buffer = next.buffer;
+  next_buffer.max_bytes = running.buffer.max_bytes;
+  next_buffer.max_events = running.buffer.max_events;
+  next_buffer.max_age = running.buffer.max_age;
+  next_buffer.when_full = running.buffer.when_full;
+  if (!(next_buffer == running.buffer)) return "buffer";
   // The uplink changes live (endpoint, TLS, batching, retry) on the same transport; a change
   // of transport needs a restart.
   if (next.uplink.transport != running.uplink.transport) return "uplink";

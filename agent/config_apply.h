@@ -33,8 +33,9 @@ Result<Config> ValidateConfigText(std::string_view text, const std::string& sour
 // only take at a restart: "" if the change can be applied live. Live today: privacy (rules
 // and keys; token and recipient key files are re-read on every apply), source.mqtt.topics
 // (resubscribed on the same session), remote_config, aggregate (an unchanged aggregation
-// keeps its state, a changed one starts fresh), and uplink unless uplink.transport changes
-// (the uplink worker is rebound to a new transport).
+// keeps its state, a changed one starts fresh), uplink unless uplink.transport changes
+// (the uplink worker is rebound to a new transport), and the buffer's bounds (max_bytes,
+// max_events, max_age, when_full; enforced at once).
 std::string RestartRequiredKey(const Config& running, const Config& next);
 
 // The first line of a config file written from bundle vN: "# tidegate: remote config

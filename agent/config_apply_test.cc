@@ -180,6 +180,11 @@ TEST_CASE("RestartRequiredKey names the first section that cannot change live", 
   CHECK(RestartRequiredKey(a, b) == "uplink");
   b.uplink = a.uplink;
   b.buffer.max_events = 5;
+  b.buffer.max_bytes = 1 << 20;
+  b.buffer.max_age = Millis(3'600'000);
+  b.buffer.when_full = WhenFull::kBlock;
+  CHECK(RestartRequiredKey(a, b).empty());  // the buffer's bounds change live
+  b.buffer.sync = SyncMode::kFull;
   CHECK(RestartRequiredKey(a, b) == "buffer");
   SchemaSpec schema;
   schema.name = "thermo";

@@ -28,7 +28,7 @@ void RenderBufferDrops(std::string* out, const buffer::StoreStats& stats) {
   }
 }
 
-void RenderBufferState(std::string* out, const Config& config, const buffer::StoreStats& stats) {
+void RenderBufferState(std::string* out, const buffer::StoreStats& stats) {
   Metric(out, "tidegate_buffer_events", "gauge", "Raw events buffered",
          static_cast<double>(stats.events));
   Metric(out, "tidegate_buffer_wal_bytes", "gauge", "WAL size on disk",
@@ -36,7 +36,7 @@ void RenderBufferState(std::string* out, const Config& config, const buffer::Sto
   Metric(out, "tidegate_buffer_used_bytes", "gauge", "Database pages in use, times the page size",
          static_cast<double>(stats.used_bytes));
   Metric(out, "tidegate_buffer_max_bytes", "gauge", "buffer.max_bytes",
-         static_cast<double>(config.buffer.max_bytes));
+         static_cast<double>(stats.max_bytes));
   Metric(out, "tidegate_buffer_quarantined_total", "counter",
          "Corrupt or unreadable buffer databases moved aside (buffer.db.corrupt-*)",
          Counter(stats, "buffer.quarantined"));
@@ -103,7 +103,7 @@ void RenderCommits(std::string* out, const IngestMetrics& ingest,
             committer.commit_durations().Read());
 }
 
-void RenderBufferContents(std::string* out, const Config& config, const buffer::StoreStats& stats,
+void RenderBufferContents(std::string* out, const buffer::StoreStats& stats,
                           buffer::SqliteStore& store) {
   Metric(out, "tidegate_buffer_records", "gauge", "Records buffered",
          static_cast<double>(stats.records));
@@ -117,7 +117,7 @@ void RenderBufferContents(std::string* out, const Config& config, const buffer::
          age);
   Metric(out, "tidegate_dead_letters", "gauge", "Rows in the dead-letter table",
          static_cast<double>(stats.dead_letters));
-  RenderBufferState(out, config, stats);
+  RenderBufferState(out, stats);
   Histogram(out, "tidegate_checkpoint_duration_seconds", "Duration of the writer's WAL checkpoints",
             store.checkpoint_durations().Read());
 }
@@ -201,7 +201,7 @@ std::string RenderMetrics(const Config& config, const IngestMetrics& ingest,
   if (privacy) RenderPrivacy(&out, *privacy);
   buffer::CommitterStats commits = committer.stats();
   RenderCommits(&out, ingest, committer, commits);
-  if (stats.ok()) RenderBufferContents(&out, config, *stats, store);
+  if (stats.ok()) RenderBufferContents(&out, *stats, store);
   RenderHealth(&out, ingest, commits, store);
   RenderUplinkTraffic(&out, uplink);
   RenderUplinkHealth(&out, uplink);

@@ -109,6 +109,8 @@ SqliteStore::~SqliteStore() = default;
 Status SqliteStore::Init(const StoreOptions& options) {
   options_ = options;
   limits_ = StoreLimits::For(options.max_bytes);
+  data_budget_ = limits_.data_bytes;
+  max_bytes_ = options.max_bytes;
   path_ = (fs::path(options.state_dir) / "buffer.db").string();
   const bool closed_cleanly = PreviousRunClosedCleanly(path_);
   TG_ASSIGN_OR_RETURN(write_db_, OpenConnection(path_, options.sync));

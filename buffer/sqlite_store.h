@@ -91,6 +91,7 @@ struct StoreStats {
   uint64_t wal_bytes = 0;                   // buffer.db-wal on disk
   uint64_t used_bytes = 0;                  // pages in use (page_count - freelist) x page_size
   uint64_t data_budget_bytes = 0;           // the bound on used_bytes; 0 = unbounded
+  uint64_t max_bytes = 0;                   // buffer.max_bytes in force (SetBounds changes it)
   bool full = false;                        // when_full block: ingest is paused
   uint64_t checkpoints = 0;                 // WAL checkpoints run by the writer
   uint64_t checkpoint_failures = 0;         // ... that could not truncate the WAL
@@ -115,7 +116,16 @@ class SqliteStore {
   const std::string& path() const { return path_; }
   // The database moved aside at Open (empty if none): an alarm for /metrics.
   const std::string& quarantined() const { return quarantined_; }
+  // The limits derived from max_bytes at Open (SetBounds changes the store's own copy).
   const StoreLimits& limits() const { return limits_; }
+  // A live config apply of buffer.max_bytes, max_events, max_age and when_full (the rest of
+  // StoreOptions is ignored): enforced at once by an empty commit, so a lower bound drops
+  // the oldest raw events (drop_oldest) or pauses ingest (block) as at any commit; nothing in
+  // flight is dropped, nothing buffered is touched by a raised bound. The WAL's checkpoint
+  // threshold follows max_bytes; the writer's staging area keeps the size it had at Open.
+  // An error (the WAL pragma) changes nothing; a failing enforcement commit is retried by the
+  // next commit.
+  Status SetBounds(const StoreOptions& bounds);
   // Step-free time for max_age, dedup expiry and window state (see common/age_clock.h). Its
   // age line continues from the value persisted in meta.age_ms (at every commit, and at least
   // every kAgePersistIntervalMs by Maintain): the agent's downtime does not count.
@@ -244,7 +254,9 @@ class SqliteStore {
   std::string buffer_id_;
   std::string quarantined_;
   StoreOptions options_;
-  StoreLimits limits_;
+  StoreLimits limits_;  // guarded by write_mu_ (SetBounds); data_budget_ mirrors data_bytes
+  std::atomic<uint64_t> data_budget_{0};
+  std::atomic<uint64_t> max_bytes_{0};  // options_.max_bytes, for Stats
 
   std::mutex write_mu_;
   DbHandle write_db_;                                                        // guarded by write_mu_

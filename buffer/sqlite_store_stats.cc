@@ -91,7 +91,8 @@ Result<StoreStats> SqliteStore::Stats() {
   stats.db_bytes = FileSizeOrZero(path_);
   stats.wal_bytes = FileSizeOrZero(path_ + "-wal");
   stats.used_bytes = used_bytes_.load();
-  stats.data_budget_bytes = limits_.data_bytes;
+  stats.data_budget_bytes = data_budget_.load();
+  stats.max_bytes = max_bytes_.load();
   stats.full = full_.load();
   stats.checkpoints = checkpoints_.load();
   stats.checkpoint_failures = checkpoint_failures_.load();

@@ -250,6 +250,39 @@ void SqliteStore::CheckpointIfDue() {
                sqlite3_errstr(rc));
 }
 
+Status SqliteStore::SetBounds(const StoreOptions& bounds) {
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    const StoreLimits limits = StoreLimits::For(bounds.max_bytes);
+    TG_RETURN_IF_ERROR(Exec(write_db_.get(),
+                            "PRAGMA journal_size_limit=" +
+                                std::to_string(std::max<uint64_t>(limits.wal_checkpoint_bytes, 0)),
+                            "configure " + path_));
+    options_.max_bytes = bounds.max_bytes;
+    options_.max_events = bounds.max_events;
+    options_.max_age = bounds.max_age;
+    options_.when_full = bounds.when_full;
+    limits_ = limits;
+    data_budget_ = limits_.data_bytes;
+    max_bytes_ = bounds.max_bytes;
+    // UpdateFull only tracks the block policy: leaving it must not leave ingest paused.
+    if (options_.when_full != WhenFull::kBlock && full_) {
+      full_ = false;
+      spdlog::info("buffer: when_full is now drop_oldest, resuming ingest");
+      if (full_callback_) full_callback_(false);
+    }
+    UpdateFull();
+    // The empty commit below enforces drop_oldest's bounds and max_age now, not at the next
+    // event (max_age is checked at most every kMaintainIntervalMs: made due).
+    last_maintain_ms_ = std::numeric_limits<int64_t>::min() / 2;
+  }
+  // The bounds are set either way: a commit that fails now (disk full) enforces them later.
+  if (Status enforced = Append({}, {}, {}); !enforced.ok()) {
+    spdlog::warn("buffer: new bounds set, enforced at the next commit: {}", enforced.ToString());
+  }
+  return Status::Ok();
+}
+
 void SqliteStore::UpdateFull() {
   auto used = UsedBytes();
   if (!used.ok()) return;

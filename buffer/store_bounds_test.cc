@@ -302,6 +302,39 @@ TEST_CASE("when_full block signals full at the high mark and resumes below the l
   store->SetFullCallback({});
 }
 
+TEST_CASE("bounds set live are enforced at once and leaving block resumes ingest", "[buffer]") {
+  TempDir dir;
+  auto store = Open({.state_dir = dir.path(), .max_events = 100, .when_full = WhenFull::kBlock});
+  std::vector<bool> calls;
+  CHECK_FALSE(store->SetFullCallback([&](bool full) { calls.push_back(full); }));
+  std::vector<Event> events;
+  events.reserve(120);
+  for (int i = 0; i < 120; ++i) events.push_back(MakeEvent(5, i));
+  REQUIRE(store->Append(events, {}, {}).ok());
+  REQUIRE(store->full());
+  SECTION("a raised bound under block resumes below its low mark") {
+    REQUIRE(store->SetBounds({.max_events = 1000, .when_full = WhenFull::kBlock}).ok());
+    CHECK_FALSE(store->full());
+    CHECK(store->Stats()->records == 120);  // a raised bound touches nothing buffered
+    CHECK(calls == std::vector<bool>{true, false});
+  }
+  SECTION("drop_oldest with a lower bound drops the oldest now, no event needed") {
+    REQUIRE(store->SetBounds({.max_events = 50, .when_full = WhenFull::kDropOldest}).ok());
+    CHECK_FALSE(store->full());
+    CHECK(calls == std::vector<bool>{true, false});
+    CHECK(store->Stats()->records == 50);
+    CHECK(Counter(*store, "dropped.max_events") == 70);
+    CHECK(Remaining(*store).front().second == "e70");  // the newest 50 are kept
+  }
+  SECTION("max_bytes follows into the budget that stats report") {
+    const uint64_t before = store->Stats()->data_budget_bytes;
+    REQUIRE(store->SetBounds({.max_bytes = 64ull << 20, .max_events = 1000}).ok());
+    CHECK(store->Stats()->data_budget_bytes == StoreLimits::For(64ull << 20).data_bytes);
+    CHECK(store->Stats()->data_budget_bytes != before);
+  }
+  store->SetFullCallback({});
+}
+
 TEST_CASE("persisted dedup keys are bounded by count and expire by time", "[buffer]") {
   TempDir dir;
   FakeClock clock;

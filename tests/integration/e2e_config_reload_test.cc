@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -232,6 +233,73 @@ TEST_CASE("a live apply adds an aggregation mid-stream, the unchanged one carrie
 }  // namespace tidegate::testing
 
 namespace tidegate::testing {
+
+// The buffer's bounds apply live: with the receiver down, 2,000 events are buffered; a
+// reload to max_events 500 drops the oldest 1,500 at once (counted), and once the receiver
+// is back exactly the newest 500 land.
+TEST_CASE("SIGHUP lowers the buffer bounds and they hold at once", "[integration]") {
+  E2eStack stack("config-reload-bounds");
+  RequireOk(stack.Start(), &stack);
+  RequireOk(stack.StopCollector(), &stack);
+  const uint64_t seed = TestSeed();
+  INFO("simulator seed " << seed);
+  constexpr int kBuffered = 2000;
+  constexpr int kKept = 500;
+  RequireOk(stack.StartSim({"--count", std::to_string(kBuffered), "--rate", "1000", "--devices",
+                            "20", "--seed", std::to_string(seed)}),
+            &stack);
+  Result<int> sim_exit = stack.WaitSim(seconds(90));
+  RequireOk(sim_exit.status(), &stack);
+  REQUIRE(*sim_exit == 0);
+  const bool buffered =
+      WaitUntil([&] { return stack.Metric("tidegate_buffer_events").value_or(0) >= kBuffered; },
+                seconds(60), milliseconds(100));
+  INFO(stack.Diagnostics());
+  REQUIRE(buffered);
+  stack.mutable_options().buffer_yaml =
+      "  commit_interval: 50ms\n  max_events: " + std::to_string(kKept) + "\n  max_bytes: 64MiB\n";
+  RequireOk(stack.RewriteAgentConfig());
+  REQUIRE(::kill(stack.AgentPid(), SIGHUP) == 0);
+  REQUIRE(WaitUntil([&] { return stack.Metric("tidegate_config_applied_total") == 1.0; },
+                    seconds(30), milliseconds(100)));
+  // Enforced by the apply itself: no event arrived since.
+  CHECK(stack.Metric("tidegate_buffer_events") == static_cast<double>(kKept));
+  CHECK(stack.Metric("tidegate_dropped_total{reason=\"max_events\"}") ==
+        static_cast<double>(kBuffered - kKept));
+  CHECK(stack.Metric("tidegate_buffer_max_bytes") == static_cast<double>(64ull << 20));
+  RequireOk(stack.StartCollector(), &stack);
+  if (!stack.WaitForLanded(kKept, seconds(60))) FAIL("not landed\n" << stack.Diagnostics());
+  Result<std::vector<LandedEvent>> landed = stack.DumpEvents();
+  RequireOk(landed.status());
+  Result<std::vector<PublishedEvent>> published = ReadPublishLog(stack.PublishLogPath());
+  RequireOk(published.status());
+  REQUIRE(published->size() == static_cast<size_t>(kBuffered));
+  std::map<std::string, size_t> position;  // msg_id -> index in publish order
+  for (size_t i = 0; i < published->size(); ++i) position[(*published)[i].msg_id] = i;
+  std::vector<size_t> kept;
+  for (const LandedEvent& e : *landed) {
+    auto it = position.find(e.msg_id);
+    REQUIRE(it != position.end());
+    kept.push_back(it->second);
+  }
+  std::sort(kept.begin(), kept.end());
+  CHECK(std::adjacent_find(kept.begin(), kept.end()) == kept.end());  // each at most once
+  CHECK(kept.size() == static_cast<size_t>(kKept));
+  // Kept: the newest, and before them only the batches the uplink had taken in flight (never
+  // dropped; the oldest records), so at most two runs: a prefix from 0 and a suffix to the end.
+  std::vector<std::pair<size_t, size_t>> runs;
+  for (size_t p : kept) {
+    if (runs.empty() || p != runs.back().second + 1) runs.emplace_back(p, p);
+    runs.back().second = p;
+  }
+  INFO("kept runs: " << runs.size() << ", first [" << runs.front().first << ", "
+                     << runs.front().second << "]");
+  REQUIRE(!runs.empty());
+  CHECK(runs.size() <= 2);
+  CHECK(runs.back().second == published->size() - 1);
+  if (runs.size() == 2) CHECK(runs.front().first == 0);
+  CHECK(stack.AgentRunning());
+}
 
 TEST_CASE("SIGHUP resubscribes changed topics on the same MQTT session", "[integration]") {
   E2eStack stack("config-reload-topics");
