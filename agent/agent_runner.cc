@@ -209,7 +209,8 @@ Status Agent::ApplyLive(const Config& next) {
       return InvalidArgument("the uplink transport changes only at a restart");
     }
     if (!transports_.empty()) {
-      for (size_t i = 0; i < uplink::HttpsConnections(next.uplink); ++i) {
+      const size_t connections = uplink::HttpsConnections(next.uplink, store_->limits().data_bytes);
+      for (size_t i = 0; i < connections; ++i) {
         TG_ASSIGN_OR_RETURN(auto transport, uplink::HttpsTransport::Create(next.uplink));
         transports.push_back(std::move(transport));
       }
@@ -313,7 +314,9 @@ std::optional<int> Agent::OpenBuffer() {
     }
     mqtt_transport_ = std::move(transport).value();
   } else {
-    for (size_t i = 0; i < uplink::HttpsConnections(config_.uplink); ++i) {
+    const size_t connections =
+        uplink::HttpsConnections(config_.uplink, store_->limits().data_bytes);
+    for (size_t i = 0; i < connections; ++i) {
       auto transport = uplink::HttpsTransport::Create(config_.uplink);
       if (!transport.ok()) {
         spdlog::error("cannot set up the uplink: {}", transport.status().ToString());

@@ -39,9 +39,9 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
   std::vector<flatbuffers::Offset<wire::SealedKey>> keys;
   keys.reserve(sealed_keys.size());
   for (const buffer::SealedKeyEpoch& k : sealed_keys) {
-    keys.push_back(wire::CreateSealedKey(
-        builder_, k.epoch,
-        builder_.CreateVector(reinterpret_cast<const uint8_t*>(k.sealed.data()), k.sealed.size())));
+    auto sealed =
+        builder_.CreateVector(reinterpret_cast<const uint8_t*>(k.sealed.data()), k.sealed.size());
+    keys.push_back(wire::CreateSealedKey(builder_, k.epoch, sealed));
   }
   std::vector<flatbuffers::Offset<wire::Event>> events;
   std::vector<flatbuffers::Offset<wire::WindowResult>> windows;
@@ -63,17 +63,24 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
     }
     const auto row = static_cast<uint32_t>(events.size());
     const std::string& payload = columns_.Add(row, e, &remainder_) ? remainder_ : e.payload;
-    events.push_back(wire::CreateEvent(builder_, r.seq, builder_.CreateString(e.topic),
-                                       builder_.CreateString(e.device_id), e.event_time_ms,
-                                       e.ingest_time_ms, e.flags, builder_.CreateString(payload)));
+    // Children one statement each: argument evaluation order is unspecified (GCC and clang
+    // differ) and would decide the bytes of the batch.
+    auto topic = builder_.CreateString(e.topic);
+    auto device_id = builder_.CreateString(e.device_id);
+    auto payload_string = builder_.CreateString(payload);
+    events.push_back(wire::CreateEvent(builder_, r.seq, topic, device_id, e.event_time_ms,
+                                       e.ingest_time_ms, e.flags, payload_string));
   }
   const uint32_t schema_version = columns_.empty() ? kWireSchemaVersion : kColumnarSchemaVersion;
   auto blocks = columns_.Finish(builder_);
-  auto batch = wire::CreateBatch(
-      builder_, schema_version, builder_.CreateString(agent_id_),
-      builder_.CreateString(range.batch_id), range.first_seq, range.last_seq, range.created_at_ms,
-      keys.empty() ? 0 : builder_.CreateVector(keys), builder_.CreateVector(events),
-      windows.empty() ? 0 : builder_.CreateVector(windows), blocks);
+  auto agent_id = builder_.CreateString(agent_id_);
+  auto batch_id = builder_.CreateString(range.batch_id);
+  auto key_vector = keys.empty() ? 0 : builder_.CreateVector(keys);
+  auto event_vector = builder_.CreateVector(events);
+  auto window_vector = windows.empty() ? 0 : builder_.CreateVector(windows);
+  auto batch = wire::CreateBatch(builder_, schema_version, agent_id, batch_id, range.first_seq,
+                                 range.last_seq, range.created_at_ms, key_vector, event_vector,
+                                 window_vector, blocks);
   wire::FinishBatchBuffer(builder_, batch);
 
   EncodedBatch out;
@@ -107,14 +114,18 @@ Result<flatbuffers::Offset<wire::WindowResult>> BatchEncoder::EncodeWindow(
   for (const MeasureResult& m : w.measures) {
     std::vector<flatbuffers::Offset<wire::Stat>> stats;
     for (const auto& [name, value] : m.stats) {
-      stats.push_back(wire::CreateStat(builder_, builder_.CreateString(name), value));
+      auto stat_name = builder_.CreateString(name);
+      stats.push_back(wire::CreateStat(builder_, stat_name, value));
     }
-    measures.push_back(wire::CreateMeasure(builder_, builder_.CreateString(m.field),
-                                           builder_.CreateVector(stats)));
+    auto field = builder_.CreateString(m.field);
+    auto stat_vector = builder_.CreateVector(stats);
+    measures.push_back(wire::CreateMeasure(builder_, field, stat_vector));
   }
-  return wire::CreateWindowResult(builder_, record.seq, builder_.CreateString(w.name),
-                                  builder_.CreateString(w.group_key), w.window_start, w.window_end,
-                                  w.revision, w.final, builder_.CreateVector(measures));
+  auto name = builder_.CreateString(w.name);
+  auto group_key = builder_.CreateString(w.group_key);
+  auto measure_vector = builder_.CreateVector(measures);
+  return wire::CreateWindowResult(builder_, record.seq, name, group_key, w.window_start,
+                                  w.window_end, w.revision, w.final, measure_vector);
 }
 
 std::string_view BatchEncoder::last_flatbuffer() const {

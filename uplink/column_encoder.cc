@@ -261,12 +261,18 @@ flatbuffers::Offset<wire::SchemaBlock> ColumnEncoder::WriteBlock(
   std::vector<flatbuffers::Offset<wire::Layout>> layouts;
   layouts.reserve(block.layouts.size());
   for (const std::vector<uint16_t>& slots : block.layouts) {
-    layouts.push_back(wire::CreateLayout(builder, builder.CreateVector(slots)));
+    auto slot_vector = builder.CreateVector(slots);
+    layouts.push_back(wire::CreateLayout(builder, slot_vector));
   }
-  return wire::CreateSchemaBlock(builder, builder.CreateString(block.def->name), block.def->version,
-                                 builder.CreateVector(block.rows), builder.CreateVector(columns),
-                                 builder.CreateVector(layouts),
-                                 builder.CreateVector(block.row_layout));
+  // One statement per child, in order: the order in which a compiler evaluates function
+  // arguments is unspecified (GCC and clang differ), and it decides the bytes.
+  auto name = builder.CreateString(block.def->name);
+  auto rows = builder.CreateVector(block.rows);
+  auto column_vector = builder.CreateVector(columns);
+  auto layout_vector = builder.CreateVector(layouts);
+  auto row_layout = builder.CreateVector(block.row_layout);
+  return wire::CreateSchemaBlock(builder, name, block.def->version, rows, column_vector,
+                                 layout_vector, row_layout);
 }
 
 flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<wire::SchemaBlock>>>

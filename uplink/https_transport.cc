@@ -67,8 +67,13 @@ std::string Printable(std::string_view text) {
 
 }  // namespace
 
-size_t HttpsConnections(const UplinkSection& config) {
-  return config.max_bytes_per_second > 0 ? 1 : kHttpsConnections;
+size_t HttpsConnections(const UplinkSection& config, uint64_t buffer_data_bytes) {
+  if (config.max_bytes_per_second > 0) return 1;
+  if (buffer_data_bytes == 0) return kHttpsConnections;
+  constexpr uint64_t kPrepared = 2;  // UplinkWorker::kPipelineDepth, held besides the wire's
+  const uint64_t batches = buffer_data_bytes / 8 / std::max<uint64_t>(config.batch_max_bytes, 1);
+  if (batches <= kPrepared + 1) return 1;
+  return static_cast<size_t>(std::min<uint64_t>(batches - kPrepared, kHttpsConnections));
 }
 
 SendResult::Kind ClassifyHttpStatus(long status) {

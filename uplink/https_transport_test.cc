@@ -19,6 +19,21 @@ TEST_CASE("HTTP statuses map to ack, retry or reject as docs/guarantees.md says"
   CHECK(ClassifyHttpStatus(301) == Kind::kRetry);
 }
 
+TEST_CASE("HTTPS connections keep the batches in flight within an eighth of the buffer",
+          "[uplink]") {
+  using tidegate::uplink::HttpsConnections;
+  tidegate::UplinkSection config;
+  config.batch_max_bytes = 1 << 20;
+  constexpr uint64_t kMiB = 1 << 20;
+  CHECK(HttpsConnections(config, 0) == tidegate::uplink::kHttpsConnections);  // unbounded
+  CHECK(HttpsConnections(config, 200 * kMiB) == 4);  // 25 batches fit: the most connections
+  CHECK(HttpsConnections(config, 40 * kMiB) == 3);   // 5 fit: 2 prepared, 3 on the wire
+  CHECK(HttpsConnections(config, 24 * kMiB) == 1);   // 3 fit: 2 prepared, 1 on the wire
+  CHECK(HttpsConnections(config, 1 * kMiB) == 1);    // a small buffer: one, as ever
+  config.max_bytes_per_second = 40 << 10;
+  CHECK(HttpsConnections(config, 200 * kMiB) == 1);  // libcurl paces each connection alone
+}
+
 TEST_CASE("a receiver that is not listening is a retry with a reason", "[uplink]") {
   tidegate::UplinkSection config;
   config.url = "https://127.0.0.1:1/v1/batches";

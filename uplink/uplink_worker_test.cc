@@ -231,12 +231,12 @@ TEST_CASE("a worker rebound to another transport resends its batches in flight t
   auto store = OpenStoreWith(dir.path(), 40);
   ScriptedTransport old_endpoint;
   old_endpoint.Open(false);  // never answers: a batch stays on the wire
+  ScriptedTransport new_endpoint;  // declared first: it must outlive the worker
   UplinkWorker worker(*store, old_endpoint, Config(), "agent", RealClock(), 3);
   worker.Start();
   REQUIRE(Eventually(
       [&] { return store->LoadInflight()->size() == 1 + UplinkWorker::kPipelineDepth; }));
   worker.Stop();
-  ScriptedTransport new_endpoint;
   UplinkSection config = Config();
   config.url = "https://other.example:8443/v1/batches";
   worker.Rebind({&new_endpoint}, config);
