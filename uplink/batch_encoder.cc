@@ -64,10 +64,11 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
     const auto row = static_cast<uint32_t>(events.size());
     const std::string& payload = columns_.Add(row, e, &remainder_) ? remainder_ : e.payload;
     // Children one statement each: argument evaluation order is unspecified (GCC and clang
-    // differ) and would decide the bytes of the batch.
-    auto topic = builder_.CreateString(e.topic);
-    auto device_id = builder_.CreateString(e.device_id);
+    // differ) and would decide the bytes of the batch. Payload first: the simulator's default
+    // events take 59.2 bytes each on the wire so, 62.2 topic first (build/bin/wire_bytes).
     auto payload_string = builder_.CreateString(payload);
+    auto device_id = builder_.CreateString(e.device_id);
+    auto topic = builder_.CreateString(e.topic);
     events.push_back(wire::CreateEvent(builder_, r.seq, topic, device_id, e.event_time_ms,
                                        e.ingest_time_ms, e.flags, payload_string));
   }
