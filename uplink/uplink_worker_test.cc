@@ -230,7 +230,7 @@ TEST_CASE("a worker rebound to another transport resends its batches in flight t
   TempDir dir;
   auto store = OpenStoreWith(dir.path(), 40);
   ScriptedTransport old_endpoint;
-  old_endpoint.Open(false);  // never answers: a batch stays on the wire
+  old_endpoint.Open(false);        // never answers: a batch stays on the wire
   ScriptedTransport new_endpoint;  // declared first: it must outlive the worker
   UplinkWorker worker(*store, old_endpoint, Config(), "agent", RealClock(), 3);
   worker.Start();
