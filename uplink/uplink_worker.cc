@@ -53,15 +53,17 @@ UplinkWorker::UplinkWorker(buffer::SqliteStore& store, std::vector<Transport*> s
       prepare_beat_(clock.Monotonic()),
       rng_(rng_seed),
       backoff_(config.retry_initial) {
-  const size_t senders = async_ != nullptr ? 1 : transports_.size();
-  for (size_t i = 0; i < senders; ++i) {
+  if (transports_.size() > kMaxSenders) transports_.resize(kMaxSenders);
+  for (size_t i = 0; i < kMaxSenders; ++i) {
     send_beats_.push_back(std::make_unique<Heartbeat>(clock.Monotonic()));
   }
+  senders_ = async_ != nullptr ? 1 : transports_.size();
 }
 
 std::chrono::steady_clock::time_point UplinkWorker::last_progress() const {
   auto oldest = prepare_beat_.last();
-  for (const auto& beat : send_beats_) oldest = std::min(oldest, beat->last());
+  const size_t senders = senders_.load();
+  for (size_t i = 0; i < senders; ++i) oldest = std::min(oldest, send_beats_[i]->last());
   return oldest;
 }
 
@@ -70,10 +72,11 @@ UplinkWorker::~UplinkWorker() { Stop(); }
 void UplinkWorker::Rebind(std::vector<Transport*> transports, const UplinkSection& config) {
   if (transports_.empty()) return;  // never a sync worker made async
   transports_ = std::move(transports);
-  send_beats_.clear();
-  for (size_t i = 0; i < transports_.size(); ++i) {
-    send_beats_.push_back(std::make_unique<Heartbeat>(clock_.Monotonic()));
-  }
+  if (transports_.size() > kMaxSenders) transports_.resize(kMaxSenders);
+  // The heartbeats stay in place (last_progress reads them from any thread); a sender
+  // taken back into use starts from now.
+  for (size_t i = 0; i < transports_.size(); ++i) send_beats_[i]->Beat(clock_.Monotonic());
+  senders_ = transports_.size();
   RebindConfig(config);
 }
 
@@ -98,7 +101,7 @@ void UplinkWorker::Start() {
     ready_.clear();
   }
   prepare_thread_ = std::thread([this] { PrepareLoop(); });
-  for (size_t i = 0; i < send_beats_.size(); ++i) {
+  for (size_t i = 0; i < senders_.load(); ++i) {
     send_threads_.emplace_back([this, i] { SendLoop(i); });
   }
 }

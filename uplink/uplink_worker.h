@@ -77,6 +77,8 @@ class UplinkWorker {
   // uplink.batch.max_bytes uncompressed (its encoding smaller), so this bounds the memory
   // the pipeline holds; 2 keeps the sender busy while the next batch is prepared.
   static constexpr size_t kPipelineDepth = 2;
+  // Sending threads at most (one per Transport; more are left unused).
+  static constexpr size_t kMaxSenders = 8;
 
   // store and the transports must outlive this object. With Transports one batch is on the
   // wire per transport, each sent by its own thread (HTTPS; REQUIRES: at least one); with an
@@ -188,7 +190,9 @@ class UplinkWorker {
   UplinkStats stats_;
   Heartbeat prepare_beat_;  // beaten by the preparing thread
   // One per sending thread, beaten by it (a vector of pointers: Heartbeat does not move).
+  // kMaxSenders of them, made once: a Rebind only changes how many are in use (senders_).
   std::vector<std::unique_ptr<Heartbeat>> send_beats_;
+  std::atomic<size_t> senders_{0};
 
   // Shared by the sending threads: the backoff sequence and the bandwidth budget.
   std::mutex pace_mu_;
