@@ -181,7 +181,8 @@ bool ColumnEncoder::Add(uint32_t row, const Event& event, std::string* remainder
   const size_t n = def->fields.size();
   slots_.clear();
   taken_.assign(n, 0);
-  remainder->assign("{");
+  remainder->clear();  // not assign("{"): GCC 12 warns falsely about it (-Wrestrict, bug 105329)
+  remainder->push_back('{');
   for (const schema::PayloadMember& m : members_) {
     size_t c = 0;
     while (c < n && def->fields[c].key_raw != m.key_raw) ++c;
