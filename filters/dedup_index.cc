@@ -98,7 +98,7 @@ void DedupIndex::Expire(int64_t now_ms) {
 
 // Makes (key, expires) the key's newest entry, whether or not the key is in the table.
 void DedupIndex::Record(uint64_t key, int64_t expires) {
-  if (slots_.size() < SlotsFor(keys_ + 1)) ResizeSlots(SlotsFor(keys_ + 1));
+  if ((keys_ + 1) * 2 > slots_.size()) ResizeSlots(SlotsFor(keys_ + 1));  // at most half full
   const size_t slot = FindSlot(key);
   if (slots_[slot] == kEmptySlot) ++keys_;
   slots_[slot] = Append(key, expires);
