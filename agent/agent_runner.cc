@@ -98,14 +98,20 @@ bool RefuseUnsupported(const Config& config) {
   return !unsupported.empty();
 }
 
+// The buffer's bounds, the part of buffer.* that also changes live (SqliteStore::SetBounds).
+buffer::StoreOptions StoreBounds(const BufferSection& section) {
+  return buffer::StoreOptions{.max_bytes = section.max_bytes,
+                              .max_events = section.max_events,
+                              .max_age = section.max_age,
+                              .when_full = section.when_full};
+}
+
 Result<std::unique_ptr<buffer::SqliteStore>> OpenStore(const Config& config, Clock& clock) {
-  return buffer::SqliteStore::Open(buffer::StoreOptions{.state_dir = config.agent.state_dir,
-                                                        .sync = config.buffer.sync,
-                                                        .max_bytes = config.buffer.max_bytes,
-                                                        .max_events = config.buffer.max_events,
-                                                        .max_age = config.buffer.max_age,
-                                                        .when_full = config.buffer.when_full,
-                                                        .clock = &clock});
+  buffer::StoreOptions options = StoreBounds(config.buffer);
+  options.state_dir = config.agent.state_dir;
+  options.sync = config.buffer.sync;
+  options.clock = &clock;
+  return buffer::SqliteStore::Open(options);
 }
 
 // The stages of a running agent, built step by step. Members are declared in start order,
@@ -221,10 +227,7 @@ Status Agent::ApplyLive(const Config& next) {
   }
   if (!(next.buffer == buffer_config_)) {
     // First of the changes: a failure here leaves everything as it was.
-    TG_RETURN_IF_ERROR(store_->SetBounds(buffer::StoreOptions{.max_bytes = next.buffer.max_bytes,
-                                                              .max_events = next.buffer.max_events,
-                                                              .max_age = next.buffer.max_age,
-                                                              .when_full = next.buffer.when_full}));
+    TG_RETURN_IF_ERROR(store_->SetBounds(StoreBounds(next.buffer)));
     buffer_config_ = next.buffer;
   }
   pipeline_->SetPrivacy(stage);

@@ -25,7 +25,6 @@ import argparse
 import hashlib
 import json
 import queue
-import shutil
 import subprocess
 import sys
 import threading
@@ -33,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fleet import Certs, Fleet, die, free_port, log, wait_for  # noqa: E402
+from fleet import Certs, Fleet, die, finish, free_port, log, wait_for  # noqa: E402
 
 DROP_RULE = "privacy:\n  rules:\n    - match: fleet/+/+/telemetry\n      drop: [/user/email]\n"
 
@@ -217,11 +216,7 @@ def main():
               f"max {times[-1]:.2f} s")
     else:
         print(f"config push ({args.channel}): no agent applied")
-    if ok and not args.keep and not args.work_dir:
-        shutil.rmtree(fleet.work, ignore_errors=True)
-    elif not ok:
-        log(f"FAILED; everything is in {fleet.work}")
-    sys.exit(0 if ok else 1)
+    finish(fleet, args, ok)
 
 
 if __name__ == "__main__":

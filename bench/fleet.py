@@ -455,6 +455,15 @@ uplink:
         print(f"fleet: figures in {self.work}/result.json, backlog samples in backlog.json")
 
 
+def finish(fleet, args, ok):
+    """Removes the work directory after a good run (unless kept) and exits 0, else 1."""
+    if ok and not args.keep and not args.work_dir:
+        shutil.rmtree(fleet.work, ignore_errors=True)
+    elif not ok:
+        log(f"FAILED; everything is in {fleet.work}")
+    sys.exit(0 if ok else 1)
+
+
 def main():
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -487,11 +496,7 @@ def main():
         log(f"failed: {e}; logs in {fleet.work}")
     finally:
         fleet.stop_all()
-    if ok and not args.keep and not args.work_dir:
-        shutil.rmtree(fleet.work, ignore_errors=True)
-    elif not ok:
-        log(f"FAILED; everything is in {fleet.work}")
-    sys.exit(0 if ok else 1)
+    finish(fleet, args, ok)
 
 
 if __name__ == "__main__":

@@ -128,10 +128,7 @@ Status SqliteStore::Init(const StoreOptions& options) {
         return SQLITE_OK;
       },
       this);
-  TG_RETURN_IF_ERROR(Exec(write_db_.get(),
-                          "PRAGMA journal_size_limit=" +
-                              std::to_string(std::max<uint64_t>(limits_.wal_checkpoint_bytes, 0)),
-                          "configure " + path_));
+  TG_RETURN_IF_ERROR(SetWalSizeLimit(limits_));
   TG_RETURN_IF_ERROR(PrepareStatements());
   TG_RETURN_IF_ERROR(PrepareBoundStatements());
   TG_RETURN_IF_ERROR(LoadCounts());

@@ -248,6 +248,8 @@ class SqliteStore {
   void AfterCommit();  // checkpoint when due, update the full state (outside a transaction)
   void CheckpointIfDue();
   void UpdateFull();
+  // The WAL file is truncated back to the checkpoint threshold of limits after a checkpoint.
+  Status SetWalSizeLimit(const StoreLimits& limits);
   Clock& clock() const { return options_.clock ? *options_.clock : RealClock(); }
 
   std::string path_;

@@ -250,14 +250,17 @@ void SqliteStore::CheckpointIfDue() {
                sqlite3_errstr(rc));
 }
 
+Status SqliteStore::SetWalSizeLimit(const StoreLimits& limits) {
+  return Exec(write_db_.get(),
+              "PRAGMA journal_size_limit=" + std::to_string(limits.wal_checkpoint_bytes),
+              "configure " + path_);
+}
+
 Status SqliteStore::SetBounds(const StoreOptions& bounds) {
   {
     std::lock_guard<std::mutex> lock(write_mu_);
     const StoreLimits limits = StoreLimits::For(bounds.max_bytes);
-    TG_RETURN_IF_ERROR(Exec(write_db_.get(),
-                            "PRAGMA journal_size_limit=" +
-                                std::to_string(std::max<uint64_t>(limits.wal_checkpoint_bytes, 0)),
-                            "configure " + path_));
+    TG_RETURN_IF_ERROR(SetWalSizeLimit(limits));
     options_.max_bytes = bounds.max_bytes;
     options_.max_events = bounds.max_events;
     options_.max_age = bounds.max_age;

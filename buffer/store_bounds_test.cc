@@ -89,6 +89,16 @@ int64_t Counter(SqliteStore& store, const std::string& name) {
   return it == stats->counters.end() ? 0 : it->second;
 }
 
+// Records the store's full/resume calls in *calls, then appends 120 events to a store
+// opened with max_events 100 and when_full block: past its high mark.
+void AppendPastBlockMark(SqliteStore& store, std::vector<bool>* calls) {
+  CHECK_FALSE(store.SetFullCallback([calls](bool full) { calls->push_back(full); }));
+  std::vector<Event> events;
+  events.reserve(120);
+  for (int i = 0; i < 120; ++i) events.push_back(MakeEvent(5, i));
+  REQUIRE(store.Append(events, {}, {}).ok());
+}
+
 }  // namespace
 
 TEST_CASE("drop_oldest keeps the database and WAL on disk within max_bytes", "[buffer]") {
@@ -273,11 +283,7 @@ TEST_CASE("when_full block signals full at the high mark and resumes below the l
   TempDir dir;
   auto store = Open({.state_dir = dir.path(), .max_events = 100, .when_full = WhenFull::kBlock});
   std::vector<bool> calls;
-  CHECK_FALSE(store->SetFullCallback([&](bool full) { calls.push_back(full); }));
-  std::vector<Event> events;
-  events.reserve(120);
-  for (int i = 0; i < 120; ++i) events.push_back(MakeEvent(5, i));
-  REQUIRE(store->Append(events, {}, {}).ok());
+  AppendPastBlockMark(*store, &calls);
   // Nothing dropped in block mode: what was staged is committed, past the mark.
   CHECK(store->Stats()->records == 120);
   CHECK(Counter(*store, "dropped.max_events") == 0);
@@ -306,11 +312,7 @@ TEST_CASE("bounds set live are enforced at once and leaving block resumes ingest
   TempDir dir;
   auto store = Open({.state_dir = dir.path(), .max_events = 100, .when_full = WhenFull::kBlock});
   std::vector<bool> calls;
-  CHECK_FALSE(store->SetFullCallback([&](bool full) { calls.push_back(full); }));
-  std::vector<Event> events;
-  events.reserve(120);
-  for (int i = 0; i < 120; ++i) events.push_back(MakeEvent(5, i));
-  REQUIRE(store->Append(events, {}, {}).ok());
+  AppendPastBlockMark(*store, &calls);
   REQUIRE(store->full());
   SECTION("a raised bound under block resumes below its low mark") {
     REQUIRE(store->SetBounds({.max_events = 1000, .when_full = WhenFull::kBlock}).ok());
