@@ -34,7 +34,15 @@ void EnvelopeEncryptor::Seal(std::string_view plaintext, std::string* out,
     StartEpoch(started);
   }
   ++values_in_epoch_;
-  schema::AppendSealedValue(epoch_, key_, plaintext, out);
+  schema::AppendSealedValue(epoch_, key_, NextNonce(), plaintext, out);
+}
+
+const schema::Nonce& EnvelopeEncryptor::NextNonce() {
+  if (next_nonce_ == nonces_.size()) {
+    randombytes_buf(nonces_.data(), sizeof nonces_);
+    next_nonce_ = 0;
+  }
+  return nonces_[next_nonce_++];
 }
 
 }  // namespace tidegate::filters

@@ -7,6 +7,7 @@
 // what it buffered. Not thread-safe: one per ingest thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,6 +40,7 @@ class EnvelopeEncryptor {
 
  private:
   void StartEpoch(std::optional<KeyEpoch>* started);
+  const schema::Nonce& NextNonce();
 
   const schema::PublicKey recipient_;
   const Millis epoch_duration_;
@@ -48,6 +50,10 @@ class EnvelopeEncryptor {
   uint64_t epoch_ = 0;  // 0: no epoch yet
   uint64_t values_in_epoch_ = 0;
   std::chrono::steady_clock::time_point epoch_started_;
+  // Random nonces drawn 128 at a time: one getrandom call (about 0.3 us) per 128 values
+  // instead of one per value. Nonces are public; only their uniqueness matters.
+  std::array<schema::Nonce, 128> nonces_{};
+  size_t next_nonce_ = nonces_.size();  // nonces_ is empty until the first draw
 };
 
 }  // namespace tidegate::filters

@@ -220,7 +220,8 @@ class PrivacyFilter::Rewriter {
   }
 
   bool Tokenize(value v, std::string* out) {
-    std::string text;
+    std::string& text = f_.scratch_;
+    text.clear();
     bool is_null = false, is_container = false;
     if (!Canonical(v, &text, &is_null, &is_container)) return false;
     if (is_null) {
@@ -235,7 +236,8 @@ class PrivacyFilter::Rewriter {
   }
 
   bool Encrypt(value v, std::string* out) {
-    std::string json;
+    std::string& json = f_.scratch_;
+    json.clear();
     if (!Raw(v, &json)) return false;
     if (json == "null") {
       out->append(json);

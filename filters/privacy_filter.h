@@ -75,6 +75,7 @@ class PrivacyFilter {
   std::optional<EnvelopeEncryptor> encryptor_;
   simdjson::ondemand::parser parser_;
   std::string padded_;
+  std::string scratch_;  // a value's canonical or JSON text on its way to a token or a seal
   // Plans by topic; bounded (cleared when full) since device topics are many but repeat.
   std::unordered_map<std::string, std::unique_ptr<PathNode>> plans_;
   std::string last_topic_;  // the plan of the last topic, for repeats

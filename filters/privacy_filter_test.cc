@@ -2,6 +2,7 @@
 #include "filters/privacy_filter.h"
 
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "filters/tokenizer.h"
 
@@ -115,6 +116,31 @@ TEST_CASE("encrypt seals values that only the recipient can open", "[filters][pr
   Run(*f, R"({"user":"x"})", &second);
   CHECK_FALSE(second.started_epoch.has_value());  // same epoch: the key is sealed once
   CHECK(second.key_epoch == result.key_epoch);
+}
+
+TEST_CASE("every sealed value has its own nonce across the nonce pool's refills",
+          "[filters][privacy]") {
+  Fixture fx;
+  auto f = fx.Make({Rule("#", &PrivacyRule::encrypt, {"/v"})});
+  PrivacyResult first;
+  Run(*f, R"({"v":0})", &first);
+  REQUIRE(first.started_epoch.has_value());
+  auto data_key = tidegate::schema::OpenDataKey(first.started_epoch->sealed, fx.pk, fx.sk);
+  REQUIRE(data_key.ok());
+  std::set<std::string> nonces;
+  constexpr int kValues = 1000;  // the pool holds 128: several refills
+  for (int i = 1; i <= kValues; ++i) {
+    std::string out = Run(*f, R"({"v":)" + std::to_string(i) + "}");
+    size_t start = out.find("enc:");
+    size_t end = out.find('"', start);
+    std::string sealed = out.substr(start, end - start);
+    auto plain = tidegate::schema::OpenSealedValue(sealed, *data_key);
+    REQUIRE(plain.ok());
+    CHECK(*plain == std::to_string(i));
+    // base64url of the 24-byte nonce: the first 32 characters after "enc:<epoch>:".
+    nonces.insert(sealed.substr(sealed.find(':', 4) + 1, 32));
+  }
+  CHECK(nonces.size() == kValues);
 }
 
 TEST_CASE("scrub tokenizes PII inside free text and every string of a subtree",

@@ -2,6 +2,7 @@
 #include "schema/sealed_value.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace tidegate::schema {
 namespace {
@@ -10,7 +11,11 @@ constexpr size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 constexpr size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
 constexpr int kB64 = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 
-std::string AssociatedData(uint64_t epoch) { return "tidegate-enc-v1:" + std::to_string(epoch); }
+constexpr std::string_view kAssociatedPrefix = "tidegate-enc-v1:";
+
+std::string AssociatedData(uint64_t epoch) {
+  return std::string(kAssociatedPrefix) + std::to_string(epoch);
+}
 
 // Splits "enc:<epoch>:<b64>"; false if the shape is wrong.
 bool Split(std::string_view text, uint64_t* epoch, std::string_view* b64) {
@@ -48,22 +53,42 @@ Result<std::array<uint8_t, N>> ParseHexKey(std::string_view text, const char* wh
 
 void AppendSealedValue(uint64_t epoch, const DataKey& key, std::string_view plaintext,
                        std::string* out) {
-  std::string box(kNonceBytes + plaintext.size() + kTagBytes, '\0');
-  auto* bytes = reinterpret_cast<unsigned char*>(box.data());
-  randombytes_buf(bytes, kNonceBytes);
-  std::string ad = AssociatedData(epoch);
+  Nonce nonce;
+  randombytes_buf(nonce.data(), nonce.size());
+  AppendSealedValue(epoch, key, nonce, plaintext, out);
+}
+
+void AppendSealedValue(uint64_t epoch, const DataKey& key, const Nonce& nonce,
+                       std::string_view plaintext, std::string* out) {
+  // nonce || ciphertext || tag, on the stack for the short values privacy rules usually name.
+  constexpr size_t kStackPlaintext = 256;
+  unsigned char stack[kNonceBytes + kStackPlaintext + kTagBytes];
+  std::string heap;
+  const size_t box_size = kNonceBytes + plaintext.size() + kTagBytes;
+  unsigned char* box = stack;
+  if (plaintext.size() > kStackPlaintext) {
+    heap.resize(box_size);
+    box = reinterpret_cast<unsigned char*>(heap.data());
+  }
+  std::memcpy(box, nonce.data(), kNonceBytes);
+  char ad[kAssociatedPrefix.size() + 20];
+  std::memcpy(ad, kAssociatedPrefix.data(), kAssociatedPrefix.size());
+  const auto [ad_end, ec] = std::to_chars(ad + kAssociatedPrefix.size(), ad + sizeof ad, epoch);
+  (void)ec;  // 20 digits always fit a uint64_t
   unsigned long long written = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(
-      bytes + kNonceBytes, &written, reinterpret_cast<const unsigned char*>(plaintext.data()),
-      plaintext.size(), reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr,
-      bytes, key.data());
-  std::string b64(sodium_base64_ENCODED_LEN(box.size(), kB64), '\0');
-  sodium_bin2base64(b64.data(), b64.size(), bytes, box.size(), kB64);
-  b64.pop_back();  // the terminating NUL
+      box + kNonceBytes, &written, reinterpret_cast<const unsigned char*>(plaintext.data()),
+      plaintext.size(), reinterpret_cast<const unsigned char*>(ad),
+      static_cast<unsigned long long>(ad_end - ad), nullptr, nonce.data(), key.data());
   out->append(kSealedValuePrefix);
-  out->append(std::to_string(epoch));
+  const char* digits = ad + kAssociatedPrefix.size();
+  out->append(digits, static_cast<size_t>(ad_end - digits));
   out->push_back(':');
-  out->append(b64);
+  const size_t b64_size = sodium_base64_ENCODED_LEN(box_size, kB64);  // with the NUL
+  const size_t at = out->size();
+  out->resize(at + b64_size);
+  sodium_bin2base64(out->data() + at, b64_size, box, box_size, kB64);
+  out->pop_back();  // the terminating NUL
 }
 
 bool ParseSealedValueEpoch(std::string_view text, uint64_t* epoch) {

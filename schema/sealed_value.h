@@ -22,12 +22,17 @@ namespace tidegate::schema {
 using DataKey = std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_KEYBYTES>;
 using PublicKey = std::array<uint8_t, crypto_box_PUBLICKEYBYTES>;
 using SecretKey = std::array<uint8_t, crypto_box_SECRETKEYBYTES>;
+using Nonce = std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES>;
 
 inline constexpr std::string_view kSealedValuePrefix = "enc:";
 
-// Appends "enc:<epoch>:<base64url>" for plaintext to *out.
+// Appends "enc:<epoch>:<base64url>" for plaintext to *out, under a fresh random nonce.
 void AppendSealedValue(uint64_t epoch, const DataKey& key, std::string_view plaintext,
                        std::string* out);
+// The same under a nonce the caller drew at random and never uses again with this key (the
+// agent draws them in bulk: one getrandom call per many values instead of one per value).
+void AppendSealedValue(uint64_t epoch, const DataKey& key, const Nonce& nonce,
+                       std::string_view plaintext, std::string* out);
 
 // True if text has the shape of a sealed value; *epoch receives its epoch.
 bool ParseSealedValueEpoch(std::string_view text, uint64_t* epoch);
