@@ -356,6 +356,7 @@ void Agent::BuildPipeline() {
                                                          config_.agent.id, clock_, RandomSeed());
   uplink_->SetSchemas(config_.schemas);
   pipeline_ = std::make_unique<IngestPipeline>(config_, *committer_, store_->age_clock(), privacy_);
+  pipeline_->SetDedupHash(store_->dedup_hash_key(), store_->dedup_legacy_until());
   pipeline_->ReserveDedupKeys(static_cast<size_t>(std::max<int64_t>(store_->DedupKeyRows(), 0)));
   Status keys =
       store_->ForEachDedupKey(store_->age_clock().Now().age_ms,

@@ -78,8 +78,13 @@ void IngestPipeline::SchemaDeadLetter(std::string_view topic, const filters::Pay
 bool IngestPipeline::IsDuplicate(std::string_view topic, std::string_view payload, int64_t age_ms) {
   event_.dedup_key = 0;
   if (!dedup_.enabled()) return false;
-  uint64_t key = filters::DedupKey(event_.device_id, parser_.last_id(), topic, payload);
-  bool seen = dedup_.SeenBefore(key, age_ms, &event_.dedup_expires_ms);
+  const uint64_t key = dedup_hasher_.Key(event_.device_id, parser_.last_id(), topic, payload);
+  // Keys an earlier release stored, while they can still be in the window.
+  bool seen =
+      age_ms < dedup_legacy_until_ &&
+      dedup_.Contains(filters::LegacyDedupKey(event_.device_id, parser_.last_id(), topic, payload),
+                      age_ms);
+  if (!seen) seen = dedup_.SeenBefore(key, age_ms, &event_.dedup_expires_ms);
   metrics_.dedup_evicted.store(dedup_.evicted(), std::memory_order_relaxed);
   if (seen) {
     metrics_.duplicates.fetch_add(1, std::memory_order_relaxed);

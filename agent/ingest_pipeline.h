@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "filters/dedup_index.h"
+#include "filters/dedup_key.h"
 #include "filters/event_parser.h"
 #include "filters/payload_schema.h"
 #include "filters/privacy_filter.h"
@@ -52,6 +53,12 @@ class IngestPipeline {
   // Reserve once with how many will come, then one Restore per key.
   void ReserveDedupKeys(size_t keys) { dedup_.Reserve(keys); }
   void RestoreDedupKey(uint64_t key, int64_t expires) { dedup_.Restore(key, expires); }
+  // The buffer's dedup hash key, and until when (age_ms) keys of the legacy hash may be in the
+  // window (SqliteStore::dedup_hash_key, dedup_legacy_until); before Start.
+  void SetDedupHash(const filters::DedupHashKey& key, int64_t legacy_until) {
+    dedup_hasher_ = filters::DedupHasher(key);
+    dedup_legacy_until_ = legacy_until;
+  }
 
  private:
   int PriorityOf(std::string_view topic) const;
@@ -82,6 +89,8 @@ class IngestPipeline {
   std::vector<std::string> schema_names_;
   std::vector<RuleCounters> schema_violations_;  // by schema_names_ index
   filters::DedupIndex dedup_;
+  filters::DedupHasher dedup_hasher_{filters::DedupHashKey{}};
+  int64_t dedup_legacy_until_ = 0;
   Event event_;           // reused between messages to keep its string capacity
   std::string filtered_;  // privacy output, reused
   IngestMetrics metrics_;

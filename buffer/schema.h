@@ -153,6 +153,7 @@ inline constexpr std::string_view kInsertDedupKey =
     "INSERT OR IGNORE INTO dedup_log(key, expires_at) VALUES(?1, ?2)";
 inline constexpr std::string_view kLoadDedupKeys =
     "SELECT key, expires_at FROM dedup_log WHERE expires_at > ?1 ORDER BY expires_at";
+inline constexpr std::string_view kLastDedupExpiry = "SELECT max(expires_at) FROM dedup_log";
 inline constexpr std::string_view kExpireDedupKeys = "DELETE FROM dedup_log WHERE expires_at <= ?1";
 inline constexpr std::string_view kCountDedupKeys = "SELECT count(*) FROM dedup_log";
 // Forgets the n keys that expire first (the count bound).

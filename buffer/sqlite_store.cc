@@ -118,6 +118,7 @@ Status SqliteStore::Init(const StoreOptions& options) {
   TG_RETURN_IF_ERROR(Migrate());
   TG_RETURN_IF_ERROR(LoadIdentity());
   TG_RETURN_IF_ERROR(StartAgeClock());
+  TG_RETURN_IF_ERROR(LoadDedupHashKey());
   TG_ASSIGN_OR_RETURN(read_db_, OpenConnection(path_, options.sync));
   // The writer checkpoints itself (store_bounds.cc): the hook replaces SQLite's automatic
   // checkpoint and reports the WAL's length after each commit.
@@ -199,6 +200,44 @@ Status SqliteStore::LoadIdentity() {
   uint64_t after_max = row && !max_seq.IsNull(0) ? static_cast<uint64_t>(max_seq.Int(0)) + 1 : 1;
   next_seq_ = std::max(stored_next, after_max);
   return Status::Ok();
+}
+
+// The dedup hash key is made once per buffer. A buffer written by a release that hashed
+// with the legacy BLAKE2b gets its key at the first open by this one, and the legacy hash is
+// still checked until the last key it wrote expires (meta.dedup_legacy_until, on the age
+// line): a restart in that period keeps the same deadline.
+Status SqliteStore::LoadDedupHashKey() {
+  sqlite3* db = write_db_.get();
+  TG_ASSIGN_OR_RETURN(Stmt get, Stmt::Prepare(db, sql::kGetMeta));
+  get.Bind(1, std::string_view("dedup_hash_key"));
+  TG_ASSIGN_OR_RETURN(bool row, get.Step());
+  size_t len = 0;
+  if (row && get.Text(0).size() == dedup_hash_key_.size() * 2 &&
+      sodium_hex2bin(dedup_hash_key_.data(), dedup_hash_key_.size(), get.Text(0).data(),
+                     get.Text(0).size(), nullptr, &len, nullptr) == 0 &&
+      len == dedup_hash_key_.size()) {
+    get.Reset();
+    get.Bind(1, std::string_view("dedup_legacy_until"));
+    TG_ASSIGN_OR_RETURN(row, get.Step());
+    dedup_legacy_until_ = row ? get.Int(0) : 0;
+    return Status::Ok();
+  }
+  get.Reset();
+  randombytes_buf(dedup_hash_key_.data(), dedup_hash_key_.size());
+  std::string hex(dedup_hash_key_.size() * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), dedup_hash_key_.data(), dedup_hash_key_.size());
+  hex.pop_back();
+  TG_ASSIGN_OR_RETURN(Stmt last, Stmt::Prepare(db, sql::kLastDedupExpiry));
+  TG_ASSIGN_OR_RETURN(row, last.Step());
+  dedup_legacy_until_ = row && !last.IsNull(0) ? last.Int(0) : 0;
+  TG_ASSIGN_OR_RETURN(Stmt set, Stmt::Prepare(db, sql::kSetMeta));
+  TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin"));
+  Status status =
+      set.Bind(1, std::string_view("dedup_legacy_until")).Bind(2, dedup_legacy_until_).Run();
+  if (status.ok()) status = set.Bind(1, std::string_view("dedup_hash_key")).Bind(2, hex).Run();
+  if (status.ok()) status = Exec(db, "COMMIT", "commit");
+  if (!status.ok()) (void)Exec(db, "ROLLBACK", "rollback");
+  return status;
 }
 
 // The age line continues where the last run persisted it; a new (or newly upgraded)

@@ -11,6 +11,7 @@
 // while the writer commits (WAL).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -113,6 +114,10 @@ class SqliteStore {
 
   // Random id of this database, made at creation: seqs are unique within it.
   const std::string& buffer_id() const { return buffer_id_; }
+  // The key of ingest dedup's hash (filters/dedup_key.h), random per buffer, and the age
+  // (AgeClock age_ms) until which keys of the legacy hash may still be in the window (0: none).
+  const std::array<uint8_t, 16>& dedup_hash_key() const { return dedup_hash_key_; }
+  int64_t dedup_legacy_until() const { return dedup_legacy_until_; }
   const std::string& path() const { return path_; }
   // The database moved aside at Open (empty if none): an alarm for /metrics.
   const std::string& quarantined() const { return quarantined_; }
@@ -202,6 +207,7 @@ class SqliteStore {
   Status Migrate();
   Status LoadIdentity();
   Status StartAgeClock();
+  Status LoadDedupHashKey();
   Status PrepareStatements();
   Status DeleteBatch(const BatchRange& range);  // sets deleted_
   void AfterDelete(const BatchRange& range);    // after an Ack or Reject committed
@@ -255,6 +261,8 @@ class SqliteStore {
   std::string path_;
   std::string buffer_id_;
   std::string quarantined_;
+  std::array<uint8_t, 16> dedup_hash_key_{};
+  int64_t dedup_legacy_until_ = 0;
   StoreOptions options_;
   StoreLimits limits_;  // guarded by write_mu_ (SetBounds); data_budget_ mirrors data_bytes
   std::atomic<uint64_t> data_budget_{0};

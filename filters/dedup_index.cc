@@ -1,49 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "filters/dedup_index.h"
 
-#include <sodium.h>
-
 #include <algorithm>
-#include <cstring>
 #include <limits>
 
 #include "common/sat_time.h"
 
 namespace tidegate::filters {
-namespace {
-
-// A fixed key: the hash only has to be stable across restarts and not invertible.
-constexpr unsigned char kDedupKey[crypto_generichash_KEYBYTES] = "tidegate ingest dedup key v1";
-
-}  // namespace
-
-uint64_t DedupKey(std::string_view device_id, std::string_view id, std::string_view topic,
-                  std::string_view payload) {
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, kDedupKey, sizeof kDedupKey, sizeof(uint64_t));
-  auto update = [&](std::string_view part) {
-    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(part.data()),
-                              part.size());
-    const unsigned char sep = 0;
-    crypto_generichash_update(&state, &sep, 1);
-  };
-  if (!id.empty()) {
-    update("id");
-    update(device_id);
-    update(id);
-  } else {
-    update("content");
-    update(topic);
-    update(payload);
-  }
-  unsigned char out[sizeof(uint64_t)];
-  crypto_generichash_final(&state, out, sizeof out);
-  uint64_t key = 0;
-  std::memcpy(&key, out, sizeof key);
-  key &= 0x7fffffffffffffffull;  // fits SQLite's signed INTEGER
-  return key == 0 ? 1 : key;
-}
-
 namespace {
 
 constexpr size_t kMinSlots = 16;
@@ -77,6 +40,12 @@ bool DedupIndex::SeenBefore(uint64_t key, int64_t now_ms, int64_t* expires_ms) {
   *expires_ms = SatAdd(now_ms, window_ms_);
   Record(key, *expires_ms);
   return false;
+}
+
+bool DedupIndex::Contains(uint64_t key, int64_t now_ms) const {
+  if (slots_.empty()) return false;
+  const uint32_t stored = slots_[FindSlot(key)];
+  return stored != kEmptySlot && EntryAt(SeqOf(stored)).expires > now_ms;
 }
 
 size_t DedupIndex::memory_bytes() const {

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// DedupIndex: ingest dedup. An event's key is a keyed 64-bit BLAKE2b hash of its device id
-// and events.id value, or of its topic and payload when no id is configured or present. A key
-// seen within dedup.window is a duplicate (QoS 1 redelivery after a reconnect or restart, or
-// a device resending). Keys are made durable with their events (buffer/) and reloaded at
-// start, so a restart keeps the window. Memory: 24 to 40 bytes per key in the window (a FIFO
-// ring of (key, expiry) and an open-addressing table of 32-bit ring positions), with no
-// allocation per key: a million keys, the default bound, take about 30 MB instead of the
-// ~75 MB of a node-based map, and reload in one pass at start. Not thread-safe: used by the
-// ingest thread.
+// DedupIndex: ingest dedup. An event's key is a keyed 64-bit hash of its device id and
+// events.id value, or of its topic and payload when no id is configured (filters/dedup_key.h). A
+// key seen within dedup.window is a duplicate (QoS 1 redelivery after a reconnect or restart, or a
+// device resending). Keys are made durable with their events (buffer/) and reloaded at start, so a
+// restart keeps the window. Memory: 24 to 40 bytes per key in the window (a FIFO ring of (key,
+// expiry) and an open-addressing table of 32-bit ring positions), with no allocation per key: a
+// million keys, the default bound, take about 30 MB instead of the ~75 MB of a node-based map, and
+// reload in one pass at start. Not thread-safe: used by the ingest thread.
 #pragma once
 
 #include <cstddef>
@@ -19,10 +18,6 @@
 #include "common/config.h"
 
 namespace tidegate::filters {
-
-// The dedup key of an event: by id when id is non-empty, else by content. Never 0.
-uint64_t DedupKey(std::string_view device_id, std::string_view id, std::string_view topic,
-                  std::string_view payload);
 
 class DedupIndex {
  public:
@@ -44,6 +39,8 @@ class DedupIndex {
   // True if key was seen within the window before now_ms; otherwise records it (expiring at
   // now_ms + window, returned in *expires_ms).
   bool SeenBefore(uint64_t key, int64_t now_ms, int64_t* expires_ms);
+  // True if key is in the window at now_ms; records nothing.
+  bool Contains(uint64_t key, int64_t now_ms) const;
   size_t size() const { return keys_; }
   uint64_t evicted() const { return evicted_; }
   // Heap bytes held by the index (its ring and table, at their current capacity).
@@ -51,7 +48,7 @@ class DedupIndex {
 
  private:
   struct Entry {
-    uint64_t key;  // 0: a filler entry, never a key (DedupKey is never 0)
+    uint64_t key;  // 0: a filler entry, never a key (a dedup key is never 0)
     int64_t expires;
   };
   // Slots hold the low 32 bits of an entry's sequence number; this value means empty, so no

@@ -14,15 +14,6 @@
 
 using tidegate::Millis;
 using tidegate::filters::DedupIndex;
-using tidegate::filters::DedupKey;
-
-TEST_CASE("dedup keys follow the id when there is one, else the content", "[filters][dedup]") {
-  CHECK(DedupKey("d1", "m1", "t", "{\"a\":1}") == DedupKey("d1", "m1", "t2", "{\"a\":2}"));
-  CHECK(DedupKey("d1", "m1", "t", "x") != DedupKey("d2", "m1", "t", "x"));
-  CHECK(DedupKey("d1", "", "t", "x") == DedupKey("d9", "", "t", "x"));
-  CHECK(DedupKey("d1", "", "t", "x") != DedupKey("d1", "", "t", "y"));
-  CHECK(DedupKey("d1", "", "t", "x") != 0);
-}
 
 TEST_CASE("a key repeats within the window and expires after it", "[filters][dedup]") {
   DedupIndex index(Millis(1000));
