@@ -16,6 +16,7 @@
 #include "agent/aggregate_stage.h"
 #include "agent/config_apply.h"
 #include "agent/health.h"
+#include "agent/idle_trim.h"
 #include "agent/ingest_pipeline.h"
 #include "agent/metrics_aggregate.h"
 #include "agent/metrics_mqtt.h"
@@ -58,15 +59,14 @@ sigset_t BlockStopSignals() {
 }
 
 // Returns the stop signal. Between signals, gives the monitor its turns (READY, STATUS and
-// the watchdog pings are sent from this thread).
-// Each turn also lets the applier judge a rollback: uplink_failing_for_ms reads the uplink.
+// the watchdog pings are sent from this thread), and calls turn() on each (at least every
+// 5 s): the applier's rollback judgement and the idle heap trim.
 int WaitForStopSignal(const sigset_t& set, ServiceMonitor& monitor, ConfigApplier& applier,
-                      const std::function<int64_t()>& uplink_failing_for_ms) {
+                      const std::function<void()>& turn) {
   while (true) {
     // At least every 5 s, so a rollback comes within seconds of rollback_after.
     const Millis wait = std::min(monitor.Tick(), Millis(5'000));
-    applier.CheckRollback(uplink_failing_for_ms(), std::chrono::duration_cast<Millis>(
-                                                       RealClock().Monotonic().time_since_epoch()));
+    turn();
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
     const timespec timeout{.tv_sec = static_cast<time_t>(secs.count()),
                            .tv_nsec = static_cast<long>((wait - secs).count() * 1'000'000)};
@@ -133,6 +133,11 @@ class Agent final : public MqttUplinkLink {
   std::optional<int> OpenBuffer();
   void BuildPipeline();
   std::optional<int> Start();
+  // Moves while the agent works: messages received plus batches sent (IdleTrim).
+  uint64_t Activity() const {
+    return pipeline_->metrics().received.load(std::memory_order_relaxed) +
+           uplink_->stats().batches_sent.load(std::memory_order_relaxed);
+  }
   int64_t UplinkFailingForMs() const {
     return ReadUplinkHealth(uplink_->stats(), clock_).failing_for_ms;
   }
@@ -480,8 +485,13 @@ int RunAgent(const Config& config, const std::string& config_path) {
   if (channels) channels->Start();
   ServiceNotifier notifier;
   ServiceMonitor monitor(notifier, agent.monitored_parts(), config, RealClock());
-  const int sig = WaitForStopSignal(stop_signals, monitor, **applier,
-                                    [&agent] { return agent.UplinkFailingForMs(); });
+  IdleTrim idle_trim;
+  const int sig = WaitForStopSignal(stop_signals, monitor, **applier, [&] {
+    (*applier)->CheckRollback(
+        agent.UplinkFailingForMs(),
+        std::chrono::duration_cast<Millis>(RealClock().Monotonic().time_since_epoch()));
+    idle_trim.Turn(agent.Activity());
+  });
   monitor.Stopping();
   if (channels) channels->Stop();  // no apply while the pipeline stops
   return agent.Shutdown(sig);
