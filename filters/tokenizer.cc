@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "filters/tokenizer.h"
 
+#include "common/base64url.h"
+
 namespace tidegate::filters {
 namespace {
 
@@ -19,10 +21,8 @@ void Tokenizer::AppendToken(std::string_view canonical_text, std::string* out) c
                             canonical_text.size());
   unsigned char hash[kTokenBytes];
   crypto_generichash_final(&state, hash, sizeof hash);
-  char b64[sodium_base64_ENCODED_LEN(kTokenBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-  sodium_bin2base64(b64, sizeof b64, hash, sizeof hash, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   out->append(prefix_);
-  out->append(b64);
+  AppendBase64Url(hash, sizeof hash, out);
 }
 
 std::string Tokenizer::Token(std::string_view canonical_text) const {

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/base64url.h"
+
 namespace tidegate::schema {
 namespace {
 
@@ -84,11 +86,7 @@ void AppendSealedValue(uint64_t epoch, const DataKey& key, const Nonce& nonce,
   const char* digits = ad + kAssociatedPrefix.size();
   out->append(digits, static_cast<size_t>(ad_end - digits));
   out->push_back(':');
-  const size_t b64_size = sodium_base64_ENCODED_LEN(box_size, kB64);  // with the NUL
-  const size_t at = out->size();
-  out->resize(at + b64_size);
-  sodium_bin2base64(out->data() + at, b64_size, box, box_size, kB64);
-  out->pop_back();  // the terminating NUL
+  AppendBase64Url(box, box_size, out);
 }
 
 bool ParseSealedValueEpoch(std::string_view text, uint64_t* epoch) {
