@@ -77,6 +77,8 @@ class MqttSource {
   // One connection attempt and, if it connects, its whole life. Returns what ended it.
   Attempt ConnectAndServe();
   void ServeUntilClosed(Attempt* attempt);
+  // Reads the packets already in the socket without a select() each; *err gets errno.
+  int ReadBurst(int* err);
   void Subscribe();
   // Network thread: takes a SetTopics change, if any; while connected, (un)subscribes the
   // difference. Returns true if topics_ changed.
@@ -119,6 +121,7 @@ class MqttSource {
   int connack_rc_ = -1;             // -1: no CONNACK yet
   std::string library_error_;       // the last error libmosquitto logged (OpenSSL's text)
   uint64_t failures_in_a_row_ = 0;  // failed attempts since the last connection
+  uint64_t messages_ = 0;           // PUBLISH packets delivered (network thread)
   size_t subacks_pending_ = 0;      // subscriptions of this connection not yet acknowledged
   std::chrono::steady_clock::time_point connected_at_;  // of the current connection
   ReconnectBackoff backoff_;

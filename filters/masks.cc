@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 
@@ -36,9 +37,16 @@ std::optional<std::string> FormatAddress(int family, const void* addr, std::stri
 std::optional<std::string> MaskIpv4(std::string_view text) {
   in_addr addr{};
   if (!ParseAddress(AF_INET, text, &addr)) return std::nullopt;
-  auto* bytes = reinterpret_cast<uint8_t*>(&addr.s_addr);  // network byte order
-  bytes[3] = 0;
-  return FormatAddress(AF_INET, &addr, "/24");
+  // Dotted quad by hand: glibc's inet_ntop formats IPv4 with sprintf, a visible cost per event.
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&addr.s_addr);  // network byte order
+  char buf[sizeof "255.255.255.0/24"];
+  char* end = buf;
+  for (int i = 0; i < 3; ++i) {
+    end = std::to_chars(end, buf + sizeof buf, bytes[i]).ptr;
+    *end++ = '.';
+  }
+  std::memcpy(end, "0/24", 4);
+  return std::string(buf, static_cast<size_t>(end + 4 - buf));
 }
 
 std::optional<std::string> MaskIpv6(std::string_view text) {

@@ -21,6 +21,16 @@ TEST_CASE("ipv4_prefix_24 keeps the /24 network of an IPv4 address", "[filters]"
   CHECK(Mask(MaskKind::kIpv4Prefix24, "255.255.255.255") == "255.255.255.0/24");
 }
 
+TEST_CASE("ipv4_prefix_24 keeps the first three octets as written, for every octet value",
+          "[filters]") {
+  for (unsigned v = 0; v < 256; ++v) {
+    const std::string a = std::to_string(v) + "." + std::to_string(255 - v) + "." +
+                          std::to_string((v * 7) % 256) + "." + std::to_string(v);
+    const std::string want = a.substr(0, a.rfind('.')) + ".0/24";
+    CHECK(Mask(MaskKind::kIpv4Prefix24, a) == want);
+  }
+}
+
 TEST_CASE("ipv4_prefix_24 rejects values that are not IPv4 addresses", "[filters]") {
   for (std::string_view bad :
        {"", "garbage", "2001:db8::1", "192.168.1", "192.168.1.256", "192.168.1.77/32",
