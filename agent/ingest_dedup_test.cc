@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "agent/config_loader.h"
@@ -42,12 +43,15 @@ std::unique_ptr<buffer::SqliteStore> OpenStore(const std::string& dir) {
   return std::move(store).value();
 }
 
-// The agent's ingest path on one buffer, set up as Agent::BuildPipeline does.
+// The agent's ingest path on one buffer, set up as Agent::BuildPipeline does; legacy_until
+// overrides the buffer's legacy deadline when given.
 struct Ingest {
-  Ingest(const Config& config, buffer::SqliteStore& store)
+  Ingest(const Config& config, buffer::SqliteStore& store,
+         std::optional<int64_t> legacy_until = std::nullopt)
       : committer(store, buffer::CommitterOptions{}),
         pipeline(config, committer, store.age_clock(), std::make_shared<PrivacyStage>()) {
-    pipeline.SetDedupHash(store.dedup_hash_key(), store.dedup_legacy_until());
+    pipeline.SetDedupHash(store.dedup_hash_key(),
+                          legacy_until.value_or(store.dedup_legacy_until()));
     REQUIRE(store
                 .ForEachDedupKey(store.age_clock().Now().age_ms,
                                  [this](uint64_t key, int64_t expires) {
@@ -61,8 +65,9 @@ struct Ingest {
 };
 
 // Makes dir's buffer look written by a release with the legacy hash: no key in meta, and
-// the legacy key of (kTopic, kFirst) in the window.
-int64_t MakeLegacy(const std::string& dir, int64_t expires_at) {
+// the legacy key of (kTopic, kFirst) in the window for 10 more minutes. Returns its expiry.
+int64_t MakeLegacyBuffer(const std::string& dir) {
+  const int64_t expires_at = OpenStore(dir)->age_clock().Now().age_ms + 600'000;
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open((dir + "/buffer.db").c_str(), &db) == SQLITE_OK);
   const uint64_t key = filters::LegacyDedupKey("d1", "", kTopic, kFirst);
@@ -109,12 +114,7 @@ TEST_CASE("a repeat is caught after a restart with the buffer's key", "[dedup]")
 TEST_CASE("keys of the legacy hash catch repeats after the upgrade until they expire", "[dedup]") {
   TempDir dir("dedup-legacy");
   const Config config = TestConfig(dir.path());
-  int64_t now = 0;
-  {
-    auto store = OpenStore(dir.path());
-    now = store->age_clock().Now().age_ms;
-  }
-  const int64_t expires = MakeLegacy(dir.path(), now + 600'000);
+  const int64_t expires = MakeLegacyBuffer(dir.path());
   {
     auto store = OpenStore(dir.path());  // the upgrade: a key is made, the deadline noted
     CHECK(store->dedup_legacy_until() == expires);
@@ -137,22 +137,11 @@ TEST_CASE("without the legacy check an upgraded buffer would forget its window",
   // The control for the case above: the same buffer, the legacy deadline ignored.
   TempDir dir("dedup-legacy-off");
   const Config config = TestConfig(dir.path());
-  int64_t now = 0;
-  {
-    auto store = OpenStore(dir.path());
-    now = store->age_clock().Now().age_ms;
-  }
-  MakeLegacy(dir.path(), now + 600'000);
+  MakeLegacyBuffer(dir.path());
   auto store = OpenStore(dir.path());
-  buffer::GroupCommitter committer(*store, buffer::CommitterOptions{});
-  IngestPipeline pipeline(config, committer, store->age_clock(), std::make_shared<PrivacyStage>());
-  pipeline.SetDedupHash(store->dedup_hash_key(), 0);
-  REQUIRE(store
-              ->ForEachDedupKey(
-                  now, [&](uint64_t key, int64_t exp) { pipeline.RestoreDedupKey(key, exp); })
-              .ok());
-  pipeline.OnMessage(kTopic, kFirst);
-  CHECK(pipeline.metrics().duplicates.load() == 0);
+  Ingest ingest(config, *store, /*legacy_until=*/0);
+  ingest.pipeline.OnMessage(kTopic, kFirst);
+  CHECK(ingest.duplicates() == 0);
 }
 
 }  // namespace
