@@ -2,9 +2,10 @@
 // Cost per event of the pipeline stages privacy_bench and aggregate_bench leave out, on the
 // simulator's default event after the privacy rules of bench/run.sh: dedup (key hash and
 // window lookup), buffer commit (SqliteStore::Append of 1,000 events in one transaction, on
-// disk), batch encode (FlatBuffers + zstd level 1 of 1,000 buffered events, BatchEncoder) and
-// compress (zstd level 1 of that FlatBuffer alone). bench/run.sh prints them, with the others,
-// as its per-stage table. Run: build/bin/stages_bench --benchmark_repetitions=5
+// disk), buffer read (SqliteStore::ReadRange of 1,000 events), batch encode (FlatBuffers +
+// zstd level 1 of 1,000 buffered events, BatchEncoder) and compress (zstd level 1 of that
+// FlatBuffer alone). bench/run.sh prints them, except the read, with the others, as its
+// per-stage table. Run: build/bin/stages_bench --benchmark_repetitions=5
 // --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 #include <zstd.h>
@@ -75,6 +76,32 @@ void BM_BufferCommit(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kGroup);
 }
 BENCHMARK(BM_BufferCommit)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// The uplink's read of one batch: SqliteStore::ReadRange of 1,000 buffered events (a warm
+// page cache, as while draining).
+void BM_BufferRead(benchmark::State& state) {
+  const TempDir dir;
+  auto store = tidegate::buffer::SqliteStore::Open({.state_dir = dir.path()});
+  std::vector<Event> group;
+  for (int i = 0; i < kGroup; ++i) group.push_back(MakeEvent(i));
+  if (!store.ok() || !(*store)->Append(group, {}, {}).ok()) {
+    state.SkipWithError("cannot fill the buffer");
+    return;
+  }
+  const tidegate::buffer::BatchRange range{.batch_id = "bench-1-1000",
+                                           .priority = group.front().priority,
+                                           .first_seq = 1,
+                                           .last_seq = kGroup,
+                                           .count = kGroup,
+                                           .created_at_ms = 0};
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
+    auto rows = (*store)->ReadRange(range);
+    if (!rows.ok() || rows->size() != kGroup) state.SkipWithError("read failed");
+    benchmark::DoNotOptimize(rows);
+  }
+  state.SetItemsProcessed(state.iterations() * kGroup);
+}
+BENCHMARK(BM_BufferRead)->Unit(benchmark::kMicrosecond);
 
 std::vector<tidegate::buffer::BufferedRecord> Records() {
   std::vector<tidegate::buffer::BufferedRecord> records;
