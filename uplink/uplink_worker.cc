@@ -377,7 +377,10 @@ bool UplinkWorker::NextBatch(buffer::BatchRange* range,
     spdlog::error("uplink: reading the buffer failed: {}", read.ToString());
     return false;
   }
-  if (records->empty()) return false;
+  if (records->empty()) {
+    records->shrink_to_fit();  // nothing buffered: the reused vector's memory goes back while idle
+    return false;
+  }
   // Linger on the age line: after a wall-clock step back, ingest times are in the future.
   const TimeReading now = store_.age_clock().Now();
   BatchFill fill{.records = records->size(),
