@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Cost per event of the pipeline stages privacy_bench and aggregate_bench leave out, on the
 // simulator's default event after the privacy rules of bench/run.sh: dedup (key hash and
-// window lookup), buffer commit (SqliteStore::Append of 1,000 events in one transaction, on
-// disk), batch encode (FlatBuffers + zstd level 1 of 1,000 buffered events, BatchEncoder) and
-// compress (zstd level 1 of that FlatBuffer alone). bench/run.sh prints them, with the others,
-// as its per-stage table. Run: build/bin/stages_bench --benchmark_repetitions=5
+// window lookup), staging (GroupCommitter::Add of 1,000 events), buffer commit
+// (SqliteStore::Append of 1,000 events in one transaction, on disk), buffer read
+// (SqliteStore::ReadRange of 1,000 events), batch encode (FlatBuffers + zstd level 1 of 1,000
+// buffered events, BatchEncoder) and compress (zstd level 1 of that FlatBuffer alone).
+// bench/run.sh prints them, except staging and the read, with the others, as its per-stage
+// table. Run: build/bin/stages_bench --benchmark_repetitions=5
 // --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 #include <zstd.h>
@@ -12,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "buffer/group_committer.h"
 #include "buffer/sqlite_store.h"
 #include "filters/dedup_index.h"
 #include "filters/dedup_key.h"
@@ -75,6 +78,62 @@ void BM_BufferCommit(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kGroup);
 }
 BENCHMARK(BM_BufferCommit)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// The ingest thread's hand-off to the writer: GroupCommitter::Add of 1,000 events (staging
+// only: their commit runs with the timer paused).
+void BM_Stage(benchmark::State& state) {
+  const TempDir dir;
+  auto store = tidegate::buffer::SqliteStore::Open({.state_dir = dir.path()});
+  if (!store.ok()) {
+    state.SkipWithError("cannot open the buffer");
+    return;
+  }
+  tidegate::buffer::GroupCommitter committer(**store,
+                                             {.commit_interval = tidegate::Millis(3'600'000)});
+  std::vector<Event> group;
+  int64_t i = 0;
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
+    state.PauseTiming();
+    group.clear();
+    for (int k = 0; k < kGroup; ++k) group.push_back(MakeEvent(i++));
+    state.ResumeTiming();
+    for (Event& e : group) committer.Add(std::move(e));
+    state.PauseTiming();
+    if (!committer.Flush(tidegate::Millis(10'000)).ok()) state.SkipWithError("commit failed");
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * kGroup);
+}
+// Fixed iterations: each one also commits (untimed, ~3 ms), which a timed 0.5 s would multiply.
+BENCHMARK(BM_Stage)->Iterations(300)->Unit(benchmark::kMicrosecond);
+
+// The uplink's read of one batch: SqliteStore::ReadRange of 1,000 buffered events (a warm
+// page cache, as while draining) into one vector kept across reads, as the uplink does.
+void BM_BufferRead(benchmark::State& state) {
+  const TempDir dir;
+  auto store = tidegate::buffer::SqliteStore::Open({.state_dir = dir.path()});
+  std::vector<Event> group;
+  for (int i = 0; i < kGroup; ++i) group.push_back(MakeEvent(i));
+  if (!store.ok() || !(*store)->Append(group, {}, {}).ok()) {
+    state.SkipWithError("cannot fill the buffer");
+    return;
+  }
+  const tidegate::buffer::BatchRange range{.batch_id = "bench-1-1000",
+                                           .priority = group.front().priority,
+                                           .first_seq = 1,
+                                           .last_seq = kGroup,
+                                           .count = kGroup,
+                                           .created_at_ms = 0};
+  std::vector<tidegate::buffer::BufferedRecord> rows;
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
+    if (!(*store)->ReadRange(range, &rows).ok() || rows.size() != kGroup) {
+      state.SkipWithError("read failed");
+    }
+    benchmark::DoNotOptimize(rows.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kGroup);
+}
+BENCHMARK(BM_BufferRead)->Unit(benchmark::kMicrosecond);
 
 std::vector<tidegate::buffer::BufferedRecord> Records() {
   std::vector<tidegate::buffer::BufferedRecord> records;

@@ -166,6 +166,7 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
   std::map<std::string, int64_t> counters;
   std::vector<SealedKeyEpoch> key_epochs;
   records.swap(staged_);
+  staged_.swap(spare_);
   key_epochs.swap(staged_key_epochs_);
   dead.swap(staged_dead_);
   counters.swap(staged_counters_);
@@ -178,19 +179,23 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
     if (options_.stage != nullptr) options_.stage->Committed(true);
     lock.lock();
     committed_gen_ = gen;
+    RecycleGroup(records);
     return true;
   }
   auto start = SteadyClock::now();
   Status status = store_.Append(records, dead, counters, key_epochs, state);
   const auto elapsed = SteadyClock::now() - start;
   if (options_.stage != nullptr) options_.stage->Committed(status.ok());
+  const size_t committed = records.size();
+  if (status.ok()) records.clear();  // freed before taking the lock producers wait on
   lock.lock();
   if (status.ok()) {
+    RecycleGroup(records);
     flush_requested_ = false;
     staged_bytes_ -= bytes;
     committed_gen_ = gen;
     stats_.commits++;
-    stats_.committed_records += records.size();
+    stats_.committed_records += committed;
     commit_durations_.Observe(elapsed);
     stats_.healthy = true;
     progress_cv_.notify_all();
@@ -215,6 +220,15 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
   stats_.healthy = false;
   stats_.last_error = status.ToString();
   return false;
+}
+
+void GroupCommitter::RecycleGroup(std::vector<Event>& records) {
+  // Bounded, so one burst does not keep a large vector for good (the RSS budget).
+  constexpr size_t kMaxSpareEvents = 4'096;
+  records.clear();
+  if (records.capacity() <= kMaxSpareEvents && records.capacity() > spare_.capacity()) {
+    spare_.swap(records);
+  }
 }
 
 void GroupCommitter::RunStage(std::vector<Event>& records, std::map<std::string, int64_t>& counters,

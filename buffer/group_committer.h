@@ -100,6 +100,7 @@ class GroupCommitter {
   std::condition_variable work_cv_;                 // writer waits for records or stop
   std::condition_variable progress_cv_;             // producers wait for space or commit
   std::vector<Event> staged_;                       // guarded by mu_
+  std::vector<Event> spare_;                        // guarded by mu_: see RecycleGroup
   std::vector<DeadLetter> staged_dead_;             // guarded by mu_
   std::map<std::string, int64_t> staged_counters_;  // guarded by mu_
   std::vector<SealedKeyEpoch> staged_key_epochs_;   // guarded by mu_
@@ -119,6 +120,10 @@ class GroupCommitter {
   std::vector<Event> processed_;
   std::vector<StateWrite> processed_state_;
   std::thread thread_;
+
+  // Keeps the emptied vector of a committed group as the next staging area, so staging does
+  // not regrow (and move every event staged so far) for each group. Called with mu_ held.
+  void RecycleGroup(std::vector<Event>& records);
 };
 
 }  // namespace tidegate::buffer

@@ -77,6 +77,31 @@ Result<std::string> Quarantine(const std::string& path) {
   return target;
 }
 
+// Sets *r from a row of kSelectFromPriority or kSelectRange. Every field is set (those the
+// table has no column for to their defaults), keeping only the buffers of its strings, so a
+// reused record allocates nothing when the new values fit.
+void SetRecord(const Stmt& stmt, BufferedRecord* r) {
+  Event fresh;
+  fresh.topic.swap(r->event.topic);
+  fresh.device_id.swap(r->event.device_id);
+  fresh.schema_name.swap(r->event.schema_name);
+  fresh.payload.swap(r->event.payload);
+  Event& e = r->event = std::move(fresh);
+  r->seq = static_cast<uint64_t>(stmt.Int(0));
+  e.priority = static_cast<int>(stmt.Int(1));
+  e.kind = static_cast<RecordKind>(stmt.Int(2));
+  e.event_time_ms = stmt.Int(3);
+  e.ingest_time_ms = stmt.Int(4);
+  e.topic.assign(stmt.Text(5));
+  e.device_id.assign(stmt.Text(6));
+  e.flags = static_cast<uint32_t>(stmt.Int(7));
+  e.key_epoch = static_cast<uint64_t>(stmt.Int(8));
+  e.payload.assign(stmt.Text(9));
+  e.age_ms = stmt.Int(10);
+  e.schema_name.assign(stmt.Text(11));
+  e.schema_version = stmt.Int(12);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& options,
@@ -403,32 +428,22 @@ Status SqliteStore::BoundAndCommit(uint64_t next_seq, int64_t now,
   return Status::Ok();
 }
 
-Result<std::vector<BufferedRecord>> SqliteStore::ReadRows(Stmt& stmt) {
-  std::vector<BufferedRecord> rows;
+Status SqliteStore::ReadRows(Stmt& stmt, std::vector<BufferedRecord>* rows) {
+  size_t n = 0;
+  Status status;
   while (true) {
     Result<bool> row = stmt.Step();
     if (!row.ok()) {
-      stmt.Reset();
-      return row.status();
+      status = row.status();
+      break;
     }
     if (!*row) break;
-    BufferedRecord& r = rows.emplace_back();
-    r.seq = static_cast<uint64_t>(stmt.Int(0));
-    r.event.priority = static_cast<int>(stmt.Int(1));
-    r.event.kind = static_cast<RecordKind>(stmt.Int(2));
-    r.event.event_time_ms = stmt.Int(3);
-    r.event.ingest_time_ms = stmt.Int(4);
-    r.event.topic = std::string(stmt.Text(5));
-    r.event.device_id = std::string(stmt.Text(6));
-    r.event.flags = static_cast<uint32_t>(stmt.Int(7));
-    r.event.key_epoch = static_cast<uint64_t>(stmt.Int(8));
-    r.event.payload = std::string(stmt.Text(9));
-    r.event.age_ms = stmt.Int(10);
-    r.event.schema_name = std::string(stmt.Text(11));
-    r.event.schema_version = stmt.Int(12);
+    if (n == rows->size()) rows->emplace_back();
+    SetRecord(stmt, &(*rows)[n++]);
   }
   stmt.Reset();
-  return rows;
+  rows->resize(n);
+  return status;
 }
 
 Result<std::vector<BatchRange>> SqliteStore::LoadInflight() {
@@ -454,31 +469,38 @@ Result<std::vector<BatchRange>> SqliteStore::LoadInflight() {
 }
 
 Result<std::vector<BufferedRecord>> SqliteStore::ReadNext(size_t max_records, size_t max_bytes) {
+  std::vector<BufferedRecord> rows;
+  TG_RETURN_IF_ERROR(ReadNext(max_records, max_bytes, &rows));
+  return rows;
+}
+
+Status SqliteStore::ReadNext(size_t max_records, size_t max_bytes,
+                             std::vector<BufferedRecord>* rows) {
   std::lock_guard<std::mutex> lock(read_mu_);
   uint64_t generation = 0;
   {
     std::lock_guard<std::mutex> protect(protect_mu_);
     generation = drop_generation_;
   }
-  TG_ASSIGN_OR_RETURN(auto rows, ReadNextLocked(max_records, max_bytes));
-  if (rows.empty()) return rows;
+  TG_RETURN_IF_ERROR(ReadNextLocked(max_records, max_bytes, rows));
+  if (rows->empty()) return Status::Ok();
   BatchRange range{.batch_id = {},
-                   .priority = rows.front().event.priority,
-                   .first_seq = rows.front().seq,
-                   .last_seq = rows.back().seq,
-                   .count = static_cast<uint32_t>(rows.size()),
+                   .priority = rows->front().event.priority,
+                   .first_seq = rows->front().seq,
+                   .last_seq = rows->back().seq,
+                   .count = static_cast<uint32_t>(rows->size()),
                    .created_at_ms = 0};
   {
     // From here on the size policy leaves these rows alone. A drop committed since our
     // snapshot may have taken some already: then read again what is really there.
     std::lock_guard<std::mutex> protect(protect_mu_);
     reserved_ = range;
-    if (drop_generation_ == generation) return rows;
+    if (drop_generation_ == generation) return Status::Ok();
   }
   select_range_.Bind(1, int64_t{range.priority})
       .Bind(2, static_cast<int64_t>(range.first_seq))
       .Bind(3, static_cast<int64_t>(range.last_seq));
-  return ReadRows(select_range_);
+  return ReadRows(select_range_, rows);
 }
 
 std::map<int64_t, uint64_t> SqliteStore::LastInflightSeqs() {
@@ -491,8 +513,8 @@ std::map<int64_t, uint64_t> SqliteStore::LastInflightSeqs() {
   return last;
 }
 
-Result<std::vector<BufferedRecord>> SqliteStore::ReadNextLocked(size_t max_records,
-                                                                size_t max_bytes) {
+Status SqliteStore::ReadNextLocked(size_t max_records, size_t max_bytes,
+                                   std::vector<BufferedRecord>* rows) {
   // Taken before the snapshot: a batch acknowledged after this is still in the list, so its
   // rows are skipped if the snapshot has them; one acknowledged before is gone from both.
   // (Read after the snapshot, a batch acknowledged in between would be read again.)
@@ -506,39 +528,45 @@ Result<std::vector<BufferedRecord>> SqliteStore::ReadNextLocked(size_t max_recor
     stmt.Reset();
     return priority;
   };
-  auto read = [&]() -> Result<std::vector<BufferedRecord>> {
+  auto read = [&]() -> Status {
     TG_ASSIGN_OR_RETURN(int64_t priority, priority_of(top_priority_));
-    std::vector<BufferedRecord> rows;
     // At most one pass per priority (0-9 and window results): each step is an index seek.
     while (priority >= 0) {
       const auto last = in_flight.find(priority);
       select_from_priority_.Bind(1, priority)
           .Bind(2, static_cast<int64_t>(last == in_flight.end() ? 0 : last->second))
           .Bind(3, static_cast<int64_t>(max_records));
-      TG_ASSIGN_OR_RETURN(rows, ReadRows(select_from_priority_));
-      if (!rows.empty()) break;
+      TG_RETURN_IF_ERROR(ReadRows(select_from_priority_, rows));
+      if (!rows->empty()) break;
       priority_below_.Bind(1, priority);
       TG_ASSIGN_OR_RETURN(priority, priority_of(priority_below_));
     }
+    if (priority < 0) rows->clear();
     size_t bytes = 0, keep = 0;
-    for (; keep < rows.size(); ++keep) {
-      bytes += rows[keep].event.payload.size();
+    for (; keep < rows->size(); ++keep) {
+      bytes += (*rows)[keep].event.payload.size();
       if (keep > 0 && bytes > max_bytes) break;
     }
-    rows.resize(keep);
-    return rows;
+    rows->resize(keep);
+    return Status::Ok();
   };
-  auto rows = read();
+  Status status = read();
   (void)Exec(read_db_.get(), "COMMIT", "end read");
-  return rows;
+  return status;
 }
 
 Result<std::vector<BufferedRecord>> SqliteStore::ReadRange(const BatchRange& range) {
+  std::vector<BufferedRecord> rows;
+  TG_RETURN_IF_ERROR(ReadRange(range, &rows));
+  return rows;
+}
+
+Status SqliteStore::ReadRange(const BatchRange& range, std::vector<BufferedRecord>* rows) {
   std::lock_guard<std::mutex> lock(read_mu_);
   select_range_.Bind(1, int64_t{range.priority})
       .Bind(2, static_cast<int64_t>(range.first_seq))
       .Bind(3, static_cast<int64_t>(range.last_seq));
-  return ReadRows(select_range_);
+  return ReadRows(select_range_, rows);
 }
 
 Result<std::vector<std::pair<uint64_t, int64_t>>> SqliteStore::LoadDedupKeys(int64_t age_ms) {

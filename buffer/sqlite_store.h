@@ -189,6 +189,11 @@ class SqliteStore {
   Result<std::vector<BufferedRecord>> ReadNext(size_t max_records, size_t max_bytes);
   // The records of an in-flight batch (those still present).
   Result<std::vector<BufferedRecord>> ReadRange(const BatchRange& range);
+  // The same two into *rows, reusing the strings of the records it holds: a caller that keeps
+  // one vector across batches (the uplink) then allocates nothing per record. On error *rows
+  // is unspecified.
+  Status ReadNext(size_t max_records, size_t max_bytes, std::vector<BufferedRecord>* rows);
+  Status ReadRange(const BatchRange& range, std::vector<BufferedRecord>* rows);
 
   // Records the batch as in flight: its rows are never dropped by the size policy or max_age
   // (the receiver dedups by batch id, so a batch must keep its records until acknowledged).
@@ -211,8 +216,8 @@ class SqliteStore {
   Status PrepareStatements();
   Status DeleteBatch(const BatchRange& range);  // sets deleted_
   void AfterDelete(const BatchRange& range);    // after an Ack or Reject committed
-  Result<std::vector<BufferedRecord>> ReadRows(Stmt& stmt);
-  Result<std::vector<BufferedRecord>> ReadNextLocked(size_t max_records, size_t max_bytes);
+  Status ReadRows(Stmt& stmt, std::vector<BufferedRecord>* rows);
+  Status ReadNextLocked(size_t max_records, size_t max_bytes, std::vector<BufferedRecord>* rows);
   // The last seq recorded in flight, by priority (protect_mu_ taken here).
   std::map<int64_t, uint64_t> LastInflightSeqs();
   Status LoadCounts();

@@ -68,6 +68,63 @@ TEST_CASE("appended records are read back oldest first with every field", "[buff
   CHECK(e.payload == R"({"n":1})");
 }
 
+// The uplink keeps one vector across reads (SqliteStore::ReadNext into a vector): a record
+// read into a slot of it must carry nothing of the record that was there.
+TEST_CASE("a read into a reused vector equals a fresh read", "[buffer]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<Event> events;
+  for (int i = 0; i < 4; ++i) events.push_back(MakeEvent(5, i));
+  events[1].schema_name = "telemetry";
+  events[1].schema_version = 3;
+  events[2].key_epoch = 7;
+  events[2].flags = 1;
+  REQUIRE(store->Append(events, {}, {}).ok());
+  std::vector<tidegate::buffer::BufferedRecord> reused(6);
+  for (auto& r : reused) {  // what a stale slot could hold, in every field
+    r.seq = 99;
+    r.event = MakeEvent(9, 123456);
+    r.event.payload.assign(500, 'x');
+    r.event.schema_name = "old-schema";
+    r.event.schema_version = 8;
+    r.event.dedup_key = 42;
+    r.event.dedup_expires_ms = 43;
+    r.event.store = false;
+    r.event.age_ms = 44;
+    r.event.kind = tidegate::RecordKind::kWindowResult;
+  }
+  REQUIRE(store->ReadNext(10, 1 << 20, &reused).ok());
+  auto fresh = store->ReadNext(10, 1 << 20);
+  REQUIRE(fresh.ok());
+  REQUIRE(reused.size() == fresh->size());
+  REQUIRE(reused.size() == 4);
+  for (size_t i = 0; i < reused.size(); ++i) {
+    const Event& a = reused[i].event;
+    const Event& b = (*fresh)[i].event;
+    CHECK(reused[i].seq == (*fresh)[i].seq);
+    CHECK(a.topic == b.topic);
+    CHECK(a.device_id == b.device_id);
+    CHECK(a.event_time_ms == b.event_time_ms);
+    CHECK(a.ingest_time_ms == b.ingest_time_ms);
+    CHECK(a.age_ms == b.age_ms);
+    CHECK(a.flags == b.flags);
+    CHECK(a.priority == b.priority);
+    CHECK(a.kind == b.kind);
+    CHECK(a.key_epoch == b.key_epoch);
+    CHECK(a.dedup_key == 0);
+    CHECK(a.dedup_expires_ms == 0);
+    CHECK(a.store);
+    CHECK(a.schema_name == b.schema_name);
+    CHECK(a.schema_version == b.schema_version);
+    CHECK(a.payload == b.payload);
+  }
+  CHECK(reused[1].event.schema_name == "telemetry");
+  CHECK(reused[2].event.key_epoch == 7);
+  REQUIRE(store->ReadRange(RangeOf(*fresh, "b"), &reused).ok());
+  CHECK(reused.size() == 4);
+  CHECK(reused[3].event.payload == (*fresh)[3].event.payload);
+}
+
 TEST_CASE("higher priorities are read first", "[buffer]") {
   TempDir dir;
   auto store = OpenStore(dir.path());

@@ -27,6 +27,15 @@ class ByteWriter {
     Put<uint32_t>(static_cast<uint32_t>(s.size()));
     out_->append(s);
   }
+  // The same layout as PutString, for a string that append(std::string*) writes in place.
+  template <typename Append>
+  void PutStringWith(const Append& append) {
+    const size_t at = out_->size();
+    Put<uint32_t>(0);
+    append(out_);
+    const auto size = static_cast<uint32_t>(out_->size() - at - sizeof(uint32_t));
+    std::memcpy(out_->data() + at, &size, sizeof size);
+  }
 
  private:
   std::string* out_;

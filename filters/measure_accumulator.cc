@@ -103,7 +103,15 @@ void MeasureAccumulator::Encode(ByteWriter& out) const {
   out.Put<double>(max_);
   out.Put<double>(last_);
   out.Put<int64_t>(last_time_);
-  out.PutString(sketch_ ? sketch_->Encode() : std::string());
+  out.PutStringWith([this](std::string* s) {
+    if (sketch_) sketch_->EncodeTo(s);
+  });
+}
+
+size_t MeasureAccumulator::EncodedBytesBound() const {
+  return sizeof(count_) + sizeof(uint32_t) + sum_.partials().size() * sizeof(double) +
+         sizeof(min_) + sizeof(max_) + sizeof(last_) + sizeof(last_time_) + sizeof(uint32_t) +
+         (sketch_ ? sketch_->EncodedBytesBound() : 0);
 }
 
 bool MeasureAccumulator::Decode(ByteReader& in) {

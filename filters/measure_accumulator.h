@@ -38,6 +38,8 @@ class MeasureAccumulator {
   size_t MemoryBytes() const;
 
   void Encode(ByteWriter& out) const;
+  // At least the bytes Encode writes, for reserving.
+  size_t EncodedBytesBound() const;
   // False on a malformed or truncated encoding.
   bool Decode(ByteReader& in);
 

@@ -44,6 +44,12 @@ bool GetVarint(std::string_view* in, uint64_t* v) {
   return false;
 }
 
+size_t VarintBytes(uint64_t v) {
+  size_t n = 1;
+  for (; v >= 0x80; v >>= 7) ++n;
+  return n;
+}
+
 uint64_t ZigZag(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }
@@ -193,16 +199,28 @@ void QuantileSketch::EncodeStore(const Store& store, std::string* out) {
 
 std::string QuantileSketch::Encode() const {
   std::string out;
-  out.reserve(16 + positive_.counts.size() + negative_.counts.size());
-  out.push_back(static_cast<char>(kEncodingVersion));
-  out.push_back(static_cast<char>(collapsed_ ? kFlagCollapsed : 0));
+  out.reserve(EncodedBytesBound());
+  EncodeTo(&out);
+  return out;
+}
+
+void QuantileSketch::EncodeTo(std::string* out) const {
+  out->push_back(static_cast<char>(kEncodingVersion));
+  out->push_back(static_cast<char>(collapsed_ ? kFlagCollapsed : 0));
   uint64_t bits = 0;
   std::memcpy(&bits, &relative_accuracy_, sizeof bits);
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
-  PutVarint(zero_count_, &out);
-  EncodeStore(positive_, &out);
-  EncodeStore(negative_, &out);
-  return out;
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+  PutVarint(zero_count_, out);
+  EncodeStore(positive_, out);
+  EncodeStore(negative_, out);
+}
+
+// No bucket counts more than count_, so none takes more varint bytes than count_ does.
+size_t QuantileSketch::EncodedBytesBound() const {
+  constexpr size_t kMaxVarint = 10;
+  constexpr size_t kFixed = 2 + sizeof(double) + kMaxVarint + 2 * (2 * kMaxVarint);
+  const size_t buckets = positive_.counts.size() + negative_.counts.size();
+  return kFixed + buckets * VarintBytes(count_);
 }
 
 Status QuantileSketch::DecodeStore(std::string_view* in, int64_t min_index, int64_t max_index,

@@ -80,6 +80,10 @@ class QuantileSketch {
   // COMPATIBILITY: checkpoints outlive upgrades. A change of layout or meaning bumps
   // kEncodingVersion, and Decode keeps reading every earlier version.
   std::string Encode() const;
+  // Appends what Encode returns to *out.
+  void EncodeTo(std::string* out) const;
+  // At least Encode().size(), for reserving.
+  size_t EncodedBytesBound() const;
   // Parses an encoding made by Encode. Untrusted bytes: any malformed, truncated or
   // overlong input, an unknown version, an accuracy out of range, a bucket index no finite
   // double maps to, or counts that add up past kMaxCount give kCorruption. Never allocates more

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/byte_codec.h"
 #include "common/clock.h"
 
 using namespace std::string_literals;
@@ -394,4 +395,27 @@ TEST_CASE("memory stays bounded over the whole double range", "[sketch]") {
   CHECK(sketch.count() == 100000);
   CHECK(sketch.MemoryBytes() <= sizeof(QuantileSketch) + 2 * QuantileSketch::kMaxBuckets * 8);
   CHECK(sketch.Encode().size() <= 32 + 2 * QuantileSketch::kMaxBuckets * 10);
+}
+
+TEST_CASE("EncodedBytesBound is at least the encoding's size", "[sketch]") {
+  const uint64_t seed = 23;
+  INFO("seed " << seed);
+  Rng rng(seed);
+  QuantileSketch sketch;
+  CHECK(sketch.Encode().size() <= sketch.EncodedBytesBound());
+  for (int i = 0; i < 200000; ++i) {
+    // Counts past 127 and 16,383 in a bucket (2- and 3-byte varints), and both signs.
+    const double v = std::ldexp(1 - rng.NextDouble(), -8 + int(rng.Uniform(16)));
+    REQUIRE(sketch.Add(rng.Uniform(4) == 0 ? -v : v));
+    if (i % 997 == 0) REQUIRE(sketch.Encode().size() <= sketch.EncodedBytesBound());
+  }
+  CHECK(sketch.Encode().size() <= sketch.EncodedBytesBound());
+}
+
+TEST_CASE("a sketch written in place has the bytes of PutString(Encode())", "[sketch]") {
+  const QuantileSketch sketch = SketchOf({-4, 0, 1, 2, 300});
+  std::string copied, in_place;
+  tidegate::ByteWriter(&copied).PutString(sketch.Encode());
+  tidegate::ByteWriter(&in_place).PutStringWith([&](std::string* out) { sketch.EncodeTo(out); });
+  CHECK(in_place == copied);
 }

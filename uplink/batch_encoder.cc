@@ -91,14 +91,17 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
   out.events = static_cast<uint32_t>(events.size());
   out.window_results = static_cast<uint32_t>(windows.size());
   out.corrupt_records = corrupt;
-  out.body.resize(ZSTD_compressBound(builder_.GetSize()));
-  size_t n = ZSTD_compressCCtx(cctx_.get(), out.body.data(), out.body.size(),
+  // Compressed into a buffer kept across batches, then copied out at its size: the body
+  // waits in the send queue, and a fresh bound-sized buffer would be zeroed for each batch.
+  const size_t bound = ZSTD_compressBound(builder_.GetSize());
+  if (compressed_.size() < bound) compressed_.resize(bound);
+  size_t n = ZSTD_compressCCtx(cctx_.get(), compressed_.data(), compressed_.size(),
                                builder_.GetBufferPointer(), builder_.GetSize(), level_);
   if (ZSTD_isError(n)) {
     return Internal(std::string("zstd compress of batch ") + range.batch_id + ": " +
                     ZSTD_getErrorName(n));
   }
-  out.body.resize(n);
+  out.body.assign(compressed_.data(), n);
   return out;
 }
 

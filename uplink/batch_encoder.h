@@ -70,7 +70,8 @@ class BatchEncoder {
   flatbuffers::FlatBufferBuilder builder_;
   std::unique_ptr<ZSTD_CCtx, ZstdFree> cctx_;
   ColumnEncoder columns_;
-  std::string remainder_;  // scratch for one event's remainder payload
+  std::string remainder_;   // scratch for one event's remainder payload
+  std::string compressed_;  // scratch for the compressed batch, as large as the largest yet
 };
 
 }  // namespace tidegate::uplink

@@ -39,6 +39,23 @@ BatchRange RangeFor(const std::vector<BufferedRecord>& records) {
 
 }  // namespace
 
+// Encoded batches wait in the send queue (several per uplink): each must hold its compressed
+// bytes, not a buffer of ZSTD_compressBound of the uncompressed batch.
+TEST_CASE("an encoded batch holds only its compressed bytes", "[uplink]") {
+  auto records = MakeRecords(1'000);
+  BatchEncoder encoder("gw-7", 1);
+  for (int round = 0; round < 2; ++round) {  // the second reuses the encoder's buffers
+    auto encoded = encoder.Encode(RangeFor(records), records);
+    REQUIRE(encoded.ok());
+    INFO("body " << encoded->body.size() << " bytes of " << encoded->uncompressed_bytes);
+    REQUIRE(encoded->body.size() < encoded->uncompressed_bytes / 4);
+    CHECK(encoded->body.capacity() < encoded->uncompressed_bytes / 4);
+    auto raw = tidegate::schema::DecompressBatch(encoded->body, 1 << 24);
+    REQUIRE(raw.ok());
+    CHECK(raw->size() == encoded->uncompressed_bytes);
+  }
+}
+
 TEST_CASE("an encoded batch decodes to the same events", "[uplink]") {
   auto records = MakeRecords(50);
   BatchEncoder encoder("gw-7", 1);

@@ -319,10 +319,9 @@ bool UplinkWorker::Pop(Heartbeat& beat, Prepared* batch) {
 }
 
 bool UplinkWorker::Prepare(Prepared* out) {
-  std::vector<buffer::BufferedRecord> records;
   bool resend = false;
-  if (!NextBatch(&out->range, &records, &resend)) return false;
-  auto encoded = encoder_->Encode(out->range, records, SealedKeysFor(out->range, records));
+  if (!NextBatch(&out->range, &records_, &resend)) return false;
+  auto encoded = encoder_->Encode(out->range, records_, SealedKeysFor(out->range, records_));
   if (!encoded.ok()) {
     // Recorded in flight already: it stays first in line (resend_) and is encoded again.
     spdlog::error("uplink: {}", encoded.status().ToString());
@@ -332,7 +331,7 @@ bool UplinkWorker::Prepare(Prepared* out) {
   }
   if (resend) resend_.erase(resend_.begin());
   out->encoded = std::move(encoded).value();
-  out->records = records.size();
+  out->records = records_.size();
   return true;
 }
 
@@ -363,38 +362,37 @@ bool UplinkWorker::NextBatch(buffer::BatchRange* range,
   if (!resend_.empty()) {
     *resend = true;
     *range = resend_.front();
-    auto rows = store_.ReadRange(*range);
-    if (!rows.ok()) {
-      spdlog::error("uplink: reading batch {} failed: {}", range->batch_id,
-                    rows.status().ToString());
+    if (Status read = store_.ReadRange(*range, records); !read.ok()) {
+      spdlog::error("uplink: reading batch {} failed: {}", range->batch_id, read.ToString());
       return false;
     }
-    *records = std::move(rows).value();
     if (!records->empty()) return true;
     // Nothing left of it (acknowledged just before a crash): forget the batch.
     if (store_.Ack(*range).ok()) resend_.erase(resend_.begin());
     return false;
   }
   *resend = false;
-  auto rows = store_.ReadNext(config_.batch_max_events, config_.batch_max_bytes);
-  if (!rows.ok()) {
-    spdlog::error("uplink: reading the buffer failed: {}", rows.status().ToString());
+  if (Status read = store_.ReadNext(config_.batch_max_events, config_.batch_max_bytes, records);
+      !read.ok()) {
+    spdlog::error("uplink: reading the buffer failed: {}", read.ToString());
     return false;
   }
-  if (rows->empty()) return false;
+  if (records->empty()) {
+    records->shrink_to_fit();  // nothing buffered: the reused vector's memory goes back while idle
+    return false;
+  }
   // Linger on the age line: after a wall-clock step back, ingest times are in the future.
   const TimeReading now = store_.age_clock().Now();
-  BatchFill fill{.records = rows->size(),
+  BatchFill fill{.records = records->size(),
                  .payload_bytes = 0,
                  .largest_record_bytes = 0,
-                 .oldest_age_ms = rows->front().event.age_ms};
-  for (const buffer::BufferedRecord& r : *rows) {
+                 .oldest_age_ms = records->front().event.age_ms};
+  for (const buffer::BufferedRecord& r : *records) {
     fill.payload_bytes += r.event.payload.size();
     fill.largest_record_bytes =
         std::max<uint64_t>(fill.largest_record_bytes, r.event.payload.size());
   }
   if (!ReadyToSend(fill, config_, now.age_ms)) return false;  // let a fuller batch gather
-  *records = std::move(rows).value();
   range->priority = records->front().event.priority;
   range->first_seq = records->front().seq;
   range->last_seq = records->back().seq;

@@ -187,6 +187,9 @@ class UplinkWorker {
   std::unique_ptr<BatchEncoder> encoder_;   // preparing thread only; replaced by Rebind
   std::vector<SchemaSpec> schemas_;         // kept across Rebind (schemas need a restart)
   std::vector<buffer::BatchRange> resend_;  // preparing thread only
+  // The records of the batch being prepared, kept across batches so that reading one reuses
+  // the strings of the last (SqliteStore::ReadNext). Preparing thread only.
+  std::vector<buffer::BufferedRecord> records_;
   UplinkStats stats_;
   Heartbeat prepare_beat_;  // beaten by the preparing thread
   // One per sending thread, beaten by it (a vector of pointers: Heartbeat does not move).
