@@ -415,7 +415,7 @@ TEST_CASE("max_bytes_per_second caps the uplink's bandwidth and everything still
   INFO(report.ToString() << "\n" << extra);
   CHECK(report.ExactlyOnce());
   CHECK(rate <= 1.3 * kCap);
-  // No burst either: a batch leaves paced (curl's upload buffer), not in one write.
+  // No burst either: a batch leaves paced (net::SendPacer's pieces), not in one write.
   CHECK(peak <= 1.3 * kCap);
   // The cap was what limited the upload: sent as fast as published (~2 s), the same bytes
   // would have gone at more than twice the cap.
