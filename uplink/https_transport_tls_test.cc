@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -125,6 +126,41 @@ TEST_CASE("a receiver whose certificate does not verify against uplink.tls.ca_fi
   CHECK_FALSE(result.reason.empty());
   // The right CA, reached by its IP address: the certificate's IP subjectAltName matches.
   CHECK(Make(f.Config(receiver.Url("127.0.0.1")))->Send(Batch("b", 10)).kind == Kind::kAcked);
+}
+
+// A server certificate from the trusted CA for another host only (DNS:elsewhere.test).
+testing::CertAndKey OtherHostCert(const testing::TempDir& dir, const testing::TestCerts& certs) {
+  const std::string key = dir.File("other.key"), csr = dir.File("other.csr");
+  const std::string crt = dir.File("other.crt"), ext = dir.File("other.ext");
+  REQUIRE(
+      std::system(
+          ("printf 'subjectAltName=DNS:elsewhere.test\\nextendedKeyUsage=serverAuth\\n' >" + ext)
+              .c_str()) == 0);
+  REQUIRE(std::system(("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                       "-subj /CN=elsewhere.test -keyout " +
+                       key + " -out " + csr + " 2>/dev/null")
+                          .c_str()) == 0);
+  REQUIRE(std::system(("openssl x509 -req -in " + csr + " -CA " + certs.ca_cert + " -CAkey " +
+                       certs.ca_key + " -set_serial 77 -days 10 -extfile " + ext + " -out " + crt +
+                       " 2>/dev/null")
+                          .c_str()) == 0);
+  return {.cert = crt, .key = key};
+}
+
+TEST_CASE("a receiver whose certificate names another host is untrusted", "[uplink]") {
+  Fixture f;
+  testing::TestCerts other = f.certs;
+  testing::CertAndKey cert = OtherHostCert(f.dir, f.certs);
+  other.server_cert = cert.cert;
+  other.server_key = cert.key;
+  Receiver receiver(other, false,
+                    [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
+  for (const char* host : {"localhost", "127.0.0.1"}) {
+    SendResult result = Make(f.Config(receiver.Url(host)))->Send(Batch("b", 10));
+    INFO(host << ": " << result.reason);
+    CHECK(result.kind == Kind::kRetry);
+    CHECK(result.untrusted_peer);
+  }
 }
 
 TEST_CASE("a receiver that refuses our client certificate is told apart from other failures",
