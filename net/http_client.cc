@@ -66,8 +66,12 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view url,
 SSL_CTX* HttpClient::ssl_context() const { return ssl_ ? ssl_->ssl_context() : nullptr; }
 
 void HttpClient::Stop() {
-  stopped_ = true;
-  client_->stop();
+  if (stopped_.exchange(true)) return;
+  stopper_ = std::thread([this] { client_->stop(); });
+}
+
+HttpClient::~HttpClient() {
+  if (stopper_.joinable()) stopper_.join();
 }
 
 HttpAnswer HttpClient::Post(HttpPost& post, const std::function<bool()>& may_retry) {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "common/config.h"
 #include "common/status.h"
@@ -57,8 +58,11 @@ class HttpClient {
   HttpAnswer Post(HttpPost& post, const std::function<bool()>& may_retry);
 
   // Makes a Post in progress fail soon (its socket is shut down) and every later one at
-  // once. Thread-safe.
+  // once. Thread-safe and does not block: cpp-httplib's stop() waits while a connection is
+  // being made (up to connect_timeout for TCP, again for TLS), so it runs on a thread of its
+  // own, joined by the destructor.
   void Stop();
+  ~HttpClient();
   bool stopped() const { return stopped_.load(); }
 
   // OpenSSL's context of an https client (null for http://), for message callbacks.
@@ -74,6 +78,7 @@ class HttpClient {
   std::unique_ptr<httplib::ClientImpl> client_;
   httplib::SSLClient* const ssl_;  // client_ when https, else null
   std::atomic<bool> stopped_{false};
+  std::thread stopper_;  // runs client_->stop(); started by the first Stop()
 };
 
 // A one-line description of a failed POST (the error, and the certificate problem when the

@@ -120,7 +120,9 @@ SendResult HttpsTransport::Send(const EncodedBatch& batch) {
                                                 answer.error == httplib::Error::SSLConnection);
     result.client_cert_refused = ClientCertificateRefused(handshake_, dropped);
     result.reason = net::DescribeHttpError(answer);
-    if (timed_out) result.reason += ": uplink.request_timeout reached";
+    // A wait for the socket (bounded by request_timeout too) that ends past the deadline
+    // timed out; no callback of ours saw it.
+    if (timed_out || Clock::now() >= deadline) result.reason += ": uplink.request_timeout reached";
     if (client_->stopped()) result.reason += ": the uplink is stopping";
     return result;
   }

@@ -48,7 +48,7 @@ class HttpsPoster final : public HttpPoster {
     }
     if (answer.error != httplib::Error::Success) {
       std::string reason = net::DescribeHttpError(answer);
-      if (timed_out) reason += ": remote_config request_timeout reached";
+      if (timed_out || Clock::now() >= deadline) reason += ": request_timeout reached";
       return Unavailable(reason);
     }
     return PostReply{.http_status = answer.status, .body = std::move(answer_body)};

@@ -322,7 +322,8 @@ TEST_CASE("a receiver that hangs is given up after request_timeout and the retry
   // Given up at request_timeout (2 s), retried after at most one backoff (<= 1 s here).
   CHECK(gap_ms >= 1900);
   CHECK(gap_ms < 4500);
-  CHECK(ReadFile(rs.stack->AgentLogPath()).find("Timeout was reached") != std::string::npos);
+  CHECK(ReadFile(rs.stack->AgentLogPath()).find("uplink.request_timeout reached") !=
+        std::string::npos);
 }
 
 // Replaces the collector's certificate files with other ones (same paths, so the stack's
