@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <ctime>
 
 namespace tidegate::uplink {
 namespace {
@@ -20,7 +21,8 @@ std::string Printable(std::string_view text) {
   return out;
 }
 
-// Retry-After in seconds (an HTTP date is not honoured); 0 when absent or not a number.
+// Retry-After as seconds or as an HTTP date (RFC 9110 IMF-fixdate, as libcurl read it too),
+// in seconds from now; 0 when absent, past or unreadable.
 int64_t RetryAfterSeconds(const httplib::Headers& headers) {
   auto it = headers.find("Retry-After");
   if (it == headers.end()) return 0;
@@ -28,8 +30,11 @@ int64_t RetryAfterSeconds(const httplib::Headers& headers) {
   int64_t seconds = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
   if (ec == std::errc::result_out_of_range) return kMaxRetryAfterS;
-  if (ec != std::errc() || end != v.data() + v.size()) return 0;
-  return seconds;
+  if (ec == std::errc() && end == v.data() + v.size()) return seconds;
+  std::tm tm{};
+  const char* rest = strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (rest == nullptr || *rest != '\0') return 0;
+  return std::max<int64_t>(0, static_cast<int64_t>(timegm(&tm)) - std::time(nullptr));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <ctime>
 #include <mutex>
 #include <thread>
 
@@ -181,11 +182,17 @@ TEST_CASE("a receiver that refuses our client certificate is told apart from oth
   CHECK(result.client_cert_refused);
 }
 
-TEST_CASE("Retry-After is honoured up to an hour and the reason keeps 512 printable bytes",
+TEST_CASE("Retry-After (seconds or a date) is honoured up to an hour; the reason keeps 512 bytes",
           "[uplink]") {
   Fixture f;
+  std::mutex mu;
   std::string retry_after = "7";
+  auto set_retry_after = [&](std::string value) {
+    std::lock_guard<std::mutex> lock(mu);
+    retry_after = std::move(value);
+  };
   Receiver receiver(f.certs, false, [&](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
     res.status = 503;
     res.set_header("Retry-After", retry_after);
     res.set_content(std::string("busy\n\x01") + std::string(2000, 'x'), "text/plain");
@@ -197,8 +204,19 @@ TEST_CASE("Retry-After is honoured up to an hour and the reason keeps 512 printa
   CHECK(result.after == std::chrono::seconds(7));
   CHECK(result.reason.rfind("HTTP 503: busy  xxx", 0) == 0);
   CHECK(result.reason.size() == std::string("HTTP 503: ").size() + 512);
-  retry_after = "999999";
+  set_retry_after("999999");
   CHECK(transport->Send(Batch("b", 10)).after == std::chrono::hours(1));
+  // An HTTP date a minute ahead.
+  const std::time_t at = std::time(nullptr) + 60;
+  char date[64];
+  std::tm tm{};
+  gmtime_r(&at, &tm);
+  std::strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  set_retry_after(date);
+  const auto after = transport->Send(Batch("b", 10)).after;
+  INFO(date);
+  CHECK(after >= std::chrono::seconds(55));
+  CHECK(after <= std::chrono::seconds(60));
 }
 
 TEST_CASE("max_bytes_per_second paces the body of a request", "[uplink]") {
