@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <openssl/x509_vfy.h>
 
+#include <algorithm>
+
 namespace tidegate::net {
 namespace {
 
@@ -57,10 +59,20 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view url,
   client->set_tcp_nodelay(true);  // headers and body are separate writes
   client->set_decompress(false);  // answers are small and not trusted
   client->set_follow_location(false);
-  client->set_connection_timeout(options.connect_timeout);
-  client->set_read_timeout(options.io_timeout);
-  client->set_write_timeout(options.io_timeout);
-  return std::unique_ptr<HttpClient>(new HttpClient(std::move(parsed), std::move(client), ssl));
+  return std::unique_ptr<HttpClient>(
+      new HttpClient(std::move(parsed), options, std::move(client), ssl));
+}
+
+void HttpClient::SetTimeouts(std::chrono::steady_clock::time_point deadline) {
+  using std::chrono::milliseconds;
+  milliseconds io = options_.io_timeout;
+  if (deadline != std::chrono::steady_clock::time_point::max()) {
+    const auto left = std::chrono::ceil<milliseconds>(deadline - std::chrono::steady_clock::now());
+    io = std::clamp(left, milliseconds(1), io);
+  }
+  client_->set_connection_timeout(std::min(io, options_.connect_timeout));
+  client_->set_read_timeout(io);
+  client_->set_write_timeout(io);
 }
 
 SSL_CTX* HttpClient::ssl_context() const { return ssl_ ? ssl_->ssl_context() : nullptr; }
@@ -96,6 +108,7 @@ HttpAnswer HttpClient::PostOnce(HttpPost& post) {
     answer.error = httplib::Error::SSLLoadingCerts;
     return answer;
   }
+  SetTimeouts(post.deadline);
   httplib::Request req;
   req.method = "POST";
   req.path = url_.path;

@@ -23,18 +23,23 @@ namespace tidegate::net {
 struct HttpClientOptions {
   TlsSection tls{};
   std::chrono::milliseconds connect_timeout{10'000};  // TCP connect, and the TLS handshake
-  // Bounds each wait for the socket (a write, a read); callers that need a total deadline
-  // check it in their body provider and receiver.
+  // Bounds each wait for the socket (a write, a read), and no more than what is left until
+  // the POST's deadline when it has one.
   std::chrono::milliseconds io_timeout{30'000};
 };
 
 // One POST: the body comes from `body` (called with the offset to continue from, as cpp-
 // httplib does), the answer's body goes to `receive`. Either returning false cancels.
+// `deadline` caps the connect and every socket wait of an attempt to the time left when it
+// starts (cpp-httplib has no deadline for a whole request: the caller's provider and
+// receiver check it between pieces, and a receiver trickling its headers a byte per wait
+// could still hold an attempt longer).
 struct HttpPost {
   httplib::Headers headers;
   size_t content_length = 0;
   httplib::ContentProvider body;
   httplib::ContentReceiverWithProgress receive;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct HttpAnswer {
@@ -70,11 +75,14 @@ class HttpClient {
   const HttpUrl& url() const { return url_; }
 
  private:
-  HttpClient(HttpUrl url, std::unique_ptr<httplib::ClientImpl> client, httplib::SSLClient* ssl)
-      : url_(std::move(url)), client_(std::move(client)), ssl_(ssl) {}
+  HttpClient(HttpUrl url, HttpClientOptions options, std::unique_ptr<httplib::ClientImpl> client,
+             httplib::SSLClient* ssl)
+      : url_(std::move(url)), options_(std::move(options)), client_(std::move(client)), ssl_(ssl) {}
+  void SetTimeouts(std::chrono::steady_clock::time_point deadline);
   HttpAnswer PostOnce(HttpPost& post);
 
   const HttpUrl url_;
+  const HttpClientOptions options_;
   std::unique_ptr<httplib::ClientImpl> client_;
   httplib::SSLClient* const ssl_;  // client_ when https, else null
   std::atomic<bool> stopped_{false};

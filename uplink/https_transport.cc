@@ -56,8 +56,8 @@ SendResult::Kind ClassifyHttpStatus(long status) {
 }
 
 Result<std::unique_ptr<HttpsTransport>> HttpsTransport::Create(const UplinkSection& config) {
-  // Each wait for the socket is bounded by request_timeout too; the body provider and the
-  // answer's receiver check the whole request's deadline between pieces.
+  // Each wait for the socket is bounded by what is left of request_timeout (post.deadline);
+  // the body provider and the answer's receiver check the deadline between pieces.
   TG_ASSIGN_OR_RETURN(
       std::unique_ptr<net::HttpClient> client,
       net::HttpClient::Create(
@@ -88,6 +88,7 @@ SendResult HttpsTransport::Send(const EncodedBatch& batch) {
                   {"Content-Encoding", "zstd"},
                   {"Idempotency-Key", batch.batch_id}};
   post.content_length = body.size();
+  post.deadline = deadline;
   post.body = [&](size_t offset, size_t length, httplib::DataSink& sink) {
     if (Clock::now() >= deadline) {
       timed_out = true;
@@ -125,8 +126,8 @@ SendResult HttpsTransport::Send(const EncodedBatch& batch) {
                                                 answer.error == httplib::Error::SSLConnection);
     result.client_cert_refused = ClientCertificateRefused(handshake_, dropped);
     result.reason = net::DescribeHttpError(answer);
-    // A wait for the socket (bounded by request_timeout too) that ends past the deadline
-    // timed out; no callback of ours saw it.
+    // A wait for the socket (bounded by the time left) that ends at the deadline timed out;
+    // no callback of ours saw it.
     if (timed_out || Clock::now() >= deadline) result.reason += ": uplink.request_timeout reached";
     if (client_->stopped()) result.reason += ": the uplink is stopping";
     return result;

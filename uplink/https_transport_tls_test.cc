@@ -234,6 +234,34 @@ TEST_CASE("max_bytes_per_second paces the body of a request", "[uplink]") {
   CHECK(took >= milliseconds(1375));
 }
 
+TEST_CASE("a receiver that never answers is given up at request_timeout, saying so", "[uplink]") {
+  Fixture f;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  Receiver receiver(f.certs, false, [&](const httplib::Request&, httplib::Response& res) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+    res.status = 200;
+  });
+  UplinkSection config = f.Config(receiver.Url());
+  config.request_timeout = milliseconds(1000);
+  auto transport = Make(config);
+  const auto start = Steady::now();
+  SendResult result = transport->Send(Batch("b", 10));
+  const auto took = std::chrono::duration_cast<milliseconds>(Steady::now() - start);
+  INFO(result.reason << "; took " << took.count() << " ms");
+  CHECK(result.kind == Kind::kRetry);
+  CHECK(result.reason.find("uplink.request_timeout reached") != std::string::npos);
+  CHECK(took >= milliseconds(1000));
+  CHECK(took < milliseconds(1900));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+}
+
 TEST_CASE("Interrupt() ends a send in flight at once and every later one", "[uplink]") {
   Fixture f;
   std::mutex mu;

@@ -23,6 +23,7 @@ class HttpsPoster final : public HttpPoster {
     net::HttpPost post;
     post.headers = {{"Content-Type", kProtobufContentType}};
     post.content_length = body.size();
+    post.deadline = deadline;
     post.body = [&](size_t offset, size_t length, httplib::DataSink& sink) {
       if (Clock::now() >= deadline) {
         timed_out = true;
