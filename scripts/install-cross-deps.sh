@@ -52,7 +52,7 @@ triplet_of() {
 # Libraries linked by the build (cmake/Dependencies.cmake); header-only ones that are
 # Architecture: all or Multi-Arch: foreign (catch2, libcli11-dev) need nothing extra.
 multiarch_dev=(libmosquitto-dev libflatbuffers-dev libsqlite3-dev libsodium-dev libzstd-dev
-  libssl-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libsystemd-dev
+  libssl-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libsystemd-dev
   libprotobuf-dev)
 private_dev=(libyaml-cpp-dev libsimdjson-dev libpq-dev)
 private_runtime=(libyaml-cpp0.7 libsimdjson14 libpq5)

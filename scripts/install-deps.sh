@@ -12,7 +12,7 @@ $SUDO apt-get install -y -q --no-install-recommends \
   clang-14 libclang-rt-14-dev clang-format clang-tidy lld \
   libmosquitto-dev mosquitto mosquitto-clients \
   libflatbuffers-dev flatbuffers-compiler \
-  libpq-dev postgresql-15 libsqlite3-dev sqlite3 libsodium-dev libzstd-dev zstd libssl-dev libcurl4-openssl-dev \
+  libpq-dev postgresql-15 libsqlite3-dev sqlite3 libsodium-dev libzstd-dev zstd libssl-dev \
   catch2 libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libsimdjson-dev \
   libcpp-httplib-dev libsystemd-dev python3 python3-prometheus-client faketime curl \
   libbenchmark-dev gnuplot-nox \

@@ -2,67 +2,39 @@
 #include "uplink/https_transport.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstring>
-#include <mutex>
+#include <charconv>
+#include <chrono>
+#include <ctime>
 
 namespace tidegate::uplink {
 namespace {
 
-constexpr size_t kMaxResponseBytes = 512;     // enough for a reason; bodies are not trusted
-constexpr curl_off_t kMaxRetryAfterS = 3600;  // 1 h, as uplink.retry.max at most
+using Clock = std::chrono::steady_clock;
 
-size_t CaptureResponse(char* data, size_t size, size_t n, void* user) {
-  auto* out = static_cast<std::string*>(user);
-  size_t bytes = size * n;
-  if (out->size() < kMaxResponseBytes) {
-    out->append(data, std::min(bytes, kMaxResponseBytes - out->size()));
-  }
-  return bytes;
-}
-
-// Aborts a transfer once the uplink is stopping, instead of waiting for request_timeout.
-int CheckInterrupted(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return static_cast<std::atomic<bool>*>(user)->load() ? 1 : 0;
-}
-
-// With a bandwidth cap the body is handed to curl through a read callback, in pieces of its
-// upload buffer, so that CURLOPT_MAX_SEND_SPEED paces it. (Bodies below 64 KiB given with
-// CURLOPT_POSTFIELDS leave with the headers in one write, which no limit can pace.)
-constexpr long kPacedUploadBufferBytes = 16L * 1024;  // curl's minimum
-
-struct UploadCursor {
-  std::string_view body;
-  size_t offset = 0;
-};
-
-size_t ReadBody(char* out, size_t size, size_t n, void* user) {
-  auto* cursor = static_cast<UploadCursor*>(user);
-  size_t len = std::min(size * n, cursor->body.size() - cursor->offset);
-  std::memcpy(out, cursor->body.data() + cursor->offset, len);
-  cursor->offset += len;
-  return len;
-}
-
-// curl rewinds the body to resend it on a fresh connection when a reused one has died.
-int SeekBody(void* user, curl_off_t offset, int origin) {
-  auto* cursor = static_cast<UploadCursor*>(user);
-  if (origin != SEEK_SET || offset < 0 || static_cast<size_t>(offset) > cursor->body.size()) {
-    return CURL_SEEKFUNC_CANTSEEK;
-  }
-  cursor->offset = static_cast<size_t>(offset);
-  return CURL_SEEKFUNC_OK;
-}
-
-struct SlistFree {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
+constexpr size_t kMaxResponseBytes = 512;  // enough for a reason; bodies are not trusted
+constexpr int64_t kMaxRetryAfterS = 3600;  // 1 h, as uplink.retry.max at most
 
 // Keeps only printable ASCII of a receiver's answer, so a log line stays one safe line.
 std::string Printable(std::string_view text) {
   std::string out;
   for (char c : text) out.push_back(c >= 0x20 && c < 0x7f ? c : ' ');
   return out;
+}
+
+// Retry-After as seconds or as an HTTP date (RFC 9110 IMF-fixdate, as libcurl read it too),
+// in seconds from now; 0 when absent, past or unreadable.
+int64_t RetryAfterSeconds(const httplib::Headers& headers) {
+  auto it = headers.find("Retry-After");
+  if (it == headers.end()) return 0;
+  const std::string& v = it->second;
+  int64_t seconds = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+  if (ec == std::errc::result_out_of_range) return kMaxRetryAfterS;
+  if (ec == std::errc() && end == v.data() + v.size()) return seconds;
+  std::tm tm{};
+  const char* rest = strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (rest == nullptr || *rest != '\0') return 0;
+  return std::max<int64_t>(0, static_cast<int64_t>(timegm(&tm)) - std::time(nullptr));
 }
 
 }  // namespace
@@ -84,98 +56,90 @@ SendResult::Kind ClassifyHttpStatus(long status) {
 }
 
 Result<std::unique_ptr<HttpsTransport>> HttpsTransport::Create(const UplinkSection& config) {
-  static std::once_flag curl_init;
-  std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  std::unique_ptr<HttpsTransport> transport(new HttpsTransport(config));
-  TG_RETURN_IF_ERROR(transport->Configure());
+  // Each wait for the socket is bounded by what is left of request_timeout (post.deadline);
+  // the body provider and the answer's receiver check the deadline between pieces.
+  TG_ASSIGN_OR_RETURN(
+      std::unique_ptr<net::HttpClient> client,
+      net::HttpClient::Create(
+          config.url, {.tls = config.tls,
+                       .connect_timeout = std::min(config.connect_timeout, config.request_timeout),
+                       .io_timeout = config.request_timeout}));
+  std::unique_ptr<HttpsTransport> transport(new HttpsTransport(config, std::move(client)));
+  if (SSL_CTX* ctx = transport->client_->ssl_context()) {
+    TlsHandshakeWatch::Install(ctx, &transport->handshake_);
+  }
   return transport;
 }
 
-Status HttpsTransport::Configure() {
-  curl_.reset(curl_easy_init());
-  if (!curl_) return Internal("curl_easy_init failed");
-  CURL* c = curl_.get();
-  bool ok = curl_easy_setopt(c, CURLOPT_URL, config_.url.c_str()) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer_) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CaptureResponse) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_WRITEDATA, &response_) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                              static_cast<long>(config_.connect_timeout.count())) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-                              static_cast<long>(config_.request_timeout.count())) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, CheckInterrupted) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_XFERINFODATA, &interrupted_) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, TlsHandshakeWatch::Install) == CURLE_OK;
-  ok = ok && curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &handshake_) == CURLE_OK;
-  if (!config_.tls.ca_file.empty()) {
-    ok = ok && curl_easy_setopt(c, CURLOPT_CAINFO, config_.tls.ca_file.c_str()) == CURLE_OK;
-  }
-  if (!config_.tls.cert_file.empty()) {
-    ok = ok && curl_easy_setopt(c, CURLOPT_SSLCERT, config_.tls.cert_file.c_str()) == CURLE_OK;
-    ok = ok && curl_easy_setopt(c, CURLOPT_SSLKEY, config_.tls.key_file.c_str()) == CURLE_OK;
-  }
-  if (config_.max_bytes_per_second > 0) {
-    ok = ok && curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE,
-                                static_cast<curl_off_t>(config_.max_bytes_per_second)) == CURLE_OK;
-    ok = ok && curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, kPacedUploadBufferBytes) == CURLE_OK;
-    ok = ok && curl_easy_setopt(c, CURLOPT_POST, 1L) == CURLE_OK;
-    ok = ok && curl_easy_setopt(c, CURLOPT_READFUNCTION, ReadBody) == CURLE_OK;
-    ok = ok && curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, SeekBody) == CURLE_OK;
-  }
-  if (!ok) return Internal("configuring libcurl for " + config_.url + " failed");
-  return Status::Ok();
+void HttpsTransport::Interrupt() {
+  client_->Stop();
+  pacer_.Interrupt();
 }
 
 SendResult HttpsTransport::Send(const EncodedBatch& batch) {
-  CURL* c = curl_.get();
-  curl_slist* raw = nullptr;
-  std::string idempotency = "Idempotency-Key: " + batch.batch_id;
-  for (const char* h : {"Content-Type: application/vnd.tidegate.batch+flatbuffers",
-                        "Content-Encoding: zstd", "Expect:", idempotency.c_str()}) {
-    raw = curl_slist_append(raw, h);
-  }
-  std::unique_ptr<curl_slist, SlistFree> headers(raw);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  UploadCursor cursor{.body = batch.body, .offset = 0};
-  if (config_.max_bytes_per_second > 0) {
-    curl_easy_setopt(c, CURLOPT_READDATA, &cursor);
-    curl_easy_setopt(c, CURLOPT_SEEKDATA, &cursor);
-  } else {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, batch.body.data());
-  }
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(batch.body.size()));
-  response_.clear();
-  error_buffer_[0] = '\0';
+  const Clock::time_point deadline = Clock::now() + config_.request_timeout;
+  const bool paced = config_.max_bytes_per_second > 0;
+  bool timed_out = false;
+  std::string response;  // first bytes of the answer's body, for the reason
+  const std::string_view body = batch.body;
+
+  net::HttpPost post;
+  post.headers = {{"Content-Type", "application/vnd.tidegate.batch+flatbuffers"},
+                  {"Content-Encoding", "zstd"},
+                  {"Idempotency-Key", batch.batch_id}};
+  post.content_length = body.size();
+  post.deadline = deadline;
+  post.body = [&](size_t offset, size_t length, httplib::DataSink& sink) {
+    if (Clock::now() >= deadline) {
+      timed_out = true;
+      return false;
+    }
+    size_t n = length;
+    if (paced) {
+      n = pacer_.PieceBytes(length);
+      if (!pacer_.Take(n, deadline)) {
+        timed_out = !client_->stopped();
+        return false;
+      }
+    }
+    sink.write(body.data() + offset, n);  // a failed write is reported as such by httplib
+    return true;
+  };
+  post.receive = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    if (response.size() < kMaxResponseBytes) {
+      response.append(data, std::min(n, kMaxResponseBytes - response.size()));
+    }
+    if (Clock::now() < deadline) return true;
+    timed_out = true;
+    return false;
+  };
   handshake_.Reset();
-  CURLcode rc = curl_easy_perform(c);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
+  if (paced) pacer_.Start();
+  net::HttpAnswer answer = client_->Post(post, [&] { return Clock::now() < deadline; });
 
   SendResult result;
-  if (rc != CURLE_OK) {
+  if (answer.error != httplib::Error::Success) {
     result.kind = SendResult::Kind::kRetry;
-    result.untrusted_peer =
-        rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
-    result.client_cert_refused = ClientCertificateRefused(handshake_, rc);
-    result.reason = std::string(curl_easy_strerror(rc));
-    if (error_buffer_[0]) result.reason += std::string(": ") + error_buffer_;
+    result.untrusted_peer = answer.error == httplib::Error::SSLServerVerification;
+    const bool dropped = answer.status == 0 && (answer.error == httplib::Error::Read ||
+                                                answer.error == httplib::Error::Write ||
+                                                answer.error == httplib::Error::SSLConnection);
+    result.client_cert_refused = ClientCertificateRefused(handshake_, dropped);
+    result.reason = net::DescribeHttpError(answer);
+    // A wait for the socket (bounded by the time left) that ends at the deadline timed out;
+    // no callback of ours saw it.
+    if (timed_out || Clock::now() >= deadline) result.reason += ": uplink.request_timeout reached";
+    if (client_->stopped()) result.reason += ": the uplink is stopping";
     return result;
   }
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_off_t retry_after = 0;
-  if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0) {
+  if (const int64_t retry_after = RetryAfterSeconds(answer.headers); retry_after > 0) {
     // Capped: a receiver cannot park the uplink for longer (and seconds -> ms cannot overflow).
-    result.after = std::chrono::seconds(std::min<curl_off_t>(retry_after, kMaxRetryAfterS));
+    result.after = std::chrono::seconds(std::min(retry_after, kMaxRetryAfterS));
   }
-  result.http_status = static_cast<int>(status);
-  result.kind = ClassifyHttpStatus(status);
+  result.http_status = answer.status;
+  result.kind = ClassifyHttpStatus(answer.status);
   if (result.kind != SendResult::Kind::kAcked) {
-    result.reason = "HTTP " + std::to_string(status) + ": " + Printable(response_);
+    result.reason = "HTTP " + std::to_string(answer.status) + ": " + Printable(response);
   }
   return result;
 }

@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// HttpsTransport: POSTs batches to uplink.url with libcurl, verifying the server against
-// uplink.tls.ca_file and presenting a client certificate when configured. Keeps one curl
-// handle (and so one kept-alive TLS connection) for its lifetime. Used by the uplink thread
-// only; not thread-safe.
+// HttpsTransport: POSTs batches to uplink.url over cpp-httplib (net::HttpClient), verifying
+// the server against uplink.tls.ca_file and presenting a client certificate when configured.
+// Keeps one kept-alive TLS connection for its lifetime. Used by one uplink sending thread;
+// Interrupt() from any thread.
 #pragma once
 
-#include <curl/curl.h>
-
-#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -15,6 +12,8 @@
 
 #include "common/config.h"
 #include "common/status.h"
+#include "net/http_client.h"
+#include "net/send_pacer.h"
 #include "uplink/tls_handshake_watch.h"
 #include "uplink/transport.h"
 
@@ -25,27 +24,25 @@ class HttpsTransport final : public Transport {
   static Result<std::unique_ptr<HttpsTransport>> Create(const UplinkSection& config);
 
   SendResult Send(const EncodedBatch& batch) override;
-  void Interrupt() override { interrupted_ = true; }
+  // Shuts the connection of a send in progress down and fails every later send at once.
+  void Interrupt() override;
 
  private:
-  struct CurlCleanup {
-    void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-  };
-  explicit HttpsTransport(UplinkSection config) : config_(std::move(config)) {}
-  Status Configure();
+  HttpsTransport(UplinkSection config, std::unique_ptr<net::HttpClient> client)
+      : config_(std::move(config)),
+        client_(std::move(client)),
+        pacer_(config_.max_bytes_per_second) {}
 
   const UplinkSection config_;
-  std::unique_ptr<CURL, CurlCleanup> curl_;
-  std::string response_;  // first bytes of the response body, for error messages
-  char error_buffer_[CURL_ERROR_SIZE] = {};
-  std::atomic<bool> interrupted_{false};
+  std::unique_ptr<net::HttpClient> client_;
+  net::SendPacer pacer_;         // used with uplink.max_bytes_per_second only
   TlsHandshakeWatch handshake_;  // what the receiver said in the last send's handshake
 };
 
 // How many HttpsTransports (connections, each with its own sending thread) the uplink uses:
 // up to kHttpsConnections, so several batches are on the wire while a backlog drains and the
 // receiver lands one while it decodes the next; 1 with uplink.max_bytes_per_second, whose
-// pacing is per connection in libcurl. Each costs a thread, a TLS session and one encoded
+// pacing (net::SendPacer) is per connection. Each costs a thread, a TLS session and one encoded
 // batch in memory. A batch taken in flight is never dropped by drop_oldest (the receiver may
 // hold it already), so a connection also holds its batch's records against the buffer: the
 // batches in flight (one per connection, plus the prepared ones) stay within an eighth of the

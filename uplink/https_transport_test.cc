@@ -31,7 +31,7 @@ TEST_CASE("HTTPS connections keep the batches in flight within an eighth of the 
   CHECK(HttpsConnections(config, 24 * kMiB) == 1);   // 3 fit: 2 prepared, 1 on the wire
   CHECK(HttpsConnections(config, 1 * kMiB) == 1);    // a small buffer: one, as ever
   config.max_bytes_per_second = 40 << 10;
-  CHECK(HttpsConnections(config, 200 * kMiB) == 1);  // libcurl paces each connection alone
+  CHECK(HttpsConnections(config, 200 * kMiB) == 1);  // the pacer is per connection
 }
 
 TEST_CASE("a receiver that is not listening is a retry with a reason", "[uplink]") {

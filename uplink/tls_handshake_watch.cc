@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "uplink/tls_handshake_watch.h"
 
-#include <openssl/ssl.h>
-
 namespace tidegate::uplink {
 namespace {
 
@@ -39,18 +37,14 @@ void OnTlsMessage(int write_p, int /*version*/, int content_type, const void* bu
 
 }  // namespace
 
-CURLcode TlsHandshakeWatch::Install(CURL*, void* ssl_ctx, void* watch) {
-  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+void TlsHandshakeWatch::Install(SSL_CTX* ctx, TlsHandshakeWatch* watch) {
   SSL_CTX_set_msg_callback(ctx, OnTlsMessage);
   SSL_CTX_set_msg_callback_arg(ctx, watch);
-  return CURLE_OK;
 }
 
-bool ClientCertificateRefused(const TlsHandshakeWatch& watch, CURLcode rc) {
+bool ClientCertificateRefused(const TlsHandshakeWatch& watch, bool dropped) {
   if (watch.alert_received >= 0 && IsCertificateAlert(watch.alert_received)) return true;
-  if (!watch.certificate_requested) return false;
-  return rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
-         rc == CURLE_SSL_CONNECT_ERROR;
+  return watch.certificate_requested && dropped;
 }
 
 }  // namespace tidegate::uplink

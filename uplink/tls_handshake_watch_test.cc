@@ -11,22 +11,21 @@ TEST_CASE("a certificate alert from the receiver means our client certificate wa
   TlsHandshakeWatch watch;
   for (int alert : {42, 48, 116}) {
     watch.alert_received = alert;
-    CHECK(ClientCertificateRefused(watch, CURLE_RECV_ERROR));
+    CHECK(ClientCertificateRefused(watch, true));
+    CHECK(ClientCertificateRefused(watch, false));
   }
   watch.alert_received = 0;  // close_notify says nothing about certificates
-  CHECK_FALSE(ClientCertificateRefused(watch, CURLE_RECV_ERROR));
+  CHECK_FALSE(ClientCertificateRefused(watch, true));
 }
 
 TEST_CASE("a connection dropped after a certificate request counts as a refused certificate",
           "[uplink]") {
   TlsHandshakeWatch watch;
   watch.certificate_requested = true;
-  CHECK(ClientCertificateRefused(watch, CURLE_SEND_ERROR));
-  CHECK(ClientCertificateRefused(watch, CURLE_RECV_ERROR));
-  CHECK_FALSE(ClientCertificateRefused(watch, CURLE_COULDNT_CONNECT));
-  CHECK_FALSE(ClientCertificateRefused(watch, CURLE_OPERATION_TIMEDOUT));
+  CHECK(ClientCertificateRefused(watch, true));
+  CHECK_FALSE(ClientCertificateRefused(watch, false));  // e.g. refused connect, a timeout
   watch.Reset();
-  CHECK_FALSE(ClientCertificateRefused(watch, CURLE_SEND_ERROR));  // nobody asked for one
+  CHECK_FALSE(ClientCertificateRefused(watch, true));  // nobody asked for one
 }
 
 }  // namespace

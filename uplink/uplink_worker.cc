@@ -413,9 +413,9 @@ bool UplinkWorker::Deliver(size_t i, const Prepared& batch) {
     stats_.batches_sent++;
     stats_.bytes_sent += encoded.body.size();
     const auto started = clock_.Monotonic();
-    // The transport gives up after uplink.request_timeout (curl's CURLOPT_TIMEOUT_MS covers
-    // connect and transfer): a send that long is a turn of the loop, not a stall, so the
-    // watchdog's threshold need not exceed the longest request_timeout (1 h).
+    // The transport gives up after uplink.request_timeout (its deadline covers connect and
+    // transfer): a send that long is a turn of the loop, not a stall, so the watchdog's
+    // threshold need not exceed the longest request_timeout (1 h).
     beat.Beat(started + config_.request_timeout);
     SendResult result = transports_[i]->Send(encoded);
     beat.Beat(clock_.Monotonic());

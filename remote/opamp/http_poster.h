@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // HttpPoster: how the OpAMP client POSTs one AgentToServer and reads the answer. The real
-// one is curl_poster.h; tests use a fake that records bodies and answers from a script.
+// one is https_poster.h; tests use a fake that records bodies and answers from a script.
 #pragma once
 
 #include <string>

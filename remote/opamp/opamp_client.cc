@@ -5,7 +5,7 @@
 
 #include <utility>
 
-#include "remote/opamp/curl_poster.h"
+#include "remote/opamp/https_poster.h"
 #include "remote/opamp/instance_uid.h"
 #include "remote/opamp/opamp.pb.h"
 #include "remote/opamp/state_file.h"
@@ -49,11 +49,12 @@ Result<std::unique_ptr<OpampClient>> OpampClient::Create(OpampClientSettings set
   TG_ASSIGN_OR_RETURN(std::optional<std::string> stored,
                       ReadStateFile(status_path, kMaxStatusFileBytes));
   if (!poster) {
-    TG_ASSIGN_OR_RETURN(poster, NewCurlPoster({.url = settings.url,
-                                               .tls = settings.tls,
-                                               .connect_timeout = settings.connect_timeout,
-                                               .request_timeout = settings.request_timeout,
-                                               .max_response_bytes = settings.max_response_bytes}));
+    TG_ASSIGN_OR_RETURN(poster,
+                        NewHttpsPoster({.url = settings.url,
+                                        .tls = settings.tls,
+                                        .connect_timeout = settings.connect_timeout,
+                                        .request_timeout = settings.request_timeout,
+                                        .max_response_bytes = settings.max_response_bytes}));
   }
   auto session = std::make_unique<OpampSession>(
       SessionOptions{.instance_uid = uid,

@@ -58,7 +58,7 @@ struct OpampClientSnapshot {
 class OpampClient {
  public:
   // Reads or creates the instance_uid and the last remote config status in state_dir.
-  // `poster` null: a CurlPoster for settings.url. kInvalidArgument for a url that is not
+  // `poster` null: an HttpsPoster for settings.url. kInvalidArgument for a url that is not
   // http(s)://, kIOError/kCorruption for the state files.
   static Result<std::unique_ptr<OpampClient>> Create(OpampClientSettings settings,
                                                      BundleHandler handler,

@@ -322,7 +322,8 @@ TEST_CASE("a receiver that hangs is given up after request_timeout and the retry
   // Given up at request_timeout (2 s), retried after at most one backoff (<= 1 s here).
   CHECK(gap_ms >= 1900);
   CHECK(gap_ms < 4500);
-  CHECK(ReadFile(rs.stack->AgentLogPath()).find("Timeout was reached") != std::string::npos);
+  CHECK(ReadFile(rs.stack->AgentLogPath()).find("uplink.request_timeout reached") !=
+        std::string::npos);
 }
 
 // Replaces the collector's certificate files with other ones (same paths, so the stack's
@@ -415,7 +416,7 @@ TEST_CASE("max_bytes_per_second caps the uplink's bandwidth and everything still
   INFO(report.ToString() << "\n" << extra);
   CHECK(report.ExactlyOnce());
   CHECK(rate <= 1.3 * kCap);
-  // No burst either: a batch leaves paced (curl's upload buffer), not in one write.
+  // No burst either: a batch leaves paced (net::SendPacer's pieces), not in one write.
   CHECK(peak <= 1.3 * kCap);
   // The cap was what limited the upload: sent as fast as published (~2 s), the same bytes
   // would have gone at more than twice the cap.

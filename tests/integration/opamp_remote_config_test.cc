@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // OpAMP remote config end to end: the real OpAMP client (remote/opamp/opamp_client.h, over
-// libcurl) polls a real `tidegate-collector serve --config-dir` over real TLS with client
+// cpp-httplib) polls a real `tidegate-collector serve --config-dir` over real TLS with client
 // certificates (--client-ca), receives DIR/<agent_id>.json, hands it to a handler and
 // reports APPLIED, or FAILED with the handler's reason, and `tidegate-collector agents`
 // shows both. SPEC "Remote config".

@@ -58,10 +58,12 @@ expect_line "$info" '^ Package: tidegate$' "deb control"
 expect_line "$info" "^ Architecture: ${PACKAGE_ARCH:-$(dpkg --print-architecture)}$" \
   "deb control (PACKAGE_ARCH, or this machine's for a native build)"
 expect_line "$info" '^ Depends: .*adduser' "deb Depends"
-for lib in libmosquitto1 libsqlite3-0 libsodium23 libzstd1 libcurl4 libssl3 libyaml-cpp \
-  libprotobuf-lite32; do
+for lib in libmosquitto1 libsqlite3-0 libsodium23 libzstd1 libcpp-httplib0.11 libssl3 \
+  libyaml-cpp libprotobuf-lite32; do
   expect_line "$info" "^ Depends: .*$lib" "deb Depends (dpkg-shlibdeps)"
 done
+# HTTPS goes over cpp-httplib: libcurl (and its ~25 libraries) must not come back.
+if grep -q 'libcurl' <<<"$info"; then fail "deb Depends on libcurl"; fi
 ok "deb control: name, architecture and library dependencies"
 
 control=$(mktemp -d)
@@ -105,9 +107,10 @@ expect_line "$scripts" 'useradd --system' "rpm %pre"
 expect_line "$scripts" 'try-restart' "rpm %postun"
 if grep -q '@[A-Z_]*@' <<<"$scripts"; then fail "rpm scriptlets: unsubstituted @VAR@"; fi
 requires=$(rpm -qp --requires "$rpm_file")
-for lib in libmosquitto.so.1 libsqlite3.so.0 libsodium.so.23 libzstd.so.1 libcurl.so.4; do
+for lib in libmosquitto.so.1 libsqlite3.so.0 libsodium.so.23 libzstd.so.1 libcpp-httplib.so.0.11; do
   expect_line "$requires" "^$lib" "rpm automatic requires"
 done
+if grep -q '^libcurl' <<<"$requires"; then fail "rpm requires libcurl"; fi
 ok "rpm scriptlets and automatic library requires"
 
 echo "deb: $(stat -c %s "$deb") bytes, Installed-Size $(dpkg-deb -f "$deb" Installed-Size) KiB"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// CurlPoster: the OpAMP client's HTTP(S) POST over libcurl, with the uplink's TLS settings
-// (uplink.tls: ca_file, cert_file, key_file), connect and request timeouts and a bound on
-// the answer's size. Keeps one curl handle (one kept-alive connection). Not thread-safe
-// except Interrupt().
+// HttpsPoster: the OpAMP client's HTTP(S) POST over cpp-httplib (net::HttpClient), with the
+// uplink's TLS settings (uplink.tls: ca_file, cert_file, key_file), connect and request
+// timeouts and a bound on the answer's size. Keeps one kept-alive connection. Not
+// thread-safe except Interrupt().
 #pragma once
 
 #include <chrono>
@@ -15,7 +15,7 @@
 
 namespace tidegate::remote::opamp {
 
-struct CurlPosterOptions {
+struct HttpsPosterOptions {
   std::string url{};  // http:// or https://.../v1/opamp
   TlsSection tls{};
   std::chrono::milliseconds connect_timeout{10'000};
@@ -23,6 +23,7 @@ struct CurlPosterOptions {
   size_t max_response_bytes = 1 << 20;
 };
 
-Result<std::unique_ptr<HttpPoster>> NewCurlPoster(const CurlPosterOptions& options);
+// kInvalidArgument for a url that is not http(s)://host[:port][/path].
+Result<std::unique_ptr<HttpPoster>> NewHttpsPoster(const HttpsPosterOptions& options);
 
 }  // namespace tidegate::remote::opamp
