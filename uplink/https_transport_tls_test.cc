@@ -182,8 +182,9 @@ TEST_CASE("a receiver that refuses our client certificate is told apart from oth
   CHECK(result.client_cert_refused);
 }
 
-TEST_CASE("Retry-After (seconds or a date) is honoured up to an hour; the reason keeps 512 bytes",
-          "[uplink]") {
+TEST_CASE(
+    "Retry-After (seconds or a date) is honoured up to an hour and the reason keeps 512 bytes",
+    "[uplink]") {
   Fixture f;
   std::mutex mu;
   std::string retry_after = "7";
