@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <charconv>
 #include <cstdint>
 #include <cstring>
 
@@ -39,14 +38,17 @@ std::optional<std::string> MaskIpv4(std::string_view text) {
   if (!ParseAddress(AF_INET, text, &addr)) return std::nullopt;
   // Dotted quad by hand: glibc's inet_ntop formats IPv4 with sprintf, a visible cost per event.
   const auto* bytes = reinterpret_cast<const uint8_t*>(&addr.s_addr);  // network byte order
-  char buf[sizeof "255.255.255.0/24"];
-  char* end = buf;
+  std::string out;
+  out.reserve(sizeof "255.255.255.0/24");
   for (int i = 0; i < 3; ++i) {
-    end = std::to_chars(end, buf + sizeof buf, bytes[i]).ptr;
-    *end++ = '.';
+    const unsigned v = bytes[i];
+    if (v >= 100) out.push_back(static_cast<char>('0' + v / 100));
+    if (v >= 10) out.push_back(static_cast<char>('0' + v / 10 % 10));
+    out.push_back(static_cast<char>('0' + v % 10));
+    out.push_back('.');
   }
-  std::memcpy(end, "0/24", 4);
-  return std::string(buf, static_cast<size_t>(end + 4 - buf));
+  out.append("0/24");
+  return out;
 }
 
 std::optional<std::string> MaskIpv6(std::string_view text) {
