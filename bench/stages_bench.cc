@@ -113,6 +113,7 @@ void BM_BufferRead(benchmark::State& state) {
   const TempDir dir;
   auto store = tidegate::buffer::SqliteStore::Open({.state_dir = dir.path()});
   std::vector<Event> group;
+  group.reserve(kGroup);
   for (int i = 0; i < kGroup; ++i) group.push_back(MakeEvent(i));
   if (!store.ok() || !(*store)->Append(group, {}, {}).ok()) {
     state.SkipWithError("cannot fill the buffer");

@@ -7,7 +7,7 @@ namespace tidegate::net {
 
 size_t SendPacer::PieceBytes(size_t remaining) const {
   constexpr uint64_t kMin = 1024;
-  constexpr uint64_t kMax = 16 * 1024;
+  constexpr uint64_t kMax = uint64_t{16} * 1024;
   const uint64_t piece = std::clamp<uint64_t>(rate_ / 8, kMin, kMax);
   return static_cast<size_t>(std::min<uint64_t>(piece, remaining));
 }
