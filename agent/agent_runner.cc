@@ -15,6 +15,7 @@
 
 #include "agent/aggregate_stage.h"
 #include "agent/config_apply.h"
+#include "agent/dedup_restore.h"
 #include "agent/health.h"
 #include "agent/idle_trim.h"
 #include "agent/ingest_pipeline.h"
@@ -362,12 +363,7 @@ void Agent::BuildPipeline() {
   uplink_->SetSchemas(config_.schemas);
   pipeline_ = std::make_unique<IngestPipeline>(config_, *committer_, store_->age_clock(), privacy_);
   pipeline_->SetDedupHash(store_->dedup_hash_key(), store_->dedup_legacy_until());
-  pipeline_->ReserveDedupKeys(static_cast<size_t>(std::max<int64_t>(store_->DedupKeyRows(), 0)));
-  Status keys =
-      store_->ForEachDedupKey(store_->age_clock().Now().age_ms,
-                              [pipeline = pipeline_.get()](uint64_t key, int64_t expires) {
-                                pipeline->RestoreDedupKey(key, expires);
-                              });
+  Status keys = RestoreDedupWindow(*store_, *pipeline_);
   if (!keys.ok()) {
     spdlog::error("cannot load dedup keys, the dedup window keeps what was read: {}",
                   keys.ToString());

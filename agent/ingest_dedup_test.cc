@@ -10,6 +10,7 @@
 #include <string>
 
 #include "agent/config_loader.h"
+#include "agent/dedup_restore.h"
 #include "agent/ingest_pipeline.h"
 #include "buffer/group_committer.h"
 #include "buffer/sqlite_store.h"
@@ -52,12 +53,7 @@ struct Ingest {
         pipeline(config, committer, store.age_clock(), std::make_shared<PrivacyStage>()) {
     pipeline.SetDedupHash(store.dedup_hash_key(),
                           legacy_until.value_or(store.dedup_legacy_until()));
-    REQUIRE(store
-                .ForEachDedupKey(store.age_clock().Now().age_ms,
-                                 [this](uint64_t key, int64_t expires) {
-                                   pipeline.RestoreDedupKey(key, expires);
-                                 })
-                .ok());
+    REQUIRE(RestoreDedupWindow(store, pipeline).ok());
   }
   uint64_t duplicates() const { return pipeline.metrics().duplicates.load(); }
   buffer::GroupCommitter committer;

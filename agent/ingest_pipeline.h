@@ -9,7 +9,9 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agent/ingest_metrics.h"
@@ -52,7 +54,9 @@ class IngestPipeline {
   // Restores the dedup keys of an earlier run (SqliteStore::ForEachDedupKey), before Start:
   // Reserve once with how many will come, then one Restore per key.
   void ReserveDedupKeys(size_t keys) { dedup_.Reserve(keys); }
-  void RestoreDedupKey(uint64_t key, int64_t expires) { dedup_.Restore(key, expires); }
+  void RestoreDedupKeys(std::span<const std::pair<uint64_t, int64_t>> keys) {
+    dedup_.Restore(keys);
+  }
   // The buffer's dedup hash key, and until when (age_ms) keys of the legacy hash may be in the
   // window (SqliteStore::dedup_hash_key, dedup_legacy_until); before Start.
   void SetDedupHash(const filters::DedupHashKey& key, int64_t legacy_until) {

@@ -10,7 +10,8 @@ namespace tidegate::filters {
 namespace {
 
 constexpr size_t kMinSlots = 16;
-constexpr size_t kMinRing = 16;
+// How far ahead Restore prefetches: enough table lines in flight to cover a memory latency.
+constexpr size_t kPrefetchAhead = 16;
 
 size_t SlotsFor(size_t keys) {
   size_t slots = kMinSlots;
@@ -22,13 +23,29 @@ size_t SlotsFor(size_t keys) {
 
 void DedupIndex::Load(const std::vector<std::pair<uint64_t, int64_t>>& keys) {
   Reserve(keys.size());
-  for (const auto& [key, expires] : keys) Record(key, expires);
+  Restore(keys);
 }
 
 void DedupIndex::Reserve(size_t keys) {
   // +1: room for a filler entry should the sequence cross a 32-bit wrap.
-  if (ring_.size() - (tail_ - head_) < keys + 1) ResizeRing(tail_ - head_ + keys + 1);
+  ReserveBlocks(keys + 1);
   if (slots_.size() < SlotsFor(keys_ + keys)) ResizeSlots(SlotsFor(keys_ + keys));
+}
+
+void DedupIndex::Restore(std::span<const std::pair<uint64_t, int64_t>> keys) {
+  if ((keys_ + keys.size()) * 2 > slots_.size()) ResizeSlots(SlotsFor(keys_ + keys.size()));
+  // Two stages: a key's home slot first, then, half way, the ring entry it holds (compared
+  // against the key when the slot is taken).
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i + kPrefetchAhead < keys.size()) {
+      __builtin_prefetch(&slots_[HomeSlot(keys[i + kPrefetchAhead].first)]);
+    }
+    if (i + kPrefetchAhead / 2 < keys.size()) {
+      const uint32_t stored = slots_[HomeSlot(keys[i + kPrefetchAhead / 2].first)];
+      if (stored != kEmptySlot) __builtin_prefetch(&EntryAt(SeqOf(stored)));
+    }
+    Record(keys[i].first, keys[i].second);
+  }
 }
 
 bool DedupIndex::SeenBefore(uint64_t key, int64_t now_ms, int64_t* expires_ms) {
@@ -49,7 +66,9 @@ bool DedupIndex::Contains(uint64_t key, int64_t now_ms) const {
 }
 
 size_t DedupIndex::memory_bytes() const {
-  return ring_.capacity() * sizeof(Entry) + slots_.capacity() * sizeof(uint32_t);
+  const size_t blocks = blocks_.size() + (spare_block_ != nullptr ? 1 : 0);
+  return blocks * kBlockEntries * sizeof(Entry) + blocks_.capacity() * sizeof(blocks_[0]) +
+         slots_.capacity() * sizeof(uint32_t);
 }
 
 void DedupIndex::Expire(int64_t now_ms) {
@@ -59,9 +78,7 @@ void DedupIndex::Expire(int64_t now_ms) {
     if (!expired) ++evicted_;
     PopFront();
   }
-  // Give memory back once a burst has passed (a quarter in use).
-  const size_t in_ring = tail_ - head_;
-  if (ring_.size() > 4 * kMinRing && in_ring < ring_.size() / 4) ResizeRing(in_ring * 2);
+  // Give the table back once a burst has passed (an eighth in use); the ring shrinks by itself.
   if (slots_.size() > 4 * kMinSlots && keys_ * 8 < slots_.size()) ResizeSlots(SlotsFor(keys_));
 }
 
@@ -76,12 +93,11 @@ void DedupIndex::Record(uint64_t key, int64_t expires) {
 uint32_t DedupIndex::Append(uint64_t key, int64_t expires) {
   if (static_cast<uint32_t>(tail_) == kEmptySlot) {
     // A filler: expired by construction, popped first, never found.
-    if (tail_ - head_ == ring_.size()) ResizeRing(ring_.size() + ring_.size() / 2 + kMinRing);
-    ring_[tail_ % ring_.size()] = Entry{0, std::numeric_limits<int64_t>::min()};
-    ++tail_;
+    ReserveBlocks(1);
+    EntryAt(tail_++) = Entry{0, std::numeric_limits<int64_t>::min()};
   }
-  if (tail_ - head_ == ring_.size()) ResizeRing(ring_.size() + ring_.size() / 2 + kMinRing);
-  ring_[tail_ % ring_.size()] = Entry{key, expires};
+  ReserveBlocks(1);
+  EntryAt(tail_) = Entry{key, expires};
   return static_cast<uint32_t>(tail_++);
 }
 
@@ -93,6 +109,11 @@ void DedupIndex::PopFront() {
     if (slots_[slot] == static_cast<uint32_t>(head_)) EraseSlot(slot);
   }
   ++head_;
+  if ((head_ >> kBlockBits) > first_block_) {  // the first block is empty now
+    spare_block_ = std::move(blocks_.front());
+    blocks_.erase(blocks_.begin());
+    ++first_block_;
+  }
 }
 
 size_t DedupIndex::HomeSlot(uint64_t key) const {
@@ -126,11 +147,15 @@ void DedupIndex::EraseSlot(size_t slot) {
   --keys_;
 }
 
-void DedupIndex::ResizeRing(size_t capacity) {
-  capacity = std::max(capacity, kMinRing);
-  std::vector<Entry> ring(capacity);
-  for (uint64_t seq = head_; seq != tail_; ++seq) ring[seq % capacity] = EntryAt(seq);
-  ring_ = std::move(ring);
+// Makes room for entries more entries after tail_, a block at a time.
+void DedupIndex::ReserveBlocks(size_t entries) {
+  if (entries == 0) return;
+  const uint64_t last_block = (tail_ + entries - 1) >> kBlockBits;
+  while (first_block_ + blocks_.size() <= last_block) {
+    blocks_.push_back(spare_block_ != nullptr
+                          ? std::move(spare_block_)
+                          : std::make_unique_for_overwrite<Entry[]>(kBlockEntries));
+  }
 }
 
 void DedupIndex::ResizeSlots(size_t count) {
