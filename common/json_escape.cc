@@ -2,6 +2,7 @@
 #include "common/json_escape.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace tidegate {
 
@@ -44,6 +45,15 @@ bool IsValidUtf8(std::string_view bytes) {
   size_t i = 0;
   const size_t n = bytes.size();
   while (i < n) {
+    // ASCII eight bytes at a time: landed payloads are mostly ASCII, and this check was 3% of
+    // the collector's CPU a byte at a time.
+    while (i + 8 <= n) {
+      uint64_t word = 0;
+      std::memcpy(&word, bytes.data() + i, sizeof(word));
+      if ((word & 0x8080808080808080ull) != 0) break;
+      i += 8;
+    }
+    if (i == n) break;
     auto c = static_cast<uint8_t>(bytes[i]);
     if (c < 0x80) {
       ++i;

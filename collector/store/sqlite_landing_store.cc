@@ -81,6 +81,14 @@ Status StepDone(sqlite3* db, sqlite3_stmt* stmt, std::string_view what) {
   return rc == SQLITE_DONE ? Status::Ok() : SqliteError(db, rc, what);
 }
 
+// The same for one record of a batch: the message names its seq, formatted only on failure
+// (formatting it for every landed event was 2% of the collector's CPU).
+Status StepDone(sqlite3* db, sqlite3_stmt* stmt, std::string_view what, uint64_t seq) {
+  int rc = sqlite3_step(stmt);
+  return rc == SQLITE_DONE ? Status::Ok()
+                           : SqliteError(db, rc, fmt::format("{} seq {}", what, seq));
+}
+
 Status CheckBinds(sqlite3* db, std::initializer_list<int> codes, std::string_view what) {
   for (int rc : codes) {
     if (rc != SQLITE_OK) return SqliteError(db, rc, what);
@@ -330,7 +338,7 @@ Status SqliteLandingStore::InsertEvents(const schema::DecodedBatch& batch) {
          sqlite3_bind_int64(st, 6, e.ingest_time), sqlite3_bind_int64(st, 7, e.flags),
          BindText(st, 8, e.payload), BindText(st, 9, batch.batch_id)},
         "bind event"));
-    TG_RETURN_IF_ERROR(StepDone(db, st, fmt::format("insert event seq {}", e.seq)));
+    TG_RETURN_IF_ERROR(StepDone(db, st, "insert event", e.seq));
   }
   return Status::Ok();
 }
@@ -349,7 +357,7 @@ Status SqliteLandingStore::UpsertWindowResults(const schema::DecodedBatch& batch
          sqlite3_bind_int64(st, 6, w.revision), sqlite3_bind_int(st, 7, w.final ? 1 : 0),
          BindText(st, 8, measures), BindText(st, 9, batch.batch_id)},
         "bind window result"));
-    TG_RETURN_IF_ERROR(StepDone(db, st, fmt::format("upsert window result seq {}", w.seq)));
+    TG_RETURN_IF_ERROR(StepDone(db, st, "upsert window result", w.seq));
   }
   return Status::Ok();
 }
