@@ -11,9 +11,13 @@
 #include <httplib.h>
 #pragma GCC diagnostic pop
 
+#include "common/thread_name.h"
+
 namespace tidegate::agent {
 
 namespace {
+
+constexpr size_t kWorkers = 2;
 
 // Answers a probe: 200 "ok", or 503 with the reasons (ending in a newline).
 void Answer(const MetricsServer::Probe& probe, httplib::Response& res) {
@@ -42,6 +46,10 @@ Status MetricsServer::Start(const std::string& listen) {
     return InvalidArgument("metrics_listen port is not a number: " + listen);
   }
   server_ = std::make_unique<httplib::Server>();
+  // Two workers, not httplib's eight (one thread each, idle nearly always), and no keep-alive:
+  // a scraper holding its connection open would otherwise keep a worker from the probes.
+  server_->new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
+  server_->set_keep_alive_max_count(1);
   // httplib's default adds SO_REUSEPORT, with which a second agent binds the same port and
   // scrapes alternate between the two. SO_REUSEADDR alone still allows a quick restart.
   server_->set_socket_options([](socket_t sock) {
@@ -63,7 +71,10 @@ Status MetricsServer::Start(const std::string& listen) {
                        std::generic_category().message(err) +
                        (err == EADDRINUSE ? " (another agent or program has it)" : ""));
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    NameThisThread("tg-metrics");
+    server_->listen_after_bind();
+  });
   return Status::Ok();
 }
 

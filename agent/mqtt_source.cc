@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "common/test_stall.h"
+#include "common/thread_name.h"
 
 namespace tidegate::agent {
 namespace {
@@ -134,7 +135,10 @@ Status MqttSource::Start() {
   }
   SetNotConnectedReason(
       fmt::format("connecting to {}:{} (first attempt)", config_.host, config_.port));
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("tg-ingest");
+    Run();
+  });
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "common/test_stall.h"
+#include "common/thread_name.h"
 
 namespace tidegate::buffer {
 namespace {
@@ -27,7 +28,10 @@ GroupCommitter::GroupCommitter(SqliteStore& store, CommitterOptions options)
     std::lock_guard<std::mutex> lock(mu_);
     store_full_ = full;
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("tg-writer");
+    Run();
+  });
 }
 
 GroupCommitter::~GroupCommitter() {

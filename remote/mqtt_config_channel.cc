@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/json_escape.h"
+#include "common/thread_name.h"
 
 namespace tidegate::remote {
 namespace {
@@ -34,7 +35,10 @@ MqttConfigChannel::MqttConfigChannel(const std::string& agent_id, BundleHandler 
 MqttConfigChannel::~MqttConfigChannel() { Stop(); }
 
 void MqttConfigChannel::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("tg-config-mqtt");
+    Run();
+  });
 }
 
 void MqttConfigChannel::Stop() {

@@ -8,6 +8,7 @@
 #include <climits>
 #include <system_error>
 
+#include "common/thread_name.h"
 #include "uplink/mqtt_ack.h"
 
 namespace tidegate::uplink {
@@ -149,7 +150,10 @@ Status MqttTransport::Configure() {
 }
 
 void MqttTransport::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("tg-mqtt-uplink");
+    Run();
+  });
 }
 
 void MqttTransport::Stop() {

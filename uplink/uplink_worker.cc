@@ -4,8 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <string>
 
 #include "common/test_stall.h"
+#include "common/thread_name.h"
 #include "uplink/batch_ready.h"
 
 namespace tidegate::uplink {
@@ -100,9 +102,15 @@ void UplinkWorker::Start() {
     stop_ = false;
     ready_.clear();
   }
-  prepare_thread_ = std::thread([this] { PrepareLoop(); });
+  prepare_thread_ = std::thread([this] {
+    NameThisThread("tg-uplink");
+    PrepareLoop();
+  });
   for (size_t i = 0; i < senders_.load(); ++i) {
-    send_threads_.emplace_back([this, i] { SendLoop(i); });
+    send_threads_.emplace_back([this, i] {
+      NameThisThread("tg-send-" + std::to_string(i));
+      SendLoop(i);
+    });
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "common/thread_name.h"
 #include "remote/opamp/https_poster.h"
 #include "remote/opamp/instance_uid.h"
 #include "remote/opamp/opamp.pb.h"
@@ -85,7 +86,10 @@ OpampClient::OpampClient(OpampClientSettings settings, std::unique_ptr<OpampSess
 OpampClient::~OpampClient() { Stop(); }
 
 void OpampClient::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("tg-opamp");
+    Run();
+  });
 }
 
 void OpampClient::Stop() {
