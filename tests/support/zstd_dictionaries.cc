@@ -50,4 +50,8 @@ std::string CompressWithDictionary(std::string_view plain, std::string_view dict
   return out;
 }
 
+uint32_t FrameDictionaryId(std::string_view frame) {
+  return ZSTD_getDictID_fromFrame(frame.data(), frame.size());
+}
+
 }  // namespace tidegate::testing

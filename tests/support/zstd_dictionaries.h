@@ -19,4 +19,7 @@ uint32_t TestDictionaryId(std::string_view dictionary);
 // One zstd frame of plain at level 3 with `dictionary` (its ID in the frame header).
 std::string CompressWithDictionary(std::string_view plain, std::string_view dictionary);
 
+// The dictionary ID a zstd frame's header names; 0 for none (or not a frame).
+uint32_t FrameDictionaryId(std::string_view frame);
+
 }  // namespace tidegate::testing
