@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -52,7 +51,8 @@ Result<std::vector<std::string>> ListInputs(const std::vector<std::string>& inpu
 
 Result<std::string> ReadBounded(const std::string& path, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return IOError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  if (!in)
+    return IOError(fmt::format("cannot read {}: {}", path, std::generic_category().message(errno)));
   std::string bytes(max_bytes + 1, '\0');
   in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (in.bad()) return IOError(fmt::format("cannot read {}", path));

@@ -123,6 +123,18 @@ void AddServeOpamp(CLI::App& serve, Cli& cli) {
       ->type_name("DIR");
 }
 
+void AddServeDictionary(CLI::App& serve, Cli& cli) {
+  serve
+      .add_option("--dictionary", cli.serve.dictionaries,
+                  "A zstd dictionary (uplink.compression.dictionary of the agents, at most\n"
+                  "1 MiB); repeat for several (a new one beside the old while it rolls\n"
+                  "out). Each batch is decompressed with the dictionary whose ID its zstd\n"
+                  "frame names; one naming a dictionary not given here is rejected (400,\n"
+                  "MQTT status rejected: the agent dead-letters it) and counted in\n"
+                  "/v1/stats batches_unknown_dictionary.")
+      ->type_name("FILE");
+}
+
 void AddServeMqtt(CLI::App& serve, Cli& cli) {
   serve
       .add_option("--mqtt", cli.serve.mqtt_url,
@@ -237,15 +249,6 @@ CLI::App* AddServe(CLI::App& app, Cli& cli) {
                    "them.")
       ->type_name("DIR");
   serve
-      ->add_option("--dictionary", cli.serve.dictionaries,
-                   "A zstd dictionary (uplink.compression.dictionary of the agents, at most\n"
-                   "1 MiB); repeat for several (a new one beside the old while it rolls\n"
-                   "out). Each batch is decompressed with the dictionary whose ID its zstd\n"
-                   "frame names; one naming a dictionary not given here is rejected (400,\n"
-                   "MQTT status rejected: the agent dead-letters it) and counted in\n"
-                   "/v1/stats batches_unknown_dictionary.")
-      ->type_name("FILE");
-  serve
       ->add_option("--max-body-bytes", cli.max_body,
                    "Largest compressed request body accepted (413 above), e.g. 16MiB.\n"
                    "Decompressed batches are capped at 64MiB, or at this value if larger\n"
@@ -345,6 +348,7 @@ int Main(int argc, char** argv) {
   CLI::App* serve = AddServe(app, cli);
   AddServeMqtt(*serve, cli);
   AddServeOpamp(*serve, cli);
+  AddServeDictionary(*serve, cli);
   AddServeLogging(serve, cli);
   AddDump(app, cli);
   AddAgents(app, cli);

@@ -7,7 +7,7 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
+#include <system_error>
 
 namespace tidegate::schema {
 
@@ -23,13 +23,14 @@ Result<uint32_t> DictionaryId(std::string_view bytes) {
 
 Result<DictionaryFile> ReadDictionaryFile(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) return IOError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  if (!file)
+    return IOError(fmt::format("cannot read {}: {}", path, std::generic_category().message(errno)));
   DictionaryFile out;
   // One byte past the bound tells a file of exactly the bound from a larger one.
   out.bytes.resize(kMaxDictionaryBytes + 1);
   const size_t n = std::fread(out.bytes.data(), 1, out.bytes.size(), file.get());
   if (std::ferror(file.get())) {
-    return IOError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+    return IOError(fmt::format("cannot read {}: {}", path, std::generic_category().message(errno)));
   }
   if (n > kMaxDictionaryBytes) {
     return InvalidArgument(
