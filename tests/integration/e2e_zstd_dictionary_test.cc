@@ -13,8 +13,8 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -43,13 +43,13 @@ std::vector<PublishedEvent> Publish(E2eStack& stack, int count, int rate, uint64
   return RequireValue(ReadPublishLog(stack.PublishLogPath()));
 }
 
-// The dictionary IDs named by the frames the collector kept (--keep-raw), one per file.
-std::multiset<uint32_t> RawFrameDictionaryIds(const std::string& raw_dir) {
-  std::multiset<uint32_t> ids;
+// The files the collector kept (--keep-raw) by the dictionary ID their frame names.
+std::multimap<uint32_t, std::string> RawFilesByDictionaryId(const std::string& raw_dir) {
+  std::multimap<uint32_t, std::string> files;
   for (const auto& entry : std::filesystem::directory_iterator(raw_dir)) {
-    ids.insert(FrameDictionaryId(ReadFile(entry.path().string())));
+    files.emplace(FrameDictionaryId(ReadFile(entry.path().string())), entry.path().string());
   }
-  return ids;
+  return files;
 }
 
 TEST_CASE(
@@ -98,9 +98,19 @@ TEST_CASE(
   CHECK(stack.Metric("tidegate_batches_rejected_total") == 0.0);
 
   // Frames before the dictionary name none; every later one names it.
-  const std::multiset<uint32_t> ids = RawFrameDictionaryIds(stack.RawDir());
-  CHECK(ids.count(id) > 0);
-  CHECK(ids.count(0) + ids.count(id) == ids.size());
+  const std::multimap<uint32_t, std::string> files = RawFilesByDictionaryId(stack.RawDir());
+  REQUIRE(files.count(id) > 0);
+  CHECK(files.count(0) + files.count(id) == files.size());
+  // `tidegate inspect` decodes a kept file with the dictionary, and says which one it lacks.
+  const std::string kept = files.find(id)->second;
+  CommandResult inspected =
+      RequireValue(stack.RunTidegate({"inspect", "--dictionary", dictionary, kept}));
+  CHECK(inspected.exit_code == 0);
+  CHECK_THAT(inspected.stdout_text, Catch::Contains("\"agent_id\": \"e2e-gateway\""));
+  CommandResult without = RequireValue(stack.RunTidegate({"inspect", kept}));
+  CHECK(without.exit_code == 1);
+  CHECK_THAT(without.stderr_text,
+             Catch::Contains("zstd frame needs dictionary ID " + std::to_string(id)));
   CHECK_THAT(ReadFile(stack.AgentLogPath()),
              Catch::Contains("compressed with dictionary ID " + std::to_string(id)));
 }
