@@ -37,6 +37,7 @@
 #include "filters/privacy_filter.h"
 #include "filters/token_keys.h"
 #include "schema/sealed_value.h"
+#include "uplink/compression_dictionary.h"
 #include "uplink/https_transport.h"
 #include "uplink/mqtt_transport.h"
 #include "uplink/uplink_worker.h"
@@ -125,6 +126,7 @@ class Agent final : public MqttUplinkLink {
 
   // Each step returns nullopt to go on, or the exit code to stop with.
   std::optional<int> LoadPrivacy();
+  std::optional<int> LoadDictionary();
   // The live part of a config reload (ConfigApplier::LiveApply): a new privacy stage, picked
   // up by the ingest thread before its next message, the topics, and a changed HTTPS uplink
   // (ReplaceUplink). Everything that can fail is built before anything changes.
@@ -158,6 +160,7 @@ class Agent final : public MqttUplinkLink {
   int Shutdown(int sig);
 
  private:
+  using Dictionary = std::shared_ptr<const uplink::CompressionDictionary>;
   std::string RenderMetricsPage() const;
   bool Ready(std::string* why) const;
   std::vector<uplink::Transport*> HttpsSenders() const {
@@ -170,11 +173,11 @@ class Agent final : public MqttUplinkLink {
   // those batches, same ids, to the new endpoint before any new one. The buffer is not
   // touched.
   void ReplaceUplink(std::vector<std::unique_ptr<uplink::HttpsTransport>> transports,
-                     const UplinkSection& uplink);
+                     const UplinkSection& uplink, const Dictionary& dictionary);
   // The same for the MQTT transport: the old connection is closed, the new one (with the
   // MQTT config channel attached) started; batches in flight are republished, same ids.
   void ReplaceMqttUplink(const std::shared_ptr<uplink::MqttTransport>& transport,
-                         const UplinkSection& uplink);
+                         const UplinkSection& uplink, const Dictionary& dictionary);
 
   const Config& config_;
   Clock& clock_;
@@ -191,6 +194,7 @@ class Agent final : public MqttUplinkLink {
   mutable std::mutex mqtt_mu_;
   uplink::MqttSideChannel* side_channel_ = nullptr;
   UplinkSection uplink_config_;  // the running uplink section; changed by ReplaceUplink
+  Dictionary dictionary_;        // uplink.compression.dictionary at start; null: none
   BufferSection buffer_config_;  // the running buffer section; its bounds change live
   // The running aggregations (changed by ApplyLive).
   std::vector<AggregateSpec> aggregates_config_;
@@ -212,11 +216,29 @@ std::optional<int> Agent::LoadPrivacy() {
   return std::nullopt;
 }
 
+// Read once here and again at each config apply that changes the uplink section: a new file
+// under the same path with nothing else changed is picked up at the next restart.
+std::optional<int> Agent::LoadDictionary() {
+  auto dictionary = uplink::LoadUplinkDictionary(config_.uplink);
+  if (!dictionary.ok()) {
+    spdlog::error("{}", dictionary.status().message());
+    return kExitBadConfig;
+  }
+  dictionary_ = std::move(dictionary).value();
+  if (dictionary_) {
+    spdlog::info("uplink: batches are compressed with dictionary ID {} ({} bytes)",
+                 dictionary_->id(), dictionary_->size());
+  }
+  return std::nullopt;
+}
+
 Status Agent::ApplyLive(const Config& next) {
   TG_ASSIGN_OR_RETURN(std::shared_ptr<PrivacyStage> stage, BuildPrivacyStage(next, RealClock()));
   std::vector<std::unique_ptr<uplink::HttpsTransport>> transports;
   std::shared_ptr<uplink::MqttTransport> mqtt_transport;
+  Dictionary dictionary;
   if (!(next.uplink == uplink_config_)) {
+    TG_ASSIGN_OR_RETURN(dictionary, uplink::LoadUplinkDictionary(next.uplink));
     if (next.uplink.transport != uplink_config_.transport) {
       return InvalidArgument("the uplink transport changes only at a restart");
     }
@@ -238,8 +260,8 @@ Status Agent::ApplyLive(const Config& next) {
   }
   pipeline_->SetPrivacy(stage);
   source_->SetTopics(next.mqtt.topics);
-  if (!transports.empty()) ReplaceUplink(std::move(transports), next.uplink);
-  if (mqtt_transport) ReplaceMqttUplink(mqtt_transport, next.uplink);
+  if (!transports.empty()) ReplaceUplink(std::move(transports), next.uplink, dictionary);
+  if (mqtt_transport) ReplaceMqttUplink(mqtt_transport, next.uplink, dictionary);
   if (!(next.aggregates == aggregates_config_)) {
     aggregate_stage_->Reconfigure(next);
     aggregates_config_ = next.aggregates;
@@ -250,11 +272,12 @@ Status Agent::ApplyLive(const Config& next) {
 }
 
 void Agent::ReplaceUplink(std::vector<std::unique_ptr<uplink::HttpsTransport>> transports,
-                          const UplinkSection& uplink) {
+                          const UplinkSection& uplink, const Dictionary& dictionary) {
   uplink_->Stop();
   // The old transports are destroyed at the end of this scope, after the worker let go of them.
   std::swap(transports_, transports);
   uplink_->Rebind(HttpsSenders(), uplink);
+  uplink_->SetDictionary(dictionary);
   uplink_config_ = uplink;
   uplink_->Start();
   spdlog::info("uplink: now delivering to {}; batches in flight are resent there first",
@@ -262,7 +285,7 @@ void Agent::ReplaceUplink(std::vector<std::unique_ptr<uplink::HttpsTransport>> t
 }
 
 void Agent::ReplaceMqttUplink(const std::shared_ptr<uplink::MqttTransport>& transport,
-                              const UplinkSection& uplink) {
+                              const UplinkSection& uplink, const Dictionary& dictionary) {
   uplink_->Stop();
   std::shared_ptr<uplink::MqttTransport> old;
   {
@@ -272,6 +295,7 @@ void Agent::ReplaceMqttUplink(const std::shared_ptr<uplink::MqttTransport>& tran
   old->Stop();
   transport->AttachSideChannel(side_channel_);
   uplink_->Rebind(*transport, uplink);
+  uplink_->SetDictionary(dictionary);
   {
     const std::lock_guard<std::mutex> lock(mqtt_mu_);
     mqtt_transport_ = transport;
@@ -361,6 +385,7 @@ void Agent::BuildPipeline() {
                 : std::make_unique<uplink::UplinkWorker>(*store_, HttpsSenders(), config_.uplink,
                                                          config_.agent.id, clock_, RandomSeed());
   uplink_->SetSchemas(config_.schemas);
+  uplink_->SetDictionary(dictionary_);
   pipeline_ = std::make_unique<IngestPipeline>(config_, *committer_, store_->age_clock(), privacy_);
   pipeline_->SetDedupHash(store_->dedup_hash_key(), store_->dedup_legacy_until());
   Status keys = RestoreDedupWindow(*store_, *pipeline_);
@@ -458,6 +483,7 @@ int RunAgent(const Config& config, const std::string& config_path) {
   std::unique_ptr<RemoteChannels> channels;
   Agent agent(config, RealClock());
   if (auto code = agent.LoadPrivacy()) return *code;
+  if (auto code = agent.LoadDictionary()) return *code;
   agent.LogSecuritySummary();
   IgnoreFatalSignals();
   if (auto code = agent.OpenBuffer()) return *code;

@@ -522,7 +522,10 @@ constexpr ConfigKey kKeys[] = {
         .Doc("zstd level: 1 is fast and compresses JSON ~6x; higher costs CPU for a few percent."),
     Key("uplink.compression.dictionary", kFile)
         .Example("/etc/tidegate/batches.dict")
-        .Doc("A zstd dictionary file. Accepted but not used by this build yet."),
+        .Doc("A zstd dictionary file (`tidegate-collector dict train`, at most 1 MiB) to "
+             "compress every batch with; the receiver needs the same file (`serve "
+             "--dictionary`), and refuses batches whose dictionary it lacks. Read at start "
+             "and when a config apply changes the uplink section."),
     Key("uplink.retry", kSection)
         .Doc("Exponential backoff with jitter after a failed upload; a receiver's Retry-After is "
              "honoured up to 1h."),

@@ -12,6 +12,7 @@
 #include "common/topic_filter.h"
 #include "filters/token_keys.h"
 #include "schema/sealed_value.h"
+#include "uplink/compression_dictionary.h"
 
 namespace tidegate::agent {
 namespace {
@@ -94,6 +95,15 @@ void CheckPrivacyFiles(Problems& problems, const PrivacySection& privacy) {
     problems.Error("privacy.recipient_public_key",
                    privacy.recipient_public_key + ": " + key.status().message());
   }
+}
+
+// Loads the dictionary the way `run` does (size bound, dictionary format, entropy tables).
+void CheckDictionaryFile(Problems& problems, const UplinkSection& uplink) {
+  if (uplink.compression_dictionary.empty()) return;
+  problems.ErrorIf(
+      "uplink.compression.dictionary",
+      uplink::CompressionDictionary::Load(uplink.compression_dictionary, uplink.compression_level)
+          .status());
 }
 
 // A password in a file others can read is no secret.
@@ -203,6 +213,7 @@ std::vector<ConfigProblem> CheckConfigSemantics(const Config& config,
     if (config.mqtt.tls) CheckTlsFiles(problems, "source.mqtt.tls", *config.mqtt.tls);
     CheckTlsFiles(problems, "uplink.tls", config.uplink.tls);
     CheckPrivacyFiles(problems, config.privacy);
+    CheckDictionaryFile(problems, config.uplink);
   }
   CheckTopics(problems, config);
   CheckDeviceIdLevel(problems, config);
@@ -210,10 +221,6 @@ std::vector<ConfigProblem> CheckConfigSemantics(const Config& config,
   for (auto& [key, message] : CheckSchemas(config)) problems.Error(key, std::move(message));
   for (const UnsupportedFeature& feature : UnsupportedFeatures(config)) {
     problems.Error(feature.key, feature.message);
-  }
-  if (!config.uplink.compression_dictionary.empty()) {
-    problems.Warning("uplink.compression.dictionary",
-                     "is not used by this build yet: batches are compressed without it");
   }
   return problems.Take();
 }

@@ -9,6 +9,7 @@
 #include "filters/token_keys.h"
 #include "tests/support/files.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/zstd_dictionaries.h"
 
 namespace tidegate::agent {
 namespace {
@@ -230,6 +231,44 @@ TEST_CASE("remote_config: each channel's needs", "[config]") {
         Lines{"t.yaml:10: remote_config.channel: channel mqtt rides the uplink's MQTT "
               "connection: it needs uplink.transport mqtt"});
   CHECK(Check(kBase + "remote_config: {enabled: false, url: 'ftp://x'}\n").empty());
+}
+
+// Issue 12: uplink.compression.dictionary is loaded as `run` loads it; what `run` would refuse
+// (too large, not a zstd dictionary, unreadable) is an error on the key's line.
+TEST_CASE("uplink.compression.dictionary must be a zstd dictionary of at most 1 MiB",
+          "[config][zdict]") {
+  TempDir dir("semantics-dict");
+  auto with_dictionary = [](const std::string& path) {
+    return kHead +
+           "uplink:\n"                                   // 9
+           "  url: https://127.0.0.1:8443/v1/batches\n"  // 10
+           "  compression: {level: 3, dictionary: " +
+           path + "}\n";  // 11
+  };
+  const std::string good = dir.File("good.dict");
+  REQUIRE(WriteFile(good, testing::TrainTestDictionary()).ok());
+  CHECK(Check(with_dictionary(good)).empty());
+
+  std::string big = testing::TrainTestDictionary();
+  big.resize((size_t{1} << 20) + 1, 'x');
+  const std::string oversized = dir.File("big.dict");
+  REQUIRE(WriteFile(oversized, big).ok());
+  CHECK(Check(with_dictionary(oversized)) ==
+        Lines{"t.yaml:11: uplink.compression.dictionary: " + oversized +
+              " is larger than 1048576 bytes: not a dictionary"});
+
+  const std::string raw = dir.File("samples.json");
+  REQUIRE(WriteFile(raw, R"({"temp":21.5,"device_id":"sensor-1"})").ok());
+  const Lines not_dictionary = Check(with_dictionary(raw));
+  REQUIRE(not_dictionary.size() == 1);
+  CHECK_THAT(not_dictionary[0], Catch::StartsWith("t.yaml:11: uplink.compression.dictionary: " +
+                                                  raw + " is not a zstd dictionary"));
+
+  const std::string missing = dir.File("nope.dict");
+  const Lines unreadable = Check(with_dictionary(missing));
+  REQUIRE(unreadable.size() == 1);
+  CHECK_THAT(unreadable[0], Catch::Contains("cannot read " + missing));
+  CHECK(Check(with_dictionary(missing), "t.yaml", /*check_files=*/false).empty());
 }
 
 }  // namespace tidegate::agent

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "agent/agent_runner.h"
 #include "agent/config_loader.h"
@@ -84,7 +86,14 @@ int CmdConfigCheck(const std::string& path, bool check_files) {
   return 0;
 }
 
-int CmdInspect(const std::string& path) {
+int CmdInspect(const std::string& path, const std::vector<std::string>& dictionary_files) {
+  tidegate::schema::DictionarySet dictionaries;
+  for (const std::string& file : dictionary_files) {
+    if (tidegate::Status added = dictionaries.AddFile(file); !added.ok()) {
+      std::cerr << "--dictionary " << added.message() << "\n";
+      return 2;
+    }
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::cerr << "cannot read " << path << "\n";
@@ -94,7 +103,7 @@ int CmdInspect(const std::string& path) {
   bytes << in.rdbuf();
   std::string data = bytes.str();
   if (tidegate::schema::LooksZstdCompressed(data)) {
-    auto raw = tidegate::schema::DecompressBatch(data, kMaxInspectBytes);
+    auto raw = tidegate::schema::DecompressBatch(data, kMaxInspectBytes, &dictionaries);
     if (!raw.ok()) {
       std::cerr << path << ": " << raw.status().ToString() << "\n";
       return 1;
@@ -154,6 +163,7 @@ int CmdBufferStats(const std::string& path) {
 // The options of every subcommand, and the subcommands, to tell which one was parsed.
 struct Cli {
   std::string config_path, batch_path, keys_dir, key_id = "k1", key_file, log_format;
+  std::vector<std::string> dictionaries;  // inspect --dictionary
   tidegate::agent::SignOptions sign;
   bool no_files = false;
   bool force = false;
@@ -265,6 +275,11 @@ void AddInspectAndBufferCommands(CLI::App& app, Cli& cli) {
       "Decode a batch file (as sent on the wire, zstd-compressed, or the raw FlatBuffer)\n"
       "and print it as JSON. The file is verified first; a damaged batch exits 1.");
   cli.inspect->add_option("BATCHFILE", cli.batch_path, "Batch file")->required();
+  cli.inspect
+      ->add_option("--dictionary", cli.dictionaries,
+                   "A zstd dictionary the batch may be compressed with\n"
+                   "(uplink.compression.dictionary); repeatable.")
+      ->type_name("FILE");
   auto* buffer = app.add_subcommand("buffer", "Look at the agent's buffer.");
   buffer->require_subcommand(1);
   cli.stats = buffer->add_subcommand(
@@ -314,7 +329,7 @@ int Dispatch(const Cli& cli) {
     return 0;
   }
   if (cli.sign_cmd->parsed()) return tidegate::agent::ConfigSign(cli.sign);
-  if (cli.inspect->parsed()) return CmdInspect(cli.batch_path);
+  if (cli.inspect->parsed()) return CmdInspect(cli.batch_path, cli.dictionaries);
   if (cli.stats->parsed()) return CmdBufferStats(cli.config_path);
   if (cli.status->parsed()) return CmdStatus(cli.config_path);
   if (cli.keys_init->parsed())

@@ -79,6 +79,12 @@ class Settings:
         self.keep = os.environ.get("KEEP", "") == "1"
         # The agent's dedup.window ("" = its default, 10m); 0 turns ingest dedup off.
         self.dedup_window = os.environ.get("DEDUP_WINDOW", "")
+        # A zstd dictionary for uplink.compression.dictionary and serve --dictionary ("": none).
+        self.dictionary = os.path.abspath(os.environ["DICTIONARY"]) if os.environ.get(
+            "DICTIONARY") else ""
+        # serve --keep-raw DIR/<run>: the bodies as received, to train a dictionary on.
+        self.keep_raw = os.path.abspath(os.environ["KEEP_RAW"]) if os.environ.get(
+            "KEEP_RAW") else ""
         self.stages = os.environ.get("STAGES", "1") == "1"
         self.plot = os.environ.get("PLOT", "1") == "1"
         self.root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -340,11 +346,14 @@ class Stack:
         return proc, port
 
     def collector(self, d, port):
+        extra = ["--dictionary", self.s.dictionary] if self.s.dictionary else []
+        if self.s.keep_raw:
+            extra += ["--keep-raw", os.path.join(self.s.keep_raw, os.path.basename(d))]
         proc = self.procs.start(
             [os.path.join(self.s.bin, "tidegate-collector"), "serve", "--listen",
              f"127.0.0.1:{port}", "--data-dir", os.path.join(d, "landing"), "--tls-cert",
              os.path.join(self.work, "server.pem"), "--tls-key",
-             os.path.join(self.work, "server.key")],
+             os.path.join(self.work, "server.key")] + extra,
             os.path.join(d, "collector.out"), os.path.join(d, "collector.log"))
         wait_until(lambda: port_open(port), 15, f"tidegate-collector on port {port}", [proc])
         return proc
@@ -353,6 +362,8 @@ class Stack:
                      max_bytes="4GiB"):
         w = self.work
         dedup = f"dedup: {{window: {self.s.dedup_window}}}\n" if self.s.dedup_window else ""
+        dictionary = (f"  compression: {{dictionary: {self.s.dictionary}}}\n"
+                      if self.s.dictionary else "")
         text = f"""agent: {{id: bench, state_dir: {state_dir}, log_level: warn,
   metrics_listen: 127.0.0.1:{metrics_port}}}
 source:
@@ -380,7 +391,7 @@ buffer: {{max_bytes: {max_bytes}}}
   url: https://localhost:{collector_port}/v1/batches
   tls: {{ca_file: {w}/ca.pem}}
   retry: {{initial: 100ms, max: 500ms}}
-"""
+{dictionary}"""
         path = os.path.join(d, "agent.yaml")
         with open(path, "w") as f:
             f.write(text)

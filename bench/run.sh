@@ -90,7 +90,10 @@ ENVIRONMENT
     RUNS (5), RUNS_LONG (1), DEVICES (1000), ZIPF_S (1.1), SEED (42), WINDOW (1000: the
     publisher's unacknowledged messages and in-flight window), TIMEOUT (120 s: the longest
     any single wait may take; scaled up for large backlogs), IDLE_WAIT (1 s), PLOT (1),
-    DEDUP_WINDOW (the agent's dedup.window; unset: its default 10m, 0: off), BUILD_DIR (build).
+    DEDUP_WINDOW (the agent's dedup.window; unset: its default 10m, 0: off), BUILD_DIR (build),
+    DICTIONARY (a zstd dictionary: the agent's uplink.compression.dictionary and the
+    collector's --dictionary; unset: none), KEEP_RAW (DIR: the collector keeps every body
+    as received in DIR/<run>, to train a dictionary on with tidegate-collector dict train).
 
 OUTPUT
     A table on stdout; the JSON result (machine: nproc, CPU model, kernel, load average;

@@ -2,27 +2,40 @@
 // Bytes per event on the wire for the simulator's default events, in the plain layout
 // (schema_version 1) and in the columnar one (schema_version 2, every field declared as the
 // e2e schema test declares them), through the real BatchEncoder at the default zstd level.
-// Deterministic (fixed seed and clock): `build/bin/wire_bytes [--no-pii]`. Also prints the
-// encode time per event: thread CPU time, median of 5 runs (a reading, not an assertion; CPU
-// time rather than wall time so that other load on the machine matters less).
+// Deterministic (fixed seed and clock): `build/bin/wire_bytes [--no-pii] [--batch-events N]
+// [--dictionary FILE] [--write-batches DIR]`. Also prints the encode time per event: thread CPU
+// time, median of 5 runs (a reading, not an assertion; CPU time rather than wall time so that
+// other load on the machine matters less). --dictionary adds rows compressed with that zstd
+// dictionary (uplink.compression.dictionary); --write-batches writes 50 uncompressed batches
+// of events from another seed to DIR, to train one on (`tidegate-collector dict train`)
+// without training on the events it is then measured on.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "tests/support/fake_clock.h"
 #include "tools/sim/event_generator.h"
 #include "uplink/batch_encoder.h"
+#include "uplink/compression_dictionary.h"
 
 namespace {
 
 using tidegate::FieldType;
 
-constexpr size_t kBatchEvents = 1000;  // uplink.batch.max_events default
-constexpr int kBatches = 10;
-constexpr int kZstdLevel = 1;  // uplink.compression.level default
+constexpr size_t kEvents = 10000;  // measured, in batches of --batch-events
+constexpr int kZstdLevel = 1;      // uplink.compression.level default
+constexpr uint64_t kSeed = 20261206;
+constexpr uint64_t kTrainingSeed = 7;  // --write-batches: other events than those measured
+constexpr int kTrainingBatches = 50;
+
+using Dictionary = std::shared_ptr<const tidegate::uplink::CompressionDictionary>;
 
 tidegate::SchemaSpec Thermo() {
   tidegate::SchemaSpec spec;
@@ -41,15 +54,17 @@ tidegate::SchemaSpec Thermo() {
   return spec;
 }
 
-std::vector<std::vector<tidegate::buffer::BufferedRecord>> Batches(bool pii) {
+std::vector<std::vector<tidegate::buffer::BufferedRecord>> Batches(bool pii, uint64_t seed,
+                                                                   size_t batches_wanted,
+                                                                   size_t batch_events) {
   tidegate::testing::FakeClock clock(1'764'000'000'000);
   tidegate::sim::GeneratorOptions options;
   options.pii = pii;
-  tidegate::sim::EventGenerator generator(options, 20261206, clock);
-  std::vector<std::vector<tidegate::buffer::BufferedRecord>> batches(kBatches);
+  tidegate::sim::EventGenerator generator(options, seed, clock);
+  std::vector<std::vector<tidegate::buffer::BufferedRecord>> batches(batches_wanted);
   uint64_t seq = 1;
   for (auto& batch : batches) {
-    for (size_t i = 0; i < kBatchEvents; ++i) {
+    for (size_t i = 0; i < batch_events; ++i) {
       tidegate::sim::SimEvent e = generator.Next();
       tidegate::buffer::BufferedRecord& r = batch.emplace_back();
       r.seq = seq++;
@@ -79,9 +94,18 @@ struct Reading {
   uint32_t schema_version = 0;
 };
 
+tidegate::buffer::BatchRange RangeOf(const std::vector<tidegate::buffer::BufferedRecord>& records) {
+  return {.batch_id = "bench",
+          .priority = 5,
+          .first_seq = records.front().seq,
+          .last_seq = records.back().seq,
+          .count = static_cast<uint32_t>(records.size()),
+          .created_at_ms = 1'764'000'000'000};
+}
+
 Reading Measure(const std::vector<std::vector<tidegate::buffer::BufferedRecord>>& batches,
-                bool columns) {
-  tidegate::uplink::BatchEncoder encoder("gw-bench", kZstdLevel);
+                bool columns, const Dictionary& dictionary) {
+  tidegate::uplink::BatchEncoder encoder("gw-bench", kZstdLevel, dictionary);
   if (columns) encoder.SetSchemas({Thermo()});
   Reading out;
   std::vector<double> runs;
@@ -89,13 +113,7 @@ Reading Measure(const std::vector<std::vector<tidegate::buffer::BufferedRecord>>
     size_t flat = 0, wire = 0, events = 0;
     const double start = ThreadCpuNs();
     for (const auto& records : batches) {
-      const tidegate::buffer::BatchRange range{.batch_id = "bench",
-                                               .priority = 5,
-                                               .first_seq = records.front().seq,
-                                               .last_seq = records.back().seq,
-                                               .count = static_cast<uint32_t>(records.size()),
-                                               .created_at_ms = 1'764'000'000'000};
-      auto encoded = encoder.Encode(range, records);
+      auto encoded = encoder.Encode(RangeOf(records), records);
       if (!encoded.ok()) return out;
       flat += encoded->uncompressed_bytes;
       wire += encoded->body.size();
@@ -113,24 +131,101 @@ Reading Measure(const std::vector<std::vector<tidegate::buffer::BufferedRecord>>
 
 }  // namespace
 
+// Writes kTrainingBatches uncompressed batches (the plain layout) of kTrainingSeed's events.
+bool WriteTrainingBatches(const std::string& dir, bool pii, size_t batch_events) {
+  tidegate::uplink::BatchEncoder encoder("gw-bench", kZstdLevel);
+  int n = 0;
+  for (const auto& records : Batches(pii, kTrainingSeed, kTrainingBatches, batch_events)) {
+    if (!encoder.Encode(RangeOf(records), records).ok()) return false;
+    std::ofstream out(dir + "/train-" + std::to_string(n++) + ".tgb", std::ios::binary);
+    const std::string_view flat = encoder.last_flatbuffer();
+    out.write(flat.data(), static_cast<std::streamsize>(flat.size()));
+    if (!out) return false;
+  }
+  return true;
+}
+
+struct Args {
+  bool pii = true;
+  size_t batch_events = 1000;  // uplink.batch.max_events default
+  std::string dictionary;
+  std::string write_batches;
+};
+
+bool ParseArgs(int argc, char** argv, Args* args) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--no-pii") {
+      args->pii = false;
+    } else if (arg == "--batch-events" && has_value) {
+      args->batch_events = std::strtoul(argv[++i], nullptr, 10);
+      if (args->batch_events == 0 || args->batch_events > kEvents) return false;
+    } else if (arg == "--dictionary" && has_value) {
+      args->dictionary = argv[++i];
+    } else if (arg == "--write-batches" && has_value) {
+      args->write_batches = argv[++i];
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 int main(int argc, char** argv) {
-  const bool pii = !(argc > 1 && std::strcmp(argv[1], "--no-pii") == 0);
-  const auto batches = Batches(pii);
+  Args args;
+  if (!ParseArgs(argc, argv, &args)) {
+    fmt::print(stderr,
+               "usage: wire_bytes [--no-pii] [--batch-events N (1..{})] [--dictionary FILE] "
+               "[--write-batches DIR]\n",
+               kEvents);
+    return 2;
+  }
+  if (!args.write_batches.empty()) {
+    if (!WriteTrainingBatches(args.write_batches, args.pii, args.batch_events)) {
+      fmt::print(stderr, "wire_bytes: cannot write batches to {}\n", args.write_batches);
+      return 1;
+    }
+    fmt::print("wrote {} batches of {} events (seed {}) to {}\n", kTrainingBatches,
+               args.batch_events, kTrainingSeed, args.write_batches);
+    return 0;
+  }
+  Dictionary dictionary;
+  if (!args.dictionary.empty()) {
+    auto loaded = tidegate::uplink::CompressionDictionary::Load(args.dictionary, kZstdLevel);
+    if (!loaded.ok()) {
+      fmt::print(stderr, "wire_bytes: {}\n", loaded.status().message());
+      return 1;
+    }
+    dictionary = *loaded;
+  }
+  const size_t batch_count = kEvents / args.batch_events;
+  const auto batches = Batches(args.pii, kSeed, batch_count, args.batch_events);
   size_t payload = 0;
   for (const auto& b : batches) {
     for (const auto& r : b) payload += r.event.payload.size();
   }
   fmt::print("simulator default events{}, {} batches of {} events, zstd level {}\n",
-             pii ? "" : " (--no-pii)", kBatches, kBatchEvents, kZstdLevel);
+             args.pii ? "" : " (--no-pii)", batch_count, args.batch_events, kZstdLevel);
+  if (dictionary) {
+    fmt::print("dictionary {}: ID {}, {} bytes\n", args.dictionary, dictionary->id(),
+               dictionary->size());
+  }
   fmt::print("payload JSON: {:.1f} bytes/event\n",
-             static_cast<double>(payload) / static_cast<double>(kBatches * kBatchEvents));
+             static_cast<double>(payload) / static_cast<double>(batch_count * args.batch_events));
   fmt::print("{:<34} {:>14} {:>14} {:>16}\n", "layout", "FlatBuffer B/ev", "on wire B/ev",
              "encode ns/ev");
-  for (bool columns : {false, true}) {
-    const Reading r = Measure(batches, columns);
-    fmt::print("{:<34} {:>14.1f} {:>14.1f} {:>16.0f}\n",
-               columns ? "schema thermo (schema_version 2)" : "no schema (schema_version 1)",
-               r.flatbuffer_bytes, r.wire_bytes, r.encode_ns);
+  // Without the dictionary first, as the reference.
+  std::vector<Dictionary> variants = {nullptr};
+  if (dictionary) variants.push_back(dictionary);
+  for (const Dictionary& dict : variants) {
+    for (bool columns : {false, true}) {
+      const Reading r = Measure(batches, columns, dict);
+      std::string layout = columns ? "schema thermo" : "no schema";
+      layout += dict ? " + dictionary" : columns ? " (schema_version 2)" : " (schema_version 1)";
+      fmt::print("{:<34} {:>14.1f} {:>14.1f} {:>16.0f}\n", layout, r.flatbuffer_bytes, r.wire_bytes,
+                 r.encode_ns);
+    }
   }
   return 0;
 }

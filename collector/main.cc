@@ -5,10 +5,13 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <exception>
+#include <limits>
 #include <string>
 
 #include "collector/agents_command.h"
+#include "collector/dict_command.h"
 #include "collector/dump_command.h"
 #include "collector/exit_codes.h"
 #include "collector/serve_command.h"
@@ -37,7 +40,8 @@ constexpr char kServeHelp[] =
     "                    large; 415 wrong Content-Type or Content-Encoding; 500 storage\n"
     "                    error (the agent retries 5xx and dead-letters other 4xx).\n"
     "  GET /v1/stats     batches_landed, batches_duplicate, batches_rejected, events,\n"
-    "                    window_results as JSON (rejections count since start only).\n"
+    "                    window_results, batches_forbidden, batches_unknown_dictionary\n"
+    "                    as JSON (rejections count since start only).\n"
     "  POST /v1/opamp    OpAMP over plain HTTP (Content-Type application/x-protobuf):\n"
     "                    an AgentToServer in, a ServerToAgent out. Records the agent's\n"
     "                    report (instance_uid, id, sequence_num, remote config status,\n"
@@ -87,9 +91,21 @@ constexpr char kAgentsHelp[] =
     "A store from before the agents table prints nothing. Safe to run while `serve` is\n"
     "writing.";
 
+constexpr char kDictTrainHelp[] =
+    "Train a zstd dictionary for uplink.compression.dictionary from batches as this\n"
+    "collector received them: the files `serve --keep-raw DIR` keeps (pass DIR, or files;\n"
+    "zstd-compressed or plain FlatBuffer batches). Every file is decompressed within the\n"
+    "bounds of serve and must decode as a batch; others are left out with a message. At\n"
+    "least 10 batches are needed, a few hundred from the fleet's real traffic are better;\n"
+    "at most 256 MiB of batches are read. The dictionary is written atomically to --out;\n"
+    "its ID is printed. Give the file to the agents (uplink.compression.dictionary) and to\n"
+    "every collector that receives from them (serve --dictionary) before the agents.";
+
 struct Cli {
   ServeOptions serve;
   std::string max_body = "16MiB";
+  DictTrainOptions dict_train;
+  std::string dict_size = "110KiB";
   DumpOptions dump;
   AgentsOptions agents;
 };
@@ -105,6 +121,18 @@ void AddServeOpamp(CLI::App& serve, Cli& cli) {
                   "that reports that hash as applied or failed. DIR must exist.")
       ->check(CLI::ExistingDirectory.description(""))
       ->type_name("DIR");
+}
+
+void AddServeDictionary(CLI::App& serve, Cli& cli) {
+  serve
+      .add_option("--dictionary", cli.serve.dictionaries,
+                  "A zstd dictionary (uplink.compression.dictionary of the agents, at most\n"
+                  "1 MiB); repeat for several (a new one beside the old while it rolls\n"
+                  "out). Each batch is decompressed with the dictionary whose ID its zstd\n"
+                  "frame names; one naming a dictionary not given here is rejected (400,\n"
+                  "MQTT status rejected: the agent dead-letters it) and counted in\n"
+                  "/v1/stats batches_unknown_dictionary.")
+      ->type_name("FILE");
 }
 
 void AddServeMqtt(CLI::App& serve, Cli& cli) {
@@ -257,6 +285,40 @@ void AddAgents(CLI::App& app, Cli& cli) {
       ->type_name("DIR|URL");
 }
 
+void AddDict(CLI::App& app, Cli& cli) {
+  CLI::App* dict = app.add_subcommand("dict", "zstd dictionaries for batches.");
+  dict->require_subcommand(1);
+  CLI::App* train = dict->add_subcommand("train", kDictTrainHelp);
+  train->footer(kExitCodesHelp);
+  train->add_option("--out", cli.dict_train.out, "The dictionary file to write.")
+      ->required()
+      ->type_name("FILE");
+  train
+      ->add_option("--size", cli.dict_size,
+                   "Largest dictionary, from 1KiB to 1MiB (zstd's default 110KiB).")
+      ->capture_default_str()
+      ->type_name("SIZE");
+  train
+      ->add_option("--dictionary", cli.dict_train.dictionaries,
+                   "A dictionary some of the batches were compressed with (repeatable).")
+      ->type_name("FILE");
+  train->add_option("inputs", cli.dict_train.inputs, "Batch files, or directories of them.")
+      ->required()
+      ->type_name("DIR|FILE...");
+}
+
+int DispatchDict(Cli& cli) {
+  Result<uint64_t> size = ParseSize(cli.dict_size);
+  if (!size.ok()) {
+    fmt::print(stderr, "tidegate-collector: --size '{}': {}\n", cli.dict_size,
+               size.status().message());
+    return kExitUsage;
+  }
+  cli.dict_train.dictionary_bytes =
+      static_cast<size_t>(std::min<uint64_t>(*size, std::numeric_limits<size_t>::max()));
+  return RunDictTrain(cli.dict_train, stdout, stderr);
+}
+
 int Dispatch(const CLI::App& app, Cli& cli) {
   if (app.got_subcommand("serve")) {
     Result<uint64_t> max_body = ParseSize(cli.max_body);
@@ -269,6 +331,7 @@ int Dispatch(const CLI::App& app, Cli& cli) {
     return RunServe(cli.serve);
   }
   if (app.got_subcommand("agents")) return RunAgents(cli.agents, stdout, stderr);
+  if (app.got_subcommand("dict")) return DispatchDict(cli);
   return RunDump(cli.dump, stdout, stderr);
 }
 
@@ -285,9 +348,11 @@ int Main(int argc, char** argv) {
   CLI::App* serve = AddServe(app, cli);
   AddServeMqtt(*serve, cli);
   AddServeOpamp(*serve, cli);
+  AddServeDictionary(*serve, cli);
   AddServeLogging(serve, cli);
   AddDump(app, cli);
   AddAgents(app, cli);
+  AddDict(app, cli);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

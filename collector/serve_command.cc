@@ -40,6 +40,9 @@ struct Running {
   std::unique_ptr<LandingStore> store;
   std::unique_ptr<RawArchive> raw;            // null without --keep-raw
   std::unique_ptr<FieldDecryptor> decryptor;  // null without --recipient-key
+  // Never empty; no dictionary loaded without --dictionary. On the heap: the intake keeps a
+  // pointer to it and Running is moved.
+  std::unique_ptr<schema::DictionarySet> dictionaries;
   std::unique_ptr<BatchIntake> intake;
   std::unique_ptr<BatchEndpoint> endpoint;
   std::unique_ptr<OpampEndpoint> opamp;
@@ -67,10 +70,18 @@ Result<Running> StartServer(const ServeOptions& options, const ListenAddress& ad
     TG_ASSIGN_OR_RETURN(FieldDecryptor decryptor, FieldDecryptor::Load(options.recipient_key));
     r.decryptor = std::make_unique<FieldDecryptor>(std::move(decryptor));
   }
+  r.dictionaries = std::make_unique<schema::DictionarySet>();
+  for (const std::string& path : options.dictionaries) {
+    TG_RETURN_IF_ERROR(r.dictionaries->AddFile(path));
+  }
+  if (!r.dictionaries->empty()) {
+    spdlog::info("zstd dictionaries loaded: IDs {}", fmt::join(r.dictionaries->ids(), ", "));
+  }
   BatchIntake::Limits limits;
   limits.max_body_bytes = options.max_body_bytes;
   limits.max_decompressed_bytes = std::max(kDefaultMaxDecompressedBytes, options.max_body_bytes);
-  r.intake = std::make_unique<BatchIntake>(*r.store, limits, r.raw.get(), r.decryptor.get());
+  r.intake = std::make_unique<BatchIntake>(*r.store, limits, r.raw.get(), r.decryptor.get(),
+                                           r.dictionaries.get());
   r.endpoint = std::make_unique<BatchEndpoint>(*r.intake);
   HttpServerOptions http{.host = address.host,
                          .port = address.port,

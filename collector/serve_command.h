@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "collector/exit_codes.h"
 #include "collector/intake/batch_intake.h"
@@ -31,6 +32,9 @@ struct ServeOptions {
   // Non-empty: OpAMP bundles to offer on POST /v1/opamp, DIR/<agent_id>.json else
   // DIR/all.json (must exist). /v1/opamp records agents' reports either way.
   std::string config_dir;
+  // zstd dictionaries (--dictionary, repeatable) for batches compressed with one; each is
+  // picked by the dictionary ID its frames name.
+  std::vector<std::string> dictionaries;
   size_t max_body_bytes = kDefaultMaxBodyBytes;
   // --mqtt mqtts://HOST:PORT: also consume batches from the cloud broker (empty: HTTPS
   // only). The other mqtt_* fields are then required, except mqtt_client_id.

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // Fuzzes the receiving end of the wire format (schema/batch_view.h): what the collector and
 // `tidegate inspect` do with a request body. The first input byte picks the path: even, the
-// rest is a zstd body for DecompressBatch and then DecodeBatch (as the collector does); odd,
-// the rest is the FlatBuffer itself for DecodeBatch. Invariants: no crash, no read past the
-// input, no decompression past the limit; a refused body is kCorruption (kResourceExhausted
-// for a zip bomb); an accepted batch renders as valid JSON.
+// rest is a zstd body for DecompressBatch, with one dictionary loaded (fuzz/batch_dictionary.h,
+// as `serve --dictionary`), and then DecodeBatch (as the collector does); odd, the rest is the
+// FlatBuffer itself for DecodeBatch. Invariants: no crash, no read past the input, no
+// decompression past the limit; a refused body is kCorruption (kResourceExhausted for a zip
+// bomb, kNotFound for a frame naming another dictionary); an accepted batch renders as valid
+// JSON.
 #include <simdjson.h>
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "fuzz/batch_dictionary.h"
 #include "fuzz/fuzz_check.h"
 #include "schema/batch_view.h"
 
@@ -31,6 +34,15 @@ void CheckDecoded(std::string_view flatbuffer) {
   TG_FUZZ_CHECK(parser.parse(json).get(doc) == simdjson::SUCCESS);
 }
 
+const tidegate::schema::DictionarySet& Dictionaries() {
+  static const tidegate::schema::DictionarySet kSet = [] {
+    tidegate::schema::DictionarySet s;
+    TG_FUZZ_CHECK(s.Add(tidegate::fuzz::BatchDictionary(), "fuzz").ok());
+    return s;
+  }();
+  return kSet;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -40,11 +52,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckDecoded(rest);
     return 0;
   }
-  auto plain = tidegate::schema::DecompressBatch(rest, kMaxBatchBytes);
+  auto plain = tidegate::schema::DecompressBatch(rest, kMaxBatchBytes, &Dictionaries());
   if (!plain.ok()) {
     const auto code = plain.status().code();
     TG_FUZZ_CHECK(code == tidegate::StatusCode::kCorruption ||
-                  code == tidegate::StatusCode::kResourceExhausted);
+                  code == tidegate::StatusCode::kResourceExhausted ||
+                  code == tidegate::StatusCode::kNotFound);
     return 0;
   }
   TG_FUZZ_CHECK(plain->size() <= kMaxBatchBytes);

@@ -18,9 +18,11 @@
 #include "common/window_result.h"
 #include "filters/aggregator.h"
 #include "fuzz/agg_checkpoint_config.h"
+#include "fuzz/batch_dictionary.h"
 #include "fuzz/config_seeds.h"
 #include "schema/sealed_value.h"
 #include "uplink/batch_encoder.h"
+#include "uplink/compression_dictionary.h"
 
 namespace {
 
@@ -88,8 +90,15 @@ bool WriteBatches(const fs::path& corpus, const std::vector<Event>& windows) {
   tidegate::uplink::BatchEncoder encoder("gw-seed", 3);
   auto encoded = encoder.Encode(range, records, {{.epoch = 1, .sealed = std::string(80, 's')}});
   if (!encoded.ok()) return false;
+  auto dictionary = tidegate::uplink::CompressionDictionary::FromBytes(
+      tidegate::fuzz::BatchDictionary(), 3, "fuzz/batch_dictionary");
+  if (!dictionary.ok()) return false;
+  tidegate::uplink::BatchEncoder with_dictionary("gw-seed", 3, *dictionary);
+  auto compact = with_dictionary.Encode(range, records);
+  if (!compact.ok()) return false;
   // The first byte picks the fuzzer's path: even = zstd body, odd = plain FlatBuffer.
   return Write(corpus / "batch", "seed-zstd", std::string(1, '\0') + encoded->body) &&
+         Write(corpus / "batch", "seed-zstd-dictionary", std::string(1, '\0') + compact->body) &&
          Write(corpus / "batch", "seed-flatbuffer",
                std::string(1, '\1') + std::string(encoder.last_flatbuffer()));
 }

@@ -224,7 +224,8 @@ bool LooksZstdCompressed(std::string_view bytes) {
          static_cast<uint8_t>(bytes[3]) == 0xFD;
 }
 
-Result<std::string> DecompressBatch(std::string_view compressed, size_t max_bytes) {
+Result<std::string> DecompressBatch(std::string_view compressed, size_t max_bytes,
+                                    const DictionarySet* dictionaries) {
   if (!LooksZstdCompressed(compressed)) return Corruption("not a zstd frame (bad magic number)");
   unsigned long long declared = ZSTD_getFrameContentSize(compressed.data(), compressed.size());
   if (declared == ZSTD_CONTENTSIZE_ERROR) return Corruption("invalid zstd frame header");
@@ -234,6 +235,14 @@ Result<std::string> DecompressBatch(std::string_view compressed, size_t max_byte
   }
   std::unique_ptr<ZSTD_DCtx, DCtxDeleter> dctx(ZSTD_createDCtx());
   if (!dctx) return Internal("ZSTD_createDCtx failed");
+  if (const unsigned id = ZSTD_getDictID_fromFrame(compressed.data(), compressed.size()); id != 0) {
+    const ZSTD_DDict* dict = dictionaries != nullptr ? dictionaries->Find(id) : nullptr;
+    if (dict == nullptr) {
+      return NotFound(fmt::format("zstd frame needs dictionary ID {}, which is not loaded", id));
+    }
+    const size_t ref = ZSTD_DCtx_refDDict(dctx.get(), dict);
+    if (ZSTD_isError(ref)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(ref));
+  }
   // One byte beyond max_bytes tells an exactly-full output from an oversized one. The
   // declared size only seeds the first allocation; the cap is what bounds memory.
   const size_t cap = max_bytes + 1;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "schema/zstd_dictionary.h"
 
 namespace tidegate::schema {
 
@@ -100,10 +101,14 @@ struct DecodedBatch {
 bool LooksZstdCompressed(std::string_view bytes);
 
 // Decompresses one or more concatenated zstd frames. Never allocates more than about
-// max_bytes + 1 whatever the frame header claims. Errors: kResourceExhausted if the output
-// would exceed max_bytes (a zip bomb), kCorruption for anything that is not complete, valid
-// zstd (including input without the magic number and truncated frames).
-Result<std::string> DecompressBatch(std::string_view compressed, size_t max_bytes);
+// max_bytes + 1 whatever the frame header claims. A first frame that names a dictionary ID
+// is decompressed with that dictionary of `dictionaries` (null: none loaded). Errors:
+// kResourceExhausted if the output would exceed max_bytes (a zip bomb), kNotFound if the
+// frame needs a dictionary that is not in `dictionaries` (its message names the ID),
+// kCorruption for anything that is not complete, valid zstd (including input without the
+// magic number and truncated frames).
+Result<std::string> DecompressBatch(std::string_view compressed, size_t max_bytes,
+                                    const DictionarySet* dictionaries = nullptr);
 
 // Verifies flatbuffer_bytes as a Batch with file identifier "TGB1" and copies it out.
 // Requires agent_id and batch_id to be present and non-empty, schema_version >= 1, and

@@ -18,11 +18,13 @@ std::string MakeBatchId(const std::string& buffer_id, uint64_t first_seq, uint64
   return buffer_id + "-" + std::to_string(first_seq) + "-" + std::to_string(last_seq);
 }
 
-BatchEncoder::BatchEncoder(std::string agent_id, int level)
+BatchEncoder::BatchEncoder(std::string agent_id, int level,
+                           std::shared_ptr<const CompressionDictionary> dictionary)
     : agent_id_(std::move(agent_id)),
       level_(level),
       builder_(size_t{64} * 1024),
-      cctx_(ZSTD_createCCtx()) {}
+      cctx_(ZSTD_createCCtx()),
+      dictionary_(std::move(dictionary)) {}
 
 BatchEncoder::~BatchEncoder() = default;
 
@@ -95,8 +97,12 @@ Result<EncodedBatch> BatchEncoder::Encode(const buffer::BatchRange& range,
   // waits in the send queue, and a fresh bound-sized buffer would be zeroed for each batch.
   const size_t bound = ZSTD_compressBound(builder_.GetSize());
   if (compressed_.size() < bound) compressed_.resize(bound);
-  size_t n = ZSTD_compressCCtx(cctx_.get(), compressed_.data(), compressed_.size(),
-                               builder_.GetBufferPointer(), builder_.GetSize(), level_);
+  size_t n = dictionary_ != nullptr
+                 ? ZSTD_compress_usingCDict(cctx_.get(), compressed_.data(), compressed_.size(),
+                                            builder_.GetBufferPointer(), builder_.GetSize(),
+                                            dictionary_->cdict())
+                 : ZSTD_compressCCtx(cctx_.get(), compressed_.data(), compressed_.size(),
+                                     builder_.GetBufferPointer(), builder_.GetSize(), level_);
   if (ZSTD_isError(n)) {
     return Internal(std::string("zstd compress of batch ") + range.batch_id + ": " +
                     ZSTD_getErrorName(n));

@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/status.h"
 #include "uplink/column_encoder.h"
+#include "uplink/compression_dictionary.h"
 
 namespace tidegate::wire {
 struct WindowResult;
@@ -39,8 +40,10 @@ std::string MakeBatchId(const std::string& buffer_id, uint64_t first_seq, uint64
 
 class BatchEncoder {
  public:
-  // level: zstd compression level (1 is fast, ~6x on JSON events).
-  BatchEncoder(std::string agent_id, int level);
+  // level: zstd compression level (1 is fast, ~6x on JSON events). With a dictionary, its
+  // own level (the one it was digested at) applies and every frame names its ID.
+  BatchEncoder(std::string agent_id, int level,
+               std::shared_ptr<const CompressionDictionary> dictionary = nullptr);
   ~BatchEncoder();
 
   // The agent's schemas[]: events that passed one of them travel with its declared top-level
@@ -69,6 +72,7 @@ class BatchEncoder {
   const int level_;
   flatbuffers::FlatBufferBuilder builder_;
   std::unique_ptr<ZSTD_CCtx, ZstdFree> cctx_;
+  std::shared_ptr<const CompressionDictionary> dictionary_;  // null: none
   ColumnEncoder columns_;
   std::string remainder_;   // scratch for one event's remainder payload
   std::string compressed_;  // scratch for the compressed batch, as large as the largest yet

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "uplink/batch_encoder.h"
 
+#include <zstd.h>
+
 #include <catch2/catch.hpp>
 
 #include "common/window_result.h"
 #include "schema/batch_view.h"
+#include "tests/support/files.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/zstd_dictionaries.h"
 
 namespace {
 
@@ -168,4 +173,58 @@ TEST_CASE("window result records encode as typed wire window results", "[uplink]
   CHECK(damaged->events == 2);
   CHECK(damaged->window_results == 0);
   CHECK(damaged->corrupt_records == 1);
+}
+
+// uplink.compression.dictionary: every frame names the dictionary's ID (how the receiver picks
+// its copy) and decompresses, with that dictionary only, to the batch that was encoded.
+TEST_CASE("a batch compressed with a dictionary names it and decodes with it", "[uplink][zdict]") {
+  const std::string bytes = tidegate::testing::TrainTestDictionary();
+  auto dictionary = tidegate::uplink::CompressionDictionary::FromBytes(bytes, 1, "test.dict");
+  REQUIRE(dictionary.ok());
+  CHECK((*dictionary)->id() == tidegate::testing::TestDictionaryId(bytes));
+  auto records = MakeRecords(20);
+  BatchEncoder plain_encoder("gw-7", 1);
+  BatchEncoder encoder("gw-7", 1, *dictionary);
+  auto plain = plain_encoder.Encode(RangeFor(records), records);
+  auto encoded = encoder.Encode(RangeFor(records), records);
+  REQUIRE(plain.ok());
+  REQUIRE(encoded.ok());
+  CHECK(ZSTD_getDictID_fromFrame(plain->body.data(), plain->body.size()) == 0);
+  CHECK(ZSTD_getDictID_fromFrame(encoded->body.data(), encoded->body.size()) ==
+        (*dictionary)->id());
+
+  tidegate::schema::DictionarySet set;
+  REQUIRE(set.Add(bytes, "test.dict").ok());
+  auto raw = tidegate::schema::DecompressBatch(encoded->body, 1 << 24, &set);
+  REQUIRE(raw.ok());
+  CHECK(*raw == encoder.last_flatbuffer());
+  auto missing = tidegate::schema::DecompressBatch(encoded->body, 1 << 24);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == tidegate::StatusCode::kNotFound);
+}
+
+TEST_CASE("LoadUplinkDictionary names the key and refuses what is not a dictionary",
+          "[uplink][zdict]") {
+  tidegate::testing::TempDir dir;
+  tidegate::UplinkSection uplink;
+  auto none = tidegate::uplink::LoadUplinkDictionary(uplink);
+  REQUIRE(none.ok());
+  CHECK(*none == nullptr);
+
+  uplink.compression_dictionary = dir.File("events.json");
+  REQUIRE(tidegate::testing::WriteFile(uplink.compression_dictionary, R"({"temp":21})").ok());
+  auto raw = tidegate::uplink::LoadUplinkDictionary(uplink);
+  REQUIRE_FALSE(raw.ok());
+  CHECK(raw.status().code() == tidegate::StatusCode::kInvalidArgument);
+  CHECK_THAT(raw.status().message(), Catch::StartsWith("uplink.compression.dictionary: ") &&
+                                         Catch::Contains("is not a zstd dictionary"));
+
+  uplink.compression_dictionary = dir.File("good.dict");
+  REQUIRE(tidegate::testing::WriteFile(uplink.compression_dictionary,
+                                       tidegate::testing::TrainTestDictionary())
+              .ok());
+  auto good = tidegate::uplink::LoadUplinkDictionary(uplink);
+  REQUIRE(good.ok());
+  REQUIRE(*good != nullptr);
+  CHECK((*good)->size() > 0);
 }

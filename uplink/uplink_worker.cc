@@ -89,11 +89,17 @@ void UplinkWorker::Rebind(AsyncTransport& transport, const UplinkSection& config
 
 void UplinkWorker::RebindConfig(const UplinkSection& config) {
   config_ = config;
-  encoder_ = std::make_unique<BatchEncoder>(agent_id_, config.compression_level);
+  encoder_ = std::make_unique<BatchEncoder>(agent_id_, config.compression_level, dictionary_);
   encoder_->SetSchemas(schemas_);
   std::lock_guard<std::mutex> lock(pace_mu_);
   backoff_ = config.retry_initial;
   next_send_at_ = {};
+}
+
+void UplinkWorker::SetDictionary(std::shared_ptr<const CompressionDictionary> dictionary) {
+  dictionary_ = std::move(dictionary);
+  encoder_ = std::make_unique<BatchEncoder>(agent_id_, config_.compression_level, dictionary_);
+  encoder_->SetSchemas(schemas_);
 }
 
 void UplinkWorker::Start() {

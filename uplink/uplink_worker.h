@@ -100,6 +100,10 @@ class UplinkWorker {
     schemas_ = schemas;
     encoder_->SetSchemas(schemas_);
   }
+  // uplink.compression.dictionary, loaded (LoadUplinkDictionary); null: none. Rebind keeps
+  // it; a config apply that changes the uplink section sets it again after Rebind.
+  // REQUIRES: stopped.
+  void SetDictionary(std::shared_ptr<const CompressionDictionary> dictionary);
   // Interrupts a send or wait in progress and joins the threads. Unacknowledged batches,
   // prepared or on the wire, stay recorded in flight for the next run.
   void Stop();
@@ -184,9 +188,10 @@ class UplinkWorker {
   UplinkSection config_;  // changed only by Rebind, while stopped
   Clock& clock_;
   const std::string agent_id_;
-  std::unique_ptr<BatchEncoder> encoder_;   // preparing thread only; replaced by Rebind
-  std::vector<SchemaSpec> schemas_;         // kept across Rebind (schemas need a restart)
-  std::vector<buffer::BatchRange> resend_;  // preparing thread only
+  std::unique_ptr<BatchEncoder> encoder_;  // preparing thread only; replaced by Rebind
+  std::vector<SchemaSpec> schemas_;        // kept across Rebind (schemas need a restart)
+  std::shared_ptr<const CompressionDictionary> dictionary_;  // null: none
+  std::vector<buffer::BatchRange> resend_;                   // preparing thread only
   // The records of the batch being prepared, kept across batches so that reading one reuses
   // the strings of the last (SqliteStore::ReadNext). Preparing thread only.
   std::vector<buffer::BufferedRecord> records_;

@@ -54,8 +54,12 @@ std::string QuotedForLog(std::string_view text) {
 }
 
 BatchIntake::BatchIntake(LandingStore& store, Limits limits, const RawArchive* raw,
-                         const FieldDecryptor* decryptor)
-    : store_(store), limits_(limits), raw_(raw), decryptor_(decryptor) {}
+                         const FieldDecryptor* decryptor, const schema::DictionarySet* dictionaries)
+    : store_(store),
+      limits_(limits),
+      raw_(raw),
+      decryptor_(decryptor),
+      dictionaries_(dictionaries) {}
 
 IntakeOutcome BatchIntake::Accept(std::string_view claimed_batch_id, std::string_view compressed,
                                   const std::vector<std::string>* identities) {
@@ -73,7 +77,14 @@ IntakeOutcome BatchIntake::Accept(std::string_view claimed_batch_id, std::string
       return outcome;
     }
   }
-  Result<std::string> plain = schema::DecompressBatch(compressed, limits_.max_decompressed_bytes);
+  Result<std::string> plain =
+      schema::DecompressBatch(compressed, limits_.max_decompressed_bytes, dictionaries_);
+  if (!plain.ok() && plain.status().code() == StatusCode::kNotFound) {
+    unknown_dictionary_.fetch_add(1, std::memory_order_relaxed);
+    return Reject(RejectKind::kInvalid,
+                  plain.status().message() + " (start the collector with --dictionary FILE)",
+                  nullptr);
+  }
   if (!plain.ok()) return Reject(RejectKind::kInvalid, plain.status().message(), nullptr);
   Result<schema::DecodedBatch> batch = schema::DecodeBatch(*plain);
   if (!batch.ok()) return Reject(RejectKind::kInvalid, batch.status().message(), nullptr);
@@ -156,6 +167,7 @@ Result<IntakeCounts> BatchIntake::Counts() {
   TG_ASSIGN_OR_RETURN(counts.landed, store_.Counts());
   counts.rejected = rejected_.load(std::memory_order_relaxed);
   counts.forbidden = forbidden_.load(std::memory_order_relaxed);
+  counts.unknown_dictionary = unknown_dictionary_.load(std::memory_order_relaxed);
   return counts;
 }
 

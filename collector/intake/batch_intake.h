@@ -18,6 +18,7 @@
 #include "collector/intake/raw_archive.h"
 #include "collector/store/landing_store.h"
 #include "common/status.h"
+#include "schema/zstd_dictionary.h"
 
 namespace tidegate::collector {
 
@@ -55,6 +56,9 @@ struct IntakeCounts {
   LandingCounts landed;
   int64_t rejected = 0;   // every rejection, including those a source decided itself
   int64_t forbidden = 0;  // of those, kForbidden
+  // Of those, frames that need a zstd dictionary this collector was not given (serve
+  // --dictionary): the agent's uplink.compression.dictionary is missing here.
+  int64_t unknown_dictionary = 0;
 };
 
 class BatchIntake {
@@ -66,11 +70,14 @@ class BatchIntake {
     size_t max_decompressed_bytes = kDefaultMaxDecompressedBytes;
   };
 
-  // `store`, `raw` and `decryptor` (null: not used) must outlive the intake. With `raw`,
-  // every body within max_body_bytes is kept as received before it is decoded; a body that
-  // cannot be kept is a kRetry (an audit copy must not silently miss batches).
+  // `store`, `raw`, `decryptor` and `dictionaries` (null: not used) must outlive the intake.
+  // With `raw`, every body within max_body_bytes is kept as received before it is decoded; a
+  // body that cannot be kept is a kRetry (an audit copy must not silently miss batches). A
+  // frame naming a dictionary that is not in `dictionaries` is kRejected/kInvalid, like any
+  // body this collector cannot decode: the agent dead-letters it rather than retrying forever.
   BatchIntake(LandingStore& store, Limits limits, const RawArchive* raw = nullptr,
-              const FieldDecryptor* decryptor = nullptr);
+              const FieldDecryptor* decryptor = nullptr,
+              const schema::DictionarySet* dictionaries = nullptr);
 
   // Processes one compressed batch. claimed_batch_id: the id the transport announced
   // (Idempotency-Key, MQTT user property); it must equal the batch_id in the body.
@@ -92,10 +99,12 @@ class BatchIntake {
 
   LandingStore& store_;
   const Limits limits_;
-  const RawArchive* raw_;              // null unless --keep-raw
-  const FieldDecryptor* decryptor_;    // null unless --recipient-key
-  std::atomic<int64_t> rejected_{0};   // since this process started
-  std::atomic<int64_t> forbidden_{0};  // of those, kForbidden
+  const RawArchive* raw_;                       // null unless --keep-raw
+  const FieldDecryptor* decryptor_;             // null unless --recipient-key
+  const schema::DictionarySet* dictionaries_;   // null unless --dictionary
+  std::atomic<int64_t> rejected_{0};            // since this process started
+  std::atomic<int64_t> forbidden_{0};           // of those, kForbidden
+  std::atomic<int64_t> unknown_dictionary_{0};  // of those, a dictionary not loaded
 };
 
 // An id or reason from the network, JSON-quoted and escaped so it cannot forge log lines;

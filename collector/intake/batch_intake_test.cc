@@ -7,6 +7,7 @@
 
 #include "collector/store/sqlite_landing_store.h"
 #include "collector/test_util.h"
+#include "tests/support/zstd_dictionaries.h"
 
 namespace tidegate::collector {
 namespace {
@@ -157,6 +158,47 @@ TEST_CASE("BatchIntake counts rejections a source decided itself", "[collector]"
   REQUIRE(counts.ok());
   CHECK(counts->rejected == 1);
   CHECK(counts->forbidden == 0);
+}
+
+}  // namespace
+}  // namespace tidegate::collector
+
+namespace tidegate::collector {
+namespace {
+
+// A batch compressed with the agent's uplink.compression.dictionary: landed with the
+// dictionary, and without it rejected for good (the agent dead-letters it), counted apart.
+TEST_CASE("BatchIntake decompresses with the dictionary the frame names, or rejects it",
+          "[collector][zdict]") {
+  Fixture f;
+  const std::string dictionary = tidegate::testing::TrainTestDictionary();
+  TestBatch spec;
+  const std::string wire = tidegate::testing::CompressWithDictionary(BuildBatch(spec), dictionary);
+
+  BatchIntake without(*f.store, {});
+  IntakeOutcome rejected = without.Accept(spec.batch_id, wire);
+  CHECK(rejected.verdict == IntakeVerdict::kRejected);
+  CHECK(rejected.reject_kind == RejectKind::kInvalid);
+  CHECK(rejected.reason ==
+        "zstd frame needs dictionary ID " +
+            std::to_string(tidegate::testing::TestDictionaryId(dictionary)) +
+            ", which is not loaded (start the collector with --dictionary FILE)");
+  auto counts = without.Counts();
+  REQUIRE(counts.ok());
+  CHECK(counts->rejected == 1);
+  CHECK(counts->unknown_dictionary == 1);
+  CHECK(counts->landed.batches_landed == 0);
+
+  schema::DictionarySet set;
+  REQUIRE(set.Add(dictionary, "test.dict").ok());
+  BatchIntake with(*f.store, {}, nullptr, nullptr, &set);
+  IntakeOutcome landed = with.Accept(spec.batch_id, wire);
+  CHECK(landed.verdict == IntakeVerdict::kLanded);
+  CHECK(landed.events == 3);
+  auto after = with.Counts();
+  REQUIRE(after.ok());
+  CHECK(after->unknown_dictionary == 0);
+  CHECK(after->landed.batches_landed == 1);
 }
 
 }  // namespace

@@ -131,9 +131,10 @@ HttpReply BatchEndpoint::Stats() {
   std::string body =
       fmt::format(R"({{"batches_landed":{},"batches_duplicate":{},)"
                   R"("batches_rejected":{},"events":{},"window_results":{},)"
-                  R"("batches_forbidden":{})",
+                  R"("batches_forbidden":{},"batches_unknown_dictionary":{})",
                   counts->landed.batches_landed, counts->landed.batches_duplicate, counts->rejected,
-                  counts->landed.events, counts->landed.window_results, counts->forbidden);
+                  counts->landed.events, counts->landed.window_results, counts->forbidden,
+                  counts->unknown_dictionary);
   if (extra_stats_) body += "," + extra_stats_();
   return JsonReply(200, body + "}");
 }

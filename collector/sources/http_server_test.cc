@@ -98,7 +98,8 @@ TEST_CASE("collector lands a batch over HTTP and acknowledges a duplicate", "[co
   auto stats = client.Get("/v1/stats");
   REQUIRE(stats);
   CHECK(stats->body == R"({"batches_landed":1,"batches_duplicate":1,"batches_rejected":0,)"
-                       R"("events":3,"window_results":0,"batches_forbidden":0})"
+                       R"("events":3,"window_results":0,"batches_forbidden":0,)"
+                       R"("batches_unknown_dictionary":0})"
                        "\n");
   auto health = client.Get("/healthz");
   REQUIRE(health);
