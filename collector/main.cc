@@ -38,7 +38,8 @@ constexpr char kServeHelp[] =
     "                    landed again); 403 client certificate of another agent;\n"
     "                    400 undecodable batch or Idempotency-Key mismatch; 413 body too\n"
     "                    large; 415 wrong Content-Type or Content-Encoding; 500 storage\n"
-    "                    error (the agent retries 5xx and dead-letters other 4xx).\n"
+    "                    error; 503 a zstd dictionary this collector was not given (the\n"
+    "                    agent retries 5xx and dead-letters other 4xx).\n"
     "  GET /v1/stats     batches_landed, batches_duplicate, batches_rejected, events,\n"
     "                    window_results, batches_forbidden, batches_unknown_dictionary\n"
     "                    as JSON (rejections count since start only).\n"
@@ -129,9 +130,9 @@ void AddServeDictionary(CLI::App& serve, Cli& cli) {
                   "A zstd dictionary (uplink.compression.dictionary of the agents, at most\n"
                   "1 MiB); repeat for several (a new one beside the old while it rolls\n"
                   "out). Each batch is decompressed with the dictionary whose ID its zstd\n"
-                  "frame names; one naming a dictionary not given here is rejected (400,\n"
-                  "MQTT status rejected: the agent dead-letters it) and counted in\n"
-                  "/v1/stats batches_unknown_dictionary.")
+                  "frame names; one naming a dictionary not given here is answered with\n"
+                  "a retry (503, MQTT status retry: the agent keeps the batch and sends it\n"
+                  "again) and counted in /v1/stats batches_unknown_dictionary.")
       ->type_name("FILE");
 }
 

@@ -80,10 +80,7 @@ IntakeOutcome BatchIntake::Accept(std::string_view claimed_batch_id, std::string
   Result<std::string> plain =
       schema::DecompressBatch(compressed, limits_.max_decompressed_bytes, dictionaries_);
   if (!plain.ok() && plain.status().code() == StatusCode::kNotFound) {
-    unknown_dictionary_.fetch_add(1, std::memory_order_relaxed);
-    return Reject(RejectKind::kInvalid,
-                  plain.status().message() + " (start the collector with --dictionary FILE)",
-                  nullptr);
+    return MissingDictionary(plain.status());
   }
   if (!plain.ok()) return Reject(RejectKind::kInvalid, plain.status().message(), nullptr);
   Result<schema::DecodedBatch> batch = schema::DecodeBatch(*plain);
@@ -139,6 +136,20 @@ IntakeOutcome BatchIntake::Accept(std::string_view claimed_batch_id, std::string
   outcome.verdict = IntakeVerdict::kLanded;
   outcome.events = landed->events;
   outcome.window_results = landed->window_results;
+  return outcome;
+}
+
+IntakeOutcome BatchIntake::MissingDictionary(const Status& status) {
+  // Every agent of a fleet retries these with its backoff; the log sink rate-limits repeats.
+  unknown_dictionary_.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn(
+      "batch not landed, the sender will retry it: {} (start the collector with "
+      "--dictionary FILE)",
+      status.message());
+  IntakeOutcome outcome;
+  outcome.verdict = IntakeVerdict::kRetry;
+  outcome.retry_kind = RetryKind::kMissingDictionary;
+  outcome.reason = status.message() + " by this collector, retry later";
   return outcome;
 }
 

@@ -29,7 +29,13 @@ enum class IntakeVerdict {
   kLanded,     // committed in the store: acknowledge
   kDuplicate,  // this agent's batch id was landed before, nothing written: acknowledge
   kRejected,   // can never be accepted: tell the sender to give up (dead-letter) on it
-  kRetry,      // a storage error: nothing acknowledged, the sender should retry
+  kRetry,      // not landed now, intact: nothing acknowledged, the sender should retry
+};
+
+// Why a batch is to be retried; HTTPS maps these to 500 and 503.
+enum class RetryKind {
+  kStorage,            // the store (or the --keep-raw copy) failed
+  kMissingDictionary,  // the frame needs a zstd dictionary this collector was not given
 };
 
 // Why a batch was rejected; HTTPS maps these to 413, 400 and 403.
@@ -42,6 +48,7 @@ enum class RejectKind {
 struct IntakeOutcome {
   IntakeVerdict verdict = IntakeVerdict::kRetry;
   RejectKind reject_kind = RejectKind::kInvalid;  // meaningful for kRejected only
+  RetryKind retry_kind = RetryKind::kStorage;     // meaningful for kRetry only
   // For kRejected and kRetry: a reason for the sender, never payload bytes (it may hold
   // ids from the batch; the source escapes it).
   std::string reason;
@@ -56,8 +63,9 @@ struct IntakeCounts {
   LandingCounts landed;
   int64_t rejected = 0;   // every rejection, including those a source decided itself
   int64_t forbidden = 0;  // of those, kForbidden
-  // Of those, frames that need a zstd dictionary this collector was not given (serve
-  // --dictionary): the agent's uplink.compression.dictionary is missing here.
+  // Bodies that need a zstd dictionary this collector was not given (serve --dictionary):
+  // answered with a retry, not counted as rejected, since the batch is intact and lands once
+  // the collector has the agent's uplink.compression.dictionary.
   int64_t unknown_dictionary = 0;
 };
 
@@ -73,8 +81,10 @@ class BatchIntake {
   // `store`, `raw`, `decryptor` and `dictionaries` (null: not used) must outlive the intake.
   // With `raw`, every body within max_body_bytes is kept as received before it is decoded; a
   // body that cannot be kept is a kRetry (an audit copy must not silently miss batches). A
-  // frame naming a dictionary that is not in `dictionaries` is kRejected/kInvalid, like any
-  // body this collector cannot decode: the agent dead-letters it rather than retrying forever.
+  // frame naming a dictionary that is not in `dictionaries` is a kRetry (kMissingDictionary):
+  // the batch is intact and this collector's configuration is what is missing (a dictionary
+  // rolled out to agents before collectors), so the agent keeps it and sends it again, with
+  // its backoff, rather than dead-lettering data that could land.
   BatchIntake(LandingStore& store, Limits limits, const RawArchive* raw = nullptr,
               const FieldDecryptor* decryptor = nullptr,
               const schema::DictionarySet* dictionaries = nullptr);
@@ -96,6 +106,8 @@ class BatchIntake {
 
  private:
   IntakeOutcome Reject(RejectKind kind, std::string reason, const schema::DecodedBatch* batch);
+  // A frame naming a dictionary this collector lacks: a counted kRetry.
+  IntakeOutcome MissingDictionary(const Status& status);
 
   LandingStore& store_;
   const Limits limits_;
@@ -104,7 +116,7 @@ class BatchIntake {
   const schema::DictionarySet* dictionaries_;   // null unless --dictionary
   std::atomic<int64_t> rejected_{0};            // since this process started
   std::atomic<int64_t> forbidden_{0};           // of those, kForbidden
-  std::atomic<int64_t> unknown_dictionary_{0};  // of those, a dictionary not loaded
+  std::atomic<int64_t> unknown_dictionary_{0};  // retries for a dictionary not loaded
 };
 
 // An id or reason from the network, JSON-quoted and escaped so it cannot forge log lines;

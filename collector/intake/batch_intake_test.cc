@@ -167,8 +167,9 @@ namespace tidegate::collector {
 namespace {
 
 // A batch compressed with the agent's uplink.compression.dictionary: landed with the
-// dictionary, and without it rejected for good (the agent dead-letters it), counted apart.
-TEST_CASE("BatchIntake decompresses with the dictionary the frame names, or rejects it",
+// dictionary; without it answered with a retry (the agent keeps the batch), counted apart and
+// not as a rejection.
+TEST_CASE("BatchIntake decompresses with the dictionary the frame names, or asks for a retry",
           "[collector][zdict]") {
   Fixture f;
   const std::string dictionary = tidegate::testing::TrainTestDictionary();
@@ -176,16 +177,15 @@ TEST_CASE("BatchIntake decompresses with the dictionary the frame names, or reje
   const std::string wire = tidegate::testing::CompressWithDictionary(BuildBatch(spec), dictionary);
 
   BatchIntake without(*f.store, {});
-  IntakeOutcome rejected = without.Accept(spec.batch_id, wire);
-  CHECK(rejected.verdict == IntakeVerdict::kRejected);
-  CHECK(rejected.reject_kind == RejectKind::kInvalid);
-  CHECK(rejected.reason ==
-        "zstd frame needs dictionary ID " +
-            std::to_string(tidegate::testing::TestDictionaryId(dictionary)) +
-            ", which is not loaded (start the collector with --dictionary FILE)");
+  IntakeOutcome retry = without.Accept(spec.batch_id, wire);
+  CHECK(retry.verdict == IntakeVerdict::kRetry);
+  CHECK(retry.retry_kind == RetryKind::kMissingDictionary);
+  CHECK(retry.reason == "zstd frame needs dictionary ID " +
+                            std::to_string(tidegate::testing::TestDictionaryId(dictionary)) +
+                            ", which is not loaded by this collector, retry later");
   auto counts = without.Counts();
   REQUIRE(counts.ok());
-  CHECK(counts->rejected == 1);
+  CHECK(counts->rejected == 0);
   CHECK(counts->unknown_dictionary == 1);
   CHECK(counts->landed.batches_landed == 0);
 

@@ -71,11 +71,14 @@ int RejectStatus(RejectKind kind) {
   return 400;
 }
 
-HttpReply StorageError() {
+// 500 for a storage failure, 503 for what this collector is not set up for yet (a dictionary):
+// both are retried by the agent, with its backoff.
+HttpReply RetryReply(const IntakeOutcome& outcome) {
   std::string reply = R"({"status":"error","error":)";
-  AppendJsonString(&reply, "storage error, retry later");
+  AppendJsonString(&reply, outcome.reason.empty() ? "storage error, retry later" : outcome.reason);
   reply.push_back('}');
-  return JsonReply(500, std::move(reply));
+  return JsonReply(outcome.retry_kind == RetryKind::kMissingDictionary ? 503 : 500,
+                   std::move(reply));
 }
 
 }  // namespace
@@ -114,7 +117,7 @@ HttpReply BatchEndpoint::HandleBody(std::string_view idempotency_key, std::strin
     case IntakeVerdict::kRetry:
       break;
   }
-  return StorageError();
+  return RetryReply(outcome);
 }
 
 HttpReply BatchEndpoint::Reject(int status, std::string_view reason) {

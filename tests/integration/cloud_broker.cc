@@ -83,6 +83,11 @@ void MqttCollector::Restart() {
   Launch();
 }
 
+void MqttCollector::RestartWith(std::vector<std::string> extra_args) {
+  extra_args_ = std::move(extra_args);
+  Restart();
+}
+
 void MqttCollector::Launch() {
   const size_t before = cloud_.Subscriptions(client_id_);
   std::vector<std::string> argv = {

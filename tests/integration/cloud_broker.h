@@ -77,6 +77,8 @@ class MqttCollector {
   void Kill() { process_.Kill(); }
   // Starts it again and waits until the broker has logged a new subscription from it.
   void Restart();
+  // The same with other `serve` arguments from now on (e.g. --dictionary FILE).
+  void RestartWith(std::vector<std::string> extra_args);
   // "agent_id/seq" of every landed event, from `tidegate-collector dump events`.
   std::vector<std::string> Events() const;
   std::string LogPath() const { return dir_.File("collector.log"); }

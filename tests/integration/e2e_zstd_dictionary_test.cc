@@ -3,10 +3,11 @@
 // agent, tidegate-collector over TLS, tidegate-sim): a dictionary trained with `tidegate-collector
 // dict train` on batches the collector kept (--keep-raw) is given to the collector (--dictionary)
 // and the agent; every event lands exactly once, over HTTPS and over the MQTT uplink, in frames
-// that name the dictionary. An agent whose collector lacks its dictionary has every batch
-// rejected (400) and dead-lettered with a reason naming the dictionary ID: every event is
-// accounted for in the agent's rejected_batches, none is lost silently or retried forever. A
-// config reload (SIGHUP) switches the dictionary live and refuses a file that is not one.
+// that name the dictionary. An agent whose collector lacks its dictionary has its batches
+// answered with a retry (HTTPS 503, MQTT ack retry) naming the dictionary ID: nothing is
+// dead-lettered, the agent keeps them, and they land exactly once when the collector is
+// restarted with the dictionary (a roll-out that reached the agents first). A config reload
+// (SIGHUP) switches the dictionary live and refuses a file that is not one.
 // Needs curl (scripts/install-deps.sh) for the collector's /v1/stats. Simulator seed:
 // TestSeed() (printed).
 #include <signal.h>
@@ -121,7 +122,7 @@ struct DbCloser {
   void operator()(sqlite3* db) const { sqlite3_close(db); }
 };
 
-// The agent's rejected_batches rows: http_status, reason, count.
+// The agent's rejected_batches rows (http_status, reason, count): none is expected here.
 std::vector<std::vector<std::string>> RejectedBatches(const std::string& db_path) {
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open_v2(db_path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
@@ -141,16 +142,22 @@ std::vector<std::vector<std::string>> RejectedBatches(const std::string& db_path
   return rows;
 }
 
-// Events in the agent's rejected_batches.
-size_t RejectedEvents(const std::string& db_path) {
-  size_t events = 0;
-  for (const auto& row : RejectedBatches(db_path)) events += std::stoul(row[2]);
-  return events;
+// The collector's /v1/stats counter of bodies that needed a dictionary it lacks.
+double UnknownDictionaryCount(E2eStack& stack) {
+  CommandResult stats = RequireValue(
+      RunCommand({"curl", "-sS", "--cacert", stack.certs().ca_cert,
+                  "https://localhost:" + std::to_string(stack.collector_port()) + "/v1/stats"}));
+  INFO(stats.stderr_text);
+  REQUIRE(stats.exit_code == 0);
+  const std::string key = "\"batches_unknown_dictionary\":";
+  const size_t at = stats.stdout_text.find(key);
+  REQUIRE(at != std::string::npos);
+  return std::stod(stats.stdout_text.substr(at + key.size()));
 }
 
 TEST_CASE(
-    "batches compressed with a dictionary the collector lacks are rejected and dead-lettered, "
-    "every event accounted for",
+    "batches compressed with a dictionary the collector lacks are retried, not dead-lettered, "
+    "and land once it has the dictionary",
     "[integration][issue-12][zdict]") {
   E2eStack stack("e2e-zdict-missing");
   const std::string dictionary = stack.dir().File("batches.dict");
@@ -163,34 +170,30 @@ TEST_CASE(
 
   const std::vector<PublishedEvent> published = Publish(stack, 500, 1000, seed);
   REQUIRE(published.size() == 500);
-  // Rejected batches leave the buffer (their records are deleted, the batch is recorded). The
-  // simulator is done once the broker has them, which may be before the agent ingested them.
+  // The collector answers 503 and counts each attempt; the agent keeps every batch.
+  if (!WaitUntil([&] { return UnknownDictionaryCount(stack) >= 2; }, seconds(60),
+                 milliseconds(100))) {
+    FAIL("the collector saw no batch needing the dictionary\n" << stack.Diagnostics());
+  }
   const std::string db_path = stack.StateDir() + "/buffer.db";
-  if (!WaitUntil([&] { return RejectedEvents(db_path) >= 500; }, seconds(60), milliseconds(100))) {
-    FAIL("not all rejected\n" << stack.Diagnostics());
-  }
-  REQUIRE(stack.WaitForDrained(seconds(30)));
+  CHECK(RejectedBatches(db_path).empty());
+  CHECK(stack.Metric("tidegate_batches_rejected_total") == 0.0);
   CHECK(RequireValue(stack.DumpEvents()).empty());
+  CHECK_THAT(ReadFile(stack.AgentLogPath()),
+             Catch::Contains("zstd frame needs dictionary ID " + id));
 
-  const auto rows = RejectedBatches(db_path);
-  REQUIRE_FALSE(rows.empty());
-  size_t events = 0;
-  for (const auto& row : rows) {
-    CHECK(row[0] == "400");
-    CHECK_THAT(row[1], Catch::Contains("zstd frame needs dictionary ID " + id));
-    events += std::stoul(row[2]);
-  }
-  CHECK(events == 500);
-  CHECK(stack.Metric("tidegate_batches_rejected_total") == static_cast<double>(rows.size()));
-  // The collector counts them apart (its log is rate-limited, its counters are not).
-  CommandResult stats = RequireValue(
-      RunCommand({"curl", "-sS", "--cacert", stack.certs().ca_cert,
-                  "https://localhost:" + std::to_string(stack.collector_port()) + "/v1/stats"}));
-  INFO(stats.stderr_text);
-  REQUIRE(stats.exit_code == 0);
-  const std::string rejected = std::to_string(rows.size());
-  CHECK_THAT(stats.stdout_text, Catch::Contains("\"batches_rejected\":" + rejected + ",") &&
-                                    Catch::Contains("\"batches_unknown_dictionary\":" + rejected));
+  // The collector gets the dictionary (same port, same store): every event lands once.
+  RequireOk(stack.StopCollector(), &stack);
+  stack.mutable_options().collector_args = {"--dictionary", dictionary};
+  RequireOk(stack.StartCollector(), &stack);
+  if (!stack.WaitForLanded(500, seconds(60))) FAIL("not all landed\n" << stack.Diagnostics());
+  REQUIRE(stack.WaitForDrained(seconds(30)));
+  const DeliveryReport report = CompareByMsgId(published, RequireValue(stack.DumpEvents()));
+  INFO(report.ToString());
+  CHECK(report.ExactlyOnce());
+  CHECK(report.landed == 500);
+  CHECK(RejectedBatches(db_path).empty());
+  CHECK(stack.Metric("tidegate_batches_rejected_total") == 0.0);
 }
 
 TEST_CASE("over the MQTT uplink a batch compressed with a dictionary lands exactly once",
@@ -237,8 +240,8 @@ TEST_CASE("over the MQTT uplink a batch compressed with a dictionary lands exact
 }
 
 TEST_CASE(
-    "over the MQTT uplink, batches whose dictionary the collector lacks are acknowledged as "
-    "rejected and dead-lettered, every event accounted for",
+    "over the MQTT uplink, batches whose dictionary the collector lacks are acknowledged with "
+    "retry, kept, and land once it has the dictionary",
     "[integration][issue-12][zdict][mqtt]") {
   StackOptions options;
   options.agent_id = "e2e-zdict-mqtt-missing";
@@ -263,21 +266,36 @@ TEST_CASE(
   INFO("simulator seed " << seed);
   const std::vector<PublishedEvent> published = Publish(stack, 500, 1000, seed);
   REQUIRE(published.size() == 500);
+  // The agent logs the collector's retry reason (rate-limited) and keeps the batches.
+  if (!WaitUntil(
+          [&] {
+            return ReadFile(stack.AgentLogPath()).find("zstd frame needs dictionary ID " + id) !=
+                   std::string::npos;
+          },
+          seconds(60), milliseconds(100))) {
+    FAIL("no retry for the dictionary\n" << stack.Diagnostics() << ReadFile(collector.LogPath()));
+  }
   const std::string db_path = stack.StateDir() + "/buffer.db";
-  if (!WaitUntil([&] { return RejectedEvents(db_path) >= 500; }, seconds(60), milliseconds(100))) {
-    FAIL("not all rejected\n" << stack.Diagnostics() << ReadFile(collector.LogPath()));
+  CHECK(collector.Events().empty());
+  CHECK(RejectedBatches(db_path).empty());
+  CHECK(stack.Metric("tidegate_batches_rejected_total") == 0.0);
+
+  // The collector restarts with the dictionary (same client id and session): all land once.
+  collector.RestartWith({"--dictionary", dictionary});
+  if (!WaitUntil([&] { return collector.Events().size() >= 500; }, seconds(90),
+                 milliseconds(200))) {
+    FAIL("not all landed\n" << stack.Diagnostics() << ReadFile(collector.LogPath()));
   }
   REQUIRE(stack.WaitForDrained(seconds(30)));
-  CHECK(collector.Events().empty());
-  const auto rows = RejectedBatches(db_path);
-  REQUIRE_FALSE(rows.empty());
-  size_t events = 0;
-  for (const auto& row : rows) {
-    CHECK_THAT(row[1], Catch::Contains("zstd frame needs dictionary ID " + id));
-    events += std::stoul(row[2]);
-  }
-  CHECK(events == 500);
-  CHECK(stack.Metric("tidegate_batches_rejected_total") == static_cast<double>(rows.size()));
+  CommandResult dump = RequireValue(RunCommand(
+      {BinaryPath("tidegate-collector"), "dump", "--store", collector.DataDir(), "events"}));
+  REQUIRE(dump.exit_code == 0);
+  const DeliveryReport report =
+      CompareByMsgId(published, RequireValue(ParseLandedEvents(dump.stdout_text)));
+  INFO(report.ToString() << stack.Diagnostics() << ReadFile(collector.LogPath()));
+  CHECK(report.ExactlyOnce());
+  CHECK(report.landed == 500);
+  CHECK(RejectedBatches(db_path).empty());
 }
 
 // Rewrites the agent's uplink.compression.dictionary, sends SIGHUP and waits until the agent
