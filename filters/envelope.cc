@@ -33,16 +33,9 @@ void EnvelopeEncryptor::Seal(std::string_view plaintext, std::string* out,
       clock_.Monotonic() - epoch_started_ >= epoch_duration_) {
     StartEpoch(started);
   }
-  ++values_in_epoch_;
-  schema::AppendSealedValue(epoch_, key_, NextNonce(), plaintext, out);
-}
-
-const schema::Nonce& EnvelopeEncryptor::NextNonce() {
-  if (next_nonce_ == nonces_.size()) {
-    randombytes_buf(nonces_.data(), sizeof nonces_);
-    next_nonce_ = 0;
-  }
-  return nonces_[next_nonce_++];
+  // The value's number in its epoch is its nonce: unique under this epoch's key, which is
+  // random, lives only in this object and is replaced (counting from 0 again) by StartEpoch.
+  schema::AppendCountedSealedValue(epoch_, key_, values_in_epoch_++, plaintext, out);
 }
 
 }  // namespace tidegate::filters

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // EnvelopeEncryptor: privacy `encrypt` without a public-key operation per value. A random
 // data key per key epoch (a new one after privacy.key_epoch or key_epoch_max_values values)
-// is sealed once to the recipient's public key; values are XChaCha20-Poly1305 under it
-// (schema/sealed_value.h). The plain data key lives only in this object's memory (wiped on
+// is sealed once to the recipient's public key; values are XChaCha20-Poly1305 under it, each
+// with its number in the epoch as nonce (schema/sealed_value.h: 1-3 bytes on the wire instead
+// of a random 24-byte nonce). The plain data key lives only in this object's memory (wiped on
 // rotation and destruction); only its sealed form is stored, so the gateway cannot decrypt
 // what it buffered. Not thread-safe: one per ingest thread.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,20 +40,15 @@ class EnvelopeEncryptor {
 
  private:
   void StartEpoch(std::optional<KeyEpoch>* started);
-  const schema::Nonce& NextNonce();
 
   const schema::PublicKey recipient_;
   const Millis epoch_duration_;
   const uint64_t epoch_max_values_;
   Clock& clock_;
   schema::DataKey key_{};
-  uint64_t epoch_ = 0;  // 0: no epoch yet
-  uint64_t values_in_epoch_ = 0;
+  uint64_t epoch_ = 0;            // 0: no epoch yet
+  uint64_t values_in_epoch_ = 0;  // also the next value's nonce counter
   std::chrono::steady_clock::time_point epoch_started_;
-  // Random nonces drawn 128 at a time: one getrandom call (about 0.3 us) per 128 values
-  // instead of one per value. Nonces are public; only their uniqueness matters.
-  std::array<schema::Nonce, 128> nonces_{};
-  size_t next_nonce_ = nonces_.size();  // nonces_ is empty until the first draw
 };
 
 }  // namespace tidegate::filters

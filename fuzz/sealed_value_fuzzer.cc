@@ -80,5 +80,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   TG_FUZZ_CHECK(ParseSealedValueEpoch(sealed, &epoch) && epoch == size);
   auto round_trip = OpenSealedValue(sealed, kKeys.data_key);
   TG_FUZZ_CHECK(round_trip.ok() && *round_trip == text);
+
+  // The counted form, with a counter taken from the input's size (every varint length).
+  std::string counted;
+  const uint64_t counter = uint64_t{size} * 0x9e3779b97f4a7c15ull >> (size % 64);
+  AppendCountedSealedValue(size, kKeys.data_key, counter, text, &counted);
+  TG_FUZZ_CHECK(ParseSealedValueEpoch(counted, &epoch) && epoch == size);
+  auto counted_trip = OpenSealedValue(counted, kKeys.data_key);
+  TG_FUZZ_CHECK(counted_trip.ok() && *counted_trip == text);
   return 0;
 }

@@ -152,7 +152,10 @@ bool WriteSealedValue(const fs::path& corpus) {
   key.fill(9);  // not the fuzzer's key: a well-formed value it must still refuse
   std::string sealed;
   tidegate::schema::AppendSealedValue(3, key, R"("alice@example.com")", &sealed);
-  return Write(corpus / "sealed_value", "seed-value", sealed);
+  std::string counted;
+  tidegate::schema::AppendCountedSealedValue(3, key, 300, R"("alice@example.com")", &counted);
+  return Write(corpus / "sealed_value", "seed-value", sealed) &&
+         Write(corpus / "sealed_value", "seed-counted-value", counted);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/base64url.h"
+#include "common/varint.h"
 
 namespace tidegate::schema {
 namespace {
@@ -14,21 +15,62 @@ constexpr size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
 constexpr int kB64 = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 
 constexpr std::string_view kAssociatedPrefix = "tidegate-enc-v1:";
+constexpr std::string_view kCountedAssociatedPrefix = "tidegate-enc-v2:";
+constexpr char kRandomNonceSeparator = ':';
+constexpr char kCountedSeparator = '.';
 
-std::string AssociatedData(uint64_t epoch) {
-  return std::string(kAssociatedPrefix) + std::to_string(epoch);
+std::string AssociatedData(std::string_view prefix, uint64_t epoch) {
+  return std::string(prefix) + std::to_string(epoch);
 }
 
-// Splits "enc:<epoch>:<b64>"; false if the shape is wrong.
-bool Split(std::string_view text, uint64_t* epoch, std::string_view* b64) {
+// The nonce of a counted value: the counter little-endian, then zeros.
+Nonce CountedNonce(uint64_t counter) {
+  Nonce nonce{};
+  for (size_t i = 0; i < sizeof counter; ++i) nonce[i] = static_cast<uint8_t>(counter >> (8 * i));
+  return nonce;
+}
+
+// Splits "enc:<epoch><sep><b64>"; false if the shape is wrong. *counted: sep is '.'.
+bool Split(std::string_view text, uint64_t* epoch, std::string_view* b64, bool* counted) {
   if (text.substr(0, kSealedValuePrefix.size()) != kSealedValuePrefix) return false;
   text.remove_prefix(kSealedValuePrefix.size());
-  size_t colon = text.find(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + colon, *epoch);
-  if (ec != std::errc() || ptr != text.data() + colon) return false;
-  *b64 = text.substr(colon + 1);
+  const size_t sep = text.find_first_of(":.");
+  if (sep == std::string_view::npos || sep == 0) return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + sep, *epoch);
+  if (ec != std::errc() || ptr != text.data() + sep) return false;
+  *counted = text[sep] == kCountedSeparator;
+  *b64 = text.substr(sep + 1);
   return !b64->empty();
+}
+
+// Appends "enc:<epoch><sep><base64url(head || sealed plaintext)>".
+void AppendSealed(std::string_view prefix, char sep, uint64_t epoch, const DataKey& key,
+                  const Nonce& nonce, std::string_view head, std::string_view plaintext,
+                  std::string* out) {
+  // head || ciphertext || tag, on the stack for the short values privacy rules usually name.
+  constexpr size_t kStackPlaintext = 256;
+  unsigned char stack[kNonceBytes + kStackPlaintext + kTagBytes];
+  std::string heap;
+  const size_t box_size = head.size() + plaintext.size() + kTagBytes;
+  unsigned char* box = stack;
+  if (plaintext.size() > kStackPlaintext) {
+    heap.resize(box_size);
+    box = reinterpret_cast<unsigned char*>(heap.data());
+  }
+  std::memcpy(box, head.data(), head.size());
+  char ad[40];  // the form's 16-byte prefix and up to 20 digits of the epoch
+  std::memcpy(ad, prefix.data(), prefix.size());
+  const auto [ad_end, ec] = std::to_chars(ad + prefix.size(), ad + sizeof ad, epoch);
+  (void)ec;  // 20 digits always fit
+  unsigned long long written = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      box + head.size(), &written, reinterpret_cast<const unsigned char*>(plaintext.data()),
+      plaintext.size(), reinterpret_cast<const unsigned char*>(ad),
+      static_cast<unsigned long long>(ad_end - ad), nullptr, nonce.data(), key.data());
+  out->append(kSealedValuePrefix);
+  out->append(ad + prefix.size(), static_cast<size_t>(ad_end - ad) - prefix.size());
+  out->push_back(sep);
+  AppendBase64Url(box, box_size, out);
 }
 
 template <size_t N>
@@ -62,56 +104,56 @@ void AppendSealedValue(uint64_t epoch, const DataKey& key, std::string_view plai
 
 void AppendSealedValue(uint64_t epoch, const DataKey& key, const Nonce& nonce,
                        std::string_view plaintext, std::string* out) {
-  // nonce || ciphertext || tag, on the stack for the short values privacy rules usually name.
-  constexpr size_t kStackPlaintext = 256;
-  unsigned char stack[kNonceBytes + kStackPlaintext + kTagBytes];
-  std::string heap;
-  const size_t box_size = kNonceBytes + plaintext.size() + kTagBytes;
-  unsigned char* box = stack;
-  if (plaintext.size() > kStackPlaintext) {
-    heap.resize(box_size);
-    box = reinterpret_cast<unsigned char*>(heap.data());
-  }
-  std::memcpy(box, nonce.data(), kNonceBytes);
-  char ad[kAssociatedPrefix.size() + 20];
-  std::memcpy(ad, kAssociatedPrefix.data(), kAssociatedPrefix.size());
-  const auto [ad_end, ec] = std::to_chars(ad + kAssociatedPrefix.size(), ad + sizeof ad, epoch);
-  (void)ec;  // 20 digits always fit a uint64_t
-  unsigned long long written = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(
-      box + kNonceBytes, &written, reinterpret_cast<const unsigned char*>(plaintext.data()),
-      plaintext.size(), reinterpret_cast<const unsigned char*>(ad),
-      static_cast<unsigned long long>(ad_end - ad), nullptr, nonce.data(), key.data());
-  out->append(kSealedValuePrefix);
-  const char* digits = ad + kAssociatedPrefix.size();
-  out->append(digits, static_cast<size_t>(ad_end - digits));
-  out->push_back(':');
-  AppendBase64Url(box, box_size, out);
+  AppendSealed(kAssociatedPrefix, kRandomNonceSeparator, epoch, key, nonce,
+               std::string_view(reinterpret_cast<const char*>(nonce.data()), nonce.size()),
+               plaintext, out);
+}
+
+void AppendCountedSealedValue(uint64_t epoch, const DataKey& key, uint64_t counter,
+                              std::string_view plaintext, std::string* out) {
+  std::string head;  // at most 10 bytes: no allocation
+  PutVarint(counter, &head);
+  AppendSealed(kCountedAssociatedPrefix, kCountedSeparator, epoch, key, CountedNonce(counter), head,
+               plaintext, out);
 }
 
 bool ParseSealedValueEpoch(std::string_view text, uint64_t* epoch) {
   std::string_view b64;
-  return Split(text, epoch, &b64);
+  bool counted = false;
+  return Split(text, epoch, &b64, &counted);
 }
 
 Result<std::string> OpenSealedValue(std::string_view text, const DataKey& key) {
   uint64_t epoch = 0;
   std::string_view b64;
-  if (!Split(text, &epoch, &b64)) return Corruption("not a sealed value");
+  bool counted = false;
+  if (!Split(text, &epoch, &b64, &counted)) return Corruption("not a sealed value");
   std::string box(b64.size(), '\0');
   size_t len = 0;
   if (sodium_base642bin(reinterpret_cast<unsigned char*>(box.data()), box.size(), b64.data(),
-                        b64.size(), nullptr, &len, nullptr, kB64) != 0 ||
-      len < kNonceBytes + kTagBytes) {
+                        b64.size(), nullptr, &len, nullptr, kB64) != 0) {
     return Corruption("sealed value is not valid base64url");
   }
-  const auto* bytes = reinterpret_cast<const unsigned char*>(box.data());
-  std::string plain(len - kNonceBytes - kTagBytes, '\0');
-  std::string ad = AssociatedData(epoch);
+  std::string_view rest(box.data(), len);
+  Nonce nonce{};
+  if (counted) {
+    uint64_t counter = 0;
+    if (!GetVarint(&rest, &counter)) return Corruption("sealed value has no valid counter");
+    nonce = CountedNonce(counter);
+  } else {
+    if (rest.size() < kNonceBytes) return Corruption("sealed value is too short");
+    std::memcpy(nonce.data(), rest.data(), kNonceBytes);
+    rest.remove_prefix(kNonceBytes);
+  }
+  if (rest.size() < kTagBytes) return Corruption("sealed value is too short");
+  std::string plain(rest.size() - kTagBytes, '\0');
+  const std::string ad =
+      AssociatedData(counted ? kCountedAssociatedPrefix : kAssociatedPrefix, epoch);
   unsigned long long plain_len = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          reinterpret_cast<unsigned char*>(plain.data()), &plain_len, nullptr, bytes + kNonceBytes,
-          len - kNonceBytes, reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), bytes,
+          reinterpret_cast<unsigned char*>(plain.data()), &plain_len, nullptr,
+          reinterpret_cast<const unsigned char*>(rest.data()), rest.size(),
+          reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nonce.data(),
           key.data()) != 0) {
     return Corruption("sealed value does not authenticate under epoch " + std::to_string(epoch));
   }

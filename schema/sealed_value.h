@@ -2,10 +2,15 @@
 // The wire format of encrypted field values (privacy `encrypt`), shared by the agent that
 // seals and the receiver that opens them. Envelope encryption: a random 32-byte data key per
 // key epoch is sealed once to the receiver's X25519 public key (crypto_box_seal) and travels
-// in Batch.sealed_keys; each value is XChaCha20-Poly1305 under that data key, written as the
-// JSON string "enc:<epoch>:<base64url(nonce || ciphertext)>" whose plaintext is the value's
-// JSON text (so its type survives). Associated data binds the epoch. Pure functions,
-// thread-safe.
+// in Batch.sealed_keys; each value is XChaCha20-Poly1305 under that data key, a JSON string
+// whose plaintext is the value's JSON text (so its type survives), in one of two forms:
+// - "enc:<epoch>.<base64url(varint counter || ciphertext)>" (what agents write): the nonce is
+//   the value's counter within its epoch (little-endian, then zeros), which the agent never
+//   repeats under one data key; a new epoch has a new random key and counts from 0. 1 to 3
+//   bytes on the wire instead of 24.
+// - "enc:<epoch>:<base64url(nonce || ciphertext)>" (earlier releases): a random 24-byte nonce.
+// '.' and ':' are outside base64url, so the separator tells the forms apart; associated data
+// binds the epoch and the form. Pure functions, thread-safe.
 #pragma once
 
 #include <sodium.h>
@@ -26,7 +31,14 @@ using Nonce = std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES>;
 
 inline constexpr std::string_view kSealedValuePrefix = "enc:";
 
-// Appends "enc:<epoch>:<base64url>" for plaintext to *out, under a fresh random nonce.
+// Appends "enc:<epoch>.<base64url>" for plaintext to *out under the nonce of `counter`. The
+// caller must never pass the same counter twice with one key (EnvelopeEncryptor counts the
+// values of an epoch, whose key is random and used by nothing else).
+void AppendCountedSealedValue(uint64_t epoch, const DataKey& key, uint64_t counter,
+                              std::string_view plaintext, std::string* out);
+
+// Appends the earlier form "enc:<epoch>:<base64url>" under a fresh random nonce (kept to test
+// that receivers still open what earlier agents buffered).
 void AppendSealedValue(uint64_t epoch, const DataKey& key, std::string_view plaintext,
                        std::string* out);
 // The same under a nonce the caller drew at random and never uses again with this key (the
@@ -37,7 +49,8 @@ void AppendSealedValue(uint64_t epoch, const DataKey& key, const Nonce& nonce,
 // True if text has the shape of a sealed value; *epoch receives its epoch.
 bool ParseSealedValueEpoch(std::string_view text, uint64_t* epoch);
 
-// Opens a sealed value with its epoch's data key. kCorruption if it does not authenticate.
+// Opens a sealed value of either form with its epoch's data key. kCorruption if it does not
+// authenticate.
 Result<std::string> OpenSealedValue(std::string_view text, const DataKey& key);
 
 // crypto_box_seal of the data key to the recipient.

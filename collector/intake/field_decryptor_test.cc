@@ -27,18 +27,21 @@ TEST_CASE("encrypted fields are opened with the recipient key, others stay opaqu
 
   schema::DataKey key{};
   randombytes_buf(key.data(), key.size());
-  std::string good, unknown_epoch;
+  std::string good, counted, unknown_epoch;
+  // The earlier random-nonce form (a buffer from before the upgrade) beside the counted one.
   schema::AppendSealedValue(5, key, R"({"phone":"020 7946 0958"})", &good);
+  schema::AppendCountedSealedValue(5, key, 7, R"("+1 415 555 0134")", &counted);
   schema::AppendSealedValue(6, key, R"("x")", &unknown_epoch);
   schema::DecodedBatch batch;
   batch.sealed_keys.push_back({.epoch = 5, .sealed = schema::SealDataKey(key, pk)});
   schema::DecodedEvent event;
-  event.payload = R"({"a":")" + good + R"(","b":")" + unknown_epoch + R"(","c":"enc:nope"})";
+  event.payload = R"({"a":")" + good + R"(","b":")" + unknown_epoch + R"(","c":"enc:nope","d":")" +
+                  counted + R"("})";
   batch.events.push_back(event);
   decryptor->DecryptBatch(&batch);
-  CHECK(batch.events[0].payload ==
-        R"({"a":{"phone":"020 7946 0958"},"b":")" + unknown_epoch + R"(","c":"enc:nope"})");
-  CHECK(decryptor->opened() == 1);
+  CHECK(batch.events[0].payload == R"({"a":{"phone":"020 7946 0958"},"b":")" + unknown_epoch +
+                                       R"(","c":"enc:nope","d":"+1 415 555 0134"})");
+  CHECK(decryptor->opened() == 2);
   CHECK(decryptor->failed() == 2);
 
   REQUIRE(chmod(path.c_str(), 0644) == 0);
