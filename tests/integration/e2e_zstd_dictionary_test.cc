@@ -196,6 +196,35 @@ TEST_CASE(
   CHECK(stack.Metric("tidegate_batches_rejected_total") == 0.0);
 }
 
+// Points the agent's uplink at the cloud broker over MQTT with the gateway's certificate and
+// `compression` (a YAML flow mapping), then starts it.
+void StartMqttUplinkAgent(E2eStack& stack, CloudBroker& cloud, const CertAndKey& gw,
+                          const std::string& compression) {
+  StackOptions& o = stack.mutable_options();
+  o.uplink_url = "mqtts://127.0.0.1:" + std::to_string(cloud.broker().tls_port());
+  o.uplink_cert_file = gw.cert;
+  o.uplink_key_file = gw.key;
+  o.uplink_extra_yaml = "  transport: mqtt\n  compression: " + compression + "\n";
+  RequireOk(stack.StartAgent(), &stack);
+}
+
+// Waits until `count` events landed at the MQTT collector and the agent's buffer drained, then
+// compares them with what was published.
+DeliveryReport WaitLandedAtMqttCollector(E2eStack& stack, const MqttCollector& collector,
+                                         const std::vector<PublishedEvent>& published,
+                                         size_t count) {
+  // Acknowledged events leave the buffer; it may be empty before the agent ingested the last.
+  if (!WaitUntil([&] { return collector.Events().size() >= count; }, seconds(90),
+                 milliseconds(200))) {
+    FAIL("not all landed\n" << stack.Diagnostics() << ReadFile(collector.LogPath()));
+  }
+  REQUIRE(stack.WaitForDrained(seconds(30)));
+  CommandResult dump = RequireValue(RunCommand(
+      {BinaryPath("tidegate-collector"), "dump", "--store", collector.DataDir(), "events"}));
+  REQUIRE(dump.exit_code == 0);
+  return CompareByMsgId(published, RequireValue(ParseLandedEvents(dump.stdout_text)));
+}
+
 TEST_CASE("over the MQTT uplink a batch compressed with a dictionary lands exactly once",
           "[integration][issue-12][zdict][mqtt]") {
   StackOptions options;
@@ -211,28 +240,11 @@ TEST_CASE("over the MQTT uplink a batch compressed with a dictionary lands exact
   MqttCollector collector(cloud, cloud.collector1(), "collector-1", {},
                           {"--dictionary", dictionary});
 
-  StackOptions& o = stack.mutable_options();
-  o.uplink_url = "mqtts://127.0.0.1:" + std::to_string(cloud.broker().tls_port());
-  o.uplink_cert_file = gw.cert;
-  o.uplink_key_file = gw.key;
-  o.uplink_extra_yaml =
-      "  transport: mqtt\n  compression: {level: 3, dictionary: " + dictionary + "}\n";
-  RequireOk(stack.StartAgent(), &stack);
+  StartMqttUplinkAgent(stack, cloud, gw, "{level: 3, dictionary: " + dictionary + "}");
   const uint64_t seed = TestSeed();
   INFO("simulator seed " << seed);
   const std::vector<PublishedEvent> published = Publish(stack, 2000, 2000, seed);
-  // Acknowledged events leave the buffer; it may be empty before the agent ingested the last.
-  if (!WaitUntil([&] { return collector.Events().size() >= 2000; }, seconds(60),
-                 milliseconds(200))) {
-    FAIL("not all landed\n" << stack.Diagnostics() << ReadFile(collector.LogPath()));
-  }
-  REQUIRE(stack.WaitForDrained(seconds(30)));
-
-  CommandResult dump = RequireValue(RunCommand(
-      {BinaryPath("tidegate-collector"), "dump", "--store", collector.DataDir(), "events"}));
-  REQUIRE(dump.exit_code == 0);
-  const DeliveryReport report =
-      CompareByMsgId(published, RequireValue(ParseLandedEvents(dump.stdout_text)));
+  const DeliveryReport report = WaitLandedAtMqttCollector(stack, collector, published, 2000);
   INFO(report.ToString() << stack.Diagnostics() << ReadFile(collector.LogPath()));
   CHECK(report.ExactlyOnce());
   CHECK(report.landed == 2000);
@@ -256,12 +268,7 @@ TEST_CASE(
       RequireValue(MakeClientCert(cloud.dir().path(), stack.certs(), options.agent_id, 20));
   MqttCollector collector(cloud, cloud.collector1(), "collector-1");
 
-  StackOptions& o = stack.mutable_options();
-  o.uplink_url = "mqtts://127.0.0.1:" + std::to_string(cloud.broker().tls_port());
-  o.uplink_cert_file = gw.cert;
-  o.uplink_key_file = gw.key;
-  o.uplink_extra_yaml = "  transport: mqtt\n  compression: {dictionary: " + dictionary + "}\n";
-  RequireOk(stack.StartAgent(), &stack);
+  StartMqttUplinkAgent(stack, cloud, gw, "{dictionary: " + dictionary + "}");
   const uint64_t seed = TestSeed();
   INFO("simulator seed " << seed);
   const std::vector<PublishedEvent> published = Publish(stack, 500, 1000, seed);
@@ -282,16 +289,7 @@ TEST_CASE(
 
   // The collector restarts with the dictionary (same client id and session): all land once.
   collector.RestartWith({"--dictionary", dictionary});
-  if (!WaitUntil([&] { return collector.Events().size() >= 500; }, seconds(90),
-                 milliseconds(200))) {
-    FAIL("not all landed\n" << stack.Diagnostics() << ReadFile(collector.LogPath()));
-  }
-  REQUIRE(stack.WaitForDrained(seconds(30)));
-  CommandResult dump = RequireValue(RunCommand(
-      {BinaryPath("tidegate-collector"), "dump", "--store", collector.DataDir(), "events"}));
-  REQUIRE(dump.exit_code == 0);
-  const DeliveryReport report =
-      CompareByMsgId(published, RequireValue(ParseLandedEvents(dump.stdout_text)));
+  const DeliveryReport report = WaitLandedAtMqttCollector(stack, collector, published, 500);
   INFO(report.ToString() << stack.Diagnostics() << ReadFile(collector.LogPath()));
   CHECK(report.ExactlyOnce());
   CHECK(report.landed == 500);
