@@ -114,8 +114,21 @@ HttpAnswer HttpClient::PostOnce(HttpPost& post) {
   req.path = url_.path;
   req.headers = post.headers;
   req.content_length_ = post.content_length;
-  req.content_provider_ = post.body;
-  req.content_receiver = post.receive;
+  // Each piece of the body and of the answer is refused once the deadline has passed, so a
+  // receiver reading or answering a byte per socket wait cannot hold the POST beyond it.
+  const auto deadline = post.deadline;
+  if (post.body) {
+    req.content_provider_ = [&post, deadline](size_t offset, size_t length,
+                                              httplib::DataSink& sink) {
+      return std::chrono::steady_clock::now() < deadline && post.body(offset, length, sink);
+    };
+  }
+  if (post.receive) {
+    req.content_receiver = [&post, deadline](const char* data, size_t n, uint64_t offset,
+                                             uint64_t total) {
+      return post.receive(data, n, offset, total) && std::chrono::steady_clock::now() < deadline;
+    };
+  }
   int status = 0;  // set once the status line and headers have arrived
   req.response_handler = [&status](const httplib::Response& res) {
     status = res.status;

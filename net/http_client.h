@@ -39,6 +39,7 @@ struct HttpPost {
   size_t content_length = 0;
   httplib::ContentProvider body;
   httplib::ContentReceiverWithProgress receive;
+  // Bounds every socket wait, and the body and receive callbacks are not called past it.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 

@@ -79,8 +79,8 @@ void HttpsTransport::Interrupt() {
 SendResult HttpsTransport::Send(const EncodedBatch& batch) {
   const Clock::time_point deadline = Clock::now() + config_.request_timeout;
   const bool paced = config_.max_bytes_per_second > 0;
-  bool timed_out = false;
-  std::string response;  // first bytes of the answer's body, for the reason
+  bool timed_out = false;  // by the pacer, which gives up before the deadline passes
+  std::string response;    // first bytes of the answer's body, for the reason
   const std::string_view body = batch.body;
 
   net::HttpPost post;
@@ -90,10 +90,6 @@ SendResult HttpsTransport::Send(const EncodedBatch& batch) {
   post.content_length = body.size();
   post.deadline = deadline;
   post.body = [&](size_t offset, size_t length, httplib::DataSink& sink) {
-    if (Clock::now() >= deadline) {
-      timed_out = true;
-      return false;
-    }
     size_t n = length;
     if (paced) {
       n = pacer_.PieceBytes(length);
@@ -109,9 +105,7 @@ SendResult HttpsTransport::Send(const EncodedBatch& batch) {
     if (response.size() < kMaxResponseBytes) {
       response.append(data, std::min(n, kMaxResponseBytes - response.size()));
     }
-    if (Clock::now() < deadline) return true;
-    timed_out = true;
-    return false;
+    return true;
   };
   handshake_.Reset();
   if (paced) pacer_.Start();
@@ -126,8 +120,8 @@ SendResult HttpsTransport::Send(const EncodedBatch& batch) {
                                                 answer.error == httplib::Error::SSLConnection);
     result.client_cert_refused = ClientCertificateRefused(handshake_, dropped);
     result.reason = net::DescribeHttpError(answer);
-    // A wait for the socket (bounded by the time left) that ends at the deadline timed out;
-    // no callback of ours saw it.
+    // The deadline passed (net::HttpClient stops the callbacks and socket waits there), or
+    // the pacer found it would pass before the next piece could go.
     if (timed_out || Clock::now() >= deadline) result.reason += ": uplink.request_timeout reached";
     if (client_->stopped()) result.reason += ": the uplink is stopping";
     return result;

@@ -17,7 +17,6 @@ class HttpsPoster final : public HttpPoster {
 
   Result<PostReply> Post(std::string_view body) override {
     const Clock::time_point deadline = Clock::now() + options_.request_timeout;
-    bool timed_out = false;
     bool overflow = false;
     std::string answer_body;
     net::HttpPost post;
@@ -25,10 +24,6 @@ class HttpsPoster final : public HttpPoster {
     post.content_length = body.size();
     post.deadline = deadline;
     post.body = [&](size_t offset, size_t length, httplib::DataSink& sink) {
-      if (Clock::now() >= deadline) {
-        timed_out = true;
-        return false;
-      }
       sink.write(body.data() + offset, length);
       return true;
     };
@@ -38,9 +33,7 @@ class HttpsPoster final : public HttpPoster {
         return false;
       }
       answer_body.append(data, n);
-      if (Clock::now() < deadline) return true;
-      timed_out = true;
-      return false;
+      return true;
     };
     net::HttpAnswer answer = client_->Post(post, [&] { return Clock::now() < deadline; });
     if (overflow) {
@@ -49,7 +42,8 @@ class HttpsPoster final : public HttpPoster {
     }
     if (answer.error != httplib::Error::Success) {
       std::string reason = net::DescribeHttpError(answer);
-      if (timed_out || Clock::now() >= deadline) reason += ": request_timeout reached";
+      // net::HttpClient stops its callbacks and socket waits at the deadline.
+      if (Clock::now() >= deadline) reason += ": request_timeout reached";
       return Unavailable(reason);
     }
     return PostReply{.http_status = answer.status, .body = std::move(answer_body)};
