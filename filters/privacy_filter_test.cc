@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 #include <set>
+#include <string_view>
 
+#include "common/varint.h"
 #include "filters/tokenizer.h"
 
 namespace {
@@ -118,29 +120,55 @@ TEST_CASE("encrypt seals values that only the recipient can open", "[filters][pr
   CHECK(second.key_epoch == result.key_epoch);
 }
 
-TEST_CASE("every sealed value has its own nonce across the nonce pool's refills",
+namespace {
+
+// The sealed value in a filter's output and the counter it carries: "enc:<epoch>.<base64url(
+// varint counter || ciphertext || tag)>" (schema/sealed_value.h).
+std::string SealedIn(const std::string& out) {
+  const size_t start = out.find("enc:");
+  return out.substr(start, out.find('"', start) - start);
+}
+
+uint64_t CounterOf(const std::string& sealed) {
+  const size_t dot = sealed.find('.', 4);
+  REQUIRE(dot != std::string::npos);
+  std::string box(sealed.size(), '\0');
+  size_t len = 0;
+  REQUIRE(sodium_base642bin(reinterpret_cast<unsigned char*>(box.data()), box.size(),
+                            sealed.data() + dot + 1, sealed.size() - dot - 1, nullptr, &len,
+                            nullptr, sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0);
+  std::string_view rest(box.data(), len);
+  uint64_t counter = 0;
+  REQUIRE(tidegate::GetVarint(&rest, &counter));
+  return counter;
+}
+
+}  // namespace
+
+// The nonce of a sealed value is its counter within the epoch: the values of one epoch must
+// carry 0, 1, 2, ... so that no nonce repeats under its key.
+TEST_CASE("every sealed value of an epoch has its own nonce: the epoch's counter",
           "[filters][privacy]") {
   Fixture fx;
   auto f = fx.Make({Rule("#", &PrivacyRule::encrypt, {"/v"})});
   PrivacyResult first;
-  Run(*f, R"({"v":0})", &first);
+  const std::string first_out = Run(*f, R"({"v":0})", &first);
   REQUIRE(first.started_epoch.has_value());
+  CHECK(CounterOf(SealedIn(first_out)) == 0);
   auto data_key = tidegate::schema::OpenDataKey(first.started_epoch->sealed, fx.pk, fx.sk);
   REQUIRE(data_key.ok());
-  std::set<std::string> nonces;
-  constexpr int kValues = 1000;  // the pool holds 128: several refills
+  std::set<uint64_t> counters;
+  constexpr int kValues = 1000;  // counters past one varint byte
   for (int i = 1; i <= kValues; ++i) {
-    std::string out = Run(*f, R"({"v":)" + std::to_string(i) + "}");
-    size_t start = out.find("enc:");
-    size_t end = out.find('"', start);
-    std::string sealed = out.substr(start, end - start);
+    const std::string sealed = SealedIn(Run(*f, R"({"v":)" + std::to_string(i) + "}"));
     auto plain = tidegate::schema::OpenSealedValue(sealed, *data_key);
     REQUIRE(plain.ok());
     CHECK(*plain == std::to_string(i));
-    // base64url of the 24-byte nonce: the first 32 characters after "enc:<epoch>:".
-    nonces.insert(sealed.substr(sealed.find(':', 4) + 1, 32));
+    const uint64_t counter = CounterOf(sealed);
+    CHECK(counter == static_cast<uint64_t>(i));
+    counters.insert(counter);
   }
-  CHECK(nonces.size() == kValues);
+  CHECK(counters.size() == kValues);
 }
 
 TEST_CASE("scrub tokenizes PII inside free text and every string of a subtree",
