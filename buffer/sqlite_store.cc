@@ -140,7 +140,7 @@ SqliteStore::~SqliteStore() = default;
 Status SqliteStore::Init(const StoreOptions& options) {
   options_ = options;
   limits_ = StoreLimits::For(options.max_bytes);
-  data_budget_ = limits_.data_bytes;
+  MirrorBounds();
   max_bytes_ = options.max_bytes;
   path_ = (fs::path(options.state_dir) / "buffer.db").string();
   const bool closed_cleanly = PreviousRunClosedCleanly(path_);
@@ -182,9 +182,31 @@ Status SqliteStore::LoadCounts() {
   TG_ASSIGN_OR_RETURN(int64_t page_size, one("PRAGMA page_size"));
   page_size_ = static_cast<uint64_t>(page_size);
   TG_ASSIGN_OR_RETURN(auto inflight, LoadInflight());
+  for (BatchRange& range : inflight) {
+    TG_ASSIGN_OR_RETURN(range.payload_bytes, RangePayloadBytes(range));
+  }
   std::lock_guard<std::mutex> lock(protect_mu_);
   protected_ = std::move(inflight);
   return Status::Ok();
+}
+
+void SqliteStore::MirrorBounds() {
+  data_budget_ = limits_.data_bytes;
+  // Only drop_oldest needs the in-flight budget: block drops nothing, in flight or not.
+  const bool drops = options_.when_full == WhenFull::kDropOldest;
+  inflight_budget_bytes_ = drops ? limits_.inflight_payload_bytes : 0;
+  inflight_budget_records_ = drops ? StoreLimits::InflightRecords(options_.max_events) : 0;
+}
+
+Result<uint64_t> SqliteStore::RangePayloadBytes(const BatchRange& range) {
+  range_payload_bytes_.Bind(1, int64_t{range.priority})
+      .Bind(2, static_cast<int64_t>(range.first_seq))
+      .Bind(3, static_cast<int64_t>(range.last_seq));
+  Result<bool> row = range_payload_bytes_.Step();
+  const int64_t bytes = row.ok() && *row ? range_payload_bytes_.Int(0) : 0;
+  range_payload_bytes_.Reset();
+  if (!row.ok()) return row.status();
+  return static_cast<uint64_t>(std::max<int64_t>(0, bytes));
 }
 
 Status SqliteStore::Migrate() {
@@ -296,6 +318,7 @@ Status SqliteStore::PrepareStatements() {
   TG_ASSIGN_OR_RETURN(set_meta_, Stmt::Prepare(w, sql::kSetMeta));
   TG_ASSIGN_OR_RETURN(delete_range_, Stmt::Prepare(w, sql::kDeleteRange));
   TG_ASSIGN_OR_RETURN(insert_inflight_, Stmt::Prepare(w, sql::kInsertInflight));
+  TG_ASSIGN_OR_RETURN(range_payload_bytes_, Stmt::Prepare(w, sql::kRangePayloadBytes));
   TG_ASSIGN_OR_RETURN(delete_inflight_, Stmt::Prepare(w, sql::kDeleteInflight));
   TG_ASSIGN_OR_RETURN(insert_rejected_, Stmt::Prepare(w, sql::kInsertRejected));
   TG_ASSIGN_OR_RETURN(insert_key_epoch_, Stmt::Prepare(w, sql::kInsertKeyEpoch));
@@ -487,15 +510,22 @@ Status SqliteStore::ReadNext(size_t max_records, size_t max_bytes,
   {
     std::lock_guard<std::mutex> protect(protect_mu_);
     generation = drop_generation_;
+    if (!FitInflightBudget(&max_records, &max_bytes)) {
+      rows->clear();
+      return Status::Ok();
+    }
   }
   TG_RETURN_IF_ERROR(ReadNextLocked(max_records, max_bytes, rows));
   if (rows->empty()) return Status::Ok();
+  uint64_t payload_bytes = 0;
+  for (const BufferedRecord& r : *rows) payload_bytes += r.event.payload.size();
   BatchRange range{.batch_id = {},
                    .priority = rows->front().event.priority,
                    .first_seq = rows->front().seq,
                    .last_seq = rows->back().seq,
                    .count = static_cast<uint32_t>(rows->size()),
-                   .created_at_ms = 0};
+                   .created_at_ms = 0,
+                   .payload_bytes = payload_bytes};
   {
     // From here on the size policy leaves these rows alone. A drop committed since our
     // snapshot may have taken some already: then read again what is really there.
@@ -622,8 +652,39 @@ Result<std::string> SqliteStore::SealedKeyOf(uint64_t epoch) {
   return sealed;
 }
 
-Status SqliteStore::MarkInflight(const BatchRange& range) {
+// Shrinks a read to what the batches in flight leave of their budget; false when nothing is
+// left (then at least one batch is in flight, and its acknowledgement frees room).
+// REQUIRES: protect_mu_ held.
+bool SqliteStore::FitInflightBudget(size_t* max_records, size_t* max_bytes) const {
+  // With nothing in flight, used is 0 and a read always gets a record (progress).
+  uint64_t bytes = 0, records = 0;
+  for (const BatchRange& r : protected_) {
+    bytes += r.payload_bytes;
+    records += r.count;
+  }
+  auto fit = [](uint64_t budget, uint64_t used, size_t* max) {
+    if (budget == 0) return true;
+    if (used >= budget) return false;
+    *max = static_cast<size_t>(std::min<uint64_t>(*max, budget - used));
+    return true;
+  };
+  return fit(inflight_budget_bytes_.load(), bytes, max_bytes) &&
+         fit(inflight_budget_records_.load(), records, max_records);
+}
+
+Status SqliteStore::MarkInflight(const BatchRange& batch) {
   std::lock_guard<std::mutex> lock(write_mu_);
+  BatchRange range = batch;
+  {
+    std::lock_guard<std::mutex> protect(protect_mu_);
+    if (range.priority == reserved_.priority && range.first_seq == reserved_.first_seq &&
+        range.last_seq == reserved_.last_seq) {
+      range.payload_bytes = reserved_.payload_bytes;  // ReadNext's answer: counted already
+    }
+  }
+  if (range.payload_bytes == 0) {
+    TG_ASSIGN_OR_RETURN(range.payload_bytes, RangePayloadBytes(range));
+  }
   insert_inflight_.Bind(1, range.batch_id)
       .Bind(2, int64_t{range.priority})
       .Bind(3, static_cast<int64_t>(range.first_seq))

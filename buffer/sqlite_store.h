@@ -78,6 +78,9 @@ struct BatchRange {
   uint64_t last_seq = 0;
   uint32_t count = 0;
   int64_t created_at_ms = 0;
+  // Payload bytes of its records; kept in memory only (the store fills it in MarkInflight
+  // and when it loads the batches left in flight).
+  uint64_t payload_bytes = 0;
 };
 
 struct StoreStats {
@@ -185,7 +188,9 @@ class SqliteStore {
   // first, stopping before max_bytes of payload (but always at least one record). Records of
   // batches marked in flight are skipped, so the next batch can be read and encoded while
   // the previous one is on the wire (in-flight batches are always the oldest records of
-  // their priority: seqs only grow).
+  // their priority: seqs only grow). Under a drop_oldest bound, the batches in flight hold at
+  // most an eighth of it (StoreLimits): past that ReadNext returns nothing until an
+  // acknowledgement frees room; with nothing in flight it always returns a record.
   Result<std::vector<BufferedRecord>> ReadNext(size_t max_records, size_t max_bytes);
   // The records of an in-flight batch (those still present).
   Result<std::vector<BufferedRecord>> ReadRange(const BatchRange& range);
@@ -218,9 +223,14 @@ class SqliteStore {
   void AfterDelete(const BatchRange& range);    // after an Ack or Reject committed
   Status ReadRows(Stmt& stmt, std::vector<BufferedRecord>* rows);
   Status ReadNextLocked(size_t max_records, size_t max_bytes, std::vector<BufferedRecord>* rows);
+  bool FitInflightBudget(size_t* max_records, size_t* max_bytes) const;
   // The last seq recorded in flight, by priority (protect_mu_ taken here).
   std::map<int64_t, uint64_t> LastInflightSeqs();
   Status LoadCounts();
+  // Sets the in-flight budgets (drop_oldest only) and data_budget_ from limits_ and options_.
+  void MirrorBounds();
+  // Payload bytes of range's records. REQUIRES: write_mu_ held (or Init).
+  Result<uint64_t> RangePayloadBytes(const BatchRange& range);
 
   // store_bounds.cc: all with write_mu_ held, inside a write transaction unless noted.
   struct Deltas {  // applied to the in-memory counts only once the transaction commits
@@ -278,6 +288,7 @@ class SqliteStore {
   uint64_t next_seq_ = 1;                                                    // guarded by write_mu_
   Stmt insert_event_, insert_dead_letter_, add_counter_, set_meta_;          // guarded by write_mu_
   Stmt delete_range_, insert_inflight_, delete_inflight_, insert_rejected_;  // write_mu_
+  Stmt range_payload_bytes_;                                                 // write_mu_
   Stmt insert_key_epoch_, insert_dedup_key_, expire_dedup_keys_;
   Stmt put_state_, erase_state_;                                  // guarded by write_mu_
   Stmt next_priority_, scan_priority_, delete_seq_, trim_dedup_;  // guarded by write_mu_
@@ -305,6 +316,8 @@ class SqliteStore {
   std::vector<BatchRange> protected_;  // guarded by protect_mu_
   BatchRange reserved_;                // guarded by protect_mu_ (count 0: none)
   uint64_t drop_generation_ = 0;       // guarded by protect_mu_: bumps with each drop
+  // Mirrors of the bounds for ReadNext (which does not take write_mu_); 0 = unbounded.
+  std::atomic<uint64_t> inflight_budget_bytes_{0}, inflight_budget_records_{0};
 
   std::mutex read_mu_;
   DbHandle read_db_;  // guarded by read_mu_

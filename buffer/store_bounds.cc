@@ -266,7 +266,7 @@ Status SqliteStore::SetBounds(const StoreOptions& bounds) {
     options_.max_age = bounds.max_age;
     options_.when_full = bounds.when_full;
     limits_ = limits;
-    data_budget_ = limits_.data_bytes;
+    MirrorBounds();
     max_bytes_ = bounds.max_bytes;
     // UpdateFull only tracks the block policy: leaving it must not leave ingest paused.
     if (options_.when_full != WhenFull::kBlock && full_) {

@@ -180,7 +180,7 @@ TEST_CASE("drop_oldest drops the lowest priority's oldest raw events first, resu
 
 TEST_CASE("records of an in-flight batch or the last read are never dropped", "[buffer]") {
   TempDir dir;
-  auto store = Open({.state_dir = dir.path(), .max_events = 5});
+  auto store = Open({.state_dir = dir.path(), .max_events = 16});
   REQUIRE(store->Append({MakeEvent(5, 1), MakeEvent(5, 2), MakeEvent(5, 3)}, {}, {}).ok());
   auto rows = store->ReadNext(2, 1 << 20);
   REQUIRE(rows->size() == 2);
@@ -197,20 +197,91 @@ TEST_CASE("records of an in-flight batch or the last read are never dropped", "[
   auto batch = store->ReadRange(range);
   REQUIRE(batch.ok());
   CHECK(batch->size() == 2);
-  CHECK(store->Stats()->records == 5);
-  CHECK(Counter(*store, "dropped.max_events") == 18);
+  CHECK(store->Stats()->records == 16);
+  CHECK(Counter(*store, "dropped.max_events") == 7);
   // ReadNext's answer is protected too, until the next ReadNext.
   REQUIRE(store->Ack(range).ok());
-  auto next = store->ReadNext(3, 1 << 20);
-  REQUIRE(next->size() == 3);
-  REQUIRE(store->Append({MakeEvent(5, 40), MakeEvent(5, 41), MakeEvent(5, 42)}, {}, {}).ok());
+  auto next = store->ReadNext(2, 1 << 20);
+  REQUIRE(next->size() == 2);
+  std::vector<Event> more;
+  for (int i = 40; i < 60; ++i) more.push_back(MakeEvent(5, i));
+  REQUIRE(store->Append(more, {}, {}).ok());
   BatchRange read{.batch_id = "r",
                   .priority = 5,
                   .first_seq = next->front().seq,
                   .last_seq = next->back().seq,
-                  .count = 3,
+                  .count = 2,
                   .created_at_ms = 1};
-  CHECK(store->ReadRange(read)->size() == 3);
+  CHECK(store->ReadRange(read)->size() == 2);
+}
+
+TEST_CASE("batches in flight hold at most an eighth of max_events", "[buffer]") {
+  TempDir dir;
+  auto store = Open({.state_dir = dir.path(), .max_events = 80});
+  std::vector<Event> events;
+  for (int i = 0; i < 40; ++i) events.push_back(MakeEvent(2, i));
+  REQUIRE(store->Append(events, {}, {}).ok());
+  // An eighth of 80: the first read gets 10 of the 30 asked for, the next nothing while
+  // that batch is in flight, then 10 again once it is acknowledged.
+  auto first = store->ReadNext(30, 1 << 20);
+  REQUIRE(first->size() == 10);
+  BatchRange range{.batch_id = "b1",
+                   .priority = 2,
+                   .first_seq = first->front().seq,
+                   .last_seq = first->back().seq,
+                   .count = 10,
+                   .created_at_ms = 1};
+  REQUIRE(store->MarkInflight(range).ok());
+  CHECK(store->ReadNext(30, 1 << 20)->empty());
+  REQUIRE(store->Ack(range).ok());
+  CHECK(store->ReadNext(30, 1 << 20)->size() == 10);
+}
+
+// The flaky e2e drop_oldest case, made deterministic: when the uplink fell behind, batches
+// of 1,000 low-priority events piled up in flight until they alone exceeded the budget, and
+// the size policy then dropped alarms (priority 8) and window results it should have kept.
+TEST_CASE("batches in flight cannot crowd a higher priority out of a full buffer", "[buffer]") {
+  TempDir dir;
+  FakeClock clock;
+  auto store = Open({.state_dir = dir.path(), .max_bytes = 1 << 20, .clock = &clock});
+  const uint64_t data_bytes = store->limits().data_bytes;
+  int n = 0, batches = 0;
+  uint64_t inflight_bytes = 0;
+  for (int round = 0; round < 40; ++round) {
+    std::vector<Event> low;
+    for (int i = 0; i < 100; ++i) low.push_back(MakeEvent(2, n++, 250, clock.now_ms));
+    REQUIRE(store->Append(low, {}, {}).ok());
+    auto rows = store->ReadNext(1000, 1 << 20);
+    REQUIRE(rows.ok());
+    if (rows->empty()) continue;
+    BatchRange range{.batch_id = "b" + std::to_string(++batches),
+                     .priority = 2,
+                     .first_seq = rows->front().seq,
+                     .last_seq = rows->back().seq,
+                     .count = static_cast<uint32_t>(rows->size()),
+                     .created_at_ms = 1};
+    for (const auto& r : *rows) inflight_bytes += r.event.payload.size();
+    REQUIRE(store->MarkInflight(range).ok());  // never acknowledged: the receiver is down
+    clock.now_ms += 10;
+  }
+  for (int chunk = 0; chunk < 16; ++chunk) {
+    std::vector<Event> alarms;
+    for (int i = 0; i < 50; ++i) alarms.push_back(MakeEvent(8, n++, 250, clock.now_ms));
+    REQUIRE(store->Append(alarms, {}, {}).ok());
+  }
+  BatchRange all8{.batch_id = "x", .priority = 8, .first_seq = 0, .last_seq = 1ull << 62};
+  auto high = store->ReadRange(all8);
+  REQUIRE(high.ok());
+  std::fprintf(stderr,
+               "in-flight budget: %d batches in flight, %llu payload bytes (an eighth of data "
+               "%llu); alarms kept %zu of 800; dropped %lld\n",
+               batches, static_cast<unsigned long long>(inflight_bytes),
+               static_cast<unsigned long long>(data_bytes), high->size(),
+               static_cast<long long>(Counter(*store, "dropped.buffer_full")));
+  CHECK(inflight_bytes <= data_bytes / 8 + 300);  // one record past it, at most
+  CHECK(high->size() == 800);
+  CHECK(Counter(*store, "dropped.buffer_full") > 0);  // the low priority paid for the room
+  CHECK(store->Stats()->used_bytes <= data_bytes);
 }
 
 TEST_CASE("max_age deletes unsent raw events older than the limit and counts them", "[buffer]") {
