@@ -16,6 +16,8 @@ REQUIRED = {
     "drain1m": ["events_per_s", "peak_rss_mb", "wire_bytes_per_event"],
     "ready1m": ["ready_s"],
     "backlog5m": ["events_per_s", "peak_rss_mb"],
+    "plugin": ["events_per_s", "cpu_us_per_event", "broker_cpu_us_per_event"],
+    "plugin_commit": ["events_per_s", "cpu_us_per_event", "broker_cpu_us_per_event"],
 }
 
 
@@ -28,6 +30,8 @@ def main():
         if key not in result:
             problems.append(f"missing top-level key {key}")
     wanted = sys.argv[2:] or result.get("config", {}).get("scenarios", [])
+    if "plugin" in wanted and "plugin_commit" not in wanted:
+        wanted = wanted + ["plugin_commit"]  # one scenario, two result entries
     for name in wanted:
         sc = result.get("scenarios", {}).get(name)
         if sc is None:

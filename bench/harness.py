@@ -26,7 +26,8 @@ import time
 import urllib.error
 import urllib.request
 
-ALL_SCENARIOS = ["qos0", "qos1", "offline", "zipf", "uniform", "drain1m", "ready1m", "backlog5m"]
+ALL_SCENARIOS = ["qos0", "qos1", "offline", "zipf", "uniform", "drain1m", "ready1m", "backlog5m",
+                 "plugin"]
 ALIASES = {"full": ["qos0", "qos1"], "all": ALL_SCENARIOS}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -330,7 +331,7 @@ class Stack:
         os.makedirs(d)
         return d
 
-    def broker(self, d):
+    def broker(self, d, extra_conf=""):
         port = free_port()
         conf = os.path.join(d, "mosquitto.conf")
         with open(conf, "w") as f:
@@ -341,6 +342,7 @@ class Stack:
                     "max_inflight_messages 1000\nset_tcp_nodelay true\n")
             if os.getuid() == 0:
                 f.write("user root\n")
+            f.write(extra_conf)
         proc = self.procs.start(["mosquitto", "-c", conf], os.path.join(d, "mosquitto.log"))
         wait_until(lambda: port_open(port), 10, f"mosquitto on port {port}", [proc])
         return proc, port
@@ -723,6 +725,74 @@ class Bench:
                              + (" vs uniform devices in the same rounds" if base else ""))
         return out
 
+    def hop_run(self):
+        """The broker delivering to the null QoS 1 subscriber: the hop a broker plugin removes."""
+        d = self.stack.rundir("hop-q1")
+        broker, port = self.stack.broker(d)
+        sub, out = self.stack.null_sub(d, port, 1, self.s.count)
+        b0 = cpu_ticks(broker.pid)
+        pub = self.stack.publish(d, port, 1, self.s.count)
+        try:
+            sub.wait(self.s.timeout + 10)
+        except subprocess.TimeoutExpired:
+            raise BenchError("the null subscriber did not exit after its timeout")
+        b1 = cpu_ticks(broker.pid)
+        res = json.loads(open(out).read().splitlines()[-1])
+        self.procs.stop(sub)
+        self.procs.stop(broker)
+        if res["received"] != self.s.count:
+            self.failures.append(f"plugin baseline: published {self.s.count}, the null "
+                                 f"subscriber got {res['received']}")
+        broker_us = (b1 - b0) / CLK_TCK * 1e6 / self.s.count
+        secs = max(1e-3, res["last_ms"] / 1e3 - pub["first_publish_ms"] / 1e3)
+        return {"events_per_s": res["received"] / secs, "broker_cpu_us_per_event": broker_us,
+                "subscriber_cpu_us_per_event": res["cpu_us_per_msg"],
+                "cpu_us_per_event": broker_us + res["cpu_us_per_msg"]}
+
+    def probe_run(self, commit):
+        """The broker with bench/broker_plugin_probe.cc and no subscriber: every message seen
+        in the broker's thread before its PUBACK, and with commit also committed to SQLite."""
+        probe = os.path.join(self.s.bin, "tidegate-bench-broker-probe.so")
+        if not os.path.exists(probe):
+            raise BenchError(f"{probe} is missing: install mosquitto-dev and rebuild")
+        d = self.stack.rundir("probe-commit" if commit else "probe")
+        count_file = os.path.join(d, "probe-count")
+        conf = f"plugin {probe}\nplugin_opt_count_file {count_file}\n"
+        if commit:
+            conf += f"plugin_opt_commit_db {os.path.join(d, 'probe.db')}\n"
+        broker, port = self.stack.broker(d, conf)
+        b0 = cpu_ticks(broker.pid)
+        pub = self.stack.publish(d, port, 1, self.s.count)  # returns once all are acknowledged
+        b1 = cpu_ticks(broker.pid)
+        self.procs.stop(broker)  # the probe writes its count as the broker stops
+        seen = open(count_file).read().split() if os.path.exists(count_file) else []
+        received = int(seen[1]) if len(seen) >= 4 else -1
+        failed = int(seen[3]) if len(seen) >= 4 else -1
+        if received != self.s.count or failed != 0:
+            self.failures.append(f"plugin probe{' (commit)' if commit else ''}: published "
+                                 f"{self.s.count}, the probe saw {received}, failed commits "
+                                 f"{failed}")
+        secs = max(1e-3, pub["last_ack_ms"] / 1e3 - pub["first_publish_ms"] / 1e3)
+        broker_us = (b1 - b0) / CLK_TCK * 1e6 / self.s.count
+        return {"events_per_s": self.s.count / secs, "broker_cpu_us_per_event": broker_us,
+                "cpu_us_per_event": broker_us}
+
+    def scenario_plugin(self):
+        runs = self.alternate(self.s.runs, [("hop", self.hop_run),
+                                            ("probe", lambda: self.probe_run(False)),
+                                            ("commit", lambda: self.probe_run(True))])
+        return {
+            "plugin": figures(runs["probe"], runs["hop"],
+                              "QoS 1: the broker with a plugin that sees each message in its own "
+                              "thread (no subscriber) vs the broker delivering to the null "
+                              "subscriber; CPU us/event is the broker's vs broker + subscriber"),
+            "plugin_commit": figures(runs["commit"], runs["hop"],
+                                     "QoS 1: the same plugin also committing each message to "
+                                     "SQLite before the PUBACK (one transaction each, WAL, "
+                                     "synchronous=NORMAL) vs the broker delivering to the null "
+                                     "subscriber"),
+        }
+
     def scenario_drain(self):
         state, build = self.template(self.s.drain_count)
         runs = [self.drain_run(state, self.s.drain_count) for _ in range(self.s.runs)]
@@ -774,6 +844,8 @@ class Bench:
                 results[name] = self.scenario_ready()
             elif name == "backlog5m":
                 results[name] = self.scenario_big()
+            elif name == "plugin":
+                results.update(self.scenario_plugin())
         return results
 
 
@@ -789,7 +861,8 @@ def figures(runs, baseline_runs, description):
         out["baseline"] = {k: summary([r.get(k) for r in baseline_runs])
                            for k in baseline_runs[0] if isinstance(baseline_runs[0][k], (int, float))}
         ratio = {}
-        for k in ("events_per_s", "ready_s", "agent_cpu_us_per_event", "peak_rss_mb"):
+        for k in ("events_per_s", "ready_s", "agent_cpu_us_per_event", "peak_rss_mb",
+                  "cpu_us_per_event"):
             a = out["figures"].get(k)
             b = out["baseline"].get(k) or (out["baseline"].get("cpu_us_per_event")
                                            if k == "agent_cpu_us_per_event" else None)
@@ -919,6 +992,8 @@ TABLE_ROWS = [("events_per_s", "events/s ingested (drain: landed)"),
               ("landing_events_per_s", "events/s, first to last landing"),
               ("agent_cpu_us_per_event", "agent CPU us/event"),
               ("cpu_us_per_event", "CPU us/event"),
+              ("broker_cpu_us_per_event", "broker CPU us/event"),
+              ("subscriber_cpu_us_per_event", "subscriber CPU us/event"),
               ("collector_cpu_us_per_event", "collector CPU us/event"),
               ("peak_rss_mb", "peak RSS MB (VmHWM)"), ("idle_rss_mb", "idle RSS MB"),
               ("threads", "threads"), ("wire_bytes_per_event", "wire bytes/event"),

@@ -61,6 +61,15 @@ SCENARIOS
     backlog5m    Builds BIG_COUNT buffered events (RSS sampled against events buffered) and
                  drains them; compares peak RSS with the DRAIN_COUNT backlog: memory must not
                  grow with the backlog. RUNS_LONG runs (1).
+    plugin       The design of an ingest inside the gateway's mosquitto, evaluated before it
+                 is built: the broker loads bench/broker_plugin_probe.cc, which sees each
+                 QoS 1 message in the broker's thread before its PUBACK (no subscriber, no
+                 hop), and in a second variant (plugin_commit) also commits each one to
+                 SQLite before returning, as "stored before the device's PUBACK" needs.
+                 Both against the broker delivering to the null QoS 1 subscriber in the
+                 same rounds. Figures: events/s (publish start to the last PUBACK; the
+                 baseline: to the last delivery), broker CPU us/event, and CPU us/event
+                 (the broker's, for the baseline broker + subscriber). Needs mosquitto-dev.
     full         Alias for "qos0 qos1". all: every scenario (the default).
 
     The per-stage table (STAGES=1, the default) runs the Google Benchmark micro-benchmarks

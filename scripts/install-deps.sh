@@ -10,7 +10,7 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
   build-essential cmake pkg-config ca-certificates openssl procps psmisc iproute2 \
   clang-14 libclang-rt-14-dev clang-format clang-tidy lld \
-  libmosquitto-dev mosquitto mosquitto-clients \
+  libmosquitto-dev mosquitto mosquitto-clients mosquitto-dev \
   libflatbuffers-dev flatbuffers-compiler \
   libpq-dev postgresql-15 libsqlite3-dev sqlite3 libsodium-dev libzstd-dev zstd libssl-dev \
   catch2 libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libsimdjson-dev \
