@@ -133,9 +133,10 @@ inline constexpr std::string_view kSelectRange =
     "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,"
     " payload, age_ms, schema_name, schema_version FROM events WHERE priority = ?1"
     " AND seq BETWEEN ?2 AND ?3 ORDER BY seq";
-// Payload size of a batch's records (characters for text: an estimate is all it is for).
-inline constexpr std::string_view kRangePayloadBytes =
-    "SELECT coalesce(sum(length(payload)), 0) FROM events WHERE priority = ?1"
+// What a batch's records take in the database, estimated as StoredBytes() does.
+inline constexpr std::string_view kRangeStoredBytes =
+    "SELECT coalesce(sum(length(payload) + length(topic) + length(device_id)"
+    " + coalesce(length(schema_name), 0) + 64), 0) FROM events WHERE priority = ?1"
     " AND seq BETWEEN ?2 AND ?3";
 inline constexpr std::string_view kDeleteRange =
     "DELETE FROM events WHERE priority = ?1 AND seq BETWEEN ?2 AND ?3";

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <limits>
+#include <type_traits>
 
 #include "buffer/schema.h"
 #include "common/clock.h"
@@ -14,6 +15,14 @@ namespace tidegate::buffer {
 namespace {
 
 namespace fs = std::filesystem;
+
+// What a record takes in the database, estimated: its variable-length columns plus a row's
+// fixed part (header, integers, the priority index entry). kRangeStoredBytes says the same.
+uint64_t StoredBytes(const Event& e) {
+  constexpr uint64_t kRowOverheadBytes = 64;
+  return e.payload.size() + e.topic.size() + e.device_id.size() + e.schema_name.size() +
+         kRowOverheadBytes;
+}
 
 Result<DbHandle> OpenConnection(const std::string& path, SyncMode sync) {
   sqlite3* raw = nullptr;
@@ -183,7 +192,7 @@ Status SqliteStore::LoadCounts() {
   page_size_ = static_cast<uint64_t>(page_size);
   TG_ASSIGN_OR_RETURN(auto inflight, LoadInflight());
   for (BatchRange& range : inflight) {
-    TG_ASSIGN_OR_RETURN(range.payload_bytes, RangePayloadBytes(range));
+    TG_ASSIGN_OR_RETURN(range.stored_bytes, RangeStoredBytes(range));
   }
   std::lock_guard<std::mutex> lock(protect_mu_);
   protected_ = std::move(inflight);
@@ -194,17 +203,17 @@ void SqliteStore::MirrorBounds() {
   data_budget_ = limits_.data_bytes;
   // Only drop_oldest needs the in-flight budget: block drops nothing, in flight or not.
   const bool drops = options_.when_full == WhenFull::kDropOldest;
-  inflight_budget_bytes_ = drops ? limits_.inflight_payload_bytes : 0;
+  inflight_budget_bytes_ = drops ? limits_.inflight_stored_bytes : 0;
   inflight_budget_records_ = drops ? StoreLimits::InflightRecords(options_.max_events) : 0;
 }
 
-Result<uint64_t> SqliteStore::RangePayloadBytes(const BatchRange& range) {
-  range_payload_bytes_.Bind(1, int64_t{range.priority})
+Result<uint64_t> SqliteStore::RangeStoredBytes(const BatchRange& range) {
+  range_stored_bytes_.Bind(1, int64_t{range.priority})
       .Bind(2, static_cast<int64_t>(range.first_seq))
       .Bind(3, static_cast<int64_t>(range.last_seq));
-  Result<bool> row = range_payload_bytes_.Step();
-  const int64_t bytes = row.ok() && *row ? range_payload_bytes_.Int(0) : 0;
-  range_payload_bytes_.Reset();
+  Result<bool> row = range_stored_bytes_.Step();
+  const int64_t bytes = row.ok() && *row ? range_stored_bytes_.Int(0) : 0;
+  range_stored_bytes_.Reset();
   if (!row.ok()) return row.status();
   return static_cast<uint64_t>(std::max<int64_t>(0, bytes));
 }
@@ -318,7 +327,7 @@ Status SqliteStore::PrepareStatements() {
   TG_ASSIGN_OR_RETURN(set_meta_, Stmt::Prepare(w, sql::kSetMeta));
   TG_ASSIGN_OR_RETURN(delete_range_, Stmt::Prepare(w, sql::kDeleteRange));
   TG_ASSIGN_OR_RETURN(insert_inflight_, Stmt::Prepare(w, sql::kInsertInflight));
-  TG_ASSIGN_OR_RETURN(range_payload_bytes_, Stmt::Prepare(w, sql::kRangePayloadBytes));
+  TG_ASSIGN_OR_RETURN(range_stored_bytes_, Stmt::Prepare(w, sql::kRangeStoredBytes));
   TG_ASSIGN_OR_RETURN(delete_inflight_, Stmt::Prepare(w, sql::kDeleteInflight));
   TG_ASSIGN_OR_RETURN(insert_rejected_, Stmt::Prepare(w, sql::kInsertRejected));
   TG_ASSIGN_OR_RETURN(insert_key_epoch_, Stmt::Prepare(w, sql::kInsertKeyEpoch));
@@ -507,25 +516,26 @@ Status SqliteStore::ReadNext(size_t max_records, size_t max_bytes,
                              std::vector<BufferedRecord>* rows) {
   std::lock_guard<std::mutex> lock(read_mu_);
   uint64_t generation = 0;
+  uint64_t max_stored_bytes = std::numeric_limits<uint64_t>::max();
   {
     std::lock_guard<std::mutex> protect(protect_mu_);
     generation = drop_generation_;
-    if (!FitInflightBudget(&max_records, &max_bytes)) {
+    if (!FitInflightBudget(&max_records, &max_stored_bytes)) {
       rows->clear();
       return Status::Ok();
     }
   }
-  TG_RETURN_IF_ERROR(ReadNextLocked(max_records, max_bytes, rows));
+  TG_RETURN_IF_ERROR(ReadNextLocked(max_records, max_bytes, max_stored_bytes, rows));
   if (rows->empty()) return Status::Ok();
-  uint64_t payload_bytes = 0;
-  for (const BufferedRecord& r : *rows) payload_bytes += r.event.payload.size();
+  uint64_t stored_bytes = 0;
+  for (const BufferedRecord& r : *rows) stored_bytes += StoredBytes(r.event);
   BatchRange range{.batch_id = {},
                    .priority = rows->front().event.priority,
                    .first_seq = rows->front().seq,
                    .last_seq = rows->back().seq,
                    .count = static_cast<uint32_t>(rows->size()),
                    .created_at_ms = 0,
-                   .payload_bytes = payload_bytes};
+                   .stored_bytes = stored_bytes};
   {
     // From here on the size policy leaves these rows alone. A drop committed since our
     // snapshot may have taken some already: then read again what is really there.
@@ -549,7 +559,7 @@ std::map<int64_t, uint64_t> SqliteStore::LastInflightSeqs() {
   return last;
 }
 
-Status SqliteStore::ReadNextLocked(size_t max_records, size_t max_bytes,
+Status SqliteStore::ReadNextLocked(size_t max_records, size_t max_bytes, uint64_t max_stored_bytes,
                                    std::vector<BufferedRecord>* rows) {
   // Taken before the snapshot: a batch acknowledged after this is still in the list, so its
   // rows are skipped if the snapshot has them; one acknowledged before is gone from both.
@@ -578,10 +588,13 @@ Status SqliteStore::ReadNextLocked(size_t max_records, size_t max_bytes,
       TG_ASSIGN_OR_RETURN(priority, priority_of(priority_below_));
     }
     if (priority < 0) rows->clear();
-    size_t bytes = 0, keep = 0;
+    uint64_t bytes = 0, stored = 0;
+    size_t keep = 0;
     for (; keep < rows->size(); ++keep) {
-      bytes += (*rows)[keep].event.payload.size();
-      if (keep > 0 && bytes > max_bytes) break;
+      const Event& e = (*rows)[keep].event;
+      bytes += e.payload.size();
+      stored += StoredBytes(e);
+      if (keep > 0 && (bytes > max_bytes || stored > max_stored_bytes)) break;
     }
     rows->resize(keep);
     return Status::Ok();
@@ -655,20 +668,21 @@ Result<std::string> SqliteStore::SealedKeyOf(uint64_t epoch) {
 // Shrinks a read to what the batches in flight leave of their budget; false when nothing is
 // left (then at least one batch is in flight, and its acknowledgement frees room).
 // REQUIRES: protect_mu_ held.
-bool SqliteStore::FitInflightBudget(size_t* max_records, size_t* max_bytes) const {
+bool SqliteStore::FitInflightBudget(size_t* max_records, uint64_t* max_stored_bytes) const {
   // With nothing in flight, used is 0 and a read always gets a record (progress).
   uint64_t bytes = 0, records = 0;
   for (const BatchRange& r : protected_) {
-    bytes += r.payload_bytes;
+    bytes += r.stored_bytes;
     records += r.count;
   }
-  auto fit = [](uint64_t budget, uint64_t used, size_t* max) {
+  auto fit = [](uint64_t budget, uint64_t used, auto* max) {
     if (budget == 0) return true;
     if (used >= budget) return false;
-    *max = static_cast<size_t>(std::min<uint64_t>(*max, budget - used));
+    *max = static_cast<std::remove_pointer_t<decltype(max)>>(
+        std::min<uint64_t>(static_cast<uint64_t>(*max), budget - used));
     return true;
   };
-  return fit(inflight_budget_bytes_.load(), bytes, max_bytes) &&
+  return fit(inflight_budget_bytes_.load(), bytes, max_stored_bytes) &&
          fit(inflight_budget_records_.load(), records, max_records);
 }
 
@@ -679,11 +693,11 @@ Status SqliteStore::MarkInflight(const BatchRange& batch) {
     std::lock_guard<std::mutex> protect(protect_mu_);
     if (range.priority == reserved_.priority && range.first_seq == reserved_.first_seq &&
         range.last_seq == reserved_.last_seq) {
-      range.payload_bytes = reserved_.payload_bytes;  // ReadNext's answer: counted already
+      range.stored_bytes = reserved_.stored_bytes;  // ReadNext's answer: counted already
     }
   }
-  if (range.payload_bytes == 0) {
-    TG_ASSIGN_OR_RETURN(range.payload_bytes, RangePayloadBytes(range));
+  if (range.stored_bytes == 0) {
+    TG_ASSIGN_OR_RETURN(range.stored_bytes, RangeStoredBytes(range));
   }
   insert_inflight_.Bind(1, range.batch_id)
       .Bind(2, int64_t{range.priority})

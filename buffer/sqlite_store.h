@@ -78,9 +78,9 @@ struct BatchRange {
   uint64_t last_seq = 0;
   uint32_t count = 0;
   int64_t created_at_ms = 0;
-  // Payload bytes of its records; kept in memory only (the store fills it in MarkInflight
-  // and when it loads the batches left in flight).
-  uint64_t payload_bytes = 0;
+  // What its records take in the database (StoredBytes); kept in memory only: the store
+  // fills it in MarkInflight and when it loads the batches left in flight.
+  uint64_t stored_bytes = 0;
 };
 
 struct StoreStats {
@@ -222,15 +222,16 @@ class SqliteStore {
   Status DeleteBatch(const BatchRange& range);  // sets deleted_
   void AfterDelete(const BatchRange& range);    // after an Ack or Reject committed
   Status ReadRows(Stmt& stmt, std::vector<BufferedRecord>* rows);
-  Status ReadNextLocked(size_t max_records, size_t max_bytes, std::vector<BufferedRecord>* rows);
-  bool FitInflightBudget(size_t* max_records, size_t* max_bytes) const;
+  Status ReadNextLocked(size_t max_records, size_t max_bytes, uint64_t max_stored_bytes,
+                        std::vector<BufferedRecord>* rows);
+  bool FitInflightBudget(size_t* max_records, uint64_t* max_stored_bytes) const;
   // The last seq recorded in flight, by priority (protect_mu_ taken here).
   std::map<int64_t, uint64_t> LastInflightSeqs();
   Status LoadCounts();
   // Sets the in-flight budgets (drop_oldest only) and data_budget_ from limits_ and options_.
   void MirrorBounds();
-  // Payload bytes of range's records. REQUIRES: write_mu_ held (or Init).
-  Result<uint64_t> RangePayloadBytes(const BatchRange& range);
+  // What range's records take in the database. REQUIRES: write_mu_ held (or Init).
+  Result<uint64_t> RangeStoredBytes(const BatchRange& range);
 
   // store_bounds.cc: all with write_mu_ held, inside a write transaction unless noted.
   struct Deltas {  // applied to the in-memory counts only once the transaction commits
@@ -288,7 +289,7 @@ class SqliteStore {
   uint64_t next_seq_ = 1;                                                    // guarded by write_mu_
   Stmt insert_event_, insert_dead_letter_, add_counter_, set_meta_;          // guarded by write_mu_
   Stmt delete_range_, insert_inflight_, delete_inflight_, insert_rejected_;  // write_mu_
-  Stmt range_payload_bytes_;                                                 // write_mu_
+  Stmt range_stored_bytes_;                                                  // write_mu_
   Stmt insert_key_epoch_, insert_dedup_key_, expire_dedup_keys_;
   Stmt put_state_, erase_state_;                                  // guarded by write_mu_
   Stmt next_priority_, scan_priority_, delete_seq_, trim_dedup_;  // guarded by write_mu_

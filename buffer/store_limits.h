@@ -6,8 +6,8 @@
 // commit adds before its drops, which commit_headroom_bytes covers. The writer checkpoints
 // (TRUNCATE) once the WAL passes wal_checkpoint_bytes, so the WAL holds at most that plus one
 // commit. The -shm index (32 KiB per 4,096 WAL frames) is the documented overhead on top.
-// Batches in flight are never dropped, so they may hold only an eighth of the budget (in payload
-// bytes, a quarter of it in pages at most): the rest stays for what ranks above them.
+// Batches in flight are never dropped, so they may hold only an eighth of the budget (their
+// records' estimated size in the database): the rest stays for what ranks above them.
 // Plain values; thread-safe.
 #pragma once
 
@@ -25,8 +25,9 @@ struct StoreLimits {
   uint64_t max_dedup_keys = 0;         // persisted dedup keys: a quarter of data_bytes at most
   // when_full block: ingest pauses at data_bytes (high mark) and resumes below this.
   uint64_t resume_bytes = 0;
-  // Payload bytes that batches in flight (and the last read) may hold; 0 = unbounded.
-  uint64_t inflight_payload_bytes = 0;
+  // What the records of batches in flight may take in the database (SqliteStore's
+  // StoredBytes estimate); 0 = unbounded.
+  uint64_t inflight_stored_bytes = 0;
 
   static constexpr uint64_t kKiB = 1024;
   static constexpr uint64_t kMiB = 1024 * kKiB;
@@ -60,7 +61,7 @@ struct StoreLimits {
     uint64_t reserved = l.wal_checkpoint_bytes + 3 * l.commit_headroom_bytes;
     l.data_bytes = max_bytes > reserved + 64 * kKiB ? max_bytes - reserved : 64 * kKiB;
     l.resume_bytes = l.data_bytes - l.data_bytes / 10;
-    l.inflight_payload_bytes = l.data_bytes / 8;
+    l.inflight_stored_bytes = l.data_bytes / 8;
     l.max_dedup_keys = std::min<uint64_t>(kMaxDedupKeys, l.data_bytes / 4 / kDedupKeyBytes);
     return l;
   }

@@ -230,16 +230,26 @@ TEST_CASE("a stream of a million new device ids keeps the agent within its state
   auto metric = [&](const std::string& series) { return stack.Metric(series).value_or(-1); };
   const std::string label = "{aggregation=\"per_device\"}";
   // tidegate_ingested_total counts an event when it is handed to the committer, and the
-  // buffer can read empty while the last events still wait there to be aggregated: settled
-  // means that what landed raw is what the budget refused (checked again below), or time out.
+  // buffer can read empty while the last events still wait there to be aggregated, or while
+  // the last window results wait to be committed: settled means that what landed raw is what
+  // the budget refused and the landed windows count the rest (both checked again below), or
+  // time out.
   double over_budget = -1;
   size_t landed_raw = 0;
+  double in_windows = -1;
+  size_t windows_landed = 0;
   const bool settled = WaitUntil(
       [&] {
         over_budget = metric("tidegate_aggregate_over_budget_total" + label);
         auto landed = CountLandedEvents(stack);
         landed_raw = landed.ok() ? *landed : 0;
-        return static_cast<double>(landed_raw) == kWarmupEach + over_budget;
+        auto text = DumpAggregates(stack);
+        auto aggregates = text.ok() ? ParseLandedAggregates(*text)
+                                    : Result<std::vector<LandedAggregate>>(text.status());
+        in_windows = aggregates.ok() ? Sum(*aggregates) : -1;
+        windows_landed = aggregates.ok() ? aggregates->size() : 0;
+        return static_cast<double>(landed_raw) == kWarmupEach + over_budget &&
+               in_windows + static_cast<double>(landed_raw) == kWarmup + devices;
       },
       seconds(60), seconds(1));
   CHECK(settled);
@@ -251,16 +261,11 @@ TEST_CASE("a stream of a million new device ids keeps the agent within its state
       "tidegate_late_events_total{aggregation=\"per_device\",outcome="
       "\"too_late\"}");
   const double state_peak_bytes = metric("tidegate_aggregate_state_used_bytes");
-  auto aggregates_text = DumpAggregates(stack);
-  RequireOk(aggregates_text.status(), &stack);
-  auto aggregates = ParseLandedAggregates(*aggregates_text);
-  RequireOk(aggregates.status(), &stack);
-  const double in_windows = Sum(*aggregates);
 
   std::cerr << "state budget " << kBudget << " B, " << devices << " new device ids in " << publish_s
             << " s: agent VmHWM baseline " << baseline << " B, peak " << peak << " B (+"
             << (peak - baseline) << "), VmRSS at end " << rss << " B, state estimate now "
-            << state_peak_bytes << " B; windows landed " << aggregates->size() << " counting "
+            << state_peak_bytes << " B; windows landed " << windows_landed << " counting "
             << in_windows << " events, raw landed " << landed_raw << ", over_budget " << over_budget
             << ", budget_released " << released << ", too_late " << too_late << "\n";
   std::cerr << "agent " << stack.AgentBinary()
