@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // The buffer's bounds: max_bytes (database + WAL on disk), max_events, max_age, the drop
-// order (priority, then raw events before window results), protection of in-flight batches,
-// when_full: block watermarks, the dedup key bound and the sync pragma.
+// order (priority, then raw events before window results), protection of in-flight batches
+// and the eighth of the bound they may hold, when_full: block watermarks, the dedup key
+// bound and the sync pragma.
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "buffer/sqlite_store.h"
 #include "tests/support/temp_dir.h"
@@ -80,6 +84,17 @@ std::vector<std::pair<int, std::string>> Remaining(SqliteStore& store) {
     }
   }
   return out;
+}
+
+// The batch of rows ReadNext returned, as the uplink records it in flight.
+BatchRange RangeOf(std::string batch_id,
+                   const std::vector<tidegate::buffer::BufferedRecord>& rows) {
+  return BatchRange{.batch_id = std::move(batch_id),
+                    .priority = rows.front().event.priority,
+                    .first_seq = rows.front().seq,
+                    .last_seq = rows.back().seq,
+                    .count = static_cast<uint32_t>(rows.size()),
+                    .created_at_ms = 1};
 }
 
 int64_t Counter(SqliteStore& store, const std::string& name) {
@@ -184,12 +199,7 @@ TEST_CASE("records of an in-flight batch or the last read are never dropped", "[
   REQUIRE(store->Append({MakeEvent(5, 1), MakeEvent(5, 2), MakeEvent(5, 3)}, {}, {}).ok());
   auto rows = store->ReadNext(2, 1 << 20);
   REQUIRE(rows->size() == 2);
-  BatchRange range{.batch_id = "b1",
-                   .priority = 5,
-                   .first_seq = rows->front().seq,
-                   .last_seq = rows->back().seq,
-                   .count = 2,
-                   .created_at_ms = 1};
+  const BatchRange range = RangeOf("b1", *rows);
   REQUIRE(store->MarkInflight(range).ok());
   std::vector<Event> flood;
   for (int i = 10; i < 30; ++i) flood.push_back(MakeEvent(5, i));
@@ -206,12 +216,7 @@ TEST_CASE("records of an in-flight batch or the last read are never dropped", "[
   std::vector<Event> more;
   for (int i = 40; i < 60; ++i) more.push_back(MakeEvent(5, i));
   REQUIRE(store->Append(more, {}, {}).ok());
-  BatchRange read{.batch_id = "r",
-                  .priority = 5,
-                  .first_seq = next->front().seq,
-                  .last_seq = next->back().seq,
-                  .count = 2,
-                  .created_at_ms = 1};
+  const BatchRange read = RangeOf("r", *next);
   CHECK(store->ReadRange(read)->size() == 2);
 }
 
@@ -225,12 +230,7 @@ TEST_CASE("batches in flight hold at most an eighth of max_events", "[buffer]") 
   // that batch is in flight, then 10 again once it is acknowledged.
   auto first = store->ReadNext(30, 1 << 20);
   REQUIRE(first->size() == 10);
-  BatchRange range{.batch_id = "b1",
-                   .priority = 2,
-                   .first_seq = first->front().seq,
-                   .last_seq = first->back().seq,
-                   .count = 10,
-                   .created_at_ms = 1};
+  const BatchRange range = RangeOf("b1", *first);
   REQUIRE(store->MarkInflight(range).ok());
   CHECK(store->ReadNext(30, 1 << 20)->empty());
   REQUIRE(store->Ack(range).ok());
@@ -254,12 +254,7 @@ TEST_CASE("batches in flight cannot crowd a higher priority out of a full buffer
     auto rows = store->ReadNext(1000, 1 << 20);
     REQUIRE(rows.ok());
     if (rows->empty()) continue;
-    BatchRange range{.batch_id = "b" + std::to_string(++batches),
-                     .priority = 2,
-                     .first_seq = rows->front().seq,
-                     .last_seq = rows->back().seq,
-                     .count = static_cast<uint32_t>(rows->size()),
-                     .created_at_ms = 1};
+    const BatchRange range = RangeOf("b" + std::to_string(++batches), *rows);
     for (const auto& r : *rows) {  // as SqliteStore estimates what a record takes on disk
       inflight_bytes += r.event.payload.size() + r.event.topic.size() + r.event.device_id.size() +
                         r.event.schema_name.size() + 64;
@@ -371,12 +366,7 @@ TEST_CASE("when_full block signals full at the high mark and resumes below the l
   CHECK(calls == std::vector<bool>{true});
   auto ack = [&](size_t n) {
     auto rows = store->ReadNext(n, 1 << 30);
-    BatchRange r{.batch_id = "a" + std::to_string(rows->front().seq),
-                 .priority = 5,
-                 .first_seq = rows->front().seq,
-                 .last_seq = rows->back().seq,
-                 .count = static_cast<uint32_t>(rows->size()),
-                 .created_at_ms = 1};
+    const BatchRange r = RangeOf("a" + std::to_string(rows->front().seq), *rows);
     REQUIRE(store->MarkInflight(r).ok());
     REQUIRE(store->Ack(r).ok());
   };
