@@ -6,7 +6,6 @@
 
 #include <filesystem>
 #include <limits>
-#include <type_traits>
 
 #include "buffer/schema.h"
 #include "common/clock.h"
@@ -525,10 +524,9 @@ Status SqliteStore::ReadNext(size_t max_records, size_t max_bytes,
       return Status::Ok();
     }
   }
-  TG_RETURN_IF_ERROR(ReadNextLocked(max_records, max_bytes, max_stored_bytes, rows));
-  if (rows->empty()) return Status::Ok();
   uint64_t stored_bytes = 0;
-  for (const BufferedRecord& r : *rows) stored_bytes += StoredBytes(r.event);
+  TG_RETURN_IF_ERROR(ReadNextLocked(max_records, max_bytes, max_stored_bytes, rows, &stored_bytes));
+  if (rows->empty()) return Status::Ok();
   BatchRange range{.batch_id = {},
                    .priority = rows->front().event.priority,
                    .first_seq = rows->front().seq,
@@ -560,7 +558,7 @@ std::map<int64_t, uint64_t> SqliteStore::LastInflightSeqs() {
 }
 
 Status SqliteStore::ReadNextLocked(size_t max_records, size_t max_bytes, uint64_t max_stored_bytes,
-                                   std::vector<BufferedRecord>* rows) {
+                                   std::vector<BufferedRecord>* rows, uint64_t* stored_bytes) {
   // Taken before the snapshot: a batch acknowledged after this is still in the list, so its
   // rows are skipped if the snapshot has them; one acknowledged before is gone from both.
   // (Read after the snapshot, a batch acknowledged in between would be read again.)
@@ -592,11 +590,14 @@ Status SqliteStore::ReadNextLocked(size_t max_records, size_t max_bytes, uint64_
     size_t keep = 0;
     for (; keep < rows->size(); ++keep) {
       const Event& e = (*rows)[keep].event;
-      bytes += e.payload.size();
-      stored += StoredBytes(e);
-      if (keep > 0 && (bytes > max_bytes || stored > max_stored_bytes)) break;
+      const uint64_t next_bytes = bytes + e.payload.size();
+      const uint64_t next_stored = stored + StoredBytes(e);
+      if (keep > 0 && (next_bytes > max_bytes || next_stored > max_stored_bytes)) break;
+      bytes = next_bytes;
+      stored = next_stored;
     }
     rows->resize(keep);
+    *stored_bytes = stored;
     return Status::Ok();
   };
   Status status = read();
@@ -675,15 +676,17 @@ bool SqliteStore::FitInflightBudget(size_t* max_records, uint64_t* max_stored_by
     bytes += r.stored_bytes;
     records += r.count;
   }
-  auto fit = [](uint64_t budget, uint64_t used, auto* max) {
-    if (budget == 0) return true;
-    if (used >= budget) return false;
-    *max = static_cast<std::remove_pointer_t<decltype(max)>>(
-        std::min<uint64_t>(static_cast<uint64_t>(*max), budget - used));
-    return true;
+  // What is left of a budget; a budget of 0 is no bound.
+  auto room = [](uint64_t budget, uint64_t used) {
+    if (budget == 0) return std::numeric_limits<uint64_t>::max();
+    return used >= budget ? 0 : budget - used;
   };
-  return fit(inflight_budget_bytes_.load(), bytes, max_stored_bytes) &&
-         fit(inflight_budget_records_.load(), records, max_records);
+  const uint64_t bytes_room = room(inflight_budget_bytes_.load(), bytes);
+  const uint64_t records_room = room(inflight_budget_records_.load(), records);
+  if (bytes_room == 0 || records_room == 0) return false;
+  *max_stored_bytes = std::min(*max_stored_bytes, bytes_room);
+  *max_records = static_cast<size_t>(std::min<uint64_t>(*max_records, records_room));
+  return true;
 }
 
 Status SqliteStore::MarkInflight(const BatchRange& batch) {

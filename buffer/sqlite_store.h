@@ -222,8 +222,9 @@ class SqliteStore {
   Status DeleteBatch(const BatchRange& range);  // sets deleted_
   void AfterDelete(const BatchRange& range);    // after an Ack or Reject committed
   Status ReadRows(Stmt& stmt, std::vector<BufferedRecord>* rows);
+  // *stored_bytes: what the rows kept take in the database (StoredBytes, summed).
   Status ReadNextLocked(size_t max_records, size_t max_bytes, uint64_t max_stored_bytes,
-                        std::vector<BufferedRecord>* rows);
+                        std::vector<BufferedRecord>* rows, uint64_t* stored_bytes);
   bool FitInflightBudget(size_t* max_records, uint64_t* max_stored_bytes) const;
   // The last seq recorded in flight, by priority (protect_mu_ taken here).
   std::map<int64_t, uint64_t> LastInflightSeqs();

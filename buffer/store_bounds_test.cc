@@ -235,6 +235,12 @@ TEST_CASE("batches in flight hold at most an eighth of max_events", "[buffer]") 
   CHECK(store->ReadNext(30, 1 << 20)->empty());
   REQUIRE(store->Ack(range).ok());
   CHECK(store->ReadNext(30, 1 << 20)->size() == 10);
+  // A live change of policy moves the budget with it: block drops nothing and reads whole
+  // batches; back to drop_oldest, an eighth again.
+  REQUIRE(store->SetBounds({.max_events = 80, .when_full = WhenFull::kBlock}).ok());
+  CHECK(store->ReadNext(30, 1 << 20)->size() == 30);
+  REQUIRE(store->SetBounds({.max_events = 80, .when_full = WhenFull::kDropOldest}).ok());
+  CHECK(store->ReadNext(30, 1 << 20)->size() == 10);
 }
 
 // The flaky e2e drop_oldest case, made deterministic: when the uplink fell behind, batches
