@@ -194,11 +194,18 @@ std::string AckPastAHeldBatch(const std::string& dir) {
   auto store = OpenStoreWith(dir, 50);  // five batches of 10
   ScriptedTransport slow, fast;
   slow.Open(false);
+  // The fast one opens only once the slow one holds a batch: otherwise, on a busy machine,
+  // the fast sender could take all five before the slow sender's thread first runs.
+  fast.Open(false);
   UplinkWorker worker(*store, std::vector<Transport*>{&slow, &fast}, Config(), "agent", RealClock(),
                       1);
   worker.Start();
+  const std::vector<std::string> on_slow = slow.WaitForAttempts(1);
+  REQUIRE(on_slow.size() == 1);
+  const std::string held = on_slow.front();
+  fast.Open(true);
   REQUIRE(Eventually([&] { return worker.stats().events_acked.load() == 40; }));
-  const std::string held = slow.WaitForAttempts(1).front();
+  CHECK(slow.WaitForAttempts(1).size() == 1);  // the slow one never took a second
   auto inflight = store->LoadInflight();
   REQUIRE(inflight.ok());
   REQUIRE(inflight->size() == 1);
