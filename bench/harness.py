@@ -899,7 +899,8 @@ def stages(settings, work):
             ("batch encode (FlatBuffers)", encode - compress if encode and compress else None,
              "BM_BatchEncode - BM_Compress"),
             ("compress (zstd 1)", compress, "BM_Compress"),
-            ("send", None, "skipped: HTTPS POST is measured end to end by drain1m")]
+            ("send", None, "skipped: HTTPS POST is measured end to end by drain1m"),
+            ("collector: decode (zstd + FlatBuffers)", get("BM_BatchDecode"), "BM_BatchDecode")]
     return {"ns_per_event": [{"stage": s, "ns": v, "source": src} for s, v, src in rows],
             "repetitions": reps, "raw": ns}
 

@@ -4,7 +4,9 @@
 // window lookup), staging (GroupCommitter::Add of 1,000 events), buffer commit
 // (SqliteStore::Append of 1,000 events in one transaction, on disk), buffer read
 // (SqliteStore::ReadRange of 1,000 events), batch encode (FlatBuffers + zstd level 1 of 1,000
-// buffered events, BatchEncoder) and compress (zstd level 1 of that FlatBuffer alone).
+// buffered events, BatchEncoder), compress (zstd level 1 of that FlatBuffer alone) and, on
+// the collector's side, decode (zstd and FlatBuffers back to events: DecompressBatch and
+// DecodeBatch, which verifies every string).
 // bench/run.sh prints them, except staging and the read, with the others, as its per-stage
 // table. Run: build/bin/stages_bench --benchmark_repetitions=5
 // --benchmark_report_aggregates_only=true
@@ -19,6 +21,7 @@
 #include "buffer/sqlite_store.h"
 #include "filters/dedup_index.h"
 #include "filters/dedup_key.h"
+#include "schema/batch_view.h"
 #include "tests/support/temp_dir.h"
 #include "uplink/batch_encoder.h"
 
@@ -203,6 +206,31 @@ void BM_Compress(benchmark::State& state) {
   state.counters["ratio"] = static_cast<double>(flat.size()) / static_cast<double>(size);
 }
 BENCHMARK(BM_Compress)->Unit(benchmark::kMicrosecond);
+
+void BM_BatchDecode(benchmark::State& state) {
+  tidegate::uplink::BatchEncoder encoder("bench", 1);
+  auto encoded = encoder.Encode(Range(), Records());
+  if (!encoded.ok()) {
+    state.SkipWithError("encode failed");
+    return;
+  }
+  const std::string body = encoded->body;
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
+    auto flat = tidegate::schema::DecompressBatch(body, 64 << 20, nullptr);
+    if (!flat.ok()) {
+      state.SkipWithError("decompress failed");
+      return;
+    }
+    auto batch = tidegate::schema::DecodeBatch(*flat);
+    if (!batch.ok() || batch->events.size() != kGroup) {
+      state.SkipWithError("decode failed");
+      return;
+    }
+    benchmark::DoNotOptimize(batch);
+  }
+  state.SetItemsProcessed(state.iterations() * kGroup);
+}
+BENCHMARK(BM_BatchDecode)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -35,29 +35,45 @@ bool GrowOutput(std::string* out, size_t used, size_t cap) {
   return true;
 }
 
-Status CopyString(const fb::String* in, std::string_view what, std::string* out) {
+// Copies in (absent: empty) into out; false if it is not valid UTF-8.
+bool CopyUtf8(const fb::String* in, std::string* out) {
   if (in == nullptr) {
     out->clear();
-    return Status::Ok();
+    return true;
   }
   std::string_view text(in->data(), in->size());
-  if (!IsValidUtf8(text)) return Corruption(std::string(what) + " is not valid UTF-8");
+  if (!IsValidUtf8(text)) return false;
   out->assign(text);
+  return true;
+}
+
+Status CopyString(const fb::String* in, std::string_view what, std::string* out) {
+  if (!CopyUtf8(in, out)) return Corruption(std::string(what) + " is not valid UTF-8");
   return Status::Ok();
 }
 
-std::string Where(std::string_view kind, size_t index, std::string_view field) {
-  return fmt::format("{} {}: {}", kind, index, field);
+// Where a string sits in a batch, formatted only for an error: CopyString runs for every
+// string of every event the collector decodes.
+struct Where {
+  std::string_view kind;
+  size_t index;
+  std::string_view field;
+};
+
+Status CopyString(const fb::String* in, const Where& where, std::string* out) {
+  if (CopyUtf8(in, out)) return Status::Ok();
+  return Corruption(
+      fmt::format("{} {}: {} is not valid UTF-8", where.kind, where.index, where.field));
 }
 
 Status DecodeEvent(const wire::Event& in, size_t i, DecodedEvent* out) {
   out->seq = in.seq();
-  TG_RETURN_IF_ERROR(CopyString(in.topic(), Where("event", i, "topic"), &out->topic));
-  TG_RETURN_IF_ERROR(CopyString(in.device_id(), Where("event", i, "device_id"), &out->device_id));
+  TG_RETURN_IF_ERROR(CopyString(in.topic(), Where{"event", i, "topic"}, &out->topic));
+  TG_RETURN_IF_ERROR(CopyString(in.device_id(), Where{"event", i, "device_id"}, &out->device_id));
   out->event_time = in.event_time();
   out->ingest_time = in.ingest_time();
   out->flags = in.flags();
-  return CopyString(in.payload(), Where("event", i, "payload"), &out->payload);
+  return CopyString(in.payload(), Where{"event", i, "payload"}, &out->payload);
 }
 
 Status DecodeMeasures(const wire::WindowResult& in, size_t i, DecodedWindowResult* out) {
@@ -67,13 +83,13 @@ Status DecodeMeasures(const wire::WindowResult& in, size_t i, DecodedWindowResul
     const wire::Measure* measure = in.measures()->Get(m);
     DecodedMeasure& dm = out->measures[m];
     TG_RETURN_IF_ERROR(
-        CopyString(measure->field(), Where("window result", i, "measure field"), &dm.field));
+        CopyString(measure->field(), Where{"window result", i, "measure field"}, &dm.field));
     if (measure->stats() == nullptr) continue;
     dm.stats.resize(measure->stats()->size());
     for (fb::uoffset_t s = 0; s < measure->stats()->size(); ++s) {
       const wire::Stat* stat = measure->stats()->Get(s);
       TG_RETURN_IF_ERROR(
-          CopyString(stat->name(), Where("window result", i, "stat name"), &dm.stats[s].name));
+          CopyString(stat->name(), Where{"window result", i, "stat name"}, &dm.stats[s].name));
       dm.stats[s].value = stat->value();
     }
   }
@@ -82,9 +98,9 @@ Status DecodeMeasures(const wire::WindowResult& in, size_t i, DecodedWindowResul
 
 Status DecodeWindowResult(const wire::WindowResult& in, size_t i, DecodedWindowResult* out) {
   out->seq = in.seq();
-  TG_RETURN_IF_ERROR(CopyString(in.name(), Where("window result", i, "name"), &out->name));
+  TG_RETURN_IF_ERROR(CopyString(in.name(), Where{"window result", i, "name"}, &out->name));
   TG_RETURN_IF_ERROR(
-      CopyString(in.group_key(), Where("window result", i, "group_key"), &out->group_key));
+      CopyString(in.group_key(), Where{"window result", i, "group_key"}, &out->group_key));
   out->window_start = in.window_start();
   out->window_end = in.window_end();
   out->revision = in.revision();

@@ -114,13 +114,18 @@ struct BlockScratch {
   std::string payload;
 };
 
-Status ReassembleRow(const wire::SchemaBlock& block, size_t r, const std::string& where,
+// block_where names the block; the row's own context is formatted only for an error, since
+// this runs for every event the collector lands.
+Status ReassembleRow(const wire::SchemaBlock& block, size_t r, const std::string& block_where,
                      BlockScratch* s, DecodedEvent* event) {
+  auto corrupt = [&](std::string_view what) {
+    return Corruption(fmt::format("{} row {}{}", block_where, r, what));
+  };
   const uint16_t layout_index = block.row_layout()->Get(static_cast<fb::uoffset_t>(r));
-  if (layout_index >= block.layouts()->size()) return Corruption(where + ": layout out of range");
+  if (layout_index >= block.layouts()->size()) return corrupt(": layout out of range");
   const fb::Vector<uint16_t>* slots = block.layouts()->Get(layout_index)->slots();
   if (!SplitTopLevelMembers(event->payload, &s->members)) {
-    return Corruption(where + ": remainder is not a compact JSON object");
+    return corrupt(": remainder is not a compact JSON object");
   }
   s->used.assign(s->columns.size(), 0);
   s->payload.assign("{");
@@ -130,27 +135,27 @@ Status ReassembleRow(const wire::SchemaBlock& block, size_t r, const std::string
     if (k > 0) s->payload.push_back(',');
     const uint16_t slot = slots->Get(static_cast<fb::uoffset_t>(k));
     if (slot == 0) {
-      if (next_member >= s->members.size()) return Corruption(where + ": too few members");
+      if (next_member >= s->members.size()) return corrupt(": too few members");
       const PayloadMember& m = s->members[next_member++];
       AppendMember(&s->payload, m.key_raw, m.value_raw);
       continue;
     }
     const size_t c = slot - 1u;
     if (c >= s->columns.size() || s->used[c] != 0) {
-      return Corruption(where + ": a slot names a column out of range or twice");
+      return corrupt(": a slot names a column out of range or twice");
     }
     s->used[c] = 1;
     s->payload.append(s->columns[c].key_raw);
     s->payload.push_back(':');
     if (!AppendValue(*s->columns[c].column, r, &s->payload)) {
-      return Corruption(fmt::format("{} column {}: form does not fit the value", where, c));
+      return corrupt(fmt::format(" column {}: form does not fit the value", c));
     }
   }
-  if (next_member != s->members.size()) return Corruption(where + ": members left over");
+  if (next_member != s->members.size()) return corrupt(": members left over");
   for (size_t c = 0; c < s->columns.size(); ++c) {
     const bool has_value = s->columns[c].column->form()->Get(static_cast<fb::uoffset_t>(r)) != 0;
     if (has_value != (s->used[c] != 0)) {
-      return Corruption(fmt::format("{} column {}: value not placed exactly once", where, c));
+      return corrupt(fmt::format(" column {}: value not placed exactly once", c));
     }
   }
   s->payload.push_back('}');
@@ -210,8 +215,7 @@ Status ReassembleBlock(const wire::SchemaBlock& block, size_t b, std::vector<uin
   }
   for (size_t r = 0; r < decoded.rows.size(); ++r) {
     DecodedEvent& event = out->events[decoded.rows[r]];
-    TG_RETURN_IF_ERROR(
-        ReassembleRow(block, r, fmt::format("{} row {}", where, r), &scratch, &event));
+    TG_RETURN_IF_ERROR(ReassembleRow(block, r, where, &scratch, &event));
     if (event.payload.size() > *budget) {
       return Corruption(where + ": reassembled payloads exceed the bound");
     }
