@@ -98,7 +98,7 @@ struct StoreStats {
   uint64_t max_bytes = 0;                   // buffer.max_bytes in force (SetBounds changes it)
   bool full = false;                        // when_full block: ingest is paused
   uint64_t checkpoints = 0;                 // WAL checkpoints run by the writer
-  uint64_t checkpoint_failures = 0;         // ... that could not truncate the WAL
+  uint64_t checkpoint_failures = 0;         // ... that could not restart the WAL
   std::map<std::string, int64_t> counters;  // persisted counters, e.g. dead_letter.<reason>
 };
 
@@ -271,7 +271,8 @@ class SqliteStore {
   void AfterCommit();  // checkpoint when due, update the full state (outside a transaction)
   void CheckpointIfDue();
   void UpdateFull();
-  // The WAL file is truncated back to the checkpoint threshold of limits after a checkpoint.
+  // The WAL file is cut back to the checkpoint threshold of limits when it is restarted after a
+  // checkpoint (journal_size_limit).
   Status SetWalSizeLimit(const StoreLimits& limits);
   Clock& clock() const { return options_.clock ? *options_.clock : RealClock(); }
 
