@@ -46,7 +46,7 @@ void RenderBufferState(std::string* out, const buffer::StoreStats& stats) {
   Metric(out, "tidegate_checkpoints_total", "counter", "WAL checkpoints run by the writer",
          static_cast<double>(stats.checkpoints));
   Metric(out, "tidegate_checkpoint_failures_total", "counter",
-         "WAL checkpoints that could not complete (a reader held the WAL)",
+         "WAL checkpoints that could not complete (a reader held the WAL, or the disk was full)",
          static_cast<double>(stats.checkpoint_failures));
 }
 

@@ -98,7 +98,7 @@ struct StoreStats {
   uint64_t max_bytes = 0;                   // buffer.max_bytes in force (SetBounds changes it)
   bool full = false;                        // when_full block: ingest is paused
   uint64_t checkpoints = 0;                 // WAL checkpoints run by the writer
-  uint64_t checkpoint_failures = 0;         // ... that could not restart the WAL
+  uint64_t checkpoint_failures = 0;         // ... that could not complete
   std::map<std::string, int64_t> counters;  // persisted counters, e.g. dead_letter.<reason>
 };
 
