@@ -7,6 +7,14 @@
 // devices) plus the budget plus a stated slack, that the agent is still running, and that every
 // message is accounted for: counted in a landed window result, or landed raw (refused by the
 // budget, counted as over_budget on /metrics). The test prints its figures on stderr.
+//
+// The accounting is against what the agent received (tidegate_received_total), not against
+// what was published: QoS 1 is at least once, and the publisher-to-broker-to-agent hops now and
+// then deliver a run of messages twice without any reconnect in the broker's or the agent's log
+// (seen: runs of 79, 173 and 500, in 3 of about 30 runs on a loaded machine). Dedup is off here
+// (see kAggregateYaml), so those duplicates reach the aggregation as events of their own. That no
+// message was lost before the agent is checked separately: it received at least what the broker
+// acknowledged, and every raw-topic message id landed.
 #include <fmt/format.h>
 #include <mosquitto.h>
 
@@ -15,8 +23,10 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <string>
 
 #include "common/clock.h"
@@ -174,13 +184,28 @@ Result<std::string> DumpAggregates(const E2eStack& stack) {
   return std::move(dump.stdout_text);
 }
 
-// Lines of `dump events`, counted by wc so that a million lines never sit in this process.
-Result<size_t> CountLandedEvents(const E2eStack& stack) {
-  const std::string command = "'" + BinaryPath("tidegate-collector") + "' dump --data-dir '" +
-                              stack.CollectorDataDir() + "' events | wc -l";
+// What `dump events` shows, counted by awk so that a million lines never sit in this process.
+struct LandedRaw {
+  size_t total = 0;
+  size_t raw_topic = 0;      // raw/<id>/telemetry: the warm-up's unaggregated stream
+  size_t raw_ids = 0;        // distinct msg_id values among those
+  size_t devices_topic = 0;  // devices/<id>/telemetry: landed raw because the budget refused it
+};
+
+Result<LandedRaw> CountLandedEvents(const E2eStack& stack) {
+  const std::string command =
+      "'" + BinaryPath("tidegate-collector") + "' dump --data-dir '" + stack.CollectorDataDir() +
+      "' events | awk '/\"topic\":\"raw\\//{r++; if (match($0, /\"msg_id\":\"[^\"]*\"/))"
+      " ids[substr($0, RSTART, RLENGTH)] = 1} /\"topic\":\"devices\\//{d++}"
+      " END{n = 0; for (k in ids) n++; print NR, r + 0, n, d + 0}'";
   TG_ASSIGN_OR_RETURN(CommandResult count, RunCommand({"/bin/sh", "-c", command}, seconds(120)));
-  if (count.exit_code != 0) return Internal("dump events | wc -l failed: " + count.stderr_text);
-  return static_cast<size_t>(std::stoull(count.stdout_text));
+  if (count.exit_code != 0) return Internal("dump events | awk failed: " + count.stderr_text);
+  LandedRaw landed;
+  std::istringstream in(count.stdout_text);
+  if (!(in >> landed.total >> landed.raw_topic >> landed.raw_ids >> landed.devices_topic)) {
+    return Internal("unexpected output of dump events | awk: " + count.stdout_text);
+  }
+  return landed;
 }
 
 }  // namespace
@@ -229,27 +254,30 @@ TEST_CASE("a stream of a million new device ids keeps the agent within its state
   REQUIRE(stack.WaitForDrained(seconds(120)));
   auto metric = [&](const std::string& series) { return stack.Metric(series).value_or(-1); };
   const std::string label = "{aggregation=\"per_device\"}";
+  const uint64_t published = kWarmup + static_cast<uint64_t>(devices);
   // tidegate_ingested_total counts an event when it is handed to the committer, and the
   // buffer can read empty while the last events still wait there to be aggregated, or while
-  // the last window results wait to be committed: settled means that what landed raw is what
-  // the budget refused and the landed windows count the rest (both checked again below), or
-  // time out.
+  // the last window results wait to be committed: settled means that what landed raw from the
+  // aggregated topic is what the budget refused, and that the landed windows count the rest of
+  // what the agent received (both checked again below), or time out.
+  double received = -1;
   double over_budget = -1;
-  size_t landed_raw = 0;
+  LandedRaw landed;
   double in_windows = -1;
   size_t windows_landed = 0;
   const bool settled = WaitUntil(
       [&] {
+        received = metric("tidegate_received_total");
         over_budget = metric("tidegate_aggregate_over_budget_total" + label);
-        auto landed = CountLandedEvents(stack);
-        landed_raw = landed.ok() ? *landed : 0;
+        auto counted = CountLandedEvents(stack);
+        landed = counted.ok() ? *counted : LandedRaw{};
         auto text = DumpAggregates(stack);
         auto aggregates = text.ok() ? ParseLandedAggregates(*text)
                                     : Result<std::vector<LandedAggregate>>(text.status());
         in_windows = aggregates.ok() ? Sum(*aggregates) : -1;
         windows_landed = aggregates.ok() ? aggregates->size() : 0;
-        return static_cast<double>(landed_raw) == kWarmupEach + over_budget &&
-               in_windows + static_cast<double>(landed_raw) == kWarmup + devices;
+        return static_cast<double>(landed.devices_topic) == over_budget &&
+               in_windows + static_cast<double>(landed.total) == received;
       },
       seconds(60), seconds(1));
   CHECK(settled);
@@ -262,21 +290,30 @@ TEST_CASE("a stream of a million new device ids keeps the agent within its state
       "\"too_late\"}");
   const double state_peak_bytes = metric("tidegate_aggregate_state_used_bytes");
 
-  std::cerr << "state budget " << kBudget << " B, " << devices << " new device ids in " << publish_s
-            << " s: agent VmHWM baseline " << baseline << " B, peak " << peak << " B (+"
-            << (peak - baseline) << "), VmRSS at end " << rss << " B, state estimate now "
-            << state_peak_bytes << " B; windows landed " << windows_landed << " counting "
-            << in_windows << " events, raw landed " << landed_raw << ", over_budget " << over_budget
-            << ", budget_released " << released << ", too_late " << too_late << "\n";
+  std::cerr << std::fixed << std::setprecision(0) << "state budget " << kBudget << " B, " << devices
+            << " new device ids in " << publish_s << " s: agent VmHWM baseline " << baseline
+            << " B, peak " << peak << " B (+" << (peak - baseline) << "), VmRSS at end " << rss
+            << " B, state estimate now " << state_peak_bytes << " B; published " << published
+            << ", received " << received << "; windows landed " << windows_landed << " counting "
+            << in_windows << " events, raw landed " << landed.total << " (raw topic "
+            << landed.raw_topic << " with " << landed.raw_ids << " distinct ids, aggregated topic "
+            << landed.devices_topic << "), over_budget " << over_budget << ", budget_released "
+            << released << ", too_late " << too_late << "\n";
   std::cerr << "agent " << stack.AgentBinary()
             << (AgentSanitized() ? " (sanitized: RSS not checked)" : "") << "\n";
   if (!AgentSanitized()) CHECK(peak <= baseline + kBudget + kSlack);
   CHECK(over_budget > 0);  // the run did reach the budget
   CHECK(too_late == 0);
-  // Everything published is in a window or landed raw, and what landed raw is what the budget
-  // refused (forward_raw: false keeps every other raw event home).
-  CHECK(in_windows + static_cast<double>(landed_raw) == kWarmup + devices);
-  CHECK(static_cast<double>(landed_raw) == kWarmupEach + over_budget);
+  // Nothing was lost before the agent: it received at least what the broker acknowledged, and
+  // every message of the unaggregated warm-up stream landed.
+  CHECK(received >= static_cast<double>(published));
+  CHECK(landed.raw_ids == static_cast<size_t>(kWarmupEach));
+  // Everything the agent received is in a window or landed raw, and what landed raw from the
+  // aggregated topic is what the budget refused (forward_raw: false keeps every other event of
+  // it home).
+  CHECK(in_windows + static_cast<double>(landed.total) == received);
+  CHECK(static_cast<double>(landed.devices_topic) == over_budget);
+  CHECK(landed.total == landed.raw_topic + landed.devices_topic);
 }
 
 }  // namespace tidegate::testing
