@@ -119,7 +119,7 @@ class MqttSource {
   std::vector<TopicSpec> topics_;
   // Network thread only: filled by the libmosquitto callbacks during an attempt.
   int connack_rc_ = -1;             // -1: no CONNACK yet
-  std::string library_error_;       // the last error libmosquitto logged (OpenSSL's text)
+  std::string library_error_;       // the first error libmosquitto logged while connecting
   uint64_t failures_in_a_row_ = 0;  // failed attempts since the last connection
   uint64_t messages_ = 0;           // PUBLISH packets delivered (network thread)
   size_t subacks_pending_ = 0;      // subscriptions of this connection not yet acknowledged
