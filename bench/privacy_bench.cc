@@ -7,6 +7,8 @@
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "buffer/group_committer.h"
 #include "buffer/sqlite_store.h"
@@ -76,6 +78,28 @@ void BM_ParseAndPrivacy(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ParseAndPrivacy)->Arg(0)->Arg(1)->ArgName("encrypt_phone");
+
+// Privacy alone (tokenize, mask, scrub; no encryption) over this many device topics in turn:
+// the per-topic plan lookup, and what happens past the filter's topic cache (4,096 topics).
+void BM_PrivacyTopics(benchmark::State& state) {
+  tidegate::EventsSection events;
+  tidegate::filters::EventParser parser(events, 65536);
+  Privacy privacy(false);
+  Event event;
+  (void)parser.Parse(kTopic, kPayload, 1, &event);
+  std::vector<std::string> topics;
+  for (int64_t i = 0; i < state.range(0); ++i) {
+    topics.push_back("devices/dev-" + std::to_string(i) + "/telemetry");
+  }
+  std::string out;
+  size_t next = 0;
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
+    benchmark::DoNotOptimize(privacy.filter->Apply(topics[next], event.payload, &out));
+    next = next + 1 == topics.size() ? 0 : next + 1;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PrivacyTopics)->Arg(1)->Arg(1'000)->Arg(10'000)->ArgName("topics");
 
 // The in-process ingest path into a real buffer: what the MQTT callback does per event.
 void BM_IngestToBuffer(benchmark::State& state) {

@@ -51,7 +51,8 @@ struct PrivacyFilter::PathNode {
 
 namespace {
 
-constexpr size_t kMaxPlans = 4096;
+constexpr size_t kMaxTopics = 4096;
+constexpr size_t kMaxPlans = 256;
 
 std::string_view TrimRight(std::string_view token) {
   while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' ||
@@ -356,24 +357,43 @@ Result<std::unique_ptr<PrivacyFilter>> PrivacyFilter::Create(
 const PrivacyFilter::PathNode* PrivacyFilter::PlanFor(std::string_view topic) {
   if (!last_topic_.empty() && topic == last_topic_) return last_plan_;
   last_topic_.assign(topic);
-  auto it = plans_.find(last_topic_);
-  if (it != plans_.end()) return last_plan_ = it->second.get();
-  if (plans_.size() >= kMaxPlans) plans_.clear();
-  auto plan = std::make_unique<PathNode>();
+  auto it = topic_plans_.find(last_topic_);
+  if (it != topic_plans_.end()) return last_plan_ = it->second;
+  if (topic_plans_.size() >= kMaxTopics) topic_plans_.clear();
+  last_plan_ = BuildPlan(topic);
+  topic_plans_.emplace(last_topic_, last_plan_);
+  return last_plan_;
+}
+
+// The plan of the rules that match topic, built if this set of rules has none yet; null if
+// no rule matches.
+const PrivacyFilter::PathNode* PrivacyFilter::BuildPlan(std::string_view topic) {
+  const std::vector<PrivacyRule>& rules = config_.rules;
+  matched_.assign((rules.size() + 7) / 8, '\0');
   bool any = false;
-  for (const PrivacyRule& rule : config_.rules) {
-    if (!TopicMatches(rule.match, topic)) continue;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    if (!TopicMatches(rules[i].match, topic)) continue;
+    matched_[i / 8] = static_cast<char>(matched_[i / 8] | (1 << (i % 8)));
     any = true;
+  }
+  if (!any) return nullptr;
+  auto found = plans_.find(matched_);
+  if (found != plans_.end()) return found->second.get();
+  if (plans_.size() >= kMaxPlans) {
+    plans_.clear();
+    topic_plans_.clear();  // its pointers were into plans_
+  }
+  auto plan = std::make_unique<PathNode>();
+  for (size_t i = 0; i < rules.size(); ++i) {
+    if ((matched_[i / 8] & (1 << (i % 8))) == 0) continue;
+    const PrivacyRule& rule = rules[i];
     for (const auto& p : rule.drop) plan->Add(p, Action::kDrop);
     for (const auto& [p, kind] : rule.mask) plan->Add(p, Action::kMask, kind);
     for (const auto& p : rule.encrypt) plan->Add(p, Action::kEncrypt);
     for (const auto& p : rule.tokenize) plan->Add(p, Action::kTokenize);
     for (const auto& p : rule.scrub) plan->Add(p, Action::kScrub);
   }
-  if (!any) plan.reset();
-  last_plan_ = plan.get();
-  plans_.emplace(std::string(topic), std::move(plan));
-  return last_plan_;
+  return plans_.emplace(matched_, std::move(plan)).first->second.get();
 }
 
 PrivacyResult PrivacyFilter::Apply(std::string_view topic, std::string_view payload,

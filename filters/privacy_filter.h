@@ -63,11 +63,12 @@ class PrivacyFilter {
 
   const PrivacyCounters& counters() const { return counters_; }
 
-  struct PathNode;  // the merged rule tree of one topic (privacy_filter.cc)
+  struct PathNode;  // the merged rule tree of one set of matching rules (privacy_filter.cc)
 
  private:
   explicit PrivacyFilter(const PrivacySection& config);
   const PathNode* PlanFor(std::string_view topic);
+  const PathNode* BuildPlan(std::string_view topic);
 
   class Rewriter;
   const PrivacySection& config_;
@@ -76,8 +77,13 @@ class PrivacyFilter {
   simdjson::ondemand::parser parser_;
   std::string padded_;
   std::string scratch_;  // a value's canonical or JSON text on its way to a token or a seal
-  // Plans by topic; bounded (cleared when full) since device topics are many but repeat.
+  // A plan per set of matching rules (one bit per rule), built once; and which plan each topic
+  // uses. Both bounded (cleared when full): device topics are many and an attacker can invent
+  // more, but clearing the topic map drops pointers, not plans, so a gateway with more device
+  // topics than it holds costs a few rule matches per miss instead of a plan rebuild.
   std::unordered_map<std::string, std::unique_ptr<PathNode>> plans_;
+  std::unordered_map<std::string, const PathNode*> topic_plans_;
+  std::string matched_;     // scratch: the rule bits of the topic being planned
   std::string last_topic_;  // the plan of the last topic, for repeats
   const PathNode* last_plan_ = nullptr;
   PrivacyCounters counters_;

@@ -197,3 +197,31 @@ TEST_CASE("rules apply only to matching topics", "[filters][privacy]") {
   CHECK(out == "untouched");
   CHECK(Run(*f, R"({"x":1,"y":[1, 2.50e1, "s\"q"]})") == R"({"y":[1,2.50e1,"s\"q"]})");
 }
+
+TEST_CASE("each topic gets the rules that match it, past the filter's topic cache",
+          "[filters][privacy]") {
+  Fixture fx;
+  auto f = fx.Make({Rule("devices/#", &PrivacyRule::drop, {"/x"}),
+                    Rule("+/+/telemetry", &PrivacyRule::drop, {"/y"})});
+  // 10,000 topics, each twice: more than the 4,096 the filter remembers, and four sets of
+  // matching rules (both, the first, the second, none), which the output tells apart.
+  struct Kind {
+    std::string prefix, suffix, expected;  // expected "": no rule matches
+  };
+  const std::vector<Kind> kinds = {{"devices/", "/telemetry", R"({"z":3})"},
+                                   {"devices/", "/status", R"({"y":2,"z":3})"},
+                                   {"sensors/", "/telemetry", R"({"x":1,"z":3})"},
+                                   {"other/", "", ""}};
+  const std::string payload = R"({"x":1,"y":2,"z":3})";
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 10'000; ++i) {
+      const Kind& kind = kinds[i % kinds.size()];
+      const std::string topic = kind.prefix + std::to_string(i) + kind.suffix;
+      INFO(topic << ", round " << round);
+      std::string out = "untouched";
+      PrivacyResult r = f->Apply(topic, payload, &out);
+      CHECK(r.rewritten == !kind.expected.empty());
+      CHECK(out == (kind.expected.empty() ? "untouched" : kind.expected));
+    }
+  }
+}
