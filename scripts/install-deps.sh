@@ -6,8 +6,32 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends \
+
+# apt-get waits for dpkg's lock when told to (DPkg::Lock::Timeout), but not for the package
+# lists' lock, which another apt-get may hold (unattended-upgrades on a freshly booted machine,
+# say): then it fails at once. Retry that, for up to 10 minutes, saying why.
+apt_get() {
+  local attempt=0 err
+  err=$(mktemp)
+  while true; do
+    if $SUDO apt-get -o DPkg::Lock::Timeout=600 "$@" 2>"$err"; then
+      cat "$err" >&2
+      rm -f "$err"
+      return 0
+    fi
+    cat "$err" >&2
+    if ! grep -q "Could not get lock" "$err" || [ "$attempt" -ge 120 ]; then
+      rm -f "$err"
+      return 1
+    fi
+    attempt=$((attempt + 1))
+    echo "install-deps: another apt-get holds a lock; retrying in 5 s ($attempt of 120)" >&2
+    sleep 5
+  done
+}
+
+apt_get update -q
+apt_get install -y -q --no-install-recommends \
   build-essential cmake pkg-config ca-certificates openssl procps psmisc iproute2 \
   clang-14 libclang-rt-14-dev clang-format clang-tidy lld \
   libmosquitto-dev mosquitto mosquitto-clients mosquitto-dev \
