@@ -6,7 +6,8 @@
 // commit adds before its drops, which commit_headroom_bytes covers. The writer checkpoints
 // (RESTART: later commits write the WAL from its start) once the WAL passes
 // wal_checkpoint_bytes, and journal_size_limit cuts the file back to that size, so the WAL
-// holds at most that plus one commit. The -shm index (32 KiB per 4,096 WAL frames) is the
+// holds at most that plus the last transactions before the check (two commits' headroom,
+// reserved below with one more as margin). The -shm index (32 KiB per 4,096 WAL frames) is the
 // documented overhead on top. Batches in flight are never dropped, so they may hold only an
 // eighth of the budget (their records' estimated size in the database): the rest stays for
 // what ranks above them. Plain values; thread-safe.
