@@ -559,6 +559,9 @@ class Bench:
         first = pub["first_publish_ms"] / 1e3
         r = {"agent_cpu_us_per_event": (cpu1 - cpu0) / CLK_TCK * 1e6 / count,
              "peak_rss_mb": peak["VmHWM"] / 1024, "idle_rss_mb": idle["VmRSS"] / 1024,
+             # What idle RSS is made of: the heap, stacks and caches, against the pages of the
+             # binary and its shared libraries (file-backed, shared with other processes).
+             "idle_rss_anon_mb": idle["RssAnon"] / 1024, "idle_rss_file_mb": idle["RssFile"] / 1024,
              "threads": peak["Threads"], "publisher_rate": pub["rate"],
              "aggregate_open_groups": m.get("tidegate_aggregate_open_groups"),
              "aggregate_state_bytes": m.get("tidegate_aggregate_state_bytes")}
@@ -984,6 +987,8 @@ TABLE_ROWS = [("events_per_s", "events/s ingested (drain: landed)"),
               ("subscriber_cpu_us_per_event", "subscriber CPU us/event"),
               ("collector_cpu_us_per_event", "collector CPU us/event"),
               ("peak_rss_mb", "peak RSS MB (VmHWM)"), ("idle_rss_mb", "idle RSS MB"),
+              ("idle_rss_anon_mb", "  of which anonymous MB"),
+              ("idle_rss_file_mb", "  of which binary and libraries MB"),
               ("threads", "threads"), ("wire_bytes_per_event", "wire bytes/event"),
               ("ingest_p50_ms", "publish->ingest p50 ms"), ("ingest_p99_ms", "publish->ingest p99 ms"),
               ("landing_p50_ms", "publish->landing p50 ms"),

@@ -37,7 +37,9 @@ SCENARIOS
                  ingest_time) and landed (to the last batch's received_at at the collector);
                  agent CPU us/event (/proc/PID/stat utime+stime from the first publish until
                  the last event landed); peak RSS (VmHWM), idle RSS (VmRSS IDLE_WAIT s after
-                 the last landing), threads; wire bytes/event (tidegate_uplink_bytes_total);
+                 the last landing) split into anonymous memory (RssAnon: heap, stacks,
+                 caches) and the mapped pages of the binary and its shared libraries
+                 (RssFile), threads; wire bytes/event (tidegate_uplink_bytes_total);
                  p50/p99 latency publish->ingest (the agent's ingest_time: the MQTT callback,
                  before the group commit, which follows within buffer.commit_interval, 50 ms)
                  and publish->landing (the collector's batches.received_at), by joining the

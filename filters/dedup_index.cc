@@ -52,7 +52,7 @@ bool DedupIndex::SeenBefore(uint64_t key, int64_t now_ms, int64_t* expires_ms) {
   Expire(now_ms);
   if (!slots_.empty()) {
     const uint32_t stored = slots_[FindSlot(key)];
-    if (stored != kEmptySlot && EntryAt(SeqOf(stored)).expires > now_ms) return true;
+    if (stored != kEmptySlot && ExpiresAt(SeqOf(stored)) > now_ms) return true;
   }
   *expires_ms = SatAdd(now_ms, window_ms_);
   Record(key, *expires_ms);
@@ -62,18 +62,18 @@ bool DedupIndex::SeenBefore(uint64_t key, int64_t now_ms, int64_t* expires_ms) {
 bool DedupIndex::Contains(uint64_t key, int64_t now_ms) const {
   if (slots_.empty()) return false;
   const uint32_t stored = slots_[FindSlot(key)];
-  return stored != kEmptySlot && EntryAt(SeqOf(stored)).expires > now_ms;
+  return stored != kEmptySlot && ExpiresAt(SeqOf(stored)) > now_ms;
 }
 
 size_t DedupIndex::memory_bytes() const {
   const size_t blocks = blocks_.size() + (spare_block_ != nullptr ? 1 : 0);
-  return blocks * kBlockEntries * sizeof(Entry) + blocks_.capacity() * sizeof(blocks_[0]) +
+  return blocks * sizeof(Block) + blocks_.capacity() * sizeof(blocks_[0]) +
          slots_.capacity() * sizeof(uint32_t);
 }
 
 void DedupIndex::Expire(int64_t now_ms) {
   while (head_ != tail_) {
-    const bool expired = EntryAt(head_).expires <= now_ms;
+    const bool expired = ExpiresAt(head_) <= now_ms;
     if (!expired && keys_ < max_keys_) break;
     if (!expired) ++evicted_;
     PopFront();
@@ -91,14 +91,39 @@ void DedupIndex::Record(uint64_t key, int64_t expires) {
 }
 
 uint32_t DedupIndex::Append(uint64_t key, int64_t expires) {
-  if (static_cast<uint32_t>(tail_) == kEmptySlot) {
-    // A filler: expired by construction, popped first, never found.
+  for (;;) {
+    // A filler takes the sequence number whose low bits mean an empty slot.
+    if (static_cast<uint32_t>(tail_) == kEmptySlot) AppendFiller();
     ReserveBlocks(1);
-    EntryAt(tail_++) = Entry{0, std::numeric_limits<int64_t>::min()};
+    Block& block = BlockOf(tail_);
+    if (!block.has_base) {
+      block.base = expires;
+      block.has_base = true;
+    }
+    int64_t delta = 0;
+    if (!__builtin_sub_overflow(expires, block.base, &delta) &&
+        delta >= std::numeric_limits<int32_t>::min() &&
+        delta <= std::numeric_limits<int32_t>::max()) {
+      EntryAt(tail_) = Entry{key, static_cast<int32_t>(delta)};
+      return static_cast<uint32_t>(tail_++);
+    }
+    // Too far from this block's base: the key starts the next block.
+    do AppendFiller();
+    while ((tail_ & (kBlockEntries - 1)) != 0);
   }
+}
+
+// A filler: expired by construction, popped first, never found.
+void DedupIndex::AppendFiller() {
   ReserveBlocks(1);
-  EntryAt(tail_) = Entry{key, expires};
-  return static_cast<uint32_t>(tail_++);
+  EntryAt(tail_++) = Entry{0, 0};
+}
+
+int64_t DedupIndex::ExpiresAt(uint64_t seq) const {
+  const Block& block = BlockOf(seq);
+  const Entry& entry = block.entries[seq & (kBlockEntries - 1)];
+  if (entry.key == 0) return std::numeric_limits<int64_t>::min();
+  return block.base + entry.expires_delta;
 }
 
 void DedupIndex::PopFront() {
@@ -152,9 +177,9 @@ void DedupIndex::ReserveBlocks(size_t entries) {
   if (entries == 0) return;
   const uint64_t last_block = (tail_ + entries - 1) >> kBlockBits;
   while (first_block_ + blocks_.size() <= last_block) {
-    blocks_.push_back(spare_block_ != nullptr
-                          ? std::move(spare_block_)
-                          : std::make_unique_for_overwrite<Entry[]>(kBlockEntries));
+    blocks_.push_back(spare_block_ != nullptr ? std::move(spare_block_)
+                                              : std::make_unique_for_overwrite<Block>());
+    blocks_.back()->has_base = false;
   }
 }
 

@@ -89,7 +89,7 @@ TEST_CASE("a wall-clock step neither expires nor keeps dedup keys by itself",
   CHECK_FALSE(index.SeenBefore(42, ages.Now().age_ms, &expires));
 }
 
-TEST_CASE("a million keys take at most 26 bytes each, and give them back when they expire",
+TEST_CASE("a million keys take at most 21 bytes each, and give them back when they expire",
           "[filters][dedup]") {
   DedupIndex index(Millis(600'000));
   int64_t expires = 0;
@@ -97,12 +97,40 @@ TEST_CASE("a million keys take at most 26 bytes each, and give them back when th
     REQUIRE_FALSE(index.SeenBefore(k * 0x2545f4914f6cdd1dull | 1, 1'000, &expires));
   }
   CHECK(index.size() == DedupIndex::kDefaultMaxKeys);
-  // 16 bytes of ring entry and a 4-byte slot at most half full: 24.5 at 1,000,000 keys.
-  CHECK(index.memory_bytes() <= 26 * DedupIndex::kDefaultMaxKeys);
+  // 12 bytes of ring entry and a 4-byte slot at most half full: 20.5 at 1,000,000 keys.
+  CHECK(index.memory_bytes() <= 21 * DedupIndex::kDefaultMaxKeys);
   std::printf("dedup index: %zu keys in %zu bytes\n", index.size(), index.memory_bytes());
   CHECK_FALSE(index.SeenBefore(1, 601'000, &expires));  // every other key has expired
   CHECK(index.size() == 1);
   CHECK(index.memory_bytes() <= size_t{512} * 1024);  // two ring blocks and a small table
+}
+
+TEST_CASE("expiries further apart than a ring block's 32-bit span are kept exactly",
+          "[filters][dedup]") {
+  // A block keeps expiries relative to its first one, within 2^31 ms (24.8 days); a key
+  // recorded further from it starts the next block. Keys here alternate around such gaps.
+  const int64_t gap = int64_t{3'000'000'000};
+  DedupIndex index(Millis(1'000));
+  int64_t expires = 0;
+  int64_t now = 0;
+  for (uint64_t k = 1; k <= 5; ++k, now += gap) {
+    REQUIRE_FALSE(index.SeenBefore(k, now, &expires));
+    CHECK(expires == now + 1'000);
+    CHECK(index.SeenBefore(k, now + 999, &expires));  // in its window
+    CHECK(index.Contains(k, now + 999));
+    CHECK_FALSE(index.Contains(k, now + 1'000));                    // and not past it
+    REQUIRE_FALSE(index.SeenBefore(100 + k, now + 999, &expires));  // same block, +999 ms
+  }
+  // Only the last two keys are left; every earlier block was filled up and given back.
+  CHECK(index.size() == 2);
+  CHECK(index.memory_bytes() <= size_t{512} * 1024);
+  // A clock that steps back (the index does not assume it cannot) past a block's span.
+  DedupIndex back(Millis(1'000));
+  REQUIRE_FALSE(back.SeenBefore(7, 2 * gap, &expires));
+  REQUIRE_FALSE(back.SeenBefore(8, 0, &expires));
+  CHECK(back.Contains(7, 2 * gap + 999));
+  CHECK(back.Contains(8, 999));
+  CHECK_FALSE(back.Contains(8, 1'000));
 }
 
 TEST_CASE("keys restored in runs answer as keys restored one at a time", "[filters][dedup]") {
