@@ -902,6 +902,8 @@ def stages(settings, work):
             ("batch encode (FlatBuffers)", encode - compress if encode and compress else None,
              "BM_BatchEncode - BM_Compress"),
             ("compress (zstd 1)", compress, "BM_Compress"),
+            ("buffer read (1,000 per batch)", get("BM_BufferRead"), "BM_BufferRead"),
+            ("buffer ack (1,000 deleted per txn)", get("BM_BufferAck"), "BM_BufferAck"),
             ("send", None, "skipped: HTTPS POST is measured end to end by drain1m"),
             ("collector: decode (zstd + FlatBuffers)", get("BM_BatchDecode"), "BM_BatchDecode")]
     return {"ns_per_event": [{"stage": s, "ns": v, "source": src} for s, v, src in rows],

@@ -76,8 +76,9 @@ SCENARIOS
 
     The per-stage table (STAGES=1, the default) runs the Google Benchmark micro-benchmarks
     (privacy_bench, aggregate_bench, stages_bench) and prints ns/event for parse, privacy,
-    dedup, buffer commit, aggregation, batch encode, compress, and the collector's decode;
-    send is not measured alone (drain1m measures it end to end).
+    dedup, buffer commit, aggregation, batch encode, compress, the uplink's buffer read and
+    acknowledgement (its rows deleted), and the collector's decode; send is not measured
+    alone (drain1m measures it end to end).
 
 OPTIONS
     --smoke          SMOKE=1: tiny counts, 1 run, every scenario and the stage table; no
