@@ -110,7 +110,10 @@ TEST_CASE("expiries further apart than a ring block's 32-bit span are kept exact
   // A block keeps expiries relative to its first one, within 2^31 ms (24.8 days); a key
   // recorded further from it starts the next block. Keys here alternate around such gaps.
   const int64_t gap = int64_t{3'000'000'000};
-  DedupIndex index(Millis(1'000));
+  // Also from just below the 32-bit wrap of ring positions, so the fillers that end a block
+  // early cross it.
+  const uint64_t first_seq = GENERATE(as<uint64_t>{}, 0, (uint64_t{1} << 32) - 3);
+  DedupIndex index(Millis(1'000), DedupIndex::kDefaultMaxKeys, first_seq);
   int64_t expires = 0;
   int64_t now = 0;
   for (uint64_t k = 1; k <= 5; ++k, now += gap) {
