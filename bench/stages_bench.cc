@@ -51,6 +51,14 @@ Event MakeEvent(int64_t i) {
   return e;
 }
 
+// One group commit's worth of distinct events.
+std::vector<Event> Group() {
+  std::vector<Event> group;
+  group.reserve(kGroup);
+  for (int i = 0; i < kGroup; ++i) group.push_back(MakeEvent(i));
+  return group;
+}
+
 // By content (no events.id), as the default config and the end-to-end benchmark's agent.
 void BM_Dedup(benchmark::State& state) {
   tidegate::filters::DedupIndex index(tidegate::Millis(600'000));
@@ -89,18 +97,34 @@ void BM_DedupRestore(benchmark::State& state) {
 }
 BENCHMARK(BM_DedupRestore)->Unit(benchmark::kMillisecond);
 
-void BM_BufferCommit(benchmark::State& state) {
-  const TempDir dir;
+// A buffer in dir, or null with the benchmark marked skipped.
+std::unique_ptr<tidegate::buffer::SqliteStore> OpenBuffer(const TempDir& dir,
+                                                          benchmark::State& state) {
   auto store = tidegate::buffer::SqliteStore::Open({.state_dir = dir.path()});
   if (!store.ok()) {
     state.SkipWithError("cannot open the buffer");
-    return;
+    return nullptr;
   }
-  std::vector<Event> group;
-  group.reserve(kGroup);
-  for (int i = 0; i < kGroup; ++i) group.push_back(MakeEvent(i));
+  return std::move(*store);
+}
+
+// The batch of group as buffered from first_seq on (an empty buffer numbers from 1).
+tidegate::buffer::BatchRange Buffered(const std::vector<Event>& group, uint64_t first_seq) {
+  return {.batch_id = "bench-" + std::to_string(first_seq),
+          .priority = group.front().priority,
+          .first_seq = first_seq,
+          .last_seq = first_seq + group.size() - 1,
+          .count = static_cast<uint32_t>(group.size()),
+          .created_at_ms = 0};
+}
+
+void BM_BufferCommit(benchmark::State& state) {
+  const TempDir dir;
+  const auto store = OpenBuffer(dir, state);
+  if (store == nullptr) return;
+  const std::vector<Event> group = Group();
   for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
-    if (!(*store)->Append(group, {}, {}).ok()) state.SkipWithError("append failed");
+    if (!store->Append(group, {}, {}).ok()) state.SkipWithError("append failed");
   }
   state.SetItemsProcessed(state.iterations() * kGroup);
 }
@@ -110,12 +134,9 @@ BENCHMARK(BM_BufferCommit)->UseRealTime()->Unit(benchmark::kMicrosecond);
 // only: their commit runs with the timer paused).
 void BM_Stage(benchmark::State& state) {
   const TempDir dir;
-  auto store = tidegate::buffer::SqliteStore::Open({.state_dir = dir.path()});
-  if (!store.ok()) {
-    state.SkipWithError("cannot open the buffer");
-    return;
-  }
-  tidegate::buffer::GroupCommitter committer(**store,
+  const auto store = OpenBuffer(dir, state);
+  if (store == nullptr) return;
+  tidegate::buffer::GroupCommitter committer(*store,
                                              {.commit_interval = tidegate::Millis(3'600'000)});
   std::vector<Event> group;
   int64_t i = 0;
@@ -138,23 +159,17 @@ BENCHMARK(BM_Stage)->Iterations(300)->Unit(benchmark::kMicrosecond);
 // page cache, as while draining) into one vector kept across reads, as the uplink does.
 void BM_BufferRead(benchmark::State& state) {
   const TempDir dir;
-  auto store = tidegate::buffer::SqliteStore::Open({.state_dir = dir.path()});
-  std::vector<Event> group;
-  group.reserve(kGroup);
-  for (int i = 0; i < kGroup; ++i) group.push_back(MakeEvent(i));
-  if (!store.ok() || !(*store)->Append(group, {}, {}).ok()) {
+  const auto store = OpenBuffer(dir, state);
+  const std::vector<Event> group = Group();
+  if (store == nullptr) return;
+  if (!store->Append(group, {}, {}).ok()) {
     state.SkipWithError("cannot fill the buffer");
     return;
   }
-  const tidegate::buffer::BatchRange range{.batch_id = "bench-1-1000",
-                                           .priority = group.front().priority,
-                                           .first_seq = 1,
-                                           .last_seq = kGroup,
-                                           .count = kGroup,
-                                           .created_at_ms = 0};
+  const tidegate::buffer::BatchRange range = Buffered(group, 1);
   std::vector<tidegate::buffer::BufferedRecord> rows;
   for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
-    if (!(*store)->ReadRange(range, &rows).ok() || rows.size() != kGroup) {
+    if (!store->ReadRange(range, &rows).ok() || rows.size() != kGroup) {
       state.SkipWithError("read failed");
     }
     benchmark::DoNotOptimize(rows.data());
@@ -168,29 +183,19 @@ BENCHMARK(BM_BufferRead)->Unit(benchmark::kMicrosecond);
 // appends the 1,000 events it then acknowledges, untimed.
 void BM_BufferAck(benchmark::State& state) {
   const TempDir dir;
-  auto store = tidegate::buffer::SqliteStore::Open({.state_dir = dir.path()});
-  if (!store.ok()) {
-    state.SkipWithError("cannot open the buffer");
-    return;
-  }
-  std::vector<Event> group;
-  group.reserve(kGroup);
-  for (int i = 0; i < kGroup; ++i) group.push_back(MakeEvent(i));
+  const auto store = OpenBuffer(dir, state);
+  if (store == nullptr) return;
+  const std::vector<Event> group = Group();
   uint64_t next_seq = 1;
   for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
     state.PauseTiming();
-    if (!(*store)->Append(group, {}, {}).ok()) state.SkipWithError("append failed");
-    const tidegate::buffer::BatchRange range{.batch_id = "bench-ack",
-                                             .priority = group.front().priority,
-                                             .first_seq = next_seq,
-                                             .last_seq = next_seq + kGroup - 1,
-                                             .count = kGroup,
-                                             .created_at_ms = 0};
+    if (!store->Append(group, {}, {}).ok()) state.SkipWithError("append failed");
+    const tidegate::buffer::BatchRange range = Buffered(group, next_seq);
     next_seq += kGroup;
     state.ResumeTiming();
-    if (!(*store)->Ack(range).ok()) state.SkipWithError("ack failed");
+    if (!store->Ack(range).ok()) state.SkipWithError("ack failed");
   }
-  auto stats = (*store)->Stats();
+  auto stats = store->Stats();
   if (!stats.ok() || stats->records != 0) state.SkipWithError("rows left after their acks");
   state.SetItemsProcessed(state.iterations() * kGroup);
 }
