@@ -26,6 +26,11 @@ void RenderBufferDrops(std::string* out, const buffer::StoreStats& stats) {
            Counter(stats, std::string("dropped_window_results.") + reason),
            "{" + Label("reason", reason) + "}");
   }
+  // Not a loss: the later revision that replaced them carries the window's full values.
+  Metric(out, "tidegate_window_results_superseded_total", "counter",
+         "Buffered window results deleted unsent because a later revision of their window "
+         "replaced them",
+         Counter(stats, "window_results_superseded"));
 }
 
 void RenderBufferState(std::string* out, const buffer::StoreStats& stats) {

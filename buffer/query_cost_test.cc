@@ -119,6 +119,44 @@ TEST_CASE("no drain, size policy or metrics statement scans or sorts the events 
   }
 }
 
+// A new window revision looks up the older ones of its window: with the partial index
+// window_results_by_key that is one seek, whether 500 or 20,000 window results (of other
+// windows) and 20,000 raw events are buffered.
+TEST_CASE("finding a window's revisions costs the same with any number of buffered windows") {
+  auto steps = [](int64_t windows) {
+    DbHandle db = OpenWithBacklog(20'000);
+    const std::string fill =
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < " +
+        std::to_string(windows) +
+        ") INSERT INTO events(seq, priority, kind, event_time, ingest_time, topic, device_id,"
+        " flags, key_epoch, payload, age_ms) SELECT x + 100000, 10, 1, x * 10000, 1, 'temp_10s',"
+        " 'd' || (x % 50), 0, 0, zeroblob(100), 1 FROM n;";
+    REQUIRE(sqlite3_exec(db.get(), fill.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    const std::string_view sql = sql::kRevisionsOfWindow;
+    sqlite3_stmt* raw = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db.get(), sql.data(), static_cast<int>(sql.size()), &raw, nullptr) ==
+            SQLITE_OK);
+    std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt(raw);
+    REQUIRE(sqlite3_bind_text(raw, 1, "temp_10s", -1, SQLITE_STATIC) == SQLITE_OK);
+    REQUIRE(sqlite3_bind_text(raw, 2, "d7", -1, SQLITE_STATIC) == SQLITE_OK);
+    REQUIRE(sqlite3_bind_int64(raw, 3, 70000) == SQLITE_OK);
+    int64_t rows = 0;
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) ++rows;
+    REQUIRE(rc == SQLITE_DONE);
+    CHECK(rows == 1);
+    const std::string plan = Plan(db.get(), sql::kRevisionsOfWindow);
+    INFO("plan: " << plan);
+    CHECK(plan.find("USING INDEX window_results_by_key") != std::string::npos);
+    CHECK(plan.find("TEMP B-TREE") == std::string::npos);
+    return static_cast<int64_t>(sqlite3_stmt_status(raw, SQLITE_STMTSTATUS_VM_STEP, 0));
+  };
+  const int64_t at_small = steps(500);
+  const int64_t at_large = steps(20'000);
+  INFO("VM steps with 500 window results " << at_small << ", with 20,000 " << at_large);
+  CHECK(at_large <= at_small + 10);
+}
+
 TEST_CASE("the old top-priority query is what the cost check catches") {
   // The statement kTopPriority replaced: it walked every row of the top priority. If this
   // stops failing the check above, the check has lost its teeth.

@@ -18,6 +18,9 @@
 // - Version 5: events.schema_name and events.schema_version (the payload schema an event
 //   passed; '' and 0 for none, which is what upgraded rows get) and dead_letters.detail
 //   (why, without values: the schema, path and rule of a schema_violation; '' before).
+// - Version 6: window_results_by_key, a partial index of the window results by their window
+//   (name in topic, group key in device_id, window_start in event_time): a new revision
+//   finds and deletes the unsent revisions it supersedes with one seek.
 #pragma once
 
 #include <array>
@@ -25,7 +28,7 @@
 
 namespace tidegate::buffer::sql {
 
-inline constexpr std::array<std::string_view, 5> kMigrations = {
+inline constexpr std::array<std::string_view, 6> kMigrations = {
     R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 -- One row per buffered record (raw event or window result), in arrival order. seq is
@@ -102,6 +105,11 @@ ALTER TABLE events ADD COLUMN schema_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE events ADD COLUMN schema_version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE dead_letters ADD COLUMN detail TEXT NOT NULL DEFAULT '';
 )sql",
+    R"sql(
+-- kind 1 is RecordKind::kWindowResult. Raw events are not in it, so it costs their inserts
+-- and deletes nothing.
+CREATE INDEX window_results_by_key ON events(topic, device_id, event_time) WHERE kind = 1;
+)sql",
 };
 
 inline constexpr std::string_view kInsertEvent =
@@ -172,6 +180,12 @@ inline constexpr std::string_view kScanPriority =
     "SELECT seq, kind, age_ms FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq"
     " LIMIT ?3";
 inline constexpr std::string_view kDeleteSeq = "DELETE FROM events WHERE seq = ?1";
+// The buffered results of one window (a window result's key in the buffer). The literal
+// `kind = 1` lets SQLite use the partial index window_results_by_key (a bound parameter
+// would not).
+inline constexpr std::string_view kRevisionsOfWindow =
+    "SELECT seq, priority, payload FROM events WHERE kind = 1 AND topic = ?1"
+    " AND device_id = ?2 AND event_time = ?3";
 inline constexpr std::string_view kOldestOfPriority =
     "SELECT ingest_time, age_ms FROM events WHERE priority = ?1 AND kind = 0 ORDER BY seq"
     " LIMIT 1";

@@ -254,19 +254,25 @@ class SqliteStore {
   Status DropVictims(RecordKind kind, uint64_t want, const char* reason, Deltas& d,
                      uint64_t* dropped);
   Status EnforceBounds(Deltas& d);
+  // store_revisions.cc: deletes the buffered revisions that the window results among
+  // `records` supersede, except protected ones (protect_mu_ held), counted in
+  // window_results_superseded.
+  Status PrepareRevisionStatements();
+  Status SupersedeRevisions(const std::vector<Event>& records, Deltas& d);
   Status ExpireMaxAge(int64_t age_ms, Deltas& d);
   Status BoundDedupKeys(int64_t age_ms, Deltas& d);
   Status PersistAge(int64_t age_ms);
   Status WriteDropCounters(const Deltas& d);
   // Append's steps, in its transaction (write_mu_ held). WriteRecords assigns seqs from seq
-  // on; BoundAndCommit persists next_seq, runs the bounds (locking protect) and commits.
+  // on; BoundAndCommit persists next_seq, supersedes revisions and runs the bounds (locking
+  // protect), and commits.
   Status WriteKeyEpochs(const std::vector<SealedKeyEpoch>& key_epochs);
   Status WriteRecords(const std::vector<Event>& records, int64_t now, uint64_t& seq, Deltas& d);
   Status WriteState(const std::vector<StateWrite>& state);
   Status WriteDeadLetters(const std::vector<DeadLetter>& dead_letters);
   Status WriteCounters(const std::map<std::string, int64_t>& counter_deltas);
-  Status BoundAndCommit(uint64_t next_seq, int64_t now, std::unique_lock<std::mutex>& protect,
-                        Deltas& d);
+  Status BoundAndCommit(const std::vector<Event>& records, uint64_t next_seq, int64_t now,
+                        std::unique_lock<std::mutex>& protect, Deltas& d);
   void ApplyDeltas(const Deltas& d);
   void AfterCommit();  // checkpoint when due, update the full state (outside a transaction)
   void CheckpointIfDue();
@@ -296,6 +302,7 @@ class SqliteStore {
   Stmt put_state_, erase_state_;                                  // guarded by write_mu_
   Stmt next_priority_, scan_priority_, delete_seq_, trim_dedup_;  // guarded by write_mu_
   Stmt page_count_, freelist_count_;                              // guarded by write_mu_
+  Stmt revisions_of_window_;                                      // guarded by write_mu_
   int64_t dedup_rows_ = 0;  // guarded by write_mu_: rows in dedup_log
   int64_t deleted_ = 0;     // guarded by write_mu_: rows the last DeleteBatch removed
   static constexpr int64_t kMaintainIntervalMs = 1'000;  // max_age and dedup expiry period

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "buffer/sqlite_store.h"
+#include "buffer/store_test_helpers.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -24,6 +25,9 @@ using tidegate::buffer::BatchRange;
 using tidegate::buffer::SqliteStore;
 using tidegate::buffer::StoreLimits;
 using tidegate::buffer::StoreOptions;
+using tidegate::buffer::testing::CounterOf;
+using tidegate::buffer::testing::OpenOrFail;
+using tidegate::buffer::testing::RangeOf;
 using tidegate::testing::TempDir;
 
 class FakeClock : public tidegate::Clock {
@@ -54,13 +58,6 @@ Event MakeResult(int priority, int n) {
   return e;
 }
 
-std::unique_ptr<SqliteStore> Open(const StoreOptions& options) {
-  auto store = SqliteStore::Open(options);
-  INFO(store.status().ToString());
-  REQUIRE(store.ok());
-  return std::move(store).value();
-}
-
 uint64_t DiskBytes(const std::string& db) {
   uint64_t total = 0;
   for (const char* suffix : {"", "-wal"}) {
@@ -86,24 +83,6 @@ std::vector<std::pair<int, std::string>> Remaining(SqliteStore& store) {
   return out;
 }
 
-// The batch of rows ReadNext returned, as the uplink records it in flight.
-BatchRange RangeOf(std::string batch_id,
-                   const std::vector<tidegate::buffer::BufferedRecord>& rows) {
-  return BatchRange{.batch_id = std::move(batch_id),
-                    .priority = rows.front().event.priority,
-                    .first_seq = rows.front().seq,
-                    .last_seq = rows.back().seq,
-                    .count = static_cast<uint32_t>(rows.size()),
-                    .created_at_ms = 1};
-}
-
-int64_t Counter(SqliteStore& store, const std::string& name) {
-  auto stats = store.Stats();
-  REQUIRE(stats.ok());
-  auto it = stats->counters.find(name);
-  return it == stats->counters.end() ? 0 : it->second;
-}
-
 // Records the store's full/resume calls in *calls, then appends 120 events to a store
 // opened with max_events 100 and when_full block: past its high mark.
 void AppendPastBlockMark(SqliteStore& store, std::vector<bool>* calls) {
@@ -120,7 +99,7 @@ TEST_CASE("drop_oldest keeps the database and WAL on disk within max_bytes", "[b
   TempDir dir;
   const uint64_t max_bytes = GENERATE(1ull << 20, 4ull << 20);
   FakeClock clock;
-  auto store = Open({.state_dir = dir.path(), .max_bytes = max_bytes, .clock = &clock});
+  auto store = OpenOrFail({.state_dir = dir.path(), .max_bytes = max_bytes, .clock = &clock});
   const StoreLimits& limits = store->limits();
   uint64_t appended = 0, max_disk = 0, max_wal = 0;
   for (int batch = 0; batch < 600; ++batch) {
@@ -141,7 +120,7 @@ TEST_CASE("drop_oldest keeps the database and WAL on disk within max_bytes", "[b
   }
   auto stats = store->Stats();
   REQUIRE(stats.ok());
-  int64_t dropped = Counter(*store, "dropped.buffer_full");
+  int64_t dropped = CounterOf(*store, "dropped.buffer_full");
   std::fprintf(stderr,
                "bounds: max_bytes %llu data budget %llu: appended %llu, buffered %llu, dropped "
                "%lld, max db+wal %llu, max wal %llu, used %llu\n",
@@ -167,13 +146,13 @@ TEST_CASE("drop_oldest keeps the database and WAL on disk within max_bytes", "[b
 TEST_CASE("drop_oldest drops the lowest priority's oldest raw events first, results last",
           "[buffer]") {
   TempDir dir;
-  auto store = Open({.state_dir = dir.path(), .max_events = 6});
+  auto store = OpenOrFail({.state_dir = dir.path(), .max_events = 6});
   REQUIRE(store
               ->Append({MakeEvent(2, 1), MakeEvent(8, 2), MakeResult(1, 3), MakeEvent(2, 4),
                         MakeEvent(8, 5), MakeEvent(2, 6)},
                        {}, {})
               .ok());
-  CHECK(Counter(*store, "dropped.max_events") == 0);
+  CHECK(CounterOf(*store, "dropped.max_events") == 0);
   // Two more: the two oldest priority-2 events go, not the older priority-8 one.
   REQUIRE(store->Append({MakeEvent(8, 7), MakeEvent(8, 8)}, {}, {}).ok());
   using V = std::vector<std::pair<int, std::string>>;
@@ -182,24 +161,24 @@ TEST_CASE("drop_oldest drops the lowest priority's oldest raw events first, resu
   // result, of the lowest priority, stays.
   REQUIRE(store->Append({MakeEvent(8, 9), MakeEvent(8, 10), MakeEvent(8, 11)}, {}, {}).ok());
   CHECK(Remaining(*store) == V{{8, "e7"}, {8, "e8"}, {8, "e9"}, {8, "e10"}, {8, "e11"}, {1, "w3"}});
-  CHECK(Counter(*store, "dropped.max_events") == 5);
+  CHECK(CounterOf(*store, "dropped.max_events") == 5);
   // Only window results: they go too, oldest first, counted apart.
   REQUIRE(store
               ->Append({MakeResult(1, 12), MakeResult(1, 13), MakeResult(1, 14), MakeResult(1, 15),
                         MakeResult(1, 16), MakeResult(1, 17)},
                        {}, {})
               .ok());
-  CHECK(Counter(*store, "dropped.max_events") == 10);
-  CHECK(Counter(*store, "dropped_window_results.max_events") == 1);
+  CHECK(CounterOf(*store, "dropped.max_events") == 10);
+  CHECK(CounterOf(*store, "dropped_window_results.max_events") == 1);
   CHECK(store->Stats()->records == 6);
   std::fprintf(stderr, "drop order: dropped.max_events %lld, window results %lld\n",
-               static_cast<long long>(Counter(*store, "dropped.max_events")),
-               static_cast<long long>(Counter(*store, "dropped_window_results.max_events")));
+               static_cast<long long>(CounterOf(*store, "dropped.max_events")),
+               static_cast<long long>(CounterOf(*store, "dropped_window_results.max_events")));
 }
 
 TEST_CASE("records of an in-flight batch or the last read are never dropped", "[buffer]") {
   TempDir dir;
-  auto store = Open({.state_dir = dir.path(), .max_events = 16});
+  auto store = OpenOrFail({.state_dir = dir.path(), .max_events = 16});
   REQUIRE(store->Append({MakeEvent(5, 1), MakeEvent(5, 2), MakeEvent(5, 3)}, {}, {}).ok());
   auto rows = store->ReadNext(2, 1 << 20);
   REQUIRE(rows->size() == 2);
@@ -212,7 +191,7 @@ TEST_CASE("records of an in-flight batch or the last read are never dropped", "[
   REQUIRE(batch.ok());
   CHECK(batch->size() == 2);
   CHECK(store->Stats()->records == 16);
-  CHECK(Counter(*store, "dropped.max_events") == 7);
+  CHECK(CounterOf(*store, "dropped.max_events") == 7);
   // ReadNext's answer is protected too, until the next ReadNext.
   REQUIRE(store->Ack(range).ok());
   auto next = store->ReadNext(2, 1 << 20);
@@ -226,7 +205,7 @@ TEST_CASE("records of an in-flight batch or the last read are never dropped", "[
 
 TEST_CASE("batches in flight hold at most an eighth of max_events", "[buffer]") {
   TempDir dir;
-  auto store = Open({.state_dir = dir.path(), .max_events = 80});
+  auto store = OpenOrFail({.state_dir = dir.path(), .max_events = 80});
   std::vector<Event> events;
   for (int i = 0; i < 40; ++i) events.push_back(MakeEvent(2, i));
   REQUIRE(store->Append(events, {}, {}).ok());
@@ -253,7 +232,7 @@ TEST_CASE("batches in flight hold at most an eighth of max_events", "[buffer]") 
 TEST_CASE("batches in flight cannot crowd a higher priority out of a full buffer", "[buffer]") {
   TempDir dir;
   FakeClock clock;
-  auto store = Open({.state_dir = dir.path(), .max_bytes = 1 << 20, .clock = &clock});
+  auto store = OpenOrFail({.state_dir = dir.path(), .max_bytes = 1 << 20, .clock = &clock});
   const uint64_t data_bytes = store->limits().data_bytes;
   int n = 0, batches = 0;
   uint64_t inflight_bytes = 0;
@@ -285,14 +264,14 @@ TEST_CASE("batches in flight cannot crowd a higher priority out of a full buffer
                "%llu); alarms kept %zu of 800; dropped %lld\n",
                batches, static_cast<unsigned long long>(inflight_bytes),
                static_cast<unsigned long long>(data_bytes), high->size(),
-               static_cast<long long>(Counter(*store, "dropped.buffer_full")));
+               static_cast<long long>(CounterOf(*store, "dropped.buffer_full")));
   CHECK(inflight_bytes <= data_bytes / 8 + 400);  // one record past it, at most
   CHECK(high->size() == 800);
-  CHECK(Counter(*store, "dropped.buffer_full") > 0);  // the low priority paid for the room
+  CHECK(CounterOf(*store, "dropped.buffer_full") > 0);  // the low priority paid for the room
   CHECK(store->Stats()->used_bytes <= data_bytes);
   // After a restart the batches left in flight hold the same budget (estimated in SQL).
   store.reset();
-  store = Open({.state_dir = dir.path(), .max_bytes = 1 << 20, .clock = &clock});
+  store = OpenOrFail({.state_dir = dir.path(), .max_bytes = 1 << 20, .clock = &clock});
   auto after_restart = store->ReadNext(1000, 1 << 20);
   REQUIRE(after_restart.ok());
   CHECK(after_restart->empty());
@@ -301,7 +280,7 @@ TEST_CASE("batches in flight cannot crowd a higher priority out of a full buffer
 TEST_CASE("max_age deletes unsent raw events older than the limit and counts them", "[buffer]") {
   TempDir dir;
   FakeClock clock;
-  auto store = Open({.state_dir = dir.path(), .max_age = Millis(60'000), .clock = &clock});
+  auto store = OpenOrFail({.state_dir = dir.path(), .max_age = Millis(60'000), .clock = &clock});
   const int64_t t0 = clock.now_ms;
   REQUIRE(store
               ->Append({MakeEvent(2, 1, 40, t0), MakeEvent(8, 2, 40, t0), MakeResult(5, 3),
@@ -313,13 +292,13 @@ TEST_CASE("max_age deletes unsent raw events older than the limit and counts the
   using V = std::vector<std::pair<int, std::string>>;
   // Both priorities lose their old event; the window result and the young event stay.
   CHECK(Remaining(*store) == V{{5, "w3"}, {2, "e4"}});
-  CHECK(Counter(*store, "dropped.max_age") == 2);
+  CHECK(CounterOf(*store, "dropped.max_age") == 2);
   clock.now_ms = t0 + 91'000;
   REQUIRE(store->Maintain().ok());
-  CHECK(Counter(*store, "dropped.max_age") == 3);
+  CHECK(CounterOf(*store, "dropped.max_age") == 3);
   CHECK(store->Stats()->records == 1);
   std::fprintf(stderr, "max_age: dropped.max_age %lld, left %llu\n",
-               static_cast<long long>(Counter(*store, "dropped.max_age")),
+               static_cast<long long>(CounterOf(*store, "dropped.max_age")),
                static_cast<unsigned long long>(store->Stats()->records));
 }
 
@@ -332,7 +311,7 @@ TEST_CASE("max_age at its largest and at INT64_MAX expires by a cutoff that cann
     TempDir dir;
     FakeClock clock;
     clock.now_ms = 0;
-    auto store = Open({.state_dir = dir.path(), .max_age = Millis(max_age), .clock = &clock});
+    auto store = OpenOrFail({.state_dir = dir.path(), .max_age = Millis(max_age), .clock = &clock});
     REQUIRE(store
                 ->Append({MakeEvent(2, 1, 40, std::numeric_limits<int64_t>::min() + 1),
                           MakeEvent(2, 2, 40, 0)},
@@ -340,18 +319,18 @@ TEST_CASE("max_age at its largest and at INT64_MAX expires by a cutoff that cann
                 .ok());
     clock.now_ms = 1'000;  // the cutoff (age line - max_age) is far before year 0000
     REQUIRE(store->Maintain().ok());
-    CHECK(Counter(*store, "dropped.max_age") == 1);
+    CHECK(CounterOf(*store, "dropped.max_age") == 1);
     // The age line runs on the monotonic clock, which cannot reach INT64_MAX ms (steady_clock
     // counts nanoseconds); SatSub itself is tested at the extremes in common/sat_time_test.cc.
     clock.now_ms = 1'000 + kYear;
     REQUIRE(store->Maintain().ok());
-    CHECK(Counter(*store, "dropped.max_age") == (max_age == kYear ? 2 : 1));
+    CHECK(CounterOf(*store, "dropped.max_age") == (max_age == kYear ? 2 : 1));
   }
 }
 
 TEST_CASE("max_events bounds the number of buffered records", "[buffer]") {
   TempDir dir;
-  auto store = Open({.state_dir = dir.path(), .max_events = 100});
+  auto store = OpenOrFail({.state_dir = dir.path(), .max_events = 100});
   for (int batch = 0; batch < 10; ++batch) {
     std::vector<Event> events;
     events.reserve(37);
@@ -360,18 +339,19 @@ TEST_CASE("max_events bounds the number of buffered records", "[buffer]") {
     CHECK(store->Stats()->records <= 100);
   }
   CHECK(store->Stats()->records == 100);
-  CHECK(Counter(*store, "dropped.max_events") == 370 - 100);
+  CHECK(CounterOf(*store, "dropped.max_events") == 370 - 100);
 }
 
 TEST_CASE("when_full block signals full at the high mark and resumes below the low mark",
           "[buffer]") {
   TempDir dir;
-  auto store = Open({.state_dir = dir.path(), .max_events = 100, .when_full = WhenFull::kBlock});
+  auto store =
+      OpenOrFail({.state_dir = dir.path(), .max_events = 100, .when_full = WhenFull::kBlock});
   std::vector<bool> calls;
   AppendPastBlockMark(*store, &calls);
   // Nothing dropped in block mode: what was staged is committed, past the mark.
   CHECK(store->Stats()->records == 120);
-  CHECK(Counter(*store, "dropped.max_events") == 0);
+  CHECK(CounterOf(*store, "dropped.max_events") == 0);
   CHECK(store->full());
   CHECK(calls == std::vector<bool>{true});
   auto ack = [&](size_t n) {
@@ -390,7 +370,8 @@ TEST_CASE("when_full block signals full at the high mark and resumes below the l
 
 TEST_CASE("bounds set live are enforced at once and leaving block resumes ingest", "[buffer]") {
   TempDir dir;
-  auto store = Open({.state_dir = dir.path(), .max_events = 100, .when_full = WhenFull::kBlock});
+  auto store =
+      OpenOrFail({.state_dir = dir.path(), .max_events = 100, .when_full = WhenFull::kBlock});
   std::vector<bool> calls;
   AppendPastBlockMark(*store, &calls);
   REQUIRE(store->full());
@@ -405,7 +386,7 @@ TEST_CASE("bounds set live are enforced at once and leaving block resumes ingest
     CHECK_FALSE(store->full());
     CHECK(calls == std::vector<bool>{true, false});
     CHECK(store->Stats()->records == 50);
-    CHECK(Counter(*store, "dropped.max_events") == 70);
+    CHECK(CounterOf(*store, "dropped.max_events") == 70);
     CHECK(Remaining(*store).front().second == "e70");  // the newest 50 are kept
   }
   SECTION("max_bytes follows into the budget that stats report") {
@@ -420,7 +401,7 @@ TEST_CASE("bounds set live are enforced at once and leaving block resumes ingest
 TEST_CASE("persisted dedup keys are bounded by count and expire by time", "[buffer]") {
   TempDir dir;
   FakeClock clock;
-  auto store = Open({.state_dir = dir.path(), .max_bytes = 1 << 20, .clock = &clock});
+  auto store = OpenOrFail({.state_dir = dir.path(), .max_bytes = 1 << 20, .clock = &clock});
   const uint64_t cap = store->limits().max_dedup_keys;
   REQUIRE(cap > 0);
   REQUIRE(cap < 20'000);
@@ -439,11 +420,11 @@ TEST_CASE("persisted dedup keys are bounded by count and expire by time", "[buff
   REQUIRE(keys.ok());
   std::fprintf(stderr, "dedup keys: cap %llu, kept %zu of 20000, trimmed %lld\n",
                static_cast<unsigned long long>(cap), keys->size(),
-               static_cast<long long>(Counter(*store, "dedup_keys_trimmed")));
+               static_cast<long long>(CounterOf(*store, "dedup_keys_trimmed")));
   CHECK(keys->size() <= cap);
   CHECK(keys->size() >= cap * 8 / 10);
   CHECK(keys->back().first == 20'000);  // the newest are kept
-  CHECK(Counter(*store, "dedup_keys_trimmed") == static_cast<int64_t>(20'000 - keys->size()));
+  CHECK(CounterOf(*store, "dedup_keys_trimmed") == static_cast<int64_t>(20'000 - keys->size()));
   clock.now_ms += 700'000;
   REQUIRE(store->Maintain().ok());
   CHECK(store->LoadDedupKeys(0)->empty());
@@ -453,7 +434,7 @@ TEST_CASE("sync normal and full set the synchronous pragma in effect", "[buffer]
   TempDir dir;
   auto [mode, expected] = GENERATE(std::make_pair(tidegate::SyncMode::kNormal, 1),
                                    std::make_pair(tidegate::SyncMode::kFull, 2));
-  auto store = Open({.state_dir = dir.path(), .sync = mode});
+  auto store = OpenOrFail({.state_dir = dir.path(), .sync = mode});
   CHECK(*store->PragmaInt("synchronous") == expected);
   std::fprintf(stderr, "sync: PRAGMA synchronous = %lld\n",
                static_cast<long long>(*store->PragmaInt("synchronous")));
@@ -466,7 +447,7 @@ TEST_CASE("a quarantined database is reported and counted in the fresh one", "[b
     std::fputs(std::string(10000, 'g').c_str(), f);
     std::fclose(f);
   }
-  auto store = Open({.state_dir = dir.path()});
+  auto store = OpenOrFail({.state_dir = dir.path()});
   CHECK(store->quarantined().find("buffer.db.corrupt-") != std::string::npos);
-  CHECK(Counter(*store, "buffer.quarantined") == 1);
+  CHECK(CounterOf(*store, "buffer.quarantined") == 1);
 }

@@ -66,4 +66,20 @@ Result<WindowResult> DecodeWindowResult(std::string_view bytes) {
   return r;
 }
 
+Result<uint32_t> WindowResultRevision(std::string_view bytes) {
+  ByteReader in(bytes);
+  uint8_t version = 0;
+  std::string_view name, group_key;
+  int64_t start = 0, end = 0;
+  uint32_t revision = 0;
+  if (!in.Get(&version) || version != kVersion) {
+    return Corruption("window result record: unknown version");
+  }
+  if (!in.GetView(&name) || !in.GetView(&group_key) || !in.Get(&start) || !in.Get(&end) ||
+      !in.Get(&revision)) {
+    return Corruption("window result record: truncated header");
+  }
+  return revision;
+}
+
 }  // namespace tidegate

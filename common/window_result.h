@@ -38,5 +38,9 @@ struct WindowResult {
 
 std::string EncodeWindowResult(const WindowResult& result);
 Result<WindowResult> DecodeWindowResult(std::string_view bytes);
+// Only the revision, read from the header without decoding the rest (the buffer compares
+// revisions of one window). kCorruption if the header does not decode; where
+// DecodeWindowResult succeeds, the same revision.
+Result<uint32_t> WindowResultRevision(std::string_view bytes);
 
 }  // namespace tidegate

@@ -37,3 +37,24 @@ TEST_CASE("window result records round-trip and reject truncation", "[window_res
   huge_count[1 + 4 + 7 + 4 + 14 + 8 + 8 + 4 + 1] = '\xff';  // n_measures' low byte
   CHECK_FALSE(tidegate::DecodeWindowResult(huge_count).ok());
 }
+
+TEST_CASE("a window result's revision is read from its header alone", "[window_result]") {
+  tidegate::WindowResult r;
+  r.name = "temp_10s";
+  r.group_key = "d1";
+  r.revision = 0xfffffffe;
+  r.measures = {{"/temp", {{"count", 1}}}};
+  const std::string bytes = tidegate::EncodeWindowResult(r);
+  auto revision = tidegate::WindowResultRevision(bytes);
+  REQUIRE(revision.ok());
+  CHECK(*revision == 0xfffffffe);
+  // The header ends with the revision: 1 + (4 + 8) + (4 + 2) + 8 + 8 + 4 bytes.
+  constexpr size_t kHeader = 39;
+  CHECK(tidegate::WindowResultRevision(std::string_view(bytes).substr(0, kHeader)).ok());
+  for (size_t n = 0; n < kHeader; ++n) {
+    auto truncated = tidegate::WindowResultRevision(std::string_view(bytes).substr(0, n));
+    REQUIRE_FALSE(truncated.ok());
+    CHECK(truncated.status().code() == tidegate::StatusCode::kCorruption);
+  }
+  CHECK_FALSE(tidegate::WindowResultRevision("\x02" + bytes.substr(1)).ok());  // version 2
+}
