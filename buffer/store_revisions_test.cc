@@ -203,5 +203,5 @@ TEST_CASE("window revisions cannot crowd alarms out of a full buffer", "[buffer]
   const Strings results = Buffered(*store, kWindowResultPriority);
   REQUIRE(results.size() == static_cast<size_t>(kWindows));
   for (const std::string& r : results) CHECK(r.substr(r.size() - 4) == "r199");
-  CHECK(superseded == (kRounds - 1) * kWindows);
+  CHECK(superseded == int64_t{kRounds - 1} * kWindows);
 }
