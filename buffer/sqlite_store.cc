@@ -364,7 +364,7 @@ Status SqliteStore::Append(const std::vector<Event>& records,
     TG_RETURN_IF_ERROR(WriteState(state));
     TG_RETURN_IF_ERROR(WriteDeadLetters(dead_letters));
     TG_RETURN_IF_ERROR(WriteCounters(counter_deltas));
-    return BoundAndCommit(records, seq, now, protect, d);
+    return BoundAndCommit(seq, now, protect, d);
   };
   Status status = write_all();
   if (!status.ok()) {
@@ -376,6 +376,7 @@ Status SqliteStore::Append(const std::vector<Event>& records,
   next_seq_ = seq;
   ApplyDeltas(d);
   AfterCommit();
+  SupersedeRevisions(records);
   return Status::Ok();
 }
 
@@ -447,14 +448,13 @@ Status SqliteStore::WriteCounters(const std::map<std::string, int64_t>& counter_
   return Status::Ok();
 }
 
-Status SqliteStore::BoundAndCommit(const std::vector<Event>& records, uint64_t next_seq,
-                                   int64_t now, std::unique_lock<std::mutex>& protect, Deltas& d) {
+Status SqliteStore::BoundAndCommit(uint64_t next_seq, int64_t now,
+                                   std::unique_lock<std::mutex>& protect, Deltas& d) {
   set_meta_.Bind(1, std::string_view("next_seq")).Bind(2, static_cast<int64_t>(next_seq));
   TG_RETURN_IF_ERROR(set_meta_.Run());
   TG_RETURN_IF_ERROR(PersistAge(now));
   // Drops must be committed before ReadNext can protect what it read (see ReadNext).
   protect.lock();
-  TG_RETURN_IF_ERROR(SupersedeRevisions(records, d));
   const bool due = now - last_maintain_ms_ >= kMaintainIntervalMs;
   if (due) TG_RETURN_IF_ERROR(ExpireMaxAge(now, d));
   if (due || dedup_rows_ > static_cast<int64_t>(limits_.max_dedup_keys)) {

@@ -254,25 +254,29 @@ class SqliteStore {
   Status DropVictims(RecordKind kind, uint64_t want, const char* reason, Deltas& d,
                      uint64_t* dropped);
   Status EnforceBounds(Deltas& d);
-  // store_revisions.cc: deletes the buffered revisions that the window results among
-  // `records` supersede, except protected ones (protect_mu_ held), counted in
-  // window_results_superseded.
+  // store_revisions.cc. After Append committed `records`: deletes the buffered revisions
+  // their window results supersede, except protected ones, counted in
+  // window_results_superseded, in transactions of at most SupersedeChunkRows() rows, each
+  // followed by the checkpoint check. Best effort: a failure is logged, not returned (the
+  // records are committed; a later revision or the upload removes what is left).
   Status PrepareRevisionStatements();
-  Status SupersedeRevisions(const std::vector<Event>& records, Deltas& d);
+  void SupersedeRevisions(const std::vector<Event>& records);
+  Status FindSuperseded(const Event& result, std::vector<std::pair<int64_t, int64_t>>* victims);
+  Status DeleteSuperseded(const std::pair<int64_t, int64_t>* victims, size_t n);
+  size_t SupersedeChunkRows() const;
   Status ExpireMaxAge(int64_t age_ms, Deltas& d);
   Status BoundDedupKeys(int64_t age_ms, Deltas& d);
   Status PersistAge(int64_t age_ms);
   Status WriteDropCounters(const Deltas& d);
   // Append's steps, in its transaction (write_mu_ held). WriteRecords assigns seqs from seq
-  // on; BoundAndCommit persists next_seq, supersedes revisions and runs the bounds (locking
-  // protect), and commits.
+  // on; BoundAndCommit persists next_seq, runs the bounds (locking protect) and commits.
   Status WriteKeyEpochs(const std::vector<SealedKeyEpoch>& key_epochs);
   Status WriteRecords(const std::vector<Event>& records, int64_t now, uint64_t& seq, Deltas& d);
   Status WriteState(const std::vector<StateWrite>& state);
   Status WriteDeadLetters(const std::vector<DeadLetter>& dead_letters);
   Status WriteCounters(const std::map<std::string, int64_t>& counter_deltas);
-  Status BoundAndCommit(const std::vector<Event>& records, uint64_t next_seq, int64_t now,
-                        std::unique_lock<std::mutex>& protect, Deltas& d);
+  Status BoundAndCommit(uint64_t next_seq, int64_t now, std::unique_lock<std::mutex>& protect,
+                        Deltas& d);
   void ApplyDeltas(const Deltas& d);
   void AfterCommit();  // checkpoint when due, update the full state (outside a transaction)
   void CheckpointIfDue();

@@ -26,6 +26,7 @@ using tidegate::buffer::SqliteStore;
 using tidegate::buffer::StoreLimits;
 using tidegate::buffer::StoreOptions;
 using tidegate::buffer::testing::CounterOf;
+using tidegate::buffer::testing::DiskBytes;
 using tidegate::buffer::testing::OpenOrFail;
 using tidegate::buffer::testing::RangeOf;
 using tidegate::testing::TempDir;
@@ -56,16 +57,6 @@ Event MakeResult(int priority, int n) {
   Event e = MakeEvent(priority, n);
   e.kind = RecordKind::kWindowResult;
   return e;
-}
-
-uint64_t DiskBytes(const std::string& db) {
-  uint64_t total = 0;
-  for (const char* suffix : {"", "-wal"}) {
-    std::error_code ec;
-    auto size = std::filesystem::file_size(db + suffix, ec);
-    if (!ec) total += size;
-  }
-  return total;
 }
 
 // Every record still buffered, in read order (reads everything, acknowledges nothing).

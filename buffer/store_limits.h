@@ -23,8 +23,12 @@ struct StoreLimits {
   uint64_t data_bytes = 0;             // bound on used pages x page_size
   uint64_t wal_checkpoint_bytes = 0;   // the writer checkpoints the WAL past this
   uint64_t commit_headroom_bytes = 0;  // what one commit may add before its drops
-  uint64_t staging_bytes = 0;          // GroupCommitter::max_staged_bytes to use with it
-  uint64_t max_dedup_keys = 0;         // persisted dedup keys: a quarter of data_bytes at most
+  // Pages one transaction deleting superseded window revisions may dirty (a revision on an
+  // old page dirties that page): half a commit's headroom, the half a commit of staged
+  // records leaves (store_revisions.cc); 0 = unbounded.
+  uint64_t supersede_bytes = 0;
+  uint64_t staging_bytes = 0;   // GroupCommitter::max_staged_bytes to use with it
+  uint64_t max_dedup_keys = 0;  // persisted dedup keys: a quarter of data_bytes at most
   // when_full block: ingest pauses at data_bytes (high mark) and resumes below this.
   uint64_t resume_bytes = 0;
   // What the records of batches in flight may take in the database (SqliteStore's
@@ -56,6 +60,7 @@ struct StoreLimits {
     // A commit of S staged payload bytes writes about 2S of pages (row headers, the
     // priority index, dedup keys, partly filled pages).
     l.commit_headroom_bytes = 4 * l.staging_bytes;
+    l.supersede_bytes = l.commit_headroom_bytes / 2;
     l.wal_checkpoint_bytes = std::clamp<uint64_t>(max_bytes / 32, 64 * kKiB, 8 * kMiB);
     // The database file: data_bytes plus one commit. The WAL: the checkpoint threshold plus
     // the last transactions before the check (a commit, or an acknowledgement chunk), with a

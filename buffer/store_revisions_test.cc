@@ -4,6 +4,7 @@
 // longer fill a small buffer and crowd out the raw events ranked below them.
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -204,4 +205,53 @@ TEST_CASE("window revisions cannot crowd alarms out of a full buffer", "[buffer]
   REQUIRE(results.size() == static_cast<size_t>(kWindows));
   for (const std::string& r : results) CHECK(r.substr(r.size() - 4) == "r199");
   CHECK(superseded == int64_t{kRounds - 1} * kWindows);
+}
+
+// Superseding deletes rows where earlier commits put them: a window whose last revision is
+// old sits on an old page, so a commit that revises many such windows dirties a page each.
+// Rounds 0-49 revise one window each; every 50th round then revises all 50, whose previous
+// revisions lie on 50 different commits' pages. The database and WAL must stay within
+// max_bytes like any commit (StoreLimits' headroom), with raw events filling the buffer.
+TEST_CASE("superseding revisions on old pages keeps the database and WAL within max_bytes",
+          "[buffer]") {
+  TempDir dir;
+  constexpr uint64_t kMaxBytes = 1 << 20;
+  auto store = OpenOrFail({.state_dir = dir.path(),
+                           .max_bytes = kMaxBytes,
+                           .when_full = tidegate::WhenFull::kDropOldest});
+  const tidegate::buffer::StoreLimits& limits = store->limits();
+  constexpr int kWindows = 50;
+  std::vector<int> revision(kWindows, 0);
+  uint64_t max_disk = 0, max_wal = 0;
+  int raw = 0;
+  for (int round = 0; round < 400; ++round) {
+    std::vector<Event> records;
+    for (int i = 0; i < 40; ++i) {
+      Event e = Alarm(raw++, 250);
+      e.priority = 2;
+      records.push_back(std::move(e));
+    }
+    for (int w = 0; w < kWindows; ++w) {
+      if (round % kWindows != w && round % kWindows != kWindows - 1) continue;
+      records.push_back(Revision("temp_10s", "d" + std::to_string(w), 0, revision[w]++, 100));
+    }
+    REQUIRE(store->Append(records, {}, {}).ok());
+    max_disk = std::max(max_disk, tidegate::buffer::testing::DiskBytes(store->path()));
+    std::error_code ec;
+    const auto wal = std::filesystem::file_size(store->path() + "-wal", ec);
+    max_wal = std::max<uint64_t>(max_wal, ec ? 0 : wal);
+  }
+  std::fprintf(stderr,
+               "revisions on old pages: max db+wal %llu of %llu, max wal %llu (checkpoint at %llu, "
+               "commit headroom %llu); superseded %lld, dropped %lld raw\n",
+               static_cast<unsigned long long>(max_disk),
+               static_cast<unsigned long long>(kMaxBytes), static_cast<unsigned long long>(max_wal),
+               static_cast<unsigned long long>(limits.wal_checkpoint_bytes),
+               static_cast<unsigned long long>(limits.commit_headroom_bytes),
+               static_cast<long long>(CounterOf(*store, "window_results_superseded")),
+               static_cast<long long>(CounterOf(*store, "dropped.buffer_full")));
+  CHECK(CounterOf(*store, "dropped.buffer_full") > 0);  // the buffer was full
+  CHECK(max_disk <= kMaxBytes);
+  CHECK(max_wal <= limits.wal_checkpoint_bytes + 2 * limits.commit_headroom_bytes);
+  CHECK(Buffered(*store, kWindowResultPriority).size() == static_cast<size_t>(kWindows));
 }

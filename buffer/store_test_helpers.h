@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Helpers the buffer's Catch2 tests share: open a store (failing the test with the reason),
-// read a persisted counter, and name the rows ReadNext returned as a batch.
+// read a persisted counter, measure the files on disk and name the rows ReadNext returned as
+// a batch.
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
@@ -26,6 +28,17 @@ inline int64_t CounterOf(SqliteStore& store, const std::string& name) {
   REQUIRE(stats.ok());
   auto it = stats->counters.find(name);
   return it == stats->counters.end() ? 0 : it->second;
+}
+
+// What buffer.db and its WAL take on disk (the files max_bytes bounds).
+inline uint64_t DiskBytes(const std::string& db) {
+  uint64_t total = 0;
+  for (const char* suffix : {"", "-wal"}) {
+    std::error_code ec;
+    auto size = std::filesystem::file_size(db + suffix, ec);
+    if (!ec) total += size;
+  }
+  return total;
 }
 
 // The batch of rows ReadNext returned, as the uplink records it in flight.
