@@ -21,6 +21,10 @@
 // - Version 6: window_results_by_key, a partial index of the window results by their window
 //   (name in topic, group key in device_id, window_start in event_time): a new revision
 //   finds and deletes the unsent revisions it supersedes with one seek.
+// - Version 7: window_keys replaces that index. A partial index is still maintained per row:
+//   every raw event's insert and delete evaluated its condition (acknowledging 1,000 events
+//   took 9% longer). window_keys has a row per buffered window result only, written and
+//   deleted by the store next to it, so raw events pay nothing.
 #pragma once
 
 #include <array>
@@ -28,7 +32,7 @@
 
 namespace tidegate::buffer::sql {
 
-inline constexpr std::array<std::string_view, 6> kMigrations = {
+inline constexpr std::array<std::string_view, 7> kMigrations = {
     R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 -- One row per buffered record (raw event or window result), in arrival order. seq is
@@ -110,6 +114,20 @@ ALTER TABLE dead_letters ADD COLUMN detail TEXT NOT NULL DEFAULT '';
 -- and deletes nothing.
 CREATE INDEX window_results_by_key ON events(topic, device_id, event_time) WHERE kind = 1;
 )sql",
+    R"sql(
+-- The buffered window results (events rows of kind 1) by window. A row whose record is gone
+-- is stale and harmless: lookups join events, and the lookup that finds it deletes it.
+CREATE TABLE window_keys(
+  seq INTEGER PRIMARY KEY,
+  priority INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  group_key TEXT NOT NULL,
+  window_start INTEGER NOT NULL);
+CREATE INDEX window_keys_by_window ON window_keys(name, group_key, window_start);
+INSERT INTO window_keys(seq, priority, name, group_key, window_start)
+  SELECT seq, priority, topic, device_id, event_time FROM events WHERE kind = 1;
+DROP INDEX window_results_by_key;
+)sql",
 };
 
 inline constexpr std::string_view kInsertEvent =
@@ -180,12 +198,19 @@ inline constexpr std::string_view kScanPriority =
     "SELECT seq, kind, age_ms FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq"
     " LIMIT ?3";
 inline constexpr std::string_view kDeleteSeq = "DELETE FROM events WHERE seq = ?1";
-// The buffered results of one window (a window result's key in the buffer). The literal
-// `kind = 1` lets SQLite use the partial index window_results_by_key (a bound parameter
-// would not).
+// Window results by window (store_revisions.cc). A window result's row is named by seq and
+// priority, as Ack and the drops delete it.
+inline constexpr std::string_view kInsertWindowKey =
+    "INSERT OR REPLACE INTO window_keys(seq, priority, name, group_key, window_start)"
+    " VALUES(?1, ?2, ?3, ?4, ?5)";
+// The buffered results of one window; e.seq is NULL for a stale key.
 inline constexpr std::string_view kRevisionsOfWindow =
-    "SELECT seq, priority, payload FROM events WHERE kind = 1 AND topic = ?1"
-    " AND device_id = ?2 AND event_time = ?3";
+    "SELECT k.seq, e.seq, e.priority, e.payload FROM window_keys k LEFT JOIN events e"
+    " ON e.seq = k.seq WHERE k.name = ?1 AND k.group_key = ?2 AND k.window_start = ?3";
+inline constexpr std::string_view kDeleteWindowKey = "DELETE FROM window_keys WHERE seq = ?1";
+// After an acknowledgement or refusal of the batch (priority, first_seq, last_seq).
+inline constexpr std::string_view kDeleteWindowKeyRange =
+    "DELETE FROM window_keys WHERE seq BETWEEN ?2 AND ?3 AND priority = ?1";
 inline constexpr std::string_view kOldestOfPriority =
     "SELECT ingest_time, age_ms FROM events WHERE priority = ?1 AND kind = 0 ORDER BY seq"
     " LIMIT 1";

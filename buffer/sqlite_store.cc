@@ -413,6 +413,7 @@ Status SqliteStore::WriteRecords(const std::vector<Event>& records, int64_t now,
         .Bind(12, e.schema_name)
         .Bind(13, e.schema_version);
     TG_RETURN_IF_ERROR(insert_event_.Run());
+    if (e.kind == RecordKind::kWindowResult) TG_RETURN_IF_ERROR(WriteWindowKey(seq - 1, e));
     ++d.records;
   }
   return Status::Ok();
@@ -725,6 +726,7 @@ Status SqliteStore::DeleteBatch(const BatchRange& range) {
       .Bind(3, static_cast<int64_t>(range.last_seq));
   TG_RETURN_IF_ERROR(delete_range_.Run());
   deleted_ = sqlite3_changes(write_db_.get());
+  TG_RETURN_IF_ERROR(DeleteWindowKeys(range, range.first_seq, range.last_seq));
   return delete_inflight_.Bind(1, range.batch_id).Run();
 }
 
@@ -757,6 +759,7 @@ Status SqliteStore::Ack(const BatchRange& range) {
         .Bind(3, static_cast<int64_t>(to));
     Status status = delete_range_.Run();
     const int64_t deleted = sqlite3_changes(db);
+    if (status.ok()) status = DeleteWindowKeys(range, from, to);
     if (status.ok() && last) status = delete_inflight_.Bind(1, range.batch_id).Run();
     if (status.ok()) status = Exec(db, "COMMIT", "commit ack");
     if (!status.ok()) {

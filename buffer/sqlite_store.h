@@ -261,9 +261,17 @@ class SqliteStore {
   // records are committed; a later revision or the upload removes what is left).
   Status PrepareRevisionStatements();
   void SupersedeRevisions(const std::vector<Event>& records);
+  // (seq, priority) of the buffered revisions `result` supersedes; priority -1 for a stale
+  // window_keys row (its record is gone).
   Status FindSuperseded(const Event& result, std::vector<std::pair<int64_t, int64_t>>* victims);
   Status DeleteSuperseded(const std::pair<int64_t, int64_t>* victims, size_t n);
+  Status DeleteUnprotected(const std::pair<int64_t, int64_t>* victims, size_t n, Deltas& d);
   size_t SupersedeChunkRows() const;
+  // window_keys follows the window results: written with them, deleted with them (a
+  // batch's range, or rows one by one). In the caller's transaction.
+  Status WriteWindowKey(uint64_t seq, const Event& result);
+  Status DeleteWindowKeys(const BatchRange& range, uint64_t first_seq, uint64_t last_seq);
+  Status DeleteWindowKey(int64_t seq);
   Status ExpireMaxAge(int64_t age_ms, Deltas& d);
   Status BoundDedupKeys(int64_t age_ms, Deltas& d);
   Status PersistAge(int64_t age_ms);
@@ -306,7 +314,8 @@ class SqliteStore {
   Stmt put_state_, erase_state_;                                  // guarded by write_mu_
   Stmt next_priority_, scan_priority_, delete_seq_, trim_dedup_;  // guarded by write_mu_
   Stmt page_count_, freelist_count_;                              // guarded by write_mu_
-  Stmt revisions_of_window_;                                      // guarded by write_mu_
+  Stmt revisions_of_window_, insert_window_key_;                  // guarded by write_mu_
+  Stmt delete_window_key_, delete_window_key_range_;              // guarded by write_mu_
   int64_t dedup_rows_ = 0;  // guarded by write_mu_: rows in dedup_log
   int64_t deleted_ = 0;     // guarded by write_mu_: rows the last DeleteBatch removed
   static constexpr int64_t kMaintainIntervalMs = 1'000;  // max_age and dedup expiry period

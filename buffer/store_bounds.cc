@@ -118,6 +118,9 @@ Status SqliteStore::DropVictims(RecordKind kind, uint64_t want, const char* reas
     }
   }
   TG_RETURN_IF_ERROR(DeleteVictims(victims, DropCounterName(kind, reason), d));
+  if (kind == RecordKind::kWindowResult) {
+    for (int64_t seq : victims) TG_RETURN_IF_ERROR(DeleteWindowKey(seq));
+  }
   *dropped = victims.size();
   return Status::Ok();
 }

@@ -4,7 +4,8 @@
 // revision). Buffered, each revision took its own row: a window revised by every late slice
 // of an outage filled a small buffer with copies and crowded out the raw events ranked below
 // window results. After a commit, a new revision deletes the lower revisions of its window
-// that are not in flight or just read.
+// that are not in flight or just read, found through window_keys (a row per buffered window
+// result, kept next to it, so raw events cost nothing).
 //
 // Not in the commit's own transaction: an earlier revision sits on the page its commit
 // wrote, so a commit revising 50 windows last revised at 50 different times would dirty 50
@@ -23,14 +24,37 @@
 
 namespace tidegate::buffer {
 
-// kRevisionsOfWindow and window_results_by_key name window results by this value.
+// schema.h's migrations name window results by this value.
 static_assert(static_cast<int>(RecordKind::kWindowResult) == 1);
 
 Status SqliteStore::PrepareRevisionStatements() {
-  TG_ASSIGN_OR_RETURN(revisions_of_window_,
-                      Stmt::Prepare(write_db_.get(), sql::kRevisionsOfWindow));
+  sqlite3* w = write_db_.get();
+  TG_ASSIGN_OR_RETURN(revisions_of_window_, Stmt::Prepare(w, sql::kRevisionsOfWindow));
+  TG_ASSIGN_OR_RETURN(insert_window_key_, Stmt::Prepare(w, sql::kInsertWindowKey));
+  TG_ASSIGN_OR_RETURN(delete_window_key_, Stmt::Prepare(w, sql::kDeleteWindowKey));
+  TG_ASSIGN_OR_RETURN(delete_window_key_range_, Stmt::Prepare(w, sql::kDeleteWindowKeyRange));
   return Status::Ok();
 }
+
+Status SqliteStore::WriteWindowKey(uint64_t seq, const Event& result) {
+  return insert_window_key_.Bind(1, static_cast<int64_t>(seq))
+      .Bind(2, int64_t{result.priority})
+      .Bind(3, result.topic)
+      .Bind(4, result.device_id)
+      .Bind(5, result.event_time_ms)
+      .Run();
+}
+
+// One seek on window_keys' primary key: nothing to do costs about a microsecond per range.
+Status SqliteStore::DeleteWindowKeys(const BatchRange& range, uint64_t first_seq,
+                                     uint64_t last_seq) {
+  return delete_window_key_range_.Bind(1, int64_t{range.priority})
+      .Bind(2, static_cast<int64_t>(first_seq))
+      .Bind(3, static_cast<int64_t>(last_seq))
+      .Run();
+}
+
+Status SqliteStore::DeleteWindowKey(int64_t seq) { return delete_window_key_.Bind(1, seq).Run(); }
 
 size_t SqliteStore::SupersedeChunkRows() const {
   if (limits_.supersede_bytes == 0) return std::numeric_limits<size_t>::max();
@@ -56,39 +80,49 @@ Status SqliteStore::FindSuperseded(const Event& result,
       return row.status();
     }
     if (!*row) break;
-    const Result<uint32_t> buffered = WindowResultRevision(revisions_of_window_.Text(2));
+    if (revisions_of_window_.IsNull(1)) {
+      victims->emplace_back(revisions_of_window_.Int(0), -1);
+      continue;
+    }
+    const Result<uint32_t> buffered = WindowResultRevision(revisions_of_window_.Text(3));
     if (buffered.ok() && *buffered < *revision) {
-      victims->emplace_back(revisions_of_window_.Int(0), revisions_of_window_.Int(1));
+      victims->emplace_back(revisions_of_window_.Int(0), revisions_of_window_.Int(2));
     }
   }
   revisions_of_window_.Reset();
   return Status::Ok();
 }
 
-// One transaction: deletes the victims not protected now (ReadNext may have taken some since
-// they were found) and counts them.
+// Deletes the victims not protected now (ReadNext may have taken some since they were
+// found), and the keys of those and of stale ones. REQUIRES: protect_mu_ held.
+Status SqliteStore::DeleteUnprotected(const std::pair<int64_t, int64_t>* victims, size_t n,
+                                      Deltas& d) {
+  int64_t deleted = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto [seq, priority] = victims[i];
+    if (priority >= 0) {
+      if (Protected(priority, static_cast<uint64_t>(seq))) continue;
+      TG_RETURN_IF_ERROR(delete_seq_.Bind(1, seq).Run());
+      deleted += sqlite3_changes(write_db_.get());
+    }
+    TG_RETURN_IF_ERROR(DeleteWindowKey(seq));
+  }
+  if (deleted == 0) return Status::Ok();
+  d.records -= deleted;
+  d.drops["window_results_superseded"] += deleted;
+  TG_RETURN_IF_ERROR(WriteDropCounters(d));
+  // Like a drop: a batch ReadNext read before this commit may have lost rows (it rereads).
+  ++drop_generation_;
+  return Status::Ok();
+}
+
+// One transaction of DeleteUnprotected, then the checkpoint check.
 Status SqliteStore::DeleteSuperseded(const std::pair<int64_t, int64_t>* victims, size_t n) {
   sqlite3* db = write_db_.get();
   TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin supersede"));
   Deltas d;
   std::unique_lock<std::mutex> protect(protect_mu_);
-  auto run = [&]() -> Status {
-    int64_t deleted = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const auto [seq, priority] = victims[i];
-      if (Protected(priority, static_cast<uint64_t>(seq))) continue;
-      TG_RETURN_IF_ERROR(delete_seq_.Bind(1, seq).Run());
-      deleted += sqlite3_changes(db);
-    }
-    if (deleted == 0) return Status::Ok();
-    d.records -= deleted;
-    d.drops["window_results_superseded"] += deleted;
-    TG_RETURN_IF_ERROR(WriteDropCounters(d));
-    // Like a drop: a batch ReadNext read before this commit may have lost rows (it rereads).
-    ++drop_generation_;
-    return Status::Ok();
-  };
-  Status status = run();
+  Status status = DeleteUnprotected(victims, n, d);
   if (status.ok()) status = Exec(db, "COMMIT", "commit supersede");
   if (!status.ok()) {
     (void)Exec(db, "ROLLBACK", "rollback supersede");

@@ -2,14 +2,19 @@
 // Window revisions in the buffer: a new revision of a window deletes the unsent lower ones
 // (not those in flight or just read), only of that window, and counts them; revisions can no
 // longer fill a small buffer and crowd out the raw events ranked below them.
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "buffer/schema.h"
 #include "buffer/sqlite_store.h"
+#include "buffer/sqlite_util.h"
 #include "buffer/store_test_helpers.h"
 #include "common/window_result.h"
 #include "tests/support/temp_dir.h"
@@ -254,4 +259,87 @@ TEST_CASE("superseding revisions on old pages keeps the database and WAL within 
   CHECK(max_disk <= kMaxBytes);
   CHECK(max_wal <= limits.wal_checkpoint_bytes + 2 * limits.commit_headroom_bytes);
   CHECK(Buffered(*store, kWindowResultPriority).size() == static_cast<size_t>(kWindows));
+}
+
+namespace {
+
+// Rows of window_keys, read through a connection of the test's own.
+int64_t WindowKeyRows(const std::string& db_path) {
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open_v2(db_path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  tidegate::buffer::DbHandle db(raw);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(raw, "SELECT count(*) FROM window_keys", -1, &stmt, nullptr) ==
+          SQLITE_OK);
+  std::unique_ptr<sqlite3_stmt, tidegate::buffer::StmtFinalizer> owned(stmt);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  return sqlite3_column_int64(stmt, 0);
+}
+
+}  // namespace
+
+TEST_CASE("window_keys follows the window results it names", "[buffer]") {
+  TempDir dir;
+  auto store = OpenOrFail({.state_dir = dir.path()});
+  REQUIRE(store->Append({Revision("t", "a", 0, 0), Revision("t", "b", 0, 0), Alarm(1, 0)}, {}, {})
+              .ok());
+  CHECK(WindowKeyRows(store->path()) == 2);
+  // Acknowledged: their keys go with them, not the raw event's neighbours.
+  auto read = store->ReadNext(10, 1 << 20);
+  REQUIRE(read->size() == 2);
+  const BatchRange batch = RangeOf("b1", *read);
+  REQUIRE(store->MarkInflight(batch).ok());
+  REQUIRE(store->Ack(batch).ok());
+  CHECK(WindowKeyRows(store->path()) == 0);
+  // Superseded: the replaced revision's key goes too.
+  REQUIRE(store->Append({Revision("t", "c", 0, 0)}, {}, {}).ok());
+  REQUIRE(store->Append({Revision("t", "c", 0, 1)}, {}, {}).ok());
+  CHECK(WindowKeyRows(store->path()) == 1);
+  // Dropped by max_events (4 records: the alarm goes first, then the oldest results).
+  REQUIRE(store->SetBounds({.max_events = 4}).ok());
+  REQUIRE(store
+              ->Append({Revision("t", "d", 0, 0), Revision("t", "e", 0, 0),
+                        Revision("t", "f", 0, 0), Revision("t", "g", 0, 0)},
+                       {}, {})
+              .ok());
+  CHECK(CounterOf(*store, "dropped_window_results.max_events") == 1);
+  CHECK(store->Stats()->records == 4);
+  CHECK(WindowKeyRows(store->path()) == 4);
+  CHECK(Buffered(*store, kWindowResultPriority) ==
+        Strings{"t/d/0/r0", "t/e/0/r0", "t/f/0/r0", "t/g/0/r0"});
+}
+
+// A database of schema version 5 (before window_keys) holding two revisions of one window:
+// the upgrade indexes them, so the next revision still replaces both.
+TEST_CASE("an upgraded buffer supersedes the revisions it held before the upgrade", "[buffer]") {
+  TempDir dir;
+  {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(dir.File("buffer.db").c_str(), &raw) == SQLITE_OK);
+    tidegate::buffer::DbHandle db(raw);
+    for (size_t v = 0; v < 5; ++v) {
+      const std::string step(tidegate::buffer::sql::kMigrations[v]);
+      REQUIRE(sqlite3_exec(raw, step.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    }
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(raw,
+                               "INSERT INTO events(seq, priority, kind, event_time, ingest_time,"
+                               " topic, device_id, flags, key_epoch, payload) VALUES(?1, 10, 1, 0,"
+                               " 1, 't', 'g', 0, 0, ?2)",
+                               -1, &stmt, nullptr) == SQLITE_OK);
+    std::unique_ptr<sqlite3_stmt, tidegate::buffer::StmtFinalizer> insert(stmt);
+    for (int revision = 0; revision < 2; ++revision) {
+      const std::string payload = Revision("t", "g", 0, revision).payload;
+      sqlite3_bind_int64(stmt, 1, revision + 1);
+      sqlite3_bind_blob(stmt, 2, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+      REQUIRE(sqlite3_step(stmt) == SQLITE_DONE);
+      sqlite3_reset(stmt);
+    }
+    REQUIRE(sqlite3_exec(raw, "PRAGMA user_version=5", nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  auto store = OpenOrFail({.state_dir = dir.path()});
+  CHECK(WindowKeyRows(store->path()) == 2);
+  REQUIRE(store->Append({Revision("t", "g", 0, 2)}, {}, {}).ok());
+  CHECK(Buffered(*store, kWindowResultPriority) == Strings{"t/g/0/r2"});
+  CHECK(CounterOf(*store, "window_results_superseded") == 2);
 }
