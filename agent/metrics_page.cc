@@ -50,6 +50,9 @@ void RenderBufferState(std::string* out, const buffer::StoreStats& stats) {
          Counter(stats, "dedup_keys_trimmed"));
   Metric(out, "tidegate_checkpoints_total", "counter", "WAL checkpoints run by the writer",
          static_cast<double>(stats.checkpoints));
+  Metric(out, "tidegate_buffer_max_transaction_wal_bytes", "gauge",
+         "The most WAL one buffer write transaction added since start",
+         static_cast<double>(stats.max_transaction_wal_bytes));
   Metric(out, "tidegate_checkpoint_failures_total", "counter",
          "WAL checkpoints that could not complete (a reader held the WAL, or the disk was full)",
          static_cast<double>(stats.checkpoint_failures));

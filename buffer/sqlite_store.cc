@@ -164,7 +164,19 @@ Status SqliteStore::Init(const StoreOptions& options) {
   sqlite3_wal_hook(
       write_db_.get(),
       [](void* self, sqlite3*, const char*, int frames) {
-        static_cast<SqliteStore*>(self)->wal_frames_ = frames;
+        auto* store = static_cast<SqliteStore*>(self);
+        // frames counts from the last restart of the WAL, which follows a checkpoint that
+        // set wal_frames_ to 0: the difference is what this transaction wrote (or more, if a
+        // reader kept the WAL from restarting). The first commit only learns the count: the
+        // WAL may hold frames from before the hook (the migrations, a previous run).
+        if (store->wal_frames_known_ && frames > store->wal_frames_) {
+          const auto bytes = static_cast<uint64_t>(frames - store->wal_frames_) * store->page_size_;
+          if (bytes > store->max_transaction_wal_bytes_.load(std::memory_order_relaxed)) {
+            store->max_transaction_wal_bytes_.store(bytes, std::memory_order_relaxed);
+          }
+        }
+        store->wal_frames_ = frames;
+        store->wal_frames_known_ = true;
         return SQLITE_OK;
       },
       this);

@@ -91,14 +91,17 @@ struct StoreStats {
   uint64_t inflight_batches = 0;
   uint64_t dead_letters = 0;
   uint64_t rejected_batches = 0;
-  uint64_t db_bytes = 0;                    // buffer.db on disk
-  uint64_t wal_bytes = 0;                   // buffer.db-wal on disk
-  uint64_t used_bytes = 0;                  // pages in use (page_count - freelist) x page_size
-  uint64_t data_budget_bytes = 0;           // the bound on used_bytes; 0 = unbounded
-  uint64_t max_bytes = 0;                   // buffer.max_bytes in force (SetBounds changes it)
-  bool full = false;                        // when_full block: ingest is paused
-  uint64_t checkpoints = 0;                 // WAL checkpoints run by the writer
-  uint64_t checkpoint_failures = 0;         // ... that could not complete
+  uint64_t db_bytes = 0;             // buffer.db on disk
+  uint64_t wal_bytes = 0;            // buffer.db-wal on disk
+  uint64_t used_bytes = 0;           // pages in use (page_count - freelist) x page_size
+  uint64_t data_budget_bytes = 0;    // the bound on used_bytes; 0 = unbounded
+  uint64_t max_bytes = 0;            // buffer.max_bytes in force (SetBounds changes it)
+  bool full = false;                 // when_full block: ingest is paused
+  uint64_t checkpoints = 0;          // WAL checkpoints run by the writer
+  uint64_t checkpoint_failures = 0;  // ... that could not complete
+  // The most WAL one write transaction added since open (frames x page size): StoreLimits
+  // reserves commit_headroom_bytes for it.
+  uint64_t max_transaction_wal_bytes = 0;
   std::map<std::string, int64_t> counters;  // persisted counters, e.g. dead_letter.<reason>
 };
 
@@ -326,8 +329,10 @@ class SqliteStore {
   int64_t last_maintain_ms_ = 0;     // guarded by write_mu_: age line
   int64_t last_age_persist_ms_ = 0;  // guarded by write_mu_: age line
   std::unique_ptr<AgeClock> age_clock_;
-  int wal_frames_ = 0;  // guarded by write_mu_: set by the WAL hook after a commit
-  std::function<void(bool)> full_callback_;  // guarded by write_mu_
+  int wal_frames_ = 0;             // guarded by write_mu_: set by the WAL hook after a commit
+  bool wal_frames_known_ = false;  // guarded by write_mu_
+  std::atomic<uint64_t> max_transaction_wal_bytes_{0};  // written by the WAL hook
+  std::function<void(bool)> full_callback_;             // guarded by write_mu_
   std::atomic<bool> full_{false};
   std::atomic<int64_t> records_{0};  // rows in events, kept by the writer
   std::atomic<uint64_t> used_bytes_{0};

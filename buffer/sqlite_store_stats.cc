@@ -95,6 +95,7 @@ Result<StoreStats> SqliteStore::Stats() {
   stats.max_bytes = max_bytes_.load();
   stats.full = full_.load();
   stats.checkpoints = checkpoints_.load();
+  stats.max_transaction_wal_bytes = max_transaction_wal_bytes_.load();
   stats.checkpoint_failures = checkpoint_failures_.load();
   TG_ASSIGN_OR_RETURN(Stmt counters, Stmt::Prepare(db, sql::kSelectCounters));
   while (true) {

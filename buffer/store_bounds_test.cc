@@ -442,3 +442,49 @@ TEST_CASE("a quarantined database is reported and counted in the fresh one", "[b
   CHECK(store->quarantined().find("buffer.db.corrupt-") != std::string::npos);
   CHECK(CounterOf(*store, "buffer.quarantined") == 1);
 }
+
+// An acknowledged batch's rows need not be neighbours: alarms arrive one in 16 events, so a
+// batch of them has a row on every page of its seq range. Ack deletes a batch in chunks of
+// seqs (not of rows), so no transaction of it writes more pages to the WAL than a commit's
+// headroom (StoreLimits), which store_limits.h reserves for it.
+TEST_CASE("acknowledging a batch spread over many pages keeps the WAL within its bound",
+          "[buffer]") {
+  TempDir dir;
+  FakeClock clock;
+  auto store = OpenOrFail({.state_dir = dir.path(), .max_bytes = 1 << 20, .clock = &clock});
+  const StoreLimits& limits = store->limits();
+  int n = 0;
+  // Commits of 32 events, about what GroupCommitter stages at this bound (16 KiB).
+  for (int round = 0; round < 40; ++round) {
+    std::vector<Event> events;
+    for (int i = 0; i < 32; ++i) {
+      events.push_back(MakeEvent(n % 16 == 0 ? 8 : 2, n, 250, clock.now_ms));
+      ++n;
+    }
+    REQUIRE(store->Append(events, {}, {}).ok());
+    fprintf(stderr, "round %d max %llu used %llu dropped %lld\n", round,
+            (unsigned long long)store->Stats()->max_transaction_wal_bytes,
+            (unsigned long long)store->Stats()->used_bytes,
+            (long long)CounterOf(*store, "dropped.buffer_full"));
+  }
+  auto rows = store->ReadNext(1000, 1 << 20);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() > 64);
+  REQUIRE(rows->front().event.priority == 8);
+  const BatchRange batch = RangeOf("alarms", *rows);
+  REQUIRE(store->MarkInflight(batch).ok());
+  const uint64_t before = store->Stats()->max_transaction_wal_bytes;
+  REQUIRE(store->Ack(batch).ok());
+  const uint64_t largest = store->Stats()->max_transaction_wal_bytes;
+  std::fprintf(stderr,
+               "spread ack: %zu alarms over seqs %llu-%llu acknowledged; largest transaction "
+               "%llu WAL bytes (appends %llu; a commit's headroom %llu)\n",
+               rows->size(), static_cast<unsigned long long>(batch.first_seq),
+               static_cast<unsigned long long>(batch.last_seq),
+               static_cast<unsigned long long>(largest), static_cast<unsigned long long>(before),
+               static_cast<unsigned long long>(limits.commit_headroom_bytes));
+  CHECK(before <= limits.commit_headroom_bytes);
+  CHECK(largest <= limits.commit_headroom_bytes);
+  BatchRange all8{.batch_id = "x", .priority = 8, .first_seq = 0, .last_seq = 1ull << 62};
+  CHECK(store->ReadRange(all8)->empty());
+}

@@ -191,9 +191,10 @@ TEST_CASE("drop_oldest keeps the buffer within max_bytes, counts every drop and 
                static_cast<unsigned long long>(sampler.max()),
                static_cast<unsigned long long>(sampler.samples()),
                static_cast<unsigned long long>(kMaxBytes));
-  std::fprintf(stderr, "  max db %llu, max wal %llu\n",
+  std::fprintf(stderr, "  max db %llu, max wal %llu, largest write transaction %.0f WAL bytes\n",
                static_cast<unsigned long long>(sampler.max_db()),
-               static_cast<unsigned long long>(sampler.max_wal()));
+               static_cast<unsigned long long>(sampler.max_wal()),
+               M(stack, "tidegate_buffer_max_transaction_wal_bytes"));
   INFO(report.ToString());
   CHECK(dropped > 0);  // the outage was longer than the buffer could hold
   CHECK(static_cast<double>(published) == static_cast<double>(report.landed) + dropped + dups);
