@@ -110,8 +110,8 @@ ALTER TABLE events ADD COLUMN schema_version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE dead_letters ADD COLUMN detail TEXT NOT NULL DEFAULT '';
 )sql",
     R"sql(
--- kind 1 is RecordKind::kWindowResult. Raw events are not in it, so it costs their inserts
--- and deletes nothing.
+-- kind 1 is RecordKind::kWindowResult. (Its condition is still evaluated at every raw event's
+-- insert and delete: version 7 drops it for window_keys.)
 CREATE INDEX window_results_by_key ON events(topic, device_id, event_time) WHERE kind = 1;
 )sql",
     R"sql(
