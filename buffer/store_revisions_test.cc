@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -267,13 +266,13 @@ namespace {
 int64_t WindowKeyRows(const std::string& db_path) {
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open_v2(db_path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  tidegate::buffer::DbHandle db(raw);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(raw, "SELECT count(*) FROM window_keys", -1, &stmt, nullptr) ==
-          SQLITE_OK);
-  std::unique_ptr<sqlite3_stmt, tidegate::buffer::StmtFinalizer> owned(stmt);
-  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  return sqlite3_column_int64(stmt, 0);
+  const tidegate::buffer::DbHandle db(raw);
+  auto count = tidegate::buffer::Stmt::Prepare(raw, "SELECT count(*) FROM window_keys");
+  REQUIRE(count.ok());
+  auto row = count->Step();
+  REQUIRE(row.ok());
+  REQUIRE(*row);
+  return count->Int(0);
 }
 
 }  // namespace
@@ -318,24 +317,18 @@ TEST_CASE("an upgraded buffer supersedes the revisions it held before the upgrad
     REQUIRE(sqlite3_open(dir.File("buffer.db").c_str(), &raw) == SQLITE_OK);
     tidegate::buffer::DbHandle db(raw);
     for (size_t v = 0; v < 5; ++v) {
-      const std::string step(tidegate::buffer::sql::kMigrations[v]);
-      REQUIRE(sqlite3_exec(raw, step.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+      REQUIRE(tidegate::buffer::Exec(raw, tidegate::buffer::sql::kMigrations[v], "migrate").ok());
     }
-    sqlite3_stmt* stmt = nullptr;
-    REQUIRE(sqlite3_prepare_v2(raw,
-                               "INSERT INTO events(seq, priority, kind, event_time, ingest_time,"
-                               " topic, device_id, flags, key_epoch, payload) VALUES(?1, 10, 1, 0,"
-                               " 1, 't', 'g', 0, 0, ?2)",
-                               -1, &stmt, nullptr) == SQLITE_OK);
-    std::unique_ptr<sqlite3_stmt, tidegate::buffer::StmtFinalizer> insert(stmt);
+    auto insert = tidegate::buffer::Stmt::Prepare(
+        raw,
+        "INSERT INTO events(seq, priority, kind, event_time, ingest_time, topic, device_id, flags,"
+        " key_epoch, payload) VALUES(?1, 10, 1, 0, 1, 't', 'g', 0, 0, ?2)");
+    REQUIRE(insert.ok());
     for (int revision = 0; revision < 2; ++revision) {
       const std::string payload = Revision("t", "g", 0, revision).payload;
-      sqlite3_bind_int64(stmt, 1, revision + 1);
-      sqlite3_bind_blob(stmt, 2, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
-      REQUIRE(sqlite3_step(stmt) == SQLITE_DONE);
-      sqlite3_reset(stmt);
+      REQUIRE(insert->Bind(1, int64_t{revision + 1}).BindBlob(2, payload).Run().ok());
     }
-    REQUIRE(sqlite3_exec(raw, "PRAGMA user_version=5", nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(tidegate::buffer::Exec(raw, "PRAGMA user_version=5", "set version").ok());
   }
   auto store = OpenOrFail({.state_dir = dir.path()});
   CHECK(WindowKeyRows(store->path()) == 2);
