@@ -364,7 +364,7 @@ Status SqliteStore::Append(const std::vector<Event>& records,
                            const std::vector<StateWrite>& state) {
   std::lock_guard<std::mutex> lock(write_mu_);
   sqlite3* db = write_db_.get();
-  TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin append"));
+  TG_RETURN_IF_ERROR(BeginWrite("begin append"));
   uint64_t seq = next_seq_;
   Deltas d;
   const int64_t saved_dedup_rows = dedup_rows_;
@@ -388,6 +388,7 @@ Status SqliteStore::Append(const std::vector<Event>& records,
   next_seq_ = seq;
   ApplyDeltas(d);
   AfterCommit();
+  DropInChunks();
   SupersedeRevisions(records);
   return Status::Ok();
 }
@@ -473,7 +474,8 @@ Status SqliteStore::BoundAndCommit(uint64_t next_seq, int64_t now,
   if (due || dedup_rows_ > static_cast<int64_t>(limits_.max_dedup_keys)) {
     TG_RETURN_IF_ERROR(BoundDedupKeys(now, d));
   }
-  if (options_.when_full == WhenFull::kDropOldest) TG_RETURN_IF_ERROR(EnforceBounds(d));
+  if (options_.when_full == WhenFull::kDropOldest)
+    TG_RETURN_IF_ERROR(EnforceBounds(d, &drops_owed_));
   TG_RETURN_IF_ERROR(WriteDropCounters(d));
   TG_RETURN_IF_ERROR(Exec(write_db_.get(), "COMMIT", "commit append"));
   if (due) last_maintain_ms_ = now;
@@ -723,6 +725,7 @@ Status SqliteStore::MarkInflight(const BatchRange& batch) {
       .Bind(4, static_cast<int64_t>(range.last_seq))
       .Bind(5, int64_t{range.count})
       .Bind(6, range.created_at_ms);
+  SettleWal();
   TG_RETURN_IF_ERROR(insert_inflight_.Run());
   {
     std::lock_guard<std::mutex> protect(protect_mu_);
@@ -765,7 +768,7 @@ Status SqliteStore::Ack(const BatchRange& range) {
   while (true) {
     const bool last = range.last_seq - from < chunk || range.last_seq < from;
     const uint64_t to = last ? range.last_seq : from + chunk - 1;
-    TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin ack"));
+    TG_RETURN_IF_ERROR(BeginWrite("begin ack"));
     delete_range_.Bind(1, int64_t{range.priority})
         .Bind(2, static_cast<int64_t>(from))
         .Bind(3, static_cast<int64_t>(to));
@@ -792,7 +795,7 @@ Status SqliteStore::Ack(const BatchRange& range) {
 Status SqliteStore::Reject(const BatchRange& range, int http_status, std::string_view reason) {
   std::lock_guard<std::mutex> lock(write_mu_);
   sqlite3* db = write_db_.get();
-  TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin reject"));
+  TG_RETURN_IF_ERROR(BeginWrite("begin reject"));
   insert_rejected_.Bind(1, range.batch_id)
       .Bind(2, RealClock().NowUnixMs())
       .Bind(3, int64_t{http_status})

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -254,9 +255,29 @@ class SqliteStore {
   Result<int64_t> ScanChunk(int64_t priority, int64_t* after, const ScanVisitor& visit);
   // Deletes the rows at `victims` and counts them as dropped under `counter`.
   Status DeleteVictims(const std::vector<int64_t>& victims, const std::string& counter, Deltas& d);
+  // The pages one transaction's drops may dirty, estimated from the victims' seqs: a victim
+  // within a page's worth of rows after the previous one shares its page (or the next), one
+  // further away dirties a page of its own (an alarm among dropped telemetry, a window
+  // result among kept ones), and a window result also its window_keys entry's page. Counted
+  // in 1/rows_per_page of a page.
+  struct DropPages {
+    uint64_t rows_per_page = 1;
+    uint64_t left = std::numeric_limits<uint64_t>::max();
+    int64_t last_seq = -1;  // -1: the next victim starts a page
+    bool spent = false;     // a victim did not fit: the transaction's drops end there
+    bool Spend(int64_t seq, RecordKind kind);
+  };
+  DropPages DropPageBudget(uint64_t used_bytes, int64_t rows) const;
   Status DropVictims(RecordKind kind, uint64_t want, const char* reason, Deltas& d,
-                     uint64_t* dropped);
-  Status EnforceBounds(Deltas& d);
+                     DropPages& pages, uint64_t* dropped);
+  // Enforces max_events, then drops until the used pages fit data_bytes or the page budget
+  // of one transaction is spent: then *over stays true and DropInChunks goes on after the
+  // commit.
+  Status EnforceBounds(Deltas& d, bool* over);
+  // After a commit that left the buffer over data_bytes: more drops, each transaction within
+  // the page budget and followed by the checkpoint check. Best effort (logged): the next
+  // commit drops what is left.
+  void DropInChunks();
   // store_revisions.cc. After Append committed `records`: deletes the buffered revisions
   // their window results supersede, except protected ones, counted in
   // window_results_superseded, in transactions of at most SupersedeChunkRows() rows, each
@@ -290,7 +311,11 @@ class SqliteStore {
                         Deltas& d);
   void ApplyDeltas(const Deltas& d);
   void AfterCommit();  // checkpoint when due, update the full state (outside a transaction)
-  void CheckpointIfDue();
+  // After a commit: wait this long for a reader to leave the WAL (SettleWal waits longer).
+  static constexpr int kCheckpointBusyMs = 200;
+  void CheckpointIfDue(int busy_ms = kCheckpointBusyMs);
+  void SettleWal();  // before a write: finish a checkpoint the last commit could not
+  Status BeginWrite(std::string_view what);  // SettleWal, then BEGIN IMMEDIATE
   void UpdateFull();
   // The WAL file is cut back to the checkpoint threshold of limits when it is restarted after a
   // checkpoint (journal_size_limit).
@@ -343,7 +368,8 @@ class SqliteStore {
   mutable std::mutex protect_mu_;      // after write_mu_ or read_mu_, never before
   std::vector<BatchRange> protected_;  // guarded by protect_mu_
   BatchRange reserved_;                // guarded by protect_mu_ (count 0: none)
-  uint64_t drop_generation_ = 0;       // guarded by protect_mu_: bumps with each drop
+  bool drops_owed_ = false;       // guarded by write_mu_: over data_bytes after a commit's drops
+  uint64_t drop_generation_ = 0;  // guarded by protect_mu_: bumps with each drop
   // Mirrors of the bounds for ReadNext (which does not take write_mu_); 0 = unbounded.
   std::atomic<uint64_t> inflight_budget_bytes_{0}, inflight_budget_records_{0};
 

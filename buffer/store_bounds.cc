@@ -17,7 +17,6 @@ namespace {
 constexpr int64_t kScanChunk = 512;
 constexpr uint64_t kMinDropRows = 16;
 constexpr int kMaxDropRounds = 100'000;  // each drops at least one row; a safety stop
-constexpr int kCheckpointBusyMs = 200;   // wait this long for a reader to leave the WAL
 constexpr int kBusyTimeoutMs = 10'000;   // the connections' normal busy timeout
 
 std::string DropCounterName(RecordKind kind, const char* reason) {
@@ -97,23 +96,49 @@ Status SqliteStore::DeleteVictims(const std::vector<int64_t>& victims, const std
   return Status::Ok();
 }
 
+bool SqliteStore::DropPages::Spend(int64_t seq, RecordKind kind) {
+  uint64_t cost = last_seq < 0
+                      ? rows_per_page
+                      : std::min<uint64_t>(static_cast<uint64_t>(seq - last_seq), rows_per_page);
+  if (kind == RecordKind::kWindowResult) cost += rows_per_page;
+  if (cost > left) {
+    spent = true;
+    return false;
+  }
+  left -= cost;
+  last_seq = seq;
+  return true;
+}
+
+// delete_chunk_bytes of pages, and at least two: the first victim always fits.
+SqliteStore::DropPages SqliteStore::DropPageBudget(uint64_t used_bytes, int64_t rows) const {
+  DropPages pages;
+  if (limits_.delete_chunk_bytes == 0) return pages;
+  const uint64_t per_row = std::max<uint64_t>(64, used_bytes / std::max<uint64_t>(1, rows));
+  pages.rows_per_page = std::max<uint64_t>(1, page_size_ / per_row);
+  pages.left = pages.rows_per_page * std::max<uint64_t>(2, limits_.delete_chunk_bytes / page_size_);
+  return pages;
+}
+
 Status SqliteStore::DropVictims(RecordKind kind, uint64_t want, const char* reason, Deltas& d,
-                                uint64_t* dropped) {
+                                DropPages& pages, uint64_t* dropped) {
   std::vector<int64_t> victims;
   int64_t priority = std::numeric_limits<int64_t>::min();
   auto collect = [&](int64_t seq, int64_t row_kind, int64_t /*age_ms*/) {
     if (row_kind == static_cast<int64_t>(kind) &&
         !Protected(priority, static_cast<uint64_t>(seq))) {
+      if (!pages.Spend(seq, kind)) return false;
       victims.push_back(seq);
     }
     return victims.size() < want;
   };
-  while (victims.size() < want) {
+  while (victims.size() < want && !pages.spent) {
     TG_ASSIGN_OR_RETURN(bool more, NextPriority(&priority));
     if (!more) break;
+    pages.last_seq = -1;
     int64_t after = 0;
     int64_t scanned = kScanChunk;
-    while (victims.size() < want && scanned == kScanChunk) {
+    while (victims.size() < want && !pages.spent && scanned == kScanChunk) {
       TG_ASSIGN_OR_RETURN(scanned, ScanChunk(priority, &after, collect));
     }
   }
@@ -125,31 +150,42 @@ Status SqliteStore::DropVictims(RecordKind kind, uint64_t want, const char* reas
   return Status::Ok();
 }
 
-Status SqliteStore::EnforceBounds(Deltas& d) {
+Status SqliteStore::EnforceBounds(Deltas& d, bool* over_budget) {
   ++drop_generation_;
+  *over_budget = false;
   uint64_t dropped = 0;
+  DropPages unbounded;  // max_events drops as many rows as the commit added
   if (options_.max_events > 0) {
     int64_t over = records_.load() + d.records - static_cast<int64_t>(options_.max_events);
     if (over > 0) {
-      TG_RETURN_IF_ERROR(
-          DropVictims(RecordKind::kEvent, static_cast<uint64_t>(over), "max_events", d, &dropped));
+      TG_RETURN_IF_ERROR(DropVictims(RecordKind::kEvent, static_cast<uint64_t>(over), "max_events",
+                                     d, unbounded, &dropped));
       over -= static_cast<int64_t>(dropped);
     }
     if (over > 0) {
       TG_RETURN_IF_ERROR(DropVictims(RecordKind::kWindowResult, static_cast<uint64_t>(over),
-                                     "max_events", d, &dropped));
+                                     "max_events", d, unbounded, &dropped));
     }
   }
   if (limits_.data_bytes == 0) return Status::Ok();
+  TG_ASSIGN_OR_RETURN(uint64_t used, UsedBytes());
+  DropPages pages = DropPageBudget(used, records_.load() + d.records);
   for (int round = 0; round < kMaxDropRounds; ++round) {
-    TG_ASSIGN_OR_RETURN(uint64_t used, UsedBytes());
+    if (round > 0) {
+      TG_ASSIGN_OR_RETURN(used, UsedBytes());
+    }
     if (used <= limits_.data_bytes) return Status::Ok();
     int64_t rows = std::max<int64_t>(1, records_.load() + d.records);
     uint64_t per_row = std::max<uint64_t>(64, used / static_cast<uint64_t>(rows));
     uint64_t want = std::max(kMinDropRows, (used - limits_.data_bytes) / per_row + 1);
-    TG_RETURN_IF_ERROR(DropVictims(RecordKind::kEvent, want, "buffer_full", d, &dropped));
-    if (dropped == 0) {
-      TG_RETURN_IF_ERROR(DropVictims(RecordKind::kWindowResult, want, "buffer_full", d, &dropped));
+    TG_RETURN_IF_ERROR(DropVictims(RecordKind::kEvent, want, "buffer_full", d, pages, &dropped));
+    if (dropped == 0 && !pages.spent) {
+      TG_RETURN_IF_ERROR(
+          DropVictims(RecordKind::kWindowResult, want, "buffer_full", d, pages, &dropped));
+    }
+    if (pages.spent) {
+      *over_budget = true;  // this transaction's pages are spent: DropInChunks goes on
+      return Status::Ok();
     }
     if (dropped == 0) {
       // Only protected rows (in-flight batches), dedup keys (at most a quarter of the
@@ -232,11 +268,11 @@ void SqliteStore::ApplyDeltas(const Deltas& d) {
   }
 }
 
-void SqliteStore::CheckpointIfDue() {
+void SqliteStore::CheckpointIfDue(int busy_ms) {
   if (static_cast<uint64_t>(wal_frames_) * page_size_ < limits_.wal_checkpoint_bytes) return;
   sqlite3* db = write_db_.get();
   auto start = std::chrono::steady_clock::now();
-  sqlite3_busy_timeout(db, kCheckpointBusyMs);
+  sqlite3_busy_timeout(db, busy_ms);
   int log = 0, done = 0;
   // RESTART, not TRUNCATE: the next commits write over the WAL file from its start, where a
   // truncated file must be grown again block by block (the filesystem allocates and zeroes
@@ -322,6 +358,41 @@ void SqliteStore::AfterCommit() {
   UpdateFull();
 }
 
+// The WAL only holds its bound if each transaction starts below the checkpoint threshold.
+// When the quick checkpoint after the last commit did not complete (a reader kept its
+// snapshot: a slow read under load, a `tidegate buffer` command), it is retried here with
+// the connections' normal busy timeout: the writer waits for the readers, which is
+// backpressure, instead of writing past what StoreLimits reserves for the WAL.
+void SqliteStore::SettleWal() { CheckpointIfDue(kBusyTimeoutMs); }
+
+Status SqliteStore::BeginWrite(std::string_view what) {
+  SettleWal();
+  return Exec(write_db_.get(), "BEGIN IMMEDIATE", what);
+}
+
+void SqliteStore::DropInChunks() {
+  sqlite3* db = write_db_.get();
+  for (int chunk = 0; drops_owed_ && chunk < kMaxDropRounds; ++chunk) {
+    Deltas d;
+    bool over = false;
+    Status status = BeginWrite("begin drop");
+    std::unique_lock<std::mutex> protect(protect_mu_);
+    if (status.ok()) status = EnforceBounds(d, &over);
+    if (status.ok()) status = WriteDropCounters(d);
+    if (status.ok()) status = Exec(db, "COMMIT", "commit drop");
+    if (!status.ok()) {
+      (void)Exec(db, "ROLLBACK", "rollback drop");
+      spdlog::warn("buffer: dropping down to max_bytes continues at the next commit: {}",
+                   status.ToString());
+      return;
+    }
+    protect.unlock();
+    ApplyDeltas(d);
+    drops_owed_ = over;
+    AfterCommit();
+  }
+}
+
 bool SqliteStore::SetFullCallback(std::function<void(bool)> callback) {
   std::lock_guard<std::mutex> lock(write_mu_);
   full_callback_ = std::move(callback);
@@ -334,7 +405,7 @@ Status SqliteStore::Maintain() {
   if (now - last_maintain_ms_ < kMaintainIntervalMs) return Status::Ok();
   last_maintain_ms_ = now;
   sqlite3* db = write_db_.get();
-  TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin maintenance"));
+  TG_RETURN_IF_ERROR(BeginWrite("begin maintenance"));
   Deltas d;
   const int64_t saved_dedup_rows = dedup_rows_;
   std::unique_lock<std::mutex> protect(protect_mu_);

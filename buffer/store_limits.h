@@ -2,12 +2,13 @@
 // StoreLimits: how buffer.max_bytes is split between the database's pages, the WAL and the
 // headroom of the commit in progress, so that buffer.db + buffer.db-wal stay within
 // max_bytes. The writer keeps used pages (page_count - freelist_count) at or below
-// data_bytes after every commit; freed pages are reused, so the file only grows by what one
-// commit adds before its drops, which commit_headroom_bytes covers. The writer checkpoints
-// (RESTART: later commits write the WAL from its start) once the WAL passes
-// wal_checkpoint_bytes, and journal_size_limit cuts the file back to that size, so the WAL
-// holds at most that plus the last transactions before the check (two commits' headroom,
-// reserved below with one more as margin). The -shm index (32 KiB per 4,096 WAL frames) is the
+// data_bytes after every commit (and the drop transactions that follow it); freed pages are
+// reused, so the file only grows by what one commit adds before its drops, which
+// commit_headroom_bytes covers. The writer checkpoints (RESTART: later commits write the WAL
+// from its start) once the WAL passes wal_checkpoint_bytes, before the next write if the
+// check after a commit could not (SettleWal), and journal_size_limit cuts the file back to
+// that size, so the WAL holds at most that plus one transaction: transaction_wal_bytes.
+// One more commit's headroom is margin. The -shm index (32 KiB per 4,096 WAL frames) is the
 // documented overhead on top. Batches in flight are never dropped, so they may hold only an
 // eighth of the budget (their records' estimated size in the database): the rest stays for
 // what ranks above them. Plain values; thread-safe.
@@ -23,10 +24,14 @@ struct StoreLimits {
   uint64_t data_bytes = 0;             // bound on used pages x page_size
   uint64_t wal_checkpoint_bytes = 0;   // the writer checkpoints the WAL past this
   uint64_t commit_headroom_bytes = 0;  // what one commit may add before its drops
-  // Pages one transaction deleting superseded window revisions may dirty (a revision on an
-  // old page dirties that page): half a commit's headroom, the half a commit of staged
-  // records leaves (store_revisions.cc); 0 = unbounded.
-  uint64_t supersede_bytes = 0;
+  // The most one write transaction may add to the WAL: a commit's headroom for its records
+  // and its drops (at most delete_chunk_bytes of pages), plus kTransactionFixedBytes.
+  uint64_t transaction_wal_bytes = 0;
+  // Pages the deletes of one transaction may dirty when their rows lie scattered over the
+  // file (each such row dirties a page of its own): drop_oldest's drops, in the commit and
+  // in the transactions after it (store_bounds.cc), and superseded window revisions
+  // (store_revisions.cc). Half a commit's headroom; 0 = unbounded.
+  uint64_t delete_chunk_bytes = 0;
   uint64_t staging_bytes = 0;   // GroupCommitter::max_staged_bytes to use with it
   uint64_t max_dedup_keys = 0;  // persisted dedup keys: a quarter of data_bytes at most
   // when_full block: ingest pauses at data_bytes (high mark) and resumes below this.
@@ -40,6 +45,12 @@ struct StoreLimits {
   static constexpr uint64_t kMaxDedupKeys = 1'000'000;  // DedupIndex::kDefaultMaxKeys
   static constexpr uint64_t kDedupKeyBytes = 48;        // a dedup_log row, pages included
   static constexpr uint64_t kShmOverheadBytes = 32 * kKiB;
+  // What a commit writes beyond its records' and drops' pages: page 1, meta, counters, and a
+  // leaf and an interior page in each B-tree it touches at each place it touches it (events
+  // and events_by_priority per priority written or dropped from, dedup_log at both ends,
+  // window_keys_by_window per group). Measured: up to 21 pages (buffer_test 'a full
+  // drop_oldest buffer*' -s).
+  static constexpr uint64_t kTransactionFixedBytes = 96 * kKiB;  // 24 pages of 4 KiB
 
   // Records that batches in flight may hold under buffer.max_events (0 = unbounded): an
   // eighth, at least one.
@@ -60,12 +71,13 @@ struct StoreLimits {
     // A commit of S staged payload bytes writes about 2S of pages (row headers, the
     // priority index, dedup keys, partly filled pages).
     l.commit_headroom_bytes = 4 * l.staging_bytes;
-    l.supersede_bytes = l.commit_headroom_bytes / 2;
+    l.delete_chunk_bytes = l.commit_headroom_bytes / 2;
+    l.transaction_wal_bytes = l.commit_headroom_bytes + kTransactionFixedBytes;
     l.wal_checkpoint_bytes = std::clamp<uint64_t>(max_bytes / 32, 64 * kKiB, 8 * kMiB);
     // The database file: data_bytes plus one commit. The WAL: the checkpoint threshold plus
-    // the last transactions before the check (a commit, or an acknowledgement chunk), with a
-    // commit's worth of margin measured under load (e2e_bounds_test).
-    uint64_t reserved = l.wal_checkpoint_bytes + 3 * l.commit_headroom_bytes;
+    // one transaction. And a commit's headroom of margin.
+    uint64_t reserved =
+        l.wal_checkpoint_bytes + l.transaction_wal_bytes + 2 * l.commit_headroom_bytes;
     l.data_bytes = max_bytes > reserved + 64 * kKiB ? max_bytes - reserved : 64 * kKiB;
     l.resume_bytes = l.data_bytes - l.data_bytes / 10;
     l.inflight_stored_bytes = l.data_bytes / 8;

@@ -11,7 +11,7 @@
 // wrote, so a commit revising 50 windows last revised at 50 different times would dirty 50
 // old pages and grow the WAL past what StoreLimits reserves for a commit (317 KB against
 // 192 KB at max_bytes 1 MiB, store_revisions_test). The deletes run in transactions of at
-// most supersede_bytes of pages, each followed by the checkpoint check, like Ack's chunks.
+// most delete_chunk_bytes of pages, each followed by the checkpoint check, like Ack's chunks.
 // A crash between the commit and these deletes leaves extra revisions, which is harmless.
 #include <spdlog/spdlog.h>
 
@@ -57,8 +57,8 @@ Status SqliteStore::DeleteWindowKeys(const BatchRange& range, uint64_t first_seq
 Status SqliteStore::DeleteWindowKey(int64_t seq) { return delete_window_key_.Bind(1, seq).Run(); }
 
 size_t SqliteStore::SupersedeChunkRows() const {
-  if (limits_.supersede_bytes == 0) return std::numeric_limits<size_t>::max();
-  return static_cast<size_t>(std::max<uint64_t>(1, limits_.supersede_bytes / page_size_));
+  if (limits_.delete_chunk_bytes == 0) return std::numeric_limits<size_t>::max();
+  return static_cast<size_t>(std::max<uint64_t>(1, limits_.delete_chunk_bytes / page_size_));
 }
 
 // Only a strictly lower revision is replaced: exactly what a receiver that keeps the highest
@@ -119,7 +119,7 @@ Status SqliteStore::DeleteUnprotected(const std::pair<int64_t, int64_t>* victims
 // One transaction of DeleteUnprotected, then the checkpoint check.
 Status SqliteStore::DeleteSuperseded(const std::pair<int64_t, int64_t>* victims, size_t n) {
   sqlite3* db = write_db_.get();
-  TG_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin supersede"));
+  TG_RETURN_IF_ERROR(BeginWrite("begin supersede"));
   Deltas d;
   std::unique_lock<std::mutex> protect(protect_mu_);
   Status status = DeleteUnprotected(victims, n, d);

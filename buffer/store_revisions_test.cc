@@ -256,7 +256,7 @@ TEST_CASE("superseding revisions on old pages keeps the database and WAL within 
                static_cast<long long>(CounterOf(*store, "dropped.buffer_full")));
   CHECK(CounterOf(*store, "dropped.buffer_full") > 0);  // the buffer was full
   CHECK(max_disk <= kMaxBytes);
-  CHECK(max_wal <= limits.wal_checkpoint_bytes + 2 * limits.commit_headroom_bytes);
+  CHECK(max_wal <= limits.wal_checkpoint_bytes + limits.transaction_wal_bytes);
   CHECK(Buffered(*store, kWindowResultPriority).size() == static_cast<size_t>(kWindows));
 }
 
