@@ -474,8 +474,10 @@ Status SqliteStore::BoundAndCommit(uint64_t next_seq, int64_t now,
   if (due || dedup_rows_ > static_cast<int64_t>(limits_.max_dedup_keys)) {
     TG_RETURN_IF_ERROR(BoundDedupKeys(now, d));
   }
-  if (options_.when_full == WhenFull::kDropOldest)
+  drops_owed_ = false;
+  if (options_.when_full == WhenFull::kDropOldest) {
     TG_RETURN_IF_ERROR(EnforceBounds(d, &drops_owed_));
+  }
   TG_RETURN_IF_ERROR(WriteDropCounters(d));
   TG_RETURN_IF_ERROR(Exec(write_db_.get(), "COMMIT", "commit append"));
   if (due) last_maintain_ms_ = now;

@@ -263,8 +263,9 @@ class SqliteStore {
   struct DropPages {
     uint64_t rows_per_page = 1;
     uint64_t left = std::numeric_limits<uint64_t>::max();
-    int64_t last_seq = -1;  // -1: the next victim starts a page
-    bool spent = false;     // a victim did not fit: the transaction's drops end there
+    int64_t priority = std::numeric_limits<int64_t>::min();  // of last_seq
+    int64_t last_seq = -1;                                   // -1: the next victim starts a page
+    bool spent = false;  // a victim did not fit: the transaction's drops end there
     bool Spend(int64_t seq, RecordKind kind);
   };
   DropPages DropPageBudget(uint64_t used_bytes, int64_t rows) const;

@@ -135,7 +135,10 @@ Status SqliteStore::DropVictims(RecordKind kind, uint64_t want, const char* reas
   while (victims.size() < want && !pages.spent) {
     TG_ASSIGN_OR_RETURN(bool more, NextPriority(&priority));
     if (!more) break;
-    pages.last_seq = -1;
+    if (priority != pages.priority) {  // another priority's rows start on another page
+      pages.priority = priority;
+      pages.last_seq = -1;
+    }
     int64_t after = 0;
     int64_t scanned = kScanChunk;
     while (victims.size() < want && !pages.spent && scanned == kScanChunk) {
