@@ -388,7 +388,7 @@ Status SqliteStore::Append(const std::vector<Event>& records,
   next_seq_ = seq;
   ApplyDeltas(d);
   AfterCommit();
-  DropInChunks();
+  DeleteInChunks();
   SupersedeRevisions(records);
   return Status::Ok();
 }
@@ -470,13 +470,15 @@ Status SqliteStore::BoundAndCommit(uint64_t next_seq, int64_t now,
   // Drops must be committed before ReadNext can protect what it read (see ReadNext).
   protect.lock();
   const bool due = now - last_maintain_ms_ >= kMaintainIntervalMs;
-  if (due) TG_RETURN_IF_ERROR(ExpireMaxAge(now, d));
+  // One page budget for the commit's expiry and drops; what it leaves, DeleteInChunks does.
+  TG_ASSIGN_OR_RETURN(DropPages pages, DropPageBudget(d));
+  expiry_owed_ = drops_owed_ = false;
+  if (due) TG_RETURN_IF_ERROR(ExpireMaxAge(now, d, pages, &expiry_owed_));
   if (due || dedup_rows_ > static_cast<int64_t>(limits_.max_dedup_keys)) {
     TG_RETURN_IF_ERROR(BoundDedupKeys(now, d));
   }
-  drops_owed_ = false;
   if (options_.when_full == WhenFull::kDropOldest) {
-    TG_RETURN_IF_ERROR(EnforceBounds(d, &drops_owed_));
+    TG_RETURN_IF_ERROR(EnforceBounds(d, pages, &drops_owed_));
   }
   TG_RETURN_IF_ERROR(WriteDropCounters(d));
   TG_RETURN_IF_ERROR(Exec(write_db_.get(), "COMMIT", "commit append"));

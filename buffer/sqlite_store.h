@@ -255,30 +255,31 @@ class SqliteStore {
   Result<int64_t> ScanChunk(int64_t priority, int64_t* after, const ScanVisitor& visit);
   // Deletes the rows at `victims` and counts them as dropped under `counter`.
   Status DeleteVictims(const std::vector<int64_t>& victims, const std::string& counter, Deltas& d);
-  // The pages one transaction's drops may dirty, estimated from the victims' seqs: a victim
-  // within a page's worth of rows after the previous one shares its page (or the next), one
-  // further away dirties a page of its own (an alarm among dropped telemetry, a window
-  // result among kept ones), and a window result also its window_keys entry's page. Counted
-  // in 1/rows_per_page of a page.
+  // The pages one transaction's deletes (drops, expiry) may dirty, estimated from the
+  // victims' seqs: a victim within a page's worth of rows after the previous one shares its
+  // page (or the next), one further away dirties a page of its own (an alarm among dropped
+  // telemetry, a window result among kept ones), and a window result also its window_keys
+  // entry's page. Counted in 1/rows_per_page of a page.
   struct DropPages {
     uint64_t rows_per_page = 1;
     uint64_t left = std::numeric_limits<uint64_t>::max();
     int64_t priority = std::numeric_limits<int64_t>::min();  // of last_seq
     int64_t last_seq = -1;                                   // -1: the next victim starts a page
-    bool spent = false;  // a victim did not fit: the transaction's drops end there
+    bool spent = false;  // a victim did not fit: the transaction's deletes end there
     bool Spend(int64_t seq, RecordKind kind);
+    void Enter(int64_t next_priority);  // the victims that follow are of next_priority
   };
-  DropPages DropPageBudget(uint64_t used_bytes, int64_t rows) const;
+  // One transaction's budget (in it: UsedBytes, and the record count with d applied).
+  Result<DropPages> DropPageBudget(const Deltas& d);
   Status DropVictims(RecordKind kind, uint64_t want, const char* reason, Deltas& d,
                      DropPages& pages, uint64_t* dropped);
-  // Enforces max_events, then drops until the used pages fit data_bytes or the page budget
-  // of one transaction is spent: then *over stays true and DropInChunks goes on after the
-  // commit.
-  Status EnforceBounds(Deltas& d, bool* over);
-  // After a commit that left the buffer over data_bytes: more drops, each transaction within
-  // the page budget and followed by the checkpoint check. Best effort (logged): the next
-  // commit drops what is left.
-  void DropInChunks();
+  // Enforces max_events, then drops until the used pages fit data_bytes or `pages` is
+  // spent: then *over is set and DeleteInChunks goes on after the commit.
+  Status EnforceBounds(Deltas& d, DropPages& pages, bool* over);
+  // After a commit that left expired events (max_age) or the buffer over data_bytes: more
+  // deletes, each transaction within the page budget and followed by the checkpoint check.
+  // Best effort (logged): the next commit or Maintain goes on.
+  void DeleteInChunks();
   // store_revisions.cc. After Append committed `records`: deletes the buffered revisions
   // their window results supersede, except protected ones, counted in
   // window_results_superseded, in transactions of at most SupersedeChunkRows() rows, each
@@ -297,7 +298,7 @@ class SqliteStore {
   Status WriteWindowKey(uint64_t seq, const Event& result);
   Status DeleteWindowKeys(const BatchRange& range, uint64_t first_seq, uint64_t last_seq);
   Status DeleteWindowKey(int64_t seq);
-  Status ExpireMaxAge(int64_t age_ms, Deltas& d);
+  Status ExpireMaxAge(int64_t age_ms, Deltas& d, DropPages& pages, bool* owed);
   Status BoundDedupKeys(int64_t age_ms, Deltas& d);
   Status PersistAge(int64_t age_ms);
   Status WriteDropCounters(const Deltas& d);
@@ -369,7 +370,9 @@ class SqliteStore {
   mutable std::mutex protect_mu_;      // after write_mu_ or read_mu_, never before
   std::vector<BatchRange> protected_;  // guarded by protect_mu_
   BatchRange reserved_;                // guarded by protect_mu_ (count 0: none)
-  bool drops_owed_ = false;       // guarded by write_mu_: over data_bytes after a commit's drops
+  // Guarded by write_mu_: what a transaction's page budget left for DeleteInChunks.
+  bool drops_owed_ = false;       // the buffer is over data_bytes
+  bool expiry_owed_ = false;      // expired events (max_age) are left
   uint64_t drop_generation_ = 0;  // guarded by protect_mu_: bumps with each drop
   // Mirrors of the bounds for ReadNext (which does not take write_mu_); 0 = unbounded.
   std::atomic<uint64_t> inflight_budget_bytes_{0}, inflight_budget_records_{0};

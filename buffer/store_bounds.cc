@@ -110,11 +110,19 @@ bool SqliteStore::DropPages::Spend(int64_t seq, RecordKind kind) {
   return true;
 }
 
+void SqliteStore::DropPages::Enter(int64_t next_priority) {
+  if (next_priority == priority) return;
+  priority = next_priority;  // another priority's rows start on another page
+  last_seq = -1;
+}
+
 // delete_chunk_bytes of pages, and at least two: the first victim always fits.
-SqliteStore::DropPages SqliteStore::DropPageBudget(uint64_t used_bytes, int64_t rows) const {
+Result<SqliteStore::DropPages> SqliteStore::DropPageBudget(const Deltas& d) {
   DropPages pages;
   if (limits_.delete_chunk_bytes == 0) return pages;
-  const uint64_t per_row = std::max<uint64_t>(64, used_bytes / std::max<uint64_t>(1, rows));
+  TG_ASSIGN_OR_RETURN(uint64_t used, UsedBytes());
+  const int64_t rows = std::max<int64_t>(1, records_.load() + d.records);
+  const uint64_t per_row = std::max<uint64_t>(64, used / static_cast<uint64_t>(rows));
   pages.rows_per_page = std::max<uint64_t>(1, page_size_ / per_row);
   pages.left = pages.rows_per_page * std::max<uint64_t>(2, limits_.delete_chunk_bytes / page_size_);
   return pages;
@@ -135,10 +143,7 @@ Status SqliteStore::DropVictims(RecordKind kind, uint64_t want, const char* reas
   while (victims.size() < want && !pages.spent) {
     TG_ASSIGN_OR_RETURN(bool more, NextPriority(&priority));
     if (!more) break;
-    if (priority != pages.priority) {  // another priority's rows start on another page
-      pages.priority = priority;
-      pages.last_seq = -1;
-    }
+    pages.Enter(priority);
     int64_t after = 0;
     int64_t scanned = kScanChunk;
     while (victims.size() < want && !pages.spent && scanned == kScanChunk) {
@@ -153,7 +158,7 @@ Status SqliteStore::DropVictims(RecordKind kind, uint64_t want, const char* reas
   return Status::Ok();
 }
 
-Status SqliteStore::EnforceBounds(Deltas& d, bool* over_budget) {
+Status SqliteStore::EnforceBounds(Deltas& d, DropPages& pages, bool* over_budget) {
   ++drop_generation_;
   *over_budget = false;
   uint64_t dropped = 0;
@@ -171,13 +176,13 @@ Status SqliteStore::EnforceBounds(Deltas& d, bool* over_budget) {
     }
   }
   if (limits_.data_bytes == 0) return Status::Ok();
-  TG_ASSIGN_OR_RETURN(uint64_t used, UsedBytes());
-  DropPages pages = DropPageBudget(used, records_.load() + d.records);
   for (int round = 0; round < kMaxDropRounds; ++round) {
-    if (round > 0) {
-      TG_ASSIGN_OR_RETURN(used, UsedBytes());
-    }
+    TG_ASSIGN_OR_RETURN(uint64_t used, UsedBytes());
     if (used <= limits_.data_bytes) return Status::Ok();
+    if (pages.spent) {
+      *over_budget = true;  // an expiry in this transaction spent its pages
+      return Status::Ok();
+    }
     int64_t rows = std::max<int64_t>(1, records_.load() + d.records);
     uint64_t per_row = std::max<uint64_t>(64, used / static_cast<uint64_t>(rows));
     uint64_t want = std::max(kMinDropRows, (used - limits_.data_bytes) / per_row + 1);
@@ -200,10 +205,12 @@ Status SqliteStore::EnforceBounds(Deltas& d, bool* over_budget) {
 }
 
 // Deletes raw events whose age stamp is before age_ms - max_age, in arrival order per
-// priority (a priority's scan stops at its first younger event), except protected ranges.
+// priority (a priority's scan stops at its first younger event), except protected ranges,
+// until `pages` is spent: then *owed is set and DeleteInChunks goes on after the commit.
 // The age line never jumps (AgeClock), so a wall-clock step expires nothing by itself.
 // REQUIRES: protect_mu_ held until the transaction ends.
-Status SqliteStore::ExpireMaxAge(int64_t age_ms, Deltas& d) {
+Status SqliteStore::ExpireMaxAge(int64_t age_ms, Deltas& d, DropPages& pages, bool* owed) {
+  *owed = false;
   if (options_.max_age.count() <= 0) return Status::Ok();
   const int64_t cutoff = SatSub(age_ms, options_.max_age.count());
   ++drop_generation_;
@@ -217,19 +224,22 @@ Status SqliteStore::ExpireMaxAge(int64_t age_ms, Deltas& d) {
       young = true;
       return false;
     }
+    if (!pages.Spend(seq, RecordKind::kEvent)) return false;
     victims.push_back(seq);
     return true;
   };
-  while (true) {
+  while (!pages.spent) {
     TG_ASSIGN_OR_RETURN(bool more, NextPriority(&priority));
     if (!more) break;
+    pages.Enter(priority);
     int64_t after = 0;
     young = false;
-    while (!young) {
+    while (!young && !pages.spent) {
       TG_ASSIGN_OR_RETURN(int64_t scanned, ScanChunk(priority, &after, collect_expired));
       if (scanned < kScanChunk) break;
     }
   }
+  *owed = pages.spent;
   return DeleteVictims(victims, "dropped.max_age", d);
 }
 
@@ -373,25 +383,31 @@ Status SqliteStore::BeginWrite(std::string_view what) {
   return Exec(write_db_.get(), "BEGIN IMMEDIATE", what);
 }
 
-void SqliteStore::DropInChunks() {
+void SqliteStore::DeleteInChunks() {
   sqlite3* db = write_db_.get();
-  for (int chunk = 0; drops_owed_ && chunk < kMaxDropRounds; ++chunk) {
+  for (int chunk = 0; (expiry_owed_ || drops_owed_) && chunk < kMaxDropRounds; ++chunk) {
     Deltas d;
-    bool over = false;
-    Status status = BeginWrite("begin drop");
+    bool expiry_over = false, drops_over = drops_owed_;
+    Status status = BeginWrite("begin delete chunk");
     std::unique_lock<std::mutex> protect(protect_mu_);
-    if (status.ok()) status = EnforceBounds(d, &over);
+    Result<DropPages> pages = DropPageBudget(d);
+    if (status.ok()) status = pages.status();
+    if (status.ok() && expiry_owed_) {
+      status = ExpireMaxAge(age_clock_->Now().age_ms, d, *pages, &expiry_over);
+    }
+    if (status.ok() && drops_owed_) status = EnforceBounds(d, *pages, &drops_over);
     if (status.ok()) status = WriteDropCounters(d);
-    if (status.ok()) status = Exec(db, "COMMIT", "commit drop");
+    if (status.ok()) status = Exec(db, "COMMIT", "commit delete chunk");
     if (!status.ok()) {
-      (void)Exec(db, "ROLLBACK", "rollback drop");
-      spdlog::warn("buffer: dropping down to max_bytes continues at the next commit: {}",
+      (void)Exec(db, "ROLLBACK", "rollback delete chunk");
+      spdlog::warn("buffer: expiring or dropping down to the bounds continues later: {}",
                    status.ToString());
       return;
     }
     protect.unlock();
     ApplyDeltas(d);
-    drops_owed_ = over;
+    expiry_owed_ = expiry_over;
+    drops_owed_ = drops_over;
     AfterCommit();
   }
 }
@@ -412,7 +428,10 @@ Status SqliteStore::Maintain() {
   Deltas d;
   const int64_t saved_dedup_rows = dedup_rows_;
   std::unique_lock<std::mutex> protect(protect_mu_);
-  Status status = ExpireMaxAge(now, d);
+  bool expiry_owed = false;
+  Result<DropPages> pages = DropPageBudget(d);
+  Status status = pages.status();
+  if (status.ok()) status = ExpireMaxAge(now, d, *pages, &expiry_owed);
   if (status.ok()) status = BoundDedupKeys(now, d);
   if (status.ok() && now - last_age_persist_ms_ >= kAgePersistIntervalMs) {
     status = PersistAge(now);
@@ -426,7 +445,9 @@ Status SqliteStore::Maintain() {
   }
   protect.unlock();
   ApplyDeltas(d);
+  expiry_owed_ = expiry_owed;
   AfterCommit();
+  DeleteInChunks();
   return Status::Ok();
 }
 

@@ -578,3 +578,50 @@ TEST_CASE("a checkpoint a reader blocked is completed before the next write", "[
   CHECK(store->Stats()->checkpoint_failures == 1);
   CHECK(wal_after <= wal_before);
 }
+
+// A smaller max_age pushed by a remote config expires most of a full buffer at once: done in
+// one transaction, that wrote the freed pages of the whole buffer to the WAL. Expiry spends
+// the same page budget as the drops and goes on in transactions of its own.
+TEST_CASE("expiring a whole buffer at once keeps each transaction's WAL within its bound",
+          "[buffer]") {
+  TempDir dir;
+  FakeClock clock;
+  constexpr uint64_t kMaxBytes = 1 << 20;
+  auto store = OpenOrFail({.state_dir = dir.path(), .max_bytes = kMaxBytes, .clock = &clock});
+  const StoreLimits& limits = store->limits();
+  int n = 0;
+  for (int round = 0; round < 80; ++round) {
+    std::vector<Event> records;
+    for (int i = 0; i < 54; ++i, ++n) {
+      Event e = MakeEvent(n % 16 == 0 ? 8 : 2, n, 250, clock.now_ms);
+      if (i < 7) {
+        e.kind = RecordKind::kWindowResult;  // kept: max_age expires raw events only
+        e.priority = 9;
+      }
+      records.push_back(std::move(e));
+    }
+    clock.now_ms += 10;
+    REQUIRE(store->Append(records, {}, {}).ok());
+  }
+  const auto buffered = static_cast<int64_t>(store->Stats()->records);
+  const uint64_t before = store->Stats()->max_transaction_wal_bytes;
+  clock.now_ms += 60'000;
+  REQUIRE(store->SetBounds({.max_bytes = kMaxBytes, .max_age = Millis(30'000)}).ok());
+  auto stats = store->Stats();
+  REQUIRE(stats.ok());
+  const int64_t expired = CounterOf(*store, "dropped.max_age");
+  std::fprintf(stderr,
+               "expire all: %lld of %lld records expired; largest transaction %llu WAL bytes "
+               "(appends %llu, bound %llu), db+wal %llu\n",
+               static_cast<long long>(expired), static_cast<long long>(buffered),
+               static_cast<unsigned long long>(stats->max_transaction_wal_bytes),
+               static_cast<unsigned long long>(before),
+               static_cast<unsigned long long>(limits.transaction_wal_bytes),
+               static_cast<unsigned long long>(DiskBytes(store->path())));
+  CHECK(expired > 0);
+  CHECK(static_cast<int64_t>(stats->records) == buffered - expired);
+  CHECK(Remaining(*store).size() == static_cast<size_t>(stats->records));
+  for (const auto& [priority, id] : Remaining(*store)) CHECK(id[0] == 'w');  // results only
+  CHECK(stats->max_transaction_wal_bytes <= limits.transaction_wal_bytes);
+  CHECK(DiskBytes(store->path()) <= kMaxBytes);
+}
