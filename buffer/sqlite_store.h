@@ -269,6 +269,7 @@ class SqliteStore {
     bool Spend(int64_t seq, RecordKind kind);
     void Enter(int64_t next_priority);  // the victims that follow are of next_priority
   };
+  uint64_t BytesPerRow(uint64_t used_bytes, const Deltas& d) const;
   // One transaction's budget (in it: UsedBytes, and the record count with d applied).
   Result<DropPages> DropPageBudget(const Deltas& d);
   Status DropVictims(RecordKind kind, uint64_t want, const char* reason, Deltas& d,
@@ -280,6 +281,7 @@ class SqliteStore {
   // deletes, each transaction within the page budget and followed by the checkpoint check.
   // Best effort (logged): the next commit or Maintain goes on.
   void DeleteInChunks();
+  Status DeleteChunk(Deltas& d, bool* expiry_over, bool* drops_over);
   // store_revisions.cc. After Append committed `records`: deletes the buffered revisions
   // their window results supersede, except protected ones, counted in
   // window_results_superseded, in transactions of at most SupersedeChunkRows() rows, each

@@ -96,6 +96,12 @@ Status SqliteStore::DeleteVictims(const std::vector<int64_t>& victims, const std
   return Status::Ok();
 }
 
+// What a buffered record takes in the database on average (at least 64 bytes).
+uint64_t SqliteStore::BytesPerRow(uint64_t used_bytes, const Deltas& d) const {
+  const int64_t rows = std::max<int64_t>(1, records_.load() + d.records);
+  return std::max<uint64_t>(64, used_bytes / static_cast<uint64_t>(rows));
+}
+
 bool SqliteStore::DropPages::Spend(int64_t seq, RecordKind kind) {
   uint64_t cost = last_seq < 0
                       ? rows_per_page
@@ -121,9 +127,7 @@ Result<SqliteStore::DropPages> SqliteStore::DropPageBudget(const Deltas& d) {
   DropPages pages;
   if (limits_.delete_chunk_bytes == 0) return pages;
   TG_ASSIGN_OR_RETURN(uint64_t used, UsedBytes());
-  const int64_t rows = std::max<int64_t>(1, records_.load() + d.records);
-  const uint64_t per_row = std::max<uint64_t>(64, used / static_cast<uint64_t>(rows));
-  pages.rows_per_page = std::max<uint64_t>(1, page_size_ / per_row);
+  pages.rows_per_page = std::max<uint64_t>(1, page_size_ / BytesPerRow(used, d));
   pages.left = pages.rows_per_page * std::max<uint64_t>(2, limits_.delete_chunk_bytes / page_size_);
   return pages;
 }
@@ -183,16 +187,14 @@ Status SqliteStore::EnforceBounds(Deltas& d, DropPages& pages, bool* over_budget
       *over_budget = true;  // an expiry in this transaction spent its pages
       return Status::Ok();
     }
-    int64_t rows = std::max<int64_t>(1, records_.load() + d.records);
-    uint64_t per_row = std::max<uint64_t>(64, used / static_cast<uint64_t>(rows));
-    uint64_t want = std::max(kMinDropRows, (used - limits_.data_bytes) / per_row + 1);
+    uint64_t want = std::max(kMinDropRows, (used - limits_.data_bytes) / BytesPerRow(used, d) + 1);
     TG_RETURN_IF_ERROR(DropVictims(RecordKind::kEvent, want, "buffer_full", d, pages, &dropped));
     if (dropped == 0 && !pages.spent) {
       TG_RETURN_IF_ERROR(
           DropVictims(RecordKind::kWindowResult, want, "buffer_full", d, pages, &dropped));
     }
     if (pages.spent) {
-      *over_budget = true;  // this transaction's pages are spent: DropInChunks goes on
+      *over_budget = true;  // this transaction's pages are spent: DeleteInChunks goes on
       return Status::Ok();
     }
     if (dropped == 0) {
@@ -383,23 +385,27 @@ Status SqliteStore::BeginWrite(std::string_view what) {
   return Exec(write_db_.get(), "BEGIN IMMEDIATE", what);
 }
 
+// One transaction of DeleteInChunks, committed. REQUIRES: a write transaction begun,
+// protect_mu_ held.
+Status SqliteStore::DeleteChunk(Deltas& d, bool* expiry_over, bool* drops_over) {
+  TG_ASSIGN_OR_RETURN(DropPages pages, DropPageBudget(d));
+  if (expiry_owed_) {
+    TG_RETURN_IF_ERROR(ExpireMaxAge(age_clock_->Now().age_ms, d, pages, expiry_over));
+  }
+  if (drops_owed_) TG_RETURN_IF_ERROR(EnforceBounds(d, pages, drops_over));
+  TG_RETURN_IF_ERROR(WriteDropCounters(d));
+  return Exec(write_db_.get(), "COMMIT", "commit delete chunk");
+}
+
 void SqliteStore::DeleteInChunks() {
-  sqlite3* db = write_db_.get();
   for (int chunk = 0; (expiry_owed_ || drops_owed_) && chunk < kMaxDropRounds; ++chunk) {
     Deltas d;
     bool expiry_over = false, drops_over = drops_owed_;
     Status status = BeginWrite("begin delete chunk");
     std::unique_lock<std::mutex> protect(protect_mu_);
-    Result<DropPages> pages = DropPageBudget(d);
-    if (status.ok()) status = pages.status();
-    if (status.ok() && expiry_owed_) {
-      status = ExpireMaxAge(age_clock_->Now().age_ms, d, *pages, &expiry_over);
-    }
-    if (status.ok() && drops_owed_) status = EnforceBounds(d, *pages, &drops_over);
-    if (status.ok()) status = WriteDropCounters(d);
-    if (status.ok()) status = Exec(db, "COMMIT", "commit delete chunk");
+    if (status.ok()) status = DeleteChunk(d, &expiry_over, &drops_over);
     if (!status.ok()) {
-      (void)Exec(db, "ROLLBACK", "rollback delete chunk");
+      (void)Exec(write_db_.get(), "ROLLBACK", "rollback delete chunk");
       spdlog::warn("buffer: expiring or dropping down to the bounds continues later: {}",
                    status.ToString());
       return;

@@ -487,6 +487,26 @@ TEST_CASE("acknowledging a batch spread over many pages keeps the WAL within its
   CHECK(store->ReadRange(all8)->empty());
 }
 
+// One commit as GroupCommitter stages it at max_bytes 1 MiB (16 KiB): 54 records of about
+// 300 bytes, records *n on, the first 7 window results (priority 9, one per device), the raw
+// events an alarm (priority 8) in 16, and with dedup_keys a dedup key for each record.
+std::vector<Event> MixedCommit(int* n, int64_t now_ms, bool dedup_keys) {
+  std::vector<Event> records;
+  for (int i = 0; i < 54; ++i, ++*n) {
+    Event e = MakeEvent(*n % 16 == 0 ? 8 : 2, *n, 250, now_ms);
+    if (i < 7) {
+      e.kind = RecordKind::kWindowResult;
+      e.priority = 9;
+    }
+    if (dedup_keys) {
+      e.dedup_key = static_cast<uint64_t>(*n) + 1;
+      e.dedup_expires_ms = now_ms + 600'000;
+    }
+    records.push_back(std::move(e));
+  }
+  return records;
+}
+
 // Once the raw events ranked lowest are gone, drop_oldest takes the alarms that sit one per
 // page among the window results it keeps: each such drop dirties a page of its own. Done in
 // the commit, that grew one transaction's WAL to 430,080 bytes (105 pages) against the
@@ -500,22 +520,9 @@ TEST_CASE("a full drop_oldest buffer keeps each transaction's WAL within its bou
   const StoreLimits& limits = store->limits();
   uint64_t max_disk = 0, max_used = 0;
   int n = 0, alarms = 0;
-  // 54 records of about 300 bytes: what GroupCommitter stages at this bound (16 KiB). Per
-  // commit 7 window results (priority 9, one per device), an alarm in 16 raw events, and a
-  // dedup key for each record.
   for (int round = 0; round < 150; ++round) {
-    std::vector<Event> records;
-    for (int i = 0; i < 54; ++i, ++n) {
-      Event e = MakeEvent(n % 16 == 0 ? 8 : 2, n, 250, clock.now_ms);
-      if (i < 7) {
-        e.kind = RecordKind::kWindowResult;
-        e.priority = 9;
-      }
-      alarms += e.priority == 8 ? 1 : 0;
-      e.dedup_key = static_cast<uint64_t>(n) + 1;
-      e.dedup_expires_ms = clock.now_ms + 600'000;
-      records.push_back(std::move(e));
-    }
+    std::vector<Event> records = MixedCommit(&n, clock.now_ms, /*dedup_keys=*/true);
+    for (const Event& e : records) alarms += e.priority == 8 ? 1 : 0;
     clock.now_ms += 10;
     REQUIRE(store->Append(records, {}, {}).ok());
     max_disk = std::max(max_disk, DiskBytes(store->path()));
@@ -591,15 +598,8 @@ TEST_CASE("expiring a whole buffer at once keeps each transaction's WAL within i
   const StoreLimits& limits = store->limits();
   int n = 0;
   for (int round = 0; round < 80; ++round) {
-    std::vector<Event> records;
-    for (int i = 0; i < 54; ++i, ++n) {
-      Event e = MakeEvent(n % 16 == 0 ? 8 : 2, n, 250, clock.now_ms);
-      if (i < 7) {
-        e.kind = RecordKind::kWindowResult;  // kept: max_age expires raw events only
-        e.priority = 9;
-      }
-      records.push_back(std::move(e));
-    }
+    // The window results stay: max_age expires raw events only.
+    std::vector<Event> records = MixedCommit(&n, clock.now_ms, /*dedup_keys=*/false);
     clock.now_ms += 10;
     REQUIRE(store->Append(records, {}, {}).ok());
   }
