@@ -17,9 +17,14 @@ namespace tidegate::collector::sql {
 
 inline constexpr int kSchemaVersion = 3;
 
+// synchronous=FULL: a batch is answered (HTTP 200, MQTT ack) only after its commit, and the
+// agent then deletes it, so the commit must survive a power cut, not only a crash: FULL
+// fsyncs the WAL at every commit (NORMAL in WAL mode does not). Group commit pays one fsync
+// for every batch of the group; the drain of 1,000,000 events measured the same rate with
+// both (213,345 and 215,622 events/s with FULL, 202,107 to 231,162 with NORMAL).
 inline constexpr char kPragmas[] =
     "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA synchronous=FULL;"
     "PRAGMA foreign_keys=OFF;";
 
 // Version 1 as first released; never edited, later steps change it.

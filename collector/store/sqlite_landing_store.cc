@@ -465,4 +465,13 @@ Status SqliteLandingStore::ForEachAgent(const std::function<Status(const AgentRe
   return rc == SQLITE_DONE ? Status::Ok() : SqliteError(db_.get(), rc, "read agents");
 }
 
+Result<int64_t> SqliteLandingStore::PragmaInt(std::string_view name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string sql = "PRAGMA " + std::string(name);
+  TG_ASSIGN_OR_RETURN(StmtPtr st, PrepareStmt(db_.get(), sql.c_str()));
+  int rc = sqlite3_step(st.get());
+  if (rc != SQLITE_ROW) return SqliteError(db_.get(), rc, sql);
+  return sqlite3_column_int64(st.get(), 0);
+}
+
 }  // namespace tidegate::collector

@@ -9,10 +9,12 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "collector/store/landing_store.h"
@@ -56,6 +58,10 @@ class SqliteLandingStore final : public LandingStore {
   Status UpsertAgent(const AgentRecord& agent) override;
   Result<std::optional<AgentRecord>> FindAgent(const std::string& instance_uid) override;
   Status ForEachAgent(const std::function<Status(const AgentRecord&)>& fn) override;
+
+  // The value of PRAGMA `name` on the store's connection (for tests: pragmas such as
+  // synchronous are per connection, another connection cannot see them).
+  Result<int64_t> PragmaInt(std::string_view name);
 
  private:
   struct Statements;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -194,6 +195,21 @@ TEST_CASE("LandingStore keeps dedup and counters across a restart", "[collector]
   REQUIRE(counts.ok());
   CHECK(counts->batches_landed == 1);
   CHECK(counts->batches_duplicate == 1);
+}
+
+// The collector answers a batch only after its commit, and the agent then deletes it: the
+// commit must reach the disk (synchronous FULL fsyncs the WAL at every commit; NORMAL, in
+// WAL mode, only at checkpoints, so a power cut could lose acknowledged batches).
+TEST_CASE("the SQLite landing store syncs every commit before a batch is answered", "[collector]") {
+  ScratchDir dir;
+  FakeClock clock;
+  auto store = SqliteLandingStore::Open(dir.path(), clock);
+  REQUIRE(store.ok());
+  auto synchronous = (*store)->PragmaInt("synchronous");
+  REQUIRE(synchronous.ok());
+  std::fprintf(stderr, "landing store: PRAGMA synchronous = %lld (2 is FULL)\n",
+               static_cast<long long>(*synchronous));
+  CHECK(*synchronous == 2);
 }
 
 TEST_CASE("LandingStore keeps the highest revision of a window", "[collector]") {
