@@ -5,6 +5,7 @@
 // bound and the sync pragma.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -24,6 +25,7 @@ using tidegate::Millis;
 using tidegate::RecordKind;
 using tidegate::WhenFull;
 using tidegate::buffer::BatchRange;
+using tidegate::buffer::BufferedRecord;
 using tidegate::buffer::SqliteStore;
 using tidegate::buffer::StoreLimits;
 using tidegate::buffer::StoreOptions;
@@ -547,6 +549,60 @@ TEST_CASE("a full drop_oldest buffer keeps each transaction's WAL within its bou
   CHECK(stats->max_transaction_wal_bytes <= limits.transaction_wal_bytes);
   CHECK(max_used <= limits.data_bytes);
   CHECK(max_disk <= kMaxBytes);
+}
+
+// The drops that run out of one transaction's page budget go on after the commit in
+// transactions of their own (DeleteInChunks); those must skip batches in flight exactly as
+// the commit's own drops do. The oldest alarms, the next to be dropped once the raw events
+// ranked lowest are gone, are put in flight; the buffer is then flooded until alarms are
+// dropped in more transactions than one per Append.
+TEST_CASE("the drops after a commit never take a batch in flight", "[buffer]") {
+  TempDir dir;
+  FakeClock clock;
+  auto store = OpenOrFail({.state_dir = dir.path(), .max_bytes = 1 << 20, .clock = &clock});
+  const uint64_t page_size = static_cast<uint64_t>(*store->PragmaInt("page_size"));
+  const uint64_t pages_per_transaction = store->limits().delete_chunk_bytes / page_size;
+  BatchRange all8{.batch_id = "x", .priority = 8, .first_seq = 0, .last_seq = 1ull << 62};
+  int n = 0;
+  size_t alarms_added = 0;
+  auto append = [&] {  // returns the alarms this Append dropped
+    const size_t before = store->ReadRange(all8)->size();
+    size_t added = 0;
+    std::vector<Event> records = MixedCommit(&n, clock.now_ms, /*dedup_keys=*/true);
+    for (const Event& e : records) added += e.priority == 8 ? 1 : 0;
+    alarms_added += added;
+    clock.now_ms += 10;
+    REQUIRE(store->Append(records, {}, {}).ok());
+    return before + added - store->ReadRange(all8)->size();
+  };
+  while (CounterOf(*store, "dropped.buffer_full") == 0) append();
+  auto alarms = store->ReadRange(all8);
+  REQUIRE(alarms->size() >= 20);
+  alarms->resize(20);
+  const BatchRange inflight = RangeOf("oldest-alarms", *alarms);
+  REQUIRE(store->MarkInflight(inflight).ok());
+  alarms_added = 0;
+  size_t most_in_one_append = 0;
+  for (int round = 0; round < 150; ++round) {
+    most_in_one_append = std::max(most_in_one_append, append());
+  }
+  const std::vector<BufferedRecord> left = *store->ReadRange(all8);
+  const auto kept_in_flight =
+      static_cast<size_t>(std::count_if(left.begin(), left.end(), [&](const BufferedRecord& r) {
+        return r.seq <= inflight.last_seq;
+      }));
+  const size_t later_left = left.size() - kept_in_flight;
+  std::fprintf(stderr,
+               "drops in chunks: most alarms dropped by one Append %zu (one transaction: %llu "
+               "pages); in flight kept %zu of 20; later alarms kept %zu of %zu\n",
+               most_in_one_append, static_cast<unsigned long long>(pages_per_transaction),
+               kept_in_flight, later_left, alarms_added);
+  // Scattered alarms cost a page each: more than one transaction's pages in one Append
+  // means DeleteInChunks dropped some.
+  CHECK(most_in_one_append > pages_per_transaction);
+  CHECK(later_left < alarms_added);  // the drops went past the range in flight
+  CHECK(kept_in_flight == 20);
+  CHECK(store->ReadRange(inflight)->size() == 20);
 }
 
 // A reader that keeps its snapshot makes the checkpoint after a commit fail; the next write
