@@ -80,6 +80,7 @@ class Settings:
         self.keep = os.environ.get("KEEP", "") == "1"
         # The agent's dedup.window ("" = its default, 10m); 0 turns ingest dedup off.
         self.dedup_window = os.environ.get("DEDUP_WINDOW", "")
+        self.batch_max_events = os.environ.get("BATCH_MAX_EVENTS", "")
         # A zstd dictionary for uplink.compression.dictionary and serve --dictionary ("": none).
         self.dictionary = os.path.abspath(os.environ["DICTIONARY"]) if os.environ.get(
             "DICTIONARY") else ""
@@ -107,7 +108,7 @@ class Settings:
     def as_json(self):
         keys = ["smoke", "full", "count", "drain_count", "ready_count", "big_count", "runs",
                 "runs_long", "devices", "zipf_s", "seed", "window", "timeout", "idle_wait",
-                "dedup_window", "scenarios"]
+                "dedup_window", "batch_max_events", "scenarios"]
         return {k: getattr(self, k) for k in keys}
 
 
@@ -366,6 +367,8 @@ class Stack:
         dedup = f"dedup: {{window: {self.s.dedup_window}}}\n" if self.s.dedup_window else ""
         dictionary = (f"  compression: {{dictionary: {self.s.dictionary}}}\n"
                       if self.s.dictionary else "")
+        batch = (f"  batch: {{max_events: {self.s.batch_max_events}}}\n"
+                 if self.s.batch_max_events else "")
         text = f"""agent: {{id: bench, state_dir: {state_dir}, log_level: warn,
   metrics_listen: 127.0.0.1:{metrics_port}}}
 source:
@@ -393,7 +396,7 @@ buffer: {{max_bytes: {max_bytes}}}
   url: https://localhost:{collector_port}/v1/batches
   tls: {{ca_file: {w}/ca.pem}}
   retry: {{initial: 100ms, max: 500ms}}
-{dictionary}"""
+{batch}{dictionary}"""
         path = os.path.join(d, "agent.yaml")
         with open(path, "w") as f:
             f.write(text)

@@ -103,6 +103,7 @@ ENVIRONMENT
     publisher's unacknowledged messages and in-flight window), TIMEOUT (120 s: the longest
     any single wait may take; scaled up for large backlogs), IDLE_WAIT (1 s), PLOT (1),
     DEDUP_WINDOW (the agent's dedup.window; unset: its default 10m, 0: off), BUILD_DIR (build),
+    BATCH_MAX_EVENTS (the agent's uplink.batch.max_events; unset: its default),
     DICTIONARY (a zstd dictionary: the agent's uplink.compression.dictionary and the
     collector's --dictionary; unset: none), KEEP_RAW (DIR: the collector keeps every body
     as received in DIR/<run>, to train a dictionary on with tidegate-collector dict train).
