@@ -161,6 +161,10 @@ class SqliteStore {
   // Caps the database at `pages` pages (PRAGMA max_page_count; commits past it fail with
   // kResourceExhausted like a full disk). For tests of storage faults.
   Status SetMaxPageCount(uint64_t pages);
+  // While set, every commit of the writer asks `fail` first and is rolled back when it
+  // returns true (SQLite's commit hook; the COMMIT then fails like an I/O error). For tests
+  // of storage faults that must hit one transaction of several; nullptr removes it.
+  void SetCommitFault(std::function<bool()> fail);
 
   // Appends records (assigning increasing seqs; those with store == false only leave their
   // dedup key), dead letters, counter increments, sealed keys and aggregation state writes in
@@ -338,6 +342,7 @@ class SqliteStore {
 
   std::mutex write_mu_;
   DbHandle write_db_;                                                        // guarded by write_mu_
+  std::function<bool()> commit_fault_;                                       // guarded by write_mu_
   uint64_t next_seq_ = 1;                                                    // guarded by write_mu_
   Stmt insert_event_, insert_dead_letter_, add_counter_, set_meta_;          // guarded by write_mu_
   Stmt delete_range_, insert_inflight_, delete_inflight_, insert_rejected_;  // write_mu_

@@ -3,9 +3,12 @@
 // the dedup key bound and the writer's own WAL checkpoints. See store_limits.h for how
 // max_bytes is split. Everything here runs with write_mu_ held.
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <chrono>
+#include <functional>
 #include <limits>
+#include <utility>
 
 #include "buffer/schema.h"
 #include "buffer/sqlite_store.h"
@@ -470,6 +473,17 @@ Status SqliteStore::SetMaxPageCount(uint64_t pages) {
   std::string sql = "PRAGMA max_page_count=" + std::to_string(pages == 0 ? 0xfffffffe : pages);
   TG_ASSIGN_OR_RETURN(Stmt stmt, Stmt::Prepare(write_db_.get(), sql));
   return stmt.Step().status();
+}
+
+void SqliteStore::SetCommitFault(std::function<bool()> fail) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  commit_fault_ = std::move(fail);
+  // The hook runs inside COMMIT, on the thread holding write_mu_: commit_fault_ is read there.
+  auto hook = [](void* self) -> int {
+    auto* store = static_cast<SqliteStore*>(self);
+    return store->commit_fault_ && store->commit_fault_() ? 1 : 0;
+  };
+  sqlite3_commit_hook(write_db_.get(), commit_fault_ ? +hook : nullptr, this);
 }
 
 }  // namespace tidegate::buffer

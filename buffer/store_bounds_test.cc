@@ -605,6 +605,52 @@ TEST_CASE("the drops after a commit never take a batch in flight", "[buffer]") {
   CHECK(store->ReadRange(inflight)->size() == 20);
 }
 
+// A delete chunk after the commit can fail (a full disk, an I/O error): the Append that
+// committed its records still succeeds, the buffer stays over its data budget for the
+// moment, and the next commit drops what is left. The disk bound holds throughout.
+TEST_CASE("a delete chunk that fails leaves its drops to the next commit", "[buffer]") {
+  TempDir dir;
+  FakeClock clock;
+  constexpr uint64_t kMaxBytes = 1 << 20;
+  auto store = OpenOrFail({.state_dir = dir.path(), .max_bytes = kMaxBytes, .clock = &clock});
+  const uint64_t data_bytes = store->limits().data_bytes;
+  BatchRange all8{.batch_id = "x", .priority = 8, .first_seq = 0, .last_seq = 1ull << 62};
+  int n = 0, alarms = 0;
+  uint64_t max_disk = 0;
+  auto append = [&] {
+    std::vector<Event> records = MixedCommit(&n, clock.now_ms, /*dedup_keys=*/true);
+    for (const Event& e : records) alarms += e.priority == 8 ? 1 : 0;
+    clock.now_ms += 10;
+    REQUIRE(store->Append(records, {}, {}).ok());
+    max_disk = std::max(max_disk, DiskBytes(store->path()));
+  };
+  // Fill until the drops reach the alarms, which sit one per page: from then on an Append's
+  // drops run past its own transaction into chunks.
+  while (store->ReadRange(all8)->size() + 40 > static_cast<size_t>(alarms)) append();
+  int commits = 0;
+  store->SetCommitFault([&] { return ++commits == 2; });  // the Append's commit, then a chunk
+  append();
+  store->SetCommitFault(nullptr);
+  const uint64_t used_after_failure = store->Stats()->used_bytes;
+  const int64_t dropped_after_failure = CounterOf(*store, "dropped.buffer_full");
+  append();
+  const uint64_t used_after_next = store->Stats()->used_bytes;
+  std::fprintf(
+      stderr,
+      "failed delete chunk: commits tried %d; used %llu then %llu after the next commit "
+      "(data budget %llu); dropped %lld then %lld; max db+wal %llu of %llu\n",
+      commits, static_cast<unsigned long long>(used_after_failure),
+      static_cast<unsigned long long>(used_after_next), static_cast<unsigned long long>(data_bytes),
+      static_cast<long long>(dropped_after_failure),
+      static_cast<long long>(CounterOf(*store, "dropped.buffer_full")),
+      static_cast<unsigned long long>(max_disk), static_cast<unsigned long long>(kMaxBytes));
+  CHECK(commits == 2);                     // the chunk was tried and failed
+  CHECK(used_after_failure > data_bytes);  // its drops were not made
+  CHECK(used_after_next <= data_bytes);    // the next commit made them
+  CHECK(CounterOf(*store, "dropped.buffer_full") > dropped_after_failure);
+  CHECK(max_disk <= kMaxBytes);
+}
+
 // A reader that keeps its snapshot makes the checkpoint after a commit fail; the next write
 // must not grow the WAL past the bound: it waits for the reader (SettleWal) and checkpoints
 // first, so the WAL file does not grow (without SettleWal: 65,952 bytes before, 94,792
