@@ -5,7 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <functional>
 #include <limits>
+#include <utility>
 
 #include "buffer/schema.h"
 #include "common/clock.h"
@@ -548,6 +550,7 @@ Status SqliteStore::ReadNext(size_t max_records, size_t max_bytes,
   uint64_t stored_bytes = 0;
   TG_RETURN_IF_ERROR(ReadNextLocked(max_records, max_bytes, max_stored_bytes, rows, &stored_bytes));
   if (rows->empty()) return Status::Ok();
+  if (after_read_snapshot_) after_read_snapshot_();
   BatchRange range{.batch_id = {},
                    .priority = rows->front().event.priority,
                    .first_seq = rows->front().seq,
@@ -566,6 +569,11 @@ Status SqliteStore::ReadNext(size_t max_records, size_t max_bytes,
       .Bind(2, static_cast<int64_t>(range.first_seq))
       .Bind(3, static_cast<int64_t>(range.last_seq));
   return ReadRows(select_range_, rows);
+}
+
+void SqliteStore::SetAfterReadSnapshot(std::function<void()> hook) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  after_read_snapshot_ = std::move(hook);
 }
 
 std::map<int64_t, uint64_t> SqliteStore::LastInflightSeqs() {

@@ -165,6 +165,9 @@ class SqliteStore {
   // returns true (SQLite's commit hook; the COMMIT then fails like an I/O error). For tests
   // of storage faults that must hit one transaction of several; nullptr removes it.
   void SetCommitFault(std::function<bool()> fail);
+  // Called by ReadNext between its snapshot and the reservation of the rows it read (under
+  // read_mu_ only, so it may write): lets a test commit a drop in that gap. nullptr removes it.
+  void SetAfterReadSnapshot(std::function<void()> hook);
 
   // Appends records (assigning increasing seqs; those with store == false only leave their
   // dedup key), dead letters, counter increments, sealed keys and aggregation state writes in
@@ -385,7 +388,8 @@ class SqliteStore {
   std::atomic<uint64_t> inflight_budget_bytes_{0}, inflight_budget_records_{0};
 
   std::mutex read_mu_;
-  DbHandle read_db_;  // guarded by read_mu_
+  DbHandle read_db_;                           // guarded by read_mu_
+  std::function<void()> after_read_snapshot_;  // guarded by read_mu_
   Stmt top_priority_, priority_below_, select_from_priority_, select_range_,
       select_inflight_;    // read_mu_
   Stmt select_key_epoch_;  // read_mu_
