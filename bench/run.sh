@@ -99,8 +99,8 @@ ENVIRONMENT
     DRAIN_COUNT (100000; FULL 1000000; SMOKE 5000)   backlog of drain1m
     READY_COUNT (= DRAIN_COUNT)                  backlog of ready1m
     BIG_COUNT (500000; FULL 5000000; SMOKE 10000)     backlog of backlog5m
-    RUNS (5), RUNS_LONG (1), DEVICES (1000), ZIPF_S (1.1), SEED (42), WINDOW (1000: the
-    publisher's unacknowledged messages and in-flight window), TIMEOUT (120 s: the longest
+    RUNS (5), RUNS_LONG (1), DEVICES (1000), ZIPF_S (1.1), SEED (42), WINDOW (the
+    publisher's unacknowledged messages; unset: 1000 at QoS 0, 300 at QoS 1), TIMEOUT (120 s: the longest
     any single wait may take; scaled up for large backlogs), IDLE_WAIT (1 s), PLOT (1),
     DEDUP_WINDOW (the agent's dedup.window; unset: its default 10m, 0: off), BUILD_DIR (build),
     BATCH_MAX_EVENTS (the agent's uplink.batch.max_events; unset: its default),
