@@ -120,12 +120,12 @@ void PatchMsgId(PoolEntry& entry, uint64_t id) {
     entry.payload[entry.msg_id_at + static_cast<size_t>(i)] = kHex[id & 15];
 }
 
-// Counters shared with libmosquitto's network thread.
-// The publishing thread takes mu only when it has to wait (a full window, the last acks):
-// a lock and a wake-up per message cost the publisher more CPU than the broker spends on it
-// (measured at QoS 1: 15 to 18 us per message with them). An ack wakes it only while it waits:
-// it sets `waiting` before it reads `acked`, an ack adds to `acked` before it reads `waiting`
-// (both sequentially consistent), so one of the two always sees the other.
+// Counters shared with libmosquitto's network thread. The publishing thread takes mu only
+// when it has to wait (a full window, the last acks), and an ack wakes it only while it
+// waits: it sets `waiting` before it reads `acked`, an ack adds to `acked` before it reads
+// `waiting` (both sequentially consistent), so one of the two always sees the other. (What
+// the publisher's CPU at QoS 1 depends on is the window: libmosquitto walks its list of
+// messages in flight at every PUBACK.)
 struct Shared {
   std::mutex mu;
   std::condition_variable cv;
