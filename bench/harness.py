@@ -77,7 +77,7 @@ class Settings:
         # The publisher's unacknowledged messages. Unset: 1000 at QoS 0, 300 at QoS 1, where
         # libmosquitto walks its list of messages in flight at every PUBACK (both of the
         # publisher's threads in `perf`): with 1000 the publisher took 15-20 us of CPU per
-        # message, with 300 about 8, and the broker delivered a third more.
+        # message, with 300 7 to 12, and the broker delivered a third more.
         self.window = env_int("WINDOW", 0)
         self.timeout = env_int("TIMEOUT", 120)
         self.idle_wait = env_float("IDLE_WAIT", 0.3 if self.smoke else 1.0)
