@@ -88,6 +88,10 @@ void AppendPastBlockMark(SqliteStore& store, std::vector<bool>* calls) {
   REQUIRE(store.Append(events, {}, {}).ok());
 }
 
+// Every buffered record of priority 8 (the alarms of the tests below), for ReadRange.
+const BatchRange kAllAlarms{
+    .batch_id = "x", .priority = 8, .first_seq = 0, .last_seq = uint64_t{1} << 62};
+
 }  // namespace
 
 TEST_CASE("drop_oldest keeps the database and WAL on disk within max_bytes", "[buffer]") {
@@ -283,8 +287,7 @@ TEST_CASE("batches in flight cannot crowd a higher priority out of a full buffer
     for (int i = 0; i < 50; ++i) alarms.push_back(MakeEvent(8, n++, 250, clock.now_ms));
     REQUIRE(store->Append(alarms, {}, {}).ok());
   }
-  BatchRange all8{.batch_id = "x", .priority = 8, .first_seq = 0, .last_seq = 1ull << 62};
-  auto high = store->ReadRange(all8);
+  auto high = store->ReadRange(kAllAlarms);
   REQUIRE(high.ok());
   std::fprintf(stderr,
                "in-flight budget: %d batches in flight, %llu bytes stored (an eighth of data "
@@ -517,9 +520,10 @@ TEST_CASE("acknowledging a batch spread over many pages keeps the WAL within its
                static_cast<unsigned long long>(limits.commit_headroom_bytes));
   CHECK(before <= limits.commit_headroom_bytes);
   CHECK(largest <= limits.commit_headroom_bytes);
-  BatchRange all8{.batch_id = "x", .priority = 8, .first_seq = 0, .last_seq = 1ull << 62};
-  CHECK(store->ReadRange(all8)->empty());
+  CHECK(store->ReadRange(kAllAlarms)->empty());
 }
+
+namespace {
 
 // One commit as GroupCommitter stages it at max_bytes 1 MiB (16 KiB): 54 records of about
 // 300 bytes, records *n on, the first 7 window results (priority 9, one per device), the raw
@@ -541,6 +545,19 @@ std::vector<Event> MixedCommit(int* n, int64_t now_ms, bool dedup_keys) {
   return records;
 }
 
+// Appends one MixedCommit with dedup keys at the clock's time, then moves the clock 10 ms on.
+// Returns the alarms (priority 8) it held.
+int AppendMixed(SqliteStore& store, FakeClock& clock, int* n) {
+  std::vector<Event> records = MixedCommit(n, clock.now_ms, /*dedup_keys=*/true);
+  int alarms = 0;
+  for (const Event& e : records) alarms += e.priority == 8 ? 1 : 0;
+  clock.now_ms += 10;
+  REQUIRE(store.Append(records, {}, {}).ok());
+  return alarms;
+}
+
+}  // namespace
+
 // Once the raw events ranked lowest are gone, drop_oldest takes the alarms that sit one per
 // page among the window results it keeps: each such drop dirties a page of its own. Done in
 // the commit, that grew one transaction's WAL to 430,080 bytes (105 pages) against the
@@ -555,10 +572,7 @@ TEST_CASE("a full drop_oldest buffer keeps each transaction's WAL within its bou
   uint64_t max_disk = 0, max_used = 0;
   int n = 0, alarms = 0;
   for (int round = 0; round < 150; ++round) {
-    std::vector<Event> records = MixedCommit(&n, clock.now_ms, /*dedup_keys=*/true);
-    for (const Event& e : records) alarms += e.priority == 8 ? 1 : 0;
-    clock.now_ms += 10;
-    REQUIRE(store->Append(records, {}, {}).ok());
+    alarms += AppendMixed(*store, clock, &n);
     max_disk = std::max(max_disk, DiskBytes(store->path()));
     max_used = std::max(max_used, store->Stats()->used_bytes);
   }
@@ -576,8 +590,7 @@ TEST_CASE("a full drop_oldest buffer keeps each transaction's WAL within its bou
       static_cast<long long>(CounterOf(*store, "dropped_window_results.buffer_full")));
   // The scattered case was reached: alarms, which rank above the other raw events, were
   // dropped too.
-  BatchRange all_alarms{.batch_id = "x", .priority = 8, .first_seq = 0, .last_seq = 1ull << 62};
-  CHECK(store->ReadRange(all_alarms)->size() < static_cast<size_t>(alarms) / 2);
+  CHECK(store->ReadRange(kAllAlarms)->size() < static_cast<size_t>(alarms) / 2);
   CHECK(stats->max_transaction_wal_bytes <= limits.transaction_wal_bytes);
   CHECK(max_used <= limits.data_bytes);
   CHECK(max_disk <= kMaxBytes);
@@ -594,21 +607,16 @@ TEST_CASE("the drops after a commit never take a batch in flight", "[buffer]") {
   auto store = OpenOrFail({.state_dir = dir.path(), .max_bytes = 1 << 20, .clock = &clock});
   const uint64_t page_size = static_cast<uint64_t>(*store->PragmaInt("page_size"));
   const uint64_t pages_per_transaction = store->limits().delete_chunk_bytes / page_size;
-  BatchRange all8{.batch_id = "x", .priority = 8, .first_seq = 0, .last_seq = 1ull << 62};
   int n = 0;
   size_t alarms_added = 0;
   auto append = [&] {  // returns the alarms this Append dropped
-    const size_t before = store->ReadRange(all8)->size();
-    size_t added = 0;
-    std::vector<Event> records = MixedCommit(&n, clock.now_ms, /*dedup_keys=*/true);
-    for (const Event& e : records) added += e.priority == 8 ? 1 : 0;
+    const size_t before = store->ReadRange(kAllAlarms)->size();
+    const auto added = static_cast<size_t>(AppendMixed(*store, clock, &n));
     alarms_added += added;
-    clock.now_ms += 10;
-    REQUIRE(store->Append(records, {}, {}).ok());
-    return before + added - store->ReadRange(all8)->size();
+    return before + added - store->ReadRange(kAllAlarms)->size();
   };
   while (CounterOf(*store, "dropped.buffer_full") == 0) append();
-  auto alarms = store->ReadRange(all8);
+  auto alarms = store->ReadRange(kAllAlarms);
   REQUIRE(alarms->size() >= 20);
   alarms->resize(20);
   const BatchRange inflight = RangeOf("oldest-alarms", *alarms);
@@ -618,7 +626,7 @@ TEST_CASE("the drops after a commit never take a batch in flight", "[buffer]") {
   for (int round = 0; round < 150; ++round) {
     most_in_one_append = std::max(most_in_one_append, append());
   }
-  const std::vector<BufferedRecord> left = *store->ReadRange(all8);
+  const std::vector<BufferedRecord> left = *store->ReadRange(kAllAlarms);
   const auto kept_in_flight =
       static_cast<size_t>(std::count_if(left.begin(), left.end(), [&](const BufferedRecord& r) {
         return r.seq <= inflight.last_seq;
@@ -646,19 +654,15 @@ TEST_CASE("a delete chunk that fails leaves its drops to the next commit", "[buf
   constexpr uint64_t kMaxBytes = 1 << 20;
   auto store = OpenOrFail({.state_dir = dir.path(), .max_bytes = kMaxBytes, .clock = &clock});
   const uint64_t data_bytes = store->limits().data_bytes;
-  BatchRange all8{.batch_id = "x", .priority = 8, .first_seq = 0, .last_seq = 1ull << 62};
   int n = 0, alarms = 0;
   uint64_t max_disk = 0;
   auto append = [&] {
-    std::vector<Event> records = MixedCommit(&n, clock.now_ms, /*dedup_keys=*/true);
-    for (const Event& e : records) alarms += e.priority == 8 ? 1 : 0;
-    clock.now_ms += 10;
-    REQUIRE(store->Append(records, {}, {}).ok());
+    alarms += AppendMixed(*store, clock, &n);
     max_disk = std::max(max_disk, DiskBytes(store->path()));
   };
   // Fill until the drops reach the alarms, which sit one per page: from then on an Append's
   // drops run past its own transaction into chunks.
-  while (store->ReadRange(all8)->size() + 40 > static_cast<size_t>(alarms)) append();
+  while (store->ReadRange(kAllAlarms)->size() + 40 > static_cast<size_t>(alarms)) append();
   int commits = 0;
   store->SetCommitFault([&] { return ++commits == 2; });  // the Append's commit, then a chunk
   append();
