@@ -7,7 +7,6 @@
 // runs on the main thread.
 #include <fmt/format.h>
 #include <mosquitto.h>
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -16,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "bench/process_cpu.h"
 #include "common/clock.h"
 
 namespace tidegate::bench {
@@ -30,13 +30,6 @@ struct Options {
   int timeout_s = 120;
   std::string client_id = "tidegate-bench-null-sub";
 };
-
-int64_t CpuMicros() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000LL + usage.ru_utime.tv_usec +
-         usage.ru_stime.tv_usec;
-}
 
 struct State {
   uint64_t received = 0;
@@ -56,7 +49,7 @@ void OnMessage(mosquitto*, void* self, const mosquitto_message*) {
   auto* state = static_cast<State*>(self);
   if (state->received++ == 0) {
     state->first_ms = RealClock().NowUnixMs();
-    state->first_cpu_us = CpuMicros();
+    state->first_cpu_us = tidegate::bench::ProcessCpuMicros();
   }
   state->last_ms = RealClock().NowUnixMs();
 }
@@ -102,7 +95,7 @@ int Run(const Options& options) {
   std::cout << "ready" << std::endl;
   const bool complete =
       LoopUntil(mosq.get(), deadline, [&] { return state.received >= options.count; });
-  state.last_cpu_us = CpuMicros();
+  state.last_cpu_us = tidegate::bench::ProcessCpuMicros();
   const double secs =
       static_cast<double>(std::max<int64_t>(1, state.last_ms - state.first_ms)) / 1e3;
   const double cpu_per_msg = state.received > 1

@@ -10,7 +10,6 @@
 // first publish to last acknowledgement); --log writes "msg_id publish_unix_ms" per message.
 #include <fmt/format.h>
 #include <mosquitto.h>
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -25,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/process_cpu.h"
 #include "common/clock.h"
 #include "tools/sim/event_generator.h"
 
@@ -209,13 +209,6 @@ struct RunResult {
   bool timed_out = false;
 };
 
-int64_t CpuMicros() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000LL + usage.ru_utime.tv_usec +
-         usage.ru_stime.tv_usec;
-}
-
 // Publishes every message, keeping at most options.window unacknowledged, then waits for the
 // last acknowledgements. Gives up (timed_out) at the deadline or on a lost connection.
 RunResult PublishAll(const Options& options, mosquitto* mosq, Shared& shared,
@@ -225,7 +218,7 @@ RunResult PublishAll(const Options& options, mosquitto* mosq, Shared& shared,
   const auto deadline = clock.Monotonic() + seconds(options.timeout_s);
   const uint64_t id_key = Mix64(options.seed ^ 0x6d73672d69642d32ull);
   result.first_ms = clock.NowUnixMs();
-  const int64_t first_cpu_us = CpuMicros();
+  const int64_t first_cpu_us = tidegate::bench::ProcessCpuMicros();
   for (uint64_t i = 0; i < options.count; ++i) {
     if (!WaitFor(shared, deadline,
                  [&] { return shared.disconnected || i - shared.acked < options.window; }) ||
@@ -252,7 +245,7 @@ RunResult PublishAll(const Options& options, mosquitto* mosq, Shared& shared,
   }
   result.acked = shared.acked;
   result.last_ack_ms = clock.NowUnixMs();
-  result.cpu_us = CpuMicros() - first_cpu_us;
+  result.cpu_us = tidegate::bench::ProcessCpuMicros() - first_cpu_us;
   return result;
 }
 
