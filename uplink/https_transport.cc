@@ -6,6 +6,8 @@
 #include <chrono>
 #include <ctime>
 
+#include "uplink/uplink_worker.h"
+
 namespace tidegate::uplink {
 namespace {
 
@@ -42,10 +44,14 @@ int64_t RetryAfterSeconds(const httplib::Headers& headers) {
 size_t HttpsConnections(const UplinkSection& config, uint64_t buffer_data_bytes) {
   if (config.max_bytes_per_second > 0) return 1;
   if (buffer_data_bytes == 0) return kHttpsConnections;
-  constexpr uint64_t kPrepared = 2;  // UplinkWorker::kPipelineDepth, held besides the wire's
   const uint64_t batches = buffer_data_bytes / 8 / std::max<uint64_t>(config.batch_max_bytes, 1);
-  if (batches <= kPrepared + 1) return 1;
-  return static_cast<size_t>(std::min<uint64_t>(batches - kPrepared, kHttpsConnections));
+  // Each connection holds its batch on the wire and the preparing thread one more ahead of it.
+  size_t connections = 1;
+  while (connections < kHttpsConnections &&
+         connections + 1 + UplinkWorker::PipelineDepth(connections + 1) <= batches) {
+    ++connections;
+  }
+  return connections;
 }
 
 SendResult::Kind ClassifyHttpStatus(long status) {

@@ -26,9 +26,10 @@ TEST_CASE("HTTPS connections keep the batches in flight within an eighth of the 
   config.batch_max_bytes = 1 << 20;
   constexpr uint64_t kMiB = 1 << 20;
   CHECK(HttpsConnections(config, 0) == tidegate::uplink::kHttpsConnections);  // unbounded
-  CHECK(HttpsConnections(config, 200 * kMiB) == 4);  // 25 batches fit: the most connections
-  CHECK(HttpsConnections(config, 40 * kMiB) == 3);   // 5 fit: 2 prepared, 3 on the wire
-  CHECK(HttpsConnections(config, 24 * kMiB) == 1);   // 3 fit: 2 prepared, 1 on the wire
+  CHECK(HttpsConnections(config, 200 * kMiB) == 6);  // 25 batches fit: the most connections
+  CHECK(HttpsConnections(config, 80 * kMiB) == 5);   // 10 fit: 5 on the wire, 5 prepared
+  CHECK(HttpsConnections(config, 40 * kMiB) == 2);   // 5 fit: 2 on the wire, 2 prepared
+  CHECK(HttpsConnections(config, 24 * kMiB) == 1);   // 3 fit: 1 on the wire, 2 prepared
   CHECK(HttpsConnections(config, 1 * kMiB) == 1);    // a small buffer: one, as ever
   config.max_bytes_per_second = 40 << 10;
   CHECK(HttpsConnections(config, 200 * kMiB) == 1);  // the pacer is per connection

@@ -260,7 +260,7 @@ void UplinkWorker::PrepareLoop() {
   } else {
     spdlog::error("uplink: cannot read in-flight batches: {}", loaded.status().ToString());
   }
-  // Waits for room before reading, so at most kPipelineDepth batches wait behind the one on
+  // Waits for room before reading, so at most PipelineDepth() batches wait behind those on
   // the wire (each recorded in flight).
   while (WaitForRoom()) {
     Prepared batch;
@@ -311,7 +311,8 @@ bool UplinkWorker::UpdateProber(size_t i, bool retry) {
 
 bool UplinkWorker::WaitForRoom() {
   std::unique_lock<std::mutex> lock(mu_);
-  while (!cv_.wait_for(lock, kBeatEvery, [&] { return stop_ || ready_.size() < kPipelineDepth; })) {
+  while (!cv_.wait_for(lock, kBeatEvery,
+                       [&] { return stop_ || ready_.size() < PipelineDepth(senders_.load()); })) {
     prepare_beat_.Beat(clock_.Monotonic());
   }
   prepare_beat_.Beat(clock_.Monotonic());

@@ -116,9 +116,9 @@ TEST_CASE("the next batches are prepared while one is on the wire, and sent in o
   UplinkWorker worker(*store, transport, Config(), "agent", RealClock(), 1);
   worker.Start();
   REQUIRE(transport.WaitForAttempts(1).size() == 1);
-  // One batch held on the wire, kPipelineDepth more read, recorded in flight and waiting.
+  // One batch held on the wire, PipelineDepth(1) more read, recorded in flight and waiting.
   REQUIRE(Eventually(
-      [&] { return store->LoadInflight()->size() == 1 + UplinkWorker::kPipelineDepth; }));
+      [&] { return store->LoadInflight()->size() == 1 + UplinkWorker::PipelineDepth(1); }));
   CHECK(transport.WaitForAttempts(1).size() == 1);  // still one on the wire
   transport.Open(true);
   REQUIRE(Eventually([&] { return worker.stats().events_acked.load() == 50; }));
@@ -160,7 +160,7 @@ std::vector<std::string> StopWithPipelineFull(const std::string& dir) {
   UplinkWorker worker(*store, transport, Config(), "agent", RealClock(), 1);
   worker.Start();
   REQUIRE(Eventually(
-      [&] { return store->LoadInflight()->size() == 1 + UplinkWorker::kPipelineDepth; }));
+      [&] { return store->LoadInflight()->size() == 1 + UplinkWorker::PipelineDepth(1); }));
   worker.Stop();  // the send on the wire is interrupted: nothing was acknowledged
   CHECK(store->Stats()->records == 40);
   auto inflight = store->LoadInflight();
@@ -242,7 +242,7 @@ TEST_CASE("a worker rebound to another transport resends its batches in flight t
   UplinkWorker worker(*store, old_endpoint, Config(), "agent", RealClock(), 3);
   worker.Start();
   REQUIRE(Eventually(
-      [&] { return store->LoadInflight()->size() == 1 + UplinkWorker::kPipelineDepth; }));
+      [&] { return store->LoadInflight()->size() == 1 + UplinkWorker::PipelineDepth(1); }));
   worker.Stop();
   UplinkSection config = Config();
   config.url = "https://other.example:8443/v1/batches";

@@ -447,10 +447,11 @@ TEST_CASE("after a long outage the backlog drains oldest first while ingestion c
   Db landing(stack.CollectorDataDir() + "/landing.db");
   auto batches = landing.Ints("SELECT first_seq, last_seq FROM batches ORDER BY rowid");
   // Oldest first, over several connections: a batch lands only behind the newer batches the
-  // other connections (uplink::kHttpsConnections, 4: 3 others) carried while it was on the
-  // wire. After the outage each connection reconnects (TCP and TLS) before its held batch goes
-  // again while the first one back already lands more: seen up to 5 here; 4 round trips each
-  // is the bound. Newest first would put ~100 batches before the oldest.
+  // other connections (uplink::kHttpsConnections, 6: 5 others; its header needs httplib's TLS
+  // build, so the figure is repeated here) carried while it was on the wire. After the outage
+  // each connection reconnects (TCP and TLS) before its held batch goes again while the first
+  // one back already lands more: 4 round trips each is the bound. Newest first would put ~100
+  // batches before the oldest.
   size_t out_of_order = 0;
   for (size_t i = 1; i < batches.size(); ++i) {
     size_t newer_before = 0;
@@ -476,7 +477,7 @@ TEST_CASE("after a long outage the backlog drains oldest first while ingestion c
   INFO(report.ToString() << "\n" << extra);
   CHECK(report.ExactlyOnce());
   CHECK(backlog >= 3000);
-  CHECK(out_of_order <= size_t{4} * 3);
+  CHECK(out_of_order <= size_t{4} * 5);
   CHECK(sim_running_at_restore);
   CHECK(ingested_after - ingested_at_restore >= 200);
   CHECK(max_gap < 1000);
