@@ -26,6 +26,7 @@ uint64_t StoredBytes(const Event& e) {
 }
 
 Result<DbHandle> OpenConnection(const std::string& path, SyncMode sync) {
+  ConfigureSqliteProcess();
   sqlite3* raw = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &raw,

@@ -30,6 +30,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenReadOnly(const std::string
   if (!std::filesystem::exists(path, ec)) {
     return NotFound("no buffer at " + path + " (has the agent run with this state_dir?)");
   }
+  ConfigureSqliteProcess();
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);

@@ -94,4 +94,10 @@ Status Exec(sqlite3* db, std::string_view sql, std::string_view context) {
   return StatusFromCode(rc, std::move(message));
 }
 
+void ConfigureSqliteProcess() {
+  // SQLITE_MISUSE if SQLite was initialized first: only slower.
+  static const int kConfigured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)kConfigured;
+}
+
 }  // namespace tidegate::buffer

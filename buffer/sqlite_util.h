@@ -50,6 +50,13 @@ class Stmt {
   std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt_;
 };
 
+// SQLite's process-wide settings, applied by the first call, before any connection opens
+// (sqlite3_config is refused once SQLite is initialized): no memory statistics. With them on,
+// every sqlite3_malloc and sqlite3_free takes a global mutex to count bytes that nothing here
+// reads. `perf record` of the agent at QoS 0: the writer's mutex lock and unlock were 1.6% of
+// the agent's samples with them on, 0.02% off; BM_BufferCommit 1.83 -> 1.71 ms CPU per 1,000.
+void ConfigureSqliteProcess();
+
 // Runs one or more statements without results.
 Status Exec(sqlite3* db, std::string_view sql, std::string_view context);
 

@@ -110,6 +110,10 @@ Result<int> ReadUserVersion(sqlite3* db) {
 }
 
 Result<SqliteLandingStore::DbPtr> OpenDb(const std::string& path, int flags) {
+  // No memory statistics, set before SQLite initializes (refused after): with them every
+  // sqlite3_malloc and free takes a global mutex, as in the agent (buffer/sqlite_util.h).
+  static const int kMemstatusOff = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)kMemstatusOff;
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   SqliteLandingStore::DbPtr db(raw);

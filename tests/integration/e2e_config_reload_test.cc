@@ -238,11 +238,12 @@ namespace tidegate::testing {
 // reload to max_events 500 drops the oldest 1,500 at once (counted), and once the receiver
 // is back exactly the newest 500 land.
 TEST_CASE("SIGHUP lowers the buffer bounds and they hold at once", "[integration]") {
-  // Batches of at most 50: the batches in flight (never dropped; at most 4 connections plus 2
-  // prepared) hold at most 300 records, fewer than the 500 kept, however slow the machine.
+  // Batches of at most 40: the batches in flight (never dropped; at most 6 connections, each
+  // with one batch prepared ahead) hold at most 480 records, fewer than the 500 kept, however
+  // slow the machine.
   StackOptions options;
   options.uplink_batch_retry_yaml =
-      "  batch: {linger: 50ms, max_events: 50}\n  retry: {initial: 100ms, max: 1s}\n";
+      "  batch: {linger: 50ms, max_events: 40}\n  retry: {initial: 100ms, max: 1s}\n";
   E2eStack stack("config-reload-bounds", options);
   RequireOk(stack.Start(), &stack);
   RequireOk(stack.StopCollector(), &stack);
