@@ -48,8 +48,9 @@ class HttpsTransport final : public Transport {
 // connection also holds its batch's records against the buffer: the batches in flight (one
 // per connection, plus the prepared ones) stay within an eighth of the buffer's data budget
 // (buffer_data_bytes, 0 for unbounded), else fewer connections, at least 1. Not a config key:
-// the SPEC has none for HTTPS. 6: a drain of 1,000,000 on 2 cores landed 224,000 events/s
-// with 4 connections and 2 batches ahead, 257,000 with 6 and 6 (bench/README.md).
+// the SPEC has none for HTTPS. 6: a drain of 1,000,000 on 2 cores, six alternating pairs,
+// landed 238,752 events/s with 4 connections and 2 batches ahead, 249,319 with 6 and 6 (the
+// median; bench/README.md).
 inline constexpr size_t kHttpsConnections = 6;
 size_t HttpsConnections(const UplinkSection& config, uint64_t buffer_data_bytes);
 
