@@ -63,7 +63,10 @@ std::string DescribeError(int rc, int err, const std::string& library_error) {
 
 // TCP_CORK on the broker socket for the life of the object: what libmosquitto writes meanwhile
 // (a PUBACK for each QoS 1 message of a burst) leaves in full segments, and all of it when
-// the object ends, instead of one segment per acknowledgement.
+// the object ends, instead of one segment per acknowledgement. A burst ends at kReadBurst
+// messages or an empty socket, so no acknowledgement waits longer than one burst. Clearing
+// the cork after libmosquitto closed the socket is harmless: a reused descriptor number was
+// never corked, and a closed one only fails.
 class Cork {
  public:
   explicit Cork(int fd) : fd_(fd) { Set(1); }
