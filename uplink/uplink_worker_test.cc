@@ -108,6 +108,31 @@ bool Eventually(Pred pred) {
   return pred();
 }
 
+TEST_CASE("with several connections one batch is prepared ahead for each, at least two",
+          "[uplink]") {
+  CHECK(UplinkWorker::PipelineDepth(1) == 2);
+  CHECK(UplinkWorker::PipelineDepth(2) == 2);
+  CHECK(UplinkWorker::PipelineDepth(6) == 6);
+  TempDir dir;
+  auto store = OpenStoreWith(dir.path(), 150);  // fifteen batches of 10
+  std::vector<ScriptedTransport> transports(4);
+  std::vector<Transport*> senders;
+  for (ScriptedTransport& t : transports) {
+    t.Open(false);
+    senders.push_back(&t);
+  }
+  UplinkWorker worker(*store, senders, Config(), "agent", RealClock(), 1);
+  worker.Start();
+  for (ScriptedTransport& t : transports) REQUIRE(t.WaitForAttempts(1).size() == 1);
+  // Four batches held on the wire and four more read, recorded in flight and waiting; the
+  // other seven stay unread.
+  REQUIRE(Eventually([&] { return store->LoadInflight()->size() == 8; }));
+  for (ScriptedTransport& t : transports) t.Open(true);
+  REQUIRE(Eventually([&] { return worker.stats().events_acked.load() == 150; }));
+  worker.Stop();
+  CHECK(store->Stats()->records == 0);
+}
+
 TEST_CASE("the next batches are prepared while one is on the wire, and sent in order", "[uplink]") {
   TempDir dir;
   auto store = OpenStoreWith(dir.path(), 50);  // five batches of 10
