@@ -13,7 +13,7 @@
 #include <optional>
 #include <system_error>
 
-#include "agent/socket_read_buffer.h"
+#include "agent/socket_buffer.h"
 #include "common/test_stall.h"
 #include "common/thread_name.h"
 
@@ -34,6 +34,9 @@ constexpr int kLoopTimeoutMs = 100;
 // At most this many packets are read back to back before the next mosquitto_loop (which also
 // writes, keeps alive and applies topic changes).
 constexpr int kReadBurst = 256;
+// How soon to retry PUBACKs the socket could not take at the end of a burst (its send buffer
+// full: the broker is not reading).
+constexpr int kPendingWriteRetryMs = 10;
 // A connection must last this long to reset the backoff: a broker that accepts and then
 // drops us at once (a client id taken over, a crashing broker) is retried ever more slowly.
 constexpr auto kStableConnection = seconds(10);
@@ -62,12 +65,13 @@ std::string DescribeError(int rc, int err, const std::string& library_error) {
   return text;
 }
 
-// TCP_CORK on the broker socket for the life of the object: what libmosquitto writes meanwhile
-// (a PUBACK for each QoS 1 message of a burst) leaves in full segments, and all of it when
-// the object ends, instead of one segment per acknowledgement. A burst ends at kReadBurst
-// messages or an empty socket, so no acknowledgement waits longer than one burst. Clearing
-// the cork after libmosquitto closed the socket is harmless: a reused descriptor number was
-// never corked, and a closed one only fails.
+// TCP_CORK on the broker socket for the life of the object, for a TLS connection (without
+// TLS a SocketBuffer::WriteBatch does the same in user space, without the syscalls): what
+// libmosquitto writes meanwhile (a PUBACK for each QoS 1 message of a burst) leaves in full
+// segments, and all of it when the object ends, instead of one segment per acknowledgement.
+// A burst ends at kReadBurst messages or an empty socket, so no acknowledgement waits longer
+// than one burst. Clearing the cork after libmosquitto closed the socket is harmless: a
+// reused descriptor number was never corked, and a closed one only fails.
 class Cork {
  public:
   explicit Cork(int fd) : fd_(fd) { Set(1); }
@@ -249,17 +253,32 @@ void MqttSource::ServeUntilClosed(Attempt* attempt) {
   int rc = MOSQ_ERR_SUCCESS;
   int err = 0;
   // Without TLS only: with TLS, OpenSSL reads the socket itself and buffers whole records.
-  std::optional<SocketReadBuffer> read_buffer;
-  if (!config_.tls && mosquitto_socket(mosq_) >= 0) read_buffer.emplace(mosquitto_socket(mosq_));
+  std::optional<SocketBuffer> socket_buffer;
+  if (!config_.tls && mosquitto_socket(mosq_) >= 0) socket_buffer.emplace(mosquitto_socket(mosq_));
   while (rc == MOSQ_ERR_SUCCESS) {
     Beat();
-    // libmosquitto closes the socket itself on an error; its number may then be reused.
-    if (read_buffer && mosquitto_socket(mosq_) != read_buffer->fd()) read_buffer.reset();
     errno = 0;
-    // Packets already read into the buffer are not seen by mosquitto_loop's select().
-    rc = mosquitto_loop(mosq_, SocketReadBuffer::Buffered() > 0 ? 0 : kLoopTimeoutMs, 1);
-    err = errno;
-    if (rc == MOSQ_ERR_SUCCESS && connected_) rc = ReadBurst(&err);
+    // mosquitto_loop's select() sees neither packets already read into the buffer nor
+    // acknowledgements still waiting in it.
+    int timeout_ms = kLoopTimeoutMs;
+    if (SocketBuffer::PendingWrites() > 0 && !SocketBuffer::FlushWrites()) {
+      timeout_ms = kPendingWriteRetryMs;
+    }
+    if (SocketBuffer::Buffered() > 0) timeout_ms = 0;
+    {
+      // What libmosquitto writes during this turn leaves together at its end. That includes
+      // the PUBACK of each QoS 1 message, which libmosquitto writes before it hands the
+      // message over: held back here, it leaves only after the handler has returned (with
+      // buffer.commit_interval 0, after the message was committed).
+      std::optional<SocketBuffer::WriteBatch> batch;
+      if (socket_buffer) batch.emplace();
+      rc = mosquitto_loop(mosq_, timeout_ms, 1);
+      err = errno;
+      if (rc == MOSQ_ERR_SUCCESS && connected_) rc = ReadBurst(socket_buffer.has_value(), &err);
+      // A socket libmosquitto closed meanwhile takes its held-back bytes with it: its number
+      // may already belong to another file.
+      if (socket_buffer && mosquitto_socket(mosq_) != socket_buffer->fd()) socket_buffer.reset();
+    }
     attempt->was_connected = connects_ > connects_before;
     if (connected_) (void)ApplyPendingTopics(true);
     if (Stopping()) {
@@ -429,11 +448,12 @@ void MqttSource::OnMessage(mosquitto*, void* self_ptr, const ::mosquitto_message
 
 // mosquitto_loop reads one packet per call at QoS 0 (a select() and three or four reads per
 // message); under load more are already waiting in the socket. This reads on while PUBLISH
-// packets keep coming, without a select() each, and (without TLS) out of the socket's read
-// buffer, refilled by one read() per 64 KiB; a read that finds both empty (EAGAIN) ends the
-// burst.
-int MqttSource::ReadBurst(int* err) {
-  // Corked from the second message on: a lone message's PUBACK leaves at once, as before.
+// packets keep coming, without a select() each, and (with the socket buffered) out of the
+// read buffer, refilled by one read() per 64 KiB; a read that finds both empty (EAGAIN) ends
+// the burst.
+int MqttSource::ReadBurst(bool socket_buffered, int* err) {
+  // With TLS, corked from the second message on (ServeUntilClosed's WriteBatch holds them back
+  // otherwise): the burst's PUBACKs leave together when it ends, and a lone message's at once.
   std::optional<Cork> cork;
   for (int i = 0; i < kReadBurst && !Stopping(); ++i) {
     const uint64_t before = messages_;
@@ -444,8 +464,8 @@ int MqttSource::ReadBurst(int* err) {
       return rc;
     }
     // Drained, or a packet other than PUBLISH: mosquitto_loop handles the rest.
-    if (messages_ == before && SocketReadBuffer::Buffered() == 0) break;
-    if (!cork) cork.emplace(mosquitto_socket(mosq_));
+    if (messages_ == before && SocketBuffer::Buffered() == 0) break;
+    if (!socket_buffered && !cork) cork.emplace(mosquitto_socket(mosq_));
   }
   return MOSQ_ERR_SUCCESS;
 }

@@ -78,7 +78,8 @@ class MqttSource {
   Attempt ConnectAndServe();
   void ServeUntilClosed(Attempt* attempt);
   // Reads the packets already in the socket without a select() each; *err gets errno.
-  int ReadBurst(int* err);
+  // socket_buffered: a SocketBuffer is attached to the socket (no TLS).
+  int ReadBurst(bool socket_buffered, int* err);
   void Subscribe();
   // Network thread: takes a SetTopics change, if any; while connected, (un)subscribes the
   // difference. Returns true if topics_ changed.

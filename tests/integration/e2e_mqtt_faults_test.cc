@@ -149,7 +149,7 @@ TEST_CASE("MQTT uplink: the cloud broker restarted mid-stream loses nothing",
   CHECK(report.ExactlyOnce());
 }
 
-TEST_CASE("MQTT uplink: SIGKILLed agent loses at most one event a kill and repeats none",
+TEST_CASE("MQTT uplink: SIGKILLed agent loses no event and repeats none",
           "[integration][issue-14][crash]") {
   MqttUplinkStack s("mqtt-chaos-kill", "  commit_interval: 0\n");
   const uint64_t seed = TestSeed();
@@ -197,7 +197,8 @@ TEST_CASE("MQTT uplink: SIGKILLed agent loses at most one event a kill and repea
   CHECK(kills_while_publishing >= kMinKillsWhilePublishing);
   CHECK(report.duplicated == 0);
   CHECK(report.unknown == 0);
-  CHECK(report.missing <= static_cast<size_t>(kills));
+  // commit_interval 0 over a plain source connection: no PUBACK before the commit.
+  CHECK(report.missing == 0);
 }
 
 // Publishes one message at QoS 1 from a file, byte for byte, to the source broker and waits

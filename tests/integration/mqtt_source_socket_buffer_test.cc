@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// The MQTT source's read buffer (agent/socket_read_buffer.h) with a real mosquitto and the
-// real libmosquitto client inside MqttSource: a backlog of QoS 1 messages arrives complete
-// and in order, in far fewer socket reads than messages (libmosquitto alone makes three or
-// four per message), and with TLS the buffer stays out of the way (OpenSSL reads the socket).
+// The MQTT source's socket buffer (agent/socket_buffer.h) with a real mosquitto and the real
+// libmosquitto client inside MqttSource: a backlog of QoS 1 messages arrives complete and in
+// order, in far fewer socket reads and writes than messages (libmosquitto alone makes three
+// or four reads and a PUBACK write per message), every PUBACK reaches the broker (a
+// reconnect redelivers nothing), and with TLS the buffer stays out of the way (OpenSSL reads
+// and writes the socket).
 // The backlog is made deterministic without sleeping: the source's handler holds the first
 // message until the broker has acknowledged every publish, so the rest waits in the socket.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
@@ -14,7 +17,7 @@
 #include <vector>
 
 #include "agent/mqtt_source.h"
-#include "agent/socket_read_buffer.h"
+#include "agent/socket_buffer.h"
 #include "common/config.h"
 #include "tests/support/certs.h"
 #include "tests/support/mosquitto_broker.h"
@@ -25,7 +28,7 @@
 namespace tidegate::testing {
 namespace {
 
-using agent::SocketReadBuffer;
+using agent::SocketBuffer;
 using std::chrono::seconds;
 
 constexpr int kMessages = 2000;
@@ -33,14 +36,19 @@ constexpr int kMessages = 2000;
 // Payloads "0".."1999" padded to the size of a typical device event.
 std::string Payload(int i) { return std::to_string(i) + std::string(200, ' '); }
 
+struct SocketCalls {
+  uint64_t reads = 0;
+  uint64_t writes = 0;
+};
+
 // Runs a source on `config` until it has received kMessages published while its handler
-// held the first one. Returns the payloads' numbers in arrival order; *max_socket_reads gets
-// the most socket reads the ingest thread's buffer had made at any message.
+// held the first one. Returns the payloads' numbers in arrival order; *calls gets the socket
+// reads and writes the ingest thread's buffer had made by the last message.
 std::vector<int> ReceiveBacklog(const MqttSourceSection& config, int publish_port,
-                                uint64_t* max_socket_reads) {
+                                SocketCalls* calls) {
   std::mutex mu;
   std::vector<int> received;
-  uint64_t socket_reads = 0;
+  SocketCalls seen;
   std::promise<void> first_seen;
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
@@ -49,7 +57,8 @@ std::vector<int> ReceiveBacklog(const MqttSourceSection& config, int publish_por
     {
       std::lock_guard<std::mutex> lock(mu);
       received.push_back(std::stoi(std::string(payload)));
-      socket_reads = std::max(socket_reads, SocketReadBuffer::SocketReads());
+      seen.reads = std::max(seen.reads, SocketBuffer::SocketReads());
+      seen.writes = std::max(seen.writes, SocketBuffer::SocketWrites());
       first = received.size() == 1;
     }
     if (first) {
@@ -62,7 +71,7 @@ std::vector<int> ReceiveBacklog(const MqttSourceSection& config, int publish_por
 
   MqttClientOptions options;
   options.port = publish_port;
-  options.client_id = "read-buffer-publisher";
+  options.client_id = "socket-buffer-publisher";
   auto publisher = MqttTestClient::Connect(options);
   REQUIRE(publisher.ok());
   for (int i = 0; i < kMessages; ++i) {
@@ -81,8 +90,37 @@ std::vector<int> ReceiveBacklog(const MqttSourceSection& config, int publish_por
       seconds(30)));
   source.Stop();
   std::lock_guard<std::mutex> lock(mu);
-  *max_socket_reads = socket_reads;
+  *calls = seen;
   return received;
+}
+
+// Reconnects as `config`'s client and publishes a marker: the first message the session
+// delivers. Had a PUBACK of the backlog not reached the broker, that message would come first.
+std::string FirstMessageAfterReconnect(const MqttSourceSection& config, int publish_port) {
+  std::mutex mu;
+  std::vector<std::string> received;
+  agent::MqttSource source(config, [&](std::string_view, std::string_view payload) {
+    std::lock_guard<std::mutex> lock(mu);
+    received.emplace_back(payload);
+  });
+  REQUIRE(source.Start().ok());
+  REQUIRE(WaitUntil([&] { return source.subscribed(); }, seconds(20)));
+  MqttClientOptions options;
+  options.port = publish_port;
+  options.client_id = "socket-buffer-marker";
+  auto publisher = MqttTestClient::Connect(options);
+  REQUIRE(publisher.ok());
+  auto code = (*publisher)->Publish("devices/d1/telemetry", "marker", 1);
+  REQUIRE(code.ok());
+  REQUIRE(WaitUntil(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu);
+        return std::find(received.begin(), received.end(), "marker") != received.end();
+      },
+      seconds(20)));
+  source.Stop();
+  std::lock_guard<std::mutex> lock(mu);
+  return received.front().substr(0, 8);
 }
 
 std::vector<int> InOrder() {
@@ -99,27 +137,31 @@ MqttSourceSection SourceConfig(const std::string& client_id, int port) {
   return config;
 }
 
-TEST_CASE("a backlog of QoS 1 messages is read in far fewer socket reads than messages") {
-  TempDir dir("read-buffer");
+TEST_CASE("a backlog of QoS 1 messages takes far fewer socket reads and writes than messages") {
+  TempDir dir("socket-buffer");
   MosquittoBroker broker;
   BrokerOptions options;
   options.persistence = false;
   options.max_inflight_messages = 0;  // the whole backlog may be on its way at once
   REQUIRE(broker.Start(dir.path(), options).ok());
 
-  uint64_t socket_reads = 0;
-  const auto received = ReceiveBacklog(SourceConfig("read-buffer-plain", broker.port()),
-                                       broker.port(), &socket_reads);
+  const MqttSourceSection config = SourceConfig("socket-buffer-plain", broker.port());
+  SocketCalls calls;
+  const auto received = ReceiveBacklog(config, broker.port(), &calls);
   CHECK(received == InOrder());
-  INFO("socket reads: " << socket_reads << " for " << kMessages << " messages");
-  // Zero would mean libmosquitto's reads bypassed the buffer; each 64 KiB refill holds about
-  // 300 of these messages.
-  CHECK(socket_reads > 0);
-  CHECK(socket_reads < kMessages / 4);
+  INFO("socket reads: " << calls.reads << ", writes: " << calls.writes << " for " << kMessages
+                        << " messages");
+  // Zero would mean libmosquitto's reads and PUBACK writes bypassed the buffer; each 64 KiB
+  // refill holds about 300 of these messages, and a burst's PUBACKs leave in one write.
+  CHECK(calls.reads > 0);
+  CHECK(calls.reads < kMessages / 4);
+  CHECK(calls.writes > 0);
+  CHECK(calls.writes < kMessages / 4);
+  CHECK(FirstMessageAfterReconnect(config, broker.port()) == "marker");
 }
 
-TEST_CASE("with TLS to the broker the read buffer stays out of the way") {
-  TempDir dir("read-buffer-tls");
+TEST_CASE("with TLS to the broker the socket buffer stays out of the way") {
+  TempDir dir("socket-buffer-tls");
   auto certs = MakeTestCerts(dir.MakeDir("certs"));
   REQUIRE(certs.ok());
   MosquittoBroker broker;
@@ -131,13 +173,15 @@ TEST_CASE("with TLS to the broker the read buffer stays out of the way") {
   options.tls_ca_file = certs->ca_cert;
   REQUIRE(broker.Start(dir.MakeDir("broker"), options).ok());
 
-  MqttSourceSection config = SourceConfig("read-buffer-tls", broker.tls_port());
+  MqttSourceSection config = SourceConfig("socket-buffer-tls", broker.tls_port());
   config.tls.emplace();
   config.tls->ca_file = certs->ca_cert;
-  uint64_t socket_reads = 0;
-  const auto received = ReceiveBacklog(config, broker.port(), &socket_reads);
+  SocketCalls calls;
+  const auto received = ReceiveBacklog(config, broker.port(), &calls);
   CHECK(received == InOrder());
-  CHECK(socket_reads == 0);
+  CHECK(calls.reads == 0);
+  CHECK(calls.writes == 0);
+  CHECK(FirstMessageAfterReconnect(config, broker.port()) == "marker");
 }
 
 }  // namespace
