@@ -141,7 +141,12 @@ MqttSource::~MqttSource() {
 Status MqttSource::Start() {
   static std::once_flag lib_init;
   std::call_once(lib_init, [] { mosquitto_lib_init(); });
-  mosq_ = mosquitto_new(config_.client_id.c_str(), /*clean_session=*/false, this);
+  {
+    // Every call on the client comes from the network thread (or before it starts): no
+    // wakeup socketpair, so no extra write and read for each PUBACK.
+    const WithoutWakeupPair no_wakeup_pair;
+    mosq_ = mosquitto_new(config_.client_id.c_str(), /*clean_session=*/false, this);
+  }
   if (!mosq_) return Internal("mosquitto_new failed");
   mosquitto_connect_with_flags_callback_set(mosq_, &MqttSource::OnConnect);
   mosquitto_disconnect_callback_set(mosq_, &MqttSource::OnDisconnect);
@@ -233,8 +238,14 @@ MqttSource::Attempt MqttSource::ConnectAndServe() {
   mosquitto_log_callback_set(mosq_, &MqttSource::OnLog);
   errno = 0;
   // Non-blocking TCP connect: a dead host cannot hold Stop() for the kernel's SYN timeout.
-  int rc = mosquitto_connect_async(mosq_, config_.host.c_str(), config_.port,
-                                   static_cast<int>(config_.keepalive.count() / 1000));
+  // Some libmosquitto releases make their wakeup socketpair again at each connect (see Start;
+  // 2.0.11 only in mosquitto_new).
+  int rc = MOSQ_ERR_SUCCESS;
+  {
+    const WithoutWakeupPair no_wakeup_pair;
+    rc = mosquitto_connect_async(mosq_, config_.host.c_str(), config_.port,
+                                 static_cast<int>(config_.keepalive.count() / 1000));
+  }
   int err = errno;
   if (rc == MOSQ_ERR_SUCCESS) {
     ServeUntilClosed(&attempt);

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent/socket_buffer.h"
 
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -29,6 +32,8 @@ thread_local size_t tl_write_len = 0;
 thread_local bool tl_collecting = false;
 thread_local uint64_t tl_socket_reads = 0;
 thread_local uint64_t tl_socket_writes = 0;
+thread_local int tl_refuse_socketpairs = 0;  // open WithoutWakeupPair scopes
+thread_local uint64_t tl_refused_socketpairs = 0;
 
 ssize_t BufferedRead(int fd, void* buf, size_t count) {
   if (tl_read_begin == tl_read_end) {
@@ -133,6 +138,12 @@ uint64_t SocketBuffer::SocketReads() { return tl_socket_reads; }
 
 uint64_t SocketBuffer::SocketWrites() { return tl_socket_writes; }
 
+WithoutWakeupPair::WithoutWakeupPair() { ++tl_refuse_socketpairs; }
+
+WithoutWakeupPair::~WithoutWakeupPair() { --tl_refuse_socketpairs; }
+
+uint64_t WithoutWakeupPair::Refused() { return tl_refused_socketpairs; }
+
 }  // namespace tidegate::agent
 
 // Interpose the C library's read() and write(): the executable's definitions come first in
@@ -149,4 +160,15 @@ extern "C" ssize_t read(int fd, void* buf, size_t count) {
 extern "C" ssize_t write(int fd, const void* buf, size_t count) {
   if (fd < 0 || fd != tidegate::agent::tl_fd) return __write(fd, buf, count);
   return tidegate::agent::BufferedWrite(fd, buf, count);
+}
+
+// glibc exports socketpair() under no other name: the real one is the system call.
+// NOLINTNEXTLINE(readability-identifier-naming): the C library's name
+extern "C" int socketpair(int domain, int type, int protocol, int sv[2]) noexcept {
+  if (tidegate::agent::tl_refuse_socketpairs > 0) {
+    ++tidegate::agent::tl_refused_socketpairs;
+    errno = EMFILE;
+    return -1;
+  }
+  return static_cast<int>(::syscall(SYS_socketpair, domain, type, protocol, sv));
 }

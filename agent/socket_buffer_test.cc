@@ -218,5 +218,30 @@ TEST_CASE("without an attached socket a batch collects nothing") {
   CHECK(SocketBuffer::PendingWrites() == 0);
 }
 
+TEST_CASE("socketpair() fails on a thread without wakeup pairs, and only there") {
+  int sv[2] = {-1, -1};
+  const uint64_t refused_before = WithoutWakeupPair::Refused();
+  {
+    const WithoutWakeupPair no_pairs;
+    errno = 0;
+    CHECK(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1);
+    CHECK(errno == EMFILE);
+    CHECK(WithoutWakeupPair::Refused() == refused_before + 1);
+    std::thread([] {
+      int other[2] = {-1, -1};
+      REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, other) == 0);  // another thread: as usual
+      ::close(other[0]);
+      ::close(other[1]);
+    }).join();
+  }
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  REQUIRE(::write(sv[0], "x", 1) == 1);
+  char c = 0;
+  CHECK(::read(sv[1], &c, 1) == 1);
+  CHECK(c == 'x');
+  ::close(sv[0]);
+  ::close(sv[1]);
+}
+
 }  // namespace
 }  // namespace tidegate::agent

@@ -2,9 +2,10 @@
 // The MQTT source's socket buffer (agent/socket_buffer.h) with a real mosquitto and the real
 // libmosquitto client inside MqttSource: a backlog of QoS 1 messages arrives complete and in
 // order, in far fewer socket reads and writes than messages (libmosquitto alone makes three
-// or four reads and a PUBACK write per message), every PUBACK reaches the broker (a
-// reconnect redelivers nothing), and with TLS the buffer stays out of the way (OpenSSL reads
-// and writes the socket).
+// or four reads and a PUBACK write per message, plus a byte through its wakeup socketpair,
+// which the source's client goes without), every PUBACK reaches the broker (a reconnect
+// redelivers nothing), and with TLS the buffer stays out of the way (OpenSSL reads and writes
+// the socket).
 // The backlog is made deterministic without sleeping: the source's handler holds the first
 // message until the broker has acknowledged every publish, so the rest waits in the socket.
 #include <algorithm>
@@ -39,6 +40,7 @@ std::string Payload(int i) { return std::to_string(i) + std::string(200, ' '); }
 struct SocketCalls {
   uint64_t reads = 0;
   uint64_t writes = 0;
+  uint64_t refused_socketpairs = 0;  // libmosquitto's wakeup pair, asked for by mosquitto_new
 };
 
 // Runs a source on `config` until it has received kMessages published while its handler
@@ -66,7 +68,12 @@ std::vector<int> ReceiveBacklog(const MqttSourceSection& config, int publish_por
       released.wait();
     }
   });
-  REQUIRE(source.Start().ok());
+  const uint64_t refused_before = agent::WithoutWakeupPair::Refused();
+  REQUIRE(source.Start().ok());  // mosquitto_new runs on this thread
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.refused_socketpairs = agent::WithoutWakeupPair::Refused() - refused_before;
+  }
   REQUIRE(WaitUntil([&] { return source.subscribed(); }, seconds(20)));
 
   MqttClientOptions options;
@@ -157,6 +164,7 @@ TEST_CASE("a backlog of QoS 1 messages takes far fewer socket reads and writes t
   CHECK(calls.reads < kMessages / 4);
   CHECK(calls.writes > 0);
   CHECK(calls.writes < kMessages / 4);
+  CHECK(calls.refused_socketpairs >= 1);  // the client runs without its wakeup socketpair
   CHECK(FirstMessageAfterReconnect(config, broker.port()) == "marker");
 }
 
@@ -181,6 +189,7 @@ TEST_CASE("with TLS to the broker the socket buffer stays out of the way") {
   CHECK(received == InOrder());
   CHECK(calls.reads == 0);
   CHECK(calls.writes == 0);
+  CHECK(calls.refused_socketpairs >= 1);
   CHECK(FirstMessageAfterReconnect(config, broker.port()) == "marker");
 }
 
