@@ -111,6 +111,7 @@ SocketBuffer::WriteBatch::~WriteBatch() {
 }
 
 bool SocketBuffer::FlushWrites() {
+  if (tl_write_len == 0) return true;  // also without a buffer attached (no memory to move)
   size_t sent = 0;
   while (sent < tl_write_len) {
     ++tl_socket_writes;
