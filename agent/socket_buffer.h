@@ -67,12 +67,12 @@ class SocketBuffer {
 };
 
 // While one lives on a thread, socketpair() on that thread fails with EMFILE. libmosquitto
-// 2.0 makes a socketpair for each client, and again at each connect, only to wake a select()
-// when another thread queues a packet, and writes a byte into it for every packet it queues
-// (each PUBACK included) that its loop then reads back: two syscalls a QoS 1 message that a
-// client driven from one thread does not need. When the call fails it logs a warning and
-// works on without it; mosquitto 2.1 has MOSQ_OPT_DISABLE_SOCKETPAIR for this, 2.0 (Debian
-// 12's) does not. Only for a client that every call reaches from one thread.
+// 2.0 makes a socketpair for each client (some releases again at each connect) only to wake
+// a select() when another thread queues a packet, and writes a byte into it for every packet
+// it queues (each PUBACK included) that its loop then reads back: two syscalls a QoS 1
+// message that a client driven from one thread does not need. When the call fails it logs a
+// warning and works on without it; mosquitto 2.1 has MOSQ_OPT_DISABLE_SOCKETPAIR for this,
+// 2.0 (Debian 12's) does not. Only for a client that every call reaches from one thread.
 class WithoutWakeupPair {
  public:
   WithoutWakeupPair();
