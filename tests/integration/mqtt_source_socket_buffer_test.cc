@@ -68,6 +68,17 @@ std::vector<int> ReceiveBacklog(const MqttSourceSection& config, int publish_por
       released.wait();
     }
   });
+  // However this function ends (a failed REQUIRE throws), the handler is let go before the
+  // source's destructor joins its thread.
+  struct ReleaseOnExit {
+    std::promise<void>& release;
+    bool released = false;
+    void Now() {
+      if (!released) release.set_value();
+      released = true;
+    }
+    ~ReleaseOnExit() { Now(); }
+  } release_on_exit{release};
   const uint64_t refused_before = agent::WithoutWakeupPair::Refused();
   REQUIRE(source.Start().ok());  // mosquitto_new runs on this thread
   {
@@ -88,7 +99,7 @@ std::vector<int> ReceiveBacklog(const MqttSourceSection& config, int publish_por
   }
   // Every message is with the broker now; most wait in the source's socket behind the first.
   REQUIRE(first_seen.get_future().wait_for(seconds(20)) == std::future_status::ready);
-  release.set_value();
+  release_on_exit.Now();
   REQUIRE(WaitUntil(
       [&] {
         std::lock_guard<std::mutex> lock(mu);
