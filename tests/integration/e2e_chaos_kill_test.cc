@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // kill -9 chaos, real parts only: while tidegate-sim publishes 100,000 QoS 1 events at a
 // steady rate, the agent is SIGKILLed at random moments (seeded by TestSeed()) and restarted
-// each time, with buffer.commit_interval 0. SPEC: over a plain connection to the broker the
-// agent holds each PUBACK back until the message was committed (libmosquitto writes it
-// before the callback runs; agent/socket_buffer.h), so a kill loses nothing: the broker
-// resends what was not acknowledged. Batches in flight are resent under the same batch id, so
+// each time, with buffer.commit_interval 0. SPEC: a kill loses at most what arrived since the
+// last commit. Over a plain connection to the broker the agent also holds each PUBACK back
+// until the message was committed (libmosquitto writes it before the callback runs;
+// agent/socket_buffer.h, docs/guarantees.md), so a kill loses nothing: the broker resends what
+// was not acknowledged. Batches in flight are resent under the same batch id, so
 // nothing lands twice. The test prints published, landed, missing, duplicates and kills on
 // stderr.
 // Soak variant outside CI: TIDEGATE_SOAK_EVENTS=600000 TIDEGATE_SOAK_KILLS=80 runs longer
