@@ -10,7 +10,7 @@
 namespace tidegate::agent {
 
 // Sizes the index once for every row, then hands the keys over in runs, which the index
-// records with its table lookups prefetched (a million keys: one scan of dedup_log).
+// records with its table lookups prefetched (a million keys: one scan of dedup_chunks).
 Status RestoreDedupWindow(buffer::SqliteStore& store, IngestPipeline& pipeline);
 
 }  // namespace tidegate::agent

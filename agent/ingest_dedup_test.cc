@@ -12,6 +12,7 @@
 #include "agent/config_loader.h"
 #include "agent/dedup_restore.h"
 #include "agent/ingest_pipeline.h"
+#include "buffer/dedup_chunk.h"
 #include "buffer/group_committer.h"
 #include "buffer/sqlite_store.h"
 #include "filters/dedup_key.h"
@@ -67,10 +68,17 @@ int64_t MakeLegacyBuffer(const std::string& dir) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open((dir + "/buffer.db").c_str(), &db) == SQLITE_OK);
   const uint64_t key = filters::LegacyDedupKey("d1", "", kTopic, kFirst);
+  std::string chunk;
+  buffer::AppendDedupEntry(key, expires_at, &chunk);
+  std::string hex;
+  for (unsigned char c : chunk) {
+    hex += "0123456789abcdef"[c >> 4];
+    hex += "0123456789abcdef"[c & 15];
+  }
   const std::string sql =
       "DELETE FROM meta WHERE key IN ('dedup_hash_key', 'dedup_legacy_until');"
-      "DELETE FROM dedup_log; INSERT INTO dedup_log(expires_at, key) VALUES(" +
-      std::to_string(expires_at) + ", " + std::to_string(key) + ");";
+      "DELETE FROM dedup_chunks; INSERT INTO dedup_chunks(last_expires, count, keys) VALUES(" +
+      std::to_string(expires_at) + ", 1, X'" + hex + "');";
   CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   return expires_at;

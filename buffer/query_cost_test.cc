@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "buffer/dedup_chunk.h"
 #include "buffer/schema.h"
 #include "buffer/sqlite_util.h"
 #include "common/event.h"
@@ -47,6 +48,7 @@ DbHandle OpenWithBacklog(int64_t backlog) {
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(":memory:", &raw) == SQLITE_OK);
   DbHandle db(raw);
+  REQUIRE(RegisterDedupChunkFunction(raw).ok());
   for (std::string_view step : sql::kMigrations) {
     REQUIRE(sqlite3_exec(raw, std::string(step).c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
   }

@@ -9,6 +9,7 @@
 #include <limits>
 #include <utility>
 
+#include "buffer/dedup_chunk.h"
 #include "buffer/schema.h"
 #include "common/clock.h"
 
@@ -234,6 +235,7 @@ Result<uint64_t> SqliteStore::RangeStoredBytes(const BatchRange& range) {
 }
 
 Status SqliteStore::Migrate() {
+  TG_RETURN_IF_ERROR(RegisterDedupChunkFunction(write_db_.get()));
   TG_ASSIGN_OR_RETURN(Stmt version_stmt, Stmt::Prepare(write_db_.get(), "PRAGMA user_version"));
   TG_ASSIGN_OR_RETURN(bool row, version_stmt.Step());
   int64_t version = row ? version_stmt.Int(0) : 0;
@@ -346,8 +348,7 @@ Status SqliteStore::PrepareStatements() {
   TG_ASSIGN_OR_RETURN(delete_inflight_, Stmt::Prepare(w, sql::kDeleteInflight));
   TG_ASSIGN_OR_RETURN(insert_rejected_, Stmt::Prepare(w, sql::kInsertRejected));
   TG_ASSIGN_OR_RETURN(insert_key_epoch_, Stmt::Prepare(w, sql::kInsertKeyEpoch));
-  TG_ASSIGN_OR_RETURN(insert_dedup_key_, Stmt::Prepare(w, sql::kInsertDedupKey));
-  TG_ASSIGN_OR_RETURN(expire_dedup_keys_, Stmt::Prepare(w, sql::kExpireDedupKeys));
+  TG_ASSIGN_OR_RETURN(insert_dedup_chunk_, Stmt::Prepare(w, sql::kInsertDedupChunk));
   TG_ASSIGN_OR_RETURN(put_state_, Stmt::Prepare(w, sql::kPutState));
   TG_ASSIGN_OR_RETURN(erase_state_, Stmt::Prepare(w, sql::kEraseState));
   sqlite3* r = read_db_.get();
@@ -408,11 +409,12 @@ Status SqliteStore::WriteKeyEpochs(const std::vector<SealedKeyEpoch>& key_epochs
 
 Status SqliteStore::WriteRecords(const std::vector<Event>& records, int64_t now, uint64_t& seq,
                                  Deltas& d) {
+  std::string dedup_chunk;  // the commit's dedup keys: one dedup_chunks row
+  int64_t last_expires = std::numeric_limits<int64_t>::min();
   for (const Event& e : records) {
     if (e.dedup_key != 0) {
-      insert_dedup_key_.Bind(1, static_cast<int64_t>(e.dedup_key)).Bind(2, e.dedup_expires_ms);
-      TG_RETURN_IF_ERROR(insert_dedup_key_.Run());
-      dedup_rows_ += sqlite3_changes(write_db_.get());
+      AppendDedupEntry(e.dedup_key, e.dedup_expires_ms, &dedup_chunk);
+      last_expires = std::max(last_expires, e.dedup_expires_ms);
     }
     if (!e.store) continue;
     insert_event_.Bind(1, static_cast<int64_t>(seq++))
@@ -432,6 +434,11 @@ Status SqliteStore::WriteRecords(const std::vector<Event>& records, int64_t now,
     if (e.kind == RecordKind::kWindowResult) TG_RETURN_IF_ERROR(WriteWindowKey(seq - 1, e));
     ++d.records;
   }
+  if (dedup_chunk.empty()) return Status::Ok();
+  const auto keys = static_cast<int64_t>(dedup_chunk.size() / kDedupEntryBytes);
+  insert_dedup_chunk_.Bind(1, last_expires).Bind(2, keys).BindBlob(3, dedup_chunk);
+  TG_RETURN_IF_ERROR(insert_dedup_chunk_.Run());
+  dedup_rows_ += keys;
   return Status::Ok();
 }
 
@@ -659,13 +666,22 @@ Result<std::vector<std::pair<uint64_t, int64_t>>> SqliteStore::LoadDedupKeys(int
 Status SqliteStore::ForEachDedupKey(
     int64_t age_ms, const std::function<void(uint64_t key, int64_t expires_at)>& fn) {
   std::lock_guard<std::mutex> lock(read_mu_);
-  TG_ASSIGN_OR_RETURN(Stmt load, Stmt::Prepare(read_db_.get(), sql::kLoadDedupKeys));
+  TG_ASSIGN_OR_RETURN(Stmt load, Stmt::Prepare(read_db_.get(), sql::kLoadDedupChunks));
   load.Bind(1, age_ms);
+  // A damaged row is skipped, so the rows after it (the newest keys) still load.
+  int64_t damaged = 0;
   while (true) {
     TG_ASSIGN_OR_RETURN(bool row, load.Step());
-    if (!row) return Status::Ok();
-    fn(static_cast<uint64_t>(load.Int(0)), load.Int(1));
+    if (!row) break;
+    Status chunk = ForEachDedupEntry(load.Text(0), [&](uint64_t key, int64_t expires) {
+      if (expires > age_ms) fn(key, expires);
+    });
+    if (!chunk.ok()) ++damaged;
   }
+  if (damaged > 0) {
+    return Corruption(std::to_string(damaged) + " damaged dedup_chunks row(s) skipped");
+  }
+  return Status::Ok();
 }
 
 int64_t SqliteStore::DedupKeyRows() {

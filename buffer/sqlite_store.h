@@ -180,14 +180,17 @@ class SqliteStore {
   // Every agg_state row, in key order (the aggregator's checkpoint, read at start).
   Result<std::vector<std::pair<std::string, std::string>>> LoadState();
 
-  // Dedup keys still valid at age_ms (age_clock()), oldest expiry first (ingest side, at
-  // start). A key may be listed twice; the later expiry counts.
+  // Dedup keys still valid at age_ms (age_clock()), in the order recorded, which is oldest
+  // expiry first while dedup.window stays the same (ingest side, at start). A key may be
+  // listed twice; the later expiry counts.
   Result<std::vector<std::pair<uint64_t, int64_t>>> LoadDedupKeys(int64_t age_ms);
   // The same keys handed to fn one by one, in the same order, without a copy of them all
   // (a million keys are 16 MB as a vector). DedupKeyRows() sizes the receiver beforehand.
+  // A damaged dedup_chunks row is skipped: the others are still read, then kCorruption.
   Status ForEachDedupKey(int64_t age_ms,
                          const std::function<void(uint64_t key, int64_t expires_at)>& fn);
-  // Rows in the dedup log (valid or not yet expired away): at most the keys ForEachDedupKey gives.
+  // Keys in dedup_chunks, expired ones not deleted yet included: at least the keys
+  // ForEachDedupKey gives.
   int64_t DedupKeyRows();
 
   // The sealed data key of an epoch (uplink side), kNotFound if unknown.
@@ -309,6 +312,7 @@ class SqliteStore {
   Status DeleteWindowKey(int64_t seq);
   Status ExpireMaxAge(int64_t age_ms, Deltas& d, DropPages& pages, bool* owed);
   Status BoundDedupKeys(int64_t age_ms, Deltas& d);
+  Status CutDedupChunk(int64_t id, int64_t count, int64_t drop, int64_t* rows, int64_t* trimmed);
   Status PersistAge(int64_t age_ms);
   Status WriteDropCounters(const Deltas& d);
   // Append's steps, in its transaction (write_mu_ held). WriteRecords assigns seqs from seq
@@ -350,14 +354,15 @@ class SqliteStore {
   Stmt insert_event_, insert_dead_letter_, add_counter_, set_meta_;          // guarded by write_mu_
   Stmt delete_range_, insert_inflight_, delete_inflight_, insert_rejected_;  // write_mu_
   Stmt range_stored_bytes_;                                                  // write_mu_
-  Stmt insert_key_epoch_, insert_dedup_key_, expire_dedup_keys_;
-  Stmt put_state_, erase_state_;                                  // guarded by write_mu_
-  Stmt next_priority_, scan_priority_, delete_seq_, trim_dedup_;  // guarded by write_mu_
-  Stmt page_count_, freelist_count_;                              // guarded by write_mu_
-  Stmt revisions_of_window_, insert_window_key_;                  // guarded by write_mu_
-  Stmt delete_window_key_, delete_window_key_range_;              // guarded by write_mu_
-  int64_t dedup_rows_ = 0;  // guarded by write_mu_: rows in dedup_log
-  int64_t deleted_ = 0;     // guarded by write_mu_: rows the last DeleteBatch removed
+  Stmt insert_key_epoch_, insert_dedup_chunk_;                               // guarded by write_mu_
+  Stmt dedup_oldest_first_, delete_dedup_through_, get_dedup_chunk_, set_dedup_chunk_;  // write_mu_
+  Stmt put_state_, erase_state_;                      // guarded by write_mu_
+  Stmt next_priority_, scan_priority_, delete_seq_;   // guarded by write_mu_
+  Stmt page_count_, freelist_count_;                  // guarded by write_mu_
+  Stmt revisions_of_window_, insert_window_key_;      // guarded by write_mu_
+  Stmt delete_window_key_, delete_window_key_range_;  // guarded by write_mu_
+  int64_t dedup_rows_ = 0;                            // guarded by write_mu_: keys in dedup_chunks
+  int64_t deleted_ = 0;  // guarded by write_mu_: rows the last DeleteBatch removed
   static constexpr int64_t kMaintainIntervalMs = 1'000;  // max_age and dedup expiry period
   // While nothing commits, the age line is persisted this often: a crash loses at most this
   // much age, and an idle agent writes one small page a minute, not one a second.

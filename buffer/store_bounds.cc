@@ -10,6 +10,7 @@
 #include <limits>
 #include <utility>
 
+#include "buffer/dedup_chunk.h"
 #include "buffer/schema.h"
 #include "buffer/sqlite_store.h"
 #include "common/sat_time.h"
@@ -33,7 +34,10 @@ Status SqliteStore::PrepareBoundStatements() {
   TG_ASSIGN_OR_RETURN(next_priority_, Stmt::Prepare(w, sql::kNextPriority));
   TG_ASSIGN_OR_RETURN(scan_priority_, Stmt::Prepare(w, sql::kScanPriority));
   TG_ASSIGN_OR_RETURN(delete_seq_, Stmt::Prepare(w, sql::kDeleteSeq));
-  TG_ASSIGN_OR_RETURN(trim_dedup_, Stmt::Prepare(w, sql::kTrimDedupKeys));
+  TG_ASSIGN_OR_RETURN(dedup_oldest_first_, Stmt::Prepare(w, sql::kDedupChunksOldestFirst));
+  TG_ASSIGN_OR_RETURN(delete_dedup_through_, Stmt::Prepare(w, sql::kDeleteDedupChunksThrough));
+  TG_ASSIGN_OR_RETURN(get_dedup_chunk_, Stmt::Prepare(w, sql::kGetDedupChunk));
+  TG_ASSIGN_OR_RETURN(set_dedup_chunk_, Stmt::Prepare(w, sql::kSetDedupChunk));
   TG_ASSIGN_OR_RETURN(page_count_, Stmt::Prepare(w, "PRAGMA page_count"));
   TG_ASSIGN_OR_RETURN(freelist_count_, Stmt::Prepare(w, "PRAGMA freelist_count"));
   return Status::Ok();
@@ -248,18 +252,71 @@ Status SqliteStore::ExpireMaxAge(int64_t age_ms, Deltas& d, DropPages& pages, bo
   return DeleteVictims(victims, "dropped.max_age", d);
 }
 
+// Deletes the dedup_chunks rows whose keys have all expired and then, while more than
+// max_dedup_keys are left, the oldest keys down to a tenth below it (so this runs once per
+// many commits). Rows are visited oldest first and expiry stops at the first row still live:
+// with a constant dedup.window that is every expired row (after a shorter window is configured
+// a newer row can wait behind an older one; loading skips its expired keys).
 Status SqliteStore::BoundDedupKeys(int64_t age_ms, Deltas& d) {
-  expire_dedup_keys_.Bind(1, age_ms);
-  TG_RETURN_IF_ERROR(expire_dedup_keys_.Run());
-  dedup_rows_ -= sqlite3_changes(write_db_.get());
   const auto cap = static_cast<int64_t>(limits_.max_dedup_keys);
-  if (cap <= 0 || dedup_rows_ <= cap) return Status::Ok();
-  // Trim a tenth below the cap, so this runs once per many commits.
-  int64_t trim = dedup_rows_ - cap + cap / 10;
-  TG_RETURN_IF_ERROR(trim_dedup_.Bind(1, trim).Run());
-  int changed = sqlite3_changes(write_db_.get());
-  dedup_rows_ -= changed;
-  d.drops["dedup_keys_trimmed"] += changed;
+  int64_t rows = dedup_rows_;  // keys left once the rows visited so far are deleted
+  int64_t keep = -1;           // the keys to keep, decided at the first live row
+  int64_t trimmed = 0;
+  int64_t through = -1;  // the newest row to delete whole
+  int64_t cut = -1;      // the row to cut down to its newest keys, and its count
+  int64_t cut_count = 0;
+  while (true) {
+    TG_ASSIGN_OR_RETURN(bool row, dedup_oldest_first_.Step());
+    if (!row) break;
+    const int64_t id = dedup_oldest_first_.Int(0);
+    const bool live = dedup_oldest_first_.Int(1) > age_ms;
+    const int64_t count = dedup_oldest_first_.Int(2);
+    if (live && keep < 0) keep = cap <= 0 || rows <= cap ? rows : cap - cap / 10;
+    if (live && rows - count < keep) {
+      if (rows > keep) {
+        cut = id;
+        cut_count = count;
+      }
+      break;
+    }
+    if (live) trimmed += count;
+    rows -= count;
+    through = id;
+  }
+  dedup_oldest_first_.Reset();
+  if (through >= 0) TG_RETURN_IF_ERROR(delete_dedup_through_.Bind(1, through).Run());
+  if (cut >= 0) TG_RETURN_IF_ERROR(CutDedupChunk(cut, cut_count, rows - keep, &rows, &trimmed));
+  dedup_rows_ = rows;
+  if (trimmed > 0) d.drops["dedup_keys_trimmed"] += trimmed;
+  return Status::Ok();
+}
+
+// Drops the oldest `drop` of row id's `count` keys (REQUIRES: drop < count). A row whose keys
+// do not match its count is damaged and deleted whole.
+Status SqliteStore::CutDedupChunk(int64_t id, int64_t count, int64_t drop, int64_t* rows,
+                                  int64_t* trimmed) {
+  get_dedup_chunk_.Bind(1, id);
+  Result<bool> found = get_dedup_chunk_.Step();
+  std::string chunk;
+  if (found.ok() && *found) chunk.assign(get_dedup_chunk_.Text(0));
+  get_dedup_chunk_.Reset();
+  if (!found.ok()) return found.status();
+  Result<size_t> entries = DedupEntryCount(chunk);
+  if (!entries.ok() || static_cast<int64_t>(*entries) != count) {
+    TG_RETURN_IF_ERROR(delete_dedup_through_.Bind(1, id).Run());
+    *rows -= count;
+    *trimmed += count;
+    return Status::Ok();
+  }
+  chunk.erase(0, static_cast<size_t>(drop) * kDedupEntryBytes);
+  int64_t last = std::numeric_limits<int64_t>::min();
+  for (size_t i = 0; i < *entries - static_cast<size_t>(drop); ++i) {
+    last = std::max(last, DedupEntryExpires(chunk, i));
+  }
+  set_dedup_chunk_.Bind(1, id).Bind(2, last).Bind(3, count - drop).BindBlob(4, chunk);
+  TG_RETURN_IF_ERROR(set_dedup_chunk_.Run());
+  *rows -= drop;
+  *trimmed += drop;
   return Status::Ok();
 }
 

@@ -43,11 +43,13 @@ struct StoreLimits {
   static constexpr uint64_t kKiB = 1024;
   static constexpr uint64_t kMiB = 1024 * kKiB;
   static constexpr uint64_t kMaxDedupKeys = 1'000'000;  // DedupIndex::kDefaultMaxKeys
-  static constexpr uint64_t kDedupKeyBytes = 48;        // a dedup_log row, pages included
+  // A persisted dedup key: 16 bytes in its dedup_chunks row since schema version 8, 48 as a
+  // dedup_log row before; the bound keeps the old figure, so it allows the same keys.
+  static constexpr uint64_t kDedupKeyBytes = 48;
   static constexpr uint64_t kShmOverheadBytes = 32 * kKiB;
   // What a commit writes beyond its records' and drops' pages: page 1, meta, counters, and a
   // leaf and an interior page in each B-tree it touches at each place it touches it (events
-  // and events_by_priority per priority written or dropped from, dedup_log at both ends,
+  // and events_by_priority per priority written or dropped from, dedup_chunks at both ends,
   // window_keys_by_window per group). Measured: up to 22 pages (buffer_test 'a full
   // drop_oldest buffer*' -s); 32 leaves room for a commit that touches more places.
   static constexpr uint64_t kTransactionFixedBytes = 128 * kKiB;  // 32 pages of 4 KiB
