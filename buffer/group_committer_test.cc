@@ -302,3 +302,76 @@ TEST_CASE("last_progress stands still while the writer is stuck and moves on aft
   CHECK(committer.last_progress() > stuck_at);
   REQUIRE(committer.Stop().ok());
 }
+
+// AddCopy reuses the records of the last committed group: every field of a reused record is
+// the new event's, never left over from the one it held before.
+TEST_CASE("AddCopy reuses committed records and stages exact copies", "[buffer]") {
+  TempDir dir;
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path()});
+  REQUIRE(store.ok());
+  GroupCommitter committer(**store, CommitterOptions{.commit_interval = Millis(3'600'000)});
+  Event first;
+  first.topic = "devices/with-a-long-topic-name/telemetry";
+  first.device_id = "a-device-id-longer-than-sso";
+  first.schema_name = "telemetry";
+  first.schema_version = 3;
+  first.priority = 7;
+  first.event_time_ms = 11;
+  first.dedup_key = 99;
+  first.dedup_expires_ms = std::numeric_limits<int64_t>::max() / 2;
+  first.payload = std::string(300, 'x');
+  for (int i = 0; i < 10; ++i) REQUIRE(committer.AddCopy(first));
+  CHECK(first.payload == std::string(300, 'x'));  // the caller's event is untouched
+  CHECK(committer.pooled() == 0);
+  REQUIRE(committer.Flush(Millis(5000)).ok());
+  CHECK(committer.pooled() == 10);
+
+  Event second;
+  second.topic = "t";
+  second.device_id = "d";
+  second.payload = "{}";
+  REQUIRE(committer.AddCopy(second));
+  CHECK(committer.pooled() == 9);
+  REQUIRE(committer.Flush(Millis(5000)).ok());
+  auto rows = (*store)->ReadNext(100, 1 << 30);  // priority 7 first
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 10);
+  CHECK((*rows)[0].event.schema_name == "telemetry");
+  // The second event took seq 11, at its own (default) priority.
+  auto rest = (*store)->ReadRange(tidegate::buffer::BatchRange{
+      .batch_id = "b", .priority = 5, .first_seq = 11, .last_seq = 11, .count = 1});
+  REQUIRE(rest.ok());
+  REQUIRE(rest->size() == 1);
+  const Event& reused = rest->front().event;
+  CHECK(reused.payload == "{}");
+  CHECK(reused.topic == "t");
+  CHECK(reused.device_id == "d");
+  CHECK(reused.schema_name.empty());
+  CHECK(reused.schema_version == 0);
+  CHECK(reused.priority == 5);
+  CHECK(reused.event_time_ms == 0);
+  // Only the first event's key was recorded (the second has none).
+  auto keys = (*store)->LoadDedupKeys(0);
+  REQUIRE(keys.ok());
+  CHECK(keys->size() == 10);
+  committer.ReleasePool();
+  CHECK(committer.pooled() == 0);
+}
+
+TEST_CASE("the AddCopy pool keeps at most kMaxPooledBytes", "[buffer]") {
+  TempDir dir;
+  auto store = SqliteStore::Open(StoreOptions{.state_dir = dir.path()});
+  REQUIRE(store.ok());
+  GroupCommitter committer(**store, CommitterOptions{.commit_interval = Millis(3'600'000)});
+  Event big;
+  big.topic = "t";
+  big.device_id = "d";
+  big.payload = std::string(60'000, 'y');
+  for (int i = 0; i < 100; ++i) REQUIRE(committer.AddCopy(big));
+  REQUIRE(committer.Flush(Millis(5000)).ok());
+  // 100 records of 60 KB are 6 MB: about a third of them are kept.
+  CHECK(committer.pooled() > 0);
+  CHECK(committer.pooled() * (sizeof(Event) + big.payload.size()) <=
+        GroupCommitter::kMaxPooledBytes);
+  CHECK(committer.pooled() >= GroupCommitter::kMaxPooledBytes / size_t{120'000});
+}
