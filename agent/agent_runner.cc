@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent/agent_runner.h"
 
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -142,8 +141,6 @@ class Agent final : public MqttUplinkLink {
     return pipeline_->metrics().received.load(std::memory_order_relaxed) +
            uplink_->stats().batches_sent.load(std::memory_order_relaxed);
   }
-  // Frees what is kept for reuse while busy, before IdleTrim gives memory back.
-  void ReleaseCaches() { committer_->ReleasePool(); }
   int64_t UplinkFailingForMs() const {
     return ReadUplinkHealth(uplink_->stats(), clock_).failing_for_ms;
   }
@@ -510,10 +507,7 @@ int RunAgent(const Config& config, const std::string& config_path) {
   if (channels) channels->Start();
   ServiceNotifier notifier;
   ServiceMonitor monitor(notifier, agent.monitored_parts(), config, RealClock());
-  IdleTrim idle_trim([&agent] {
-    agent.ReleaseCaches();
-    malloc_trim(0);
-  });
+  IdleTrim idle_trim;
   const int sig = WaitForStopSignal(stop_signals, monitor, **applier, [&] {
     (*applier)->CheckRollback(
         agent.UplinkFailingForMs(),

@@ -158,7 +158,8 @@ void IngestPipeline::OnMessage(std::string_view topic, std::string_view payload)
   if (dropped) return;
   event_.priority = PriorityOf(topic);
   auto start = clock_.clock().Monotonic();
-  if (!committer_.AddCopy(event_)) {  // event_ keeps its buffers for the next message
+  Event staged = event_;  // the committer takes ownership; event_ keeps its buffers
+  if (!committer_.Add(std::move(staged))) {
     // Only possible if the committer stopped before the MQTT source, a shutdown-order bug:
     // libmosquitto has already acknowledged this message.
     spdlog::error("ingest: buffer closed before the MQTT source; an event from {} was lost", topic);

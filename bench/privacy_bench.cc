@@ -120,7 +120,8 @@ void BM_IngestToBuffer(benchmark::State& state) {
       auto result = privacy->filter->Apply(kTopic, event.payload, &out);
       if (result.rewritten) event.payload.swap(out);
     }
-    committer.AddCopy(event);  // as IngestPipeline::OnMessage
+    Event staged = event;
+    committer.Add(std::move(staged));
   }
   (void)committer.Flush(tidegate::Millis(60'000));
   state.SetItemsProcessed(state.iterations());

@@ -40,37 +40,6 @@ GroupCommitter::~GroupCommitter() {
 }
 
 bool GroupCommitter::Add(Event&& event) {
-  const size_t bytes = event.payload.size() + event.topic.size() + 64;
-  return Stage(bytes, [&] { staged_.push_back(std::move(event)); });
-}
-
-bool GroupCommitter::AddCopy(const Event& event) {
-  return Stage(event.payload.size() + event.topic.size() + 64, [&] {
-    if (pool_.empty()) {
-      staged_.push_back(event);
-      return;
-    }
-    staged_.push_back(std::move(pool_.back()));
-    pool_.pop_back();
-    staged_.back() = event;  // std::string's copy assignment reuses the capacity it has
-  });
-}
-
-void GroupCommitter::ReleasePool() {
-  std::vector<Event> pool;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    pool.swap(pool_);
-  }
-}
-
-size_t GroupCommitter::pooled() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return pool_.size();
-}
-
-template <typename Place>
-bool GroupCommitter::Stage(size_t bytes, const Place& place) {
   std::unique_lock<std::mutex> lock(mu_);
   ++producers_waiting_;
   progress_cv_.wait(lock, [&] {
@@ -78,8 +47,8 @@ bool GroupCommitter::Stage(size_t bytes, const Place& place) {
   });
   --producers_waiting_;
   if (stopping_) return false;
-  staged_bytes_ += bytes;
-  place();
+  staged_bytes_ += event.payload.size() + event.topic.size() + 64;
+  staged_.push_back(std::move(event));
   uint64_t my_gen = ++staged_gen_;
   // Wake the writer for the first record of a group (it then waits one interval), when the
   // staging area fills, or for every record with commit_interval 0.
@@ -156,10 +125,7 @@ void GroupCommitter::IdleUpkeep(std::unique_lock<std::mutex>& lock, Millis retry
   if (options_.stage != nullptr && !CommitOnce(lock)) {
     work_cv_.wait_for(lock, retry, [&] { return abandon_; });
   }
-  std::vector<Event> pool;  // quiet: what AddCopy would reuse is freed
-  pool.swap(pool_);
   lock.unlock();
-  pool = {};
   Status upkeep = store_.Maintain();
   lock.lock();
   if (!upkeep.ok()) spdlog::warn("buffer maintenance failed: {}", upkeep.ToString());
@@ -225,16 +191,9 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
   const auto elapsed = SteadyClock::now() - start;
   if (options_.stage != nullptr) options_.stage->Committed(status.ok());
   const size_t committed = records.size();
-  // What AddCopy will not reuse is freed before taking the lock producers wait on.
-  if (status.ok()) TrimForPool(records);
+  if (status.ok()) records.clear();  // freed before taking the lock producers wait on
   lock.lock();
   if (status.ok()) {
-    if (!pool_.empty() && !records.empty()) {  // the last pool is not used up: free these
-      lock.unlock();
-      records.clear();
-      lock.lock();
-    }
-    if (pool_.empty()) pool_.swap(records);
     RecycleGroup(records);
     flush_requested_ = false;
     staged_bytes_ -= bytes;
@@ -265,18 +224,6 @@ bool GroupCommitter::CommitOnce(std::unique_lock<std::mutex>& lock) {
   stats_.healthy = false;
   stats_.last_error = status.ToString();
   return false;
-}
-
-void GroupCommitter::TrimForPool(std::vector<Event>& records) {
-  size_t bytes = 0;
-  size_t keep = 0;
-  for (; keep < records.size(); ++keep) {
-    const Event& e = records[keep];
-    bytes += sizeof(Event) + e.topic.capacity() + e.device_id.capacity() +
-             e.schema_name.capacity() + e.payload.capacity();
-    if (bytes > kMaxPooledBytes) break;
-  }
-  records.resize(keep);
 }
 
 void GroupCommitter::RecycleGroup(std::vector<Event>& records) {

@@ -59,18 +59,6 @@ class GroupCommitter {
   // block) and, with commit_interval 0, until committed. Returns false (record not taken) once Stop
   // has begun.
   bool Add(Event&& event);
-  // The same with a copy of event, made into a record of an earlier committed group whose
-  // strings keep their capacity: in steady state staging allocates nothing, and the writer
-  // frees nothing the ingest thread allocated. `perf record` of the agent at QoS 0 had 6.6% of
-  // its samples in malloc and free on the ingest thread.
-  bool AddCopy(const Event& event);
-  // Frees the records AddCopy would reuse (those of one committed group, at most
-  // kMaxPooledBytes with their strings): the agent calls it when it goes quiet, before giving
-  // freed memory back to the kernel.
-  void ReleasePool();
-  static constexpr size_t kMaxPooledBytes = 2 << 20;
-  // Records AddCopy can reuse now (tests).
-  size_t pooled() const;
   // Stages a dead letter and increments the persisted counter dead_letter.<reason>.
   void AddDeadLetter(DeadLetter&& dead_letter);
   // Stages the sealed data key of a new privacy key epoch; it is committed with (or before)
@@ -104,10 +92,6 @@ class GroupCommitter {
   // Runs the stage over newly staged records (writer thread, unlocked).
   void RunStage(std::vector<Event>& records, std::map<std::string, int64_t>& counters,
                 std::vector<StateWrite>& state);
-  // Add's and AddCopy's common part: waits for room, calls place() to append to staged_ (mu_
-  // held) and counts bytes; with commit_interval 0 waits for the commit.
-  template <typename Place>
-  bool Stage(size_t bytes, const Place& place);
 
   SqliteStore& store_;
   const CommitterOptions options_;
@@ -117,7 +101,6 @@ class GroupCommitter {
   std::condition_variable progress_cv_;             // producers wait for space or commit
   std::vector<Event> staged_;                       // guarded by mu_
   std::vector<Event> spare_;                        // guarded by mu_: see RecycleGroup
-  std::vector<Event> pool_;                         // guarded by mu_: see AddCopy
   std::vector<DeadLetter> staged_dead_;             // guarded by mu_
   std::map<std::string, int64_t> staged_counters_;  // guarded by mu_
   std::vector<SealedKeyEpoch> staged_key_epochs_;   // guarded by mu_
@@ -141,8 +124,6 @@ class GroupCommitter {
   // Keeps the emptied vector of a committed group as the next staging area, so staging does
   // not regrow (and move every event staged so far) for each group. Called with mu_ held.
   void RecycleGroup(std::vector<Event>& records);
-  // Cuts a committed group down to the records kept for AddCopy (kMaxPooledBytes). Unlocked.
-  static void TrimForPool(std::vector<Event>& records);
 };
 
 }  // namespace tidegate::buffer
