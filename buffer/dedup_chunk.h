@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The ingest dedup keys a commit records, kept as one dedup_chunks row (schema version 8)
-// instead of a dedup_log row per key: a row per key cost about 0.7 us of SQLite per event on
-// the writer thread, a row per commit costs a copy of 16 bytes.
+// instead of a dedup_log row per key: a row per key cost about 0.9 us of SQLite per event on
+// the writer thread (BM_BufferCommit: 3.1 -> 2.2 ms of CPU per 1,000 events), a row per
+// commit costs a copy of 16 bytes.
 //
 // FORMAT (stored bytes, read back at every start): entries of 16 bytes, in the order the keys
 // were recorded; each is the 64-bit key, then its 64-bit expiry on the age line

@@ -26,7 +26,7 @@
 //   took 9% longer). window_keys has a row per buffered window result only, written and
 //   deleted by the store next to it, so raw events pay nothing.
 // - Version 8: dedup_chunks replaces dedup_log: one row per commit holding all the keys it
-//   recorded (buffer/dedup_chunk.h), not one row per key, which cost about 0.7 us of SQLite
+//   recorded (buffer/dedup_chunk.h), not one row per key, which cost about 0.9 us of SQLite
 //   per event. The step packs dedup_log's rows with tg_dedup_chunk, which the store registers
 //   on its connection before migrating.
 #pragma once
