@@ -303,6 +303,7 @@ Status SqliteStore::CutDedupChunk(int64_t id, int64_t count, int64_t drop, int64
   if (!found.ok()) return found.status();
   Result<size_t> entries = DedupEntryCount(chunk);
   if (!entries.ok() || static_cast<int64_t>(*entries) != count) {
+    // "through id" deletes this row alone: BoundDedupKeys deleted every older one already.
     TG_RETURN_IF_ERROR(delete_dedup_through_.Bind(1, id).Run());
     *rows -= count;
     *trimmed += count;
