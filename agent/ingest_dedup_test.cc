@@ -2,6 +2,7 @@
 // Ingest dedup across restarts and across the upgrade from the legacy BLAKE2b keys, with the
 // real pipeline, group committer and SQLite buffer: a buffer keeps its random SipHash key, and
 // keys an earlier release stored still catch repeats until they expire.
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
@@ -70,11 +71,10 @@ int64_t MakeLegacyBuffer(const std::string& dir) {
   const uint64_t key = filters::LegacyDedupKey("d1", "", kTopic, kFirst);
   std::string chunk;
   buffer::AppendDedupEntry(key, expires_at, &chunk);
-  std::string hex;
-  for (unsigned char c : chunk) {
-    hex += "0123456789abcdef"[c >> 4];
-    hex += "0123456789abcdef"[c & 15];
-  }
+  std::string hex(chunk.size() * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(chunk.data()),
+                 chunk.size());
+  hex.pop_back();
   const std::string sql =
       "DELETE FROM meta WHERE key IN ('dedup_hash_key', 'dedup_legacy_until');"
       "DELETE FROM dedup_chunks; INSERT INTO dedup_chunks(last_expires, count, keys) VALUES(" +

@@ -21,6 +21,7 @@
 
 #include "buffer/group_committer.h"
 #include "buffer/sqlite_store.h"
+#include "common/clock.h"
 #include "filters/dedup_index.h"
 #include "filters/dedup_key.h"
 #include "filters/privacy_filter.h"
@@ -162,16 +163,13 @@ void BM_BufferCommit(benchmark::State& state) {
   const auto store = OpenBuffer(dir, state);
   if (store == nullptr) return;
   std::vector<Event> group = Group();
-  uint64_t n = 0;
+  tidegate::Rng rng(7);
   int64_t expires = 1'800'000'000'000;
   for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
     // Each event's dedup key is recorded with it, as the agent's default dedup.window does: a
-    // fresh random-looking key (SplitMix64 of a counter) per event, expiring later each commit.
+    // fresh random key (never 0) per event, expiring later each commit.
     for (Event& e : group) {
-      uint64_t z = (n += 0x9e3779b97f4a7c15);
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
-      e.dedup_key = (z ^ (z >> 31)) | 1;
+      e.dedup_key = rng.Next() | 1;
       e.dedup_expires_ms = expires;
     }
     ++expires;
