@@ -11,6 +11,7 @@
 // table. Run: build/bin/stages_bench --benchmark_repetitions=5
 // --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 #include <sodium.h>
 #include <zstd.h>
 
@@ -178,6 +179,36 @@ void BM_BufferCommit(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kGroup);
 }
 BENCHMARK(BM_BufferCommit)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// The aggregation's checkpoint in a commit: SqliteStore::Append of range(0) window-state
+// writes and nothing else, as the writer adds to a commit after the events it aggregated.
+// Rows as bench/run.sh leaves them: a key per device and window (~42 bytes) and a value of
+// ~290 bytes; 1,000 devices, and each commit writes the next range(0) of them (the bench's
+// 1,000 writes per 50 ms commit at QoS 0; 100 at a quieter gateway's rate). items: writes.
+void BM_StateCheckpoint(benchmark::State& state) {
+  const TempDir dir;
+  const auto store = OpenBuffer(dir, state);
+  if (store == nullptr) return;
+  const auto writes = static_cast<size_t>(state.range(0));
+  constexpr size_t kDevices = 1'000;
+  // The commits of one round over the devices, built beforehand (random values: they do not
+  // compress or repeat).
+  std::vector<std::vector<tidegate::buffer::StateWrite>> commits(kDevices / writes);
+  tidegate::Rng rng(11);
+  for (size_t i = 0; i < kDevices; ++i) {
+    std::string value(290, '\0');
+    for (char& c : value) c = static_cast<char>(rng.Uniform(256));
+    commits[i / writes].push_back(
+        {.key = fmt::format("w|12:telemetry_1m|8:dev-{:04}|1796663580000", i), .value = value});
+  }
+  size_t next = 0;
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): Benchmark's idiom
+    if (!store->Append({}, {}, {}, {}, commits[next]).ok()) state.SkipWithError("append failed");
+    next = (next + 1) % commits.size();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(writes));
+}
+BENCHMARK(BM_StateCheckpoint)->Arg(100)->Arg(1'000)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // The ingest thread's hand-off to the writer: GroupCommitter::Add of 1,000 events (staging
 // only: their commit runs with the timer paused).

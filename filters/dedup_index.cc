@@ -41,7 +41,8 @@ void DedupIndex::Restore(std::span<const std::pair<uint64_t, int64_t>> keys) {
       __builtin_prefetch(&slots_[HomeSlot(keys[i + kPrefetchAhead].first)]);
     }
     if (i + kPrefetchAhead / 2 < keys.size()) {
-      const uint32_t stored = slots_[HomeSlot(keys[i + kPrefetchAhead / 2].first)];
+      const uint64_t ahead = keys[i + kPrefetchAhead / 2].first;
+      const uint32_t stored = slots_[HomeSlot(ahead)];
       if (stored != kEmptySlot) __builtin_prefetch(&EntryAt(SeqOf(stored)));
     }
     Record(keys[i].first, keys[i].second);
@@ -74,7 +75,7 @@ size_t DedupIndex::memory_bytes() const {
 void DedupIndex::Expire(int64_t now_ms) {
   while (head_ != tail_) {
     const bool expired = ExpiresAt(head_) <= now_ms;
-    if (!expired && keys_ < max_keys_) break;
+    if (!expired && keys_ < max_keys_ && tail_ - head_ < kMaxSpan) break;
     if (!expired) ++evicted_;
     PopFront();
   }
@@ -85,15 +86,18 @@ void DedupIndex::Expire(int64_t now_ms) {
 // Makes (key, expires) the key's newest entry, whether or not the key is in the table.
 void DedupIndex::Record(uint64_t key, int64_t expires) {
   if ((keys_ + 1) * 2 > slots_.size()) ResizeSlots(SlotsFor(keys_ + 1));  // at most half full
+  while (tail_ - head_ >= kMaxSpan) {  // only a restore gets here (SeenBefore expires first)
+    if (PopFront()) ++evicted_;
+  }
   const size_t slot = FindSlot(key);
   if (slots_[slot] == kEmptySlot) ++keys_;
-  slots_[slot] = Append(key, expires);
+  slots_[slot] = SlotOf(Append(key, expires), key);
 }
 
-uint32_t DedupIndex::Append(uint64_t key, int64_t expires) {
+uint64_t DedupIndex::Append(uint64_t key, int64_t expires) {
   for (;;) {
     // A filler takes the sequence number whose low bits mean an empty slot.
-    if (static_cast<uint32_t>(tail_) == kEmptySlot) AppendFiller();
+    if ((tail_ & kSeqMask) == kSeqMask) AppendFiller();
     ReserveBlocks(1);
     Block& block = BlockOf(tail_);
     if (!block.has_base) {
@@ -105,7 +109,7 @@ uint32_t DedupIndex::Append(uint64_t key, int64_t expires) {
         delta >= std::numeric_limits<int32_t>::min() &&
         delta <= std::numeric_limits<int32_t>::max()) {
       EntryAt(tail_) = Entry{key, static_cast<int32_t>(delta)};
-      return static_cast<uint32_t>(tail_++);
+      return tail_++;
     }
     // Too far from this block's base: the key starts the next block.
     do AppendFiller();
@@ -126,12 +130,16 @@ int64_t DedupIndex::ExpiresAt(uint64_t seq) const {
   return block.base + entry.expires_delta;
 }
 
-void DedupIndex::PopFront() {
+bool DedupIndex::PopFront() {
   const Entry& front = EntryAt(head_);
+  bool erased = false;
   if (front.key != 0 && !slots_.empty()) {
     const size_t slot = FindSlot(front.key);
     // Erased only if this is the key's newest entry; a stale one leaves the key in place.
-    if (slots_[slot] == static_cast<uint32_t>(head_)) EraseSlot(slot);
+    if (slots_[slot] == SlotOf(head_, front.key)) {
+      EraseSlot(slot);
+      erased = true;
+    }
   }
   ++head_;
   if ((head_ >> kBlockBits) > first_block_) {  // the first block is empty now
@@ -139,6 +147,7 @@ void DedupIndex::PopFront() {
     blocks_.erase(blocks_.begin());
     ++first_block_;
   }
+  return erased;
 }
 
 size_t DedupIndex::HomeSlot(uint64_t key) const {
@@ -149,7 +158,9 @@ size_t DedupIndex::HomeSlot(uint64_t key) const {
 size_t DedupIndex::FindSlot(uint64_t key) const {
   const size_t mask = slots_.size() - 1;
   size_t slot = HomeSlot(key);
-  while (slots_[slot] != kEmptySlot && EntryAt(SeqOf(slots_[slot])).key != key) {
+  const uint32_t fingerprint = Fingerprint(key);
+  while (slots_[slot] != kEmptySlot &&
+         (slots_[slot] >> kSeqBits != fingerprint || EntryAt(SeqOf(slots_[slot])).key != key)) {
     slot = (slot + 1) & mask;
   }
   return slot;
@@ -194,9 +205,10 @@ void DedupIndex::ResizeSlots(size_t count) {
   }
 }
 
-// The ring never holds 2^32 entries, so the low 32 bits name one seq in [head_, tail_).
+// The ring spans fewer than 2^24 entries (kMaxSpan and a block of fillers at most), so the
+// low 24 bits name one seq in [head_, tail_).
 uint64_t DedupIndex::SeqOf(uint32_t stored) const {
-  return head_ + static_cast<uint32_t>(stored - static_cast<uint32_t>(head_));
+  return head_ + ((stored - static_cast<uint32_t>(head_)) & kSeqMask);
 }
 
 }  // namespace tidegate::filters

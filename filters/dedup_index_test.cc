@@ -37,6 +37,31 @@ TEST_CASE("the index never holds more than max_keys", "[filters][dedup]") {
   CHECK(index.SeenBefore(1000, 1001, &expires));  // the newest keys are kept
 }
 
+// Entries are popped oldest first. A key restored with a far expiry (dedup.window was longer
+// before the restart) holds the head while another key is recorded again and again: its
+// expired entries pile up behind it, and the ring's positions must still name one entry each.
+// Past kMaxSpan (2^23) entries the oldest is forgotten early, counted as evicted.
+TEST_CASE("a head held by a long expiry cannot grow the ring without bound", "[filters][dedup]") {
+  DedupIndex index(Millis(1'000));
+  index.Restore(7, std::numeric_limits<int64_t>::max());  // expires never
+  int64_t expires = 0;
+  int64_t now = 0;
+  uint64_t recorded = 0;
+  while (index.evicted() == 0 && recorded < (uint64_t{1} << 24)) {
+    REQUIRE_FALSE(index.SeenBefore(9, now += 1'000, &expires));  // expired each time: again
+    ++recorded;
+  }
+  CHECK(index.evicted() == 1);
+  // kMaxSpan, less the fillers that end the far expiry's block (its other entries' expiries
+  // are too far from it to keep relative to it), more a block of fillers at most.
+  CHECK(recorded >= (uint64_t{1} << 23) - 8'192);
+  CHECK(recorded <= (uint64_t{1} << 23) + 8'192);
+  CHECK_FALSE(index.Contains(7, now));  // forgotten early
+  CHECK(index.Contains(9, now + 999));  // the newest key answers as before
+  CHECK(index.size() == 1);
+  CHECK(index.memory_bytes() <= size_t{512} * 1024);  // the stale entries went with it
+}
+
 TEST_CASE("keys reloaded after a restart keep deduplicating", "[filters][dedup]") {
   DedupIndex index(Millis(1000));
   index.Load({{7, 5'000}, {8, 6'000}});
