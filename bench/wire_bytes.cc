@@ -2,14 +2,20 @@
 // Bytes per event on the wire for the simulator's default events, in the plain layout
 // (schema_version 1) and in the columnar one (schema_version 2, every field declared as the
 // e2e schema test declares them), through the real BatchEncoder at the default zstd level.
-// Deterministic (fixed seed and clock): `build/bin/wire_bytes [--no-pii] [--batch-events N]
-// [--dictionary FILE] [--write-batches DIR]`. Also prints the encode time per event: thread CPU
-// time, median of 5 runs (a reading, not an assertion; CPU time rather than wall time so that
-// other load on the machine matters less). --dictionary adds rows compressed with that zstd
-// dictionary (uplink.compression.dictionary); --write-batches writes 50 uncompressed batches
-// of events from another seed to DIR, to train one on (`tidegate-collector dict train`)
-// without training on the events it is then measured on.
+// Deterministic (fixed seed and clock): `build/bin/wire_bytes [--no-pii] [--privacy] [--fields]
+// [--devices N] [--batch-events N] [--dictionary FILE] [--write-batches DIR]`. Also prints the
+// encode time per event: thread CPU time, median of 5 runs (a reading, not an assertion; CPU time
+// rather than wall time so that other load on the machine matters less). --dictionary adds rows
+// compressed with that zstd dictionary (uplink.compression.dictionary); --write-batches writes 50
+// uncompressed batches of events from another seed to DIR, to train one on (`tidegate-collector
+// dict train`) without training on the events it is then measured on. --privacy runs the events
+// through bench/run.sh's privacy rules first (tokenize /user/email, encrypt /user/phone, mask /ip),
+// with libsodium's randomness replaced by a seeded stream so that keys and ciphertexts repeat from
+// run to run; --fields adds what each field costs as a column of its own (bench/wire_fields.h);
+// --devices draws the events from that many devices instead of the simulator's 10 (the
+// end-to-end bench publishes from 1,000).
 #include <fmt/format.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -20,6 +26,9 @@
 #include <string>
 #include <vector>
 
+#include "bench/wire_fields.h"
+#include "filters/privacy_filter.h"
+#include "filters/token_keys.h"
 #include "tests/support/fake_clock.h"
 #include "tools/sim/event_generator.h"
 #include "uplink/batch_encoder.h"
@@ -54,13 +63,64 @@ tidegate::SchemaSpec Thermo() {
   return spec;
 }
 
+// libsodium's randomness for --privacy: a ChaCha20 stream of a fixed seed, a fresh 32-byte
+// seed per call (its counter), so keys, data keys and nonces are the same at every run.
+uint64_t deterministic_calls = 0;
+void DeterministicBytes(void* const buf, const size_t size) {
+  unsigned char seed[randombytes_SEEDBYTES] = {};
+  const uint64_t call = ++deterministic_calls;
+  std::memcpy(seed, &call, sizeof call);
+  randombytes_buf_deterministic(buf, size, seed);
+}
+uint32_t DeterministicRandom() {
+  uint32_t value = 0;
+  DeterministicBytes(&value, sizeof value);
+  return value;
+}
+const char* DeterministicName() { return "wire_bytes seeded"; }
+randombytes_implementation deterministic_randombytes = {.implementation_name = DeterministicName,
+                                                        .random = DeterministicRandom,
+                                                        .stir = nullptr,
+                                                        .uniform = nullptr,
+                                                        .buf = DeterministicBytes,
+                                                        .close = nullptr};
+
+// bench/run.sh's privacy rules, over keys drawn from the seeded stream.
+struct BenchPrivacy {
+  static std::unique_ptr<BenchPrivacy> Create(tidegate::Clock& clock) {
+    auto p = std::make_unique<BenchPrivacy>();
+    tidegate::PrivacyRule rule;
+    rule.match = "devices/+/telemetry";
+    rule.tokenize = {"/user/email"};
+    rule.encrypt = {"/user/phone"};
+    rule.mask = {{"/ip", tidegate::MaskKind::kIpv4Prefix24}};
+    p->config.rules = {rule};
+    tidegate::schema::SecretKey secret{};
+    crypto_box_keypair(p->recipient.data(), secret.data());
+    auto filter =
+        tidegate::filters::PrivacyFilter::Create(p->config, &p->keys, p->recipient, clock);
+    if (!filter.ok()) return nullptr;
+    p->filter = std::move(*filter);
+    return p;
+  }
+  tidegate::PrivacySection config;
+  tidegate::filters::TokenKeySet keys = tidegate::filters::TokenKeySet::Generate("k1");
+  tidegate::schema::PublicKey recipient{};
+  std::unique_ptr<tidegate::filters::PrivacyFilter> filter;
+};
+
 std::vector<std::vector<tidegate::buffer::BufferedRecord>> Batches(bool pii, uint64_t seed,
                                                                    size_t batches_wanted,
-                                                                   size_t batch_events) {
+                                                                   size_t batch_events,
+                                                                   bool privacy = false,
+                                                                   uint32_t devices = 0) {
   tidegate::testing::FakeClock clock(1'764'000'000'000);
   tidegate::sim::GeneratorOptions options;
   options.pii = pii;
+  if (devices > 0) options.devices = devices;
   tidegate::sim::EventGenerator generator(options, seed, clock);
+  std::unique_ptr<BenchPrivacy> filter = privacy ? BenchPrivacy::Create(clock) : nullptr;
+  if (privacy && filter == nullptr) return {};
   std::vector<std::vector<tidegate::buffer::BufferedRecord>> batches(batches_wanted);
   uint64_t seq = 1;
   for (auto& batch : batches) {
@@ -73,6 +133,11 @@ std::vector<std::vector<tidegate::buffer::BufferedRecord>> Batches(bool pii, uin
       r.event.event_time_ms = e.event_time_ms;
       r.event.ingest_time_ms = e.event_time_ms + 3;
       r.event.payload = std::move(e.payload);
+      std::string filtered;
+      if (filter != nullptr &&
+          filter->filter->Apply(e.topic, r.event.payload, &filtered).rewritten) {
+        r.event.payload.swap(filtered);
+      }
       r.event.schema_name = "thermo";
       r.event.schema_version = 1;
       clock.Advance(100);
@@ -147,6 +212,9 @@ bool WriteTrainingBatches(const std::string& dir, bool pii, size_t batch_events)
 
 struct Args {
   bool pii = true;
+  bool privacy = false;
+  bool fields = false;
+  uint32_t devices = 0;        // 0: the simulator's default (10)
   size_t batch_events = 1000;  // uplink.batch.max_events default
   std::string dictionary;
   std::string write_batches;
@@ -158,6 +226,14 @@ bool ParseArgs(int argc, char** argv, Args* args) {
     const bool has_value = i + 1 < argc;
     if (arg == "--no-pii") {
       args->pii = false;
+    } else if (arg == "--privacy") {
+      args->privacy = true;
+    } else if (arg == "--fields") {
+      args->fields = true;
+    } else if (arg == "--devices" && has_value) {
+      const unsigned long devices = std::strtoul(argv[++i], nullptr, 10);
+      if (devices == 0 || devices > 100'000) return false;
+      args->devices = static_cast<uint32_t>(devices);
     } else if (arg == "--batch-events" && has_value) {
       args->batch_events = std::strtoul(argv[++i], nullptr, 10);
       if (args->batch_events == 0 || args->batch_events > kEvents) return false;
@@ -176,11 +252,14 @@ int main(int argc, char** argv) {
   Args args;
   if (!ParseArgs(argc, argv, &args)) {
     fmt::print(stderr,
-               "usage: wire_bytes [--no-pii] [--batch-events N (1..{})] [--dictionary FILE] "
-               "[--write-batches DIR]\n",
+               "usage: wire_bytes [--no-pii] [--privacy] [--fields] [--devices N (1..100000)] "
+               "[--batch-events N (1..{})] [--dictionary FILE] [--write-batches DIR]\n",
                kEvents);
     return 2;
   }
+  // Before anything calls sodium_init, which fixes the implementation.
+  if (args.privacy && randombytes_set_implementation(&deterministic_randombytes) != 0) return 1;
+  if (sodium_init() < 0) return 1;
   if (!args.write_batches.empty()) {
     if (!WriteTrainingBatches(args.write_batches, args.pii, args.batch_events)) {
       fmt::print(stderr, "wire_bytes: cannot write batches to {}\n", args.write_batches);
@@ -200,13 +279,21 @@ int main(int argc, char** argv) {
     dictionary = *loaded;
   }
   const size_t batch_count = kEvents / args.batch_events;
-  const auto batches = Batches(args.pii, kSeed, batch_count, args.batch_events);
+  const auto batches =
+      Batches(args.pii, kSeed, batch_count, args.batch_events, args.privacy, args.devices);
+  if (batches.empty()) {
+    fmt::print(stderr, "wire_bytes: cannot set up the privacy rules\n");
+    return 1;
+  }
   size_t payload = 0;
   for (const auto& b : batches) {
     for (const auto& r : b) payload += r.event.payload.size();
   }
-  fmt::print("simulator default events{}, {} batches of {} events, zstd level {}\n",
-             args.pii ? "" : " (--no-pii)", batch_count, args.batch_events, kZstdLevel);
+  fmt::print("simulator default events{}{}{}, {} batches of {} events, zstd level {}\n",
+             args.pii ? "" : " (--no-pii)",
+             args.devices > 0 ? fmt::format(" from {} devices", args.devices) : "",
+             args.privacy ? " after bench/run.sh's privacy rules (--privacy)" : "", batch_count,
+             args.batch_events, kZstdLevel);
   if (dictionary) {
     fmt::print("dictionary {}: ID {}, {} bytes\n", args.dictionary, dictionary->id(),
                dictionary->size());
@@ -227,5 +314,6 @@ int main(int argc, char** argv) {
                  r.encode_ns);
     }
   }
+  if (args.fields) tidegate::bench::PrintFieldColumns(batches, kZstdLevel);
   return 0;
 }
