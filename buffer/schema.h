@@ -29,6 +29,11 @@
 //   recorded (buffer/dedup_chunk.h), not one row per key, which cost about 0.9 us of SQLite
 //   per event. The step packs dedup_log's rows with tg_dedup_chunk, which the store registers
 //   on its connection before migrating.
+// - Version 9: events is keyed by id = priority << 52 | seq (RecordId) instead of seq with the
+//   index events_by_priority on (priority, seq): the uplink's reads and acknowledgements and
+//   the size policy's scans are rowid ranges, and each record is one B-tree entry, not two.
+//   meta.records keeps the number of rows, written in every transaction that changes it: a
+//   count(*) without the index would read every page of the table at open.
 #pragma once
 
 #include <array>
@@ -36,7 +41,18 @@
 
 namespace tidegate::buffer::sql {
 
-inline constexpr std::array<std::string_view, 8> kMigrations = {
+// A record's id in events (version 9 on): its priority above its seq, so that each priority's
+// records are one rowid range in seq order. seq < 2^52; 0 <= priority <= kMaxPriority.
+inline constexpr int kPriorityShift = 52;
+inline constexpr int64_t kMaxPriority = 15;
+inline constexpr int64_t RecordId(int64_t priority, int64_t seq) {
+  return static_cast<int64_t>(static_cast<uint64_t>(priority) << kPriorityShift) | seq;
+}
+inline constexpr int64_t SeqOfRecord(int64_t id) {
+  return id & ((int64_t{1} << kPriorityShift) - 1);
+}
+
+inline constexpr std::array<std::string_view, 9> kMigrations = {
     R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 -- One row per buffered record (raw event or window result), in arrival order. seq is
@@ -148,12 +164,40 @@ INSERT INTO dedup_chunks(last_expires, count, keys)
   GROUP BY chunk ORDER BY chunk;
 DROP TABLE dedup_log;
 )sql",
+    R"sql(
+-- Records keyed by id = priority << 52 | seq (RecordId), with no second index.
+CREATE TABLE events_by_id(
+  id INTEGER PRIMARY KEY,
+  kind INTEGER NOT NULL,
+  event_time INTEGER NOT NULL,
+  ingest_time INTEGER NOT NULL,
+  topic TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  flags INTEGER NOT NULL,
+  key_epoch INTEGER NOT NULL,
+  payload BLOB NOT NULL,
+  age_ms INTEGER NOT NULL,
+  schema_name TEXT NOT NULL,
+  schema_version INTEGER NOT NULL);
+INSERT INTO events_by_id(id, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,
+                         payload, age_ms, schema_name, schema_version)
+  SELECT (priority << 52) | seq, kind, event_time, ingest_time, topic, device_id, flags,
+         key_epoch, payload, age_ms, schema_name, schema_version
+  FROM events ORDER BY priority, seq;
+INSERT OR REPLACE INTO meta(key, value) VALUES('records', (SELECT count(*) FROM events));
+DROP TABLE events;
+ALTER TABLE events_by_id RENAME TO events;
+-- With the priority in it, a window's lookup joins the records by id from the index alone.
+DROP INDEX window_keys_by_window;
+CREATE INDEX window_keys_by_window ON window_keys(name, group_key, window_start, priority);
+)sql",
 };
 
+// ?1 is the record's id (RecordId).
 inline constexpr std::string_view kInsertEvent =
-    "INSERT INTO events(seq, priority, kind, event_time, ingest_time, topic, device_id, flags,"
-    " key_epoch, payload, age_ms, schema_name, schema_version)"
-    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    "INSERT INTO events(id, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,"
+    " payload, age_ms, schema_name, schema_version)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 inline constexpr std::string_view kInsertDeadLetter =
     "INSERT INTO dead_letters(time, topic, reason, size, detail) VALUES(?1, ?2, ?3, ?4, ?5)";
 inline constexpr std::string_view kAddCounter =
@@ -164,28 +208,39 @@ inline constexpr std::string_view kGetMeta = "SELECT value FROM meta WHERE key =
 inline constexpr std::string_view kSetMeta =
     "INSERT INTO meta(key, value) VALUES(?1, ?2)"
     " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-inline constexpr std::string_view kMaxSeq = "SELECT max(seq) FROM events";
-// max() over the leading column of events_by_priority is one index seek; ORDER BY priority
-// DESC, seq walked every row of the top priority (its cost grew with the backlog).
-inline constexpr std::string_view kTopPriority = "SELECT max(priority) FROM events";
-// The next lower priority that has records: one index seek as well.
+// The largest seq buffered: the last id of each priority, one seek each (priorities 0 to
+// kMaxPriority).
+inline constexpr std::string_view kMaxSeq =
+    "WITH RECURSIVE p(v) AS (SELECT 0 UNION ALL SELECT v + 1 FROM p WHERE v < 15)"
+    " SELECT max((SELECT id FROM events WHERE id < ((v + 1) << 52) ORDER BY id DESC LIMIT 1)"
+    " & 4503599627370495) FROM p";
+// max(id) is one seek to the right edge of the table; ORDER BY priority DESC, seq over the old
+// index walked every row of the top priority (its cost grew with the backlog).
+inline constexpr std::string_view kTopPriority = "SELECT max(id) >> 52 FROM events";
+// The next lower priority that has records: one seek as well.
 inline constexpr std::string_view kPriorityBelow =
-    "SELECT max(priority) FROM events WHERE priority < ?1";
+    "SELECT id >> 52 FROM events WHERE id < (?1 << 52) ORDER BY id DESC LIMIT 1";
+// Records of priority ?1 after seq ?2, oldest first.
 inline constexpr std::string_view kSelectFromPriority =
-    "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,"
-    " payload, age_ms, schema_name, schema_version FROM events WHERE priority = ?1 AND seq > ?2"
-    " ORDER BY seq LIMIT ?3";
+    "SELECT id & 4503599627370495, id >> 52, kind, event_time, ingest_time, topic, device_id,"
+    " flags, key_epoch, payload, age_ms, schema_name, schema_version FROM events"
+    " WHERE id > (?1 << 52) + min(?2, 4503599627370495) AND id < ((?1 + 1) << 52)"
+    " ORDER BY id LIMIT ?3";
+// Records of priority ?1 with seqs ?2 to ?3 (a seq past 2^52 - 1 means the last one).
 inline constexpr std::string_view kSelectRange =
-    "SELECT seq, priority, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,"
-    " payload, age_ms, schema_name, schema_version FROM events WHERE priority = ?1"
-    " AND seq BETWEEN ?2 AND ?3 ORDER BY seq";
+    "SELECT id & 4503599627370495, id >> 52, kind, event_time, ingest_time, topic, device_id,"
+    " flags, key_epoch, payload, age_ms, schema_name, schema_version FROM events"
+    " WHERE id BETWEEN (?1 << 52) + min(?2, 4503599627370495)"
+    " AND (?1 << 52) + min(?3, 4503599627370495) ORDER BY id";
 // What a batch's records take in the database, estimated as StoredBytes() does.
 inline constexpr std::string_view kRangeStoredBytes =
     "SELECT coalesce(sum(length(payload) + length(topic) + length(device_id)"
-    " + coalesce(length(schema_name), 0) + 64), 0) FROM events WHERE priority = ?1"
-    " AND seq BETWEEN ?2 AND ?3";
+    " + coalesce(length(schema_name), 0) + 64), 0) FROM events"
+    " WHERE id BETWEEN (?1 << 52) + min(?2, 4503599627370495)"
+    " AND (?1 << 52) + min(?3, 4503599627370495)";
 inline constexpr std::string_view kDeleteRange =
-    "DELETE FROM events WHERE priority = ?1 AND seq BETWEEN ?2 AND ?3";
+    "DELETE FROM events WHERE id BETWEEN (?1 << 52) + min(?2, 4503599627370495)"
+    " AND (?1 << 52) + min(?3, 4503599627370495)";
 inline constexpr std::string_view kInsertInflight =
     "INSERT INTO inflight(batch_id, priority, first_seq, last_seq, count, created_at)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
@@ -216,12 +271,16 @@ inline constexpr std::string_view kGetDedupChunk = "SELECT keys FROM dedup_chunk
 inline constexpr std::string_view kSetDedupChunk =
     "UPDATE dedup_chunks SET last_expires = ?2, count = ?3, keys = ?4 WHERE id = ?1";
 // Size and drop policy (store_bounds.cc).
+// The next higher priority that has records; any ?1 below 0 (the callers start from INT64_MIN)
+// asks for the lowest. (Shifted as it is, INT64_MIN + 1 would skip priority 0.)
 inline constexpr std::string_view kNextPriority =
-    "SELECT min(priority) FROM events WHERE priority > ?1";
+    "SELECT id >> 52 FROM events WHERE id >= ((max(?1, -1) + 1) << 52) ORDER BY id LIMIT 1";
 inline constexpr std::string_view kScanPriority =
-    "SELECT seq, kind, age_ms FROM events WHERE priority = ?1 AND seq > ?2 ORDER BY seq"
-    " LIMIT ?3";
-inline constexpr std::string_view kDeleteSeq = "DELETE FROM events WHERE seq = ?1";
+    "SELECT id & 4503599627370495, kind, age_ms FROM events"
+    " WHERE id > (?1 << 52) + min(?2, 4503599627370495) AND id < ((?1 + 1) << 52)"
+    " ORDER BY id LIMIT ?3";
+// ?1 is the record's id (RecordId).
+inline constexpr std::string_view kDeleteRecord = "DELETE FROM events WHERE id = ?1";
 // Window results by window (store_revisions.cc). A window result's row is named by seq and
 // priority, as Ack and the drops delete it.
 inline constexpr std::string_view kInsertWindowKey =
@@ -229,27 +288,27 @@ inline constexpr std::string_view kInsertWindowKey =
     " VALUES(?1, ?2, ?3, ?4, ?5)";
 // The buffered results of one window; e.seq is NULL for a stale key.
 inline constexpr std::string_view kRevisionsOfWindow =
-    "SELECT k.seq, e.seq, e.priority, e.payload FROM window_keys k LEFT JOIN events e"
-    " ON e.seq = k.seq WHERE k.name = ?1 AND k.group_key = ?2 AND k.window_start = ?3";
+    "SELECT k.seq, e.id & 4503599627370495, e.id >> 52, e.payload FROM window_keys k"
+    " LEFT JOIN events e ON e.id = ((k.priority << 52) | k.seq)"
+    " WHERE k.name = ?1 AND k.group_key = ?2 AND k.window_start = ?3";
 inline constexpr std::string_view kDeleteWindowKey = "DELETE FROM window_keys WHERE seq = ?1";
 // After an acknowledgement or refusal of the batch (priority, first_seq, last_seq).
 inline constexpr std::string_view kDeleteWindowKeyRange =
     "DELETE FROM window_keys WHERE seq BETWEEN ?2 AND ?3 AND priority = ?1";
 inline constexpr std::string_view kOldestOfPriority =
-    "SELECT ingest_time, age_ms FROM events WHERE priority = ?1 AND kind = 0 ORDER BY seq"
-    " LIMIT 1";
+    "SELECT ingest_time, age_ms FROM events WHERE id >= (?1 << 52) AND id < ((?1 + 1) << 52)"
+    " AND kind = 0 ORDER BY id LIMIT 1";
 inline constexpr std::string_view kPutState =
     "INSERT INTO agg_state(key, value) VALUES(?1, ?2)"
     " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 inline constexpr std::string_view kEraseState = "DELETE FROM agg_state WHERE key = ?1";
 inline constexpr std::string_view kLoadState = "SELECT key, value FROM agg_state ORDER BY key";
 // Raw events are the rows below kWindowResultPriority. Metrics count the window results
-// (an index range, as few as open groups) and take them from the running record count: a
-// count of the raw events would walk an index entry per buffered event at every scrape.
+// (a rowid range, as few as open groups) and take them from the running record count: a
+// count of the raw events would walk a row per buffered event at every scrape.
 inline constexpr std::string_view kCountWindowResults =
-    "SELECT count(*) FROM events WHERE priority >= ?1";
-// Without WHERE, SQLite counts the pages of the smallest index (no row is decoded): ~20 ms
-// for 1,000,000 records, run once at open.
+    "SELECT count(*) FROM events WHERE id >= (?1 << 52)";
+// Walks every page of the table (no index is smaller): only when meta.records is missing.
 inline constexpr std::string_view kCountAll = "SELECT count(*) FROM events";
 inline constexpr std::string_view kCountDeadLetters = "SELECT count(*) FROM dead_letters";
 inline constexpr std::string_view kCountRejected = "SELECT count(*) FROM rejected_batches";

@@ -19,7 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // What a record takes in the database, estimated: its variable-length columns plus a row's
-// fixed part (header, integers, the priority index entry). kRangeStoredBytes says the same.
+// fixed part (header, integers; and, until schema version 9, an entry in the priority index,
+// which the estimate keeps as margin). kRangeStoredBytes says the same.
 uint64_t StoredBytes(const Event& e) {
   constexpr uint64_t kRowOverheadBytes = 64;
   return e.payload.size() + e.topic.size() + e.device_id.size() + e.schema_name.size() +
@@ -201,7 +202,7 @@ Status SqliteStore::LoadCounts() {
     TG_ASSIGN_OR_RETURN(bool row, stmt.Step());
     return row ? stmt.Int(0) : 0;
   };
-  TG_ASSIGN_OR_RETURN(int64_t records, one(sql::kCountAll));
+  TG_ASSIGN_OR_RETURN(int64_t records, LoadRecordCount(db, path_));
   records_ = records;
   TG_ASSIGN_OR_RETURN(dedup_rows_, one(sql::kCountDedupKeys));
   TG_ASSIGN_OR_RETURN(int64_t page_size, one("PRAGMA page_size"));
@@ -417,19 +418,22 @@ Status SqliteStore::WriteRecords(const std::vector<Event>& records, int64_t now,
       last_expires = std::max(last_expires, e.dedup_expires_ms);
     }
     if (!e.store) continue;
-    insert_event_.Bind(1, static_cast<int64_t>(seq++))
-        .Bind(2, int64_t{e.priority})
-        .Bind(3, static_cast<int64_t>(e.kind))
-        .Bind(4, e.event_time_ms)
-        .Bind(5, e.ingest_time_ms)
-        .Bind(6, e.topic)
-        .Bind(7, e.device_id)
-        .Bind(8, int64_t{e.flags})
-        .Bind(9, static_cast<int64_t>(e.key_epoch))
-        .BindBlob(10, e.payload)
-        .Bind(11, e.age_ms != 0 ? e.age_ms : now)
-        .Bind(12, e.schema_name)
-        .Bind(13, e.schema_version);
+    if (e.priority < 0 || e.priority > sql::kMaxPriority) {
+      return InvalidArgument("record priority " + std::to_string(e.priority) + " is outside 0-" +
+                             std::to_string(sql::kMaxPriority));
+    }
+    insert_event_.Bind(1, sql::RecordId(e.priority, static_cast<int64_t>(seq++)))
+        .Bind(2, static_cast<int64_t>(e.kind))
+        .Bind(3, e.event_time_ms)
+        .Bind(4, e.ingest_time_ms)
+        .Bind(5, e.topic)
+        .Bind(6, e.device_id)
+        .Bind(7, int64_t{e.flags})
+        .Bind(8, static_cast<int64_t>(e.key_epoch))
+        .BindBlob(9, e.payload)
+        .Bind(10, e.age_ms != 0 ? e.age_ms : now)
+        .Bind(11, e.schema_name)
+        .Bind(12, e.schema_version);
     TG_RETURN_IF_ERROR(insert_event_.Run());
     if (e.kind == RecordKind::kWindowResult) TG_RETURN_IF_ERROR(WriteWindowKey(seq - 1, e));
     ++d.records;
@@ -490,7 +494,7 @@ Status SqliteStore::BoundAndCommit(uint64_t next_seq, int64_t now,
   if (options_.when_full == WhenFull::kDropOldest) {
     TG_RETURN_IF_ERROR(EnforceBounds(d, pages, &drops_owed_));
   }
-  TG_RETURN_IF_ERROR(WriteDropCounters(d));
+  TG_RETURN_IF_ERROR(WriteDeltas(d));
   TG_RETURN_IF_ERROR(Exec(write_db_.get(), "COMMIT", "commit append"));
   if (due) last_maintain_ms_ = now;
   return Status::Ok();
@@ -770,6 +774,7 @@ Status SqliteStore::DeleteBatch(const BatchRange& range) {
       .Bind(3, static_cast<int64_t>(range.last_seq));
   TG_RETURN_IF_ERROR(delete_range_.Run());
   deleted_ = sqlite3_changes(write_db_.get());
+  TG_RETURN_IF_ERROR(PersistRecords(-deleted_));
   TG_RETURN_IF_ERROR(DeleteWindowKeys(range, range.first_seq, range.last_seq));
   return delete_inflight_.Bind(1, range.batch_id).Run();
 }
@@ -803,6 +808,7 @@ Status SqliteStore::Ack(const BatchRange& range) {
         .Bind(3, static_cast<int64_t>(to));
     Status status = delete_range_.Run();
     const int64_t deleted = sqlite3_changes(db);
+    if (status.ok()) status = PersistRecords(-deleted);
     if (status.ok()) status = DeleteWindowKeys(range, from, to);
     if (status.ok() && last) status = delete_inflight_.Bind(1, range.batch_id).Run();
     if (status.ok()) status = Exec(db, "COMMIT", "commit ack");

@@ -243,6 +243,7 @@ class SqliteStore {
   // The last seq recorded in flight, by priority (protect_mu_ taken here).
   std::map<int64_t, uint64_t> LastInflightSeqs();
   Status LoadCounts();
+  static Result<int64_t> LoadRecordCount(sqlite3* db, const std::string& path);
   // Sets the in-flight budgets (drop_oldest only) and data_budget_ from limits_ and options_.
   void MirrorBounds();
   // What range's records take in the database. REQUIRES: write_mu_ held (or Init).
@@ -263,7 +264,7 @@ class SqliteStore {
   // Visits up to kScanChunk rows of `priority` after seq *after, which becomes the last seq
   // visited; returns how many rows were visited.
   Result<int64_t> ScanChunk(int64_t priority, int64_t* after, const ScanVisitor& visit);
-  // Deletes the rows at `victims` and counts them as dropped under `counter`.
+  // Deletes the rows with ids (sql::RecordId) `victims`, counted as dropped under `counter`.
   Status DeleteVictims(const std::vector<int64_t>& victims, const std::string& counter, Deltas& d);
   // The pages one transaction's deletes (drops, expiry) may dirty, estimated from the
   // victims' seqs: a victim within a page's worth of rows after the previous one shares its
@@ -314,7 +315,9 @@ class SqliteStore {
   Status BoundDedupKeys(int64_t age_ms, Deltas& d);
   Status CutDedupChunk(int64_t id, int64_t count, int64_t drop, int64_t* rows, int64_t* trimmed);
   Status PersistAge(int64_t age_ms);
-  Status WriteDropCounters(const Deltas& d);
+  // d's drop counters and the record count it leaves (meta.records), in the transaction.
+  Status WriteDeltas(const Deltas& d);
+  Status PersistRecords(int64_t delta);  // meta.records = records_ + delta
   // Append's steps, in its transaction (write_mu_ held). WriteRecords assigns seqs from seq
   // on; BoundAndCommit persists next_seq, runs the bounds (locking protect) and commits.
   Status WriteKeyEpochs(const std::vector<SealedKeyEpoch>& key_epochs);
@@ -356,13 +359,13 @@ class SqliteStore {
   Stmt range_stored_bytes_;                                                  // write_mu_
   Stmt insert_key_epoch_, insert_dedup_chunk_;                               // guarded by write_mu_
   Stmt dedup_oldest_first_, delete_dedup_through_, get_dedup_chunk_, set_dedup_chunk_;  // write_mu_
-  Stmt put_state_, erase_state_;                      // guarded by write_mu_
-  Stmt next_priority_, scan_priority_, delete_seq_;   // guarded by write_mu_
-  Stmt page_count_, freelist_count_;                  // guarded by write_mu_
-  Stmt revisions_of_window_, insert_window_key_;      // guarded by write_mu_
-  Stmt delete_window_key_, delete_window_key_range_;  // guarded by write_mu_
-  int64_t dedup_rows_ = 0;                            // guarded by write_mu_: keys in dedup_chunks
-  int64_t deleted_ = 0;  // guarded by write_mu_: rows the last DeleteBatch removed
+  Stmt put_state_, erase_state_;                        // guarded by write_mu_
+  Stmt next_priority_, scan_priority_, delete_record_;  // guarded by write_mu_
+  Stmt page_count_, freelist_count_;                    // guarded by write_mu_
+  Stmt revisions_of_window_, insert_window_key_;        // guarded by write_mu_
+  Stmt delete_window_key_, delete_window_key_range_;    // guarded by write_mu_
+  int64_t dedup_rows_ = 0;  // guarded by write_mu_: keys in dedup_chunks
+  int64_t deleted_ = 0;     // guarded by write_mu_: rows the last DeleteBatch removed
   static constexpr int64_t kMaintainIntervalMs = 1'000;  // max_age and dedup expiry period
   // While nothing commits, the age line is persisted this often: a crash loses at most this
   // much age, and an idle agent writes one small page a minute, not one a second.

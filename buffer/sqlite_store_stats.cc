@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // SqliteStore::Stats, kept apart from the hot-path code: counts for `tidegate buffer stats`,
 // metrics and tests, and the read-only opening that command uses.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -45,10 +47,31 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenReadOnly(const std::string
   TG_ASSIGN_OR_RETURN(bool row, get.Step());
   if (!row) return Corruption(path + " has no buffer_id: not a tidegate buffer");
   store->buffer_id_ = std::string(get.Text(0));
-  TG_ASSIGN_OR_RETURN(int64_t records, QueryInt(raw, sql::kCountAll));
+  TG_ASSIGN_OR_RETURN(int64_t version, QueryInt(raw, "PRAGMA user_version"));
+  const auto current = static_cast<int64_t>(sql::kMigrations.size());
+  if (version != current) {
+    return InvalidArgument(path + " has schema version " + std::to_string(version) +
+                           ", this tidegate reads " + std::to_string(current) +
+                           (version < current ? ": start the agent once, which upgrades it"
+                                              : ": it was written by a newer tidegate"));
+  }
+  TG_ASSIGN_OR_RETURN(int64_t records, LoadRecordCount(raw, path));
   store->records_ = records;
   store->read_db_ = std::move(db);
   return store;
+}
+
+// meta.records (schema version 9 on) is written with every change to events. A database
+// without it (damaged, or edited by hand) is counted once, the slow way: count(*) reads every
+// page of the table.
+Result<int64_t> SqliteStore::LoadRecordCount(sqlite3* db, const std::string& path) {
+  TG_ASSIGN_OR_RETURN(Stmt get, Stmt::Prepare(db, sql::kGetMeta));
+  get.Bind(1, std::string_view("records"));
+  TG_ASSIGN_OR_RETURN(bool stored, get.Step());
+  if (stored && !get.IsNull(0) && get.Int(0) >= 0) return get.Int(0);
+  TG_ASSIGN_OR_RETURN(int64_t records, QueryInt(db, sql::kCountAll));
+  spdlog::warn("buffer: {} had no record count; counted {} records", path, records);
+  return records;
 }
 
 Result<StoreStats> SqliteStore::Stats() {

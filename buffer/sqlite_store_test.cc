@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "buffer/store_test_helpers.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -174,6 +175,7 @@ TEST_CASE("records are deleted only on ack, and in-flight batches survive reopen
   REQUIRE(rest->size() == 6);
   CHECK(rest->front().seq == 5);
   CHECK(store->Stats()->records == 6);
+  tidegate::buffer::testing::CheckRecordCount(*store);
 }
 
 TEST_CASE("ReadNext skips batches in flight, then falls to a lower priority", "[buffer]") {
@@ -259,6 +261,7 @@ TEST_CASE("a rejected batch is recorded and its records removed", "[buffer]") {
   CHECK(stats->records == 0);
   CHECK(stats->rejected_batches == 1);
   CHECK(stats->counters["batches_rejected"] == 1);
+  tidegate::buffer::testing::CheckRecordCount(*store);
 }
 
 TEST_CASE("dead letters and counters are stored without payloads", "[buffer]") {
@@ -482,4 +485,64 @@ TEST_CASE("OpenReadOnly reads a buffer another connection is writing", "[buffer]
   auto later = SqliteStore::OpenReadOnly(dir.path());
   REQUIRE(later.ok());
   CHECK((*later)->Stats()->events == 3);
+}
+
+TEST_CASE("OpenReadOnly names the schema version of a buffer no agent has upgraded yet",
+          "[buffer][read-only]") {
+  TempDir dir;
+  std::filesystem::copy_file(std::string(TG_SOURCE_DIR) + "/tests/data/buffer-v1.db",
+                             dir.File("buffer.db"));
+  auto old = SqliteStore::OpenReadOnly(dir.path());
+  REQUIRE_FALSE(old.ok());
+  CHECK(old.status().code() == tidegate::StatusCode::kInvalidArgument);
+  CHECK(old.status().message().find("has schema version 1, this tidegate reads ") !=
+        std::string::npos);
+  CHECK(old.status().message().find("start the agent once, which upgrades it") !=
+        std::string::npos);
+  // The agent upgrades it; then it reads.
+  REQUIRE(OpenStore(dir.path()) != nullptr);
+  auto upgraded = SqliteStore::OpenReadOnly(dir.path());
+  INFO(upgraded.status().ToString());
+  REQUIRE(upgraded.ok());
+  CHECK((*upgraded)->Stats()->events == 4);
+}
+
+// Records are keyed by priority << 52 | seq: a priority outside 0-15 has no place.
+TEST_CASE("a record priority outside 0-15 is refused and nothing is written", "[buffer]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  for (int priority : {-1, 16}) {
+    const tidegate::Status status =
+        store->Append({MakeEvent(5, 0), MakeEvent(priority, 1)}, {}, {});
+    CHECK(status.code() == tidegate::StatusCode::kInvalidArgument);
+    CHECK(status.message() == "record priority " + std::to_string(priority) + " is outside 0-15");
+  }
+  CHECK(store->Stats()->records == 0);
+  REQUIRE(store->Append({MakeEvent(15, 2), MakeEvent(0, 3)}, {}, {}).ok());
+  auto rows = store->ReadNext(10, 1 << 20);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 1);
+  CHECK((*rows)[0].event.priority == 15);
+  tidegate::buffer::testing::CheckRecordCount(*store);
+}
+
+// The count lives in meta.records; without it (a file edited by hand) the store counts the
+// rows once at open, and its writes keep the count from then on.
+TEST_CASE("a buffer without its record count is counted at open", "[buffer]") {
+  TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    REQUIRE(store->Append({MakeEvent(5, 0), MakeEvent(8, 1), MakeEvent(5, 2)}, {}, {}).ok());
+    tidegate::buffer::testing::CheckRecordCount(*store);
+  }
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(dir.File("buffer.db").c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "DELETE FROM meta WHERE key = 'records'", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = OpenStore(dir.path());
+  CHECK(store->Stats()->records == 3);
+  REQUIRE(store->Append({MakeEvent(2, 3)}, {}, {}).ok());
+  tidegate::buffer::testing::CheckRecordCount(*store);
+  CHECK(tidegate::buffer::testing::CountedAndPersistedRecords(store->path()).second == 4);
 }

@@ -33,7 +33,7 @@ Status SqliteStore::PrepareBoundStatements() {
   sqlite3* w = write_db_.get();
   TG_ASSIGN_OR_RETURN(next_priority_, Stmt::Prepare(w, sql::kNextPriority));
   TG_ASSIGN_OR_RETURN(scan_priority_, Stmt::Prepare(w, sql::kScanPriority));
-  TG_ASSIGN_OR_RETURN(delete_seq_, Stmt::Prepare(w, sql::kDeleteSeq));
+  TG_ASSIGN_OR_RETURN(delete_record_, Stmt::Prepare(w, sql::kDeleteRecord));
   TG_ASSIGN_OR_RETURN(dedup_oldest_first_, Stmt::Prepare(w, sql::kDedupChunksOldestFirst));
   TG_ASSIGN_OR_RETURN(delete_dedup_through_, Stmt::Prepare(w, sql::kDeleteDedupChunksThrough));
   TG_ASSIGN_OR_RETURN(get_dedup_chunk_, Stmt::Prepare(w, sql::kGetDedupChunk));
@@ -97,7 +97,7 @@ Result<int64_t> SqliteStore::ScanChunk(int64_t priority, int64_t* after, const S
 
 Status SqliteStore::DeleteVictims(const std::vector<int64_t>& victims, const std::string& counter,
                                   Deltas& d) {
-  for (int64_t seq : victims) TG_RETURN_IF_ERROR(delete_seq_.Bind(1, seq).Run());
+  for (int64_t id : victims) TG_RETURN_IF_ERROR(delete_record_.Bind(1, id).Run());
   d.records -= static_cast<int64_t>(victims.size());
   if (!victims.empty()) d.drops[counter] += static_cast<int64_t>(victims.size());
   return Status::Ok();
@@ -147,7 +147,7 @@ Status SqliteStore::DropVictims(RecordKind kind, uint64_t want, const char* reas
     if (row_kind == static_cast<int64_t>(kind) &&
         !Protected(priority, static_cast<uint64_t>(seq))) {
       if (!pages.Spend(seq, kind)) return false;
-      victims.push_back(seq);
+      victims.push_back(sql::RecordId(priority, seq));
     }
     return victims.size() < want;
   };
@@ -163,7 +163,7 @@ Status SqliteStore::DropVictims(RecordKind kind, uint64_t want, const char* reas
   }
   TG_RETURN_IF_ERROR(DeleteVictims(victims, DropCounterName(kind, reason), d));
   if (kind == RecordKind::kWindowResult) {
-    for (int64_t seq : victims) TG_RETURN_IF_ERROR(DeleteWindowKey(seq));
+    for (int64_t id : victims) TG_RETURN_IF_ERROR(DeleteWindowKey(sql::SeqOfRecord(id)));
   }
   *dropped = victims.size();
   return Status::Ok();
@@ -234,7 +234,7 @@ Status SqliteStore::ExpireMaxAge(int64_t age_ms, Deltas& d, DropPages& pages, bo
       return false;
     }
     if (!pages.Spend(seq, RecordKind::kEvent)) return false;
-    victims.push_back(seq);
+    victims.push_back(sql::RecordId(priority, seq));
     return true;
   };
   while (!pages.spent) {
@@ -328,11 +328,16 @@ Status SqliteStore::PersistAge(int64_t age_ms) {
   return Status::Ok();
 }
 
-Status SqliteStore::WriteDropCounters(const Deltas& d) {
+Status SqliteStore::WriteDeltas(const Deltas& d) {
   for (const auto& [name, delta] : d.drops) {
     TG_RETURN_IF_ERROR(add_counter_.Bind(1, name).Bind(2, delta).Run());
   }
-  return Status::Ok();
+  return PersistRecords(d.records);
+}
+
+Status SqliteStore::PersistRecords(int64_t delta) {
+  if (delta == 0) return Status::Ok();
+  return set_meta_.Bind(1, std::string_view("records")).Bind(2, records_.load() + delta).Run();
 }
 
 void SqliteStore::ApplyDeltas(const Deltas& d) {
@@ -454,7 +459,7 @@ Status SqliteStore::DeleteChunk(Deltas& d, bool* expiry_over, bool* drops_over) 
     TG_RETURN_IF_ERROR(ExpireMaxAge(age_clock_->Now().age_ms, d, pages, expiry_over));
   }
   if (drops_owed_) TG_RETURN_IF_ERROR(EnforceBounds(d, pages, drops_over));
-  TG_RETURN_IF_ERROR(WriteDropCounters(d));
+  TG_RETURN_IF_ERROR(WriteDeltas(d));
   return Exec(write_db_.get(), "COMMIT", "commit delete chunk");
 }
 
@@ -503,7 +508,7 @@ Status SqliteStore::Maintain() {
   if (status.ok() && now - last_age_persist_ms_ >= kAgePersistIntervalMs) {
     status = PersistAge(now);
   }
-  if (status.ok()) status = WriteDropCounters(d);
+  if (status.ok()) status = WriteDeltas(d);
   if (status.ok()) status = Exec(db, "COMMIT", "commit maintenance");
   if (!status.ok()) {
     (void)Exec(db, "ROLLBACK", "rollback maintenance");

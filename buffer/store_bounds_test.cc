@@ -170,6 +170,7 @@ TEST_CASE("drop_oldest drops the lowest priority's oldest raw events first, resu
   CHECK(CounterOf(*store, "dropped.max_events") == 10);
   CHECK(CounterOf(*store, "dropped_window_results.max_events") == 1);
   CHECK(store->Stats()->records == 6);
+  tidegate::buffer::testing::CheckRecordCount(*store);
   std::fprintf(stderr, "drop order: dropped.max_events %lld, window results %lld\n",
                static_cast<long long>(CounterOf(*store, "dropped.max_events")),
                static_cast<long long>(CounterOf(*store, "dropped_window_results.max_events")));
@@ -327,6 +328,7 @@ TEST_CASE("max_age deletes unsent raw events older than the limit and counts the
   REQUIRE(store->Maintain().ok());
   CHECK(CounterOf(*store, "dropped.max_age") == 3);
   CHECK(store->Stats()->records == 1);
+  tidegate::buffer::testing::CheckRecordCount(*store);
   std::fprintf(stderr, "max_age: dropped.max_age %lld, left %llu\n",
                static_cast<long long>(CounterOf(*store, "dropped.max_age")),
                static_cast<unsigned long long>(store->Stats()->records));
@@ -571,7 +573,7 @@ TEST_CASE("a full drop_oldest buffer keeps each transaction's WAL within its bou
   const StoreLimits& limits = store->limits();
   uint64_t max_disk = 0, max_used = 0;
   int n = 0, alarms = 0;
-  for (int round = 0; round < 150; ++round) {
+  for (int round = 0; round < 200; ++round) {
     alarms += AppendMixed(*store, clock, &n);
     max_disk = std::max(max_disk, DiskBytes(store->path()));
     max_used = std::max(max_used, store->Stats()->used_bytes);
@@ -643,6 +645,7 @@ TEST_CASE("the drops after a commit never take a batch in flight", "[buffer]") {
   CHECK(later_left < alarms_added);  // the drops went past the range in flight
   CHECK(kept_in_flight == 20);
   CHECK(store->ReadRange(inflight)->size() == 20);
+  tidegate::buffer::testing::CheckRecordCount(*store);
 }
 
 // A delete chunk after the commit can fail (a full disk, an I/O error): the Append that
@@ -684,6 +687,7 @@ TEST_CASE("a delete chunk that fails leaves its drops to the next commit", "[buf
   CHECK(used_after_failure > data_bytes);  // its drops were not made
   CHECK(used_after_next <= data_bytes);    // the next commit made them
   CHECK(CounterOf(*store, "dropped.buffer_full") > dropped_after_failure);
+  tidegate::buffer::testing::CheckRecordCount(*store);
   CHECK(max_disk <= kMaxBytes);
 }
 
@@ -760,6 +764,29 @@ TEST_CASE("expiring a whole buffer at once keeps each transaction's WAL within i
   CHECK(static_cast<int64_t>(stats->records) == buffered - expired);
   CHECK(Remaining(*store).size() == static_cast<size_t>(stats->records));
   for (const auto& [priority, id] : Remaining(*store)) CHECK(id[0] == 'w');  // results only
+  tidegate::buffer::testing::CheckRecordCount(*store);
   CHECK(stats->max_transaction_wal_bytes <= limits.transaction_wal_bytes);
   CHECK(DiskBytes(store->path()) <= kMaxBytes);
+}
+
+// Priority 0 is the lowest a topic can have: its raw events are the first dropped and the first
+// to expire, as any other priority's.
+TEST_CASE("priority 0's raw events are dropped and expired like any other's", "[buffer]") {
+  TempDir dir;
+  FakeClock clock;
+  auto store = OpenOrFail(
+      {.state_dir = dir.path(), .max_events = 3, .max_age = Millis(60'000), .clock = &clock});
+  const int64_t t0 = clock.now_ms;
+  REQUIRE(store->Append({MakeEvent(0, 1, 40, t0), MakeEvent(1, 2, 40, t0), MakeEvent(0, 3, 40, t0)},
+                        {}, {})
+              .ok());
+  REQUIRE(store->Append({MakeEvent(1, 4, 40, t0 + 30'000)}, {}, {}).ok());
+  using V = std::vector<std::pair<int, std::string>>;
+  CHECK(Remaining(*store) == V{{1, "e2"}, {1, "e4"}, {0, "e3"}});  // the oldest of priority 0
+  CHECK(CounterOf(*store, "dropped.max_events") == 1);
+  clock.now_ms = t0 + 61'000;
+  REQUIRE(store->Maintain().ok());
+  CHECK(Remaining(*store) == V{{1, "e4"}});
+  CHECK(CounterOf(*store, "dropped.max_age") == 2);
+  tidegate::buffer::testing::CheckRecordCount(*store);
 }

@@ -49,9 +49,10 @@ struct StoreLimits {
   static constexpr uint64_t kShmOverheadBytes = 32 * kKiB;
   // What a commit writes beyond its records' and drops' pages: page 1, meta, counters, and a
   // leaf and an interior page in each B-tree it touches at each place it touches it (events
-  // and events_by_priority per priority written or dropped from, dedup_chunks at both ends,
-  // window_keys_by_window per group). Measured: up to 22 pages (buffer_test 'a full
-  // drop_oldest buffer*' -s); 32 leaves room for a commit that touches more places.
+  // per priority written or dropped from, and its index events_by_priority before schema
+  // version 9; dedup_chunks at both ends; window_keys_by_window per group). Measured: up to
+  // 22 pages with the index (buffer_test 'a full drop_oldest buffer*' -s); 32 leaves room for
+  // a commit that touches more places.
   static constexpr uint64_t kTransactionFixedBytes = 128 * kKiB;  // 32 pages of 4 KiB
 
   // Records that batches in flight may hold under buffer.max_events (0 = unbounded): an
@@ -70,8 +71,8 @@ struct StoreLimits {
       return l;
     }
     l.staging_bytes = std::clamp<uint64_t>(max_bytes / 64, 16 * kKiB, 2 * kMiB);
-    // A commit of S staged payload bytes writes about 2S of pages (row headers, the
-    // priority index, dedup keys, partly filled pages).
+    // A commit of S staged payload bytes writes about 2S of pages (row headers, dedup keys,
+    // partly filled pages; the priority index before schema version 9).
     l.commit_headroom_bytes = 4 * l.staging_bytes;
     l.delete_chunk_bytes = l.commit_headroom_bytes / 2;
     l.transaction_wal_bytes = l.commit_headroom_bytes + kTransactionFixedBytes;

@@ -102,7 +102,7 @@ Status SqliteStore::DeleteUnprotected(const std::pair<int64_t, int64_t>* victims
     const auto [seq, priority] = victims[i];
     if (priority >= 0) {
       if (Protected(priority, static_cast<uint64_t>(seq))) continue;
-      TG_RETURN_IF_ERROR(delete_seq_.Bind(1, seq).Run());
+      TG_RETURN_IF_ERROR(delete_record_.Bind(1, sql::RecordId(priority, seq)).Run());
       deleted += sqlite3_changes(write_db_.get());
     }
     TG_RETURN_IF_ERROR(DeleteWindowKey(seq));
@@ -110,7 +110,7 @@ Status SqliteStore::DeleteUnprotected(const std::pair<int64_t, int64_t>* victims
   if (deleted == 0) return Status::Ok();
   d.records -= deleted;
   d.drops["window_results_superseded"] += deleted;
-  TG_RETURN_IF_ERROR(WriteDropCounters(d));
+  TG_RETURN_IF_ERROR(WriteDeltas(d));
   // Like a drop: a batch ReadNext read before this commit may have lost rows (it rereads).
   ++drop_generation_;
   return Status::Ok();

@@ -127,6 +127,7 @@ TEST_CASE("a new window revision replaces the unsent older revisions of its wind
         Strings{"t/g1/10/r0", "u/g1/0/r0", "t/g1/0/r3", "t/g2/0/r1"});
   CHECK(CounterOf(*store, "window_results_superseded") == 4);
   CHECK(store->Stats()->records == 5);
+  tidegate::buffer::testing::CheckRecordCount(*store);
 }
 
 TEST_CASE("only a higher revision replaces a buffered one", "[buffer]") {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "buffer/sqlite_store.h"
+#include "buffer/sqlite_util.h"
 
 namespace tidegate::buffer::testing {
 
@@ -39,6 +40,32 @@ inline uint64_t DiskBytes(const std::string& db) {
     if (!ec) total += size;
   }
   return total;
+}
+
+// The number of rows in events, counted in the file (what meta.records must equal), and
+// meta.records itself (-1 if missing), read with a connection of their own.
+inline std::pair<int64_t, int64_t> CountedAndPersistedRecords(const std::string& db_path) {
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open_v2(db_path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
+  auto one = [&](const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(raw, sql, -1, &stmt, nullptr) == SQLITE_OK);
+    const int64_t value = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+    sqlite3_finalize(stmt);
+    return value;
+  };
+  return {one("SELECT count(*) FROM events"), one("SELECT value FROM meta WHERE key = 'records'")};
+}
+
+// meta.records equals the rows in events, and a store opened on the file reports it.
+inline void CheckRecordCount(SqliteStore& store) {
+  const auto [counted, persisted] = CountedAndPersistedRecords(store.path());
+  INFO("rows in events " << counted << ", meta.records " << persisted);
+  CHECK(persisted == counted);
+  auto stats = store.Stats();
+  REQUIRE(stats.ok());
+  CHECK(static_cast<int64_t>(stats->records) == counted);
 }
 
 // The batch of rows ReadNext returned, as the uplink records it in flight.
