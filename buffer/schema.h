@@ -29,11 +29,13 @@
 //   recorded (buffer/dedup_chunk.h), not one row per key, which cost about 0.9 us of SQLite
 //   per event. The step packs dedup_log's rows with tg_dedup_chunk, which the store registers
 //   on its connection before migrating.
-// - Version 9: events is keyed by id = priority << 52 | seq (RecordId) instead of seq with the
-//   index events_by_priority on (priority, seq): the uplink's reads and acknowledgements and
-//   the size policy's scans are rowid ranges, and each record is one B-tree entry, not two.
-//   meta.records keeps the number of rows, written in every transaction that changes it: a
-//   count(*) without the index would read every page of the table at open.
+// - Versions 9 and 10: events is keyed by id = priority << 52 | seq (RecordId) instead of seq
+//   with the index events_by_priority on (priority, seq): the uplink's reads and
+//   acknowledgements and the size policy's scans are rowid ranges, and each record is one
+//   B-tree entry, not two. Version 9 creates the new table, the store moves the rows in chunks
+//   (kMoveEventsChunk), version 10 replaces the old table. meta.records keeps the number of
+//   rows, written in every transaction that changes it: a count(*) without the index would
+//   read every page of the table at open.
 #pragma once
 
 #include <array>
@@ -41,7 +43,7 @@
 
 namespace tidegate::buffer::sql {
 
-// A record's id in events (version 9 on): its priority above its seq, so that each priority's
+// A record's id in events (version 10 on): its priority above its seq, so that each priority's
 // records are one rowid range in seq order. seq < 2^52; 0 <= priority <= kMaxPriority.
 inline constexpr int kPriorityShift = 52;
 inline constexpr int64_t kMaxPriority = 15;
@@ -52,7 +54,7 @@ inline constexpr int64_t SeqOfRecord(int64_t id) {
   return id & ((int64_t{1} << kPriorityShift) - 1);
 }
 
-inline constexpr std::array<std::string_view, 9> kMigrations = {
+inline constexpr std::array<std::string_view, 10> kMigrations = {
     R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 -- One row per buffered record (raw event or window result), in arrival order. seq is
@@ -165,7 +167,8 @@ INSERT INTO dedup_chunks(last_expires, count, keys)
 DROP TABLE dedup_log;
 )sql",
     R"sql(
--- Records keyed by id = priority << 52 | seq (RecordId), with no second index.
+-- Records keyed by id = priority << 52 | seq (RecordId), with no second index. The store moves
+-- the rows into it in transactions of kMoveEventsChunk before the next step.
 CREATE TABLE events_by_id(
   id INTEGER PRIMARY KEY,
   kind INTEGER NOT NULL,
@@ -179,12 +182,14 @@ CREATE TABLE events_by_id(
   age_ms INTEGER NOT NULL,
   schema_name TEXT NOT NULL,
   schema_version INTEGER NOT NULL);
+)sql",
+    R"sql(
 INSERT INTO events_by_id(id, kind, event_time, ingest_time, topic, device_id, flags, key_epoch,
                          payload, age_ms, schema_name, schema_version)
   SELECT (priority << 52) | seq, kind, event_time, ingest_time, topic, device_id, flags,
          key_epoch, payload, age_ms, schema_name, schema_version
   FROM events ORDER BY priority, seq;
-INSERT OR REPLACE INTO meta(key, value) VALUES('records', (SELECT count(*) FROM events));
+INSERT OR REPLACE INTO meta(key, value) VALUES('records', (SELECT count(*) FROM events_by_id));
 DROP TABLE events;
 ALTER TABLE events_by_id RENAME TO events;
 -- With the priority in it, a window's lookup joins the records by id from the index alone.
@@ -192,6 +197,21 @@ DROP INDEX window_keys_by_window;
 CREATE INDEX window_keys_by_window ON window_keys(name, group_key, window_start, priority);
 )sql",
 };
+
+// Between versions 9 and 10: the 10,000 rows of the old events table with the lowest seqs move
+// to events_by_id, one transaction each with a checkpoint after it, so the upgrade of a large
+// buffer needs about one chunk of disk beyond it (in seq order the moved rows free whole pages
+// of the old table for the new one) instead of a second copy and a WAL as large. The store
+// repeats it until it moves nothing; the step to version 10 moves what is left (all of it when
+// the steps are run alone, as tests do).
+inline constexpr std::string_view kMoveEventsChunk =
+    "INSERT INTO events_by_id(id, kind, event_time, ingest_time, topic, device_id, flags,"
+    " key_epoch, payload, age_ms, schema_name, schema_version)"
+    " SELECT (priority << 52) | seq, kind, event_time, ingest_time, topic, device_id, flags,"
+    " key_epoch, payload, age_ms, schema_name, schema_version"
+    " FROM events ORDER BY seq LIMIT 10000;"
+    "DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT 10000);";
+inline constexpr size_t kMoveEventsBeforeStep = 9;  // kMigrations[9] finishes the move
 
 // ?1 is the record's id (RecordId).
 inline constexpr std::string_view kInsertEvent =

@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // What a record takes in the database, estimated: its variable-length columns plus a row's
-// fixed part (header, integers; and, until schema version 9, an entry in the priority index,
+// fixed part (header, integers; and, until schema version 10, an entry in the priority index,
 // which the estimate keeps as margin). kRangeStoredBytes says the same.
 uint64_t StoredBytes(const Event& e) {
   constexpr uint64_t kRowOverheadBytes = 64;
@@ -246,6 +246,7 @@ Status SqliteStore::Migrate() {
                            ", newer than this agent understands");
   }
   for (auto v = static_cast<size_t>(version); v < sql::kMigrations.size(); ++v) {
+    if (v == sql::kMoveEventsBeforeStep) TG_RETURN_IF_ERROR(MoveEventsInChunks());
     std::string step = "BEGIN IMMEDIATE;";
     step += sql::kMigrations[v];
     step += "PRAGMA user_version=" + std::to_string(v + 1) + "; COMMIT;";
@@ -255,6 +256,32 @@ Status SqliteStore::Migrate() {
       return status;
     }
   }
+  return Status::Ok();
+}
+
+// The rows of the old events table into events_by_id (schema version 9 to 10), a chunk per
+// transaction with a checkpoint after each: the file reuses the moved rows' pages and the WAL
+// holds one chunk, so a full buffer upgrades within about its own size on disk. A crash
+// between chunks leaves both tables consistent; the next start goes on from there.
+Status SqliteStore::MoveEventsInChunks() {
+  sqlite3* db = write_db_.get();
+  int64_t moved = 0;
+  const std::string chunk = "BEGIN IMMEDIATE;" + std::string(sql::kMoveEventsChunk) + "COMMIT;";
+  while (true) {
+    Status status = Exec(db, chunk, "upgrade " + path_);
+    if (!status.ok()) {
+      (void)Exec(db, "ROLLBACK", "rollback");
+      return status;
+    }
+    const int64_t rows = sqlite3_changes(db);  // the chunk's DELETE: COMMIT changes nothing
+    if (rows == 0) break;
+    moved += rows;
+    TG_RETURN_IF_ERROR(Exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", "upgrade checkpoint"));
+    if (moved % 100'000 < rows) {
+      spdlog::info("buffer: upgrading {} to schema version 10: {} records moved", path_, moved);
+    }
+  }
+  if (moved > 0) spdlog::info("buffer: upgraded {}: {} records moved", path_, moved);
   return Status::Ok();
 }
 

@@ -229,6 +229,7 @@ class SqliteStore {
   SqliteStore() = default;
   Status Init(const StoreOptions& options);
   Status Migrate();
+  Status MoveEventsInChunks();  // between schema versions 9 and 10
   Status LoadIdentity();
   Status StartAgeClock();
   Status LoadDedupHashKey();

@@ -61,7 +61,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenReadOnly(const std::string
   return store;
 }
 
-// meta.records (schema version 9 on) is written with every change to events. A database
+// meta.records (schema version 10 on) is written with every change to events. A database
 // without it (damaged, or edited by hand) is counted once, the slow way: count(*) reads every
 // page of the table.
 Result<int64_t> SqliteStore::LoadRecordCount(sqlite3* db, const std::string& path) {

@@ -777,8 +777,9 @@ TEST_CASE("priority 0's raw events are dropped and expired like any other's", "[
   auto store = OpenOrFail(
       {.state_dir = dir.path(), .max_events = 3, .max_age = Millis(60'000), .clock = &clock});
   const int64_t t0 = clock.now_ms;
-  REQUIRE(store->Append({MakeEvent(0, 1, 40, t0), MakeEvent(1, 2, 40, t0), MakeEvent(0, 3, 40, t0)},
-                        {}, {})
+  REQUIRE(store
+              ->Append({MakeEvent(0, 1, 40, t0), MakeEvent(1, 2, 40, t0), MakeEvent(0, 3, 40, t0)},
+                       {}, {})
               .ok());
   REQUIRE(store->Append({MakeEvent(1, 4, 40, t0 + 30'000)}, {}, {}).ok());
   using V = std::vector<std::pair<int, std::string>>;

@@ -50,7 +50,7 @@ struct StoreLimits {
   // What a commit writes beyond its records' and drops' pages: page 1, meta, counters, and a
   // leaf and an interior page in each B-tree it touches at each place it touches it (events
   // per priority written or dropped from, and its index events_by_priority before schema
-  // version 9; dedup_chunks at both ends; window_keys_by_window per group). Measured: up to
+  // version 10; dedup_chunks at both ends; window_keys_by_window per group). Measured: up to
   // 22 pages with the index (buffer_test 'a full drop_oldest buffer*' -s); 32 leaves room for
   // a commit that touches more places.
   static constexpr uint64_t kTransactionFixedBytes = 128 * kKiB;  // 32 pages of 4 KiB
@@ -72,7 +72,7 @@ struct StoreLimits {
     }
     l.staging_bytes = std::clamp<uint64_t>(max_bytes / 64, 16 * kKiB, 2 * kMiB);
     // A commit of S staged payload bytes writes about 2S of pages (row headers, dedup keys,
-    // partly filled pages; the priority index before schema version 9).
+    // partly filled pages; the priority index before schema version 10).
     l.commit_headroom_bytes = 4 * l.staging_bytes;
     l.delete_chunk_bytes = l.commit_headroom_bytes / 2;
     l.transaction_wal_bytes = l.commit_headroom_bytes + kTransactionFixedBytes;
