@@ -30,6 +30,7 @@
 #include "filters/privacy_filter.h"
 #include "filters/token_keys.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/seeded_randombytes.h"
 #include "tools/sim/event_generator.h"
 #include "uplink/batch_encoder.h"
 #include "uplink/compression_dictionary.h"
@@ -62,28 +63,6 @@ tidegate::SchemaSpec Thermo() {
   }
   return spec;
 }
-
-// libsodium's randomness for --privacy: a ChaCha20 stream of a fixed seed, a fresh 32-byte
-// seed per call (its counter), so keys, data keys and nonces are the same at every run.
-uint64_t deterministic_calls = 0;
-void DeterministicBytes(void* const buf, const size_t size) {
-  unsigned char seed[randombytes_SEEDBYTES] = {};
-  const uint64_t call = ++deterministic_calls;
-  std::memcpy(seed, &call, sizeof call);
-  randombytes_buf_deterministic(buf, size, seed);
-}
-uint32_t DeterministicRandom() {
-  uint32_t value = 0;
-  DeterministicBytes(&value, sizeof value);
-  return value;
-}
-const char* DeterministicName() { return "wire_bytes seeded"; }
-randombytes_implementation deterministic_randombytes = {.implementation_name = DeterministicName,
-                                                        .random = DeterministicRandom,
-                                                        .stir = nullptr,
-                                                        .uniform = nullptr,
-                                                        .buf = DeterministicBytes,
-                                                        .close = nullptr};
 
 // bench/run.sh's privacy rules, over keys drawn from the seeded stream.
 struct BenchPrivacy {
@@ -258,7 +237,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   // Before anything calls sodium_init, which fixes the implementation.
-  if (args.privacy && randombytes_set_implementation(&deterministic_randombytes) != 0) return 1;
+  if (args.privacy && !tidegate::testing::SeededRandombytes::Install()) return 1;
   if (sodium_init() < 0) return 1;
   if (!args.write_batches.empty()) {
     if (!WriteTrainingBatches(args.write_batches, args.pii, args.batch_events)) {

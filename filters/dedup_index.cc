@@ -41,8 +41,7 @@ void DedupIndex::Restore(std::span<const std::pair<uint64_t, int64_t>> keys) {
       __builtin_prefetch(&slots_[HomeSlot(keys[i + kPrefetchAhead].first)]);
     }
     if (i + kPrefetchAhead / 2 < keys.size()) {
-      const uint64_t ahead = keys[i + kPrefetchAhead / 2].first;
-      const uint32_t stored = slots_[HomeSlot(ahead)];
+      const uint32_t stored = slots_[HomeSlot(keys[i + kPrefetchAhead / 2].first)];
       if (stored != kEmptySlot) __builtin_prefetch(&EntryAt(SeqOf(stored)));
     }
     Record(keys[i].first, keys[i].second);

@@ -7,12 +7,12 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <string_view>
 
 #include "fuzz/fuzz_check.h"
 #include "schema/sealed_value.h"
+#include "tests/support/seeded_randombytes.h"
 
 namespace {
 
@@ -20,31 +20,11 @@ using namespace tidegate::schema;
 
 // Nonces from a fixed sequence, restarted for every input: the same input takes the same path
 // on every run, so CI's fixed-seed run gives one verdict.
-uint64_t nonce_counter = 0;
-void DeterministicBuf(void* const buf, const size_t size) {
-  unsigned char seed[randombytes_SEEDBYTES] = {};
-  std::memcpy(seed, &nonce_counter, sizeof nonce_counter);
-  ++nonce_counter;
-  randombytes_buf_deterministic(buf, size, seed);
-}
-uint32_t DeterministicRandom() {
-  uint32_t v = 0;
-  DeterministicBuf(&v, sizeof v);
-  return v;
-}
-const char* DeterministicName() { return "fuzz-deterministic"; }
-randombytes_implementation deterministic_random = {
-    .implementation_name = DeterministicName,
-    .random = DeterministicRandom,
-    .stir = nullptr,
-    .uniform = nullptr,
-    .buf = DeterministicBuf,
-    .close = nullptr,
-};
+using tidegate::testing::SeededRandombytes;
 
 struct Keys {
   Keys() {
-    if (randombytes_set_implementation(&deterministic_random) != 0 || sodium_init() < 0) {
+    if (!SeededRandombytes::Install() || sodium_init() < 0) {
       std::abort();
     }
     data_key.fill(7);  // fixed keys: one input, one path
@@ -59,7 +39,7 @@ struct Keys {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const Keys kKeys;
-  nonce_counter = 0;
+  SeededRandombytes::Restart();
   const std::string_view text(reinterpret_cast<const char*>(data), size);
 
   uint64_t epoch = 0;
