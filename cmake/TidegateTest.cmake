@@ -16,6 +16,17 @@ function(tidegate_add_test name)
   target_link_libraries(${name} PRIVATE tidegate_catch_main tidegate_warnings ${ARG_LIBS})
   target_compile_definitions(${name} PRIVATE
     TG_BINARY_DIR="${PROJECT_BINARY_DIR}" TG_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  if(TIDEGATE_FAST_TEST_BUILD)
+    # On a fresh CI machine the tree with tests is compiled once and its tests run once, and
+    # compiling took longer than running. A test source's own code is glue around the product
+    # code, which keeps its optimization. Only Catch2 is precompiled: every test includes it
+    # first, so the headers a test sees are those of a build without this option, and a
+    # missing #include still fails in CI. Measured on filters_test and buffer_test (clang 14,
+    # ASan+UBSan, 2 cores): 63 s of CPU to compile at -O2, 23 at -O0 with Catch2
+    # precompiled; running both binaries took 14.3 s of CPU instead of 8.4.
+    target_precompile_headers(${name} PRIVATE <catch2/catch.hpp>)
+    target_compile_options(${name} PRIVATE -O0)
+  endif()
   set(properties ${ARG_PROPERTIES})
   if(NOT "LABELS" IN_LIST properties)
     list(PREPEND properties LABELS unit)
