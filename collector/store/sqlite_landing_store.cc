@@ -187,6 +187,8 @@ SqliteLandingStore::SqliteLandingStore(DbPtr db, Clock* clock, std::string path)
     : db_(std::move(db)), clock_(clock), path_(std::move(path)) {}
 
 SqliteLandingStore::~SqliteLandingStore() {
+  // Its connection closes first: the store's own, closing last, then checkpoints what is left.
+  checkpointer_.reset();
   // Statements must be finalized before the connection closes.
   stmt_.reset();
   db_.reset();
@@ -201,6 +203,8 @@ Result<std::unique_ptr<SqliteLandingStore>> SqliteLandingStore::Open(const std::
   TG_RETURN_IF_ERROR(Migrate(db.get(), path));
   std::unique_ptr<SqliteLandingStore> store(new SqliteLandingStore(std::move(db), &clock, path));
   TG_RETURN_IF_ERROR(store->Prepare());
+  TG_ASSIGN_OR_RETURN(store->checkpointer_,
+                      WalCheckpointer::Start(store->db_.get(), path, WalCheckpointer::Options{}));
   return store;
 }
 
@@ -476,6 +480,10 @@ Result<int64_t> SqliteLandingStore::PragmaInt(std::string_view name) {
   int rc = sqlite3_step(st.get());
   if (rc != SQLITE_ROW) return SqliteError(db_.get(), rc, sql);
   return sqlite3_column_int64(st.get(), 0);
+}
+
+WalCheckpointStats SqliteLandingStore::CheckpointStats() const {
+  return checkpointer_ != nullptr ? checkpointer_->stats() : WalCheckpointStats{};
 }
 
 }  // namespace tidegate::collector

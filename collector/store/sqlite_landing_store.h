@@ -5,6 +5,7 @@
 // Land is group-committed: batches that arrive while one transaction is landing wait in a
 // queue, and the first of them then lands them all (up to kMaxGroup) in one transaction, each
 // in its own savepoint; every caller returns only once its batch is committed (or failed).
+// A store open for writing checkpoints its WAL on a thread of its own (wal_checkpointer.h).
 #pragma once
 
 #include <condition_variable>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "collector/store/landing_store.h"
+#include "collector/store/wal_checkpointer.h"
 #include "common/clock.h"
 #include "common/status.h"
 
@@ -63,6 +65,9 @@ class SqliteLandingStore final : public LandingStore {
   // synchronous are per connection, another connection cannot see them).
   Result<int64_t> PragmaInt(std::string_view name);
 
+  // The WAL checkpoints so far (all zero when opened read-only).
+  WalCheckpointStats CheckpointStats() const;
+
  private:
   struct Statements;
   struct PendingLand;  // a Land call waiting in queue_
@@ -86,6 +91,7 @@ class SqliteLandingStore final : public LandingStore {
   std::unique_ptr<Statements> stmt_;  // guarded by mu_; null when opened read-only
   Clock* clock_;                      // null when opened read-only
   const std::string path_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // null when opened read-only
 };
 
 }  // namespace tidegate::collector

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "collector/store/wal_checkpointer.h"
+
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "common/thread_name.h"
+
+namespace tidegate::collector {
+namespace {
+
+int ReadPageSize(sqlite3* db, int64_t* page_size) {
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *page_size = sqlite3_column_int64(st, 0);
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+}  // namespace
+
+void WalCheckpointer::DbCloser::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
+                                                                const std::string& path,
+                                                                Options options) {
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<sqlite3, DbCloser> db(raw);
+  if (rc != SQLITE_OK) {
+    return IOError("landing db: open " + path +
+                   " for checkpoints: " + (db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc)));
+  }
+  // FULL: the checkpoint fsyncs the WAL before it copies and the file after, so the WAL may
+  // start again over frames only once the file holds them durably.
+  rc = sqlite3_exec(db.get(), "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+  int64_t page_size = 0;
+  if (rc == SQLITE_OK) rc = ReadPageSize(writer, &page_size);
+  if (rc == SQLITE_OK) {
+    // The writer truncates a WAL that grew past the inline bound back to it when it starts
+    // the WAL again (the file otherwise keeps its largest size).
+    const std::string limit =
+        "PRAGMA journal_size_limit=" +
+        std::to_string(static_cast<int64_t>(options.inline_frames) * page_size);
+    rc = sqlite3_exec(writer, limit.c_str(), nullptr, nullptr, nullptr);
+  }
+  if (rc != SQLITE_OK) {
+    return IOError("landing db: configure checkpoints of " + path + ": " + sqlite3_errstr(rc));
+  }
+  return std::unique_ptr<WalCheckpointer>(new WalCheckpointer(writer, std::move(db), options));
+}
+
+WalCheckpointer::WalCheckpointer(sqlite3* writer, std::unique_ptr<sqlite3, DbCloser> db,
+                                 Options options)
+    : writer_(writer), db_(std::move(db)), options_(options) {
+  sqlite3_wal_hook(writer_, &WalCheckpointer::OnCommit, this);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+WalCheckpointer::~WalCheckpointer() {
+  // The owner no longer commits on writer_ here (REQUIRES of Start), so the hook cannot run
+  // concurrently with its removal.
+  sqlite3_wal_hook(writer_, nullptr, nullptr);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+}
+
+WalCheckpointStats WalCheckpointer::stats() const {
+  return WalCheckpointStats{.background = background_.load(),
+                            .inline_ = inline_.load(),
+                            .failed = failed_.load(),
+                            .last_frames = last_frames_.load()};
+}
+
+int WalCheckpointer::OnCommit(void* arg, sqlite3* writer, const char* schema, int frames) {
+  auto* self = static_cast<WalCheckpointer*>(arg);
+  self->last_frames_.store(frames);
+  if (frames >= self->options_.inline_frames) {
+    // SQLITE_BUSY here means the thread is checkpointing right now: the next commit retries.
+    int rc = sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc != SQLITE_BUSY) self->CountResult(rc, "inline");
+    if (rc == SQLITE_OK) self->inline_++;
+  } else if (frames >= self->options_.background_frames) {
+    {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->due_ = true;
+    }
+    self->cv_.notify_one();
+  }
+  // The commit has happened whatever this returns; an error would only make it look failed.
+  return SQLITE_OK;
+}
+
+void WalCheckpointer::Loop() {
+  NameThisThread("tg-checkpoint");
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || due_; });
+    if (stop_) return;
+    due_ = false;
+    lock.unlock();
+    int rc =
+        sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    // SQLITE_BUSY: the writer's inline checkpoint holds the lock; the next commit wakes us.
+    if (rc != SQLITE_BUSY) CountResult(rc, "background");
+    if (rc == SQLITE_OK) background_++;
+    lock.lock();
+  }
+}
+
+void WalCheckpointer::CountResult(int rc, const char* kind) {
+  // Logged once per run of failures: every later commit past the threshold retries.
+  if (rc == SQLITE_OK) {
+    if (failing_.exchange(false)) spdlog::info("landing db: WAL checkpoints succeed again");
+    return;
+  }
+  failed_++;
+  if (!failing_.exchange(true)) {
+    spdlog::warn("landing db: {} WAL checkpoint failed: {}; the WAL grows until one succeeds", kind,
+                 sqlite3_errstr(rc));
+  }
+}
+
+}  // namespace tidegate::collector
