@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -88,36 +89,63 @@ WalCheckpointStats WalCheckpointer::stats() const {
 int WalCheckpointer::OnCommit(void* arg, sqlite3* writer, const char* schema, int frames) {
   auto* self = static_cast<WalCheckpointer*>(arg);
   self->last_frames_.store(frames);
-  if (frames >= self->options_.inline_frames) {
-    // SQLITE_BUSY here means the thread is checkpointing right now: the next commit retries.
-    int rc = sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    if (rc != SQLITE_BUSY) self->CountResult(rc, "inline");
-    if (rc == SQLITE_OK) self->inline_++;
-  } else if (frames >= self->options_.background_frames) {
-    {
-      std::lock_guard<std::mutex> lock(self->mu_);
-      self->due_ = true;
+  uint64_t generation = 0;
+  {
+    std::lock_guard<std::mutex> lock(self->mu_);
+    if (frames < self->frames_) {  // this transaction started the WAL again
+      self->generation_++;
+      self->backfilled_ = 0;
+      self->retry_at_ = 0;
     }
-    self->cv_.notify_one();
+    self->frames_ = frames;
+    generation = self->generation_;
+    if (frames < self->options_.inline_frames) {
+      if (self->DueLocked()) self->cv_.notify_one();
+      return SQLITE_OK;
+    }
+  }
+  // The bound. It copies what the thread has not, and, as the writer holds the WAL meanwhile,
+  // all of it: the next transaction starts the WAL again. SQLITE_BUSY means the thread is
+  // checkpointing right now; the next commit tries again.
+  int rc = sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  if (rc == SQLITE_BUSY) return SQLITE_OK;
+  self->CountResult(rc, "inline");
+  if (rc == SQLITE_OK) {
+    self->inline_++;
+    std::lock_guard<std::mutex> lock(self->mu_);
+    if (self->generation_ == generation) self->backfilled_ = frames;
   }
   // The commit has happened whatever this returns; an error would only make it look failed.
   return SQLITE_OK;
+}
+
+bool WalCheckpointer::DueLocked() const {
+  return frames_ - backfilled_ >= options_.background_frames && frames_ >= retry_at_;
 }
 
 void WalCheckpointer::Loop() {
   NameThisThread("tg-checkpoint");
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stop_ || due_; });
+    cv_.wait(lock, [this] { return stop_ || DueLocked(); });
     if (stop_) return;
-    due_ = false;
+    const uint64_t generation = generation_;
     lock.unlock();
+    int log = 0;
+    int copied = 0;
     int rc =
-        sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    // SQLITE_BUSY: the writer's inline checkpoint holds the lock; the next commit wakes us.
+        sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    // SQLITE_BUSY: the writer's inline checkpoint holds the lock, and copies everything.
     if (rc != SQLITE_BUSY) CountResult(rc, "background");
     if (rc == SQLITE_OK) background_++;
     lock.lock();
+    if (generation_ != generation) continue;  // the WAL started again meanwhile: counts anew
+    if (rc == SQLITE_OK) {
+      backfilled_ = std::max(backfilled_, copied);
+    } else {
+      // Not before another background_frames have been committed, rather than at once.
+      retry_at_ = frames_ + options_.background_frames;
+    }
   }
 }
 

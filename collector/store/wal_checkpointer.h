@@ -10,13 +10,16 @@
 // (bench/README.md, "The collector checkpoints in the background").
 //
 // How: the writer's wal_hook, which replaces the automatic checkpoint, wakes the thread once
-// the WAL holds `background_frames` pages after a commit. The thread runs a PASSIVE
-// checkpoint, which never takes the writer's lock: commits go on meanwhile, appending to the
-// WAL. Once a checkpoint has copied every frame, the writer's next transaction starts the WAL
-// again from its beginning. The bound: if the thread falls behind and a commit leaves
-// `inline_frames` pages, that commit checkpoints on the writer's connection, as SQLite's
-// automatic checkpoint did (and journal_size_limit cuts a WAL that grew past it back to that
-// size). A reader holding an old snapshot keeps either from completing, as before.
+// a commit leaves `background_frames` pages in the WAL that no checkpoint has copied yet. The
+// thread runs a PASSIVE checkpoint, which never takes the writer's lock: commits go on
+// meanwhile, appending to the WAL. Each checkpoint costs two fsyncs, so the thread copies in
+// chunks of that size rather than after every commit. The WAL starts again from its
+// beginning only at a transaction after a checkpoint that copied every frame, which under a
+// steady stream of commits the thread rarely manages: a commit that leaves `inline_frames`
+// pages checkpoints on the writer's connection, as SQLite's automatic checkpoint did. It
+// copies only what the thread has not, and all of it, so the WAL starts again: that is the
+// bound on the WAL (journal_size_limit cuts a file that grew past it back to that size). A
+// reader holding an old snapshot keeps either from completing, as before.
 // Durability is unchanged: a commit is durable in the WAL (synchronous=FULL) before it
 // returns; a checkpoint only moves committed pages, fsyncing the WAL before and the file after.
 #pragma once
@@ -69,6 +72,8 @@ class WalCheckpointer {
   // The writer's wal_hook: runs in the writer's thread after each commit.
   static int OnCommit(void* self, sqlite3* writer, const char* schema, int frames);
   void Loop();
+  // Whether the WAL holds background_frames pages not yet copied into the file. mu_ held.
+  bool DueLocked() const;
   void CountResult(int rc, const char* kind);
 
   sqlite3* const writer_;
@@ -76,8 +81,13 @@ class WalCheckpointer {
   const Options options_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool due_ = false;   // guarded by mu_
-  bool stop_ = false;  // guarded by mu_
+  // Guarded by mu_. Frames count from the WAL's last start, which the writer's hook sees as
+  // a commit leaving fewer frames than the one before.
+  int frames_ = 0;           // in the WAL after the last commit
+  int backfilled_ = 0;       // of those, copied into the file by a checkpoint
+  int retry_at_ = 0;         // after a failed background checkpoint: not before this many
+  uint64_t generation_ = 0;  // starts of the WAL seen
+  bool stop_ = false;
   std::atomic<uint64_t> background_{0};
   std::atomic<uint64_t> inline_{0};
   std::atomic<uint64_t> failed_{0};
