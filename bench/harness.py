@@ -91,6 +91,10 @@ class Settings:
         # serve --keep-raw DIR/<run>: the bodies as received, to train a dictionary on.
         self.keep_raw = os.path.abspath(os.environ["KEEP_RAW"]) if os.environ.get(
             "KEEP_RAW") else ""
+        # The collector's data dirs under LANDING_DIR/<run> instead of the work dir: a store on
+        # another disk, as a collector on another machine has ("": the work dir's disk).
+        self.landing_dir = os.path.abspath(os.environ["LANDING_DIR"]) if os.environ.get(
+            "LANDING_DIR") else ""
         self.stages = os.environ.get("STAGES", "1") == "1"
         self.plot = os.environ.get("PLOT", "1") == "1"
         self.root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -112,7 +116,7 @@ class Settings:
     def as_json(self):
         keys = ["smoke", "full", "count", "drain_count", "ready_count", "big_count", "runs",
                 "runs_long", "devices", "zipf_s", "seed", "window", "timeout", "idle_wait",
-                "dedup_window", "batch_max_events", "scenarios"]
+                "dedup_window", "batch_max_events", "landing_dir", "scenarios"]
         return {k: getattr(self, k) for k in keys}
 
 
@@ -352,13 +356,19 @@ class Stack:
         wait_until(lambda: port_open(port), 10, f"mosquitto on port {port}", [proc])
         return proc, port
 
+    def landing(self, d):
+        """The collector's data dir for the run in d."""
+        if self.s.landing_dir:
+            return os.path.join(self.s.landing_dir, os.path.basename(self.work), os.path.basename(d))
+        return os.path.join(d, "landing")
+
     def collector(self, d, port):
         extra = ["--dictionary", self.s.dictionary] if self.s.dictionary else []
         if self.s.keep_raw:
             extra += ["--keep-raw", os.path.join(self.s.keep_raw, os.path.basename(d))]
         proc = self.procs.start(
             [os.path.join(self.s.bin, "tidegate-collector"), "serve", "--listen",
-             f"127.0.0.1:{port}", "--data-dir", os.path.join(d, "landing"), "--tls-cert",
+             f"127.0.0.1:{port}", "--data-dir", self.landing(d), "--tls-cert",
              os.path.join(self.work, "server.pem"), "--tls-key",
              os.path.join(self.work, "server.key")] + extra,
             os.path.join(d, "collector.out"), os.path.join(d, "collector.log"))
@@ -581,7 +591,7 @@ class Bench:
              "aggregate_open_groups": m.get("tidegate_aggregate_open_groups"),
              "aggregate_state_bytes": m.get("tidegate_aggregate_state_bytes")}
         if uplink:
-            a = landing_analysis(os.path.join(d, "landing", "landing.db"), pub_log, count)
+            a = landing_analysis(os.path.join(self.stack.landing(d), "landing.db"), pub_log, count)
             r["complete"] = self.check_complete(label, a, count)
             r["events_per_s"] = count / max(1e-3, a["last_ingest_ms"] / 1e3 - first)
             r["landed_per_s"] = count / max(1e-3, a["last_landed_ms"] / 1e3 - first)
@@ -673,7 +683,7 @@ class Bench:
         idle = proc_status(agent.pid)
         for p in (agent, coll):
             self.procs.stop(p)
-        a = landing_analysis(os.path.join(d, "landing", "landing.db"), None, count)
+        a = landing_analysis(os.path.join(self.stack.landing(d), "landing.db"), None, count)
         complete = self.check_complete("drain", a, count)
         shutil.rmtree(state, ignore_errors=True)
         # From the first batch's arrival: without the collector's start and the agent's
@@ -1130,6 +1140,9 @@ def main():
             print(f"bench: kept the work dir {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+            if settings.landing_dir:
+                shutil.rmtree(os.path.join(settings.landing_dir, os.path.basename(work)),
+                              ignore_errors=True)
     return code
 
 

@@ -106,7 +106,10 @@ ENVIRONMENT
     BATCH_MAX_EVENTS (the agent's uplink.batch.max_events; unset: its default),
     DICTIONARY (a zstd dictionary: the agent's uplink.compression.dictionary and the
     collector's --dictionary; unset: none), KEEP_RAW (DIR: the collector keeps every body
-    as received in DIR/<run>, to train a dictionary on with tidegate-collector dict train).
+    as received in DIR/<run>, to train a dictionary on with tidegate-collector dict train),
+    LANDING_DIR (DIR: the collector's stores in DIR/<work dir>/<run>, on another disk or a
+    tmpfs such as /dev/shm, as a collector on another machine has its own disk; unset: the
+    work dir, on the same disk as the agent's buffer).
 
 OUTPUT
     A table on stdout; the JSON result (machine: nproc, CPU model, kernel, load average;
