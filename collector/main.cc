@@ -195,7 +195,8 @@ CLI::App* AddServe(CLI::App& app, Cli& cli) {
   serve
       ->add_option("--store,--data-dir", cli.serve.store,
                    "Where batches land: a directory for landing.db (SQLite, WAL; created\n"
-                   "if missing), or a PostgreSQL database as a libpq URL,\n"
+                   "if missing; a thread copies the WAL into the file, which keeps the\n"
+                   "WAL under about 32 MiB), or a PostgreSQL database as a libpq URL,\n"
                    "postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DB[?PARAM=VALUE...], whose\n"
                    "tables are created if missing. Several collectors may land into one\n"
                    "PostgreSQL database: each batch lands once. Prefer a password in\n"
