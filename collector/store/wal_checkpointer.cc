@@ -107,13 +107,17 @@ int WalCheckpointer::OnCommit(void* arg, sqlite3* writer, const char* schema, in
   // The bound. It copies what the thread has not, and, as the writer holds the WAL meanwhile,
   // all of it: the next transaction starts the WAL again. SQLITE_BUSY means the thread is
   // checkpointing right now; the next commit tries again.
-  int rc = sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  // A reader still using older frames keeps them from being copied (the call then copies what
+  // it can and costs no fsync when that is nothing); every commit tries again.
+  int log = 0;
+  int copied = 0;
+  int rc = sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
   if (rc == SQLITE_BUSY) return SQLITE_OK;
   self->CountResult(rc, "inline");
   if (rc == SQLITE_OK) {
     self->inline_++;
     std::lock_guard<std::mutex> lock(self->mu_);
-    if (self->generation_ == generation) self->backfilled_ = frames;
+    if (self->generation_ == generation) self->backfilled_ = std::max(self->backfilled_, copied);
   }
   // The commit has happened whatever this returns; an error would only make it look failed.
   return SQLITE_OK;
@@ -140,12 +144,10 @@ void WalCheckpointer::Loop() {
     if (rc == SQLITE_OK) background_++;
     lock.lock();
     if (generation_ != generation) continue;  // the WAL started again meanwhile: counts anew
-    if (rc == SQLITE_OK) {
-      backfilled_ = std::max(backfilled_, copied);
-    } else {
-      // Not before another background_frames have been committed, rather than at once.
-      retry_at_ = frames_ + options_.background_frames;
-    }
+    if (rc == SQLITE_OK) backfilled_ = std::max(backfilled_, copied);
+    // A failure, or frames a reader still uses (copied < log): not again before another
+    // background_frames have been committed, rather than at once and over and over.
+    if (rc != SQLITE_OK || copied < log) retry_at_ = frames_ + options_.background_frames;
   }
 }
 

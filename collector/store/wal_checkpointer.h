@@ -85,7 +85,7 @@ class WalCheckpointer {
   // a commit leaving fewer frames than the one before.
   int frames_ = 0;           // in the WAL after the last commit
   int backfilled_ = 0;       // of those, copied into the file by a checkpoint
-  int retry_at_ = 0;         // after a failed background checkpoint: not before this many
+  int retry_at_ = 0;         // after a failed or incomplete one: not before this many
   uint64_t generation_ = 0;  // starts of the WAL seen
   bool stop_ = false;
   std::atomic<uint64_t> background_{0};

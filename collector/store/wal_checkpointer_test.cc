@@ -103,6 +103,37 @@ TEST_CASE("a commit below background_frames leaves the WAL alone", "[collector][
   CHECK(checkpointer->stats().background == 0);
 }
 
+TEST_CASE("a reader holding old frames neither loops the thread nor loses the WAL's restart",
+          "[collector][checkpoint]") {
+  ScratchDir dir;
+  const std::string path = dir.File("t.db");
+  Db writer = OpenWriter(path);
+  WriteRows(writer.get(), 1);
+  auto checkpointer =
+      StartCheckpointer(writer.get(), path, {.background_frames = 64, .inline_frames = INT_MAX});
+  // A read transaction on a connection of its own: its snapshot keeps every later frame
+  // from being copied into the file.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  Db reader(raw);
+  Exec(reader.get(), "BEGIN; SELECT count(*) FROM t;");
+  for (int i = 0; i < 5; ++i) WriteRows(writer.get(), 100);
+  REQUIRE(WaitFor([&] { return checkpointer->stats().background >= 1; }));
+  // Each attempt that the reader stopped waits for another 64 pages of commits: at most one
+  // attempt per commit, however long the reader stays.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(checkpointer->stats().background <= 5);
+  CHECK(checkpointer->stats().last_frames >= 500);
+  Exec(reader.get(), "COMMIT;");
+  // The reader gone, the next chunk copies everything and the WAL starts again.
+  WriteRows(writer.get(), 100);
+  REQUIRE(WaitFor([&] {
+    WriteRows(writer.get(), 1);
+    return checkpointer->stats().last_frames < 64;
+  }));
+  CHECK(checkpointer->stats().failed == 0);
+}
+
 TEST_CASE("a commit past inline_frames checkpoints on the writer's connection at once",
           "[collector][checkpoint]") {
   ScratchDir dir;
