@@ -92,7 +92,9 @@ int WalCheckpointer::OnCommit(void* arg, sqlite3* writer, const char* schema, in
   uint64_t generation = 0;
   {
     std::lock_guard<std::mutex> lock(self->mu_);
-    if (frames < self->frames_) {  // this transaction started the WAL again
+    // This transaction started the WAL again. (One larger than the whole WAL before it goes
+    // unseen: the counts then lag by that transaction, and the inline bound still holds.)
+    if (frames < self->frames_) {
       self->generation_++;
       self->backfilled_ = 0;
       self->retry_at_ = 0;
@@ -105,10 +107,9 @@ int WalCheckpointer::OnCommit(void* arg, sqlite3* writer, const char* schema, in
     }
   }
   // The bound. It copies what the thread has not, and, as the writer holds the WAL meanwhile,
-  // all of it: the next transaction starts the WAL again. SQLITE_BUSY means the thread is
-  // checkpointing right now; the next commit tries again.
-  // A reader still using older frames keeps them from being copied (the call then copies what
-  // it can and costs no fsync when that is nothing); every commit tries again.
+  // all of it: the next transaction starts the WAL again. Every later commit tries again if
+  // the thread is checkpointing right now (SQLITE_BUSY) or a reader still uses older frames
+  // (the call then copies what it can, and costs no fsync when that is nothing).
   int log = 0;
   int copied = 0;
   int rc = sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
