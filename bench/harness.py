@@ -91,7 +91,7 @@ class Settings:
         # serve --keep-raw DIR/<run>: the bodies as received, to train a dictionary on.
         self.keep_raw = os.path.abspath(os.environ["KEEP_RAW"]) if os.environ.get(
             "KEEP_RAW") else ""
-        # The collector's data dirs under LANDING_DIR/<run> instead of the work dir: a store on
+        # The collector's data dirs under LANDING_DIR/<work>/<run>, not the work dir: a store on
         # another disk, as a collector on another machine has ("": the work dir's disk).
         self.landing_dir = os.path.abspath(os.environ["LANDING_DIR"]) if os.environ.get(
             "LANDING_DIR") else ""

@@ -52,12 +52,15 @@ SCENARIOS
                  alternated; zipf's ratio is against uniform. Also reports the aggregation's
                  open groups.
     drain1m      A backlog of DRAIN_COUNT events is built once with the uplink unreachable
-                 (then copied for each run); each run restarts the agent on it with no
-                 broker, starts the collector and times collector start -> last landing.
+                 (then copied for each run, and synced to disk before it starts); each run
+                 restarts the agent on it with no broker, starts the collector and times
+                 collector start -> last landing.
                  Also events/s from the first batch landed to the last (without the
                  collector's start and the agent's reconnect backoff, which dominate a
                  short drain) and the collector's CPU us/event (its utime+stime from
-                 start to the last landing: TLS, decode, landing).
+                 start to the last landing: TLS, decode, landing), and what the disk
+                 under the work dir took meanwhile from every process (/proc/diskstats:
+                 MB/s and bytes per event; none on a tmpfs), which bounds the drain.
     ready1m      Process start -> first 200 from GET /readyz with READY_COUNT events
                  buffered, vs an empty buffer (broker up, collector down).
     backlog5m    Builds BIG_COUNT buffered events (RSS sampled against events buffered) and
