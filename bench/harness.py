@@ -729,6 +729,7 @@ class Bench:
         state = os.path.join(d, "state")
         if template:
             shutil.copytree(template, state)
+            os.sync()  # on disk before the agent starts, as in drain_run
         broker, mport = self.stack.broker(d)
         metrics = free_port()
         cfg = self.stack.agent_config(d, state, mport, free_port(), 1, metrics, "32GiB")
