@@ -14,12 +14,13 @@
 namespace tidegate::collector {
 namespace {
 
-int ReadPageSize(sqlite3* db, int64_t* page_size) {
+// The integer a PRAGMA query returns, or an SQLite error code.
+int ReadPragma(sqlite3* db, const char* sql, int64_t* value) {
   sqlite3_stmt* st = nullptr;
-  int rc = sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr);
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
   if (rc == SQLITE_OK) rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
-    *page_size = sqlite3_column_int64(st, 0);
+    *value = sqlite3_column_int64(st, 0);
     rc = SQLITE_OK;
   }
   sqlite3_finalize(st);
@@ -44,8 +45,10 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
   // FULL: the checkpoint fsyncs the WAL before it copies and the file after, so the WAL may
   // start again over frames only once the file holds them durably.
   rc = sqlite3_exec(db.get(), "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+  int64_t synchronous = 0;
   int64_t page_size = 0;
-  if (rc == SQLITE_OK) rc = ReadPageSize(writer, &page_size);
+  if (rc == SQLITE_OK) rc = ReadPragma(db.get(), "PRAGMA synchronous", &synchronous);
+  if (rc == SQLITE_OK) rc = ReadPragma(writer, "PRAGMA page_size", &page_size);
   if (rc == SQLITE_OK) {
     // The writer truncates a WAL that grew past the inline bound back to it when it starts
     // the WAL again (the file otherwise keeps its largest size).
@@ -57,12 +60,13 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
   if (rc != SQLITE_OK) {
     return IOError("landing db: configure checkpoints of " + path + ": " + sqlite3_errstr(rc));
   }
-  return std::unique_ptr<WalCheckpointer>(new WalCheckpointer(writer, std::move(db), options));
+  return std::unique_ptr<WalCheckpointer>(
+      new WalCheckpointer(writer, std::move(db), options, static_cast<int>(synchronous)));
 }
 
 WalCheckpointer::WalCheckpointer(sqlite3* writer, std::unique_ptr<sqlite3, DbCloser> db,
-                                 Options options)
-    : writer_(writer), db_(std::move(db)), options_(options) {
+                                 Options options, int synchronous)
+    : writer_(writer), db_(std::move(db)), options_(options), synchronous_(synchronous) {
   sqlite3_wal_hook(writer_, &WalCheckpointer::OnCommit, this);
   thread_ = std::thread([this] { Loop(); });
 }

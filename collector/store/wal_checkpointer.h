@@ -63,12 +63,16 @@ class WalCheckpointer {
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
 
   WalCheckpointStats stats() const;
+  // PRAGMA synchronous of the checkpoints' connection, read back when it was set up (2,
+  // FULL; for tests: another connection cannot see it).
+  int synchronous() const { return synchronous_; }
 
  private:
   struct DbCloser {
     void operator()(sqlite3* db) const;
   };
-  WalCheckpointer(sqlite3* writer, std::unique_ptr<sqlite3, DbCloser> db, Options options);
+  WalCheckpointer(sqlite3* writer, std::unique_ptr<sqlite3, DbCloser> db, Options options,
+                  int synchronous);
   // The writer's wal_hook: runs in the writer's thread after each commit.
   static int OnCommit(void* self, sqlite3* writer, const char* schema, int frames);
   void Loop();
@@ -79,6 +83,7 @@ class WalCheckpointer {
   sqlite3* const writer_;
   const std::unique_ptr<sqlite3, DbCloser> db_;  // the thread's own connection
   const Options options_;
+  const int synchronous_;
   std::mutex mu_;
   std::condition_variable cv_;
   // Guarded by mu_. Frames count from the WAL's last start, which the writer's hook sees as
